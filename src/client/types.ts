@@ -1,0 +1,100 @@
+/**
+ * The public shapes of the headless client: what `ImbedClient` promises to the UI and to hosts.
+ */
+import type { ErrorCode, Message } from '../protocol/index.js';
+
+/**
+ * The connection's life cycle. `online` is the only state in which the outbox drains.
+ * - `idle`: created, not started;
+ * - `connecting`: opening a socket (first time or after a drop);
+ * - `authenticating`: socket open, `hello` sent, waiting for `welcome`;
+ * - `syncing`: catching up history and resending the outbox;
+ * - `online`: caught up; new messages are sent at once;
+ * - `offline`: no socket; the browser reports no network, or the last attempt failed and a retry is scheduled;
+ * - `stopped`: will not reconnect (stopped by the host, or a fatal close such as a protocol mismatch).
+ */
+export const ConnectionState = {
+  IDLE: 'idle',
+  CONNECTING: 'connecting',
+  AUTHENTICATING: 'authenticating',
+  SYNCING: 'syncing',
+  ONLINE: 'online',
+  OFFLINE: 'offline',
+  STOPPED: 'stopped',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Payload of every state change: the old and new state, and why. */
+export interface StateChange {
+  from: ConnectionState;
+  to: ConnectionState;
+  /** Human-readable reason, e.g. "server restarting" or the close reason. */
+  reason: string;
+  /** The WebSocket close code that caused the change, when there was one. */
+  code?: number;
+}
+
+export type MessageStatus = 'pending' | 'sent' | 'failed';
+
+/** Why the server refused a message, or why the client gave up on it. */
+export interface ItemError {
+  code: ErrorCode | string;
+  message: string;
+  retryable: boolean;
+}
+
+/** One line of a conversation as the UI renders it: a stored message, or an outbox item not yet acknowledged. */
+export interface ChatItem {
+  conv: string;
+  cmid: string;
+  /** Server seq; null while pending or failed. */
+  seq: number | null;
+  from: string;
+  name: string;
+  text: string;
+  /** Server commit time for sent messages; local creation time for pending and failed ones. */
+  ts: number;
+  status: MessageStatus;
+  /** True when the current user sent it. */
+  mine: boolean;
+  error?: ItemError;
+}
+
+/** Where the client keeps its outbox and cache. `memory` means nothing survives a reload. */
+export type StorageKind = 'indexeddb' | 'memory';
+
+export interface ImbedClientOptions {
+  /** WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`. */
+  url: string;
+  /** A JWT for `hello`. Either this or `tokenProvider`. */
+  token?: string;
+  /** Called for a token before every connection attempt that needs one, and after a 4001 close. */
+  tokenProvider?: () => Promise<string>;
+  /** Conversation ids to follow. */
+  conversations: string[];
+  /** IndexedDB database name; default derived from the server host and the token's user. */
+  dbName?: string;
+  /** `memory` forces the in-memory store (nothing survives a reload). Default `auto`. */
+  storage?: 'auto' | 'memory';
+  /** Ping interval in ms (default 15000). */
+  heartbeatInterval?: number;
+  /** How long after a ping silence means a dead link, in ms (default 10000). */
+  heartbeatTimeout?: number;
+  /** Reconnect backoff bounds in ms (defaults 500 and 15000). */
+  minReconnectDelay?: number;
+  maxReconnectDelay?: number;
+}
+
+/** Events `ImbedClient` dispatches (plain `CustomEvent`s, not bubbling). */
+export interface ImbedClientEventMap {
+  /** The connection state changed. */
+  state: CustomEvent<StateChange>;
+  /** The rendered items of a conversation changed (new message, ack, failure, retry, load). */
+  change: CustomEvent<{ conv: string }>;
+  /** A message from someone else arrived live or through sync. */
+  message: CustomEvent<{ message: Message }>;
+  /** Something went wrong that a person should hear of (refused message, fatal close, storage). */
+  error: CustomEvent<ItemError & { cmid?: string; fatal: boolean }>;
+  /** The storage backend was chosen; `reason` says why when it is `memory`. */
+  storage: CustomEvent<{ kind: StorageKind; reason?: string }>;
+}

@@ -1,0 +1,89 @@
+/**
+ * Every code imbed puts on the wire: the `code` of an `error` frame and the close codes the server
+ * uses. This module is the single list; `docs/protocol.md` has the same table for people, and a test
+ * keeps the two in step.
+ */
+
+/** Codes carried by `error` frames. `retryable` says whether sending the same frame again may succeed. */
+export const ErrorCode = {
+  BAD_JSON: 'BAD_JSON',
+  BAD_FRAME: 'BAD_FRAME',
+  BINARY_UNSUPPORTED: 'BINARY_UNSUPPORTED',
+  HELLO_REQUIRED: 'HELLO_REQUIRED',
+  ALREADY_HELLO: 'ALREADY_HELLO',
+  TEXT_EMPTY: 'TEXT_EMPTY',
+  TEXT_TOO_LONG: 'TEXT_TOO_LONG',
+  FORBIDDEN: 'FORBIDDEN',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorCodeInfo {
+  /** Whether the same frame may succeed when sent again later (on this or a new connection). */
+  readonly retryable: boolean;
+  /** One sentence for people: what went wrong. */
+  readonly description: string;
+}
+
+export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
+  BAD_JSON: { retryable: false, description: 'The text frame is not valid JSON, or not a JSON object.' },
+  BAD_FRAME: { retryable: false, description: 'A known frame type with a missing or invalid field; the message names the field.' },
+  BINARY_UNSUPPORTED: { retryable: false, description: 'Binary frames are not part of protocol v1.' },
+  HELLO_REQUIRED: { retryable: true, description: 'The frame needs an established session: send `hello` and wait for `welcome` first.' },
+  ALREADY_HELLO: { retryable: false, description: 'A second `hello` on a connection that already has a session.' },
+  TEXT_EMPTY: { retryable: false, description: 'The message text is empty or only white space.' },
+  TEXT_TOO_LONG: { retryable: false, description: 'The message text is longer than `limits.maxText` UTF-16 code units.' },
+  FORBIDDEN: { retryable: false, description: 'The user may not read or write this conversation.' },
+  INTERNAL: { retryable: true, description: 'The server failed to handle the frame (storage error); nothing was stored, send it again.' },
+};
+
+/**
+ * WebSocket close codes. 1000-1015 are the standard ones imbed uses on purpose; 4000-4999 are imbed's own.
+ * `reconnect` is what a client should do after the close:
+ * - `retry`: reconnect with backoff;
+ * - `refresh`: get a new token, then reconnect;
+ * - `stop`: do not reconnect; the reason needs a person or a code change.
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TOKEN_EXPIRED: 4001,
+  UNSUPPORTED_PROTOCOL: 4002,
+  UNAUTHORIZED: 4003,
+  HELLO_TIMEOUT: 4004,
+  BAD_HELLO: 4005,
+  HEARTBEAT_TIMEOUT: 4008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export type ReconnectAdvice = 'retry' | 'refresh' | 'stop';
+
+export interface CloseCodeInfo {
+  readonly name: keyof typeof CloseCode;
+  readonly reconnect: ReconnectAdvice;
+  readonly description: string;
+}
+
+export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
+  1000: { name: 'NORMAL', reconnect: 'retry', description: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.' },
+  1001: { name: 'GOING_AWAY', reconnect: 'retry', description: 'The server is shutting down.' },
+  1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry', description: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.' },
+  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection.' },
+  1012: { name: 'SERVICE_RESTART', reconnect: 'retry', description: 'The server is restarting; reconnect with a spread-out delay.' },
+  4001: { name: 'TOKEN_EXPIRED', reconnect: 'refresh', description: 'The token in `hello` has expired; get a new one and reconnect.' },
+  4002: { name: 'UNSUPPORTED_PROTOCOL', reconnect: 'stop', description: 'The client did not offer a protocol version this server speaks (`Sec-WebSocket-Protocol`). The close reason lists the supported ones.' },
+  4003: { name: 'UNAUTHORIZED', reconnect: 'stop', description: 'The token in `hello` is missing, malformed or its signature does not verify.' },
+  4004: { name: 'HELLO_TIMEOUT', reconnect: 'retry', description: 'No `hello` arrived in time after the connection opened.' },
+  4005: { name: 'BAD_HELLO', reconnect: 'stop', description: 'The `hello` frame was malformed; sending it again would fail the same way.' },
+  4008: { name: 'HEARTBEAT_TIMEOUT', reconnect: 'retry', description: 'Used by clients: nothing arrived within the heartbeat bound, the link is presumed dead.' },
+};
+
+/** What a client should do after a close with `code`. Unknown codes in 4000-4999 stop; anything else retries. */
+export function reconnectAdvice(code: number): ReconnectAdvice {
+  const info = (CLOSE_CODES as Record<number, CloseCodeInfo | undefined>)[code];
+  if (info) return info.reconnect;
+  return code >= 4000 && code <= 4999 ? 'stop' : 'retry';
+}

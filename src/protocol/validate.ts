@@ -1,0 +1,185 @@
+/**
+ * Validation of untrusted frames, shared by the server (frames from clients) and the client (frames
+ * from the server). Pure functions over strings and plain objects: no DOM, no Node.
+ */
+import { ERROR_CODES, ErrorCode } from './codes.js';
+import { LIMITS } from './frames.js';
+import type { ClientFrame, ErrorFrame, Ref, ServerFrame } from './frames.js';
+
+/** A conversation id: 1-128 characters from letters, digits and `_ . : -`. */
+export const CONV_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A client message id: 8-64 characters from letters, digits, `_` and `-` (a UUID or base64url id fits). */
+export const CMID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Why a frame was refused: the code, a message naming the field, and the ref to echo. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly ref: Ref | null;
+  constructor(code: ErrorCode, message: string, ref: Ref | null = null) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.ref = ref;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
+  }
+
+  toFrame(): ErrorFrame {
+    return { type: 'error', code: this.code, message: this.message, ref: this.ref, retryable: this.retryable };
+  }
+}
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: ProtocolError };
+
+/** Whether `v` can serve as a `ref`: a string of at most 64 characters or a safe integer. */
+export function isRef(v: unknown): v is Ref {
+  return (typeof v === 'string' && v.length <= 64) || Number.isSafeInteger(v);
+}
+
+function isSeq(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+type Obj = Record<string, unknown>;
+
+function readRef(o: Obj): Ref | null {
+  return isRef(o.ref) ? o.ref : null;
+}
+
+function fail(code: ErrorCode, message: string, ref: Ref | null): { ok: false; error: ProtocolError } {
+  return { ok: false, error: new ProtocolError(code, message, ref) };
+}
+
+function parseObject(raw: string): Obj | ProtocolError {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return new ProtocolError(ErrorCode.BAD_JSON, 'frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return new ProtocolError(ErrorCode.BAD_JSON, 'frame is not a JSON object');
+  }
+  return value as Obj;
+}
+
+/** Checks message text: a well-formed string of 1..maxText UTF-16 code units with something besides white space. */
+export function checkText(text: unknown, ref: Ref | null, maxText: number = LIMITS.maxText): ProtocolError | null {
+  if (typeof text !== 'string') return new ProtocolError(ErrorCode.BAD_FRAME, '`text` must be a string', ref);
+  if (text.length > maxText) return new ProtocolError(ErrorCode.TEXT_TOO_LONG, `\`text\` is longer than ${maxText} characters`, ref);
+  if (text.trim() === '') return new ProtocolError(ErrorCode.TEXT_EMPTY, '`text` is empty', ref);
+  if (!isWellFormed(text)) return new ProtocolError(ErrorCode.BAD_FRAME, '`text` has an unpaired surrogate', ref);
+  return null;
+}
+
+function isWellFormed(s: string): boolean {
+  // String.prototype.isWellFormed is ES2024; the regex is the same test for older engines.
+  const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof f === 'function') return f.call(s);
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/**
+ * Parses a text frame from a client. Unknown types come back as `{ ok: true, frame: null }`: the
+ * protocol says they are ignored, so newer clients can talk to older servers.
+ */
+export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText): ParseResult<ClientFrame | null> {
+  const o = parseObject(raw);
+  if (o instanceof ProtocolError) return { ok: false, error: o };
+  const ref = readRef(o);
+  if (o.ref !== undefined && ref === null) return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', null);
+  switch (o.type) {
+    case 'hello': {
+      if (typeof o.token !== 'string' || o.token.length === 0 || o.token.length > 8192) {
+        return fail(ErrorCode.BAD_FRAME, '`token` must be a non-empty string', ref);
+      }
+      const convs = o.convs === undefined ? [] : o.convs;
+      if (!Array.isArray(convs) || convs.length > LIMITS.maxConvs) {
+        return fail(ErrorCode.BAD_FRAME, `\`convs\` must be an array of at most ${LIMITS.maxConvs} cursors`, ref);
+      }
+      const cursors = [];
+      for (const c of convs as unknown[]) {
+        const cur = c as Obj | null;
+        if (typeof cur !== 'object' || cur === null || typeof cur.conv !== 'string' || !CONV_PATTERN.test(cur.conv) || !isSeq(cur.after)) {
+          return fail(ErrorCode.BAD_FRAME, '`convs` items must be {conv, after} with a valid conversation id and a seq >= 0', ref);
+        }
+        cursors.push({ conv: cur.conv, after: cur.after });
+      }
+      const frame: ClientFrame = { type: 'hello', token: o.token, convs: cursors };
+      if (ref !== null) frame.ref = ref;
+      return { ok: true, frame };
+    }
+    case 'send': {
+      const cmidRef = typeof o.cmid === 'string' && CMID_PATTERN.test(o.cmid) ? o.cmid : ref;
+      if (typeof o.cmid !== 'string' || !CMID_PATTERN.test(o.cmid)) {
+        return fail(ErrorCode.BAD_FRAME, '`cmid` must be 8-64 characters of [A-Za-z0-9_-]', ref);
+      }
+      if (typeof o.conv !== 'string' || !CONV_PATTERN.test(o.conv)) {
+        return fail(ErrorCode.BAD_FRAME, '`conv` must be 1-128 characters of [A-Za-z0-9_.:-]', cmidRef);
+      }
+      const textError = checkText(o.text, cmidRef, maxText);
+      if (textError) return { ok: false, error: textError };
+      return { ok: true, frame: { type: 'send', conv: o.conv, cmid: o.cmid, text: o.text as string } };
+    }
+    case 'sync': {
+      if (typeof o.conv !== 'string' || !CONV_PATTERN.test(o.conv)) {
+        return fail(ErrorCode.BAD_FRAME, '`conv` must be 1-128 characters of [A-Za-z0-9_.:-]', ref);
+      }
+      if (!isSeq(o.after)) return fail(ErrorCode.BAD_FRAME, '`after` must be an integer >= 0', ref);
+      if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && (o.limit as number) >= 1)) {
+        return fail(ErrorCode.BAD_FRAME, '`limit` must be an integer >= 1', ref);
+      }
+      const frame: ClientFrame = { type: 'sync', conv: o.conv, after: o.after };
+      if (o.limit !== undefined) frame.limit = o.limit as number;
+      if (ref !== null) frame.ref = ref;
+      return { ok: true, frame };
+    }
+    case 'ping': {
+      const frame: ClientFrame = { type: 'ping' };
+      if (ref !== null) frame.ref = ref;
+      return { ok: true, frame };
+    }
+    default:
+      if (typeof o.type !== 'string') return fail(ErrorCode.BAD_FRAME, '`type` must be a string', ref);
+      return { ok: true, frame: null };
+  }
+}
+
+function isMessage(m: unknown): boolean {
+  const o = m as Obj | null;
+  return (
+    typeof o === 'object' && o !== null &&
+    typeof o.conv === 'string' && isSeq(o.seq) && (o.seq as number) >= 1 &&
+    typeof o.cmid === 'string' && typeof o.from === 'string' && typeof o.name === 'string' &&
+    typeof o.text === 'string' && Number.isFinite(o.ts)
+  );
+}
+
+/**
+ * Parses a text frame from the server. Returns null for anything unreadable or of an unknown type,
+ * which a client ignores; a frame of a known type with wrong fields is also null (never trusted).
+ */
+export function parseServerFrame(raw: string): ServerFrame | null {
+  const o = parseObject(raw);
+  if (o instanceof ProtocolError) return null;
+  switch (o.type) {
+    case 'welcome':
+      return typeof o.user === 'string' && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) ? (o as unknown as ServerFrame) : null;
+    case 'sent':
+      return typeof o.conv === 'string' && typeof o.cmid === 'string' && isSeq(o.seq) && Number.isFinite(o.ts) ? (o as unknown as ServerFrame) : null;
+    case 'msg':
+      return isMessage(o) ? (o as unknown as ServerFrame) : null;
+    case 'history':
+      return typeof o.conv === 'string' && Array.isArray(o.msgs) && o.msgs.every(isMessage) && typeof o.more === 'boolean' && isSeq(o.head)
+        ? (o as unknown as ServerFrame)
+        : null;
+    case 'pong':
+      return o as unknown as ServerFrame;
+    case 'error':
+      return typeof o.code === 'string' && typeof o.message === 'string' && typeof o.retryable === 'boolean' ? (o as unknown as ServerFrame) : null;
+    default:
+      return null;
+  }
+}

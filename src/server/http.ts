@@ -1,0 +1,126 @@
+/**
+ * HTTP routes of a server that owns its port: health, the browser bundle, dev tokens and the demo pages.
+ * A server attached to a host's http.Server serves none of these: the host owns its routes.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A user id a dev token may be issued for. */
+const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'application/javascript; charset=utf-8',
+  '.mjs': 'application/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+export interface RouteContext {
+  dev: boolean;
+  connections: () => number;
+  signDevToken: (user: string, name?: string) => Promise<string>;
+  log: (line: string) => void;
+}
+
+/**
+ * The root folder of the imbed package: the nearest folder above this module whose package.json is
+ * named "imbed". Works from `src/server/` (tsx) and from `dist/node/server/` (compiled).
+ */
+export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'imbed') return dir;
+      } catch {
+        // An unreadable package.json is not ours; keep walking up.
+      }
+    }
+    if (dirname(dir) === dir) throw new Error(`imbed: no package.json named "imbed" above ${from}`);
+  }
+}
+
+/** Builds the request listener of an own-port server. It never throws; failures answer 500. */
+export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const root = packageRoot();
+  const demoDir = join(root, 'demo');
+  const bundle = join(root, 'dist', 'imbed.js');
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/healthz':
+        return json(res, 200, { ok: true, connections: ctx.connections() });
+      case '/imbed.js':
+        return serveFile(req, res, bundle, { 'Access-Control-Allow-Origin': '*' }, 'imbed.js not built: run npm run build\n');
+      case '/dev/token':
+        return devToken(url, res);
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return text(res, 400, 'bad path\n');
+    }
+    if (path.includes('\0')) return text(res, 400, 'bad path\n');
+    const file = resolve(demoDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
+    // Resolving may climb out of demo/ with `..`: serve only what stays inside.
+    if (!file.startsWith(demoDir + sep)) return text(res, 404, 'not found\n');
+    return serveFile(req, res, file, {}, 'not found\n');
+  }
+
+  async function devToken(url: URL, res: ServerResponse): Promise<void> {
+    if (!ctx.dev) return text(res, 404, 'not found\n');
+    const user = url.searchParams.get('user') ?? '';
+    if (!DEV_USER.test(user)) return json(res, 400, { error: 'user must be 1-64 characters of [A-Za-z0-9_.-]' }, true);
+    const name = url.searchParams.get('name') ?? undefined;
+    return json(res, 200, { token: await ctx.signDevToken(user, name) }, true);
+  }
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      ctx.log(`http ${req.method} ${req.url} failed: ${String(err)}`);
+      if (!res.headersSent) text(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  };
+}
+
+async function serveFile(req: IncomingMessage, res: ServerResponse, file: string, headers: Record<string, string>, missing: string): Promise<void> {
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) return text(res, 404, missing, headers);
+  const body = await readFile(file);
+  res.writeHead(200, {
+    ...headers,
+    'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-cache',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, cors = false): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...(cors && { 'Access-Control-Allow-Origin': '*' }),
+  });
+  res.end(data);
+}
+
+function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}

@@ -1,0 +1,42 @@
+/**
+ * Who listens to which conversation, and fan-out of new messages to them.
+ */
+
+/** The part of a session the hub needs: a way to push an already-encoded frame. */
+export interface Subscriber {
+  sendRaw(json: string): void;
+}
+
+/** Conversation subscriptions of every live connection of one server. */
+export class Hub<S extends Subscriber = Subscriber> {
+  private readonly members = new Map<string, Set<S>>();
+  private readonly convsOf = new Map<S, Set<string>>();
+
+  subscribe(conv: string, sub: S): void {
+    let set = this.members.get(conv);
+    if (!set) this.members.set(conv, (set = new Set()));
+    set.add(sub);
+    let convs = this.convsOf.get(sub);
+    if (!convs) this.convsOf.set(sub, (convs = new Set()));
+    convs.add(conv);
+  }
+
+  /** Forgets every subscription of `sub` (its connection closed). */
+  unsubscribeAll(sub: S): void {
+    const convs = this.convsOf.get(sub);
+    if (!convs) return;
+    for (const conv of convs) {
+      const set = this.members.get(conv);
+      set?.delete(sub);
+      if (set?.size === 0) this.members.delete(conv);
+    }
+    this.convsOf.delete(sub);
+  }
+
+  /** Sends `json` (encoded once by the caller) to every subscriber of `conv` except `except`. */
+  publish(conv: string, json: string, except?: S): void {
+    const set = this.members.get(conv);
+    if (!set) return;
+    for (const sub of set) if (sub !== except) sub.sendRaw(json);
+  }
+}

@@ -1,0 +1,59 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cliPort, runCli, SECRET, tempDb, TestClient, signTestToken } from './helpers.ts';
+
+describe('imbed-server CLI', () => {
+  const tmp = tempDb();
+  after(() => tmp.remove());
+
+  it('prints usage for --help and exits 0', async () => {
+    const proc = runCli(['--help']);
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    assert.match(proc.stdout, /Usage: imbed-server/);
+    assert.match(proc.stdout, /IMBED_SECRET/);
+  });
+
+  it('exits 2 with a message on an unknown flag', async () => {
+    const proc = runCli(['--prot', '1']);
+    assert.equal((await proc.exited).code, 2);
+    assert.match(proc.stderr, /--prot/);
+  });
+
+  it('exits 2 on a port that is not a number', async () => {
+    const proc = runCli(['--port', 'abc', '--dev', '--db', `${tmp.dir}/a.db`]);
+    assert.equal((await proc.exited).code, 2);
+    assert.match(proc.stderr, /--port/);
+  });
+
+  it('exits 1 naming IMBED_SECRET when started without it outside dev mode', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/b.db`]);
+    assert.equal((await proc.exited).code, 1);
+    assert.match(proc.stderr, /IMBED_SECRET/);
+  });
+
+  it('prints the actual port for --port 0 and closes clients with 1001 on SIGTERM, exiting 0', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/c.db`, '--dev'], { IMBED_SECRET: SECRET });
+    const port = await cliPort(proc);
+    assert.match(proc.stdout, new RegExp(`^imbed server on http://127\\.0\\.0\\.1:${port} \\(ws path /ws\\), dev mode$`, 'm'));
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await client.opened();
+    client.send({ type: 'hello', token: await signTestToken('alice'), convs: [] });
+    await client.next('welcome');
+    proc.child.kill('SIGTERM');
+    assert.equal((await client.closed).code, 1001);
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
+  it('closes clients with 1012 on SIGUSR2 (restart), exiting 0', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/d.db`], { IMBED_SECRET: SECRET });
+    const port = await cliPort(proc);
+    assert.doesNotMatch(proc.stdout, /dev mode/);
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await client.opened();
+    client.send({ type: 'hello', token: await signTestToken('alice'), convs: [] });
+    await client.next('welcome');
+    proc.child.kill('SIGUSR2');
+    assert.equal((await client.closed).code, 1012);
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+});

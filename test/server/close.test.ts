@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { PROTOCOL } from '../../src/protocol/index.ts';
+import { newCmid, openSession, startServer, tempDb } from './helpers.ts';
+
+/** Opens a WebSocket by hand and then never answers anything, like a frozen peer. */
+function frozenPeer(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
+      );
+    });
+    socket.once('data', (chunk) => (String(chunk).startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(String(chunk)))));
+    socket.on('error', () => {});
+  });
+}
+
+describe('closing and dropping connections', () => {
+  let tmp: ReturnType<typeof tempDb>;
+  beforeEach(() => {
+    tmp = tempDb();
+  });
+  afterEach(() => tmp.remove());
+
+  it('closes clients with 1001 by default and stops listening', async () => {
+    const server = await startServer(tmp.db);
+    const port = server.port;
+    const { client } = await openSession(server, 'alice');
+    await server.close();
+    const { code, reason } = await client.closed;
+    assert.deepEqual([code, reason], [1001, 'server shutting down']);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+  });
+
+  it('closes clients with 1012 when asked for a restart', async () => {
+    const server = await startServer(tmp.db);
+    const { client } = await openSession(server, 'alice');
+    await server.close({ code: 1012 });
+    const { code, reason } = await client.closed;
+    assert.deepEqual([code, reason], [1012, 'server restarting']);
+  });
+
+  it('is idempotent', async () => {
+    const server = await startServer(tmp.db);
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+  });
+
+  it('resolves even when a client never answers the close handshake', async () => {
+    const server = await startServer(tmp.db);
+    const peer = await frozenPeer(server.port);
+    const ended = new Promise<void>((resolve) => peer.once('close', () => resolve()));
+    await server.close();
+    await ended;
+    assert.equal(peer.destroyed, true);
+  });
+
+  it('drops every client with 1012 but keeps serving new ones', async () => {
+    const server = await startServer(tmp.db);
+    try {
+      const { client: a } = await openSession(server, 'alice');
+      const { client: b } = await openSession(server, 'bob');
+      server.dropConnections();
+      assert.equal((await a.closed).code, 1012);
+      assert.equal((await b.closed).code, 1012);
+      const { client } = await openSession(server, 'alice');
+      client.send({ type: 'send', conv: 'drop', cmid: newCmid(), text: 'back' });
+      assert.equal((await client.next('sent')).seq, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('drops with the given code and reason', async () => {
+    const server = await startServer(tmp.db);
+    try {
+      const { client } = await openSession(server, 'alice');
+      server.dropConnections(1011, 'maintenance');
+      assert.deepEqual(await client.closed, { code: 1011, reason: 'maintenance' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('listens again on the same port with the same database after close', async () => {
+    const first = await startServer(tmp.db);
+    const port = first.port;
+    const { client } = await openSession(first, 'alice');
+    client.send({ type: 'send', conv: 'reopen', cmid: newCmid(), text: 'x' });
+    await client.next('sent');
+    await first.close({ code: 1012 });
+    const second = await startServer(tmp.db, { port });
+    try {
+      assert.equal(second.port, port);
+      const { welcome } = await openSession(second, 'alice', [{ conv: 'reopen', after: 0 }]);
+      assert.deepEqual(welcome.convs, [{ conv: 'reopen', head: 1 }]);
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,145 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { PROTOCOL } from '../../src/protocol/index.ts';
+import type { ImbedServer } from '../../src/server/index.ts';
+import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+
+async function opened(server: ImbedServer, protocols?: string | string[]): Promise<TestClient> {
+  const client = new TestClient(wsUrl(server), protocols);
+  await client.opened();
+  return client;
+}
+
+function signWith(secret: string, claims: Record<string, unknown>, sub?: string): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h');
+  if (sub !== undefined) jwt.setSubject(sub);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+describe('handshake', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+
+  before(async () => {
+    server = await startServer(tmp.db, { helloTimeout: 200, idleTimeout: 400, heartbeatInterval: 100 });
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  it('negotiates the imbed.v1 subprotocol', async () => {
+    const client = await opened(server, ['imbed.v2', PROTOCOL]);
+    assert.equal(client.ws.protocol, PROTOCOL);
+    await client.close();
+  });
+
+  it('accepts then closes with 4002 naming the version when no subprotocol is offered', async () => {
+    const client = new TestClient(wsUrl(server), []);
+    const { code, reason } = await client.closed;
+    assert.equal(code, 4002);
+    assert.match(reason, /imbed\.v1/);
+  });
+
+  it('accepts then closes with 4002 when only imbed.v2 is offered', async () => {
+    const client = new TestClient(wsUrl(server), 'imbed.v2');
+    const { code, reason } = await client.closed;
+    assert.equal(code, 4002);
+    assert.match(reason, /imbed\.v1/);
+  });
+
+  it('closes with 4004 when no hello arrives within helloTimeout', async () => {
+    const client = await opened(server);
+    assert.equal((await client.closed).code, 4004);
+  });
+
+  it('states the configured heartbeat in welcome', async () => {
+    const { client, welcome } = await openSession(server, 'alice');
+    assert.equal(welcome.heartbeat, 100);
+    await client.close();
+  });
+
+  it('terminates a socket that sends nothing for idleTimeout', async () => {
+    const { client } = await openSession(server, 'alice');
+    // terminate() drops TCP without a close frame: the client sees 1006.
+    assert.equal((await client.closed).code, 1006);
+  });
+
+  it('keeps a socket that pings alive past idleTimeout', async () => {
+    const { client } = await openSession(server, 'alice');
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      client.send({ type: 'ping', ref: i });
+      assert.equal((await client.next('pong')).ref, i);
+    }
+    await client.close();
+  });
+
+  it('closes with 4001 on an expired token', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', token: await server.signToken('alice', { expiresIn: -60 }), convs: [] });
+    const { code, reason } = await client.closed;
+    assert.deepEqual([code, reason], [4001, 'token expired']);
+  });
+
+  it('closes with 4003 on a token signed with another secret', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', token: await signWith('not-the-secret', {}, 'alice'), convs: [] });
+    assert.equal((await client.closed).code, 4003);
+  });
+
+  it('closes with 4003 on a malformed token', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', token: 'not.a.jwt', convs: [] });
+    assert.equal((await client.closed).code, 4003);
+  });
+
+  it('closes with 4003 on a token without sub', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', token: await signWith(SECRET, { name: 'Nobody' }), convs: [] });
+    assert.equal((await client.closed).code, 4003);
+  });
+
+  it('closes with 4003 on an unsigned (alg none) token', async () => {
+    const client = await opened(server);
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    client.send({ type: 'hello', token: `${part({ alg: 'none' })}.${part({ sub: 'alice', exp: 9999999999 })}.`, convs: [] });
+    assert.equal((await client.closed).code, 4003);
+  });
+
+  it('sends BAD_FRAME then closes with 4005 on a hello of the wrong shape', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', token: await server.signToken('alice'), convs: 'all', ref: 'h' });
+    const error = await client.next('error');
+    assert.deepEqual([error.code, error.ref], ['BAD_FRAME', 'h']);
+    assert.equal((await client.closed).code, 4005);
+  });
+
+  it('sends BAD_FRAME then closes with 4005 on a hello without token', async () => {
+    const client = await opened(server);
+    client.send({ type: 'hello', convs: [] });
+    assert.equal((await client.next('error')).code, 'BAD_FRAME');
+    assert.equal((await client.closed).code, 4005);
+  });
+
+  it('handles frames sent right behind hello in order, after welcome', async () => {
+    const conv = 'handshake-pipelined';
+    const client = await opened(server);
+    const cmids = [newCmid(), newCmid(), newCmid()];
+    client.send({ type: 'hello', token: await server.signToken('alice', { name: 'Alice' }), convs: [{ conv, after: 0 }], ref: 'h1' });
+    for (const cmid of cmids) client.send({ type: 'send', conv, cmid, text: cmid });
+    client.send({ type: 'sync', conv, after: 0, ref: 's1' });
+    client.send({ type: 'hello', token: 'x', convs: [], ref: 'h2' });
+    const welcome = await client.next('welcome');
+    assert.deepEqual([welcome.user, welcome.name, welcome.ref], ['alice', 'Alice', 'h1']);
+    const sent = await client.take('sent', 3);
+    assert.deepEqual(sent.map((s) => [s.cmid, s.seq]), cmids.map((c, i) => [c, i + 1]));
+    const history = await client.next('history');
+    assert.deepEqual(history.msgs.map((m) => m.cmid), cmids);
+    const error = await client.next('error');
+    assert.deepEqual([error.code, error.ref], ['ALREADY_HELLO', 'h2']);
+    assert.deepEqual(client.received.map((f) => f.type), ['welcome', 'sent', 'sent', 'sent', 'history', 'error']);
+    await client.close();
+  });
+});

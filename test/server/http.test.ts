@@ -1,0 +1,133 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { extname, join } from 'node:path';
+import { jwtVerify } from 'jose';
+import type { ImbedServer } from '../../src/server/index.ts';
+import { packageRoot } from '../../src/server/http.ts';
+import { openSession, SECRET, startServer, tempDb, TestClient } from './helpers.ts';
+
+/** A GET with the path sent exactly as written (fetch would normalise `..` away). */
+function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HTTP routes', () => {
+  const tmp = tempDb();
+  let dev: ImbedServer;
+  let prod: ImbedServer;
+  const url = (s: ImbedServer, path: string) => `http://127.0.0.1:${s.port}${path}`;
+
+  before(async () => {
+    dev = await startServer(tmp.db, { dev: true });
+    prod = await startServer(join(tmp.dir, 'prod.db'));
+  });
+  after(async () => {
+    await dev.close();
+    await prod.close();
+    tmp.remove();
+  });
+
+  it('finds the package root named imbed', () => {
+    const root = packageRoot();
+    assert.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name, 'imbed');
+  });
+
+  it('answers /healthz with ok and the number of connections', async () => {
+    const { client } = await openSession(dev, 'alice');
+    const res = await fetch(url(dev, '/healthz'));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true, connections: 1 });
+    await client.close();
+  });
+
+  it('issues a dev token for a valid user, with CORS, that opens a session', async () => {
+    const res = await fetch(url(dev, '/dev/token?user=alice.b-1&name=Alice%20B'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const { token } = (await res.json()) as { token: string };
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(SECRET));
+    assert.deepEqual([payload.sub, payload.name], ['alice.b-1', 'Alice B']);
+  });
+
+  it('refuses a dev token for an invalid or missing user with 400', async () => {
+    for (const query of ['', '?user=', '?user=a%20b', `?user=${'x'.repeat(65)}`, '?user=%2F..']) {
+      assert.equal((await fetch(url(dev, `/dev/token${query}`))).status, 400, query);
+    }
+  });
+
+  it('has no /dev/token outside dev mode', async () => {
+    assert.equal((await fetch(url(prod, '/dev/token?user=alice'))).status, 404);
+  });
+
+  it('serves dist/imbed.js with CORS when built, else 404 telling to build', async () => {
+    const res = await fetch(url(dev, '/imbed.js'));
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    if (existsSync(join(packageRoot(), 'dist', 'imbed.js'))) {
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/javascript; charset=utf-8');
+    } else {
+      assert.equal(res.status, 404);
+      assert.match(await res.text(), /run npm run build/);
+    }
+  });
+
+  it('serves demo/index.html at / and every demo file with its content type, when the demo exists', async () => {
+    const demo = join(packageRoot(), 'demo');
+    const res = await fetch(url(dev, '/'));
+    if (!existsSync(join(demo, 'index.html'))) {
+      assert.equal(res.status, 404);
+      return;
+    }
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(await res.text(), readFileSync(join(demo, 'index.html'), 'utf8'));
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'application/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
+    for (const name of readdirSync(demo)) {
+      const type = types[extname(name)];
+      if (!type || !statSync(join(demo, name)).isFile()) continue;
+      const file = await fetch(url(dev, `/${name}`));
+      assert.equal(file.status, 200, name);
+      assert.equal(file.headers.get('content-type')?.split(';')[0], type, name);
+      assert.deepEqual(Buffer.from(await file.arrayBuffer()), readFileSync(join(demo, name)), name);
+    }
+  });
+
+  it('refuses paths that climb out of demo/', async () => {
+    for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/%2e%2e%2f%2e%2e%2fetc/passwd', '/demo/../../package.json']) {
+      const res = await rawGet(dev.port, path);
+      assert.equal(res.status, 404, path);
+      assert.doesNotMatch(res.body, /"name"/, path);
+    }
+    assert.equal((await rawGet(dev.port, '/%00')).status, 400);
+    assert.equal((await rawGet(dev.port, '/%E0%A4%A')).status, 400);
+  });
+
+  it('answers 404 for a missing file and 405 for other methods', async () => {
+    assert.equal((await fetch(url(dev, '/no-such-file.html'))).status, 404);
+    const post = await fetch(url(dev, '/healthz'), { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  });
+
+  it('answers HEAD like GET without a body', async () => {
+    const res = await fetch(url(dev, '/healthz'), { method: 'HEAD' });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '');
+  });
+
+  it('refuses WebSocket upgrades on other paths with 404', async () => {
+    const client = new TestClient(`ws://127.0.0.1:${dev.port}/other`);
+    await assert.rejects(client.opened(), /404/);
+  });
+});

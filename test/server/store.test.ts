@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Store } from '../../src/server/store.ts';
+import { tempDb } from './helpers.ts';
+
+describe('Store', () => {
+  let tmp: ReturnType<typeof tempDb>;
+  let store: Store;
+  const message = (cmid: string, from = 'alice', conv = 'c') => ({ conv, cmid, from, name: from, text: `t-${cmid}`, ts: 1000 });
+
+  beforeEach(() => {
+    tmp = tempDb();
+    store = new Store(tmp.db);
+  });
+  afterEach(() => {
+    store.close();
+    tmp.remove();
+  });
+
+  it('numbers messages per conversation from 1', () => {
+    assert.equal(store.append(message('m-000001')).message.seq, 1);
+    assert.equal(store.append(message('m-000002')).message.seq, 2);
+    assert.equal(store.append(message('m-000003', 'alice', 'other')).message.seq, 1);
+    assert.deepEqual([store.head('c'), store.head('other'), store.head('none')], [2, 1, 0]);
+  });
+
+  it('returns the original message for a repeated (sender, cmid), even with other content', () => {
+    const first = store.append(message('m-000001'));
+    const again = store.append({ ...message('m-000001', 'alice', 'elsewhere'), text: 'changed', ts: 2000 });
+    assert.deepEqual(again, { dup: true, message: first.message });
+    assert.equal(store.head('elsewhere'), 0);
+  });
+
+  it('pages with more until the end', () => {
+    for (let i = 1; i <= 5; i++) store.append(message(`m-00000${i}`));
+    const page = store.page('c', 0, 2);
+    assert.deepEqual([page.msgs.map((m) => m.seq), page.more, page.head], [[1, 2], true, 5]);
+    assert.deepEqual(page.msgs[0], { conv: 'c', seq: 1, cmid: 'm-000001', from: 'alice', name: 'alice', text: 't-m-000001', ts: 1000 });
+    const last = store.page('c', 4, 2);
+    assert.deepEqual([last.msgs.map((m) => m.seq), last.more], [[5], false]);
+  });
+
+  it('keeps the first value of a meta key', () => {
+    assert.equal(store.metaOrInit('k', () => 'one'), 'one');
+    assert.equal(store.metaOrInit('k', () => 'two'), 'one');
+  });
+
+  it('leaves the head unchanged when an insert fails inside the transaction', () => {
+    store.append(message('m-000001'));
+    assert.throws(() => store.append({ ...message('m-000002'), text: null as unknown as string }));
+    assert.equal(store.head('c'), 1);
+    assert.equal(store.append(message('m-000003')).message.seq, 2);
+  });
+});

@@ -34,7 +34,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   TEXT_EMPTY: { retryable: false, description: 'The message text is empty or only white space.' },
   TEXT_TOO_LONG: { retryable: false, description: 'The message text is longer than `limits.maxText` UTF-16 code units.' },
   FORBIDDEN: { retryable: false, description: 'The user may not read or write this conversation.' },
-  INTERNAL: { retryable: true, description: 'The server failed to handle the frame (storage error); nothing was stored, send it again.' },
+  INTERNAL: { retryable: true, description: 'The server failed to handle the frame (storage error); nothing was stored, send it again. After a failed `send` the server also closes with 1011.' },
 };
 
 /**
@@ -71,7 +71,7 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: 'NORMAL', reconnect: 'retry', description: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.' },
   1001: { name: 'GOING_AWAY', reconnect: 'retry', description: 'The server is shutting down.' },
   1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry', description: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.' },
-  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection.' },
+  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.' },
   1012: { name: 'SERVICE_RESTART', reconnect: 'retry', description: 'The server is restarting; reconnect with a spread-out delay.' },
   4001: { name: 'TOKEN_EXPIRED', reconnect: 'refresh', description: 'The token in `hello` has expired; get a new one and reconnect.' },
   4002: { name: 'UNSUPPORTED_PROTOCOL', reconnect: 'stop', description: 'The client did not offer a protocol version this server speaks (`Sec-WebSocket-Protocol`). The close reason lists the supported ones.' },

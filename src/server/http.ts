@@ -2,6 +2,7 @@
  * HTTP routes of a server that owns its port: health, the browser bundle, dev tokens and the demo pages.
  * A server attached to a host's http.Server serves none of these: the host owns its routes.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 /** A user id a dev token may be issued for. */
 const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** How long browsers may use `/imbed.js` without asking; after that they revalidate with its ETag. */
+const BUNDLE_CACHE = 'public, max-age=300';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -63,7 +67,9 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       case '/healthz':
         return json(res, 200, { ok: true, connections: ctx.connections() });
       case '/imbed.js':
-        return serveFile(req, res, bundle, { 'Access-Control-Allow-Origin': '*' }, 'imbed.js not built: run npm run build\n');
+        // Cached for a few minutes, so a page reloaded while the chat server is down still gets the
+        // widget from the browser's cache and can show (and later send) its outbox.
+        return serveFile(req, res, bundle, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed.js not built: run npm run build\n');
       case '/dev/token':
         return devToken(url, res);
     }
@@ -101,11 +107,16 @@ async function serveFile(req: IncomingMessage, res: ServerResponse, file: string
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) return text(res, 404, missing, headers);
   const body = await readFile(file);
+  const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+  const common = { 'Cache-Control': 'no-cache', ...headers, ETag: etag };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, common).end();
+    return;
+  }
   res.writeHead(200, {
-    ...headers,
+    ...common,
     'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
     'Content-Length': body.length,
-    'Cache-Control': 'no-cache',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -238,6 +238,9 @@ export class Session implements Subscriber {
     } catch (err) {
       this.ctx.log(`session ${this.id} could not store ${frame.cmid}: ${String(err)}`);
       this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', frame.cmid));
+      // The client may have pipelined later sends behind this one; storing those now would put them
+      // ahead of it. Closing ends the connection here, and the client resends its outbox in order.
+      this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
       return;
     }
     const { message, dup } = result;

@@ -76,10 +76,23 @@ describe('HTTP routes', () => {
     if (existsSync(join(packageRoot(), 'dist', 'imbed.js'))) {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/javascript; charset=utf-8');
+      // Cacheable, so a reload while the chat server is down still finds the widget.
+      assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/);
     } else {
       assert.equal(res.status, 404);
       assert.match(await res.text(), /run npm run build/);
     }
+  });
+
+  it('answers 304 to a revalidation with the current ETag', async () => {
+    const first = await fetch(url(dev, '/demo.css'));
+    const etag = first.headers.get('etag');
+    assert.equal(first.status, 200);
+    assert.ok(etag, 'an ETag is sent');
+    const again = await fetch(url(dev, '/demo.css'), { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    const stale = await fetch(url(dev, '/demo.css'), { headers: { 'if-none-match': '"old"' } });
+    assert.equal(stale.status, 200);
   });
 
   it('serves demo/index.html at / and every demo file with its content type, when the demo exists', async () => {

@@ -134,7 +134,7 @@ describe('send', () => {
     });
   });
 
-  it('answers INTERNAL with the cmid and stores nothing when storage fails', async () => {
+  it('answers INTERNAL, stores nothing, and closes with 1011 so no later send overtakes the failed one', async () => {
     const conv = 'send-storage-fails';
     const alice = await session('alice');
     alice.send({ type: 'send', conv, cmid: newCmid(), text: 'ok' });
@@ -143,22 +143,25 @@ describe('send', () => {
     const side = new Database(tmp.db);
     side.exec(`CREATE TRIGGER fail_boom BEFORE INSERT ON messages WHEN NEW.text = 'boom'
                BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    const boom = newCmid();
     try {
-      const cmid = newCmid();
-      alice.send({ type: 'send', conv, cmid, text: 'boom' });
+      // 'behind' is pipelined right after the failing send, as a draining outbox would.
+      alice.send({ type: 'send', conv, cmid: boom, text: 'boom' });
+      alice.send({ type: 'send', conv, cmid: newCmid(), text: 'behind' });
       const error = await alice.next('error');
       assert.equal(error.code, 'INTERNAL');
-      assert.equal(error.ref, cmid);
+      assert.equal(error.ref, boom);
       assert.equal(error.retryable, true);
-      alice.send({ type: 'sync', conv, after: 0 });
-      const history = await alice.next('history');
-      assert.equal(history.head, 1, 'the failed send must not advance the head');
-      assert.deepEqual(history.msgs.map((m) => m.text), ['ok']);
+      assert.equal((await alice.closed).code, 1011);
     } finally {
       side.exec('DROP TRIGGER fail_boom');
       side.close();
     }
-    alice.send({ type: 'send', conv, cmid: newCmid(), text: 'after' });
-    assert.equal((await alice.next('sent')).seq, 2);
+    const again = await session('alice');
+    again.send({ type: 'sync', conv, after: 0 });
+    const history = await again.next('history');
+    assert.deepEqual(history.msgs.map((m) => m.text), ['ok'], 'neither the failed send nor the one behind it is stored');
+    again.send({ type: 'send', conv, cmid: boom, text: 'boom' });
+    assert.equal((await again.next('sent')).seq, 2, 'the resent message takes the next seq, in order');
   });
 });

@@ -98,3 +98,17 @@ export interface ImbedClientEventMap {
   /** The storage backend was chosen; `reason` says why when it is `memory`. */
   storage: CustomEvent<{ kind: StorageKind; reason?: string }>;
 }
+
+/**
+ * Codes of `error` events that come from the client itself rather than from an `error` frame. Fatal
+ * closes use the close code's name from the protocol (`UNSUPPORTED_PROTOCOL`, `UNAUTHORIZED`, ...).
+ */
+export const ClientErrorCode = {
+  /** IndexedDB could not be opened: the memory store is used and nothing survives a reload. */
+  STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
+  /** The local database failed or was closed while in use (e.g. for a newer imbed in another tab). */
+  STORAGE_FAILED: 'STORAGE_FAILED',
+  /** `tokenProvider` rejected. */
+  TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

@@ -1,0 +1,459 @@
+/**
+ * `ImbedClient`: the headless core. It owns the outbox, the cache, the session and the one state funnel;
+ * the socket (connection.ts), liveness (heartbeat.ts), storage (store.ts, memory-store.ts) and the
+ * in-memory copy (mirror.ts) are its parts. The promise it keeps: a message typed reaches every other
+ * member exactly once, in order, through offline periods, reloads and server restarts.
+ */
+import {
+  CONV_PATTERN,
+  ErrorCode,
+  LIMITS,
+  ProtocolError,
+  checkText,
+  type ClientFrame,
+  type Message,
+  type ServerFrame,
+} from '../protocol/index.js';
+import { decideOnClose } from './close-policy.js';
+import { backoffDelay, Connection, type Backoff } from './connection.js';
+import { Heartbeat } from './heartbeat.js';
+import { newCmid } from './ids.js';
+import { MemoryStore } from './memory-store.js';
+import { Mirror } from './mirror.js';
+import { Session, type SessionHost } from './session.js';
+import { openIdbStore, type ChatStore } from './store.js';
+import { tokenSubject } from './token.js';
+import {
+  ClientErrorCode,
+  type ChatItem,
+  type ConnectionState,
+  type ImbedClientEventMap,
+  type ImbedClientOptions,
+  type ItemError,
+  type StorageKind,
+} from './types.js';
+
+/** How long IndexedDB may take to open before the memory store is used instead. */
+const STORAGE_OPEN_TIMEOUT = 5_000;
+
+/**
+ * The headless imbed client for one user and a set of conversations.
+ *
+ * Call `start()` once; `items(conv)` is then a synchronous view of stored messages followed by the outbox,
+ * and `send()` queues a message durably before any attempt to deliver it. Listen to `state`, `change`,
+ * `message`, `error` and `storage` (see `ImbedClientEventMap`).
+ *
+ * After a fatal close (`state` becomes `stopped` with an `error` event, `fatal: true`), `reconnect()` does
+ * nothing: the host fixes the cause (e.g. `setToken`) and calls `start()` again. After `stop()` the client
+ * is finished; create a new one.
+ */
+export class ImbedClient extends EventTarget {
+  /** Resolves once storage is open and the cache is loaded into memory (after `start()`). */
+  readonly ready: Promise<void>;
+
+  private _state: ConnectionState = 'idle';
+  private _user: string | null;
+  private _name: string | null = null;
+  private _storageKind: StorageKind | null = null;
+  private token: string | null;
+  private needToken: boolean;
+  private readonly conversations: readonly string[];
+  private readonly mirror = new Mirror(() => ({ user: this._user, name: this._name }));
+  private readonly heartbeat: Heartbeat;
+  private store: ChatStore | null = null;
+  private connection: Connection | null = null;
+  private started = false;
+  private finished = false;
+  private readyFired = false;
+  private resolveReady!: () => void;
+  /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
+  private work: Promise<unknown> = Promise.resolve();
+
+  /** The protocol work of the current socket; null between sockets. */
+  private session: Session | null = null;
+
+  constructor(private readonly options: ImbedClientOptions) {
+    super();
+    new URL(options.url); // throws early on a malformed URL instead of wedging the socket later
+    if (!options.token && !options.tokenProvider) throw new TypeError('ImbedClient needs `token` or `tokenProvider`');
+    if (options.conversations.length > LIMITS.maxConvs) throw new TypeError(`ImbedClient follows at most ${LIMITS.maxConvs} conversations`);
+    for (const conv of options.conversations) {
+      if (!CONV_PATTERN.test(conv)) throw new TypeError(`not a conversation id: ${conv}`);
+    }
+    this.conversations = [...new Set(options.conversations)];
+    this.token = options.token ?? null;
+    this.needToken = this.token === null;
+    this._user = tokenSubject(this.token);
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.heartbeat = new Heartbeat(
+      options.heartbeatTimeout ?? 10_000,
+      () => this.sendFrame({ type: 'ping' }),
+      () => this.connection?.restart(4008, `no answer within ${options.heartbeatTimeout ?? 10_000} ms`),
+    );
+  }
+
+  /** The connection state; changes are announced by `state` events. */
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** The user id: the token's `sub` (read without verifying) until `welcome` states it. */
+  get user(): string | null {
+    return this._user;
+  }
+
+  /** Where the outbox and cache live; null until storage is open. */
+  get storageKind(): StorageKind | null {
+    return this._storageKind;
+  }
+
+  /**
+   * Opens storage, loads the cache and connects. Idempotent while running; after a fatal close it
+   * connects again (the host has fixed the cause, e.g. with `setToken`). Does nothing after `stop()`.
+   */
+  start(): void {
+    if (this.finished) return;
+    if (this.started) {
+      if (this._state === 'stopped' && !this.connection && this.readyFired) this.connect();
+      return;
+    }
+    this.started = true;
+    this.listenToBrowser(true);
+    void this.openStorage().then(() => {
+      if (!this.finished) this.connect();
+    });
+  }
+
+  /** Closes the socket for good and closes storage once pending writes are done; state becomes `stopped`. */
+  async stop(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.listenToBrowser(false);
+    this.connection?.stop(1000, 'client stopped');
+    this.connection = null;
+    this.endSession();
+    this.setState('stopped', 'stopped by the host');
+    if (this.started) await this.ready;
+    await this.work.catch(() => {});
+    this.store?.close();
+  }
+
+  /**
+   * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against the
+   * protocol's limit, BAD_FRAME) before storing anything; otherwise the item is durably in the outbox
+   * before any attempt to send it, and the promise resolves with it as `pending`. It is sent at once when
+   * online, never before older pending items.
+   */
+  async send(conv: string, text: string): Promise<ChatItem> {
+    const invalid = checkText(text, null);
+    if (invalid) throw invalid;
+    if (!this.conversations.includes(conv)) {
+      throw new ProtocolError(ErrorCode.BAD_FRAME, `\`conv\` ${conv} is not one of this client's conversations`);
+    }
+    if (!this.started || this.finished) throw new Error('ImbedClient is not running: call start() first');
+    await this.ready;
+    return this.serial(async () => {
+      const record = await this.requireStore().addToOutbox({ conv, cmid: newCmid(), text, createdAt: Date.now(), status: 'pending' });
+      this.mirror.addOutbox(record);
+      this.emit('change', { conv });
+      this.session?.drain();
+      return this.mirror.items(conv).find((i) => i.cmid === record.cmid)!;
+    });
+  }
+
+  /** Puts a failed item back in the outbox as pending, after everything already queued, and sends it in turn. */
+  async retry(cmid: string): Promise<void> {
+    await this.ready;
+    await this.serial(async () => {
+      const item = this.mirror.findOutbox(cmid);
+      if (!item || item.status !== 'failed') return;
+      const moved = await this.requireStore().requeue(cmid);
+      if (moved) this.mirror.moveOutboxToEnd(cmid, moved);
+      else this.mirror.updateOutbox(cmid, null);
+      this.emit('change', { conv: item.conv });
+      this.session?.drain();
+    });
+  }
+
+  /** Removes a failed item from the outbox. Rejects for a pending item: it may already be on its way. */
+  async discard(cmid: string): Promise<void> {
+    await this.ready;
+    if (this.mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
+    await this.serial(async () => {
+      const item = this.mirror.findOutbox(cmid);
+      if (!item || item.status !== 'failed') return;
+      await this.requireStore().removeFromOutbox(cmid);
+      this.mirror.updateOutbox(cmid, null);
+      this.emit('change', { conv: item.conv });
+    });
+  }
+
+  /** Stored messages of `conv` by seq, then its outbox items (pending and failed) in outbox order. */
+  items(conv: string): readonly ChatItem[] {
+    return this.mirror.items(conv);
+  }
+
+  /** Outbox items still pending, in `conv` or in all conversations. */
+  pendingCount(conv?: string): number {
+    return this.mirror.pendingCount(conv);
+  }
+
+  /**
+   * "Retry now": skips the backoff wait, or checks a connection that looks alive. A no-op when not
+   * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
+   */
+  reconnect(): void {
+    if (!this.started || this.finished || this._state === 'stopped' || !this.readyFired) return;
+    if (!this.connection) this.connect();
+    else if (this.connection.isWaiting) this.connection.retryNow();
+    else if (this.session?.established) this.heartbeat.check();
+  }
+
+  /** Sets the token used by the next `hello`. */
+  setToken(token: string): void {
+    this.token = token;
+    this.needToken = false;
+  }
+
+  // ---- typed events ----
+
+  override addEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: ImbedClient, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: ImbedClient, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  private emit<K extends keyof ImbedClientEventMap>(type: K, detail: ImbedClientEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  private emitError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+    this.emit('error', error);
+  }
+
+  // ---- the state funnel ----
+
+  /** The only place the state changes: one `state` event with the old and new state and why. */
+  private setState(to: ConnectionState, reason: string, code?: number): void {
+    const from = this._state;
+    if (from === to) return;
+    this._state = to;
+    this.emit('state', code === undefined ? { from, to, reason } : { from, to, reason, code });
+  }
+
+  /**
+   * Every close and failed attempt comes here, and only here is it decided whether to reconnect, get a
+   * new token first, or stop. reconnecting-websocket has already scheduled the next attempt; stopping
+   * cancels it.
+   */
+  private onClose(code: number, reason: string): void {
+    const established = this.session?.established ?? false;
+    this.endSession();
+    const decision = decideOnClose(code, reason, { established, canRefreshToken: this.options.tokenProvider !== undefined });
+    if (decision.action === 'stop') {
+      this.connection?.stop();
+      this.connection = null;
+      this.setState('stopped', decision.reason, code);
+      this.emitError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
+      return;
+    }
+    if (decision.action === 'refresh') this.needToken = true;
+    this.setState('offline', decision.reason, code);
+  }
+
+  /** Forgets everything tied to the socket that just closed. The outbox stays; unacknowledged items are resent. */
+  private endSession(): void {
+    this.session?.close();
+    this.session = null;
+    this.heartbeat.stop();
+  }
+
+  // ---- storage ----
+
+  private async openStorage(): Promise<void> {
+    // The default database name needs the user, which only the token knows.
+    if (this.options.dbName === undefined) await this.obtainToken(() => !this.finished);
+    this._user ??= tokenSubject(this.token);
+    const name = this.options.dbName ?? `imbed:${new URL(this.options.url).host}:${this._user ?? 'anonymous'}`;
+    let store: ChatStore;
+    let reason: string | undefined;
+    if (this.options.storage === 'memory') {
+      store = new MemoryStore();
+      reason = 'the host asked for memory storage';
+    } else {
+      try {
+        store = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, (why) =>
+          this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
+        );
+      } catch (e) {
+        store = new MemoryStore();
+        reason = `IndexedDB is unavailable (${e instanceof Error ? e.message : String(e)})`;
+      }
+    }
+    try {
+      for (const conv of this.conversations) {
+        const { messages, cursor } = await store.loadConversation(conv);
+        this.mirror.loadConversation(conv, messages, cursor);
+      }
+      this.mirror.loadOutbox(await store.loadOutbox());
+    } catch (e) {
+      // A database that opens but cannot be read is no better than none.
+      store.close();
+      store = new MemoryStore();
+      reason = `the local database cannot be read (${e instanceof Error ? e.message : String(e)})`;
+    }
+    this.store = store;
+    this._storageKind = store.kind;
+    this.readyFired = true;
+    this.resolveReady();
+    this.emit('storage', reason === undefined ? { kind: store.kind } : { kind: store.kind, reason });
+    if (store.kind === 'memory' && this.options.storage !== 'memory') {
+      this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
+    }
+    for (const conv of this.conversations) this.emit('change', { conv });
+  }
+
+  private requireStore(): ChatStore {
+    if (!this.store) throw new Error('storage is not open');
+    return this.store;
+  }
+
+  /** Runs `task` after every earlier task; a failure is reported, not allowed to break the chain. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.work.then(task);
+    this.work = result.catch((e: unknown) => {
+      this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false, fatal: false });
+    });
+    return result;
+  }
+
+  /** Stores messages (and removes their outbox items) in one transaction, then updates the copy and tells listeners. */
+  private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
+    if (msgs.length === 0) return;
+    const { cursor } = await this.requireStore().acceptMessages(conv, msgs);
+    const { added, changed } = this.mirror.acceptMessages(conv, msgs, cursor);
+    if (changed) this.emit('change', { conv });
+    for (const message of added) if (message.from !== this._user) this.emit('message', { message });
+  }
+
+  // ---- connection ----
+
+  private backoff(): Backoff {
+    return { min: this.options.minReconnectDelay ?? 500, max: this.options.maxReconnectDelay ?? 15_000 };
+  }
+
+  private connect(): void {
+    const connection: Connection = new Connection(
+      this.options.url,
+      this.backoff(),
+      {
+        prepare: async () => {
+          const current = () => this.connection === connection && !this.finished;
+          await this.obtainToken(current);
+          if (current()) this.setState('connecting', 'opening a connection');
+        },
+        open: () => this.onOpen(),
+        frame: (frame) => this.onFrame(frame),
+        close: (code, reason) => this.onClose(code, reason),
+      },
+    );
+    this.connection = connection;
+  }
+
+  /**
+   * Asks `tokenProvider` until it gives a token (with backoff between failures, each reported as a
+   * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there.
+   */
+  private async obtainToken(wanted: () => boolean): Promise<void> {
+    const provider = this.options.tokenProvider;
+    for (let failures = 0; provider && this.needToken && wanted(); ) {
+      try {
+        this.token = await provider();
+        this.needToken = false;
+      } catch (e) {
+        failures += 1;
+        this.emitError({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(failures, this.backoff())));
+      }
+    }
+  }
+
+  private sendFrame(frame: ClientFrame): boolean {
+    return this.connection?.send(frame) ?? false;
+  }
+
+  private onOpen(): void {
+    this.endSession();
+    this.session = new Session(this.sessionHost());
+    // hello is the only frame sent before welcome; the outbox waits for the session.
+    this.sendFrame({ type: 'hello', token: this.token ?? '', convs: this.conversations.map((conv) => ({ conv, after: this.mirror.cursor(conv) })) });
+    this.setState('authenticating', 'hello sent');
+    this.heartbeat.expectAnswer();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    this.heartbeat.received();
+    if (frame.type === 'pong') return;
+    // Bound to the socket it came on: a closed session still stores what its frames carried.
+    const session = this.session;
+    if (session) void this.serial(() => session.handle(frame));
+  }
+
+  /** What a session may do to the client. */
+  private sessionHost(): SessionHost {
+    return {
+      conversations: this.conversations,
+      mirror: this.mirror,
+      me: () => ({ user: this._user ?? '', name: this._name ?? this._user ?? '' }),
+      send: (frame) => this.sendFrame(frame),
+      accept: (conv, msgs) => this.accept(conv, msgs),
+      fail: async (item, error) => {
+        if (await this.requireStore().markFailed(item.cmid, error)) {
+          this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
+          this.emit('change', { conv: item.conv });
+        }
+      },
+      welcomed: (welcome) => {
+        this.connection?.established();
+        this._user = welcome.user;
+        this._name = welcome.name;
+        this.mirror.invalidateAll();
+        this.heartbeat.start(Math.min(this.options.heartbeatInterval ?? welcome.heartbeat, welcome.heartbeat || Infinity));
+        this.setState('syncing', 'catching up');
+      },
+      caughtUp: () => this.setState('online', 'caught up'),
+      report: (error) => this.emitError({ ...error, fatal: false }),
+    };
+  }
+
+  // ---- the browser's hints about the network ----
+
+  private readonly onBrowserOffline = (): void => {
+    if (this.finished || this._state === 'stopped' || !this.connection) return;
+    // The socket may linger for minutes on a dead network; close it now and wait for `online`.
+    this.connection.stop(1000, 'browser offline');
+    this.connection = null;
+    this.endSession();
+    this.setState('offline', 'the browser is offline');
+  };
+
+  private readonly onBrowserHint = (): void => {
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
+    this.reconnect();
+  };
+
+  private listenToBrowser(on: boolean): void {
+    if (typeof window === 'undefined') return;
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    window[method]('offline', this.onBrowserOffline);
+    window[method]('online', this.onBrowserHint);
+    window[method]('pageshow', this.onBrowserHint);
+    document[method]('visibilitychange', this.onBrowserHint);
+  }
+}

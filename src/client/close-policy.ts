@@ -1,0 +1,51 @@
+/**
+ * What a closed socket means for the client: the one place that turns a close code into "try again",
+ * "get a new token first" or "stop", with the sentence a person sees. Pure, so every code is testable
+ * without a server that misbehaves on purpose.
+ */
+import { CLOSE_CODES, CloseCode, reconnectAdvice, type CloseCodeInfo } from '../protocol/index.js';
+
+/** The client's decision after a close, and the reason it states. */
+export type CloseDecision =
+  | { action: 'retry'; reason: string }
+  | { action: 'refresh'; reason: string }
+  | { action: 'stop'; reason: string; errorCode: string };
+
+/** Facts about the connection that closed. */
+export interface CloseContext {
+  /** Whether `welcome` had arrived on this socket: a close before it is a failed attempt. */
+  established: boolean;
+  /** Whether the host gave a `tokenProvider`, so a 4001 close can be healed. */
+  canRefreshToken: boolean;
+}
+
+/**
+ * Decides what to do after a close with `code` and `reason`. A 1000 close always means retry: the server
+ * never ends a live session with it, and reconnecting-websocket reports failed attempts (connect timeout,
+ * socket error) as a synthetic 1000 close.
+ */
+export function decideOnClose(code: number, reason: string, ctx: CloseContext): CloseDecision {
+  const advice = reconnectAdvice(code);
+  const info = (CLOSE_CODES as Record<number, CloseCodeInfo | undefined>)[code];
+  const said = reason ? `: ${reason}` : '';
+  if (advice === 'refresh') {
+    if (ctx.canRefreshToken) return { action: 'refresh', reason: `token expired, getting a new one${said}` };
+    return { action: 'stop', reason: 'token expired', errorCode: info?.name ?? 'TOKEN_EXPIRED' };
+  }
+  if (advice === 'stop') {
+    const errorCode = info?.name ?? `CLOSE_${code}`;
+    switch (code) {
+      case CloseCode.UNSUPPORTED_PROTOCOL:
+        return { action: 'stop', reason: `this page's imbed is incompatible with the server${said || ': unsupported protocol'}`, errorCode };
+      case CloseCode.UNAUTHORIZED:
+        return { action: 'stop', reason: `the server refused the token${said}`, errorCode };
+      case CloseCode.BAD_HELLO:
+        return { action: 'stop', reason: `the server refused this client's hello${said}`, errorCode };
+      default:
+        return { action: 'stop', reason: `the server closed the connection for good (${code})${said}`, errorCode };
+    }
+  }
+  if (!ctx.established) return { action: 'retry', reason: `could not connect${said}` };
+  if (code === CloseCode.HEARTBEAT_TIMEOUT) return { action: 'retry', reason: reason || 'the connection stopped answering' };
+  return { action: 'retry', reason: `connection lost${said}` };
+}

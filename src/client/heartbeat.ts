@@ -1,0 +1,55 @@
+/**
+ * Liveness of one socket. WebSockets give no timely signal when a TCP link dies half-open (a laptop
+ * sleeps, a phone changes network): the browser may wait minutes for the OS to give up, and
+ * reconnecting-websocket has no heartbeat of its own (https://github.com/pladaria/reconnecting-websocket/issues/98).
+ * So the client pings, and silence for `timeout` after a ping means the link is dead.
+ */
+
+/** Pings every `interval` ms and calls `onDead` when nothing at all arrives within `timeout` ms after a ping. */
+export class Heartbeat {
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly timeout: number,
+    private readonly ping: () => void,
+    private readonly onDead: () => void,
+  ) {}
+
+  /** Starts (or restarts) pinging every `interval` ms. */
+  start(interval: number): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.check(), interval);
+  }
+
+  /** Sends a ping now and expects any frame within the timeout (used on `online`, `pageshow`, visibility). */
+  check(): void {
+    this.ping();
+    this.expectAnswer();
+  }
+
+  /**
+   * Declares the link dead unless some frame arrives within the timeout. Also bounds the wait for
+   * `welcome` after `hello`. An armed deadline is kept: a second check must not postpone it.
+   */
+  expectAnswer(): void {
+    if (this.deadline !== undefined) return;
+    this.deadline = setTimeout(() => {
+      this.deadline = undefined;
+      this.onDead();
+    }, this.timeout);
+  }
+
+  /** Any frame from the server proves the link alive. */
+  received(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  stop(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.deadline);
+    this.pingTimer = undefined;
+    this.deadline = undefined;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The in-memory copy of what the store holds for the followed conversations, loaded at start and kept in
+ * step with every write. It makes `items()` synchronous, so a reloaded page renders its history at once,
+ * offline included.
+ */
+import type { Message } from '../protocol/index.js';
+import type { OutboxRecord } from './store.js';
+import type { ChatItem } from './types.js';
+
+interface ConversationCopy {
+  messages: Map<number, Message>;
+  /** Highest seq held without a gap. */
+  cursor: number;
+  /** The rendered items, rebuilt lazily after a change. */
+  view: readonly ChatItem[] | null;
+}
+
+/** Who "me" is, for `mine` and for the sender of pending items. */
+export interface Me {
+  user: string | null;
+  name: string | null;
+}
+
+/** Messages by conversation and seq, cursors, and the outbox in outbox order. */
+export class Mirror {
+  private readonly convs = new Map<string, ConversationCopy>();
+  private outbox: OutboxRecord[] = [];
+
+  constructor(private readonly me: () => Me) {}
+
+  /** Replaces the copy of `conv` with what the store holds. */
+  loadConversation(conv: string, messages: readonly Message[], cursor: number): void {
+    this.convs.set(conv, { messages: new Map(messages.map((m) => [m.seq, m])), cursor, view: null });
+  }
+
+  /** Replaces the outbox copy (records in outbox order). */
+  loadOutbox(records: readonly OutboxRecord[]): void {
+    this.outbox = [...records];
+    this.invalidateAll();
+  }
+
+  cursor(conv: string): number {
+    return this.copy(conv).cursor;
+  }
+
+  /** The highest seq held for `conv`, gap or not. */
+  highestSeq(conv: string): number {
+    let highest = this.copy(conv).cursor;
+    for (const seq of this.copy(conv).messages.keys()) if (seq > highest) highest = seq;
+    return highest;
+  }
+
+  message(conv: string, seq: number): Message | undefined {
+    return this.copy(conv).messages.get(seq);
+  }
+
+  /**
+   * Records messages the store has just accepted, with its new cursor, and drops outbox items with the
+   * same cmids. Returns the messages this copy did not hold before (for `message` events) and whether
+   * anything changed.
+   */
+  acceptMessages(conv: string, msgs: readonly Message[], cursor: number): { added: Message[]; changed: boolean } {
+    const copy = this.copy(conv);
+    const added: Message[] = [];
+    for (const m of msgs) {
+      if (copy.messages.has(m.seq)) continue;
+      copy.messages.set(m.seq, m);
+      added.push(m);
+    }
+    const cmids = new Set(msgs.map((m) => m.cmid));
+    const before = this.outbox.length;
+    this.outbox = this.outbox.filter((r) => !cmids.has(r.cmid));
+    const changed = added.length > 0 || this.outbox.length !== before || cursor !== copy.cursor;
+    copy.cursor = Math.max(copy.cursor, cursor);
+    if (changed) copy.view = null;
+    return { added, changed };
+  }
+
+  outboxItems(): readonly OutboxRecord[] {
+    return this.outbox;
+  }
+
+  findOutbox(cmid: string): OutboxRecord | undefined {
+    return this.outbox.find((r) => r.cmid === cmid);
+  }
+
+  /** Appends a record just written to the store's outbox. */
+  addOutbox(record: OutboxRecord): void {
+    this.outbox.push(record);
+    this.copy(record.conv).view = null;
+  }
+
+  /** Replaces (in place) or removes an outbox record. */
+  updateOutbox(cmid: string, record: OutboxRecord | null): void {
+    const i = this.outbox.findIndex((r) => r.cmid === cmid);
+    if (i < 0) return;
+    const conv = this.outbox[i].conv;
+    if (record) this.outbox[i] = record;
+    else this.outbox.splice(i, 1);
+    this.copy(conv).view = null;
+  }
+
+  /** Moves an outbox record to the end (a retried item goes out after everything already queued). */
+  moveOutboxToEnd(cmid: string, record: OutboxRecord): void {
+    this.updateOutbox(cmid, null);
+    this.addOutbox(record);
+  }
+
+  /** Stored messages by seq, then this conversation's outbox items in outbox order. */
+  items(conv: string): readonly ChatItem[] {
+    const copy = this.copy(conv);
+    if (copy.view) return copy.view;
+    const { user, name } = this.me();
+    const stored = [...copy.messages.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((m): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user }));
+    const outgoing = this.outbox
+      .filter((r) => r.conv === conv)
+      .map((r) => outboxItem(r, user, name));
+    copy.view = Object.freeze([...stored, ...outgoing]);
+    return copy.view;
+  }
+
+  /** Outbox items with status `pending`, in `conv` or in all conversations. */
+  pendingCount(conv?: string): number {
+    return this.outbox.filter((r) => r.status === 'pending' && (conv === undefined || r.conv === conv)).length;
+  }
+
+  /** Forgets every rendered view (the user or their name became known). */
+  invalidateAll(): void {
+    for (const copy of this.convs.values()) copy.view = null;
+  }
+
+  private copy(conv: string): ConversationCopy {
+    let copy = this.convs.get(conv);
+    if (!copy) this.convs.set(conv, (copy = { messages: new Map(), cursor: 0, view: null }));
+    return copy;
+  }
+}
+
+/** The UI's view of an outbox record. */
+export function outboxItem(r: OutboxRecord, user: string | null, name: string | null): ChatItem {
+  const item: ChatItem = { conv: r.conv, cmid: r.cmid, seq: null, from: user ?? '', name: name ?? user ?? '', text: r.text, ts: r.createdAt, status: r.status, mine: true };
+  if (r.error) item.error = r.error;
+  return item;
+}

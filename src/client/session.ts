@@ -1,0 +1,201 @@
+/**
+ * One established connection's work: catching up each conversation page by page, filling gaps in live
+ * messages, draining the outbox in order, and turning acks and refusals into store writes. A new
+ * `Session` starts with every socket; a closed one may still store what its frames carried, but asks
+ * nothing more of the server.
+ */
+import { LIMITS } from '../protocol/index.js';
+import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
+import type { Mirror } from './mirror.js';
+import type { OutboxRecord } from './store.js';
+import type { ItemError } from './types.js';
+
+/** Most messages asked for per `sync` page. */
+const SYNC_PAGE = LIMITS.syncLimit;
+/** Wait before resending after a retryable refusal (INTERNAL), so a failing server is not hammered. */
+export const RETRY_DELAY = 2_000;
+
+/** What a session needs from the client that owns it. */
+export interface SessionHost {
+  readonly conversations: readonly string[];
+  readonly mirror: Mirror;
+  /** The current user id and display name (known from `welcome` on). */
+  me(): { user: string; name: string };
+  /** Sends on this session's socket; false when it is not open (the frame is dropped, never queued). */
+  send(frame: ClientFrame): boolean;
+  /** Stores messages and removes their outbox items in one transaction, then updates the mirror and tells listeners. */
+  accept(conv: string, msgs: readonly Message[]): Promise<void>;
+  /** Marks an outbox item failed in store and mirror, and tells listeners. */
+  fail(item: OutboxRecord, error: ItemError): Promise<void>;
+  /** `welcome` arrived: the session is established and catching up. */
+  welcomed(welcome: WelcomeFrame): void;
+  /** Every conversation is caught up: the outbox starts draining. */
+  caughtUp(): void;
+  /** A refusal a person should hear of. */
+  report(error: ItemError & { cmid?: string }): void;
+}
+
+/** The protocol work of one socket, from `welcome` to its close. */
+export class Session {
+  private live = false;
+  private draining = false;
+  private closed = false;
+  private nextRef = 1;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
+  private readonly inflight = new Set<string>();
+  /** The one `sync` in flight per conversation. */
+  private readonly syncs = new Map<string, { ref: number; after: number }>();
+  /** Conversations still catching up after `welcome`; the outbox waits for all of them. */
+  private readonly catchingUp = new Set<string>();
+
+  constructor(private readonly host: SessionHost) {}
+
+  /** Whether `welcome` has arrived and the socket is still open. */
+  get established(): boolean {
+    return this.live && !this.closed;
+  }
+
+  /** Handles one frame. Frames are handed over one at a time, in arrival order. */
+  async handle(frame: ServerFrame): Promise<void> {
+    switch (frame.type) {
+      case 'welcome':
+        return this.onWelcome(frame);
+      case 'msg':
+        return this.onMsg(frame);
+      case 'history':
+        return this.onHistory(frame);
+      case 'sent':
+        return this.onSent(frame);
+      case 'error':
+        return this.onError(frame);
+      case 'pong':
+        return;
+    }
+  }
+
+  /**
+   * Sends every pending outbox item not yet sent on this socket, in outbox order. The server handles one
+   * connection's frames in order, so pipelining keeps the order and a new item never overtakes an older
+   * one. Stops at the first frame the socket refuses; nothing goes out during a retry pause.
+   */
+  drain(): void {
+    if (!this.draining || this.closed || this.retryTimer !== undefined) return;
+    for (const item of this.host.mirror.outboxItems()) {
+      if (item.status !== 'pending' || this.inflight.has(item.cmid)) continue;
+      if (!this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return;
+      this.inflight.add(item.cmid);
+    }
+  }
+
+  /** The socket closed: ask nothing more. Unanswered items stay pending and go out on the next session. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  private onWelcome(welcome: WelcomeFrame): void {
+    if (this.closed || this.live) return;
+    this.live = true;
+    this.host.welcomed(welcome);
+    const heads = new Map(welcome.convs.map((c) => [c.conv, c.head]));
+    for (const conv of this.host.conversations) {
+      if ((heads.get(conv) ?? 0) > this.host.mirror.cursor(conv)) {
+        this.catchingUp.add(conv);
+        this.requestSync(conv);
+      }
+    }
+    this.finishCatchUp();
+  }
+
+  private finishCatchUp(): void {
+    if (!this.established || this.draining || this.catchingUp.size > 0) return;
+    this.draining = true;
+    this.host.caughtUp();
+    this.drain();
+  }
+
+  /** Asks for the messages after the cursor of `conv`, one request in flight per conversation. */
+  private requestSync(conv: string): void {
+    if (!this.established || this.syncs.has(conv)) return;
+    const ref = this.nextRef++;
+    const after = this.host.mirror.cursor(conv);
+    this.syncs.set(conv, { ref, after });
+    this.host.send({ type: 'sync', conv, after, limit: SYNC_PAGE, ref });
+  }
+
+  private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
+    await this.host.accept(conv, msgs);
+    for (const m of msgs) this.inflight.delete(m.cmid);
+  }
+
+  private async onMsg(frame: MsgFrame): Promise<void> {
+    const { type: _type, ...message } = frame;
+    await this.accept(message.conv, [message]);
+    // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
+    if (this.host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
+  }
+
+  private async onHistory(frame: HistoryFrame): Promise<void> {
+    await this.accept(frame.conv, frame.msgs);
+    const asked = this.syncs.get(frame.conv);
+    this.syncs.delete(frame.conv);
+    const { mirror } = this.host;
+    const cursor = mirror.cursor(frame.conv);
+    const behind = frame.more || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
+    // Ask again only when this page moved the cursor, so a server that answers oddly cannot make us loop.
+    if (behind && (asked === undefined || cursor > asked.after)) {
+      this.requestSync(frame.conv);
+      return;
+    }
+    this.catchingUp.delete(frame.conv);
+    this.finishCatchUp();
+  }
+
+  private async onSent(frame: SentFrame): Promise<void> {
+    // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
+    const { mirror } = this.host;
+    const text = mirror.findOutbox(frame.cmid)?.text ?? mirror.message(frame.conv, frame.seq)?.text;
+    if (text === undefined) {
+      // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it.
+      this.requestSync(frame.conv);
+      return;
+    }
+    const { user, name } = this.host.me();
+    await this.accept(frame.conv, [{ conv: frame.conv, seq: frame.seq, cmid: frame.cmid, from: user, name, text, ts: frame.ts }]);
+    if (mirror.cursor(frame.conv) < frame.seq) this.requestSync(frame.conv);
+  }
+
+  private async onError(frame: ErrorFrame): Promise<void> {
+    const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
+    const item = typeof frame.ref === 'string' ? this.host.mirror.findOutbox(frame.ref) : undefined;
+    if (item) {
+      this.inflight.delete(item.cmid);
+      if (frame.retryable) return this.pauseDrain();
+      // Refused for good: keep it visible as failed with the server's reason, and keep draining the rest.
+      await this.host.fail(item, error);
+      this.host.report({ ...error, cmid: item.cmid });
+      return;
+    }
+    const conv = [...this.syncs].find(([, s]) => s.ref === frame.ref)?.[0];
+    if (conv !== undefined) {
+      this.syncs.delete(conv);
+      if (frame.retryable) {
+        setTimeout(() => this.requestSync(conv), RETRY_DELAY);
+        return;
+      }
+      this.catchingUp.delete(conv);
+      this.finishCatchUp();
+    }
+    this.host.report(error);
+  }
+
+  /** After a retryable refusal the outbox pauses briefly; nothing overtakes the refused item meanwhile. */
+  private pauseDrain(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.drain();
+    }, RETRY_DELAY);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Where the client keeps what must survive a reload: the outbox (messages typed but not yet acknowledged),
+ * the messages it holds, and one cursor per conversation. `ChatStore` is the interface; `openIdbStore`
+ * is the IndexedDB implementation and `MemoryStore` (memory-store.ts) the fallback with the same contract.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Message } from '../protocol/index.js';
+import type { ItemError, StorageKind } from './types.js';
+
+/** One outbox entry. `id` is the IndexedDB autoIncrement key, so ascending ids are outbox order. */
+export interface OutboxRecord {
+  id?: number;
+  conv: string;
+  cmid: string;
+  text: string;
+  /** Local creation time, ms since the epoch. */
+  createdAt: number;
+  status: 'pending' | 'failed';
+  /** Why the server refused it, when `failed`. */
+  error?: ItemError;
+}
+
+/** What `acceptMessages` did, so the in-memory mirror can follow. */
+export interface AcceptResult {
+  /** The highest seq now held in the conversation without a gap. */
+  cursor: number;
+  /** Cmids whose outbox items were removed because their message is now stored. */
+  removed: string[];
+}
+
+/** The storage contract shared by the IndexedDB store and the memory fallback. Every method is one transaction. */
+export interface ChatStore {
+  readonly kind: StorageKind;
+  /** Every stored message of `conv` by seq, and its cursor (0 when none). */
+  loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }>;
+  /** The whole outbox in outbox order. */
+  loadOutbox(): Promise<OutboxRecord[]>;
+  /** Appends to the outbox; resolves with the record including its id once durable. */
+  addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord>;
+  /** Marks an outbox item failed; false when it is gone (acknowledged meanwhile, e.g. by another tab). */
+  markFailed(cmid: string, error: ItemError): Promise<boolean>;
+  /** Moves an item to the end of the outbox as `pending`; null when it is gone. */
+  requeue(cmid: string): Promise<OutboxRecord | null>;
+  /** Removes an outbox item (a no-op when it is gone). */
+  removeFromOutbox(cmid: string): Promise<void>;
+  /**
+   * Stores `msgs` of `conv` idempotently by seq, removes any outbox items with the same cmids and
+   * advances the cursor, all in ONE transaction: a message is never both pending and stored, and a
+   * crash between the two cannot resend it under a new position.
+   */
+  acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult>;
+  close(): void;
+}
+
+interface ImbedDB extends DBSchema {
+  outbox: { key: number; value: OutboxRecord; indexes: { cmid: string } };
+  messages: { key: [string, number]; value: Message };
+  cursors: { key: string; value: { conv: string; after: number } };
+}
+
+/** Current schema version; `upgrade` migrates from every older one. */
+const DB_VERSION = 1;
+
+/**
+ * Opens (creating or migrating) the IndexedDB store `name`. Rejects when IndexedDB is unavailable, throws,
+ * fails, or stays blocked longer than `timeoutMs` (private modes and some WebViews do each of these, e.g.
+ * Firefox private browsing before v115: https://bugzilla.mozilla.org/show_bug.cgi?id=781982).
+ * `onLost` is called when another tab needs a newer schema, or the browser closes the database.
+ */
+export async function openIdbStore(name: string, timeoutMs: number, onLost: (reason: string) => void): Promise<ChatStore> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const opening = openDB<ImbedDB>(name, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        const outbox = db.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true });
+        outbox.createIndex('cmid', 'cmid', { unique: true });
+        db.createObjectStore('messages', { keyPath: ['conv', 'seq'] });
+        db.createObjectStore('cursors', { keyPath: 'conv' });
+      }
+    },
+    blocking() {
+      // Another tab runs a newer imbed that must upgrade the schema: let it, rather than block it forever.
+      db?.close();
+      onLost('the local database was closed for a newer version of imbed in another tab; reload this page');
+    },
+    terminated() {
+      onLost('the browser closed the local database unexpectedly');
+    },
+  });
+  let db: IDBPDatabase<ImbedDB> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`IndexedDB did not open within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    db = await Promise.race([opening, timeout]);
+  } catch (e) {
+    // If it opens after all, close it so it never blocks a later upgrade.
+    if (timedOut) opening.then((late) => late.close(), () => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return new IdbStore(db);
+}
+
+class IdbStore implements ChatStore {
+  readonly kind = 'indexeddb' as const;
+  constructor(private readonly db: IDBPDatabase<ImbedDB>) {}
+
+  async loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }> {
+    const tx = this.db.transaction(['messages', 'cursors'], 'readonly');
+    const [messages, cursor] = await Promise.all([
+      tx.objectStore('messages').getAll(IDBKeyRange.bound([conv, 0], [conv, Infinity])),
+      tx.objectStore('cursors').get(conv),
+      tx.done,
+    ]);
+    return { messages, cursor: cursor?.after ?? 0 };
+  }
+
+  async loadOutbox(): Promise<OutboxRecord[]> {
+    return this.db.getAll('outbox');
+  }
+
+  async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
+    const id = await this.db.add('outbox', record as OutboxRecord);
+    return { ...record, id };
+  }
+
+  async markFailed(cmid: string, error: ItemError): Promise<boolean> {
+    const tx = this.db.transaction('outbox', 'readwrite');
+    const record = await tx.store.index('cmid').get(cmid);
+    if (record) await tx.store.put({ ...record, status: 'failed', error });
+    await tx.done;
+    return record !== undefined;
+  }
+
+  async requeue(cmid: string): Promise<OutboxRecord | null> {
+    const tx = this.db.transaction('outbox', 'readwrite');
+    const record = await tx.store.index('cmid').get(cmid);
+    let moved: OutboxRecord | null = null;
+    if (record) {
+      await tx.store.delete(record.id!);
+      const { id: _old, error: _error, ...rest } = record;
+      const fresh: OutboxRecord = { ...rest, status: 'pending' };
+      moved = { ...fresh, id: await tx.store.add(fresh) };
+    }
+    await tx.done;
+    return moved;
+  }
+
+  async removeFromOutbox(cmid: string): Promise<void> {
+    const tx = this.db.transaction('outbox', 'readwrite');
+    const key = await tx.store.index('cmid').getKey(cmid);
+    if (key !== undefined) await tx.store.delete(key);
+    await tx.done;
+  }
+
+  async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
+    // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
+    // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime).
+    const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
+    const messages = tx.objectStore('messages');
+    const outbox = tx.objectStore('outbox');
+    const cursors = tx.objectStore('cursors');
+    const removed: string[] = [];
+    for (const m of msgs) {
+      await messages.put({ conv: m.conv, seq: m.seq, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts });
+      const key = await outbox.index('cmid').getKey(m.cmid);
+      if (key !== undefined) {
+        await outbox.delete(key);
+        removed.push(m.cmid);
+      }
+    }
+    let cursor = (await cursors.get(conv))?.after ?? 0;
+    const start = cursor;
+    let keys = await messages.openKeyCursor(IDBKeyRange.bound([conv, cursor + 1], [conv, Infinity]));
+    while (keys && keys.key[1] === cursor + 1) {
+      cursor += 1;
+      keys = await keys.continue();
+    }
+    if (cursor !== start) await cursors.put({ conv, after: cursor });
+    await tx.done;
+    return { cursor, removed };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

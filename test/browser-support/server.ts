@@ -1,0 +1,38 @@
+/** Browser-side helpers for the `imbed-server` test-runner command (see test/support/imbed-server-plugin.ts). */
+import { executeServerCommand } from '@web/test-runner-commands';
+
+export async function serverUrl(): Promise<string> {
+  return ((await executeServerCommand('imbed-server', { action: 'info' })) as { url: string }).url;
+}
+
+export async function tokenFor(user: string, name?: string): Promise<string> {
+  return ((await executeServerCommand('imbed-server', { action: 'token', user, name })) as { token: string }).token;
+}
+
+/** Stops the server (sockets closed with `code`, default 1012); the database is kept. */
+export async function stopServer(code?: number): Promise<void> {
+  await executeServerCommand('imbed-server', { action: 'stop', code });
+}
+
+export async function startServer(): Promise<void> {
+  await executeServerCommand('imbed-server', { action: 'start' });
+}
+
+/** Closes every client socket from the server side; the server keeps listening. */
+export async function dropConnections(code?: number): Promise<void> {
+  await executeServerCommand('imbed-server', { action: 'drop', code });
+}
+
+/** A conversation id no other test uses. */
+export function freshConv(prefix = 'c'): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Resolves when `check` returns true, polling every 20 ms; rejects with `what` after `timeout` ms. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,68 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+
+/** Sends `count` numbered messages and waits until the server acknowledged them all. */
+async function sendMany(client: import('../../src/client/index.js').ImbedClient, conv: string, count: number): Promise<string[]> {
+  const texts = Array.from({ length: count }, (_, i) => `m${i + 1}`);
+  await Promise.all(texts.map((t) => client.send(conv, t)));
+  await until(() => client.pendingCount() === 0, `${count} messages acknowledged`, 60_000);
+  return texts;
+}
+
+describe('catching up', () => {
+  let tap: SocketTap | null = null;
+  afterEach(async () => {
+    tap?.restore();
+    tap = null;
+    await stopAll();
+  });
+
+  it('catches up 450 messages page by page after being away', async function () {
+    this.timeout(90_000);
+    const conv = freshConv();
+    const dbName = freshDb();
+    const alice = freshUser('alice');
+    const away = await makeClient(alice, [conv], { dbName });
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(away.client);
+    await bob.client.send(conv, 'm0');
+    await until(() => sentTexts(away.client, conv).length === 1, 'alice has the first message');
+    await away.client.stop();
+
+    const texts = ['m0', ...(await sendMany(bob.client, conv, 450))];
+
+    tap = tapSockets();
+    const back = await makeClient(alice, [conv], { dbName });
+    await online(back.client, 'alice back online', 60_000);
+    expect(sentTexts(back.client, conv)).to.deep.equal(texts);
+    expect(back.client.items(conv).map((i) => i.seq)).to.deep.equal(texts.map((_, i) => i + 1));
+    const syncs = tap.sent.filter((f) => f.type === 'sync');
+    expect(syncs.map((f) => f.after)).to.deep.equal([1, 201, 401]);
+    expect(back.events.messages.map((m) => m.seq)).to.deep.equal(texts.slice(1).map((_, i) => i + 2));
+  });
+
+  it('fetches the missing messages when a live message arrives after a gap', async function () {
+    this.timeout(90_000);
+    const conv = freshConv();
+    tap = tapSockets();
+    // Messages 2..449 never reach alice live, as if lost: only 1 and 450 do.
+    tap.dropIncoming = (f) => f.type === 'msg' && (f.seq as number) >= 2 && (f.seq as number) <= 449;
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    await online(alice.client);
+    tap.restore();
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(bob.client);
+
+    const texts = await sendMany(bob.client, conv, 450);
+    await until(() => sentTexts(alice.client, conv).length === 450, 'alice filled the gap', 60_000);
+    expect(sentTexts(alice.client, conv)).to.deep.equal(texts);
+    expect(tap.received.filter((f) => f.type === 'msg').length).to.equal(450);
+    const syncs = tap.sent.filter((f) => f.type === 'sync');
+    expect(syncs.length).to.be.at.least(3);
+    expect(syncs[0].after).to.equal(1);
+    // One `message` event per seq: 1 and 450 live, the rest from sync.
+    const seen = alice.events.messages.map((m) => m.seq).sort((a, b) => a - b);
+    expect(seen).to.deep.equal(texts.map((_, i) => i + 1));
+  });
+});

@@ -1,0 +1,63 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+
+/** Makes `indexedDB.open` throw, as private modes and some WebViews do, until the returned function is called. */
+function breakIndexedDb(): () => void {
+  const own = Object.getOwnPropertyDescriptor(window, 'indexedDB');
+  Object.defineProperty(window, 'indexedDB', {
+    configurable: true,
+    get: () => ({
+      open() {
+        throw new DOMException('The user denied permission to access the database.', 'SecurityError');
+      },
+    }),
+  });
+  return () => {
+    if (own) Object.defineProperty(window, 'indexedDB', own);
+    else delete (window as { indexedDB?: IDBFactory }).indexedDB;
+  };
+}
+
+describe('storage fallback', () => {
+  afterEach(stopAll);
+
+  it('uses memory when IndexedDB cannot be opened, says so, and still delivers', async () => {
+    const conv = freshConv();
+    const restore = breakIndexedDb();
+    let alice;
+    try {
+      alice = await makeClient(freshUser('alice'), [conv]);
+      await alice.client.ready;
+    } finally {
+      restore();
+    }
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage).to.have.length(1);
+    expect(alice.events.storage[0].kind).to.equal('memory');
+    expect(alice.events.storage[0].reason).to.contain('IndexedDB');
+    const warning = alice.events.errors.find((e) => e.code === 'STORAGE_UNAVAILABLE');
+    expect(warning?.fatal).to.equal(false);
+    expect(warning?.message).to.contain('will not survive a reload');
+
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(alice.client);
+    await online(bob.client);
+    await alice.client.send(conv, 'from memory');
+    await until(() => sentTexts(bob.client, conv).length === 1 && alice.client.pendingCount() === 0, 'delivered');
+    expect(sentTexts(bob.client, conv)).to.deep.equal(['from memory']);
+    expect(bob.client.storageKind).to.equal('indexeddb');
+  });
+
+  it('uses memory without a warning when the host asks for it', async () => {
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { storage: 'memory' });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['memory']);
+    await online(alice.client);
+    await alice.client.send(conv, 'x');
+    await until(() => alice.client.pendingCount() === 0, 'acknowledged');
+    expect(alice.events.errors).to.deep.equal([]);
+  });
+});

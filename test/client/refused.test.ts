@@ -1,0 +1,81 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+
+// The test server's maxText is 1000 (test/support/imbed-server-plugin.ts); the protocol's is 4000, which
+// is all the client checks before it has heard the server's limit.
+const LONG = 'x'.repeat(1500);
+
+describe('messages the server refuses', () => {
+  let tap: SocketTap | null = null;
+  afterEach(async () => {
+    tap?.restore();
+    tap = null;
+    await stopAll();
+  });
+
+  it('marks the item failed with the server\'s code, keeps draining, and does not retry by itself', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv], { dbName });
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(alice.client);
+    await alice.client.send(conv, 'before');
+    const long = await alice.client.send(conv, LONG);
+    await alice.client.send(conv, 'after');
+    await until(() => alice.client.pendingCount() === 0, 'outbox settled');
+
+    expect(sentTexts(alice.client, conv)).to.deep.equal(['before', 'after']);
+    const failed = alice.client.items(conv).find((i) => i.cmid === long.cmid)!;
+    expect(failed.status).to.equal('failed');
+    expect(failed.error?.code).to.equal('TEXT_TOO_LONG');
+    expect(failed.error?.message).to.contain('1000');
+    expect(alice.events.errors).to.have.length(1);
+    expect(alice.events.errors[0]).to.include({ code: 'TEXT_TOO_LONG', cmid: long.cmid, fatal: false, retryable: false });
+    expect((await readOutbox(dbName)).map((r) => [r.cmid, r.status])).to.deep.equal([[long.cmid, 'failed']]);
+
+    // A later message goes through while the failed one stays failed, not resent.
+    await alice.client.send(conv, 'later');
+    await until(() => sentTexts(bob.client, conv).length === 3, 'bob has three messages');
+    expect(sentTexts(bob.client, conv)).to.deep.equal(['before', 'after', 'later']);
+    expect(alice.events.errors).to.have.length(1);
+  });
+
+  it('lets a failed item be retried (it fails again) and discarded', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv], { dbName });
+    await online(alice.client);
+    const long = await alice.client.send(conv, LONG);
+    await until(() => alice.events.errors.length === 1, 'refused once');
+
+    await alice.client.retry(long.cmid);
+    await until(() => alice.events.errors.length === 2, 'refused again after retry');
+    expect(alice.client.items(conv).map((i) => i.status)).to.deep.equal(['failed']);
+
+    await alice.client.discard(long.cmid);
+    expect(alice.client.items(conv)).to.deep.equal([]);
+    expect(await readOutbox(dbName)).to.deep.equal([]);
+  });
+
+  it('keeps an item pending after a retryable refusal and sends it again after a pause, not in a loop', async () => {
+    const conv = freshConv();
+    tap = tapSockets();
+    let refusals = 0;
+    // The first answer to the send becomes INTERNAL (retryable), as if the server's storage had hiccuped.
+    tap.rewriteIncoming = (f) => {
+      if (f.type !== 'sent' || f.conv !== conv || refusals > 0) return f;
+      refusals += 1;
+      return { type: 'error', code: 'INTERNAL', message: 'storage failed', ref: f.cmid, retryable: true };
+    };
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    await online(alice.client);
+    const item = await alice.client.send(conv, 'again');
+    await until(() => refusals === 1, 'refused once');
+    expect(alice.client.items(conv).map((i) => i.status)).to.deep.equal(['pending']);
+    await until(() => alice.client.pendingCount() === 0, 'sent on the second try');
+    expect(alice.client.items(conv).map((i) => [i.cmid, i.seq, i.status])).to.deep.equal([[item.cmid, 1, 'sent']]);
+    expect(tap.sent.filter((f) => f.type === 'send').map((f) => f.cmid)).to.deep.equal([item.cmid, item.cmid]);
+    expect(alice.events.errors).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,58 @@
+import { expect } from '@esm-bundle/chai';
+import { backoffDelay } from '../../src/client/connection.js';
+import { newCmid } from '../../src/client/ids.js';
+import { tokenSubject } from '../../src/client/token.js';
+import { CMID_PATTERN } from '../../src/protocol/index.js';
+
+describe('cmids', () => {
+  it('are 22 base64url characters the protocol accepts, and do not repeat', () => {
+    const ids = new Set(Array.from({ length: 1000 }, newCmid));
+    expect(ids.size).to.equal(1000);
+    for (const id of ids) expect(CMID_PATTERN.test(id) && id.length === 22, id).to.equal(true);
+  });
+
+  it('do not need crypto.randomUUID (missing in insecure contexts)', () => {
+    const desc = Object.getOwnPropertyDescriptor(Crypto.prototype, 'randomUUID')!;
+    Object.defineProperty(Crypto.prototype, 'randomUUID', { configurable: true, value: undefined });
+    try {
+      expect(newCmid()).to.match(/^[A-Za-z0-9_-]{22}$/);
+    } finally {
+      Object.defineProperty(Crypto.prototype, 'randomUUID', desc);
+    }
+  });
+});
+
+describe('token subject', () => {
+  // JWT segments are base64url of UTF-8 JSON.
+  const b64url = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const jwt = (payload: object) => `e30.${b64url(JSON.stringify(payload))}.sig`;
+
+  it('reads `sub` without verifying', () => {
+    expect(tokenSubject(jwt({ sub: 'alice', name: 'Zoë' }))).to.equal('alice');
+    expect(tokenSubject(jwt({ sub: 'ü-ser' }))).to.equal('ü-ser');
+  });
+
+  it('returns null for anything unreadable', () => {
+    for (const t of ['', 'abc', 'a.b.c', jwt({}), jwt({ sub: 5 })]) expect(tokenSubject(t), t).to.equal(null);
+  });
+});
+
+describe('backoff', () => {
+  const bounds = { min: 500, max: 15_000 };
+
+  it('does not wait before the first attempt', () => {
+    expect(backoffDelay(0, bounds)).to.equal(0);
+  });
+
+  it('grows from min towards max with up to the same again as jitter', () => {
+    expect(backoffDelay(1, bounds, () => 0)).to.equal(500);
+    expect(backoffDelay(1, bounds, () => 0.999)).to.be.closeTo(999.5, 0.01);
+    expect(backoffDelay(3, bounds, () => 0)).to.be.closeTo(500 * 1.6 ** 2, 0.01);
+    expect(backoffDelay(50, bounds, () => 0.9)).to.equal(15_000);
+  });
+
+  it('spreads clients apart', () => {
+    const delays = new Set(Array.from({ length: 20 }, () => Math.round(backoffDelay(1, bounds))));
+    expect(delays.size).to.be.greaterThan(10);
+  });
+});

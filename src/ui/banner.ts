@@ -1,0 +1,88 @@
+/**
+ * The connection banner: what the person is told about the link and the outbox, in plain words.
+ * `describeConnection` decides the words (a pure function of the client's public state); `renderBanner`
+ * draws them into the `banner` part, which is always present so its live region stays registered.
+ */
+import { html, nothing, type TemplateResult } from 'lit';
+import type { ConnectionState, StorageKind } from '../client/index.js';
+import { strings } from './strings.js';
+
+export interface ConnectionFacts {
+  state: ConnectionState | null;
+  /** Messages of this conversation waiting to send. */
+  pending: number;
+  storageKind: StorageKind | null;
+  /** The client has been online before, so a new `connecting` is a reconnect. */
+  wasOnline: boolean;
+  /** Why the client stopped: the fatal error's message, else the last close reason. */
+  stopReason: string;
+}
+
+export interface BannerModel {
+  /** The connection line; empty when there is nothing to say. */
+  status: string;
+  /** A persistent notice (in-memory storage), shown under any state. */
+  notice: string;
+  /** Offer "Retry now" (`client.reconnect()`). */
+  canRetry: boolean;
+  tone: 'info' | 'error';
+}
+
+function withPending(prefix: string, pending: number, separator: string): string {
+  return pending > 0 ? `${prefix}${separator}${strings.waiting(pending)}` : prefix;
+}
+
+export function describeConnection(facts: ConnectionFacts): BannerModel {
+  const { state, pending, wasOnline } = facts;
+  const notice = facts.storageKind === 'memory' ? strings.memoryStorage : '';
+  let status = '';
+  let canRetry = false;
+  let tone: BannerModel['tone'] = 'info';
+  switch (state) {
+    case null:
+      status = strings.noClient;
+      break;
+    case 'idle':
+      status = withPending(strings.notStarted, pending, ' — ');
+      break;
+    case 'connecting':
+    case 'authenticating':
+      status = withPending(wasOnline ? strings.reconnecting : strings.connecting, pending, ' ');
+      canRetry = wasOnline;
+      break;
+    case 'offline':
+      status = withPending(strings.offline, pending, ' — ');
+      canRetry = true;
+      break;
+    case 'syncing':
+      status = strings.catchingUp;
+      break;
+    case 'online':
+      status = pending > 0 ? strings.waiting(pending) : '';
+      break;
+    case 'stopped':
+      status = strings.unavailable(facts.stopReason);
+      tone = 'error';
+      break;
+  }
+  return { status, notice, canRetry, tone };
+}
+
+export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: () => void): TemplateResult {
+  const empty = !model.status && !model.notice;
+  return html`<div
+    class="banner"
+    part="banner"
+    role="status"
+    aria-live="polite"
+    data-state=${state ?? 'none'}
+    data-tone=${model.tone}
+    ?data-empty=${empty}
+  >
+    ${model.status ? html`<p class="banner-line" part="banner-status">${model.status}</p>` : nothing}
+    ${model.canRetry
+      ? html`<button type="button" part="banner-retry" @click=${onRetry}>${strings.retryNow}</button>`
+      : nothing}
+    ${model.notice ? html`<p class="banner-line" part="banner-notice">${model.notice}</p>` : nothing}
+  </div>`;
+}

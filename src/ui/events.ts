@@ -1,0 +1,55 @@
+/**
+ * The events `<imbed-chat>` dispatches, in one typed map. All bubble and are `composed`, so a host
+ * page hears them on `document` even though they start inside the element's shadow root.
+ */
+import type { ItemError, Message, StateChange } from '../client/index.js';
+
+/** Detail of `imbed-message`: a message from someone else arrived (live or through catch-up). */
+export interface ImbedMessageDetail {
+  message: Message;
+}
+
+/** Detail of `imbed-status`: a connection state change, plus how many of this conversation's messages wait to send. */
+export interface ImbedStatusDetail extends StateChange {
+  pending: number;
+}
+
+/** Detail of `imbed-error`: something went wrong that a person should hear of. `fatal` means the chat stopped. */
+export interface ImbedErrorDetail extends ItemError {
+  cmid?: string;
+  fatal: boolean;
+}
+
+/** Every event `<imbed-chat>` dispatches, by name. */
+export interface ImbedChatEventMap {
+  'imbed-message': CustomEvent<ImbedMessageDetail>;
+  'imbed-status': CustomEvent<ImbedStatusDetail>;
+  'imbed-error': CustomEvent<ImbedErrorDetail>;
+}
+
+export type ImbedChatEventName = keyof ImbedChatEventMap;
+
+function imbedEvent<K extends ImbedChatEventName>(name: K, detail: ImbedChatEventMap[K]['detail']): ImbedChatEventMap[K] {
+  return new CustomEvent(name, { detail, bubbles: true, composed: true }) as ImbedChatEventMap[K];
+}
+
+/** `imbed-message` for one message from someone else. */
+export function messageEvent(message: Message): ImbedChatEventMap['imbed-message'] {
+  return imbedEvent('imbed-message', { message });
+}
+
+/** `imbed-status` for one state change, with the conversation's pending count at that moment. */
+export function statusEvent(change: StateChange, pending: number): ImbedChatEventMap['imbed-status'] {
+  return imbedEvent('imbed-status', { ...change, pending });
+}
+
+/** `imbed-error` carrying the client's error detail unchanged. */
+export function errorEvent(detail: ImbedErrorDetail): ImbedChatEventMap['imbed-error'] {
+  return imbedEvent('imbed-error', { ...detail });
+}
+
+declare global {
+  // Lets `el.addEventListener('imbed-message', (e) => e.detail.message)` type-check on any element or on document.
+  interface HTMLElementEventMap extends ImbedChatEventMap {}
+  interface DocumentEventMap extends ImbedChatEventMap {}
+}

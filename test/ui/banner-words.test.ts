@@ -1,0 +1,52 @@
+import { expect } from '@esm-bundle/chai';
+import { describeConnection, type ConnectionFacts } from '../../src/ui/banner.js';
+import { formatTime } from '../../src/ui/format.js';
+
+const base: ConnectionFacts = { state: 'online', pending: 0, storageKind: 'indexeddb', wasOnline: true, stopReason: '' };
+
+describe('<imbed-chat> banner words', () => {
+  it('says nothing when online with nothing waiting', () => {
+    expect(describeConnection(base)).to.deep.equal({ status: '', notice: '', canRetry: false, tone: 'info' });
+  });
+
+  it('counts waiting messages while offline and offers to retry', () => {
+    const model = describeConnection({ ...base, state: 'offline', pending: 3 });
+    expect(model.status).to.equal('Offline — 3 messages waiting to send');
+    expect(model.canRetry).to.equal(true);
+  });
+
+  it('says Reconnecting after having been online, Connecting before', () => {
+    expect(describeConnection({ ...base, state: 'connecting', pending: 1 }).status).to.equal('Reconnecting… 1 message waiting to send');
+    expect(describeConnection({ ...base, state: 'authenticating', wasOnline: false }).status).to.equal('Connecting…');
+    expect(describeConnection({ ...base, state: 'connecting', wasOnline: false }).canRetry).to.equal(false);
+  });
+
+  it('says Catching up while syncing', () => {
+    expect(describeConnection({ ...base, state: 'syncing', pending: 2 }).status).to.equal('Catching up…');
+  });
+
+  it('explains a stop with the reason, as an error', () => {
+    const model = describeConnection({ ...base, state: 'stopped', stopReason: 'token rejected' });
+    expect(model.status).to.equal('Chat unavailable: token rejected');
+    expect(model.tone).to.equal('error');
+    expect(model.canRetry).to.equal(false);
+  });
+
+  it('keeps the memory-storage notice under every state', () => {
+    for (const state of ['online', 'offline', 'syncing', 'stopped'] as const) {
+      expect(describeConnection({ ...base, state, storageKind: 'memory' }).notice).to.match(/will not survive a reload/);
+    }
+  });
+});
+
+describe('<imbed-chat> message times', () => {
+  it('shows only the time for today and adds the date for older messages', () => {
+    const now = new Date(2026, 10, 26, 15, 0);
+    const today = formatTime(new Date(2026, 10, 26, 9, 5).getTime(), now);
+    const older = formatTime(new Date(2026, 10, 20, 9, 5).getTime(), now);
+    expect(today).to.match(/9.05/);
+    expect(older).to.match(/9.05/);
+    expect(older).to.match(/20/);
+    expect(today).to.not.match(/20/);
+  });
+});

@@ -1,0 +1,131 @@
+import { expect } from '@esm-bundle/chai';
+import { LIMITS } from '../../src/client/index.js';
+import { PROTOCOL, type WelcomeFrame } from '../../src/protocol/index.js';
+import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
+import { bannerText, fillComposer, freshUser, maybePart, messageNodes, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+
+/** The text limit the test server states in `welcome`, read over a raw socket. */
+async function serverMaxText(): Promise<number> {
+  const token = await tokenFor(freshUser('probe'));
+  const socket = new WebSocket(await serverUrl(), PROTOCOL);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      socket.onopen = () => socket.send(JSON.stringify({ type: 'hello', token, convs: [] }));
+      socket.onmessage = (event) => {
+        const frame = JSON.parse(String(event.data)) as WelcomeFrame;
+        if (frame.type === 'welcome') resolve(frame.limits.maxText);
+      };
+      socket.onerror = () => reject(new Error('probe socket failed'));
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+function nodeFor(el: ImbedChat, text: string): HTMLElement | undefined {
+  return messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
+}
+
+/** Brings a reconnecting chat back at once, through the banner's own button, instead of waiting out the backoff. */
+async function retryNowUntilOnline(el: ImbedChat): Promise<void> {
+  await until(async () => {
+    await el.updateComplete;
+    if (el.client?.state === 'online') return true;
+    maybePart<HTMLButtonElement>(el, 'banner-retry')?.click();
+    return false;
+  }, 'the chat to reconnect', 20_000);
+}
+
+describe('<imbed-chat> delivery status', () => {
+  afterEach(async () => {
+    unmountAll();
+    await startServer();
+  });
+
+  it('keeps the same node from pending to sent, adding data-seq when the server acknowledges', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    const seenStatuses: string[] = [];
+    fillComposer(el, 'track me');
+    part(el, 'send-button').click();
+    await until(() => nodeFor(el, 'track me') !== undefined, 'the message node');
+    const node = nodeFor(el, 'track me')!;
+    const observer = new MutationObserver(() => seenStatuses.push(node.dataset.status ?? ''));
+    seenStatuses.push(node.dataset.status ?? '');
+    observer.observe(node, { attributes: true, attributeFilter: ['data-status'] });
+    await until(() => node.dataset.status === 'sent', 'the ack');
+    observer.disconnect();
+
+    expect(nodeFor(el, 'track me')).to.equal(node);
+    expect(node.dataset.cmid).to.match(/^[A-Za-z0-9_-]{8,64}$/);
+    expect(node.dataset.seq).to.equal('1');
+    expect(node.querySelector('[part~="status"]')?.getAttribute('title')).to.equal('Sent');
+    expect(seenStatuses.at(-1)).to.equal('sent');
+    expect(seenStatuses.every((s) => s === 'pending' || s === 'sent')).to.equal(true);
+  });
+
+  it('shows a message sent while the server is down as pending, counts it in the banner, and sends it when the server is back', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    await stopServer();
+    await until(() => el.client?.state !== 'online', 'the chat to notice the server is gone');
+
+    fillComposer(el, 'sent while down');
+    part(el, 'send-button').click();
+    await until(() => statusOf(el, 'sent while down') === 'pending', 'the pending message');
+    const node = nodeFor(el, 'sent while down')!;
+    expect(node.hasAttribute('data-seq')).to.equal(false);
+    expect(node.querySelector('[part~="status"]')?.getAttribute('title')).to.equal('Sending…');
+    await until(() => /1 message waiting to send/.test(bannerText(el)), 'the banner to count the waiting message');
+    expect(bannerText(el)).to.match(/^(Offline|Reconnecting…|Connecting…)/);
+    expect(part(el, 'composer-input')).to.have.property('disabled', false);
+
+    await startServer();
+    await retryNowUntilOnline(el);
+    await until(() => statusOf(el, 'sent while down') === 'sent', 'the queued message to be sent');
+    expect(nodeFor(el, 'sent while down')).to.equal(node);
+    await until(() => bannerText(el) === '', 'the banner to clear');
+  });
+
+  it('shows the server\'s reason with Retry and Discard when the server refuses a queued message', async function () {
+    const maxText = await serverMaxText();
+    if (maxText >= LIMITS.maxText) {
+      // Only a server with a lower limit than the client's can refuse text the composer lets through.
+      this.skip();
+    }
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    await stopServer();
+    await until(() => el.client?.state !== 'online', 'the chat to notice the server is gone');
+
+    const longText = 'x'.repeat(maxText + 500);
+    fillComposer(el, longText);
+    part(el, 'send-button').click();
+    await until(() => statusOf(el, longText) === 'pending', 'the long message to queue');
+
+    await startServer();
+    await retryNowUntilOnline(el);
+    await until(() => statusOf(el, longText) === 'failed', 'the server to refuse the message');
+    const node = nodeFor(el, longText)!;
+    expect(node.querySelector('[part~="failure-reason"]')?.textContent).to.contain(String(maxText));
+    const retry = node.querySelector<HTMLButtonElement>('[part~="retry-button"]')!;
+    expect(retry.textContent?.trim()).to.equal('Retry');
+    expect(node.querySelector('[part~="discard-button"]')).to.not.equal(null);
+
+    // Retrying really sends it again: this server refuses it a second time, and says so.
+    const refusals: string[] = [];
+    el.addEventListener('imbed-error', (event) => {
+      if (event.detail.cmid === node.dataset.cmid) refusals.push(event.detail.code);
+    });
+    retry.click();
+    await until(() => refusals.length === 1, 'the second refusal');
+    expect(refusals).to.deep.equal(['TEXT_TOO_LONG']);
+    await until(() => statusOf(el, longText) === 'failed', 'the message to show as failed again');
+    expect(nodeFor(el, longText)).to.equal(node);
+
+    node.querySelector<HTMLButtonElement>('[part~="discard-button"]')!.click();
+    await until(() => nodeFor(el, longText) === undefined, 'the discarded message to go');
+    expect(root(el).querySelectorAll('[data-status="failed"]')).to.have.length(0);
+  });
+});

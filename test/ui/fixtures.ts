@@ -1,0 +1,94 @@
+/** Shared set-up for the `<imbed-chat>` browser tests: mount elements against the real test server and read their shadow DOM. */
+import '../../src/ui/imbed-chat.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+import { serverUrl, tokenFor, until } from '../browser-support/server.js';
+
+const mounted: HTMLElement[] = [];
+
+/** A user id no other test uses, so each test gets its own IndexedDB database and outbox. */
+export function freshUser(name: string): string {
+  return `${name}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+export interface MountOptions {
+  user: string;
+  name?: string;
+  conversation: string;
+  /** CSS height of the element; the host sizes it. */
+  height?: string;
+}
+
+/** Adds an `<imbed-chat>` configured through its attributes, as a page would write it. */
+export async function mountChat(options: MountOptions): Promise<ImbedChat> {
+  const el = document.createElement('imbed-chat');
+  el.setAttribute('server', await serverUrl());
+  el.setAttribute('token', await tokenFor(options.user, options.name));
+  el.setAttribute('conversation', options.conversation);
+  el.style.height = options.height ?? '400px';
+  el.style.display = 'flex';
+  document.body.append(el);
+  mounted.push(el);
+  await el.updateComplete;
+  return el;
+}
+
+/** Adds an empty `<imbed-chat>` (a host will set `client` and `conversation` itself). */
+export function mountBare(): ImbedChat {
+  const el = document.createElement('imbed-chat');
+  el.style.height = '400px';
+  document.body.append(el);
+  mounted.push(el);
+  return el;
+}
+
+/** Removes every element the test mounted (their own clients stop on removal). */
+export function unmountAll(): void {
+  for (const el of mounted.splice(0)) el.remove();
+}
+
+export function root(el: ImbedChat): ShadowRoot {
+  if (!el.shadowRoot) throw new Error('imbed-chat has no shadow root');
+  return el.shadowRoot;
+}
+
+export function part<T extends Element = HTMLElement>(el: ImbedChat, name: string): T {
+  const node = root(el).querySelector<T>(`[part~="${name}"]`);
+  if (!node) throw new Error(`no part "${name}" in imbed-chat`);
+  return node;
+}
+
+export function maybePart<T extends Element = HTMLElement>(el: ImbedChat, name: string): T | null {
+  return root(el).querySelector<T>(`[part~="${name}"]`);
+}
+
+export function messageNodes(el: ImbedChat): HTMLElement[] {
+  return [...root(el).querySelectorAll<HTMLElement>('[part~="message"]')];
+}
+
+/** The rendered text of each message bubble, oldest first. */
+export function texts(el: ImbedChat): string[] {
+  return messageNodes(el).map((node) => node.querySelector('[part~="text"]')?.textContent ?? '');
+}
+
+export function bannerText(el: ImbedChat): string {
+  return (part(el, 'banner').textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+export async function untilOnline(el: ImbedChat, what = 'the chat to come online'): Promise<void> {
+  await until(() => el.client?.state === 'online', what, 15_000);
+  await el.updateComplete;
+}
+
+/** Types into the composer as a person would paste it: sets the value and fires `input`. */
+export function fillComposer(el: ImbedChat, text: string): HTMLTextAreaElement {
+  const input = part<HTMLTextAreaElement>(el, 'composer-input');
+  input.value = text;
+  input.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true, inputType: 'insertText', data: text }));
+  return input;
+}
+
+/** The status of the message with `text`, or null while it is not rendered. */
+export function statusOf(el: ImbedChat, text: string): string | null {
+  const node = messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
+  return node?.dataset.status ?? null;
+}

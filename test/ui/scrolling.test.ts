@@ -1,0 +1,75 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { fillComposer, freshUser, maybePart, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+
+function distanceFromBottom(log: HTMLElement): number {
+  return log.scrollHeight - log.scrollTop - log.clientHeight;
+}
+
+async function twoPeopleWithHistory(count: number): Promise<{ alice: ImbedChat; bob: ImbedChat }> {
+  const conv = freshConv();
+  const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv, height: '300px' });
+  const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv, height: '300px' });
+  await untilOnline(alice);
+  await untilOnline(bob);
+  for (let i = 1; i <= count; i++) await bob.send(`history ${i}`);
+  await until(() => texts(alice).length === count, `alice to receive ${count} messages`);
+  await alice.updateComplete;
+  return { alice, bob };
+}
+
+describe('<imbed-chat> scrolling', () => {
+  afterEach(unmountAll);
+
+  it('follows new messages while the reader is at the bottom', async () => {
+    const { alice, bob } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    expect(log.scrollHeight).to.be.above(log.clientHeight);
+    await until(() => distanceFromBottom(log) <= 1, 'alice to be at the bottom');
+    await bob.send('latest');
+    await until(() => texts(alice).includes('latest'), 'the new message');
+    await alice.updateComplete;
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    expect(maybePart(alice, 'new-messages')).to.equal(null);
+  });
+
+  it('shows a New messages pill instead of jumping when the reader scrolled up, and scrolls down on click', async () => {
+    const { alice, bob } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    log.scrollTop = 0;
+    await bob.send('while you were reading');
+    await until(() => texts(alice).includes('while you were reading'), 'the new message');
+    await until(() => maybePart(alice, 'new-messages') !== null, 'the pill');
+    expect(log.scrollTop).to.equal(0);
+    const pill = part<HTMLButtonElement>(alice, 'new-messages');
+    expect(pill.textContent?.trim()).to.equal('New messages');
+
+    pill.click();
+    await alice.updateComplete;
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    expect(maybePart(alice, 'new-messages')).to.equal(null);
+  });
+
+  it('hides the pill when the reader scrolls to the bottom themselves', async () => {
+    const { alice, bob } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    log.scrollTop = 0;
+    await bob.send('another one');
+    await until(() => maybePart(alice, 'new-messages') !== null, 'the pill');
+    log.scrollTop = log.scrollHeight;
+    await until(() => maybePart(alice, 'new-messages') === null, 'the pill to go');
+  });
+
+  it('always scrolls to the bottom when the reader sends a message', async () => {
+    const { alice } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    log.scrollTop = 0;
+    fillComposer(alice, 'my reply');
+    part(alice, 'send-button').click();
+    await until(() => statusOf(alice, 'my reply') !== null, 'the own message');
+    await alice.updateComplete;
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    expect(maybePart(alice, 'new-messages')).to.equal(null);
+  });
+});

@@ -1,0 +1,6 @@
+/**
+ * `imbed/element`: the `<imbed-chat>` class and its event types, without registering any tag, for hosts
+ * that register it under their own name or in a scoped registry.
+ */
+export { ImbedChat } from './ui/imbed-chat.component.js';
+export type * from './ui/events.js';

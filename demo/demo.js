@@ -1,0 +1,40 @@
+// Demo wiring: fetch a dev token per pane from the server's --dev endpoint and mount <imbed-chat>.
+// The chat server is the page's own origin here; an embedding page would point `server` elsewhere.
+const params = new URLSearchParams(location.search);
+const conversation = params.get('conversation') || 'demo';
+const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+
+document.getElementById('conv-name')?.replaceChildren(conversation);
+
+async function devToken(user) {
+  const res = await fetch(`/dev/token?user=${encodeURIComponent(user)}`);
+  if (!res.ok) throw new Error(`dev token for ${user}: HTTP ${res.status} (is the server running with --dev?)`);
+  return (await res.json()).token;
+}
+
+async function mount(pane) {
+  const user = pane.dataset.user || params.get('user') || 'carol';
+  pane.dataset.user = user;
+  pane.querySelector('h2').textContent = user;
+  const slot = pane.querySelector('.chat-slot');
+  try {
+    const chat = document.createElement('imbed-chat');
+    chat.setAttribute('server', server);
+    chat.setAttribute('conversation', conversation);
+    chat.setAttribute('token', await devToken(user));
+    slot.replaceChildren(chat);
+  } catch (err) {
+    const p = document.createElement('p');
+    p.className = 'demo-error';
+    p.textContent = String(err.message || err);
+    slot.replaceChildren(p);
+  }
+}
+
+document.querySelectorAll('.pane').forEach((pane) => void mount(pane));
+
+document.getElementById('open-user')?.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = new FormData(event.target).get('user');
+  window.open(`/user.html?user=${encodeURIComponent(user)}&conversation=${encodeURIComponent(conversation)}`, '_blank', 'noopener');
+});

@@ -1,0 +1,92 @@
+/**
+ * Real Chromium for Node-side end-to-end tests (playwright-core driving the system Chromium), and a
+ * static host page on its own origin that embeds imbed with a script tag, as a customer's site would.
+ */
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Serves `/embed.html?user=U&conv=C` on its own port: a host page that loads `imbed.js` from the chat
+ * server (another origin), gets a token from its own backend (`/token`, signed with the shared secret,
+ * as a customer's backend would), and mounts `<imbed-chat>`.
+ */
+export async function startHostSite(
+  chatHttpUrl: string,
+  signToken: (user: string) => Promise<string>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const wsUrl = chatHttpUrl.replace(/^http/, 'ws') + '/ws';
+  const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A customer's page</title>
+<script src="${chatHttpUrl}/imbed.js"></script>
+<style>imbed-chat { height: 480px; }</style></head>
+<body><h1>Shop</h1><div id="slot"></div>
+<script type="module">
+  const params = new URLSearchParams(location.search);
+  const user = params.get('user');
+  const res = await fetch('/token?user=' + encodeURIComponent(user));
+  const { token } = await res.json();
+  const chat = document.createElement('imbed-chat');
+  chat.setAttribute('server', '${wsUrl}');
+  chat.setAttribute('conversation', params.get('conv'));
+  chat.setAttribute('token', token);
+  document.getElementById('slot').append(chat);
+</script></body></html>`;
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://host');
+    if (url.pathname === '/token') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: await signToken(url.searchParams.get('user') ?? 'anonymous') }));
+    } else if (url.pathname === '/embed.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, 'localhost', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://localhost:${port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** One rendered message line of the `<imbed-chat>` on a page. */
+export interface RenderedMessage {
+  cmid: string;
+  status: string;
+  seq: number | null;
+  text: string;
+}
+
+/** What the person sees: every message node of the page's `<imbed-chat>`, top to bottom. */
+export async function renderedMessages(page: Page): Promise<RenderedMessage[]> {
+  return page.evaluate(() => {
+    const root = document.querySelector('imbed-chat')?.shadowRoot;
+    if (!root) return [];
+    return [...root.querySelectorAll<HTMLElement>('[part~="message"]')].map((node) => ({
+      cmid: node.dataset.cmid ?? '',
+      status: node.dataset.status ?? '',
+      seq: node.dataset.seq ? Number(node.dataset.seq) : null,
+      text: node.querySelector('[part~="text"]')?.textContent ?? '',
+    }));
+  });
+}
+
+/** Polls `check` every 50 ms until it returns true; fails with `what` after `timeout` ms. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 30_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

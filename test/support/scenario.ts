@@ -1,0 +1,102 @@
+/**
+ * The shared frame of end-to-end scenarios: a real server process, a host site on another origin,
+ * Chromium with one browser context (one profile) per user, and the checks every scenario ends with.
+ */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { SignJWT } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ServerProcess } from './server-process.ts';
+import { launchChromium, renderedMessages, startHostSite, until } from './browser.ts';
+
+export interface StoredMessage {
+  seq: number;
+  cmid: string;
+  sender: string;
+  text: string;
+}
+
+export class Scenario {
+  readonly server = new ServerProcess();
+  readonly conv = `e2e-${Date.now().toString(36)}`;
+  private site!: { url: string; close(): Promise<void> };
+  private browser!: Browser;
+  private contexts = new Map<string, BrowserContext>();
+
+  async start(): Promise<void> {
+    await this.server.start();
+    const secret = new TextEncoder().encode(this.server.secret);
+    this.site = await startHostSite(this.server.httpUrl, (user) =>
+      new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(secret),
+    );
+    this.browser = await launchChromium();
+  }
+
+  async dispose(): Promise<void> {
+    await this.browser?.close();
+    await this.site?.close();
+    await this.server.dispose();
+  }
+
+  /** Opens the host page as `user` (each user has a browser profile of their own) and waits for the widget. */
+  async open(user: string): Promise<Page> {
+    let context = this.contexts.get(user);
+    if (!context) {
+      context = await this.browser.newContext();
+      this.contexts.set(user, context);
+    }
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error(`[${user}] page error:`, err));
+    await page.goto(`${this.site.url}/embed.html?user=${encodeURIComponent(user)}&conv=${this.conv}`);
+    await this.waitForWidget(page);
+    return page;
+  }
+
+  async waitForWidget(page: Page): Promise<void> {
+    await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+  }
+
+  /** Types `text` into the composer and presses Enter, as a person would. */
+  async type(page: Page, text: string): Promise<void> {
+    const input = page.locator('imbed-chat [part~="composer-input"]');
+    await input.fill(text);
+    await input.press('Enter');
+  }
+
+  /** The server's log of the conversation, read from its SQLite file. */
+  log(): StoredMessage[] {
+    const db = new Database(this.server.db, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT seq, cmid, sender, text FROM messages WHERE conv = ? ORDER BY seq').all(this.conv) as StoredMessage[];
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Waits until every page renders `count` messages, all sent. */
+  async quiesce(pages: Page[], count: number, timeout = 60_000): Promise<void> {
+    for (const page of pages) {
+      await until(async () => {
+        const list = await renderedMessages(page);
+        return list.length === count && list.every((m) => m.status === 'sent');
+      }, `${count} sent messages on ${page.url()}`, timeout);
+    }
+  }
+
+  /**
+   * The checks every scenario ends with: each cmid stored once, seq 1..N without a gap, every page's
+   * rendered list equal to the server's log, and each sender's messages in the order they were sent.
+   */
+  async assertConsistent(pages: Page[], sentBy: Record<string, string[]>): Promise<void> {
+    const log = this.log();
+    assert.deepEqual(log.map((m) => m.seq), log.map((_, i) => i + 1), 'seq runs 1..N with no gap');
+    assert.equal(new Set(log.map((m) => m.cmid)).size, log.length, 'each cmid is stored once');
+    for (const [user, texts] of Object.entries(sentBy)) {
+      assert.deepEqual(log.filter((m) => m.sender === user).map((m) => m.text), texts, `${user}'s messages, once each, in the order sent`);
+    }
+    const expected = log.map((m) => ({ cmid: m.cmid, status: 'sent', seq: m.seq, text: m.text }));
+    for (const page of pages) {
+      assert.deepEqual(await renderedMessages(page), expected, `the list on ${page.url()} equals the server's log`);
+    }
+  }
+}

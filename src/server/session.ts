@@ -1,6 +1,10 @@
 /**
  * One client connection: hello/welcome, then `send`, `sync` and `ping`, each frame handled strictly in
  * arrival order. Only hello verification is asynchronous; frames arriving meanwhile wait in a queue.
+ *
+ * Group commit: the `send`s that arrive together (one read from the socket, e.g. a client draining its
+ * outbox) are stored in one transaction, so they share one fsync, and are answered after that commit.
+ * Any other frame first commits and answers the sends before it, so answers keep the arrival order.
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
@@ -25,7 +29,7 @@ import type {
 } from '../protocol/index.js';
 import { canAccess, type Auth } from './auth.js';
 import type { Hub, Subscriber } from './hub.js';
-import type { Store } from './store.js';
+import type { AppendResult, NewMessage, Store } from './store.js';
 
 /** What every session of one server shares. */
 export interface SessionContext {
@@ -56,6 +60,8 @@ export class Session implements Subscriber {
   private name = '';
   /** Frames that arrived while hello was being verified, handled right after, in order. */
   private queue: Array<{ data: RawData; isBinary: boolean }> = [];
+  /** Accepted `send`s not yet stored: committed together at the end of this turn of the event loop. */
+  private sends: NewMessage[] = [];
   private readonly helloTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
 
@@ -107,6 +113,8 @@ export class Session implements Subscriber {
   private cleanup(): void {
     this.state = 'closed';
     this.queue = [];
+    // Never acknowledged, so the client still has them and sends them again; nothing is lost.
+    this.sends = [];
     clearTimeout(this.helloTimer);
     clearTimeout(this.idleTimer);
     this.ctx.hub.unsubscribeAll(this);
@@ -126,11 +134,13 @@ export class Session implements Subscriber {
     let ref: Ref | null = null;
     try {
       if (isBinary) {
+        this.storeSends();
         this.sendError(new ProtocolError(ErrorCode.BINARY_UNSUPPORTED, 'binary frames are not part of protocol v1'));
         return;
       }
       const raw = data.toString();
       const parsed = parseClientFrame(raw, this.ctx.maxText);
+      if (!(parsed.ok && parsed.frame?.type === 'send')) this.storeSends();
       if (!parsed.ok) {
         this.sendError(parsed.error);
         if (this.state === 'awaiting-hello' && isHelloAttempt(raw)) {
@@ -157,6 +167,7 @@ export class Session implements Subscriber {
       else this.onSync(frame);
     } catch (err) {
       this.ctx.log(`session ${this.id} failed on a frame: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.storeSends();
       this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the server failed to handle the frame', ref));
     }
   }
@@ -228,31 +239,55 @@ export class Session implements Subscriber {
 
   private onSend(frame: SendFrame): void {
     if (!canAccess(this.user, frame.conv)) {
+      this.storeSends();
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, frame.cmid));
       return;
     }
     this.ctx.hub.subscribe(frame.conv, this);
-    let result;
+    // The sends that arrived in the same read are all handled before a callback of setImmediate runs.
+    if (this.sends.length === 0) setImmediate(() => this.storeSends());
+    this.sends.push({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text: frame.text, ts: 0 });
+  }
+
+  /**
+   * Stores the waiting sends in one transaction, then answers each with `sent` and pushes it to the
+   * other connections, in arrival order. If the transaction fails, they are stored one by one up to the
+   * one that fails, which gets the error, and the connection closes.
+   */
+  private storeSends(): void {
+    const sends = this.sends;
+    this.sends = [];
+    if (sends.length === 0 || this.state === 'closed') return;
+    const ts = Date.now();
+    for (const m of sends) m.ts = ts;
     try {
-      result = this.ctx.store.append({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text: frame.text, ts: Date.now() });
+      this.answerSends(this.ctx.store.appendAll(sends));
+      return;
     } catch (err) {
-      this.ctx.log(`session ${this.id} could not store ${frame.cmid}: ${String(err)}`);
-      this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', frame.cmid));
-      // The client may have pipelined later sends behind this one; storing those now would put them
-      // ahead of it. Closing ends the connection here, and the client resends its outbox in order.
-      this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
-      return;
+      if (sends.length > 1) this.ctx.log(`session ${this.id} could not store ${sends.length} sends together, trying one by one: ${String(err)}`);
     }
-    const { message, dup } = result;
-    const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
-    if (dup) {
-      sent.dup = true;
+    for (const m of sends) {
+      try {
+        this.answerSends([this.ctx.store.append(m)]);
+      } catch (err) {
+        this.ctx.log(`session ${this.id} could not store ${m.cmid}: ${String(err)}`);
+        this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', m.cmid));
+        // The client may have pipelined later sends behind this one; storing those now would put them
+        // ahead of it. Closing ends the connection here, and the client resends its outbox in order.
+        this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
+        return;
+      }
+    }
+  }
+
+  /** `sent` for each stored send, and its `msg` to the other connections (not for a dup: pushed before). */
+  private answerSends(results: AppendResult[]): void {
+    for (const { message, dup } of results) {
+      const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
+      if (dup) sent.dup = true;
       this.send(sent);
-      return;
+      if (!dup) this.ctx.hub.publish(message.conv, JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame), this);
     }
-    this.send(sent);
-    const msg: MsgFrame = { type: 'msg', ...message };
-    this.ctx.hub.publish(message.conv, JSON.stringify(msg), this);
   }
 
   private onSync(frame: SyncFrame): void {

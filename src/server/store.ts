@@ -68,6 +68,7 @@ export class Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   private readonly appendTx: (m: NewMessage) => AppendResult;
+  private readonly appendAllTx: (ms: readonly NewMessage[]) => AppendResult[];
 
   /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
   constructor(file: string) {
@@ -88,7 +89,7 @@ export class Store {
 
     this.stmt = prepare(this.db);
 
-    const tx = this.db.transaction((m: NewMessage): AppendResult => {
+    const appendOne = (m: NewMessage): AppendResult => {
       const found = this.stmt.findByCmid.get(m.from, m.cmid);
       if (found) {
         return { dup: true, message: { conv: found.conv, seq: found.seq, cmid: m.cmid, from: m.from, name: found.name, text: found.text, ts: found.ts } };
@@ -96,10 +97,13 @@ export class Store {
       const { head } = this.stmt.bumpHead.get(m.conv)!;
       this.stmt.insert.run(m.conv, head, m.from, m.name, m.cmid, m.text, m.ts);
       return { dup: false, message: { conv: m.conv, seq: head, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts } };
-    });
+    };
+    const tx = this.db.transaction(appendOne);
+    const txAll = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
     // with SQLITE_BUSY on upgrade if another process writes the same file.
     this.appendTx = (m) => tx.immediate(m);
+    this.appendAllTx = (ms) => txAll.immediate(ms);
   }
 
   /**
@@ -108,6 +112,14 @@ export class Store {
    */
   append(m: NewMessage): AppendResult {
     return this.appendTx(m);
+  }
+
+  /**
+   * `append` for several messages, in order, in ONE transaction: one commit (one fsync) for all of them,
+   * and all or nothing. A cmid repeated within `ms` is stored once; its later copies are `dup`.
+   */
+  appendAll(ms: readonly NewMessage[]): AppendResult[] {
+    return this.appendAllTx(ms);
   }
 
   /** Messages of `conv` with seq > `after`, ascending, at most `limit`, and whether more follow. */

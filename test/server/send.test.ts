@@ -134,6 +134,43 @@ describe('send', () => {
     });
   });
 
+  it('answers pipelined sends, a refused one, a ping and a sync in arrival order, each send once', async () => {
+    const conv = 'send-pipelined';
+    const alice = await session('alice');
+    const [a, b, refused, d] = [newCmid(), newCmid(), newCmid(), newCmid()];
+    // Sent back to back, as a draining outbox does: the server stores the sends of one read together.
+    alice.send({ type: 'send', conv, cmid: a, text: 'a' });
+    alice.send({ type: 'send', conv, cmid: b, text: 'b' });
+    alice.send({ type: 'send', conv, cmid: refused, text: 'x'.repeat(4001) });
+    alice.send({ type: 'ping', ref: 'p' });
+    alice.send({ type: 'send', conv, cmid: d, text: 'd' });
+    alice.send({ type: 'send', conv, cmid: d, text: 'd' });
+    alice.send({ type: 'sync', conv, after: 0, ref: 's' });
+    const history = await alice.next('history');
+    const answers = alice.received.slice(alice.received.findIndex((f) => f.type === 'welcome') + 1).map((f) => {
+      switch (f.type) {
+        case 'sent':
+          return ['sent', f.cmid, f.seq, f.dup ?? false];
+        case 'error':
+          return ['error', f.ref, f.code];
+        case 'pong':
+          return ['pong', f.ref];
+        default:
+          return [f.type];
+      }
+    });
+    assert.deepEqual(answers, [
+      ['sent', a, 1, false],
+      ['sent', b, 2, false],
+      ['error', refused, 'TEXT_TOO_LONG'],
+      ['pong', 'p'],
+      ['sent', d, 3, false],
+      ['sent', d, 3, true],
+      ['history'],
+    ]);
+    assert.deepEqual(history.msgs.map((m) => [m.seq, m.text]), [[1, 'a'], [2, 'b'], [3, 'd']]);
+  });
+
   it('answers INTERNAL, stores nothing, and closes with 1011 so no later send overtakes the failed one', async () => {
     const conv = 'send-storage-fails';
     const alice = await session('alice');

@@ -45,6 +45,24 @@ describe('Store', () => {
     assert.equal(store.metaOrInit('k', () => 'two'), 'one');
   });
 
+  it('stores several messages in order in one transaction, a repeated cmid once', () => {
+    const results = store.appendAll([message('m-000001'), message('m-000002'), message('m-000001'), message('m-000003', 'alice', 'other')]);
+    assert.deepEqual(results.map((r) => [r.message.cmid, r.message.conv, r.message.seq, r.dup]), [
+      ['m-000001', 'c', 1, false],
+      ['m-000002', 'c', 2, false],
+      ['m-000001', 'c', 1, true],
+      ['m-000003', 'other', 1, false],
+    ]);
+    assert.deepEqual(store.page('c', 0, 10).msgs.map((m) => m.cmid), ['m-000001', 'm-000002']);
+  });
+
+  it('stores none of several messages when one of them fails', () => {
+    store.append(message('m-000001'));
+    assert.throws(() => store.appendAll([message('m-000002'), { ...message('m-000003'), text: null as unknown as string }, message('m-000004')]));
+    assert.equal(store.head('c'), 1);
+    assert.deepEqual(store.page('c', 0, 10).msgs.map((m) => m.cmid), ['m-000001']);
+  });
+
   it('leaves the head unchanged when an insert fails inside the transaction', () => {
     store.append(message('m-000001'));
     assert.throws(() => store.append({ ...message('m-000002'), text: null as unknown as string }));

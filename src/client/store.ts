@@ -33,8 +33,8 @@ export interface ChatStore {
   readonly kind: StorageKind;
   /** Every stored message of `conv` by seq, and its cursor (0 when none). */
   loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }>;
-  /** The whole outbox in outbox order. */
-  loadOutbox(): Promise<OutboxRecord[]>;
+  /** The outbox in outbox order: all of it, or only the records with an id above `afterId`. */
+  loadOutbox(afterId?: number): Promise<OutboxRecord[]>;
   /** Appends to the outbox; resolves with the record including its id once durable. */
   addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord>;
   /** Marks an outbox item failed; false when it is gone (acknowledged meanwhile, e.g. by another tab). */
@@ -121,8 +121,8 @@ class IdbStore implements ChatStore {
     return { messages, cursor: cursor?.after ?? 0 };
   }
 
-  async loadOutbox(): Promise<OutboxRecord[]> {
-    return this.db.getAll('outbox');
+  async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
+    return this.db.getAll('outbox', IDBKeyRange.lowerBound(afterId, true));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
@@ -161,26 +161,27 @@ class IdbStore implements ChatStore {
 
   async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
     // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
-    // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime).
+    // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
+    // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
     const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
     const messages = tx.objectStore('messages');
     const outbox = tx.objectStore('outbox');
     const cursors = tx.objectStore('cursors');
+    const puts = msgs.map((m) => messages.put({ conv: m.conv, seq: m.seq, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts }));
+    const [keys, held] = await Promise.all([Promise.all(msgs.map((m) => outbox.index('cmid').getKey(m.cmid))), cursors.get(conv), ...puts]);
     const removed: string[] = [];
-    for (const m of msgs) {
-      await messages.put({ conv: m.conv, seq: m.seq, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts });
-      const key = await outbox.index('cmid').getKey(m.cmid);
-      if (key !== undefined) {
-        await outbox.delete(key);
-        removed.push(m.cmid);
-      }
-    }
-    let cursor = (await cursors.get(conv))?.after ?? 0;
+    const deletes = keys.flatMap((key, i) => {
+      if (key === undefined) return [];
+      removed.push(msgs[i]!.cmid);
+      return [outbox.delete(key)];
+    });
+    let cursor = held?.after ?? 0;
     const start = cursor;
-    let keys = await messages.openKeyCursor(IDBKeyRange.bound([conv, cursor + 1], [conv, Infinity]));
-    while (keys && keys.key[1] === cursor + 1) {
-      cursor += 1;
-      keys = await keys.continue();
+    // The seqs held after the cursor, in order (usually just this batch): the cursor moves over the gap-free run.
+    const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, cursor + 1], [conv, Infinity])), ...deletes]);
+    for (const [, seq] of after) {
+      if (seq !== cursor + 1) break;
+      cursor = seq;
     }
     if (cursor !== start) await cursors.put({ conv, after: cursor });
     await tx.done;

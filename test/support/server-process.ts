@@ -40,6 +40,11 @@ export class ServerProcess {
     return `ws://127.0.0.1:${this.port}/ws`;
   }
 
+  /** The running server's process id, or null when it is not running (e.g. to read its CPU time). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   /** Starts the CLI in dev mode and resolves once it listens. */
   async start(): Promise<void> {
     if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);

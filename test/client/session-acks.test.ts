@@ -1,0 +1,127 @@
+import { expect } from '@esm-bundle/chai';
+import { Mirror } from '../../src/client/mirror.js';
+import { Session, type SessionHost } from '../../src/client/session.js';
+import type { OutboxRecord } from '../../src/client/store.js';
+import type { ItemError } from '../../src/client/types.js';
+import type { ClientFrame, Message, SentFrame } from '../../src/protocol/index.js';
+
+const CONV = 'acks';
+
+/** A session over a host whose store writes wait until the test lets each one finish. */
+function harness(outboxSize: number) {
+  const mirror = new Mirror(() => ({ user: 'alice', name: 'Alice' }));
+  mirror.loadConversation(CONV, [], 0);
+  const records: OutboxRecord[] = Array.from({ length: outboxSize }, (_, i) => ({
+    id: i + 1, conv: CONV, cmid: `cmid-${String(i + 1).padStart(4, '0')}`, text: `m${i + 1}`, createdAt: 0, status: 'pending',
+  }));
+  mirror.loadOutbox(records);
+  const writes: Array<{ msgs: Message[]; finish(fail?: Error): void }> = [];
+  const sent: ClientFrame[] = [];
+  const reports: ItemError[] = [];
+  const host: SessionHost = {
+    conversations: [CONV],
+    mirror,
+    me: () => ({ user: 'alice', name: 'Alice' }),
+    send: (frame) => {
+      sent.push(frame);
+      return true;
+    },
+    accept: (conv, msgs) =>
+      new Promise<void>((resolve, reject) => {
+        writes.push({
+          msgs: [...msgs],
+          finish(fail) {
+            if (fail) return reject(fail);
+            const cursor = Math.max(mirror.cursor(conv), ...msgs.map((m) => m.seq));
+            mirror.acceptMessages(conv, msgs, cursor);
+            resolve();
+          },
+        });
+      }),
+    fail: async () => {},
+    welcomed: () => {},
+    caughtUp: () => {},
+    report: (error) => void reports.push(error),
+  };
+  const session = new Session(host);
+  const ack = (n: number): SentFrame => ({ type: 'sent', conv: CONV, cmid: records[n - 1]!.cmid, seq: n, ts: n });
+  const seqsOf = (w: { msgs: Message[] }) => w.msgs.map((m) => m.seq);
+  return { session, writes, sent, reports, ack, seqsOf };
+}
+
+/** Lets pending promise callbacks run. */
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+async function establish(session: Session): Promise<void> {
+  await session.handle({
+    type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
+    limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200 }, ts: 0,
+  });
+}
+
+describe('acks stored by a session', () => {
+  it('go into one write together when they arrive while a write is in progress', async () => {
+    const { session, writes, sent, ack, seqsOf } = harness(6);
+    await establish(session);
+    expect(sent.filter((f) => f.type === 'send')).to.have.length(6);
+
+    for (let n = 1; n <= 6; n++) await session.handle(ack(n)); // returns without waiting for the store
+    expect(writes.map(seqsOf)).to.deep.equal([[1]]);
+    writes[0]!.finish();
+    await settle();
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2, 3, 4, 5, 6]]);
+    writes[1]!.finish();
+    await session.acksStored();
+  });
+
+  it('are stored before a later frame of another type is handled', async () => {
+    const { session, writes, ack, seqsOf } = harness(2);
+    await establish(session);
+    await session.handle(ack(1));
+    await session.handle(ack(2));
+    let msgHandled = false;
+    const msg = session.handle({ type: 'msg', conv: CONV, seq: 3, cmid: 'from-bob-01', from: 'bob', name: 'Bob', text: 'hi', ts: 3 }).then(() => (msgHandled = true));
+    writes[0]!.finish();
+    await settle();
+    expect(msgHandled).to.equal(false);
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2]]);
+    writes[1]!.finish();
+    await settle();
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2], [3]]);
+    writes[2]!.finish();
+    await msg;
+    expect(msgHandled).to.equal(true);
+  });
+
+  it('start writing at once after close(), so the work queue never ends before their writes begin', async () => {
+    const { session, writes, ack, seqsOf } = harness(4);
+    await establish(session);
+    await session.handle(ack(1));
+    await session.handle(ack(2));
+    await session.handle(ack(3));
+    expect(writes.map(seqsOf)).to.deep.equal([[1]]);
+    session.close();
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2, 3]]);
+    await session.handle(ack(4)); // a frame of the closed socket, still stored
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2, 3], [4]]);
+    for (const w of writes) w.finish();
+    await session.acksStored();
+  });
+
+  it('report a failed write and carry on with the next acks', async () => {
+    const { session, writes, reports, ack, seqsOf } = harness(3);
+    await establish(session);
+    await session.handle(ack(1));
+    await session.handle(ack(2));
+    writes[0]!.finish(new Error('disk full'));
+    await settle();
+    expect(reports.map((r) => [r.code, r.message])).to.deep.equal([['STORAGE_FAILED', 'disk full']]);
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2]]);
+    writes[1]!.finish();
+    await session.handle(ack(3));
+    await settle();
+    writes[2]!.finish();
+    await session.acksStored();
+    expect(writes.map(seqsOf)).to.deep.equal([[1], [2], [3]]);
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * `ImbedClient`: the headless core. It owns the outbox, the cache, the session and the one state funnel;
- * the socket (connection.ts), liveness (heartbeat.ts), storage (store.ts, memory-store.ts) and the
- * in-memory copy (mirror.ts) are its parts. The promise it keeps: a message typed reaches every other
- * member exactly once, in order, through offline periods, reloads and server restarts.
+ * the socket (connection.ts), liveness (heartbeat.ts), storage (store.ts, memory-store.ts), the
+ * in-memory copy (mirror.ts) and the sharing of one socket by the tabs of a browser (tab-group.ts) are
+ * its parts. The promise it keeps: a message typed reaches every other member exactly once, in order,
+ * through offline periods, reloads, server restarts and the closing of the tab that holds the socket.
  */
 import {
   CONV_PATTERN,
@@ -18,10 +19,12 @@ import { decideOnClose } from './close-policy.js';
 import { backoffDelay, Connection, type Backoff } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { newCmid } from './ids.js';
+import { multiTabSupported, tabGroupName } from './leader.js';
 import { MemoryStore } from './memory-store.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
 import { openIdbStore, type ChatStore } from './store.js';
+import { TabGroup, type TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';
 import {
   ClientErrorCode,
@@ -30,6 +33,7 @@ import {
   type ImbedClientEventMap,
   type ImbedClientOptions,
   type ItemError,
+  type StateChange,
   type StorageKind,
 } from './types.js';
 
@@ -52,6 +56,7 @@ export class ImbedClient extends EventTarget {
   readonly ready: Promise<void>;
 
   private _state: ConnectionState = 'idle';
+  private lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
   private _user: string | null;
   private _name: string | null = null;
   private _storageKind: StorageKind | null = null;
@@ -61,6 +66,7 @@ export class ImbedClient extends EventTarget {
   private readonly mirror = new Mirror(() => ({ user: this._user, name: this._name }));
   private readonly heartbeat: Heartbeat;
   private store: ChatStore | null = null;
+  private dbName = '';
   private connection: Connection | null = null;
   private started = false;
   private finished = false;
@@ -71,6 +77,10 @@ export class ImbedClient extends EventTarget {
 
   /** The protocol work of the current socket; null between sockets. */
   private session: Session | null = null;
+  /** The other tabs on this database and conversations; null when this client runs its own socket alone. */
+  private tabs: TabGroup | null = null;
+  /** Conversations to read back from the store at the next refresh; null when none is scheduled. */
+  private stale: Set<string> | null = null;
 
   constructor(private readonly options: ImbedClientOptions) {
     super();
@@ -114,13 +124,15 @@ export class ImbedClient extends EventTarget {
   start(): void {
     if (this.finished) return;
     if (this.started) {
-      if (this._state === 'stopped' && !this.connection && this.readyFired) this.connect();
+      if (this._state !== 'stopped' || this.connection || !this.readyFired) return;
+      if (this.tabs && !this.tabs.isLeader) this.tabs.restart(this.token);
+      else this.connect();
       return;
     }
     this.started = true;
     this.listenToBrowser(true);
     void this.openStorage().then(() => {
-      if (!this.finished) this.connect();
+      if (!this.finished) this.connectOrJoin();
     });
   }
 
@@ -131,10 +143,17 @@ export class ImbedClient extends EventTarget {
     this.listenToBrowser(false);
     this.connection?.stop(1000, 'client stopped');
     this.connection = null;
+    const session = this.session;
     this.endSession();
     this.setState('stopped', 'stopped by the host');
     if (this.started) await this.ready;
     await this.work.catch(() => {});
+    // Closing the session started its last batch of ack writes; they must be stored (and announced to
+    // the other tabs) before the tab group hands over and the store closes.
+    await session?.acksStored();
+    // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
+    this.tabs?.stop();
+    this.tabs = null;
     this.store?.close();
   }
 
@@ -153,9 +172,14 @@ export class ImbedClient extends EventTarget {
     if (!this.started || this.finished) throw new Error('ImbedClient is not running: call start() first');
     await this.ready;
     return this.serial(async () => {
-      const record = await this.requireStore().addToOutbox({ conv, cmid: newCmid(), text, createdAt: Date.now(), status: 'pending' });
-      this.mirror.addOutbox(record);
+      const store = this.requireStore();
+      const record = await store.addToOutbox({ conv, cmid: newCmid(), text, createdAt: Date.now(), status: 'pending' });
+      // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
+      // so items go out in the order they were stored, whichever tab stored them.
+      if (this.tabs) this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
+      else this.mirror.addOutbox(record);
       this.emit('change', { conv });
+      this.tabs?.outboxChanged();
       this.session?.drain();
       return this.mirror.items(conv).find((i) => i.cmid === record.cmid)!;
     });
@@ -167,10 +191,15 @@ export class ImbedClient extends EventTarget {
     await this.serial(async () => {
       const item = this.mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
-      const moved = await this.requireStore().requeue(cmid);
-      if (moved) this.mirror.moveOutboxToEnd(cmid, moved);
+      const store = this.requireStore();
+      const moved = await store.requeue(cmid);
+      if (this.tabs) {
+        this.mirror.updateOutbox(cmid, null);
+        this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
+      } else if (moved) this.mirror.moveOutboxToEnd(cmid, moved);
       else this.mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
+      this.tabs?.outboxChanged();
       this.session?.drain();
     });
   }
@@ -185,6 +214,7 @@ export class ImbedClient extends EventTarget {
       await this.requireStore().removeFromOutbox(cmid);
       this.mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
+      this.tabs?.outboxChanged();
     });
   }
 
@@ -204,7 +234,8 @@ export class ImbedClient extends EventTarget {
    */
   reconnect(): void {
     if (!this.started || this.finished || this._state === 'stopped' || !this.readyFired) return;
-    if (!this.connection) this.connect();
+    if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
+    else if (!this.connection) this.connect();
     else if (this.connection.isWaiting) this.connection.retryNow();
     else if (this.session?.established) this.heartbeat.check();
   }
@@ -237,6 +268,12 @@ export class ImbedClient extends EventTarget {
     this.emit('error', error);
   }
 
+  /** An error of the shared connection: every tab of the group hears of it. */
+  private emitSharedError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+    this.emitError(error);
+    this.tabs?.announceError(error);
+  }
+
   // ---- the state funnel ----
 
   /** The only place the state changes: one `state` event with the old and new state and why. */
@@ -244,7 +281,10 @@ export class ImbedClient extends EventTarget {
     const from = this._state;
     if (from === to) return;
     this._state = to;
-    this.emit('state', code === undefined ? { from, to, reason } : { from, to, reason, code });
+    this.lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
+    this.emit('state', this.lastChange);
+    // A leader's state is its followers' state; its own `stopped` after stop() is not theirs.
+    if (!this.finished) this.tabs?.announceState(this.lastChange);
   }
 
   /**
@@ -260,7 +300,7 @@ export class ImbedClient extends EventTarget {
       this.connection?.stop();
       this.connection = null;
       this.setState('stopped', decision.reason, code);
-      this.emitError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
+      this.emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
     }
     if (decision.action === 'refresh') this.needToken = true;
@@ -309,6 +349,7 @@ export class ImbedClient extends EventTarget {
       reason = `the local database cannot be read (${e instanceof Error ? e.message : String(e)})`;
     }
     this.store = store;
+    this.dbName = name;
     this._storageKind = store.kind;
     this.readyFired = true;
     this.resolveReady();
@@ -337,15 +378,94 @@ export class ImbedClient extends EventTarget {
   private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
     if (msgs.length === 0) return;
     const { cursor } = await this.requireStore().acceptMessages(conv, msgs);
+    this.tabs?.stored(conv, msgs.map((m) => m.seq));
     const { added, changed } = this.mirror.acceptMessages(conv, msgs, cursor);
     if (changed) this.emit('change', { conv });
     for (const message of added) if (message.from !== this._user) this.emit('message', { message });
+  }
+
+  /**
+   * Reads back what other tabs changed in the store: the messages of `convs` and the whole outbox. The
+   * store is the source of truth; the channel only said where to look. A leader then drains what
+   * followers added.
+   */
+  private async reloadFromStore(convs: readonly string[]): Promise<void> {
+    const store = this.requireStore();
+    const loaded = [];
+    for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv)) });
+    const { changed, added } = this.mirror.catchUp(loaded, await store.loadOutbox());
+    for (const conv of changed) if (this.conversations.includes(conv)) this.emit('change', { conv });
+    for (const message of added) if (message.from !== this._user) this.emit('message', { message });
+    this.session?.drain();
+  }
+
+  /** Schedules one reload for every hint that arrives before it runs. */
+  private markStale(conv: string | null): void {
+    if (this.finished) return;
+    const scheduled = this.stale !== null;
+    this.stale ??= new Set();
+    if (conv !== null && this.conversations.includes(conv)) this.stale.add(conv);
+    if (scheduled) return;
+    void this.serial(() => {
+      const convs = [...(this.stale ?? [])];
+      this.stale = null;
+      return this.reloadFromStore(convs);
+    });
   }
 
   // ---- connection ----
 
   private backoff(): Backoff {
     return { min: this.options.minReconnectDelay ?? 500, max: this.options.maxReconnectDelay ?? 15_000 };
+  }
+
+  /**
+   * With IndexedDB, Web Locks and BroadcastChannel, joins the tab group of this database and conversations
+   * (one socket per browser); otherwise, or with `multiTab: false`, runs a socket of its own.
+   */
+  private connectOrJoin(): void {
+    if (this.options.multiTab === false || this.store?.kind !== 'indexeddb' || !multiTabSupported()) {
+      this.connect();
+      return;
+    }
+    this.tabs = new TabGroup(tabGroupName(this.dbName, this.conversations), this.tabHost());
+  }
+
+  /** What the tab group may do to the client. */
+  private tabHost(): TabGroupHost {
+    return {
+      lead: () => {
+        // The old leader may have stored acks and followers added items since this tab last looked.
+        void this.serial(() => this.reloadFromStore(this.conversations))
+          .catch(() => {})
+          .then(() => {
+            if (!this.finished && !this.connection) this.connect();
+          });
+      },
+      refresh: (conv) => this.markStale(conv),
+      refreshAll: () => {
+        for (const conv of this.conversations) this.markStale(conv);
+      },
+      follow: ({ to, reason, code }, me) => {
+        if (this.finished) return;
+        if (me?.user && (me.user !== this._user || me.name !== this._name)) {
+          this._user = me.user;
+          this._name = me.name;
+          this.mirror.invalidateAll();
+        }
+        this.setState(to, reason, code);
+      },
+      lastChange: () => this.lastChange,
+      me: () => ({ user: this._user, name: this._name }),
+      reconnect: () => this.reconnect(),
+      restart: (token) => {
+        if (token) this.setToken(token);
+        this.start();
+      },
+      report: (error) => {
+        if (!this.finished) this.emitError(error);
+      },
+    };
   }
 
   private connect(): void {
@@ -417,6 +537,7 @@ export class ImbedClient extends EventTarget {
         if (await this.requireStore().markFailed(item.cmid, error)) {
           this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
           this.emit('change', { conv: item.conv });
+          this.tabs?.outboxChanged();
         }
       },
       welcomed: (welcome) => {
@@ -428,7 +549,7 @@ export class ImbedClient extends EventTarget {
         this.setState('syncing', 'catching up');
       },
       caughtUp: () => this.setState('online', 'caught up'),
-      report: (error) => this.emitError({ ...error, fatal: false }),
+      report: (error) => this.emitSharedError({ ...error, fatal: false }),
     };
   }
 

@@ -19,8 +19,8 @@ export class MemoryStore implements ChatStore {
     return { messages: held.map((m) => ({ ...m })), cursor: this.cursors.get(conv) ?? 0 };
   }
 
-  async loadOutbox(): Promise<OutboxRecord[]> {
-    return this.outbox.map((r) => ({ ...r }));
+  async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
+    return this.outbox.filter((r) => (r.id ?? 0) > afterId).map((r) => ({ ...r }));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {

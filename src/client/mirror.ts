@@ -76,8 +76,53 @@ export class Mirror {
     return { added, changed };
   }
 
+  /**
+   * Catches up with what another tab wrote to the store: the messages of some conversations as the
+   * store holds them now, and the whole outbox. Returns the conversations whose items changed and the
+   * messages this copy did not hold before (for `message` events), by seq.
+   */
+  catchUp(convs: ReadonlyArray<{ conv: string; messages: readonly Message[]; cursor: number }>, outbox: readonly OutboxRecord[]): { changed: Set<string>; added: Message[] } {
+    const changed = new Set<string>();
+    const added: Message[] = [];
+    for (const { conv, messages, cursor } of convs) {
+      const result = this.acceptMessages(conv, messages, cursor);
+      if (result.changed) changed.add(conv);
+      added.push(...result.added);
+    }
+    const signature = (records: readonly OutboxRecord[]) => {
+      const byConv = new Map<string, string>();
+      for (const r of records) byConv.set(r.conv, `${byConv.get(r.conv) ?? ''}${r.id}:${r.status},`);
+      return byConv;
+    };
+    const before = signature(this.outbox);
+    const after = signature(outbox);
+    for (const conv of new Set([...before.keys(), ...after.keys()])) {
+      if (before.get(conv) !== after.get(conv)) changed.add(conv);
+    }
+    this.loadOutbox(outbox);
+    return { changed, added };
+  }
+
   outboxItems(): readonly OutboxRecord[] {
     return this.outbox;
+  }
+
+  /** The highest outbox id this copy holds (0 when the outbox is empty): newer records have higher ids. */
+  outboxHighWater(): number {
+    return this.outbox.reduce((high, r) => Math.max(high, r.id ?? 0), 0);
+  }
+
+  /**
+   * Adds records just read from the store (e.g. everything above `outboxHighWater()`, including items other
+   * tabs wrote), each in its place by id, replacing any copy of the same item.
+   */
+  mergeOutbox(records: readonly OutboxRecord[]): void {
+    for (const record of records) {
+      this.outbox = this.outbox.filter((r) => r.cmid !== record.cmid && r.id !== record.id);
+      const at = this.outbox.findIndex((r) => (r.id ?? 0) > (record.id ?? 0));
+      this.outbox.splice(at < 0 ? this.outbox.length : at, 0, record);
+      this.copy(record.conv).view = null;
+    }
   }
 
   findOutbox(cmid: string): OutboxRecord | undefined {

@@ -83,6 +83,15 @@ export interface ImbedClientOptions {
   /** Reconnect backoff bounds in ms (defaults 500 and 15000). */
   minReconnectDelay?: number;
   maxReconnectDelay?: number;
+  /**
+   * Share one connection between the tabs of this origin that use the same database and the same
+   * conversations (default true). One tab, elected with the Web Locks API, holds the socket and drains
+   * the shared outbox; the others read and write the shared IndexedDB and follow its state, and one of
+   * them takes over when it closes. `false` gives every client its own socket, which is also what
+   * happens with memory storage or without Web Locks or BroadcastChannel; the server's dedupe by cmid
+   * keeps that safe.
+   */
+  multiTab?: boolean;
 }
 
 /** Events `ImbedClient` dispatches (plain `CustomEvent`s, not bubbling). */

@@ -21,12 +21,13 @@ describe('acknowledgements lost or doubled', () => {
     // The first tab sends the item but its frame is held back on the way out...
     tap = tapSockets();
     tap.holdOutgoing = (f) => f.type === 'send';
-    const slow = await makeClient(user, [conv], { dbName });
+    // Two sockets on one database: tabs without Web Locks, where each runs its own connection.
+    const slow = await makeClient(user, [conv], { dbName, multiTab: false });
     await online(slow.client);
     await until(() => tap!.sent.some((f) => f.type === 'send' && f.cmid === cmid), 'first tab sent the item');
     tap.restore();
     // ...so the second tab on the same database delivers it first.
-    const fast = await makeClient(user, [conv], { dbName });
+    const fast = await makeClient(user, [conv], { dbName, multiTab: false });
     await until(() => fast.client.pendingCount() === 0 && sentTexts(fast.client, conv).length === 1, 'second tab delivered it');
     tap.release();
     await until(() => tap!.received.some((f) => f.type === 'sent' && f.cmid === cmid), 'first tab acknowledged');

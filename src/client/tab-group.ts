@@ -1,0 +1,134 @@
+/**
+ * The tabs of one browser that share a database and a conversation set, as a group with one connection:
+ * the elected leader (leader.ts) holds the socket and drains the shared outbox; followers write to the
+ * shared IndexedDB themselves and hear over the channel (tab-channel.ts) what to read back. This module
+ * decides who says what to whom; `ImbedClient` does the work, through `TabGroupHost`.
+ */
+import { newCmid } from './ids.js';
+import { LeaderElection } from './leader.js';
+import { TabChannel, type TabMessage } from './tab-channel.js';
+import type { ItemError, StateChange } from './types.js';
+
+/** What the group needs from the client that belongs to it. */
+export interface TabGroupHost {
+  /** This client was elected: reload what the old leader changed, then open the connection. */
+  lead(): void;
+  /** Read back from the store the outbox and, when given, the messages of `conv`; a leader then drains. */
+  refresh(conv: string | null): void;
+  /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
+  refreshAll(): void;
+  /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
+  follow(change: Omit<StateChange, 'from'>, me?: { user: string | null; name: string | null }): void;
+  /** Leader: the last state change, to tell a follower that joins. */
+  lastChange(): StateChange;
+  /** Leader: who the user is, as far as known. */
+  me(): { user: string | null; name: string | null };
+  /** Leader: a follower asked for "retry now". */
+  reconnect(): void;
+  /** Leader: a follower's host called `start()` after a fatal close. */
+  restart(token: string | null): void;
+  /** Follower: an error the leader reported. */
+  report(error: ItemError & { cmid?: string; fatal: boolean }): void;
+}
+
+/** One client's membership of its tab group, from `start()` until `stop()`. */
+export class TabGroup {
+  /** Names this client in the group, so followers notice a new leader. */
+  private readonly id = newCmid();
+  /** The leader this client last heard from, as a follower. */
+  private leaderId: string | null = null;
+  private leading = false;
+  private readonly channel: TabChannel;
+  private readonly election: LeaderElection;
+
+  constructor(name: string, private readonly host: TabGroupHost) {
+    this.channel = new TabChannel(name, (message) => this.onMessage(message));
+    this.election = new LeaderElection(name, () => {
+      this.leading = true;
+      this.host.lead();
+    });
+    // Ask the leader, if there is one, for its state; a follower has none of its own.
+    this.channel.post({ type: 'join' });
+  }
+
+  /** Whether this client holds the connection for the group. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The shared outbox changed in the store (any role). */
+  outboxChanged(): void {
+    this.channel.post({ type: 'outbox' });
+  }
+
+  /** Leader: messages of `conv` were stored (and their outbox items removed). */
+  stored(conv: string, seqs: number[]): void {
+    this.channel.post({ type: 'stored', conv, seqs });
+  }
+
+  /** Leader: the connection state changed. */
+  announceState(change: StateChange): void {
+    if (this.leading) this.channel.post({ type: 'state', leader: this.id, change, ...this.host.me() });
+  }
+
+  /** Leader: an error every tab's person should hear of. */
+  announceError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+    if (this.leading) this.channel.post({ type: 'error', error });
+  }
+
+  /** Follower: asks the leader to retry now. */
+  reconnect(): void {
+    this.channel.post({ type: 'reconnect' });
+  }
+
+  /** Follower: asks a leader stopped by a fatal close to start again, with this tab's token. */
+  restart(token: string | null): void {
+    this.channel.post({ type: 'restart', token });
+  }
+
+  /** Leaves the group: a leader hands over (the lock goes to the next tab in line), a follower leaves the line. */
+  stop(): void {
+    if (this.leading) this.channel.post({ type: 'resign', leader: this.id });
+    this.leading = false;
+    this.election.stop();
+    this.channel.close();
+  }
+
+  private onMessage(message: TabMessage): void {
+    switch (message.type) {
+      case 'outbox':
+        return this.host.refresh(null);
+      case 'stored':
+        return this.host.refresh(message.conv);
+      case 'join':
+        if (this.leading) this.announceState(this.host.lastChange());
+        return;
+      case 'reconnect':
+        if (this.leading) this.host.reconnect();
+        return;
+      case 'restart':
+        if (this.leading) this.host.restart(message.token);
+        return;
+      case 'state':
+        if (!this.leading) {
+          // A leader that crashed may have stored messages it never announced: read everything back.
+          if (message.leader !== this.leaderId) {
+            this.leaderId = message.leader;
+            this.host.refreshAll();
+          }
+          const { to, reason, code } = message.change;
+          this.host.follow(code === undefined ? { to, reason } : { to, reason, code }, { user: message.user, name: message.name });
+        }
+        return;
+      case 'error':
+        if (!this.leading) this.host.report(message.error);
+        return;
+      case 'resign':
+        // Only the leader followed so far: a late word from an earlier one must not undo its successor's state.
+        if (!this.leading && message.leader === this.leaderId) {
+          this.host.follow({ to: 'connecting', reason: 'the tab holding the connection closed; another takes over' });
+        }
+        return;
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import { expect } from '@esm-bundle/chai';
+import type { ImbedClient } from '../../src/client/index.js';
+import { freshConv, startServer, stopServer, until } from '../browser-support/server.js';
+import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap, type TestClient } from './support.js';
+
+// Several clients in one page on the same database and conversations behave as tabs of one browser:
+// Web Locks and BroadcastChannel work between them as between pages of one origin.
+
+/** Three "tabs" of one user; the first is started alone and online before the others, so it leads. */
+async function threeTabs(conv: string, options: { multiTab?: boolean } = {}, dbName = freshDb()): Promise<TestClient[]> {
+  const user = freshUser('alice');
+  const first = await makeClient(user, [conv], { dbName, ...options });
+  await online(first.client, 'the first tab online');
+  const others = [await makeClient(user, [conv], { dbName, ...options }), await makeClient(user, [conv], { dbName, ...options })];
+  for (const tab of others) await online(tab.client, 'a following tab online');
+  return [first, ...others];
+}
+
+function sendFrames(tap: SocketTap, cmid: string): number {
+  return tap.sent.filter((f) => f.type === 'send' && f.cmid === cmid).length;
+}
+
+function allSent(clients: ImbedClient[], conv: string, count: number): boolean {
+  return clients.every((c) => c.pendingCount() === 0 && sentTexts(c, conv).length === count);
+}
+
+describe('several tabs of one browser', () => {
+  let tap: SocketTap | null = null;
+  afterEach(async () => {
+    tap?.restore();
+    tap = null;
+    await startServer();
+    await stopAll();
+  });
+
+  it('can talk between two BroadcastChannels of one name in one page, never to the poster itself', async () => {
+    const name = `probe-${Math.random()}`;
+    const a = new BroadcastChannel(name);
+    const b = new BroadcastChannel(name);
+    const heard: string[] = [];
+    a.onmessage = (e) => heard.push(`a:${String(e.data)}`);
+    b.onmessage = (e) => heard.push(`b:${String(e.data)}`);
+    a.postMessage('hi');
+    await until(() => heard.length > 0, 'the other channel to hear it');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(heard).to.deep.equal(['b:hi']);
+    a.close();
+    b.close();
+  });
+
+  it('opens one socket for three tabs, and every tab follows its state', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const tabs = await threeTabs(conv);
+    expect(tap.sockets).to.equal(1);
+    expect(tabs.map((t) => t.client.state)).to.deep.equal(['online', 'online', 'online']);
+    for (const { events } of tabs.slice(1)) expect(events.states.at(-1)?.to).to.equal('online');
+  });
+
+  it("delivers a following tab's message once, through the leader, and shows it sent in every tab", async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const tabs = await threeTabs(conv);
+    const clients = tabs.map((t) => t.client);
+    const item = await clients[2].send(conv, 'from a follower');
+    expect(item.status).to.equal('pending');
+    await until(() => allSent(clients, conv, 1), 'the message sent in all three tabs');
+    for (const c of clients) expect(c.items(conv).map((i) => [i.cmid, i.seq, i.status, i.mine])).to.deep.equal([[item.cmid, 1, 'sent', true]]);
+    expect(sendFrames(tap, item.cmid)).to.equal(1);
+
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 1, 'the other member got it');
+    expect(reader.events.messages.map((m) => m.text)).to.deep.equal(['from a follower']);
+  });
+
+  it('shows a message from another member live in every tab, with one message event each', async () => {
+    const conv = freshConv();
+    const tabs = await threeTabs(conv);
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(bob.client);
+    await bob.client.send(conv, 'hello tabs');
+    await bob.client.send(conv, 'second');
+    await until(() => tabs.every((t) => sentTexts(t.client, conv).length === 2), 'all three tabs show both');
+    for (const t of tabs) {
+      expect(sentTexts(t.client, conv)).to.deep.equal(['hello tabs', 'second']);
+      expect(t.events.messages.map((m) => [m.seq, m.text])).to.deep.equal([[1, 'hello tabs'], [2, 'second']]);
+    }
+  });
+
+  it('keeps the order of messages written by several tabs', async () => {
+    const conv = freshConv();
+    const tabs = await threeTabs(conv);
+    const clients = tabs.map((t) => t.client);
+    const texts: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      texts.push(`m${i}`);
+      await clients[i % 3].send(conv, `m${i}`);
+    }
+    await until(() => allSent(clients, conv, 12), 'all twelve sent in every tab');
+    for (const c of clients) {
+      expect(sentTexts(c, conv)).to.deep.equal(texts);
+      expect(c.items(conv).map((i) => i.seq)).to.deep.equal(texts.map((_, i) => i + 1));
+    }
+  });
+
+  it('hands the socket to another tab when the leader closes, and delivers what followers queued meanwhile once, in order', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const [leader, ...followers] = await threeTabs(conv);
+    const clients = followers.map((t) => t.client);
+    await clients[0].send(conv, 'before');
+    await until(() => allSent([leader.client, ...clients], conv, 1), 'the first message sent');
+
+    await stopServer(1012);
+    await until(() => clients.every((c) => c.state === 'offline' || c.state === 'connecting'), 'the followers saw the outage');
+    await clients[0].send(conv, 'one');
+    await clients[1].send(conv, 'two');
+    await clients[0].send(conv, 'three');
+    await leader.client.stop(); // the leader's tab closes
+    const socketsBefore = tap.sockets;
+    await until(() => tap!.sockets > socketsBefore, 'a follower took over and opened a socket');
+
+    await startServer();
+    await until(() => allSent(clients, conv, 4), 'the queued messages sent in both remaining tabs', 20_000);
+    const texts = ['before', 'one', 'two', 'three'];
+    for (const c of clients) {
+      expect(sentTexts(c, conv)).to.deep.equal(texts);
+      expect(c.items(conv).map((i) => i.seq)).to.deep.equal([1, 2, 3, 4]);
+      await online(c, 'the remaining tabs online');
+    }
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 4, 'the other member caught up');
+    expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
+  });
+
+  it('loses and doubles nothing when the leader closes in the middle of a burst', async () => {
+    const conv = freshConv();
+    const [leader, ...followers] = await threeTabs(conv);
+    const clients = followers.map((t) => t.client);
+    const texts = Array.from({ length: 30 }, (_, i) => `b${i}`);
+    const sending = (async () => {
+      for (const [i, text] of texts.entries()) await clients[i % 2].send(conv, text);
+    })();
+    await until(() => sentTexts(clients[0], conv).length >= 3, 'part of the burst sent');
+    await leader.client.stop();
+    await sending;
+    await until(() => allSent(clients, conv, 30), 'the whole burst sent in both remaining tabs', 20_000);
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 30, 'the other member caught up');
+    expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
+    for (const c of clients) expect(sentTexts(c, conv)).to.deep.equal(texts);
+  });
+
+  it('lets following tabs retry and discard a refused message, in the shared outbox', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const tabs = await threeTabs(conv, {}, dbName);
+    const clients = tabs.map((t) => t.client);
+    // The test server refuses texts over 1000 characters (TEXT_TOO_LONG) for good.
+    const long = await clients[1].send(conv, 'x'.repeat(1001));
+    await until(() => clients.every((c) => c.items(conv)[0]?.status === 'failed'), 'the refusal shown in every tab');
+    expect(tabs[2].events.errors.map((e) => [e.code, e.cmid])).to.deep.equal([['TEXT_TOO_LONG', long.cmid]]);
+
+    await clients[2].retry(long.cmid);
+    await until(() => tabs[2].events.errors.length === 2, 'refused again after the retry');
+    await until(() => clients.every((c) => c.items(conv)[0]?.status === 'failed'), 'failed again in every tab');
+    await clients[1].discard(long.cmid);
+    await until(() => clients.every((c) => c.items(conv).length === 0), 'the discarded item gone from every tab');
+    expect(await readOutbox(dbName)).to.deep.equal([]);
+  });
+
+  it('gives each client its own socket with multiTab: false, and the server dedupes the shared outbox', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const writer = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    const texts = ['q1', 'q2', 'q3', 'q4', 'q5'];
+    for (const text of texts) await writer.client.send(conv, text);
+    await writer.client.stop();
+
+    tap = tapSockets();
+    // Started together, each loads the same outbox and sends it on a socket of its own.
+    const tabs = await Promise.all([1, 2, 3].map(() => makeClient(user, [conv], { dbName, multiTab: false })));
+    const clients = tabs.map((t) => t.client);
+    await until(() => allSent(clients, conv, 5), 'the outbox sent in every client');
+    expect(tap.sockets).to.equal(3);
+    for (const c of clients) expect(c.items(conv).map((i) => [i.text, i.seq])).to.deep.equal(texts.map((t, i) => [t, i + 1]));
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 5, 'the other member caught up');
+    expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
+    expect(await readOutbox(dbName)).to.deep.equal([]);
+  });
+});

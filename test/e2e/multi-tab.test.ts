@@ -1,0 +1,109 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { Scenario } from '../support/scenario.ts';
+import { renderedMessages, until } from '../support/browser.ts';
+
+/** Counts the WebSockets a page opens (installed before any script of the page runs). */
+function countSockets(): void {
+  const Original = window.WebSocket;
+  const w = window as unknown as { imbedSockets: number };
+  w.imbedSockets = 0;
+  window.WebSocket = class extends Original {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      w.imbedSockets += 1;
+    }
+  };
+}
+
+const sockets = (page: Page) => page.evaluate(() => (window as unknown as { imbedSockets?: number }).imbedSockets ?? 0);
+const state = (page: Page) => page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { client: { state: string } | null }) | null)?.client?.state ?? 'none');
+
+describe('three tabs of one user, and the tab holding the socket goes away', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  /** Types `text` in `page` and waits until the page shows it, so it is in the shared outbox before the next. */
+  async function say(page: Page, text: string): Promise<void> {
+    await s.type(page, text);
+    await until(async () => (await renderedMessages(page)).some((m) => m.text === text), `"${text}" shown`);
+  }
+
+  it('shares one socket, hands it over, and ends consistent with the server on every remaining tab', async () => {
+    const first = await s.open('alice');
+    await first.context().addInitScript(countSockets);
+    await first.reload();
+    await s.waitForWidget(first);
+    const tabs = [first, await s.open('alice'), await s.open('alice')];
+    const bob = await s.open('bob');
+    await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'all three tabs online');
+    const counts = await Promise.all(tabs.map(sockets));
+    assert.equal(counts.filter((n) => n > 0).length, 1, `one tab holds a socket (sockets per tab: ${counts})`);
+
+    const alice: string[] = [];
+    for (const [i, tab] of tabs.entries()) {
+      alice.push(`from tab ${i + 1}`);
+      await say(tab, `from tab ${i + 1}`);
+    }
+    await say(bob, 'hello from bob');
+    await s.quiesce([...tabs, bob], 4);
+
+    const leader = tabs[counts.findIndex((n) => n > 0)];
+    const remaining = tabs.filter((t) => t !== leader);
+    const before = await Promise.all(remaining.map(sockets));
+    await leader.close(); // the tab closes: the browser releases its lock
+    for (const [i, tab] of remaining.entries()) {
+      alice.push(`after close ${i + 1}`);
+      await say(tab, `after close ${i + 1}`);
+    }
+    await until(async () => (await Promise.all(remaining.map(sockets))).some((n, i) => n > before[i]), 'another tab opened a socket');
+    await say(bob, 'bob again');
+
+    await s.quiesce([...remaining, bob], 7);
+    await s.assertConsistent([...remaining, bob], { alice, bob: ['hello from bob', 'bob again'] });
+    const after = await Promise.all(remaining.map(sockets));
+    assert.equal(after.filter((n, i) => n > before[i]).length, 1, `one remaining tab took the socket over (sockets per tab: ${after})`);
+  });
+});
+
+describe('three tabs of one user, and the tab holding the socket crashes', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  it('hands the socket over and delivers what the other tabs queued, once each, in order', async () => {
+    const first = await s.open('alice');
+    await first.context().addInitScript(countSockets);
+    await first.reload();
+    await s.waitForWidget(first);
+    const tabs = [first, await s.open('alice'), await s.open('alice')];
+    await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'all three tabs online');
+    const counts = await Promise.all(tabs.map(sockets));
+    const leader = tabs[counts.findIndex((n) => n > 0)];
+    const remaining = tabs.filter((t) => t !== leader);
+    const type = async (page: Page, text: string) => {
+      await s.type(page, text);
+      await until(async () => (await renderedMessages(page)).some((m) => m.text === text), `"${text}" shown`);
+    };
+
+    await type(remaining[0], 'q1');
+    await type(remaining[1], 'q2');
+    // The renderer dies without unload handlers, as on a crash or an OOM kill.
+    const cdp = await leader.context().newCDPSession(leader);
+    const crashed = leader.waitForEvent('crash');
+    // Page.crash never answers: the page it would answer from is gone.
+    void cdp.send('Page.crash').catch(() => {});
+    await crashed;
+    await type(remaining[1], 'q3');
+    await type(remaining[0], 'q4');
+
+    await s.quiesce(remaining, 4);
+    await s.assertConsistent(remaining, { alice: ['q1', 'q2', 'q3', 'q4'] });
+    assert.ok(
+      (await Promise.all(remaining.map(sockets))).some((n) => n > 0),
+      'a remaining tab holds a socket',
+    );
+  });
+});

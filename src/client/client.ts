@@ -171,9 +171,13 @@ export class ImbedClient extends EventTarget {
     }
     if (!this.started || this.finished) throw new Error('ImbedClient is not running: call start() first');
     await this.ready;
+    // Chosen once, outside the task: if the task is run again after a storage failure, a copy that
+    // did reach IndexedDB carries the same cmid, so the server stores the message once either way.
+    const cmid = newCmid();
+    const createdAt = Date.now();
     return this.serial(async () => {
       const store = this.requireStore();
-      const record = await store.addToOutbox({ conv, cmid: newCmid(), text, createdAt: Date.now(), status: 'pending' });
+      const record = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' });
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
       if (this.tabs) this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
@@ -365,13 +369,50 @@ export class ImbedClient extends EventTarget {
     return this.store;
   }
 
-  /** Runs `task` after every earlier task; a failure is reported, not allowed to break the chain. */
+  /**
+   * Runs `task` after every earlier task; a failure is reported, not allowed to break the chain. When
+   * IndexedDB fails in the middle of a session (quota used up, database deleted or closed by the browser),
+   * the client goes on in memory and runs the task again there: every task is a store write followed by
+   * updates of the mirror, and store writes are idempotent or all-or-nothing.
+   */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.work.then(task);
+    const run = async (): Promise<T> => {
+      try {
+        return await task();
+      } catch (e) {
+        if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
+        await this.fallBackToMemory(e);
+        return task();
+      }
+    };
+    const result = this.work.then(run);
     this.work = result.catch((e: unknown) => {
       this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false, fatal: false });
     });
     return result;
+  }
+
+  /**
+   * Replaces a failing IndexedDB store by a memory store holding what the mirror holds (every message and
+   * outbox item this page knows), says so like a failure at start-up does, and leaves the tab group: the
+   * other tabs could no longer read what this one stores, so it runs a socket of its own.
+   */
+  private async fallBackToMemory(cause: unknown): Promise<void> {
+    const reason = `IndexedDB failed during the session (${cause instanceof Error ? cause.message : String(cause)})`;
+    const memory = new MemoryStore();
+    for (const conv of this.conversations) await memory.acceptMessages(conv, this.mirror.storedMessages(conv));
+    for (const { id: _id, ...record } of this.mirror.outboxItems()) await memory.addToOutbox(record);
+    this.mirror.loadOutbox(await memory.loadOutbox());
+    this.store?.close();
+    this.store = memory;
+    this._storageKind = 'memory';
+    this.emit('storage', { kind: 'memory', reason });
+    this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
+    if (this.tabs) {
+      this.tabs.stop();
+      this.tabs = null;
+      if (!this.connection && !this.finished) this.connect();
+    }
   }
 
   /** Stores messages (and removes their outbox items) in one transaction, then updates the copy and tells listeners. */

@@ -50,6 +50,11 @@ export class Mirror {
     return highest;
   }
 
+  /** Every message held for `conv`, by seq. */
+  storedMessages(conv: string): Message[] {
+    return [...this.copy(conv).messages.values()].sort((a, b) => a.seq - b.seq);
+  }
+
   message(conv: string, seq: number): Message | undefined {
     return this.copy(conv).messages.get(seq);
   }

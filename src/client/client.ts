@@ -420,9 +420,10 @@ export class ImbedClient extends EventTarget {
     if (msgs.length === 0) return;
     const { cursor } = await this.requireStore().acceptMessages(conv, msgs);
     this.tabs?.stored(conv, msgs.map((m) => m.seq));
-    const { added, changed } = this.mirror.acceptMessages(conv, msgs, cursor);
+    const { added, changed, behindStore } = this.mirror.acceptMessages(conv, msgs, cursor);
     if (changed) this.emit('change', { conv });
     for (const message of added) if (message.from !== this._user) this.emit('message', { message });
+    if (behindStore) await this.reloadFromStore([conv]);
   }
 
   /**

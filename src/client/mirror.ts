@@ -60,11 +60,12 @@ export class Mirror {
   }
 
   /**
-   * Records messages the store has just accepted, with its new cursor, and drops outbox items with the
-   * same cmids. Returns the messages this copy did not hold before (for `message` events) and whether
-   * anything changed.
+   * Records messages the store has just accepted, with the store's new cursor, and drops outbox items
+   * with the same cmids. Returns the messages this copy did not hold before (for `message` events),
+   * whether anything changed, and `behindStore` when the store's cursor is beyond this copy's own: another
+   * tab on the same database stored messages this copy has not seen, and it must read them back.
    */
-  acceptMessages(conv: string, msgs: readonly Message[], cursor: number): { added: Message[]; changed: boolean } {
+  acceptMessages(conv: string, msgs: readonly Message[], cursor: number): { added: Message[]; changed: boolean; behindStore: boolean } {
     const copy = this.copy(conv);
     const added: Message[] = [];
     for (const m of msgs) {
@@ -75,10 +76,13 @@ export class Mirror {
     const cmids = new Set(msgs.map((m) => m.cmid));
     const before = this.outbox.length;
     this.outbox = this.outbox.filter((r) => !cmids.has(r.cmid));
-    const changed = added.length > 0 || this.outbox.length !== before || cursor !== copy.cursor;
-    copy.cursor = Math.max(copy.cursor, cursor);
+    // The copy's cursor counts only what the copy holds: taking the store's would skip messages that
+    // another tab stored, and the next sync would start after them.
+    const cursorBefore = copy.cursor;
+    while (copy.messages.has(copy.cursor + 1)) copy.cursor += 1;
+    const changed = added.length > 0 || this.outbox.length !== before || copy.cursor !== cursorBefore;
     if (changed) copy.view = null;
-    return { added, changed };
+    return { added, changed, behindStore: cursor > copy.cursor };
   }
 
   /**

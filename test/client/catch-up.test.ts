@@ -42,6 +42,29 @@ describe('catching up', () => {
     expect(back.events.messages.map((m) => m.seq)).to.deep.equal(texts.slice(1).map((_, i) => i + 2));
   });
 
+  it('reads back what another tab stored instead of skipping it, on one database without a shared socket', async function () {
+    this.timeout(90_000);
+    const conv = freshConv();
+    const dbName = freshDb();
+    const alice = freshUser('alice');
+    tap = tapSockets();
+    // The first tab misses messages 2..449 live; the second, on the same database, stores them all.
+    tap.dropIncoming = (f) => f.type === 'msg' && (f.seq as number) >= 2 && (f.seq as number) <= 449;
+    const first = await makeClient(alice, [conv], { dbName, multiTab: false });
+    await online(first.client);
+    tap.restore();
+    const second = await makeClient(alice, [conv], { dbName, multiTab: false });
+    await online(second.client);
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(bob.client);
+
+    const texts = await sendMany(bob.client, conv, 450);
+    await until(() => sentTexts(second.client, conv).length === 450, 'the second tab has everything', 60_000);
+    await until(() => sentTexts(first.client, conv).length === 450, 'the first tab read back what it missed', 60_000);
+    expect(sentTexts(first.client, conv)).to.deep.equal(texts);
+    expect(first.events.messages.map((m) => m.seq).sort((a, b) => a - b)).to.deep.equal(texts.map((_, i) => i + 1));
+  });
+
   it('fetches the missing messages when a live message arrives after a gap', async function () {
     this.timeout(90_000);
     const conv = freshConv();

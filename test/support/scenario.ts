@@ -3,6 +3,7 @@
  * Chromium with one browser context (one profile) per user, and the checks every scenario ends with.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -22,34 +23,82 @@ export class Scenario {
   private site!: { url: string; close(): Promise<void> };
   private browser!: Browser;
   private contexts = new Map<string, BrowserContext>();
+  /** Pages a scenario builds itself, by path (see `serve`), and the site that serves them. */
+  private readonly served = new Map<string, string>();
+  private pagesSite: Server | null = null;
+  private pagesUrl = '';
 
   async start(): Promise<void> {
     await this.server.start();
     const secret = new TextEncoder().encode(this.server.secret);
-    this.site = await startHostSite(this.server.httpUrl, (user) =>
-      new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(secret),
-    );
+    const signToken = (user: string) =>
+      new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(secret);
+    this.site = await startHostSite(this.server.httpUrl, signToken);
+    await this.startPagesSite(signToken);
     this.browser = await launchChromium();
   }
 
   async dispose(): Promise<void> {
     await this.browser?.close();
     await this.site?.close();
+    await new Promise<void>((resolve) => (this.pagesSite ? this.pagesSite.close(() => resolve()) : resolve()));
     await this.server.dispose();
   }
 
   /** Opens the host page as `user` (each user has a browser profile of their own) and waits for the widget. */
   async open(user: string): Promise<Page> {
+    const page = await this.newPage(user);
+    await page.goto(`${this.site.url}/embed.html?user=${encodeURIComponent(user)}&conv=${this.conv}`);
+    await this.waitForWidget(page);
+    return page;
+  }
+
+  /** The browser profile of `user`, created on first use: every page of one user shares its IndexedDB. */
+  async context(user: string): Promise<BrowserContext> {
     let context = this.contexts.get(user);
     if (!context) {
       context = await this.browser.newContext();
       this.contexts.set(user, context);
     }
-    const page = await context.newPage();
+    return context;
+  }
+
+  /** A new tab in `user`'s profile that reports its page errors on the console. Not navigated yet. */
+  async newPage(user: string): Promise<Page> {
+    const page = await (await this.context(user)).newPage();
     page.on('pageerror', (err) => console.error(`[${user}] page error:`, err));
-    await page.goto(`${this.site.url}/embed.html?user=${encodeURIComponent(user)}&conv=${this.conv}`);
-    await this.waitForWidget(page);
     return page;
+  }
+
+  /**
+   * Serves `html` at `/scenario/<name>` on a second host site (another origin; its `/token?user=U`
+   * signs a token for U like the first one's) and returns its URL. For pages a scenario builds itself,
+   * e.g. one that creates an `ImbedClient` with short heartbeat or backoff options. A real HTTP server,
+   * not a Playwright route: Chromium treats a routed page as public and blocks its requests to loopback.
+   */
+  serve(name: string, html: string): string {
+    const path = `/scenario/${name}`;
+    this.served.set(path, html);
+    return `${this.pagesUrl}${path}`;
+  }
+
+  private async startPagesSite(signToken: (user: string) => Promise<string>): Promise<void> {
+    const site = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://pages');
+      const html = this.served.get(url.pathname);
+      if (url.pathname === '/token') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token: await signToken(url.searchParams.get('user') ?? 'anonymous') }));
+      } else if (html !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(html);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
+    this.pagesSite = site;
+    this.pagesUrl = `http://localhost:${(site.address() as { port: number }).port}`;
   }
 
   async waitForWidget(page: Page): Promise<void> {
@@ -97,6 +146,24 @@ export class Scenario {
     const expected = log.map((m) => ({ cmid: m.cmid, status: 'sent', seq: m.seq, text: m.text }));
     for (const page of pages) {
       assert.deepEqual(await renderedMessages(page), expected, `the list on ${page.url()} equals the server's log`);
+      await this.assertOutboxSettled(page);
     }
+  }
+
+  /**
+   * Every outbox item of the page's `<imbed-chat>` is either acknowledged or shown as failed with a retry
+   * action: nothing is left pending, and each failed message carries its retry button.
+   */
+  async assertOutboxSettled(page: Page): Promise<void> {
+    const outbox = await page.evaluate(() => {
+      const chat = document.querySelector('imbed-chat') as (HTMLElement & { client: { pendingCount(): number } | null }) | null;
+      const failed = [...(chat?.shadowRoot?.querySelectorAll<HTMLElement>('[part~="message"][data-status="failed"]') ?? [])];
+      return {
+        pending: chat?.client?.pendingCount() ?? -1,
+        failedWithoutRetry: failed.filter((node) => !node.querySelector('[part~="retry-button"]')).map((node) => node.dataset.cmid),
+      };
+    });
+    assert.equal(outbox.pending, 0, `no outbox item is left pending on ${page.url()}`);
+    assert.deepEqual(outbox.failedWithoutRetry, [], `every failed message on ${page.url()} offers a retry`);
   }
 }

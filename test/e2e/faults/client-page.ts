@@ -1,0 +1,186 @@
+/**
+ * Host pages for the fault scenarios that need what `<imbed-chat>`'s attributes cannot say: a socket URL
+ * through a fault proxy, short heartbeat and backoff options, many clients in one page, a record of the
+ * frames sent and received. Each page builds its `ImbedClient` from `window.Imbed` (the script-tag bundle, loaded from
+ * the chat server like a customer's page does) and rebuilds it the same way after a reload.
+ */
+import type { Page } from 'playwright-core';
+import type { Scenario } from '../../support/scenario.ts';
+
+/**
+ * `ImbedClientOptions` a page may set (the URL, token and conversations come from the page itself).
+ * Restated here because the client's sources only type-check for the browser (`moduleResolution: bundler`).
+ */
+export interface PageClientOptions {
+  dbName?: string;
+  storage?: 'auto' | 'memory';
+  heartbeatInterval?: number;
+  heartbeatTimeout?: number;
+  minReconnectDelay?: number;
+  maxReconnectDelay?: number;
+}
+
+/** A `state` event as the page recorded it, with the wall-clock time it happened (`performance`, not `Date`). */
+export interface RecordedState {
+  at: number;
+  from: string;
+  to: string;
+  reason: string;
+  code?: number;
+}
+
+export interface ClientPageOptions {
+  /** WebSocket URL; default the chat server's own. */
+  ws?: string;
+  options?: PageClientOptions;
+  /** Record every frame the page sends and receives (`window.imbedSent`, `window.imbedReceived`; see `framesOf`) and count its sockets (`socketsOf`). */
+  tap?: boolean;
+}
+
+/** Shared by both pages: fetch a token from the host's backend and time every state change. */
+const PAGE_HELPERS = `
+  const params = new URLSearchParams(location.search);
+  const conv = params.get('conv');
+  const options = JSON.parse(params.get('options') ?? '{}');
+  const now = () => performance.timeOrigin + performance.now();
+  async function tokenFor(user) {
+    const res = await fetch('/token?user=' + encodeURIComponent(user));
+    return (await res.json()).token;
+  }
+  function record(client, into) {
+    client.addEventListener('state', (e) => into.push({ at: now(), ...e.detail }));
+  }
+`;
+
+function clientPageHtml(chatHttpUrl: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>imbed fault scenario</title>
+<script src="${chatHttpUrl}/imbed.js"></script>
+<style>imbed-chat { height: 480px; }</style></head>
+<body><div id="slot"></div>
+<script type="module">
+  ${PAGE_HELPERS}
+  window.imbedStates = [];
+  window.imbedSent = [];
+  window.imbedReceived = [];
+  window.imbedSockets = 0;
+  if (params.has('tap')) {
+    window.WebSocket = class extends WebSocket {
+      constructor(url, protocols) {
+        super(url, protocols);
+        window.imbedSockets += 1;
+      }
+    };
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      window.imbedSent.push(JSON.parse(data));
+      return send.call(this, data);
+    };
+    const listen = WebSocket.prototype.addEventListener;
+    WebSocket.prototype.addEventListener = function (type, listener, options) {
+      if (type !== 'message') return listen.call(this, type, listener, options);
+      return listen.call(this, type, (event) => {
+        window.imbedReceived.push(JSON.parse(event.data));
+        listener(event);
+      }, options);
+    };
+  }
+  const user = params.get('user');
+  const client = new Imbed.ImbedClient({ url: params.get('ws'), token: await tokenFor(user), conversations: [conv], ...options });
+  record(client, window.imbedStates);
+  window.imbedClient = client;
+  const chat = document.createElement('imbed-chat');
+  chat.conversation = conv;
+  chat.client = client;
+  document.getElementById('slot').append(chat);
+  client.start();
+</script></body></html>`;
+}
+
+function crowdPageHtml(chatHttpUrl: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>imbed crowd</title>
+<script src="${chatHttpUrl}/imbed.js"></script></head>
+<body>
+<script type="module">
+  ${PAGE_HELPERS}
+  const count = Number(params.get('count'));
+  window.imbedClients = [];
+  window.imbedStates = [];
+  for (let i = 0; i < count; i++) {
+    const user = params.get('user') + '-' + i;
+    const client = new Imbed.ImbedClient({ url: params.get('ws'), token: await tokenFor(user), conversations: [conv], ...options });
+    window.imbedStates.push([]);
+    record(client, window.imbedStates[i]);
+    window.imbedClients.push(client);
+    client.start();
+  }
+  window.imbedCrowdReady = true;
+</script></body></html>`;
+}
+
+function query(s: Scenario, user: string, { ws, options, tap }: ClientPageOptions): string {
+  const q = new URLSearchParams({ user, conv: s.conv, ws: ws ?? s.server.wsUrl, options: JSON.stringify(options ?? {}) });
+  if (tap) q.set('tap', '1');
+  return q.toString();
+}
+
+/** The URL of the one-client page for `user` (stable across reloads: the options travel in the query). */
+export function clientPageUrl(s: Scenario, user: string, opts: ClientPageOptions = {}): string {
+  return `${s.serve('client.html', clientPageHtml(s.server.httpUrl))}?${query(s, user, opts)}`;
+}
+
+/** Opens the one-client page as `user` in a new tab of their profile and waits for the widget. */
+export async function openClient(s: Scenario, user: string, opts: ClientPageOptions = {}): Promise<Page> {
+  const page = await s.newPage(user);
+  await page.goto(clientPageUrl(s, user, opts));
+  await s.waitForWidget(page);
+  return page;
+}
+
+/** Opens one page running `count` clients, users `${user}-0` .. `${user}-${count - 1}`, and waits until all are created. */
+export async function openCrowd(s: Scenario, user: string, count: number, opts: ClientPageOptions = {}): Promise<Page> {
+  const page = await s.newPage(user);
+  await page.goto(`${s.serve('crowd.html', crowdPageHtml(s.server.httpUrl))}?${query(s, user, opts)}&count=${count}`);
+  await page.waitForFunction(() => (window as unknown as { imbedCrowdReady?: boolean }).imbedCrowdReady === true);
+  return page;
+}
+
+/** The state changes the one-client page recorded since it was loaded. */
+export async function statesOf(page: Page): Promise<RecordedState[]> {
+  return page.evaluate(() => (window as unknown as { imbedStates: RecordedState[] }).imbedStates);
+}
+
+/** A protocol frame as a tapped page recorded it. */
+export type Frame = Record<string, unknown> & { type: string };
+
+/** The frames a page opened with `tap: true` sent and received since it was loaded, in order. */
+export async function framesOf(page: Page): Promise<{ sent: Frame[]; received: Frame[] }> {
+  return page.evaluate(() => {
+    const w = window as unknown as { imbedSent: Frame[]; imbedReceived: Frame[] };
+    return { sent: w.imbedSent, received: w.imbedReceived };
+  });
+}
+
+/** How many WebSockets a page opened with `tap: true` has created since it was loaded. */
+export async function socketsOf(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as { imbedSockets: number }).imbedSockets);
+}
+
+/** The client state of the page's `<imbed-chat>` (works on every page with the widget). */
+export async function stateOf(page: Page): Promise<string | null> {
+  return page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { client: { state: string } | null }) | null)?.client?.state ?? null);
+}
+
+/** Queues `texts` through the widget's `send()`, in order, without waiting for any acknowledgement. */
+export async function queue(page: Page, texts: string[]): Promise<void> {
+  await page.evaluate(async (all) => {
+    const chat = document.querySelector('imbed-chat') as HTMLElement & { send(text: string): Promise<void> };
+    for (const text of all) await chat.send(text);
+  }, texts);
+}
+
+/** `count` numbered texts, e.g. `alice 1`, `alice 2`, ... */
+export function numbered(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix} ${i + 1}`);
+}

@@ -1,30 +1,20 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scenario } from '../../support/scenario.ts';
 import { until } from '../../support/browser.ts';
-import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { framesOf, numbered, openClient, queue } from './client-page.ts';
+import { proxiedScenario, framesOf, numbered, openClient, queue } from './client-page.ts';
 
 describe('the server commits, then the link dies before `sent` reaches the client', () => {
-  const s = new Scenario();
-  let proxy: TcpProxy;
-  before(async () => {
-    await s.start();
-    proxy = await TcpProxy.start(s.server.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await s.dispose();
-  });
+  const env = proxiedScenario();
+  const { s } = env;
 
   it('keeps each message once, under its original seq, on every side', async () => {
-    const alice = await openClient(s, 'alice', { ws: proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } });
+    const alice = await openClient(s, 'alice', { ws: env.proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } });
     const bob = await s.open('bob');
     await s.type(alice, 'before the fault');
     await s.quiesce([alice, bob], 1);
 
     // Everything the server says to alice from now on is lost; what she sends still arrives.
-    proxy.blackhole('toClient');
+    env.proxy.blackhole('toClient');
     const unacknowledged = numbered('stored, ack lost', 3);
     await queue(alice, unacknowledged);
     await until(() => s.log().length === 4, 'the server stored all three');
@@ -33,7 +23,7 @@ describe('the server commits, then the link dies before `sent` reaches the clien
     assert.equal(before.filter((f) => f.type === 'sent' && cmids.has(f.cmid as string)).length, 0, 'no ack reached alice');
 
     // The dead link is torn down and alice connects again.
-    proxy.heal();
+    env.proxy.heal();
     await s.type(bob, 'bob, meanwhile');
     await s.quiesce([alice, bob], 5);
     await s.assertConsistent([alice, bob], { alice: ['before the fault', ...unacknowledged], bob: ['bob, meanwhile'] });

@@ -4,8 +4,10 @@
  * frames sent and received. Each page builds its `ImbedClient` from `window.Imbed` (the script-tag bundle, loaded from
  * the chat server like a customer's page does) and rebuilds it the same way after a reload.
  */
+import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Scenario } from '../../support/scenario.ts';
+import { Scenario } from '../../support/scenario.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 
 /**
  * `ImbedClientOptions` a page may set (the URL, token and conversations come from the page itself).
@@ -183,4 +185,21 @@ export async function queue(page: Page, texts: string[]): Promise<void> {
 /** `count` numbered texts, e.g. `alice 1`, `alice 2`, ... */
 export function numbered(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix} ${i + 1}`);
+}
+
+/**
+ * A scenario whose server sits behind a TcpProxy, started before the suite and torn down after it.
+ * `env.proxy` is set once the suite's `before` has run.
+ */
+export function proxiedScenario(): { s: Scenario; proxy: TcpProxy } {
+  const env = { s: new Scenario(), proxy: null as unknown as TcpProxy };
+  before(async () => {
+    await env.s.start();
+    env.proxy = await TcpProxy.start(env.s.server.port);
+  });
+  after(async () => {
+    await env.proxy?.close();
+    await env.s.dispose();
+  });
+  return env;
 }

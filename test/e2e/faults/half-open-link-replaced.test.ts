@@ -1,9 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scenario } from '../../support/scenario.ts';
 import { renderedMessages, until } from '../../support/browser.ts';
-import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { numbered, openClient, stateOf, statesOf } from './client-page.ts';
+import { proxiedScenario, numbered, openClient, stateOf, statesOf } from './client-page.ts';
 
 /** Short heartbeat for the test: a ping every 500 ms, dead after 1 s of silence after a ping. */
 const INTERVAL = 500;
@@ -12,20 +10,12 @@ const TIMEOUT = 1_000;
 const SLACK = 3_000;
 
 describe('a half-open link (no FIN, no RST: bytes just stop)', () => {
-  const s = new Scenario();
-  let proxy: TcpProxy;
-  before(async () => {
-    await s.start();
-    proxy = await TcpProxy.start(s.server.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await s.dispose();
-  });
+  const env = proxiedScenario();
+  const { s } = env;
 
   it('is detected within the heartbeat bound and replaced, and what was typed meanwhile arrives once', async () => {
     const alice = await openClient(s, 'alice', {
-      ws: proxy.url,
+      ws: env.proxy.url,
       options: { heartbeatInterval: INTERVAL, heartbeatTimeout: TIMEOUT, minReconnectDelay: 100, maxReconnectDelay: 500 },
     });
     const bob = await s.open('bob');
@@ -34,7 +24,7 @@ describe('a half-open link (no FIN, no RST: bytes just stop)', () => {
     assert.equal(await stateOf(alice), 'online');
 
     const quietSince = Date.now();
-    proxy.blackhole('both');
+    env.proxy.blackhole('both');
     const meanwhile = numbered('typed on the dead link', 3);
     for (const text of meanwhile) await s.type(alice, text);
 
@@ -49,9 +39,9 @@ describe('a half-open link (no FIN, no RST: bytes just stop)', () => {
     assert.deepEqual((await renderedMessages(alice)).slice(1).map((m) => m.status), ['pending', 'pending', 'pending']);
 
     // The route comes back: a new connection replaces the dead one and drains the outbox.
-    proxy.heal();
+    env.proxy.heal();
     await s.quiesce([alice, bob], 4);
     await s.assertConsistent([alice, bob], { alice: ['before the link went quiet', ...meanwhile] });
-    assert.equal(proxy.connections, 1, 'one live connection through the proxy: the dead one was replaced, not kept');
+    assert.equal(env.proxy.connections, 1, 'one live connection through the proxy: the dead one was replaced, not kept');
   });
 });

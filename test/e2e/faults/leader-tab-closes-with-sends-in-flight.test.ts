@@ -1,11 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { Scenario } from '../../support/scenario.ts';
 import { renderedMessages, until } from '../../support/browser.ts';
 import { closeTab } from '../../support/faults.ts';
-import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { framesOf, openClient, socketsOf, stateOf } from './client-page.ts';
+import { proxiedScenario, framesOf, openClient, socketsOf, stateOf } from './client-page.ts';
 
 /** Whether the tab has opened a connection of its own: only the leader does. */
 async function leads(page: Page): Promise<boolean> {
@@ -13,19 +11,11 @@ async function leads(page: Page): Promise<boolean> {
 }
 
 describe('three tabs of one user, and the leader tab closes with the others\' messages on its stalled socket', () => {
-  const s = new Scenario();
-  let proxy: TcpProxy;
-  before(async () => {
-    await s.start();
-    proxy = await TcpProxy.start(s.server.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await s.dispose();
-  });
+  const env = proxiedScenario();
+  const { s } = env;
 
   it('lets another tab take over and delivers every message once, in the order typed', async () => {
-    const through = { ws: proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } };
+    const through = { ws: env.proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } };
     const tabs: Page[] = [];
     for (let i = 0; i < 3; i++) tabs.push(await openClient(s, 'alice', through));
     const bob = await s.open('bob');
@@ -47,7 +37,7 @@ describe('three tabs of one user, and the leader tab closes with the others\' me
     await s.quiesce([...tabs, bob], 2);
 
     // The link stalls; the followers' messages go out on the leader's socket and sit in the network.
-    proxy.pause();
+    env.proxy.pause();
     const onTheWire = ['stalled 1', 'stalled 2', 'stalled 3', 'stalled 4'];
     for (const [i, text] of onTheWire.entries()) await say(followers[i % 2], text);
     await until(async () => {
@@ -62,7 +52,7 @@ describe('three tabs of one user, and the leader tab closes with the others\' me
 
     // The stalled bytes arrive: the closed tab's sends are stored after it is gone; the new leader
     // learns of them by catching up, or sends them again and is told they are duplicates.
-    proxy.resume();
+    env.proxy.resume();
     await s.type(bob, 'bob, after it all');
     await s.quiesce([...followers, bob], 9);
     await s.assertConsistent([...followers, bob], { alice, bob: ['bob, after it all'] });

@@ -1,44 +1,34 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Scenario } from '../../support/scenario.ts';
 import { until } from '../../support/browser.ts';
-import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { framesOf, numbered, openClient, queue } from './client-page.ts';
+import { proxiedScenario, framesOf, numbered, openClient, queue } from './client-page.ts';
 
 /** Latency of the slow link, and the gap between the two batches sent over it. */
 const LATENCY = 2_000;
 const GAP = 1_000;
 
 describe('the link cut while messages are on their way', () => {
-  const s = new Scenario();
-  let proxy: TcpProxy;
-  before(async () => {
-    await s.start();
-    proxy = await TcpProxy.start(s.server.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await s.dispose();
-  });
+  const env = proxiedScenario();
+  const { s } = env;
 
   it('resends what was lost, gets the original seq for what was stored, and shows each message once', async () => {
-    const alice = await openClient(s, 'alice', { ws: proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } });
+    const alice = await openClient(s, 'alice', { ws: env.proxy.url, tap: true, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } });
     const bob = await s.open('bob');
     await s.type(alice, 'before the cut');
     await s.quiesce([alice, bob], 1);
 
     // A slow link: the first batch reaches the server (its acks still on the way back) while the second is
     // still travelling when the link is cut.
-    proxy.delay(LATENCY);
+    env.proxy.delay(LATENCY);
     const stored = numbered('reached the server', 5);
     const lost = numbered('lost on the wire', 5);
     await queue(alice, stored);
     await sleep(GAP);
     await queue(alice, lost);
     await until(() => s.log().length === 1 + stored.length, 'the first batch stored');
-    proxy.cutAll();
-    proxy.heal();
+    env.proxy.cutAll();
+    env.proxy.heal();
     assert.equal(s.log().length, 1 + stored.length, 'the cut landed between the batches');
 
     await s.quiesce([alice, bob], 11);

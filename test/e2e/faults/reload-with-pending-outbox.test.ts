@@ -1,32 +1,22 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scenario } from '../../support/scenario.ts';
 import { renderedMessages, until } from '../../support/browser.ts';
 import { reload } from '../../support/faults.ts';
-import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { numbered, openClient, queue } from './client-page.ts';
+import { proxiedScenario, numbered, openClient, queue } from './client-page.ts';
 
 describe('reloading the page while the outbox is on its way', () => {
-  const s = new Scenario();
-  let proxy: TcpProxy;
-  before(async () => {
-    await s.start();
-    proxy = await TcpProxy.start(s.server.port);
-  });
-  after(async () => {
-    await proxy?.close();
-    await s.dispose();
-  });
+  const env = proxiedScenario();
+  const { s } = env;
 
   it('delivers every pending message once, in order, including those the old page had already sent', async () => {
-    const through = { ws: proxy.url, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } };
+    const through = { ws: env.proxy.url, options: { minReconnectDelay: 100, maxReconnectDelay: 1_000 } };
     const alice = await openClient(s, 'alice', through);
     const bob = await s.open('bob');
     await s.type(alice, 'before the reload');
     await s.quiesce([alice, bob], 1);
 
     // The link stalls: what alice sends now sits in the network, unanswered, when she reloads.
-    proxy.pause();
+    env.proxy.pause();
     const inFlight = numbered('sent before the reload', 30);
     await queue(alice, inFlight);
     assert.equal(s.log().length, 1, 'nothing of the stalled batch reached the server yet');
@@ -41,7 +31,7 @@ describe('reloading the page while the outbox is on its way', () => {
 
     // The stalled bytes arrive now: the old page's sends are stored after it is gone, and the new page
     // resends the same cmids (dup) or finds them through sync.
-    proxy.resume();
+    env.proxy.resume();
     await s.quiesce([alice, bob], 36);
     await s.assertConsistent([alice, bob], { alice: ['before the reload', ...inFlight, ...afterReload] });
   });

@@ -75,6 +75,9 @@ export class ImbedClient extends EventTarget {
   /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
   private work: Promise<unknown> = Promise.resolve();
 
+  /** The move to memory after IndexedDB failed mid-session, once started. */
+  private movingToMemory: Promise<void> | null = null;
+
   /** The protocol work of the current socket; null between sockets. */
   private session: Session | null = null;
   /** The other tabs on this database and conversations; null when this client runs its own socket alone. */
@@ -397,7 +400,13 @@ export class ImbedClient extends EventTarget {
    * outbox item this page knows), says so like a failure at start-up does, and leaves the tab group: the
    * other tabs could no longer read what this one stores, so it runs a socket of its own.
    */
-  private async fallBackToMemory(cause: unknown): Promise<void> {
+  private fallBackToMemory(cause: unknown): Promise<void> {
+    // Ack writes run outside serial(), so two failures can race here: both wait for one move.
+    this.movingToMemory ??= this.moveToMemory(cause);
+    return this.movingToMemory;
+  }
+
+  private async moveToMemory(cause: unknown): Promise<void> {
     const reason = `IndexedDB failed during the session (${cause instanceof Error ? cause.message : String(cause)})`;
     const memory = new MemoryStore();
     for (const conv of this.conversations) await memory.acceptMessages(conv, this.mirror.storedMessages(conv));
@@ -574,7 +583,16 @@ export class ImbedClient extends EventTarget {
       mirror: this.mirror,
       me: () => ({ user: this._user ?? '', name: this._name ?? this._user ?? '' }),
       send: (frame) => this.sendFrame(frame),
-      accept: (conv, msgs) => this.accept(conv, msgs),
+      accept: async (conv, msgs) => {
+        // The session stores acks outside serial(), so a failing IndexedDB must be caught here too.
+        try {
+          await this.accept(conv, msgs);
+        } catch (e) {
+          if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
+          await this.fallBackToMemory(e);
+          await this.accept(conv, msgs);
+        }
+      },
       fail: async (item, error) => {
         if (await this.requireStore().markFailed(item.cmid, error)) {
           this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });

@@ -216,6 +216,8 @@ export class Session {
       // The items stay in the outbox and go out again on the next session; the server's dedupe answers
       // them with their original seq.
       this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+      // Not stored, so not done: the next drain sends them again and the server answers with a dup ack.
+      for (const m of msgs) this.inflight.delete(m.cmid);
       return;
     }
     if (this.host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.requestSync(conv);

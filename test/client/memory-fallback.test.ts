@@ -22,6 +22,30 @@ function breakIndexedDb(): () => void {
 describe('storage fallback', () => {
   afterEach(stopAll);
 
+  it('moves to memory when IndexedDB fails while an ack is being stored, and shows the message as sent', async () => {
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    await online(alice.client);
+    const { put, add } = IDBObjectStore.prototype;
+    let item;
+    try {
+      item = await alice.client.send(conv, 'acked while the disk is full');
+      // The outbox write is done; the ack has not arrived yet (it needs a network round trip).
+      const full = () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      };
+      IDBObjectStore.prototype.put = full;
+      IDBObjectStore.prototype.add = full;
+      await until(() => alice.client.items(conv).some((i) => i.cmid === item!.cmid && i.status === 'sent'), 'the message shown as sent');
+    } finally {
+      IDBObjectStore.prototype.put = put;
+      IDBObjectStore.prototype.add = add;
+    }
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb', 'memory']);
+    expect(alice.client.pendingCount()).to.equal(0);
+  });
+
   it('uses memory when IndexedDB cannot be opened, says so, and still delivers', async () => {
     const conv = freshConv();
     const restore = breakIndexedDb();

@@ -625,7 +625,9 @@ export class ImbedClient extends EventTarget {
   };
 
   private readonly onBrowserHint = (): void => {
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
+    // A hidden tab skips the liveness check of a socket it has; but a tab whose socket was closed on
+    // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.connection) return;
     this.reconnect();
   };
 

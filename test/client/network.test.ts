@@ -42,6 +42,24 @@ describe('network trouble', () => {
     expect(sentTexts(client, conv)).to.deep.equal(['typed offline']);
   });
 
+  it('reconnects on online even while the page is hidden, so a background tab still sends its outbox', async () => {
+    const conv = freshConv();
+    const { client } = await makeClient(freshUser('alice'), [conv]);
+    await online(client);
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    try {
+      window.dispatchEvent(new Event('offline'));
+      expect(client.state).to.equal('offline');
+      await client.send(conv, 'typed before switching tabs');
+      window.dispatchEvent(new Event('online'));
+      await online(client, 'back online while hidden');
+      await until(() => sentTexts(client, conv).length === 1, 'the outbox sent from the hidden tab');
+    } finally {
+      delete (document as { visibilityState?: unknown }).visibilityState;
+    }
+    expect(sentTexts(client, conv)).to.deep.equal(['typed before switching tabs']);
+  });
+
   it('checks a live connection at once when the page is shown again', async () => {
     const conv = freshConv();
     tap = tapSockets();

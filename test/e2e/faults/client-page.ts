@@ -6,6 +6,7 @@
  */
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { ImbedClientOptions } from '../../../src/client/types.ts';
 import { Scenario } from '../../support/scenario.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
 
@@ -13,14 +14,10 @@ import { TcpProxy } from '../../support/tcp-proxy.ts';
  * `ImbedClientOptions` a page may set (the URL, token and conversations come from the page itself).
  * Restated here because the client's sources only type-check for the browser (`moduleResolution: bundler`).
  */
-export interface PageClientOptions {
-  dbName?: string;
-  storage?: 'auto' | 'memory';
-  heartbeatInterval?: number;
-  heartbeatTimeout?: number;
-  minReconnectDelay?: number;
-  maxReconnectDelay?: number;
-}
+export type PageClientOptions = Pick<
+  ImbedClientOptions,
+  'dbName' | 'storage' | 'heartbeatInterval' | 'heartbeatTimeout' | 'minReconnectDelay' | 'maxReconnectDelay'
+>;
 
 /** A `state` event as the page recorded it, with the wall-clock time it happened (`performance`, not `Date`). */
 export interface RecordedState {

@@ -12,7 +12,6 @@ import { TcpProxy } from '../../support/tcp-proxy.ts';
 
 /**
  * `ImbedClientOptions` a page may set (the URL, token and conversations come from the page itself).
- * Restated here because the client's sources only type-check for the browser (`moduleResolution: bundler`).
  */
 export type PageClientOptions = Pick<
   ImbedClientOptions,

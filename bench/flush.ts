@@ -26,7 +26,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { SignJWT } from 'jose';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { cliPath, freePort, ServerProcess } from '../test/support/server-process.ts';
 
@@ -265,11 +264,7 @@ async function run(pageUrl: string, count: number): Promise<RunResult> {
     server.port = await freePort();
     const user = 'bench';
     const conv = `bench-${Date.now().toString(36)}`;
-    const token = await new SignJWT({ name: 'Bench' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user)
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(server.secret));
+    const token = await server.token(user, 'Bench');
 
     // A persistent profile in a fresh folder: IndexedDB starts empty and lives on disk.
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });

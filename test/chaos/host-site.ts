@@ -8,7 +8,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { root } from './paths.ts';
 
 /** What a chaos page exposes as `window.chaos` once its client's storage is open. */
@@ -93,18 +92,17 @@ const PAGE = `<!doctype html>
   };
 </script></body></html>`;
 
-/** Starts the host site; `secret` is the chat server's token secret. */
-export async function startChaosSite(secret: string): Promise<{ url: string; close(): Promise<void> }> {
+/** Starts the host site; `signToken` issues a user's token, as the host's backend would. */
+export async function startChaosSite(signToken: (user: string) => Promise<string>): Promise<{ url: string; close(): Promise<void> }> {
   // CHAOS_BUNDLE pins a bundle (e.g. a copy of a known build) while others rebuild dist/.
   const bundlePath = process.env.CHAOS_BUNDLE || join(root, 'dist/imbed.js');
   if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run \`npm run build\` first`);
   const bundle = readFileSync(bundlePath);
-  const key = new TextEncoder().encode(secret);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://host');
     if (url.pathname === '/token') {
       const user = url.searchParams.get('user') ?? 'anonymous';
-      const token = await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('2h').sign(key);
+      const token = await signToken(user);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
     } else if (url.pathname === '/chaos.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);

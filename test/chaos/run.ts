@@ -221,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<Summary> {
   let verdict = { lost: 0, duplicated: 0, reordered: 0, problems: [] as string[] };
   try {
     await server.start();
-    site = await startChaosSite(server.secret);
+    site = await startChaosSite((user) => server.token(user));
     // As launchChromium, but Playwright must not exit the process on Ctrl-C (it would, with 130) before
     // the run has stopped its server child and removed its temp files.
     browser = await chromium.launch({

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
 import { ServerProcess } from '../support/server-process.ts';
@@ -51,7 +50,6 @@ interface HostSite {
 /** A customer's site on its own origin whose every response carries the strict policy. */
 async function startStrictHost(chat: ServerProcess): Promise<HostSite> {
   const policy = strictPolicy(chat.httpUrl);
-  const secret = new TextEncoder().encode(chat.secret);
   const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A strict customer's page</title>
 <script src="/csp-watch.js"></script>
@@ -70,7 +68,7 @@ async function startStrictHost(chat: ServerProcess): Promise<HostSite> {
     const headers = { 'content-security-policy': policy, 'cache-control': 'no-store' };
     if (url.pathname === '/token') {
       const user = url.searchParams.get('user') ?? 'anonymous';
-      const token = await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(secret);
+      const token = await chat.token(user);
       res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ token }));
       return;
     }

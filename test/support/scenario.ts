@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import Database from 'better-sqlite3';
-import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ServerProcess } from './server-process.ts';
 import { launchChromium, renderedMessages, startHostSite, until } from './browser.ts';
@@ -30,9 +29,7 @@ export class Scenario {
 
   async start(): Promise<void> {
     await this.server.start();
-    const secret = new TextEncoder().encode(this.server.secret);
-    const signToken = (user: string) =>
-      new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(secret);
+    const signToken = (user: string) => this.server.token(user);
     this.site = await startHostSite(this.server.httpUrl, signToken);
     await this.startPagesSite(signToken);
     this.browser = await launchChromium();

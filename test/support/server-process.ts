@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = join(root, 'dist/node/server/cli.js');
@@ -43,6 +44,18 @@ export class ServerProcess {
   /** The running server's process id, or null when it is not running (e.g. to read its CPU time). */
   get pid(): number | null {
     return this.child?.pid ?? null;
+  }
+
+  /**
+   * A token for `user` signed with this server's secret, as a customer's backend would issue it
+   * (`name` claim, two hours, long enough for the longest chaos run).
+   */
+  token(user: string, name: string = user): Promise<string> {
+    return new SignJWT({ name })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user)
+      .setExpirationTime('2h')
+      .sign(new TextEncoder().encode(this.secret));
   }
 
   /** Starts the CLI in dev mode and resolves once it listens. */

@@ -26,7 +26,7 @@ describe('a client that was away while 10,000 messages arrived', () => {
     await closeTab(away);
 
     const backlog = numbered('while alice was away', BACKLOG);
-    await sendBacklog({ url: s.server.wsUrl, secret: s.server.secret, user: 'carol', conv: s.conv, texts: backlog });
+    await sendBacklog({ url: s.server.wsUrl, token: await s.server.token('carol'), conv: s.conv, texts: backlog });
     assert.equal(s.log().length, BACKLOG + 1);
 
     const back = await openClient(s, 'alice', { tap: true });

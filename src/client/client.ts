@@ -55,7 +55,7 @@ export class ImbedClient extends EventTarget {
   /** Resolves once storage is open and the cache is loaded into memory (after `start()`). */
   readonly ready: Promise<void>;
 
-  private _state: ConnectionState = 'idle';
+  /** The last state change; its `to` is the current state. */
   private lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
   private _user: string | null;
   private _name: string | null = null;
@@ -70,7 +70,6 @@ export class ImbedClient extends EventTarget {
   private connection: Connection | null = null;
   private started = false;
   private finished = false;
-  private readyFired = false;
   private resolveReady!: () => void;
   /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
   private work: Promise<unknown> = Promise.resolve();
@@ -107,7 +106,7 @@ export class ImbedClient extends EventTarget {
 
   /** The connection state; changes are announced by `state` events. */
   get state(): ConnectionState {
-    return this._state;
+    return this.lastChange.to;
   }
 
   /** The user id: the token's `sub` (read without verifying) until `welcome` states it. */
@@ -127,7 +126,7 @@ export class ImbedClient extends EventTarget {
   start(): void {
     if (this.finished) return;
     if (this.started) {
-      if (this._state !== 'stopped' || this.connection || !this.readyFired) return;
+      if (this.state !== 'stopped' || this.connection || !this.store) return;
       if (this.tabs && !this.tabs.isLeader) this.tabs.restart(this.token);
       else this.connect();
       return;
@@ -240,7 +239,7 @@ export class ImbedClient extends EventTarget {
    * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
    */
   reconnect(): void {
-    if (!this.started || this.finished || this._state === 'stopped' || !this.readyFired) return;
+    if (!this.started || this.finished || this.state === 'stopped' || !this.store) return;
     if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
     else if (!this.connection) this.connect();
     else if (this.connection.isWaiting) this.connection.retryNow();
@@ -285,9 +284,8 @@ export class ImbedClient extends EventTarget {
 
   /** The only place the state changes: one `state` event with the old and new state and why. */
   private setState(to: ConnectionState, reason: string, code?: number): void {
-    const from = this._state;
+    const from = this.lastChange.to;
     if (from === to) return;
-    this._state = to;
     this.lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
     this.emit('state', this.lastChange);
     // A leader's state is its followers' state; its own `stopped` after stop() is not theirs.
@@ -358,7 +356,6 @@ export class ImbedClient extends EventTarget {
     this.store = store;
     this.dbName = name;
     this._storageKind = store.kind;
-    this.readyFired = true;
     this.resolveReady();
     this.emit('storage', reason === undefined ? { kind: store.kind } : { kind: store.kind, reason });
     if (store.kind === 'memory' && this.options.storage !== 'memory') {
@@ -372,27 +369,28 @@ export class ImbedClient extends EventTarget {
     return this.store;
   }
 
-  /**
-   * Runs `task` after every earlier task; a failure is reported, not allowed to break the chain. When
-   * IndexedDB fails in the middle of a session (quota used up, database deleted or closed by the browser),
-   * the client goes on in memory and runs the task again there: every task is a store write followed by
-   * updates of the mirror, and store writes are idempotent or all-or-nothing.
-   */
+  /** Runs `task` after every earlier task, with the storage fallback; a failure is reported, not allowed to break the chain. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      try {
-        return await task();
-      } catch (e) {
-        if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
-        await this.fallBackToMemory(e);
-        return task();
-      }
-    };
-    const result = this.work.then(run);
+    const result = this.work.then(() => this.withStorageFallback(task));
     this.work = result.catch((e: unknown) => {
       this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false, fatal: false });
     });
     return result;
+  }
+
+  /**
+   * Runs a storage task; when IndexedDB fails in the middle of a session (quota used up, database deleted
+   * or closed by the browser), moves to memory and runs it again there. Safe because every task is a store
+   * write followed by updates of the mirror, and store writes are idempotent or all-or-nothing.
+   */
+  private async withStorageFallback<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (e) {
+      if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
+      await this.fallBackToMemory(e);
+      return task();
+    }
   }
 
   /**
@@ -583,16 +581,8 @@ export class ImbedClient extends EventTarget {
       mirror: this.mirror,
       me: () => ({ user: this._user ?? '', name: this._name ?? this._user ?? '' }),
       send: (frame) => this.sendFrame(frame),
-      accept: async (conv, msgs) => {
-        // The session stores acks outside serial(), so a failing IndexedDB must be caught here too.
-        try {
-          await this.accept(conv, msgs);
-        } catch (e) {
-          if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
-          await this.fallBackToMemory(e);
-          await this.accept(conv, msgs);
-        }
-      },
+      // The session stores acks outside serial(), so they need the storage fallback of their own.
+      accept: (conv, msgs) => this.withStorageFallback(() => this.accept(conv, msgs)),
       fail: async (item, error) => {
         if (await this.requireStore().markFailed(item.cmid, error)) {
           this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
@@ -616,7 +606,7 @@ export class ImbedClient extends EventTarget {
   // ---- the browser's hints about the network ----
 
   private readonly onBrowserOffline = (): void => {
-    if (this.finished || this._state === 'stopped' || !this.connection) return;
+    if (this.finished || this.state === 'stopped' || !this.connection) return;
     // The socket may linger for minutes on a dead network; close it now and wait for `online`.
     this.connection.stop(1000, 'browser offline');
     this.connection = null;

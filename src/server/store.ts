@@ -67,7 +67,6 @@ export interface NewMessage {
 export class Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
-  private readonly appendTx: (m: NewMessage) => AppendResult;
   private readonly appendAllTx: (ms: readonly NewMessage[]) => AppendResult[];
 
   /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
@@ -98,11 +97,9 @@ export class Store {
       this.stmt.insert.run(m.conv, head, m.from, m.name, m.cmid, m.text, m.ts);
       return { dup: false, message: { conv: m.conv, seq: head, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts } };
     };
-    const tx = this.db.transaction(appendOne);
     const txAll = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
     // with SQLITE_BUSY on upgrade if another process writes the same file.
-    this.appendTx = (m) => tx.immediate(m);
     this.appendAllTx = (ms) => txAll.immediate(ms);
   }
 
@@ -111,7 +108,7 @@ export class Store {
    * returns the original message with `dup: true` and stores nothing. One transaction: commit or nothing.
    */
   append(m: NewMessage): AppendResult {
-    return this.appendTx(m);
+    return this.appendAll([m])[0]!;
   }
 
   /**

@@ -11,9 +11,19 @@ export const ErrorCode = {
   BINARY_UNSUPPORTED: 'BINARY_UNSUPPORTED',
   HELLO_REQUIRED: 'HELLO_REQUIRED',
   ALREADY_HELLO: 'ALREADY_HELLO',
+  TOKEN_MISSING: 'TOKEN_MISSING',
+  TOKEN_MALFORMED: 'TOKEN_MALFORMED',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  TOKEN_CLAIMS: 'TOKEN_CLAIMS',
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  AUTH_UNAVAILABLE: 'AUTH_UNAVAILABLE',
   TEXT_EMPTY: 'TEXT_EMPTY',
   TEXT_TOO_LONG: 'TEXT_TOO_LONG',
   FORBIDDEN: 'FORBIDDEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  SPAM: 'SPAM',
+  REJECTED: 'REJECTED',
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -31,9 +41,19 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   BINARY_UNSUPPORTED: { retryable: false, description: 'Binary frames are not part of protocol v1.' },
   HELLO_REQUIRED: { retryable: true, description: 'The frame needs an established session: send `hello` and wait for `welcome` first.' },
   ALREADY_HELLO: { retryable: false, description: 'A second `hello` on a connection that already has a session.' },
+  TOKEN_MISSING: { retryable: false, description: 'The `hello` token is empty. Sent just before the 4003 close.' },
+  TOKEN_MALFORMED: { retryable: false, description: 'The token is not a JWT (three base64url parts with a JSON header and payload). Sent just before the 4003 close.' },
+  TOKEN_INVALID: { retryable: false, description: "The token's signature does not verify, its algorithm is not accepted, or its key is unknown (forged). Sent just before the 4003 close." },
+  TOKEN_CLAIMS: { retryable: false, description: 'The token verifies but a claim is wrong: no `sub`, wrong `aud` or `iss`, or not valid yet (`nbf`). Sent just before the 4003 close.' },
+  TOKEN_EXPIRED: { retryable: true, description: 'The token has expired (`exp`); get a new one. Sent just before the 4001 close.' },
+  AUTH_UNAVAILABLE: { retryable: true, description: "The server could not check the token now (its JWKS URL is unreachable). Sent just before a 1011 close; reconnect later with the same token." },
   TEXT_EMPTY: { retryable: false, description: 'The message text is empty or only white space.' },
   TEXT_TOO_LONG: { retryable: false, description: 'The message text is longer than `limits.maxText` UTF-16 code units.' },
-  FORBIDDEN: { retryable: false, description: 'The user may not read or write this conversation.' },
+  FORBIDDEN: { retryable: false, description: 'The user may not read or write this conversation (not a member).' },
+  RATE_LIMITED: { retryable: true, description: 'Too many frames on this connection or messages from this user; nothing was stored. Send the same frame again after `retryAfter` ms.' },
+  SPAM: { retryable: false, description: 'The same text was sent too many times in a short while; it was not stored.' },
+  REJECTED: { retryable: false, description: "The server's message filter refused the text; the message says why." },
+  TOO_MANY_CONNECTIONS: { retryable: true, description: 'This user or address has too many open connections; the server closes with 4029. Reconnect after `retryAfter` ms.' },
   INTERNAL: { retryable: true, description: 'The server failed to handle the frame (storage error); nothing was stored, send it again. After a failed `send` the server also closes with 1011.' },
 };
 
@@ -47,6 +67,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
   SERVICE_RESTART: 1012,
@@ -55,7 +76,9 @@ export const CloseCode = {
   UNAUTHORIZED: 4003,
   HELLO_TIMEOUT: 4004,
   BAD_HELLO: 4005,
+  ORIGIN_NOT_ALLOWED: 4006,
   HEARTBEAT_TIMEOUT: 4008,
+  TOO_MANY_CONNECTIONS: 4029,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -70,6 +93,7 @@ export interface CloseCodeInfo {
 export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: 'NORMAL', reconnect: 'retry', description: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.' },
   1001: { name: 'GOING_AWAY', reconnect: 'retry', description: 'The server is shutting down.' },
+  1008: { name: 'POLICY_VIOLATION', reconnect: 'retry', description: 'The connection broke a limit it was told about (a flood of frames far over the rate limit, or not reading what the server sends); reconnect with backoff.' },
   1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry', description: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.' },
   1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.' },
   1012: { name: 'SERVICE_RESTART', reconnect: 'retry', description: 'The server is restarting; reconnect with a spread-out delay.' },
@@ -78,7 +102,9 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4003: { name: 'UNAUTHORIZED', reconnect: 'stop', description: 'The token in `hello` is missing, malformed or its signature does not verify.' },
   4004: { name: 'HELLO_TIMEOUT', reconnect: 'retry', description: 'No `hello` arrived in time after the connection opened.' },
   4005: { name: 'BAD_HELLO', reconnect: 'stop', description: 'The `hello` frame was malformed; sending it again would fail the same way.' },
+  4006: { name: 'ORIGIN_NOT_ALLOWED', reconnect: 'stop', description: "The page's origin is not in the server's origin allowlist." },
   4008: { name: 'HEARTBEAT_TIMEOUT', reconnect: 'retry', description: 'Used by clients: nothing arrived within the heartbeat bound, the link is presumed dead.' },
+  4029: { name: 'TOO_MANY_CONNECTIONS', reconnect: 'retry', description: 'This user or address has too many open connections. An `error` frame with `retryAfter` comes first; reconnect no sooner.' },
 };
 
 /** What a client should do after a close with `code`. Unknown codes in 4000-4999 stop; anything else retries. */

@@ -82,6 +82,17 @@ export interface ConvHead {
   head: number;
 }
 
+/** The limits a server enforces, stated in `welcome`. Rates are absent when the server sets none. */
+export interface ServerLimits {
+  maxText: number;
+  maxFrame: number;
+  syncLimit: number;
+  /** Frames per second one connection may send, sustained (bursts up to twice that). */
+  framesPerSecond?: number;
+  /** Messages per minute one user may send, over all their connections. */
+  messagesPerMinute?: number;
+}
+
 export interface WelcomeFrame {
   type: 'welcome';
   user: string;
@@ -91,7 +102,9 @@ export interface WelcomeFrame {
   convs: ConvHead[];
   /** Interval in ms at which the server expects the client's `ping`. */
   heartbeat: number;
-  limits: { maxText: number; maxFrame: number; syncLimit: number };
+  limits: ServerLimits;
+  /** Conversations of `hello` this user may not access (not a member); absent when none. */
+  denied?: string[];
   /** Server time, ms since the epoch. */
   ts: number;
   ref?: Ref;
@@ -135,6 +148,10 @@ export interface ErrorFrame {
   /** The offending frame's `ref` (for `send`: its cmid), or null when it had none or was unreadable. */
   ref: Ref | null;
   retryable: boolean;
+  /** When the same frame may be sent again, in ms from now (`RATE_LIMITED`, `TOO_MANY_CONNECTIONS`). */
+  retryAfter?: number;
+  /** The conversation the error is about, when it is not the frame's: e.g. `FORBIDDEN` after removal. */
+  conv?: string;
 }
 
 export type ServerFrame = WelcomeFrame | SentFrame | MsgFrame | HistoryFrame | PongFrame | ErrorFrame;

@@ -15,11 +15,14 @@ export const CMID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
   readonly ref: Ref | null;
-  constructor(code: ErrorCode, message: string, ref: Ref | null = null) {
+  /** For `RATE_LIMITED` and `TOO_MANY_CONNECTIONS`: ms until the same frame may be sent again. */
+  readonly retryAfter: number | undefined;
+  constructor(code: ErrorCode, message: string, ref: Ref | null = null, retryAfter?: number) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
     this.ref = ref;
+    this.retryAfter = retryAfter === undefined ? undefined : Math.max(0, Math.ceil(retryAfter));
   }
 
   get retryable(): boolean {
@@ -27,7 +30,9 @@ export class ProtocolError extends Error {
   }
 
   toFrame(): ErrorFrame {
-    return { type: 'error', code: this.code, message: this.message, ref: this.ref, retryable: this.retryable };
+    const frame: ErrorFrame = { type: 'error', code: this.code, message: this.message, ref: this.ref, retryable: this.retryable };
+    if (this.retryAfter !== undefined) frame.retryAfter = this.retryAfter;
+    return frame;
   }
 }
 
@@ -166,7 +171,10 @@ export function parseServerFrame(raw: string): ServerFrame | null {
   if (o instanceof ProtocolError) return null;
   switch (o.type) {
     case 'welcome':
-      return typeof o.user === 'string' && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) ? (o as unknown as ServerFrame) : null;
+      return typeof o.user === 'string' && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) &&
+        (o.denied === undefined || (Array.isArray(o.denied) && o.denied.every((c) => typeof c === 'string')))
+        ? (o as unknown as ServerFrame)
+        : null;
     case 'sent':
       return typeof o.conv === 'string' && typeof o.cmid === 'string' && isSeq(o.seq) && Number.isFinite(o.ts) ? (o as unknown as ServerFrame) : null;
     case 'msg':
@@ -178,7 +186,11 @@ export function parseServerFrame(raw: string): ServerFrame | null {
     case 'pong':
       return o as unknown as ServerFrame;
     case 'error':
-      return typeof o.code === 'string' && typeof o.message === 'string' && typeof o.retryable === 'boolean' ? (o as unknown as ServerFrame) : null;
+      return typeof o.code === 'string' && typeof o.message === 'string' && typeof o.retryable === 'boolean' &&
+        (o.retryAfter === undefined || (Number.isFinite(o.retryAfter) && (o.retryAfter as number) >= 0)) &&
+        (o.conv === undefined || typeof o.conv === 'string')
+        ? (o as unknown as ServerFrame)
+        : null;
     default:
       return null;
   }

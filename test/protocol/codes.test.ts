@@ -34,9 +34,9 @@ describe('code tables', () => {
     assert.equal(Object.keys(CLOSE_CODES).length, Object.keys(CloseCode).length);
   });
 
-  it('describes every error code, and only INTERNAL and HELLO_REQUIRED are retryable', () => {
+  it('describes every error code, and only the transient ones are retryable', () => {
     assert.deepEqual(Object.keys(ERROR_CODES).sort(), Object.values(ErrorCode).sort());
     const retryable = Object.entries(ERROR_CODES).filter(([, info]) => info.retryable).map(([code]) => code);
-    assert.deepEqual(retryable.sort(), ['HELLO_REQUIRED', 'INTERNAL']);
+    assert.deepEqual(retryable.sort(), ['AUTH_UNAVAILABLE', 'HELLO_REQUIRED', 'INTERNAL', 'RATE_LIMITED', 'TOKEN_EXPIRED', 'TOO_MANY_CONNECTIONS']);
   });
 });

@@ -8,7 +8,11 @@ document.getElementById('conv-name')?.replaceChildren(conversation);
 
 async function devToken(user) {
   const res = await fetch(`/dev/token?user=${encodeURIComponent(user)}`);
-  if (!res.ok) throw new Error(`dev token for ${user}: HTTP ${res.status} (is the server running with --dev?)`);
+  if (!res.ok) {
+    // The server says why (e.g. 403: it runs without --dev); older servers answered a bare 404.
+    const reason = await res.json().then((body) => body.error, () => null);
+    throw new Error(`dev token for ${user}: HTTP ${res.status}: ${reason ?? 'is the server running with --dev?'}`);
+  }
   return (await res.json()).token;
 }
 

@@ -97,8 +97,10 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
   if (o.ref !== undefined && ref === null) return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', null);
   switch (o.type) {
     case 'hello': {
-      if (typeof o.token !== 'string' || o.token.length === 0 || o.token.length > 8192) {
-        return fail(ErrorCode.BAD_FRAME, '`token` must be a non-empty string', ref);
+      // An empty token is well-formed: the server refuses it as TOKEN_MISSING (4003), which tells a
+      // host that forgot to give one apart from a client that sends broken frames.
+      if (typeof o.token !== 'string' || o.token.length > 8192) {
+        return fail(ErrorCode.BAD_FRAME, '`token` must be a string of at most 8192 characters', ref);
       }
       const convs = o.convs === undefined ? [] : o.convs;
       if (!Array.isArray(convs) || convs.length > LIMITS.maxConvs) {

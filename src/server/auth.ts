@@ -1,18 +1,57 @@
 /**
- * Tokens: HS256 JWTs whose `sub` is the user id and whose optional `name` claim is the display name.
- * The user id of a session always comes from here, never from a frame.
+ * Tokens: JWTs whose `sub` is the user id and whose optional `name` claim is the display name, verified
+ * with one key source: an HS256 secret, a public key (PEM, SPKI), or a JWKS URL. The user id of a
+ * session always comes from here, never from a frame. See docs/auth.md.
  */
-import { randomBytes } from 'node:crypto';
-import { SignJWT, errors, jwtVerify } from 'jose';
-import { CloseCode } from '../protocol/index.js';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { CloseCode, ErrorCode } from '../protocol/index.js';
 import type { Store } from './store.js';
 
 /** Longest display name kept from a token; a longer one is cut, so one claim cannot bloat every frame. */
 const MAX_NAME = 64;
 
-export type VerifyResult =
-  | { ok: true; user: string; name: string }
-  | { ok: false; code: typeof CloseCode.TOKEN_EXPIRED | typeof CloseCode.UNAUTHORIZED; reason: string };
+/** How long one fetch of the JWKS may take before the hello is answered with AUTH_UNAVAILABLE. */
+const JWKS_TIMEOUT_MS = 5_000;
+/** A token with an unknown `kid` refetches the JWKS at most this often, so forged kids cannot flood the IdP. */
+const JWKS_COOLDOWN_MS = 30_000;
+/** A fetched JWKS is used for this long, then fetched again (picks up rotated keys). */
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+
+/** Algorithms accepted from a JWKS when the configuration names none. */
+const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
+
+/** How tokens are verified. Exactly one of `secret`, `publicKey` and `jwksUrl`. */
+export interface AuthConfig {
+  /** HS256 shared secret; the only source `sign()` works with. */
+  secret?: string;
+  /** PEM text of the public key (SPKI, `-----BEGIN PUBLIC KEY-----`): RSA, EC P-256/P-384 or Ed25519. */
+  publicKey?: string;
+  /** URL of the identity provider's JSON Web Key Set; keys are chosen by the token's `kid`. */
+  jwksUrl?: string;
+  /** Accepted `alg`s; default: what the key source can verify. HS* only with `secret`, never with a public key. */
+  algorithms?: string[];
+  /** Required `aud` claim (the token's `aud` must be or contain it). */
+  audience?: string;
+  /** Required `iss` claim. */
+  issuer?: string;
+}
+
+/** The failures of `verify`: the error code of the `error` frame sent first, and the close code after it. */
+export type VerifyFailure = {
+  ok: false;
+  code: typeof CloseCode.TOKEN_EXPIRED | typeof CloseCode.UNAUTHORIZED | typeof CloseCode.INTERNAL_ERROR;
+  error:
+    | typeof ErrorCode.TOKEN_MISSING
+    | typeof ErrorCode.TOKEN_MALFORMED
+    | typeof ErrorCode.TOKEN_INVALID
+    | typeof ErrorCode.TOKEN_CLAIMS
+    | typeof ErrorCode.TOKEN_EXPIRED
+    | typeof ErrorCode.AUTH_UNAVAILABLE;
+  reason: string;
+};
+
+export type VerifyResult = { ok: true; user: string; name: string } | VerifyFailure;
 
 export interface SignOptions {
   name?: string;
@@ -20,56 +59,190 @@ export interface SignOptions {
   expiresIn?: string | number;
 }
 
-/** Signs and verifies imbed tokens with one HS256 secret. */
-export class Auth {
-  private readonly key: Uint8Array;
+/** The JWKS could not be fetched or read: the token may be fine, the server just cannot tell now. */
+class KeySourceUnavailable extends Error {}
 
-  constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+/** Verifies imbed tokens with the configured key source, and signs them when that source is a secret. */
+export class Auth {
+  private readonly key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  private readonly secret: Uint8Array | null;
+  private readonly algorithms: string[];
+
+  constructor(private readonly config: AuthConfig) {
+    const sources = [config.secret, config.publicKey, config.jwksUrl].filter((s) => s !== undefined && s !== '');
+    if (sources.length !== 1) throw new Error(`imbed: give exactly one token key source (secret, public key or JWKS URL), got ${sources.length}`);
+    if (config.secret) {
+      this.secret = new TextEncoder().encode(config.secret);
+      this.key = this.secret;
+      this.algorithms = checkAlgorithms(config.algorithms, ['HS256'], ['HS256']);
+    } else if (config.publicKey) {
+      this.secret = null;
+      let key: KeyObject;
+      try {
+        key = createPublicKey({ key: config.publicKey, format: 'pem' });
+      } catch (err) {
+        throw new Error(`imbed: the public key is not a PEM public key (SPKI): ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const fit = algorithmsFor(key);
+      this.key = key;
+      this.algorithms = checkAlgorithms(config.algorithms, fit, fit);
+    } else {
+      this.secret = null;
+      let url: URL;
+      try {
+        url = new URL(config.jwksUrl!);
+      } catch {
+        throw new Error(`imbed: the JWKS URL is not a URL: ${config.jwksUrl}`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`imbed: the JWKS URL must be http(s): ${config.jwksUrl}`);
+      const remote = createRemoteJWKSet(url, { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS });
+      this.key = async (header, token) => {
+        try {
+          return await remote(header, token);
+        } catch (err) {
+          // These say the token names a key the set does not hold: a forged or foreign token.
+          if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) throw err;
+          // Anything else is the set itself: unreachable, timed out, not 200, not a JWKS.
+          throw new KeySourceUnavailable(err instanceof Error ? err.message : String(err));
+        }
+      };
+      this.algorithms = checkAlgorithms(config.algorithms, [...JWKS_ALGORITHMS], [...JWKS_ALGORITHMS, 'RS384', 'RS512', 'PS384', 'PS512', 'ES512']);
+    }
   }
 
-  /** A token for `user`, valid for `expiresIn` (default 24 h). */
+  /** Whether `sign()` works: only with an HS256 secret (a public key cannot sign). */
+  get canSign(): boolean {
+    return this.secret !== null;
+  }
+
+  /** A token for `user`, valid for `expiresIn` (default 24 h). Throws unless the key source is a secret. */
   async sign(user: string, opts: SignOptions = {}): Promise<string> {
+    if (!this.secret) {
+      throw new Error('imbed: this server verifies tokens with a public key or JWKS and cannot sign them; your backend signs them with its private key (see docs/auth.md)');
+    }
     const jwt = new SignJWT(opts.name === undefined ? {} : { name: opts.name })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user)
       .setIssuedAt();
+    if (this.config.audience !== undefined) jwt.setAudience(this.config.audience);
+    if (this.config.issuer !== undefined) jwt.setIssuer(this.config.issuer);
     const exp = opts.expiresIn ?? '24h';
     jwt.setExpirationTime(typeof exp === 'number' ? Math.floor(Date.now() / 1000) + exp : exp);
-    return jwt.sign(this.key);
+    return jwt.sign(this.secret);
   }
 
-  /** Never throws: a bad token is a result with the close code the connection must get. */
+  /** Never throws: a refused token is a result with the error code and close code the connection must get. */
   async verify(token: string): Promise<VerifyResult> {
+    if (token.trim() === '') return fail(ErrorCode.TOKEN_MISSING, 'no token');
+    // Decoded first, so that "not a JWT at all" is told apart from "a JWT that does not verify".
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || payload.sub === '') {
-        return { ok: false, code: CloseCode.UNAUTHORIZED, reason: 'token has no sub' };
-      }
+      decodeProtectedHeader(token);
+      decodeJwt(token);
+    } catch {
+      return fail(ErrorCode.TOKEN_MALFORMED, 'token is not a JWT');
+    }
+    try {
+      const options = {
+        algorithms: this.algorithms,
+        // A token without `exp` would be good forever once leaked.
+        requiredClaims: ['exp'],
+        ...(this.config.audience !== undefined && { audience: this.config.audience }),
+        ...(this.config.issuer !== undefined && { issuer: this.config.issuer }),
+      };
+      // Two calls because jwtVerify's overloads (a key, or a function picking one) do not take the union.
+      const { payload } =
+        typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
+      if (typeof payload.sub !== 'string' || payload.sub === '') return fail(ErrorCode.TOKEN_CLAIMS, 'token has no sub');
       const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? payload.name.slice(0, MAX_NAME) : payload.sub;
       return { ok: true, user: payload.sub, name };
     } catch (err) {
-      if (err instanceof errors.JWTExpired) return { ok: false, code: CloseCode.TOKEN_EXPIRED, reason: 'token expired' };
-      return { ok: false, code: CloseCode.UNAUTHORIZED, reason: 'invalid token' };
+      return refusal(err);
     }
   }
 }
 
-/**
- * The HS256 secret: the option, else `IMBED_SECRET`, else (dev only) a random one kept in the database
- * so that tokens handed out survive a restart. Throws when none applies.
- */
-export function resolveSecret(option: string | undefined, dev: boolean, store: Store): string {
-  const secret = option ?? process.env.IMBED_SECRET;
-  if (secret !== undefined && secret !== '') return secret;
-  if (dev) return store.metaOrInit('dev_secret', () => randomBytes(32).toString('base64url'));
-  throw new Error('imbed: no token secret. Pass `secret`, set IMBED_SECRET, or use dev mode for a generated one.');
+function fail(error: VerifyFailure['error'], reason: string): VerifyFailure {
+  const code =
+    error === ErrorCode.TOKEN_EXPIRED ? CloseCode.TOKEN_EXPIRED : error === ErrorCode.AUTH_UNAVAILABLE ? CloseCode.INTERNAL_ERROR : CloseCode.UNAUTHORIZED;
+  return { ok: false, code, error, reason };
+}
+
+/** Maps what jwtVerify threw to the refusal the client gets. Order matters: JWTExpired is a JWTClaimValidationFailed. */
+function refusal(err: unknown): VerifyFailure {
+  if (err instanceof KeySourceUnavailable) return fail(ErrorCode.AUTH_UNAVAILABLE, `cannot check tokens now: ${err.message}`);
+  if (err instanceof errors.JWTExpired) return fail(ErrorCode.TOKEN_EXPIRED, 'token expired');
+  if (err instanceof errors.JWTClaimValidationFailed) return fail(ErrorCode.TOKEN_CLAIMS, `token claim ${err.claim}: ${err.reason}`);
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return fail(ErrorCode.TOKEN_INVALID, 'token algorithm not accepted');
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return fail(ErrorCode.TOKEN_INVALID, 'token key unknown');
+  if (err instanceof errors.JWTInvalid) return fail(ErrorCode.TOKEN_CLAIMS, 'token claims are not valid');
+  // JWSSignatureVerificationFailed, JWSInvalid (e.g. a header jose refuses) and a key that does not fit the alg.
+  return fail(ErrorCode.TOKEN_INVALID, 'invalid token');
+}
+
+/** The algorithms a public key can verify; an RSA key never verifies HS256, so no alg confusion. */
+function algorithmsFor(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'PS256'];
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      if (curve === 'prime256v1') return ['ES256'];
+      if (curve === 'secp384r1') return ['ES384'];
+      throw new Error(`imbed: unsupported EC curve ${curve ?? 'unknown'} for the public key (use P-256 or P-384)`);
+    }
+    case 'ed25519':
+      return ['EdDSA'];
+    default:
+      throw new Error(`imbed: unsupported public key type ${key.asymmetricKeyType ?? 'unknown'} (use RSA, EC or Ed25519)`);
+  }
+}
+
+function checkAlgorithms(asked: string[] | undefined, fallback: string[], allowed: string[]): string[] {
+  if (asked === undefined || asked.length === 0) return fallback;
+  const bad = asked.filter((a) => !allowed.includes(a));
+  if (bad.length > 0) throw new Error(`imbed: algorithm ${bad.join(', ')} does not fit the key source (allowed: ${allowed.join(', ')})`);
+  return asked;
+}
+
+/** Key-source options as `ImbedServerOptions` carries them. */
+export interface AuthOptions {
+  secret?: string;
+  publicKey?: string;
+  jwksUrl?: string;
+  audience?: string;
+  issuer?: string;
 }
 
 /**
- * Whether `user` may read and write `conv`. Every authenticated user may, for now; membership rules
- * will live here so that every frame handler already asks.
+ * The verification config: the options' key source, else the environment's (`IMBED_SECRET`,
+ * `IMBED_PUBLIC_KEY` with PEM text, `IMBED_JWKS_URL`), else (dev only) a random HS256 secret kept in the
+ * database so that tokens handed out survive a restart. A key source in the options hides every one in
+ * the environment; more than one in the same place is an error. `audience` and `issuer` fall back to
+ * `IMBED_AUDIENCE` and `IMBED_ISSUER`. Throws when no key source applies.
  */
-export function canAccess(_user: string, _conv: string): boolean {
-  return true;
+export function resolveAuthConfig(options: AuthOptions, dev: boolean, store: Store, env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const given = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+  const fromOptions = { secret: given(options.secret), publicKey: given(options.publicKey), jwksUrl: given(options.jwksUrl) };
+  const fromEnv = { secret: given(env.IMBED_SECRET), publicKey: given(env.IMBED_PUBLIC_KEY), jwksUrl: given(env.IMBED_JWKS_URL) };
+  const count = (s: typeof fromOptions) => Object.values(s).filter((v) => v !== undefined).length;
+  let source = count(fromOptions) > 0 ? fromOptions : fromEnv;
+  if (count(source) > 1) {
+    const where = source === fromOptions ? 'options' : 'environment (IMBED_SECRET, IMBED_PUBLIC_KEY, IMBED_JWKS_URL)';
+    throw new Error(`imbed: more than one token key source in the ${where}; give exactly one`);
+  }
+  if (count(source) === 0) {
+    if (!dev) {
+      throw new Error('imbed: no token key source. Pass `secret`, `publicKey` or `jwksUrl`, set IMBED_SECRET, IMBED_PUBLIC_KEY or IMBED_JWKS_URL, or use dev mode for a generated secret.');
+    }
+    source = { secret: store.metaOrInit('dev_secret', () => randomBytes(32).toString('base64url')), publicKey: undefined, jwksUrl: undefined };
+  }
+  const config: AuthConfig = {};
+  if (source.secret !== undefined) config.secret = source.secret;
+  if (source.publicKey !== undefined) config.publicKey = source.publicKey;
+  if (source.jwksUrl !== undefined) config.jwksUrl = source.jwksUrl;
+  const audience = given(options.audience) ?? given(env.IMBED_AUDIENCE);
+  const issuer = given(options.issuer) ?? given(env.IMBED_ISSUER);
+  if (audience !== undefined) config.audience = audience;
+  if (issuer !== undefined) config.issuer = issuer;
+  return config;
 }

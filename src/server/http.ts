@@ -12,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 /** A user id a dev token may be issued for. */
 const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** The answer of `/dev/token` on a production server. */
+const PRODUCTION_DEV_TOKEN =
+  'dev tokens are off: this server runs without --dev. Your backend must sign user tokens (see docs/auth.md).';
+
 /** How long browsers may use `/imbed.js` without asking; after that they revalidate with its ETag. */
 const BUNDLE_CACHE = 'public, max-age=300';
 
@@ -30,6 +34,10 @@ export interface RouteContext {
   dev: boolean;
   connections: () => number;
   signDevToken: (user: string, name?: string) => Promise<string>;
+  /** Why `/dev/token` cannot sign in dev mode (the key source is not a secret); null when it can. */
+  devTokensOff?: string | null;
+  /** The admin API (admin.ts): true when it answered the request. */
+  admin?: (req: IncomingMessage, res: ServerResponse) => boolean;
   log: (line: string) => void;
 }
 
@@ -87,7 +95,9 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
   }
 
   async function devToken(url: URL, res: ServerResponse): Promise<void> {
-    if (!ctx.dev) return text(res, 404, 'not found\n');
+    // Refused loudly rather than with a bare 404, so whoever wired a page to it learns why and what to do.
+    if (!ctx.dev) return json(res, 403, { error: PRODUCTION_DEV_TOKEN }, true);
+    if (ctx.devTokensOff) return json(res, 403, { error: ctx.devTokensOff }, true);
     const user = url.searchParams.get('user') ?? '';
     if (!DEV_USER.test(user)) return json(res, 400, { error: 'user must be 1-64 characters of [A-Za-z0-9_.-]' }, true);
     const name = url.searchParams.get('name') ?? undefined;
@@ -95,6 +105,7 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
   }
 
   return (req, res) => {
+    if (ctx.admin?.(req, res)) return;
     route(req, res).catch((err: unknown) => {
       ctx.log(`http ${req.method} ${req.url} failed: ${String(err)}`);
       if (!res.headersSent) text(res, 500, 'internal error\n');

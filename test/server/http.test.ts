@@ -66,8 +66,13 @@ describe('HTTP routes', () => {
     }
   });
 
-  it('has no /dev/token outside dev mode', async () => {
-    assert.equal((await fetch(url(prod, '/dev/token?user=alice'))).status, 404);
+  it('refuses /dev/token outside dev mode with 403 saying the backend must sign tokens', async () => {
+    const res = await fetch(url(prod, '/dev/token?user=alice'));
+    assert.equal(res.status, 403);
+    const body = (await res.json()) as { token?: string; error: string };
+    assert.equal(body.token, undefined);
+    assert.match(body.error, /without --dev/);
+    assert.match(body.error, /docs\/auth\.md/);
   });
 
   it('serves dist/imbed.js with CORS when built, else 404 telling to build', async () => {

@@ -1,0 +1,346 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import type { ImbedServer } from '../../src/server/index.ts';
+import { SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+
+interface KeyPair {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  pem: string;
+}
+
+async function keyPair(alg: 'RS256' | 'ES256'): Promise<KeyPair> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { privateKey, publicKey, pem: await exportSPKI(publicKey) };
+}
+
+interface TokenSpec {
+  alg?: string;
+  kid?: string;
+  sub?: string | null;
+  /** null: no `exp` claim at all. */
+  exp?: number | string | null;
+  claims?: JWTPayload;
+}
+
+/** A token as an identity provider would sign it: `sub` alice and one hour of validity unless told otherwise. */
+function sign(key: CryptoKey | Uint8Array, spec: TokenSpec = {}): Promise<string> {
+  const jwt = new SignJWT({ name: 'Alice', ...spec.claims })
+    .setProtectedHeader({ alg: spec.alg ?? 'HS256', ...(spec.kid !== undefined && { kid: spec.kid }) })
+    .setIssuedAt();
+  if (spec.exp !== null) jwt.setExpirationTime(spec.exp ?? '1h');
+  if (spec.sub !== null) jwt.setSubject(spec.sub ?? 'alice');
+  return jwt.sign(key);
+}
+
+const secretKey = (secret: string) => new TextEncoder().encode(secret);
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+type HelloOutcome =
+  | { welcome: { user: string; name: string } }
+  | { error: { code: string; ref: unknown; retryable: boolean }; close: number };
+
+/** Sends one hello with `token` and reports the welcome, or the error frame and the close that followed it. */
+async function hello(server: ImbedServer, token: string): Promise<HelloOutcome> {
+  const client = new TestClient(wsUrl(server));
+  await client.opened();
+  client.send({ type: 'hello', token, convs: [], ref: 'h1' });
+  const { code } = await client.closed.then(
+    (c) => c,
+    () => ({ code: -1 }),
+  );
+  const welcome = client.received.find((f) => f.type === 'welcome');
+  if (welcome) return { welcome: { user: welcome.user, name: welcome.name } };
+  const error = client.received.find((f) => f.type === 'error');
+  assert.ok(error, `no welcome and no error before close ${code}`);
+  return { error: { code: error.code, ref: error.ref, retryable: error.retryable }, close: code };
+}
+
+/** Like `hello`, but closes the session after welcome so the socket does not linger. */
+async function accepted(server: ImbedServer, token: string): Promise<{ user: string; name: string }> {
+  const client = new TestClient(wsUrl(server));
+  await client.opened();
+  client.send({ type: 'hello', token, convs: [] });
+  const welcome = await client.next('welcome');
+  await client.close();
+  return { user: welcome.user, name: welcome.name };
+}
+
+async function refused(server: ImbedServer, token: string): Promise<[string, number]> {
+  const outcome = await hello(server, token);
+  assert.ok('error' in outcome, `expected a refusal, got ${JSON.stringify(outcome)}`);
+  // Every refusal names the hello it answers.
+  assert.equal(outcome.error.ref, 'h1');
+  return [outcome.error.code, outcome.close];
+}
+
+/** A JWKS endpoint on port 0 that counts its requests. */
+async function jwksServer(keys: object[]): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    requests += 1;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('auth with an HS256 secret', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  const key = secretKey(SECRET);
+
+  before(async () => {
+    server = await startServer(tmp.db);
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  it('accepts a token signed with the secret, taking user and name from sub and name', async () => {
+    assert.deepEqual(await accepted(server, await sign(key)), { user: 'alice', name: 'Alice' });
+  });
+
+  it('refuses an expired token with TOKEN_EXPIRED and 4001, retryable with a new token', async () => {
+    const outcome = await hello(server, await sign(key, { exp: Math.floor(Date.now() / 1000) - 60 }));
+    assert.deepEqual(outcome, { error: { code: 'TOKEN_EXPIRED', ref: 'h1', retryable: true }, close: 4001 });
+  });
+
+  it('refuses a token signed with another secret as TOKEN_INVALID with 4003', async () => {
+    assert.deepEqual(await refused(server, await sign(secretKey('not-the-secret'))), ['TOKEN_INVALID', 4003]);
+  });
+
+  it('refuses a token whose payload was changed after signing as TOKEN_INVALID', async () => {
+    const [header, , signature] = (await sign(key)).split('.');
+    const token = `${header}.${b64({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 3600 })}.${signature}`;
+    assert.deepEqual(await refused(server, token), ['TOKEN_INVALID', 4003]);
+  });
+
+  it('refuses an unsigned alg none token as TOKEN_INVALID', async () => {
+    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 9999999999 })}.`;
+    assert.deepEqual(await refused(server, token), ['TOKEN_INVALID', 4003]);
+  });
+
+  it('refuses what is not a JWT as TOKEN_MALFORMED', async () => {
+    for (const token of ['abc', 'a.b.c', `${b64({ alg: 'HS256' })}.not-json.sig`]) {
+      assert.deepEqual(await refused(server, token), ['TOKEN_MALFORMED', 4003], token);
+    }
+  });
+
+  it('refuses an empty token as TOKEN_MISSING with 4003, not as a malformed hello', async () => {
+    assert.deepEqual(await refused(server, ''), ['TOKEN_MISSING', 4003]);
+  });
+
+  it('refuses a token without sub as TOKEN_CLAIMS', async () => {
+    assert.deepEqual(await refused(server, await sign(key, { sub: null })), ['TOKEN_CLAIMS', 4003]);
+  });
+
+  it('refuses a token without exp as TOKEN_CLAIMS: it would never expire', async () => {
+    assert.deepEqual(await refused(server, await sign(key, { exp: null })), ['TOKEN_CLAIMS', 4003]);
+  });
+
+  it('refuses a token that is not valid yet (nbf in the future) as TOKEN_CLAIMS', async () => {
+    const token = await sign(key, { claims: { nbf: Math.floor(Date.now() / 1000) + 3600 } });
+    assert.deepEqual(await refused(server, token), ['TOKEN_CLAIMS', 4003]);
+  });
+});
+
+describe('auth with audience and issuer', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  const key = secretKey(SECRET);
+
+  before(async () => {
+    server = await startServer(tmp.db, { audience: 'imbed', issuer: 'https://app.example' });
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  it('accepts a token with the expected aud and iss', async () => {
+    const token = await sign(key, { claims: { aud: 'imbed', iss: 'https://app.example' } });
+    assert.equal((await accepted(server, token)).user, 'alice');
+  });
+
+  it('refuses a wrong or missing aud or iss as TOKEN_CLAIMS', async () => {
+    const cases: JWTPayload[] = [
+      { aud: 'other', iss: 'https://app.example' },
+      { iss: 'https://app.example' },
+      { aud: 'imbed', iss: 'https://evil.example' },
+      { aud: 'imbed' },
+    ];
+    for (const claims of cases) {
+      assert.deepEqual(await refused(server, await sign(key, { claims })), ['TOKEN_CLAIMS', 4003], JSON.stringify(claims));
+    }
+  });
+
+  it('signs its own tokens with the configured aud and iss, so they are accepted', async () => {
+    assert.equal((await accepted(server, await server.signToken('bob'))).user, 'bob');
+  });
+});
+
+for (const alg of ['RS256', 'ES256'] as const) {
+  describe(`auth with an ${alg} public key (PEM)`, () => {
+    const tmp = tempDb();
+    let server: ImbedServer;
+    let pair: KeyPair;
+
+    before(async () => {
+      pair = await keyPair(alg);
+      server = await startServer(tmp.db, { secret: undefined, publicKey: pair.pem });
+    });
+    after(async () => {
+      await server.close();
+      tmp.remove();
+    });
+
+    it('accepts a token signed with the matching private key', async () => {
+      assert.deepEqual(await accepted(server, await sign(pair.privateKey, { alg })), { user: 'alice', name: 'Alice' });
+    });
+
+    it('refuses a token signed with another private key as TOKEN_INVALID', async () => {
+      const other = await keyPair(alg);
+      assert.deepEqual(await refused(server, await sign(other.privateKey, { alg })), ['TOKEN_INVALID', 4003]);
+    });
+
+    it('refuses an HS256 token signed with the public key PEM as its secret (algorithm confusion)', async () => {
+      const token = await sign(secretKey(pair.pem), { alg: 'HS256' });
+      assert.deepEqual(await refused(server, token), ['TOKEN_INVALID', 4003]);
+    });
+
+    it('refuses an alg none token as TOKEN_INVALID', async () => {
+      const token = `${b64({ alg: 'none' })}.${b64({ sub: 'alice', exp: 9999999999 })}.`;
+      assert.deepEqual(await refused(server, token), ['TOKEN_INVALID', 4003]);
+    });
+
+    it('cannot sign tokens, and says the backend must', async () => {
+      await assert.rejects(server.signToken('alice'), /cannot sign/);
+    });
+  });
+}
+
+describe('auth with a JWKS URL', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let jwks: Awaited<ReturnType<typeof jwksServer>>;
+  let pair: KeyPair;
+
+  before(async () => {
+    pair = await keyPair('RS256');
+    jwks = await jwksServer([{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }]);
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl: jwks.url });
+  });
+  after(async () => {
+    await server.close();
+    await jwks.close();
+    tmp.remove();
+  });
+
+  it('accepts tokens signed with a key of the set, fetching the set once for both', async () => {
+    assert.equal((await accepted(server, await sign(pair.privateKey, { alg: 'RS256', kid: 'k1' }))).user, 'alice');
+    assert.equal((await accepted(server, await sign(pair.privateKey, { alg: 'RS256', kid: 'k1', sub: 'bob' }))).user, 'bob');
+    assert.equal(jwks.requests(), 1);
+  });
+
+  it('refuses a token whose kid is not in the set as TOKEN_INVALID', async () => {
+    const other = await keyPair('RS256');
+    assert.deepEqual(await refused(server, await sign(other.privateKey, { alg: 'RS256', kid: 'unknown' })), ['TOKEN_INVALID', 4003]);
+  });
+
+  it('refuses a token of a key not in the set but naming a known kid as TOKEN_INVALID', async () => {
+    const other = await keyPair('RS256');
+    assert.deepEqual(await refused(server, await sign(other.privateKey, { alg: 'RS256', kid: 'k1' })), ['TOKEN_INVALID', 4003]);
+  });
+});
+
+describe('auth with an unreachable JWKS URL', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let pair: KeyPair;
+
+  before(async () => {
+    pair = await keyPair('RS256');
+    // A port that was just free and is closed again: fetching the set fails with "connection refused".
+    const gone = await jwksServer([]);
+    await gone.close();
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl: gone.url });
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  it('answers AUTH_UNAVAILABLE (retryable) and closes with 1011, not TOKEN_INVALID', async () => {
+    const outcome = await hello(server, await sign(pair.privateKey, { alg: 'RS256', kid: 'k1' }));
+    assert.deepEqual(outcome, { error: { code: 'AUTH_UNAVAILABLE', ref: 'h1', retryable: true }, close: 1011 });
+  });
+});
+
+describe('auth configuration', () => {
+  it('refuses to start with two key sources', async () => {
+    const tmp = tempDb();
+    const { pem } = await keyPair('ES256');
+    await assert.rejects(startServer(tmp.db, { publicKey: pem }), /exactly one/);
+    tmp.remove();
+  });
+
+  it('refuses to start outside dev mode without any key source', async () => {
+    const tmp = tempDb();
+    const saved = { ...process.env };
+    // The key sources of the environment would otherwise stand in for the missing options.
+    for (const name of ['IMBED_SECRET', 'IMBED_PUBLIC_KEY', 'IMBED_JWKS_URL']) delete process.env[name];
+    try {
+      await assert.rejects(startServer(tmp.db, { secret: undefined }), /no token key source/);
+    } finally {
+      process.env = saved;
+      tmp.remove();
+    }
+  });
+
+  it('takes the public key from IMBED_PUBLIC_KEY when no option gives a key source', async () => {
+    const tmp = tempDb();
+    const pair = await keyPair('ES256');
+    const saved = { ...process.env };
+    delete process.env.IMBED_SECRET;
+    delete process.env.IMBED_JWKS_URL;
+    process.env.IMBED_PUBLIC_KEY = pair.pem;
+    process.env.IMBED_AUDIENCE = 'imbed-env';
+    let server: ImbedServer | undefined;
+    try {
+      server = await startServer(tmp.db, { secret: undefined });
+    } finally {
+      process.env = saved;
+    }
+    try {
+      assert.equal((await accepted(server, await sign(pair.privateKey, { alg: 'ES256', claims: { aud: 'imbed-env' } }))).user, 'alice');
+      assert.deepEqual(await refused(server, await sign(pair.privateKey, { alg: 'ES256' })), ['TOKEN_CLAIMS', 4003]);
+    } finally {
+      await server.close();
+      tmp.remove();
+    }
+  });
+
+  it('answers /dev/token in dev mode with 403 and the reason when the server verifies with a public key', async () => {
+    const tmp = tempDb();
+    const { pem } = await keyPair('RS256');
+    const server = await startServer(tmp.db, { secret: undefined, publicKey: pem, dev: true });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/dev/token?user=alice`);
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as { error: string }).error, /public key or JWKS/);
+    } finally {
+      await server.close();
+      tmp.remove();
+    }
+  });
+});

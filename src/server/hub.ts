@@ -21,6 +21,22 @@ export class Hub<S extends Subscriber = Subscriber> {
     convs.add(conv);
   }
 
+  /** Forgets the subscription of `sub` to `conv`; false when it had none. */
+  unsubscribe(conv: string, sub: S): boolean {
+    const set = this.members.get(conv);
+    if (!set?.delete(sub)) return false;
+    if (set.size === 0) this.members.delete(conv);
+    const convs = this.convsOf.get(sub);
+    convs?.delete(conv);
+    if (convs?.size === 0) this.convsOf.delete(sub);
+    return true;
+  }
+
+  /** The subscribers of `conv` now (a copy: safe to unsubscribe while iterating). */
+  subscribers(conv: string): S[] {
+    return [...(this.members.get(conv) ?? [])];
+  }
+
   /** Forgets every subscription of `sub` (its connection closed). */
   unsubscribeAll(sub: S): void {
     const convs = this.convsOf.get(sub);

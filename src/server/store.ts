@@ -32,6 +32,18 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (conv, seq),
      UNIQUE (sender, cmid)
    ) WITHOUT ROWID;`,
+  // Membership. A conversation row exists once it has a message; \`kind\` is set only when it was created
+  // through the admin API, and such a conversation is open to its members only (see access.ts).
+  `ALTER TABLE conversations ADD COLUMN kind TEXT CHECK (kind IN ('direct', 'group'));
+   ALTER TABLE conversations ADD COLUMN title TEXT;
+   ALTER TABLE conversations ADD COLUMN created_at INTEGER;
+   CREATE TABLE members (
+     conv     TEXT    NOT NULL,
+     user     TEXT    NOT NULL,
+     added_at INTEGER NOT NULL,
+     PRIMARY KEY (conv, user)
+   ) WITHOUT ROWID;
+   CREATE INDEX members_by_user ON members (user, conv);`,
 ];
 
 /** The schema version this code expects (the number of migration steps). */
@@ -51,6 +63,35 @@ export interface Page {
   head: number;
 }
 
+export type ConversationKind = 'direct' | 'group';
+
+/** A conversation created through the admin API, with its members (sorted). */
+export interface Conversation {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  /** Creation time, ms since the epoch. */
+  createdAt: number;
+  members: string[];
+}
+
+/** How many members a direct conversation has, and at most may have. */
+export const DIRECT_MEMBERS = 2;
+
+/** What `createConversation` did; `exists` when a conversation with that id was created before. */
+export type CreateResult = { ok: true; conversation: Conversation } | { ok: false; reason: 'exists' };
+
+/** What `addMember`/`removeMember` did; `changed` is false when there was nothing to do. */
+export type MemberResult =
+  | { ok: true; changed: boolean; conversation: Conversation }
+  | { ok: false; reason: 'unknown' | 'direct-full' };
+
+/** Whether a conversation is restricted to members (`managed`) and whether a user is one of them. */
+export interface Membership {
+  managed: boolean;
+  member: boolean;
+}
+
 export interface NewMessage {
   conv: string;
   cmid: string;
@@ -68,6 +109,9 @@ export class Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   private readonly appendAllTx: (ms: readonly NewMessage[]) => AppendResult[];
+  private readonly createTx: Database.Transaction<(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }) => CreateResult>;
+  private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
+  private readonly removeTx: Database.Transaction<(conv: string, user: string) => MemberResult>;
 
   /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
   constructor(file: string) {
@@ -101,6 +145,26 @@ export class Store {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
     // with SQLITE_BUSY on upgrade if another process writes the same file.
     this.appendAllTx = (ms) => txAll.immediate(ms);
+
+    this.createTx = this.db.transaction((c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult => {
+      if (this.stmt.getConversation.get(c.id)) return { ok: false, reason: 'exists' };
+      this.stmt.createConversation.run(c.id, c.kind, c.title, c.now);
+      for (const user of c.members) this.stmt.addMember.run(c.id, user, c.now);
+      return { ok: true, conversation: this.conversation(c.id)! };
+    });
+    this.addTx = this.db.transaction((conv: string, user: string, now: number): MemberResult => {
+      const found = this.conversation(conv);
+      if (!found) return { ok: false, reason: 'unknown' };
+      if (found.members.includes(user)) return { ok: true, changed: false, conversation: found };
+      if (found.kind === 'direct' && found.members.length >= DIRECT_MEMBERS) return { ok: false, reason: 'direct-full' };
+      this.stmt.addMember.run(conv, user, now);
+      return { ok: true, changed: true, conversation: this.conversation(conv)! };
+    });
+    this.removeTx = this.db.transaction((conv: string, user: string): MemberResult => {
+      if (!this.stmt.getConversation.get(conv)) return { ok: false, reason: 'unknown' };
+      const changed = this.stmt.removeMember.run(conv, user).changes > 0;
+      return { ok: true, changed, conversation: this.conversation(conv)! };
+    });
   }
 
   /**
@@ -134,6 +198,42 @@ export class Store {
     return this.stmt.head.get(conv)?.head ?? 0;
   }
 
+  /**
+   * Creates conversation `id` with its members. A conversation that exists only because it has messages
+   * (never created here) becomes restricted to `members`, keeping its messages.
+   */
+  createConversation(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult {
+    return this.createTx.immediate(c);
+  }
+
+  /** The conversation created with `createConversation`, or null (unknown, or only has messages). */
+  conversation(id: string): Conversation | null {
+    const row = this.stmt.getConversation.get(id);
+    if (!row) return null;
+    return { id, kind: row.kind, title: row.title, createdAt: row.created_at, members: this.stmt.membersOf.all(id).map((r) => r.user) };
+  }
+
+  /** Adds `user` to conversation `conv` (nothing to do when already there); a direct one takes two at most. */
+  addMember(conv: string, user: string, now: number): MemberResult {
+    return this.addTx.immediate(conv, user, now);
+  }
+
+  /** Removes `user` from conversation `conv` (nothing to do when not there). */
+  removeMember(conv: string, user: string): MemberResult {
+    return this.removeTx.immediate(conv, user);
+  }
+
+  /** One query for the access check of every frame. */
+  membership(conv: string, user: string): Membership {
+    const row = this.stmt.membership.get(user, conv);
+    return { managed: row !== undefined && row.managed === 1, member: row?.member === 1 };
+  }
+
+  /** The conversations `user` is a member of, by id. */
+  conversationsOf(user: string): Array<Omit<Conversation, 'members'>> {
+    return this.stmt.conversationsOf.all(user).map((r) => ({ id: r.id, kind: r.kind, title: r.title, createdAt: r.created_at }));
+  }
+
   /** Returns the meta value of `key`, first storing `make()` if there is none (first writer wins). */
   metaOrInit(key: string, make: () => string): string {
     const existing = this.stmt.getMeta.get(key);
@@ -165,6 +265,25 @@ function prepare(db: Database.Database) {
     head: db.prepare<[string], { head: number }>('SELECT head FROM conversations WHERE id = ?'),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     putMetaIfAbsent: db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
+    getConversation: db.prepare<[string], { kind: ConversationKind; title: string | null; created_at: number }>(
+      'SELECT kind, title, created_at FROM conversations WHERE id = ? AND kind IS NOT NULL',
+    ),
+    // head 0: the conversation has no message yet; the first one's bumpHead makes it 1.
+    createConversation: db.prepare<[string, ConversationKind, string | null, number]>(
+      `INSERT INTO conversations (id, head, kind, title, created_at) VALUES (?, 0, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, created_at = excluded.created_at`,
+    ),
+    membersOf: db.prepare<[string], { user: string }>('SELECT user FROM members WHERE conv = ? ORDER BY user'),
+    addMember: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO members (conv, user, added_at) VALUES (?, ?, ?)'),
+    removeMember: db.prepare<[string, string]>('DELETE FROM members WHERE conv = ? AND user = ?'),
+    membership: db.prepare<[string, string], { managed: number; member: number }>(
+      `SELECT kind IS NOT NULL AS managed, EXISTS (SELECT 1 FROM members WHERE conv = c.id AND user = ?) AS member
+       FROM conversations c WHERE id = ?`,
+    ),
+    conversationsOf: db.prepare<[string], { id: string; kind: ConversationKind; title: string | null; created_at: number }>(
+      `SELECT c.id, c.kind, c.title, c.created_at FROM members m JOIN conversations c ON c.id = m.conv
+       WHERE m.user = ? AND c.kind IS NOT NULL ORDER BY c.id`,
+    ),
   };
 }
 

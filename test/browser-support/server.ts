@@ -23,6 +23,11 @@ export async function dropConnections(code?: number): Promise<void> {
   await executeServerCommand('imbed-server', { action: 'drop', code });
 }
 
+/** Calls the test server's admin API (`/admin/v1/` + `path`), e.g. to create a conversation with members. */
+export async function adminCall(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return (await executeServerCommand('imbed-server', { action: 'admin', method, path, body })) as { status: number; body: any };
+}
+
 /** A conversation id no other test uses. */
 export function freshConv(prefix = 'c'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

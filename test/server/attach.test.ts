@@ -24,7 +24,7 @@ describe('attach mode on a host http.Server', () => {
       if (req.url === '/wds') hostSockets.handleUpgrade(req, socket, head, (ws) => ws.send('host socket'));
     });
     await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
-    imbed = await createImbedServer({ db: tmp.db, server: host, path: '/chat', secret: SECRET, log: () => {} });
+    imbed = await createImbedServer({ db: tmp.db, server: host, path: '/chat', secret: SECRET, access: 'open', log: () => {} });
     base = `127.0.0.1:${(host.address() as AddressInfo).port}`;
   });
   after(async () => {

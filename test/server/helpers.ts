@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { Cursor, ServerFrame } from '../../src/protocol/index.ts';
-import { createImbedServer, type ImbedServer, type ImbedServerOptions } from '../../src/server/index.ts';
+import { createImbedServer, NO_LIMITS, type ImbedServer, type ImbedServerOptions } from '../../src/server/index.ts';
 
 export const SECRET = 'server-test-secret';
 
@@ -24,9 +24,14 @@ export function tempDb(): { dir: string; db: string; remove: () => void } {
   return { dir, db: join(dir, 'imbed.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts a server on 127.0.0.1 port 0 with the test secret and no logging. */
+/**
+ * Starts a server on 127.0.0.1 port 0 with the test secret and no logging. Access is `open` unless a
+ * test asks for `members`: most tests use conversations nobody created through the admin API. Rate,
+ * connection and repeat limits are off unless `options.limits` says otherwise: many tests send bursts
+ * of one user on purpose.
+ */
 export function startServer(db: string, options: Partial<ImbedServerOptions> = {}): Promise<ImbedServer> {
-  return createImbedServer({ db, port: 0, host: '127.0.0.1', secret: SECRET, log: () => {}, ...options });
+  return createImbedServer({ db, port: 0, host: '127.0.0.1', secret: SECRET, access: 'open', log: () => {}, limits: NO_LIMITS, ...options });
 }
 
 export function wsUrl(server: ImbedServer, path = '/ws'): string {

@@ -5,33 +5,45 @@
  * - `{ action: 'token', user, name?, expiresIn? }` -> `{ token }`;
  * - `{ action: 'stop', code? }` closes every socket (default 1012) and stops listening, keeping the database;
  * - `{ action: 'start' }` listens again on the same port with the same database;
- * - `{ action: 'drop' }` closes every client socket with 1012 but keeps listening.
+ * - `{ action: 'drop' }` closes every client socket with 1012 but keeps listening;
+ * - `{ action: 'start-limited', limits }` -> `{ url }`: a second server (same secret, own database, port
+ *   0) enforcing `limits` over no limits at all; `{ action: 'stop-limited' }` closes it;
+ * - `{ action: 'admin', method, path, body? }` calls the admin API (`/admin/v1/` + path) -> `{ status, body }`.
+ * The shared server enforces no rate, connection or repeat limits: tests send bursts of one user.
  * The server lives on its own port, so every browser test is also a cross-origin test.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createImbedServer, type ImbedServer } from '../../src/server/index.ts';
+import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
 
 interface Command {
-  action: 'info' | 'token' | 'stop' | 'start' | 'drop';
+  action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin';
+  /** For `start-limited`: the limits laid over none. */
+  limits?: Partial<LimitsConfig>;
   user?: string;
   name?: string;
   code?: number;
   /** For `token`: seconds from now (negative: already expired) or a jose time span. */
   expiresIn?: string | number;
+  /** For `admin`: the HTTP method, the path under `/admin/v1/` and the JSON body. */
+  method?: string;
+  path?: string;
+  body?: unknown;
 }
 
 export function imbedServerPlugin() {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-wtr-'));
   const db = join(dir, 'imbed.db');
   const secret = 'browser-test-secret';
+  const adminSecret = 'browser-test-admin-secret';
   let server: ImbedServer | null = null;
+  let limited: ImbedServer | null = null;
   let port = 0;
 
   async function start(): Promise<ImbedServer> {
     // maxText 1000 (below the protocol's 4000) lets client tests see a server-side TEXT_TOO_LONG refusal.
-    server = await createImbedServer({ port, host: '127.0.0.1', db, secret, dev: true, maxText: 1000, log: () => {} });
+    server = await createImbedServer({ port, host: '127.0.0.1', db, secret, adminSecret, dev: true, maxText: 1000, limits: NO_LIMITS, log: () => {} });
     port = server.port;
     return server;
   }
@@ -42,6 +54,7 @@ export function imbedServerPlugin() {
       await start();
     },
     async serverStop() {
+      await limited?.close();
       await server?.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -65,6 +78,25 @@ export function imbedServerPlugin() {
         case 'drop':
           server?.dropConnections(p.code ?? 1012);
           return { ok: true };
+        case 'start-limited':
+          await limited?.close();
+          limited = await createImbedServer({
+            port: 0, host: '127.0.0.1', db: join(dir, `limited-${Date.now()}.db`), secret, dev: true,
+            limits: { ...NO_LIMITS, ...p.limits }, log: () => {},
+          });
+          return { url: `ws://127.0.0.1:${limited.port}/ws` };
+        case 'stop-limited':
+          await limited?.close();
+          limited = null;
+          return { ok: true };
+        case 'admin': {
+          const res = await fetch(`http://127.0.0.1:${port}/admin/v1/${p.path ?? ''}`, {
+            method: p.method ?? 'GET',
+            headers: { Authorization: `Bearer ${adminSecret}`, 'Content-Type': 'application/json' },
+            ...(p.body !== undefined && { body: JSON.stringify(p.body) }),
+          });
+          return { status: res.status, body: await res.json() };
+        }
         default:
           throw new Error(`unknown imbed-server action ${String(p.action)}`);
       }

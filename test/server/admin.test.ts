@@ -1,0 +1,318 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createImbedServer, type ImbedServer } from '../../src/server/index.ts';
+import { MAX_ADMIN_BODY } from '../../src/server/admin.ts';
+import { SECRET, startServer, tempDb } from './helpers.ts';
+
+const ADMIN = 'admin-test-secret';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  json: any;
+}
+
+async function call(base: string, method: string, path: string, opts: { body?: string; secret?: string | null } = {}): Promise<Answer> {
+  const secret = opts.secret === undefined ? ADMIN : opts.secret;
+  const res = await fetch(`${base}/admin/v1/${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(secret !== null && { Authorization: `Bearer ${secret}` }) },
+    ...(opts.body !== undefined && { body: opts.body }),
+  });
+  return { status: res.status, headers: res.headers, json: await res.json() };
+}
+
+describe('admin API', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let base: string;
+  const api = (method: string, path: string, body?: unknown, secret?: string | null) =>
+    call(base, method, path, { ...(body !== undefined && { body: JSON.stringify(body) }), ...(secret !== undefined && { secret }) });
+
+  before(async () => {
+    server = await startServer(tmp.db, { access: 'members', adminSecret: ADMIN });
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  describe('authorization', () => {
+    it('answers 401 with a coded error and WWW-Authenticate without the header', async () => {
+      const res = await api('GET', 'conversations/any', undefined, null);
+      assert.equal(res.status, 401);
+      assert.equal(res.json.error.code, 'UNAUTHORIZED');
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+    });
+
+    it('answers 401 to a wrong secret, including one of another length or a prefix of the right one', async () => {
+      for (const secret of ['wrong', ADMIN.slice(0, -1), `${ADMIN}x`, '']) {
+        const res = await api('POST', 'conversations', { kind: 'group', members: [] }, secret);
+        assert.equal(res.status, 401, `secret ${JSON.stringify(secret)}`);
+      }
+    });
+
+    it('answers 401 before saying whether a route exists', async () => {
+      assert.equal((await api('GET', 'no/such/route', undefined, 'wrong')).status, 401);
+    });
+  });
+
+  describe('POST /conversations', () => {
+    it('creates a group with a title and members, answering 201 with the conversation', async () => {
+      const res = await api('POST', 'conversations', { id: 'team-1', kind: 'group', title: 'Team', members: ['bob', 'alice', 'bob'] });
+      assert.equal(res.status, 201);
+      const { conversation } = res.json;
+      assert.deepEqual({ ...conversation, createdAt: 0 }, { id: 'team-1', kind: 'group', title: 'Team', createdAt: 0, members: ['alice', 'bob'] });
+      assert.ok(Number.isSafeInteger(conversation.createdAt));
+    });
+
+    it('generates an id that is a valid conversation id when none is given', async () => {
+      const res = await api('POST', 'conversations', { kind: 'group', members: ['alice'] });
+      assert.equal(res.status, 201);
+      assert.match(res.json.conversation.id, /^[A-Za-z0-9_.:-]{1,128}$/);
+      assert.equal((await api('GET', `conversations/${res.json.conversation.id}`)).status, 200);
+    });
+
+    it('answers 409 CONVERSATION_EXISTS for an id created before, changing nothing', async () => {
+      await api('POST', 'conversations', { id: 'twice', kind: 'group', members: ['alice'] });
+      const res = await api('POST', 'conversations', { id: 'twice', kind: 'group', members: ['mallory'] });
+      assert.deepEqual([res.status, res.json.error.code], [409, 'CONVERSATION_EXISTS']);
+      assert.deepEqual((await api('GET', 'conversations/twice')).json.conversation.members, ['alice']);
+    });
+
+    it('requires exactly two different members for a direct conversation', async () => {
+      for (const members of [['alice'], ['alice', 'alice'], ['alice', 'bob', 'carol']]) {
+        const res = await api('POST', 'conversations', { kind: 'direct', members });
+        assert.deepEqual([res.status, res.json.error.code], [400, 'BAD_REQUEST'], JSON.stringify(members));
+        assert.match(res.json.error.message, /members/);
+      }
+      assert.equal((await api('POST', 'conversations', { kind: 'direct', members: ['alice', 'bob'] })).status, 201);
+    });
+
+    it('answers 400 naming the field for each invalid one', async () => {
+      const cases: Array<[unknown, RegExp]> = [
+        [{ kind: 'room', members: [] }, /`kind`/],
+        [{ members: [] }, /`kind`/],
+        [{ id: 'has space', kind: 'group' }, /`id`/],
+        [{ id: 'x'.repeat(129), kind: 'group' }, /`id`/],
+        [{ id: 7, kind: 'group' }, /`id`/],
+        [{ kind: 'group', title: 5 }, /`title`/],
+        [{ kind: 'group', title: 't'.repeat(201) }, /`title`/],
+        [{ kind: 'group', members: 'alice' }, /`members`/],
+        [{ kind: 'group', members: ['ok', 'bad user'] }, /`members\[1\]`/],
+        [{ kind: 'group', members: [42] }, /`members\[0\]`/],
+      ];
+      for (const [body, field] of cases) {
+        const res = await api('POST', 'conversations', body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.equal(res.json.error.code, 'BAD_REQUEST');
+        assert.match(res.json.error.message, field);
+      }
+    });
+
+    it('answers 400 BAD_JSON to a body that is not JSON or not an object', async () => {
+      for (const body of ['{"kind":', 'null', '[1]', '"group"', '']) {
+        const res = await call(base, 'POST', 'conversations', { body });
+        assert.deepEqual([res.status, res.json.error.code], [400, 'BAD_JSON'], body);
+      }
+    });
+
+    it('answers 413 to a body over the limit and stores nothing', async () => {
+      const members = Array.from({ length: 6000 }, (_, i) => `user-${i}-${'x'.repeat(8)}`);
+      const body = JSON.stringify({ id: 'huge', kind: 'group', members });
+      assert.ok(Buffer.byteLength(body) > MAX_ADMIN_BODY);
+      const res = await call(base, 'POST', 'conversations', { body });
+      assert.deepEqual([res.status, res.json.error.code], [413, 'BODY_TOO_LARGE']);
+      assert.equal((await api('GET', 'conversations/huge')).status, 404);
+    });
+
+    it('answers 413 to a chunked body (no Content-Length) once it passes the limit', async () => {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${base}/admin/v1/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write('{"kind":"group","title":"');
+        req.write('x'.repeat(MAX_ADMIN_BODY));
+        req.end('"}');
+      });
+      assert.equal(status, 413);
+    });
+  });
+
+  describe('members', () => {
+    before(async () => {
+      await api('POST', 'conversations', { id: 'club', kind: 'group', members: ['alice'] });
+      await api('POST', 'conversations', { id: 'dm', kind: 'direct', members: ['alice', 'bob'] });
+    });
+
+    it('adds a member with PUT, and a second PUT changes nothing', async () => {
+      const first = await api('PUT', 'conversations/club/members/bob');
+      assert.equal(first.status, 200);
+      assert.deepEqual([first.json.changed, first.json.conversation.members], [true, ['alice', 'bob']]);
+      const again = await api('PUT', 'conversations/club/members/bob');
+      assert.deepEqual([again.status, again.json.changed, again.json.conversation.members], [200, false, ['alice', 'bob']]);
+    });
+
+    it('removes a member with DELETE, and a second DELETE changes nothing', async () => {
+      await api('PUT', 'conversations/club/members/carol');
+      const first = await api('DELETE', 'conversations/club/members/carol');
+      assert.deepEqual([first.status, first.json.changed], [200, true]);
+      assert.equal(first.json.conversation.members.includes('carol'), false);
+      const again = await api('DELETE', 'conversations/club/members/carol');
+      assert.deepEqual([again.status, again.json.changed], [200, false]);
+    });
+
+    it('accepts percent-encoded user ids such as emails and Auth0 subjects', async () => {
+      const res = await api('PUT', `conversations/club/members/${encodeURIComponent('auth0|abc@example.com')}`);
+      assert.equal(res.status, 200);
+      assert.ok(res.json.conversation.members.includes('auth0|abc@example.com'));
+    });
+
+    it('refuses a third member of a direct conversation with 409, but takes one back after a removal', async () => {
+      const full = await api('PUT', 'conversations/dm/members/carol');
+      assert.deepEqual([full.status, full.json.error.code], [409, 'DIRECT_FULL']);
+      assert.equal((await api('PUT', 'conversations/dm/members/bob')).status, 200, 'an existing member is not a third one');
+      assert.equal((await api('DELETE', 'conversations/dm/members/bob')).status, 200);
+      const res = await api('PUT', 'conversations/dm/members/carol');
+      assert.deepEqual([res.status, res.json.conversation.members], [200, ['alice', 'carol']]);
+    });
+
+    it('answers 404 for members of an unknown conversation', async () => {
+      for (const method of ['PUT', 'DELETE']) {
+        const res = await api(method, 'conversations/ghost/members/alice');
+        assert.deepEqual([res.status, res.json.error.code], [404, 'NOT_FOUND'], method);
+      }
+    });
+
+    it('answers 400 to invalid conversation and user ids, and to undecodable percent-encoding', async () => {
+      for (const path of ['conversations/bad%20id/members/alice', 'conversations/club/members/bad%20user', `conversations/club/members/${'u'.repeat(129)}`, 'conversations/club/members/%E0%A4%A', 'conversations/%ZZ']) {
+        const method = path.includes('/members/') ? 'PUT' : 'GET';
+        const res = await api(method, path);
+        assert.deepEqual([res.status, res.json.error.code], [400, 'BAD_REQUEST'], path);
+      }
+    });
+  });
+
+  describe('reading', () => {
+    it('GET /conversations/:id answers the conversation, and 404 for an unknown or only-messaged one', async () => {
+      await api('POST', 'conversations', { id: 'readme', kind: 'group', title: null, members: ['zoe'] });
+      const res = await api('GET', 'conversations/readme');
+      assert.equal(res.status, 200);
+      assert.deepEqual([res.json.conversation.id, res.json.conversation.kind, res.json.conversation.title, res.json.conversation.members], ['readme', 'group', null, ['zoe']]);
+      assert.deepEqual([(await api('GET', 'conversations/never')).status], [404]);
+    });
+
+    it('GET /users/:user/conversations lists the conversations of a member, by id', async () => {
+      await api('POST', 'conversations', { id: 'u-b', kind: 'group', members: ['yuri'] });
+      await api('POST', 'conversations', { id: 'u-a', kind: 'direct', members: ['yuri', 'xena'] });
+      const res = await api('GET', 'users/yuri/conversations');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json.conversations.map((c: { id: string; kind: string }) => [c.id, c.kind]), [['u-a', 'direct'], ['u-b', 'group']]);
+      assert.deepEqual((await api('GET', 'users/nobody/conversations')).json.conversations, []);
+    });
+  });
+
+  describe('routing', () => {
+    it('answers 404 NOT_FOUND to an unknown admin route', async () => {
+      for (const path of ['', 'nope', 'conversations/a/b', 'conversations/a/members', 'conversations/a/members/b/c']) {
+        const res = await api('GET', path);
+        assert.deepEqual([res.status, res.json.error.code], [404, 'NOT_FOUND'], path);
+      }
+    });
+
+    it('answers 405 with Allow to a method a route does not take', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['GET', 'conversations', 'POST'],
+        ['DELETE', 'conversations/x', 'GET'],
+        ['POST', 'conversations/x/members/y', 'PUT, DELETE'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await api(method, path);
+        assert.deepEqual([res.status, res.json.error.code, res.headers.get('allow')], [405, 'METHOD_NOT_ALLOWED', allow], `${method} ${path}`);
+      }
+    });
+
+    it('leaves the other routes of the server alone', async () => {
+      const res = await fetch(`${base}/healthz`);
+      assert.equal(res.status, 200);
+    });
+  });
+});
+
+describe('admin API without a secret', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let saved: string | undefined;
+
+  before(async () => {
+    saved = process.env.IMBED_ADMIN_SECRET;
+    delete process.env.IMBED_ADMIN_SECRET;
+    server = await startServer(tmp.db);
+  });
+  after(async () => {
+    if (saved !== undefined) process.env.IMBED_ADMIN_SECRET = saved;
+    await server.close();
+    tmp.remove();
+  });
+
+  it('is off: every admin route answers 404 ADMIN_DISABLED saying how to turn it on, whatever the header', async () => {
+    for (const secret of [null, ADMIN, '']) {
+      const res = await call(`http://127.0.0.1:${server.port}`, 'POST', 'conversations', { body: '{"kind":"group"}', secret });
+      assert.deepEqual([res.status, res.json.error.code], [404, 'ADMIN_DISABLED']);
+      assert.match(res.json.error.message, /IMBED_ADMIN_SECRET/);
+    }
+  });
+});
+
+describe('admin API secret from the environment', () => {
+  it('takes IMBED_ADMIN_SECRET when no option is given', async () => {
+    const tmp = tempDb();
+    const saved = process.env.IMBED_ADMIN_SECRET;
+    process.env.IMBED_ADMIN_SECRET = 'from-env';
+    try {
+      const server = await startServer(tmp.db);
+      const base = `http://127.0.0.1:${server.port}`;
+      assert.equal((await call(base, 'POST', 'conversations', { body: '{"kind":"group"}', secret: 'from-env' })).status, 201);
+      assert.equal((await call(base, 'POST', 'conversations', { body: '{"kind":"group"}', secret: ADMIN })).status, 401);
+      await server.close();
+    } finally {
+      if (saved === undefined) delete process.env.IMBED_ADMIN_SECRET;
+      else process.env.IMBED_ADMIN_SECRET = saved;
+      tmp.remove();
+    }
+  });
+});
+
+describe('admin API in attach mode', () => {
+  const tmp = tempDb();
+  let host: Server;
+  let imbed: ImbedServer;
+  let base: string;
+
+  before(async () => {
+    // The host mounts the admin API by asking it first in its own request listener.
+    host = createServer((req, res) => {
+      if (imbed.handleAdmin(req, res)) return;
+      res.end('host answered');
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: ADMIN, log: () => {} });
+    base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await imbed.close();
+    await new Promise<void>((resolve) => host.close(() => resolve()));
+    tmp.remove();
+  });
+
+  it('serves the admin routes through handleAdmin and leaves the rest to the host', async () => {
+    const res = await call(base, 'POST', 'conversations', { body: JSON.stringify({ id: 'hosted', kind: 'group', members: ['alice'] }) });
+    assert.equal(res.status, 201);
+    assert.equal(await (await fetch(`${base}/other`)).text(), 'host answered');
+  });
+});

@@ -343,7 +343,8 @@ async function main(): Promise<void> {
   console.log(`imbed flush bench: ${count} messages queued offline, ${runs} runs, target median < ${target} ms`);
   // Other work on the machine slows every run down: the load average says how busy it was.
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, Chromium ${version}, load average ${loadavg()[0]!.toFixed(1)}`);
-  console.log('measured in the page: `online` event -> last ack stored (outbox empty)\n');
+  console.log('measured in the page: `online` event -> last ack stored (outbox empty)');
+  console.log('server rate and connection limits are off (--no-limits): this measures delivery, not the limits\n');
 
   const { url, server } = await startPageServer();
   cleanups.add(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -3,9 +3,12 @@
  * `imbed-server`: runs the imbed server on its own port until SIGTERM/SIGINT (clients see 1001) or
  * SIGUSR2 (nodemon's restart signal; clients see 1012 and reconnect with a spread-out delay).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CloseCode } from '../protocol/index.js';
-import { createImbedServer } from './index.js';
+import { isAccessMode } from './access.js';
+import { createImbedServer, DEFAULT_LIMITS, NO_LIMITS, parseWordList, wordListFilter, type ImbedServerOptions, type LimitsConfig } from './index.js';
+import { parseOriginList } from './origins.js';
 
 const USAGE = `Usage: imbed-server [--port 8787] [--host 127.0.0.1] [--db ./data/imbed.db] [--dev]
 
@@ -16,12 +19,70 @@ Options:
   --host <h>    address to bind (default 127.0.0.1)
   --db <file>   SQLite database file, created if missing (default ./data/imbed.db)
   --dev         dev mode: GET /dev/token?user=NAME, and a generated token secret
-                when IMBED_SECRET is not set
+                when no token key source is set
+  --origin <list>
+                web pages allowed to connect, comma-separated origins such as
+                https://app.example or https://*.example, or * for any
+                (default: any in dev mode, else only this server's own origin)
+  --tls-cert <file>, --tls-key <file>
+                serve https/wss with this PEM certificate chain and key
+  --public-key-file <pem>
+                verify RS256/ES256 (also PS256, ES384, EdDSA) tokens with this
+                PEM public key (SPKI) instead of a secret
+  --jwks-url <url>
+                verify tokens with the keys of this JWKS (your identity provider)
+  --audience <aud>
+                refuse tokens whose aud claim is not this
+  --issuer <iss>
+                refuse tokens whose iss claim is not this
+  --access members|open
+                who may use a conversation: members only of conversations
+                created with the admin API (default), or also everyone in
+                conversations never created there (default with --dev);
+                see docs/admin-api.md
+  --frames-per-second <n>
+                frames one connection may send per second, bursts of twice
+                that (default 20; 0 = no limit)
+  --messages-per-minute <n>
+                messages one user may send per minute over all connections,
+                after a burst of 30 (default 60; 0 = no limit)
+  --connections-per-user <n>
+                open connections per user (default 20; 0 = no limit)
+  --connections-per-ip <n>
+                open connections per client address (default 100; 0 = no limit)
+  --max-identical <n>
+                most messages with the same text per user within 30 s; more
+                are refused as spam (default 3; 0 = no limit)
+  --no-limits   turn every limit above off (load tests)
+  --trust-proxy count connections by the last X-Forwarded-For address (the one
+                your proxy saw); only behind a proxy that sets it
+  --block-words <file>
+                refuse messages containing a word of this file (one per line,
+                # starts a comment); whole words, any case
+  --mask-words  with --block-words: replace those words' letters with * instead
   -h, --help    show this help
 
 Environment:
-  IMBED_SECRET  HS256 secret your backend signs user tokens with (required without --dev)
+  IMBED_SECRET  HS256 secret your backend signs user tokens with; one token key
+                source is required without --dev (see docs/auth.md)
+  IMBED_PUBLIC_KEY, IMBED_JWKS_URL
+                the other key sources: PEM text, or a JWKS URL
+  IMBED_AUDIENCE, IMBED_ISSUER
+                as for --audience and --issuer
+  IMBED_ORIGINS the origin allowlist, as for --origin
+  IMBED_ADMIN_SECRET
+                bearer secret of the admin API at /admin/v1/ (off without it;
+                an environment variable only, so it never shows in ps)
 `;
+
+/** Flags that set one limit each, and the limit they set. */
+const LIMIT_FLAGS = [
+  ['frames-per-second', 'framesPerSecond'],
+  ['messages-per-minute', 'messagesPerMinute'],
+  ['connections-per-user', 'connectionsPerUser'],
+  ['connections-per-ip', 'connectionsPerIp'],
+  ['max-identical', 'identicalTexts'],
+] as const satisfies ReadonlyArray<readonly [string, keyof LimitsConfig]>;
 
 function main(): void {
   let values;
@@ -32,6 +93,23 @@ function main(): void {
         host: { type: 'string', default: '127.0.0.1' },
         db: { type: 'string', default: './data/imbed.db' },
         dev: { type: 'boolean', default: false },
+        origin: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'public-key-file': { type: 'string' },
+        'jwks-url': { type: 'string' },
+        audience: { type: 'string' },
+        issuer: { type: 'string' },
+        access: { type: 'string' },
+        'frames-per-second': { type: 'string' },
+        'messages-per-minute': { type: 'string' },
+        'connections-per-user': { type: 'string' },
+        'connections-per-ip': { type: 'string' },
+        'max-identical': { type: 'string' },
+        'no-limits': { type: 'boolean', default: false },
+        'trust-proxy': { type: 'boolean', default: false },
+        'block-words': { type: 'string' },
+        'mask-words': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -50,24 +128,84 @@ function main(): void {
     console.error(`imbed-server: --port must be an integer 0-65535, got ${JSON.stringify(values.port)}`);
     process.exit(2);
   }
-  if (!values.dev && !process.env.IMBED_SECRET) {
-    console.error('imbed-server: IMBED_SECRET is not set. Set it to the secret your backend signs user tokens with, or pass --dev for local use.');
+  const keySources = [values['public-key-file'], values['jwks-url'], process.env.IMBED_SECRET, process.env.IMBED_PUBLIC_KEY, process.env.IMBED_JWKS_URL];
+  if (!values.dev && !keySources.some((source) => source)) {
+    console.error(
+      'imbed-server: no token key source. Set IMBED_SECRET to the secret your backend signs user tokens with, or pass --public-key-file or --jwks-url (docs/auth.md), or pass --dev for local use.',
+    );
     process.exit(1);
   }
-  void start(port, values.host, values.db, values.dev);
+  const options: ImbedServerOptions = { port, host: values.host, db: values.db, dev: values.dev };
+  if (values['public-key-file'] !== undefined) {
+    try {
+      options.publicKey = readFileSync(values['public-key-file'], 'utf8');
+    } catch (err) {
+      console.error(`imbed-server: cannot read the public key: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+  }
+  if (values['jwks-url'] !== undefined) options.jwksUrl = values['jwks-url'];
+  if (values.audience !== undefined) options.audience = values.audience;
+  if (values.issuer !== undefined) options.issuer = values.issuer;
+  if (values.origin !== undefined) options.origins = parseOriginList(values.origin);
+  if (values.access !== undefined) {
+    if (!isAccessMode(values.access)) {
+      console.error(`imbed-server: --access must be members or open, got ${JSON.stringify(values.access)}`);
+      process.exit(2);
+    }
+    options.access = values.access;
+  }
+  options.limits = values['no-limits'] ? { ...NO_LIMITS } : {};
+  for (const [flag, key] of LIMIT_FLAGS) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value)) {
+      console.error(`imbed-server: --${flag} must be an integer >= 0, got ${JSON.stringify(value)}`);
+      process.exit(2);
+    }
+    if (key === 'identicalTexts') options.limits.identicalTexts = { ...DEFAULT_LIMITS.identicalTexts, count: Number(value) };
+    else options.limits[key] = Number(value);
+  }
+  options.trustProxy = values['trust-proxy'];
+  if (values['block-words'] !== undefined) {
+    try {
+      const words = parseWordList(readFileSync(values['block-words'], 'utf8'));
+      options.filter = wordListFilter(words, { mode: values['mask-words'] ? 'mask' : 'reject' });
+    } catch (err) {
+      console.error(`imbed-server: cannot read the word list: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+  } else if (values['mask-words']) {
+    console.error('imbed-server: --mask-words needs --block-words');
+    process.exit(2);
+  }
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    console.error('imbed-server: --tls-cert and --tls-key go together');
+    process.exit(2);
+  }
+  if (values['tls-cert'] !== undefined && values['tls-key'] !== undefined) {
+    try {
+      options.tls = { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) };
+    } catch (err) {
+      console.error(`imbed-server: cannot read the TLS files: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+  }
+  void start(options);
 }
 
-async function start(port: number, host: string, db: string, dev: boolean): Promise<void> {
+async function start(options: ImbedServerOptions): Promise<void> {
+  const { host = '127.0.0.1', dev = false } = options;
   let server;
   try {
-    server = await createImbedServer({ port, host, db, dev });
+    server = await createImbedServer(options);
   } catch (err) {
     console.error(`imbed-server: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
   // The actual port, so `--port 0` tells its caller where to connect.
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  console.log(`imbed server on http://${shownHost}:${server.port} (ws path /ws)${dev ? ', dev mode' : ''}`);
+  console.log(`imbed server on ${options.tls ? 'https' : 'http'}://${shownHost}:${server.port} (ws path /ws)${dev ? ', dev mode' : ''}`);
 
   let stopping = false;
   const stop = (code: number) => {

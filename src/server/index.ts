@@ -2,16 +2,25 @@
  * The imbed server: a WebSocket endpoint speaking protocol v1 over SQLite storage, either on its own
  * port (with health, bundle, dev-token and demo routes) or attached to a host's http.Server.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, LIMITS, PROTOCOL } from '../protocol/index.js';
-import { Auth, resolveSecret } from './auth.js';
+import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError } from '../protocol/index.js';
+import { Access, AccessMode, isAccessMode } from './access.js';
+import { createAdminHandler } from './admin.js';
+import { Auth, resolveAuthConfig } from './auth.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
+import { clientAddress, CONNECTION_RETRY_AFTER, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
+import type { MessageFilter } from './filter.js';
+import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
 import { Session, type SessionContext } from './session.js';
 import { Store } from './store.js';
+
+export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
+export { DEFAULT_LIMITS, NO_LIMITS, type LimitsConfig } from './limits.js';
 
 export interface ImbedServerOptions {
   /** SQLite file path; its folder is created if missing. */
@@ -23,10 +32,47 @@ export interface ImbedServerOptions {
   host?: string;
   /** WebSocket path, default `/ws`. */
   path?: string;
-  /** Enables `GET /dev/token` and, without a secret, a generated one kept in the database. */
+  /**
+   * Own mode: serve `https`/`wss` with this certificate chain and private key (PEM text). Without it
+   * the server speaks plain `http`/`ws`, for use behind a TLS-terminating proxy (docs/deploy.md).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Web pages allowed to open a WebSocket, by origin: `'*'` for any, or a list of origins
+   * (`https://app.example`), subdomain patterns (`https://*.example`) and `'null'` (file pages).
+   * Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise only pages of the
+   * server's own origin. Clients that send no `Origin` (not browsers) are not affected. A refused
+   * page's socket is closed with 4006.
+   */
+  origins?: OriginPolicy;
+  /**
+   * Enables `GET /dev/token` and, without a key source, a generated HS256 secret kept in the database.
+   * With a public key or JWKS the server cannot sign, and `/dev/token` answers 403 saying so.
+   */
   dev?: boolean;
-  /** HS256 secret for tokens; else `IMBED_SECRET`; else (dev) a generated one; else creation fails. */
+  /**
+   * HS256 secret shared with the backend that signs tokens. The token key source is exactly one of
+   * `secret`, `publicKey` and `jwksUrl`; when none is given, the one of the environment applies
+   * (`IMBED_SECRET`, `IMBED_PUBLIC_KEY`, `IMBED_JWKS_URL`), else (dev) a generated secret, else creation
+   * fails. See docs/auth.md.
+   */
   secret?: string;
+  /** PEM text of the public key (SPKI) for RS256/PS256, ES256/ES384 or EdDSA tokens; else `IMBED_PUBLIC_KEY`. */
+  publicKey?: string;
+  /** URL of the identity provider's JWKS (keys picked by `kid`, cached 10 min); else `IMBED_JWKS_URL`. */
+  jwksUrl?: string;
+  /** Required `aud` claim; else `IMBED_AUDIENCE`; default none checked. */
+  audience?: string;
+  /** Required `iss` claim; else `IMBED_ISSUER`; default none checked. */
+  issuer?: string;
+  /**
+   * Who may use a conversation (docs/admin-api.md): `'members'` (default) only members of conversations
+   * created through the admin API; `'open'` (default in dev mode) also lets every authenticated user
+   * into conversations that were never created there.
+   */
+  access?: AccessMode;
+  /** Bearer secret of the admin API (`/admin/v1/`); else `IMBED_ADMIN_SECRET`; without one the admin API is off. */
+  adminSecret?: string;
   /** Longest message text, default `LIMITS.maxText`; stated in `welcome.limits`. */
   maxText?: number;
   /** Ping interval in ms asked of clients in `welcome.heartbeat`, default 15000. */
@@ -37,6 +83,20 @@ export interface ImbedServerOptions {
   helloTimeout?: number;
   /** One line per event; default console.log. */
   log?: (line: string) => void;
+  /**
+   * Rate, connection and repeat limits laid over `DEFAULT_LIMITS` (see src/server/limits.ts); `0`
+   * turns one off, `NO_LIMITS` turns them all off. Refusals are `RATE_LIMITED`, `SPAM` and
+   * `TOO_MANY_CONNECTIONS` errors with `retryAfter` where waiting helps (docs/protocol.md).
+   */
+  limits?: Partial<LimitsConfig>;
+  /**
+   * Count connections per address by the last `X-Forwarded-For` entry (the address your proxy saw)
+   * instead of the socket's peer. Only set it behind a proxy that appends that header: otherwise a
+   * client can claim any address. Default false.
+   */
+  trustProxy?: boolean;
+  /** Asked about every new message before it is stored: allow, reject with a reason, or rewrite it. */
+  filter?: MessageFilter;
 }
 
 export interface ImbedServer {
@@ -44,8 +104,14 @@ export interface ImbedServer {
   readonly port: number;
   /** The http.Server the WebSocket endpoint lives on (own or the host's). */
   readonly http: Server;
-  /** A token for `user`, signed with the server's secret (default validity 24 h). */
+  /** A token for `user`, signed with the server's HS256 secret (default validity 24 h). Rejects with a public key or JWKS. */
   signToken(user: string, opts?: { name?: string; expiresIn?: string | number }): Promise<string>;
+  /**
+   * The admin API (docs/admin-api.md): answers a request under `/admin/v1/` and returns true, or returns
+   * false for any other path. Own mode routes to it already; in attach mode the host calls it first in
+   * its request listener.
+   */
+  handleAdmin(req: IncomingMessage, res: ServerResponse): boolean;
   /** Closes every client socket with `code` (default 1012), keeps listening. */
   dropConnections(code?: number, reason?: string): void;
   /**
@@ -63,16 +129,27 @@ const CLOSE_REASONS: Readonly<Record<number, string>> = {
   [CloseCode.SERVICE_RESTART]: 'server restarting',
 };
 
-/** Starts an imbed server; resolves once it accepts connections. Throws when no secret can be found. */
+/** Starts an imbed server; resolves once it accepts connections. Throws when no token key source can be found. */
 export async function createImbedServer(options: ImbedServerOptions): Promise<ImbedServer> {
   const log = options.log ?? ((line: string) => console.log(`[imbed] ${line}`));
   const path = options.path ?? '/ws';
   const dev = options.dev ?? false;
   const heartbeat = options.heartbeatInterval ?? 15_000;
+  const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
+  if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
   const store = new Store(options.db);
   let auth: Auth;
   try {
-    auth = new Auth(resolveSecret(options.secret, dev, store));
+    auth = new Auth(resolveAuthConfig(options, dev, store));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+
+  let originAllowed: OriginCheck;
+  try {
+    const envOrigins = process.env.IMBED_ORIGINS;
+    originAllowed = createOriginCheck(options.origins ?? (envOrigins ? parseOriginList(envOrigins) : dev ? '*' : undefined));
   } catch (err) {
     store.close();
     throw err;
@@ -84,12 +161,28 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     store,
     hub,
     auth,
+    access: new Access(store, accessMode),
     maxText: options.maxText ?? LIMITS.maxText,
     heartbeat,
     idleTimeout: options.idleTimeout ?? 3 * heartbeat,
     helloTimeout: options.helloTimeout ?? 10_000,
     log,
+    limits: new LimitsRegistry(resolveLimits(options.limits)),
+    filter: options.filter,
   };
+
+  const handleAdmin = createAdminHandler({
+    secret: options.adminSecret ?? process.env.IMBED_ADMIN_SECRET,
+    store,
+    // Stop live delivery to every session that may no longer read the conversation (removed member,
+    // or an open conversation just restricted to members).
+    membershipChanged: (conv) => {
+      for (const session of hub.subscribers(conv)) {
+        if (!ctx.access.can(session.userId, conv)) session.revoke(conv);
+      }
+    },
+    log,
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -107,10 +200,22 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       log(`refused connection offering ${ws.protocol || 'no protocol'}`);
       return;
     }
-    const session = new Session(ws, ctx);
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustProxy ?? false);
+    if (!ctx.limits.acquireIp(ip)) {
+      ws.on('error', (err) => log(`refused socket error: ${err.message}`));
+      const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
+      ws.send(JSON.stringify(error.toFrame()));
+      ws.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address');
+      log(`refused connection from ${ip}: too many connections`);
+      return;
+    }
+    const session = new Session(ws, ctx, ip);
     sessions.add(session);
-    log(`session ${session.id} open from ${req.socket.remoteAddress ?? 'unknown'}`);
-    void session.closed.then(() => sessions.delete(session));
+    log(`session ${session.id} open from ${ip}`);
+    void session.closed.then(() => {
+      sessions.delete(session);
+      ctx.limits.releaseIp(ip);
+    });
   }
 
   let closing = false;
@@ -127,6 +232,17 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       return;
     }
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    const origin = req.headers.origin;
+    if (!originAllowed(origin, req.headers.host)) {
+      // A browser shows a refused handshake as a bare 1006 and would retry forever; a coded close
+      // after the handshake tells the page, and the person running it, what is wrong.
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => {});
+        ws.close(CloseCode.ORIGIN_NOT_ALLOWED, truncate(`origin ${origin} is not allowed`));
+      });
+      log(`refused origin ${origin} from ${req.socket.remoteAddress ?? 'unknown'}; allow it with --origin or IMBED_ORIGINS`);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, onConnection);
   }
 
@@ -134,14 +250,15 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   if (options.server) {
     httpServer = options.server;
   } else {
-    httpServer = createServer(
-      createRequestHandler({
-        dev,
-        connections: () => sessions.size,
-        signDevToken: (user, name) => auth.sign(user, name === undefined ? {} : { name }),
-        log,
-      }),
-    );
+    const handler = createRequestHandler({
+      dev,
+      connections: () => sessions.size,
+      signDevToken: (user, name) => auth.sign(user, name === undefined ? {} : { name }),
+      admin: handleAdmin,
+      devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
+      log,
+    });
+    httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
     try {
       await listen(httpServer, options.port ?? 8787, options.host ?? '127.0.0.1');
     } catch (err) {
@@ -177,6 +294,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       await stopped;
     }
     store.close();
+    ctx.limits.dispose();
     log(`server closed (${code})`);
   }
 
@@ -187,6 +305,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     },
     http: httpServer,
     signToken: (user, opts = {}) => auth.sign(user, opts),
+    handleAdmin,
     dropConnections(code = CloseCode.SERVICE_RESTART, reason) {
       void closeAll(code, reason);
     },
@@ -205,6 +324,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A close reason is at most 123 bytes of UTF-8; ws throws on a longer one. */
+function truncate(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {

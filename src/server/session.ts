@@ -13,6 +13,8 @@ import {
   ErrorCode,
   LIMITS,
   ProtocolError,
+  checkText,
+  isRef,
   parseClientFrame,
 } from '../protocol/index.js';
 import type {
@@ -27,8 +29,11 @@ import type {
   SyncFrame,
   WelcomeFrame,
 } from '../protocol/index.js';
-import { canAccess, type Auth } from './auth.js';
+import type { Access } from './access.js';
+import type { Auth } from './auth.js';
+import { applyFilter, type MessageFilter } from './filter.js';
 import type { Hub, Subscriber } from './hub.js';
+import { CONNECTION_RETRY_AFTER, ConnectionLimits, type LimitsRegistry } from './limits.js';
 import type { AppendResult, NewMessage, Store } from './store.js';
 
 /** What every session of one server shares. */
@@ -36,14 +41,22 @@ export interface SessionContext {
   store: Store;
   hub: Hub<Session>;
   auth: Auth;
+  access: Access;
   maxText: number;
   heartbeat: number;
   idleTimeout: number;
   helloTimeout: number;
   log: (line: string) => void;
+  /** Rate and connection limits, shared by every session of the server. */
+  limits: LimitsRegistry;
+  /** Asked about every new message before it is stored. */
+  filter?: MessageFilter | undefined;
 }
 
 type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
+
+/** How long a connection closed for not reading may take to complete the close before it is dropped. */
+const SLOW_CONSUMER_GRACE = 5_000;
 
 /** Default page size of `sync` without `limit`. */
 const DEFAULT_SYNC_LIMIT = 100;
@@ -62,13 +75,22 @@ export class Session implements Subscriber {
   private queue: Array<{ data: RawData; isBinary: boolean }> = [];
   /** Accepted `send`s not yet stored: committed together at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
+  /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
+  private rewritten = new Set<string>();
   private readonly helloTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
+  /** This connection's frame rate and send deadline. */
+  private readonly rate: ConnectionLimits;
+  /** Whether this session holds one of its user's connection slots (released on close). */
+  private holdsUserSlot = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: SessionContext,
+    /** The client address, for the message filter and the logs. */
+    readonly ip: string = 'unknown',
   ) {
+    this.rate = new ConnectionLimits(ctx.limits);
     this.helloTimer = setTimeout(() => this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${ctx.helloTimeout} ms`), ctx.helloTimeout);
     // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
     // client pings every `heartbeat` ms, so silence for idleTimeout means the link is dead.
@@ -93,7 +115,39 @@ export class Session implements Subscriber {
 
   /** Sends an encoded frame if the socket is still open (a closing socket just drops it). */
   sendRaw(json: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(json);
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(json);
+    // A client that stops reading would make the server buffer everything sent to it, without bound.
+    if (this.ws.bufferedAmount > this.ctx.limits.config.maxBufferedBytes) this.dropSlowConsumer();
+  }
+
+  /**
+   * Closes a connection that does not read: 1008 after what is already buffered, and the TCP
+   * connection is dropped if the close is not through within a grace period (a peer that reads
+   * nothing never completes the close handshake).
+   */
+  private dropSlowConsumer(): void {
+    this.ctx.log(`session ${this.id} not reading: ${this.ws.bufferedAmount} bytes buffered, closing`);
+    this.close(CloseCode.POLICY_VIOLATION, 'not reading');
+    setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE).unref();
+  }
+
+  /** The user of this session; empty until `welcome`. */
+  get userId(): string {
+    return this.user;
+  }
+
+  /**
+   * Ends this session's live delivery of `conv` after the user lost access to it (removed while
+   * connected), and tells the client with a `FORBIDDEN` error naming the conversation. Sends that
+   * arrived before the removal are stored and answered first, as they would have been anyway.
+   */
+  revoke(conv: string): void {
+    if (this.state !== 'ready') return;
+    this.storeSends();
+    if (!this.ctx.hub.unsubscribe(conv, this)) return;
+    this.ctx.log(`session ${this.id} user ${this.user} lost access to ${conv}`);
+    this.send({ type: 'error', code: ErrorCode.FORBIDDEN, message: `no longer a member of ${conv}`, ref: null, retryable: false, conv });
   }
 
   /** Closes with `code`; frames that arrive afterwards are ignored. */
@@ -115,9 +169,14 @@ export class Session implements Subscriber {
     this.queue = [];
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
+    this.rewritten.clear();
     clearTimeout(this.helloTimer);
     clearTimeout(this.idleTimer);
     this.ctx.hub.unsubscribeAll(this);
+    if (this.holdsUserSlot) {
+      this.holdsUserSlot = false;
+      this.ctx.limits.releaseUser(this.user);
+    }
   }
 
   private send(frame: ServerFrame): void {
@@ -133,6 +192,7 @@ export class Session implements Subscriber {
     if (this.state === 'closed') return;
     let ref: Ref | null = null;
     try {
+      if (!this.withinFrameRate(data, isBinary)) return;
       if (isBinary) {
         this.storeSends();
         this.sendError(new ProtocolError(ErrorCode.BINARY_UNSUPPORTED, 'binary frames are not part of protocol v1'));
@@ -172,6 +232,29 @@ export class Session implements Subscriber {
     }
   }
 
+  /**
+   * The frame rate check, before anything else is done with the frame. Over the rate: `RATE_LIMITED`
+   * with the wait, and a refused `send` makes every later send wait as long (nothing overtakes it). A
+   * `ping` over the rate is still answered, so the heartbeat never starves, and so is `hello`, which no
+   * client sends twice; both still count towards a flood, which closes with 1008.
+   */
+  private withinFrameRate(data: RawData, isBinary: boolean): boolean {
+    const verdict = this.rate.frame();
+    if (verdict.ok) return true;
+    if (verdict.flood) {
+      this.ctx.log(`session ${this.id} flooding, closing`);
+      this.close(CloseCode.POLICY_VIOLATION, 'too many frames');
+      return false;
+    }
+    const peek = isBinary ? null : peekFrame(data.toString());
+    if (peek?.type === 'ping' || peek?.type === 'hello') return true;
+    this.storeSends();
+    if (peek?.type === 'send') this.rate.blockSends(verdict.retryAfter);
+    const wait = peek?.type === 'send' ? this.rate.sendsBlockedFor() : verdict.retryAfter;
+    this.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many frames; send it again later', peek?.ref ?? null, wait));
+    return false;
+  }
+
   private onHello(frame: HelloFrame): void {
     if (this.state !== 'awaiting-hello') {
       this.sendError(new ProtocolError(ErrorCode.ALREADY_HELLO, 'this connection already has a session', frame.ref ?? null));
@@ -184,6 +267,8 @@ export class Session implements Subscriber {
         if (this.state === 'closed') return;
         if (!result.ok) {
           this.ctx.log(`session ${this.id} refused: ${result.reason}`);
+          // The close code says what to do (stop, refresh, retry); the error frame says exactly why.
+          this.sendError(new ProtocolError(result.error, result.reason, frame.ref ?? null));
           this.close(result.code, result.reason);
           return;
         }
@@ -201,12 +286,23 @@ export class Session implements Subscriber {
   private welcome(frame: HelloFrame, user: string, name: string): void {
     this.user = user;
     this.name = name;
+    if (!this.ctx.limits.acquireUser(user)) {
+      this.ctx.log(`session ${this.id} refused: user ${user} has too many connections`);
+      this.sendError(new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections for this user', frame.ref ?? null, CONNECTION_RETRY_AFTER));
+      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
+      return;
+    }
+    this.holdsUserSlot = true;
     const convs = [];
+    const denied: string[] = [];
     try {
       // Subscribing and reading heads in one synchronous run: no message can be committed in
       // between, so every message after a head reaches this connection as `msg`.
       for (const { conv } of frame.convs) {
-        if (!canAccess(user, conv)) continue;
+        if (!this.ctx.access.can(user, conv)) {
+          denied.push(conv);
+          continue;
+        }
         this.ctx.hub.subscribe(conv, this);
         convs.push({ conv, head: this.ctx.store.head(conv) });
       }
@@ -227,6 +323,10 @@ export class Session implements Subscriber {
       limits: { maxText: this.ctx.maxText, maxFrame: LIMITS.maxFrame, syncLimit: LIMITS.syncLimit },
       ts: Date.now(),
     };
+    const { framesPerSecond, messagesPerMinute } = this.ctx.limits.config;
+    if (framesPerSecond > 0) welcome.limits.framesPerSecond = framesPerSecond;
+    if (messagesPerMinute > 0) welcome.limits.messagesPerMinute = messagesPerMinute;
+    if (denied.length > 0) welcome.denied = denied;
     if (frame.ref !== undefined) welcome.ref = frame.ref;
     this.send(welcome);
   }
@@ -238,15 +338,50 @@ export class Session implements Subscriber {
   }
 
   private onSend(frame: SendFrame): void {
-    if (!canAccess(this.user, frame.conv)) {
+    if (!this.ctx.access.can(this.user, frame.conv)) {
       this.storeSends();
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, frame.cmid));
       return;
     }
+    const text = this.admitSend(frame);
+    if (text === null) return;
     this.ctx.hub.subscribe(frame.conv, this);
     // The sends that arrived in the same read are all handled before a callback of setImmediate runs.
     if (this.sends.length === 0) setImmediate(() => this.storeSends());
-    this.sends.push({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text: frame.text, ts: 0 });
+    this.sends.push({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text, ts: 0 });
+  }
+
+  /**
+   * The message rate, repeat and filter checks of a `send`: the text to store, or null once the refusal
+   * is answered (after the sends before it, so answers keep arrival order). A rate refusal makes every
+   * later send of this connection wait as long; a repeat or filter refusal concerns this message only.
+   */
+  private admitSend(frame: SendFrame): string | null {
+    const refuse = (error: ProtocolError): null => {
+      this.storeSends();
+      this.sendError(error);
+      return null;
+    };
+    const wait = this.rate.send(this.user);
+    if (wait > 0) return refuse(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; send it again later', frame.cmid, wait));
+    if (this.ctx.limits.isRepeat(this.user, frame.cmid, frame.text)) {
+      return refuse(new ProtocolError(ErrorCode.SPAM, 'the same text was sent too many times in a short while', frame.cmid));
+    }
+    let text = frame.text;
+    if (this.ctx.filter) {
+      const verdict = applyFilter(
+        this.ctx.filter,
+        { conv: frame.conv, from: this.user, name: this.name, text },
+        { user: this.user, conv: frame.conv, session: this.id, ip: this.ip },
+        (rewritten) => checkText(rewritten, null, this.ctx.maxText) === null,
+        this.ctx.log,
+      );
+      if (!verdict.ok) return refuse(new ProtocolError(ErrorCode.REJECTED, verdict.reason, frame.cmid));
+      text = verdict.text;
+      if (text !== frame.text) this.rewritten.add(frame.cmid);
+    }
+    this.ctx.limits.noteText(this.user, frame.cmid, frame.text);
+    return text;
   }
 
   /**
@@ -286,13 +421,16 @@ export class Session implements Subscriber {
       const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
       if (dup) sent.dup = true;
       this.send(sent);
-      if (!dup) this.ctx.hub.publish(message.conv, JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame), this);
+      const msg = JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame);
+      if (!dup) this.ctx.hub.publish(message.conv, msg, this);
+      // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
+      if (this.rewritten.delete(message.cmid)) this.sendRaw(msg);
     }
   }
 
   private onSync(frame: SyncFrame): void {
     const ref = frame.ref ?? null;
-    if (!canAccess(this.user, frame.conv)) {
+    if (!this.ctx.access.can(this.user, frame.conv)) {
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, ref));
       return;
     }
@@ -302,6 +440,18 @@ export class Session implements Subscriber {
     const history: HistoryFrame = { type: 'history', conv: frame.conv, msgs: page.msgs, more: page.more, head: page.head };
     if (frame.ref !== undefined) history.ref = frame.ref;
     this.send(history);
+  }
+}
+
+/** The type and ref of a frame, read without validating it (the ref of a `send` is its cmid). */
+function peekFrame(raw: string): { type: unknown; ref: Ref | null } | null {
+  try {
+    const o = JSON.parse(raw) as Record<string, unknown> | null;
+    if (typeof o !== 'object' || o === null) return null;
+    const ref = o.type === 'send' ? o.cmid : o.ref;
+    return { type: o.type, ref: isRef(ref) ? ref : null };
+  } catch {
+    return null;
   }
 }
 

@@ -1,5 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { cliPort, runCli, SECRET, tempDb, TestClient, signTestToken } from './helpers.ts';
 
 describe('imbed-server CLI', () => {
@@ -54,6 +56,28 @@ describe('imbed-server CLI', () => {
     await client.next('welcome');
     proc.child.kill('SIGUSR2');
     assert.equal((await client.closed).code, 1012);
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
+  it('verifies with --public-key-file and --audience instead of IMBED_SECRET', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const pem = `${tmp.dir}/imbed-pub.pem`;
+    writeFileSync(pem, await exportSPKI(publicKey));
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/e.db`, '--public-key-file', pem, '--audience', 'imbed']);
+    const port = await cliPort(proc);
+    const token = (aud: string) =>
+      new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('alice').setAudience(aud).setExpirationTime('1h').sign(privateKey);
+    const ok = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await ok.opened();
+    ok.send({ type: 'hello', token: await token('imbed'), convs: [] });
+    assert.equal((await ok.next('welcome')).user, 'alice');
+    const wrongAudience = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await wrongAudience.opened();
+    wrongAudience.send({ type: 'hello', token: await token('another-app'), convs: [] });
+    assert.equal((await wrongAudience.next('error')).code, 'TOKEN_CLAIMS');
+    assert.equal((await wrongAudience.closed).code, 4003);
+    await ok.close();
+    proc.child.kill('SIGTERM');
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
   });
 });

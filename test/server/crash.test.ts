@@ -38,7 +38,8 @@ describe('crash safety', () => {
   it('keeps every acked message with its seq after kill -9, and stores resent ones exactly once', async () => {
     const conv = 'crash';
     const cmids = Array.from({ length: BURST }, () => newCmid('crash'));
-    const args = ['--port', '0', '--db', tmp.db];
+    // --no-limits: one user's burst of 500 is far over the default message rate, on purpose.
+    const args = ['--port', '0', '--db', tmp.db, '--access', 'open', '--no-limits'];
 
     const first = runCli(args, { IMBED_SECRET: SECRET });
     const client = await session(await cliPort(first));

@@ -62,7 +62,9 @@ export class ServerProcess {
   async start(): Promise<void> {
     if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);
     if (!this.port) this.port = await freePort();
-    const child = spawn(process.execPath, [cliPath, '--dev', '--port', String(this.port), '--host', '127.0.0.1', '--db', this.db], {
+    // --no-limits: the scenarios, the chaos run and the bench push bursts of one user far beyond what
+    // a person sends; the limits have tests of their own (test/server/limits.test.ts).
+    const child = spawn(process.execPath, [cliPath, '--dev', '--no-limits', '--port', String(this.port), '--host', '127.0.0.1', '--db', this.db], {
       env: { ...process.env, IMBED_SECRET: this.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

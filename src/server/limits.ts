@@ -1,0 +1,314 @@
+/**
+ * Flood protection and anti-spam: how many frames a connection may send, how many messages a user may
+ * send, how many connections a user or an address may hold, and how often the same text may repeat.
+ * Pure bookkeeping over an injected clock; the session turns its verdicts into `error` frames and closes.
+ */
+import { createHash } from 'node:crypto';
+
+/** A token bucket: holds up to `capacity` tokens and gains `refillPerSecond` of them every second. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly refillPerSecond: number,
+    now: number = Date.now(),
+  ) {
+    this.tokens = capacity;
+    this.last = now;
+  }
+
+  /** Takes `n` tokens and returns 0, or takes nothing and returns the ms until `n` are available. */
+  take(n = 1, now: number = Date.now()): number {
+    this.refill(now);
+    if (this.tokens >= n) {
+      this.tokens -= n;
+      return 0;
+    }
+    if (n > this.capacity || this.refillPerSecond <= 0) return Infinity;
+    return Math.ceil(((n - this.tokens) / this.refillPerSecond) * 1000);
+  }
+
+  /** Whether the bucket is full: such a bucket is the same as a new one and may be forgotten. */
+  isFull(now: number = Date.now()): boolean {
+    this.refill(now);
+    return this.tokens >= this.capacity;
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.refillPerSecond);
+      this.last = now;
+    }
+  }
+}
+
+/** What the server enforces. `0` turns a limit off. */
+export interface LimitsConfig {
+  /** Frames one connection may send per second, sustained; bursts of twice that pass (as `welcome.limits` says). */
+  framesPerSecond: number;
+  /** Messages one user may send per minute, over all their connections. */
+  messagesPerMinute: number;
+  /** Messages one user may send at once before the per-minute rate applies (an outbox after being offline). */
+  messagesBurst: number;
+  /** Open connections per user (counted once `hello` is verified). */
+  connectionsPerUser: number;
+  /** Open connections per client address (see `trustProxy`). */
+  connectionsPerIp: number;
+  /** At most `count` messages with the same text per user within `windowMs`; more are refused as `SPAM`. */
+  identicalTexts: { count: number; windowMs: number };
+  /** A connection whose unsent output exceeds this many bytes is not reading: it is closed with 1008. */
+  maxBufferedBytes: number;
+}
+
+/**
+ * Production defaults. Frames: a client sends a ping every 15 s, one `send` per message and one `sync`
+ * per page, so 20/s (bursts of 40) is far above a person's use and far below a script's. Messages: 60 a
+ * minute is one a second sustained, faster than anyone types; the burst of 30 lets an outbox written
+ * offline go out at once. 20 connections per user covers tabs, phones and webviews; 100 per address
+ * covers an office behind one NAT. Three identical texts in 30 s allows "ok", "ok", "ok" but not a bot.
+ */
+export const DEFAULT_LIMITS: LimitsConfig = {
+  framesPerSecond: 20,
+  messagesPerMinute: 60,
+  messagesBurst: 30,
+  connectionsPerUser: 20,
+  connectionsPerIp: 100,
+  identicalTexts: { count: 3, windowMs: 30_000 },
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+/** Every limit off except the slow-consumer guard, which protects the server's memory, not fairness. */
+export const NO_LIMITS: LimitsConfig = {
+  framesPerSecond: 0,
+  messagesPerMinute: 0,
+  messagesBurst: 0,
+  connectionsPerUser: 0,
+  connectionsPerIp: 0,
+  identicalTexts: { count: 0, windowMs: 0 },
+  maxBufferedBytes: DEFAULT_LIMITS.maxBufferedBytes,
+};
+
+/** The defaults with `partial` laid over them. */
+export function resolveLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig {
+  return { ...DEFAULT_LIMITS, ...partial, identicalTexts: { ...DEFAULT_LIMITS.identicalTexts, ...partial.identicalTexts } };
+}
+
+/** How long a refused connection should wait before trying again: open connections rarely close sooner. */
+export const CONNECTION_RETRY_AFTER = 30_000;
+
+/** How often idle state (full buckets, expired texts) is forgotten. */
+const SWEEP_INTERVAL = 60_000;
+
+/** A rate verdict: `retryAfter` ms until the same thing may be tried again, 0 when it may be done now. */
+export type Wait = number;
+
+/**
+ * The limits state one server shares across its connections: per-user message buckets, connection
+ * counts per user and per address, and recent texts per user. Memory stays bounded: entries that would
+ * behave like new ones (full buckets, zero counts, texts older than the window) are dropped.
+ */
+export class LimitsRegistry {
+  private readonly messageBuckets = new Map<string, TokenBucket>();
+  private readonly userConnections = new Map<string, number>();
+  private readonly ipConnections = new Map<string, number>();
+  /** Per user, the accepted messages within the identical-text window, oldest first. */
+  private readonly recentTexts = new Map<string, Array<{ key: string; cmid: string; at: number }>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    readonly config: LimitsConfig,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL);
+    this.sweeper.unref();
+  }
+
+  /** Stops the sweeper (the server is closing). */
+  dispose(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Takes one message from `user`'s bucket: 0, or the ms until one is available. */
+  takeMessage(user: string): Wait {
+    const { messagesPerMinute, messagesBurst } = this.config;
+    if (messagesPerMinute <= 0) return 0;
+    const now = this.clock();
+    let bucket = this.messageBuckets.get(user);
+    if (!bucket) {
+      bucket = new TokenBucket(Math.max(1, messagesBurst), messagesPerMinute / 60, now);
+      this.messageBuckets.set(user, bucket);
+    }
+    return bucket.take(1, now);
+  }
+
+  /** Counts a connection of `user`; false (and nothing counted) when they already hold the most allowed. */
+  acquireUser(user: string): boolean {
+    return acquire(this.userConnections, user, this.config.connectionsPerUser);
+  }
+
+  releaseUser(user: string): void {
+    release(this.userConnections, user);
+  }
+
+  /** Counts a connection from `ip`; false (and nothing counted) when it already holds the most allowed. */
+  acquireIp(ip: string): boolean {
+    return acquire(this.ipConnections, ip, this.config.connectionsPerIp);
+  }
+
+  releaseIp(ip: string): void {
+    release(this.ipConnections, ip);
+  }
+
+  /**
+   * Whether `text` from `user` repeats too often: true when `count` messages with the same normalised
+   * text were accepted within the window. A resend of an accepted cmid is never a repeat (it is the
+   * same message, answered as a dup).
+   */
+  isRepeat(user: string, cmid: string, text: string): boolean {
+    const { count, windowMs } = this.config.identicalTexts;
+    if (count <= 0 || windowMs <= 0) return false;
+    const key = textKey(text);
+    const recent = this.recent(user, this.clock());
+    if (recent.some((r) => r.cmid === cmid)) return false;
+    return recent.filter((r) => r.key === key).length >= count;
+  }
+
+  /** Remembers an accepted message for `isRepeat`. */
+  noteText(user: string, cmid: string, text: string): void {
+    const { count, windowMs } = this.config.identicalTexts;
+    if (count <= 0 || windowMs <= 0) return;
+    const recent = this.recent(user, this.clock());
+    recent.push({ key: textKey(text), cmid, at: this.clock() });
+    // The message rate bounds this already; the cap bounds it when that rate is off.
+    if (recent.length > MAX_RECENT_TEXTS) recent.splice(0, recent.length - MAX_RECENT_TEXTS);
+    this.recentTexts.set(user, recent);
+  }
+
+  /** Drops what would behave like new state; run periodically. */
+  sweep(): void {
+    const now = this.clock();
+    for (const [user, bucket] of this.messageBuckets) if (bucket.isFull(now)) this.messageBuckets.delete(user);
+    for (const user of [...this.recentTexts.keys()]) this.recent(user, now);
+  }
+
+  /** `user`'s texts within the window (older ones dropped; the user forgotten when none is left). */
+  private recent(user: string, now: number): Array<{ key: string; cmid: string; at: number }> {
+    const list = this.recentTexts.get(user) ?? [];
+    const from = now - this.config.identicalTexts.windowMs;
+    let drop = 0;
+    while (drop < list.length && list[drop]!.at <= from) drop += 1;
+    if (drop > 0) list.splice(0, drop);
+    if (list.length === 0) this.recentTexts.delete(user);
+    return list;
+  }
+}
+
+/** Most texts remembered per user for the identical-text check. */
+const MAX_RECENT_TEXTS = 200;
+
+function acquire(counts: Map<string, number>, key: string, max: number): boolean {
+  const n = counts.get(key) ?? 0;
+  if (max > 0 && n >= max) return false;
+  counts.set(key, n + 1);
+  return true;
+}
+
+function release(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
+/**
+ * The text as compared for repeats: trimmed, runs of white space collapsed, lower case, hashed so a
+ * 4,000-character text costs 20 bytes to remember.
+ */
+export function textKey(text: string): string {
+  const normal = text.trim().replace(/\s+/gu, ' ').toLowerCase();
+  return createHash('sha1').update(normal).digest('base64');
+}
+
+/** What one frame gets from the connection's rate check. */
+export type FrameVerdict =
+  | { ok: true }
+  | { ok: false; retryAfter: number; flood: boolean };
+
+/**
+ * The rate state of one connection: its frame bucket, the deadline before which every `send` is refused
+ * (so no send overtakes one refused for rate), and a count of refused frames in a row to spot a flood.
+ */
+export class ConnectionLimits {
+  private readonly frames: TokenBucket | null;
+  private sendsBlockedUntil = 0;
+  private refusedInRow = 0;
+  /**
+   * Refused frames in a row after which the connection counts as a flood. A well-behaved client can
+   * have at most a catch-up (one `sync` per conversation, at most 100) plus a burst of sends in flight
+   * when it is first refused; ten bursts is well beyond that.
+   */
+  private readonly floodAfter: number;
+
+  constructor(
+    private readonly registry: LimitsRegistry,
+    private readonly clock: () => number = Date.now,
+  ) {
+    const fps = registry.config.framesPerSecond;
+    this.frames = fps > 0 ? new TokenBucket(2 * fps, fps, clock()) : null;
+    this.floodAfter = Math.max(200, 20 * fps);
+  }
+
+  /**
+   * Checks one incoming frame against the frame rate. A refused frame counts towards a flood: more than
+   * `floodAfter` refused in a row and the verdict says to close.
+   */
+  frame(): FrameVerdict {
+    if (!this.frames) return { ok: true };
+    const wait = this.frames.take(1, this.clock());
+    if (wait === 0) {
+      this.refusedInRow = 0;
+      return { ok: true };
+    }
+    this.refusedInRow += 1;
+    return { ok: false, retryAfter: wait, flood: this.refusedInRow > this.floodAfter };
+  }
+
+  /**
+   * A `send` that passed the frame check: 0 when it may be stored (one message taken from the user's
+   * bucket), else the ms to wait. Once one send is refused for rate, every later send is refused until
+   * that deadline, so the refused one is stored first when the client sends them all again.
+   */
+  send(user: string): Wait {
+    const now = this.clock();
+    if (now < this.sendsBlockedUntil) return this.sendsBlockedUntil - now;
+    const wait = this.registry.takeMessage(user);
+    if (wait > 0) this.blockSends(wait);
+    return wait;
+  }
+
+  /** Refuses every send for `ms` from now (a send was refused for the frame rate). */
+  blockSends(ms: number): void {
+    this.sendsBlockedUntil = Math.max(this.sendsBlockedUntil, this.clock() + ms);
+  }
+
+  /** The ms until sends are accepted again, 0 when they are now. */
+  sendsBlockedFor(): number {
+    return Math.max(0, this.sendsBlockedUntil - this.clock());
+  }
+}
+
+/**
+ * The client address of a request: the socket's peer, or with `trustProxy` the address the proxy in
+ * front of this server saw, i.e. the LAST entry of `X-Forwarded-For`. Earlier entries were written by
+ * the client itself and prove nothing.
+ */
+export function clientAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined, trustProxy: boolean): string {
+  if (trustProxy && forwardedFor !== undefined) {
+    const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
+    const hops = header.split(',').map((h) => h.trim()).filter((h) => h !== '');
+    const last = hops[hops.length - 1];
+    if (last) return last;
+  }
+  return remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,314 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { PROTOCOL } from '../../src/protocol/index.ts';
+import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
+import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
+import { ConnectionLimits, LimitsRegistry, TokenBucket, clientAddress } from '../../src/server/limits.ts';
+import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+
+describe('TokenBucket', () => {
+  it('starts full and hands out its capacity at once', () => {
+    const bucket = new TokenBucket(3, 1, 0);
+    assert.deepEqual([bucket.take(1, 0), bucket.take(1, 0), bucket.take(1, 0)], [0, 0, 0]);
+  });
+
+  it('says how long until a token is available when empty, and takes nothing meanwhile', () => {
+    const bucket = new TokenBucket(2, 4, 0);
+    bucket.take(2, 0);
+    assert.equal(bucket.take(1, 0), 250);
+    assert.equal(bucket.take(1, 100), 150, 'the refused take consumed nothing');
+    assert.equal(bucket.take(1, 250), 0);
+  });
+
+  it('refills at its rate but never beyond its capacity', () => {
+    const bucket = new TokenBucket(2, 10, 0);
+    bucket.take(2, 0);
+    assert.equal(bucket.take(2, 10_000), 0);
+    assert.ok(bucket.take(1, 10_000) > 0, 'ten idle seconds still leave only two tokens');
+  });
+
+  it('never grants more than its capacity at once', () => {
+    assert.equal(new TokenBucket(2, 1, 0).take(3, 0), Infinity);
+  });
+
+  it('reports full only once refilled, so an idle bucket can be forgotten', () => {
+    const bucket = new TokenBucket(2, 1, 0);
+    bucket.take(1, 0);
+    assert.equal(bucket.isFull(500), false);
+    assert.equal(bucket.isFull(1000), true);
+  });
+});
+
+describe('ConnectionLimits', () => {
+  const config = (over: Partial<LimitsConfig>): LimitsConfig => ({ ...NO_LIMITS, ...over });
+
+  it('refuses every later send until the deadline of a send refused for the frame rate, though messages are left', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({ messagesPerMinute: 600, messagesBurst: 100 }), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    conn.blockSends(1000);
+    now = 400;
+    assert.equal(conn.send('alice'), 600);
+    now = 1000;
+    assert.equal(conn.send('alice'), 0);
+    registry.dispose();
+  });
+
+  it('blocks the connection for the wait of a send refused for the message rate', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({ messagesPerMinute: 60, messagesBurst: 1 }), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    assert.equal(conn.send('alice'), 0);
+    assert.equal(conn.send('alice'), 1000);
+    assert.equal(conn.sendsBlockedFor(), 1000);
+    registry.dispose();
+  });
+
+  it('calls it a flood only after many refused frames in a row', () => {
+    const now = 0;
+    const registry = new LimitsRegistry(config({ framesPerSecond: 1 }), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    assert.deepEqual([conn.frame(), conn.frame()], [{ ok: true }, { ok: true }]);
+    const verdicts = Array.from({ length: 201 }, () => conn.frame());
+    assert.ok(verdicts.slice(0, 200).every((v) => !v.ok && !v.flood));
+    assert.deepEqual(verdicts[200], { ok: false, retryAfter: 1000, flood: true });
+    registry.dispose();
+  });
+});
+
+describe('clientAddress', () => {
+  it('uses the socket peer unless the proxy is trusted', () => {
+    assert.equal(clientAddress('10.0.0.9', '1.2.3.4', false), '10.0.0.9');
+  });
+
+  it('takes the last X-Forwarded-For entry behind a trusted proxy: the earlier ones are the client\'s claim', () => {
+    assert.equal(clientAddress('10.0.0.9', '6.6.6.6, 1.2.3.4', true), '1.2.3.4');
+    assert.equal(clientAddress('10.0.0.9', undefined, true), '10.0.0.9');
+  });
+});
+
+describe('limits', () => {
+  let tmp: ReturnType<typeof tempDb> | null = null;
+  let server: ImbedServer | null = null;
+  const sockets: Array<TestClient | WebSocket> = [];
+
+  async function serve(limits: Partial<LimitsConfig>, extra: { log?: (line: string) => void; trustProxy?: boolean } = {}): Promise<ImbedServer> {
+    tmp = tempDb();
+    server = await startServer(tmp.db, { limits: { ...NO_LIMITS, ...limits }, ...extra });
+    return server;
+  }
+
+  async function session(user: string, convs: { conv: string; after: number }[] = []) {
+    const s = await openSession(server!, user, convs);
+    sockets.push(s.client);
+    return s;
+  }
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) (s instanceof TestClient ? s.ws : s).terminate();
+    await server?.close();
+    server = null;
+    tmp?.remove();
+    tmp = null;
+  });
+
+  /** Texts of `conv` as stored, in seq order (asking again after the wait when refused for rate). */
+  async function storedTexts(client: TestClient, conv: string): Promise<string[]> {
+    for (;;) {
+      const ref = `h-${Math.random().toString(36).slice(2)}`;
+      client.send({ type: 'sync', conv, after: 0, ref });
+      await client.roundTrip();
+      const i = client.inbox.findIndex((f) => (f.type === 'history' || f.type === 'error') && f.ref === ref);
+      const answer = client.inbox.splice(i, 1)[0]!;
+      if (answer.type === 'history') return answer.msgs.map((m) => m.text);
+      assert.equal((answer as ErrorFrame).code, 'RATE_LIMITED');
+      await new Promise((r) => setTimeout(r, (answer as ErrorFrame).retryAfter));
+    }
+  }
+
+  /** The next `n` answers to sends (`sent` or `error`), in arrival order. */
+  async function answers(client: TestClient, n: number): Promise<Array<SentFrame | ErrorFrame>> {
+    const out: Array<SentFrame | ErrorFrame> = [];
+    while (out.length < n) {
+      // Every frame sent before the ping has been answered once its pong arrives.
+      await client.roundTrip();
+      for (let i = 0; i < client.inbox.length; ) {
+        const f = client.inbox[i]!;
+        if (f.type === 'sent' || f.type === 'error') {
+          out.push(f);
+          client.inbox.splice(i, 1);
+        } else i++;
+      }
+    }
+    return out;
+  }
+
+  it('states its rates in welcome.limits', async () => {
+    await serve({ framesPerSecond: 7, messagesPerMinute: 42 });
+    const { welcome } = await session('alice');
+    assert.equal(welcome.limits.framesPerSecond, 7);
+    assert.equal(welcome.limits.messagesPerMinute, 42);
+  });
+
+  it('leaves the rates out of welcome when they are off', async () => {
+    await serve({});
+    const { welcome } = await session('alice');
+    assert.equal(welcome.limits.framesPerSecond, undefined);
+    assert.equal(welcome.limits.messagesPerMinute, undefined);
+  });
+
+  it('refuses frames over the frame rate with RATE_LIMITED and retryAfter, and every send after the first refused one', async () => {
+    // Burst of 10 frames; hello took one.
+    await serve({ framesPerSecond: 5 });
+    const { client } = await session('alice');
+    const conv = 'frames-order';
+    const cmids = Array.from({ length: 14 }, () => newCmid());
+    cmids.forEach((cmid, i) => client.send({ type: 'send', conv, cmid, text: `m${i}` }));
+    const got = await answers(client, cmids.length);
+    assert.deepEqual(got.map((f) => (f.type === 'sent' ? f.cmid : f.ref)), cmids, 'one answer per send, in order');
+    const firstRefused = got.findIndex((f) => f.type === 'error');
+    assert.equal(firstRefused, 9);
+    for (const f of got.slice(firstRefused)) {
+      const error = f as ErrorFrame;
+      assert.equal(error.code, 'RATE_LIMITED');
+      assert.equal(error.retryable, true);
+      assert.ok(error.retryAfter !== undefined && error.retryAfter > 0);
+    }
+    // The client waits as told, then resends from the first refused one, in order.
+    for (const [i, cmid] of cmids.entries()) {
+      if (i < firstRefused) continue;
+      for (;;) {
+        client.send({ type: 'send', conv, cmid, text: `m${i}` });
+        const [answer] = await answers(client, 1);
+        if (answer!.type === 'sent') break;
+        assert.equal((answer as ErrorFrame).code, 'RATE_LIMITED');
+        await new Promise((r) => setTimeout(r, (answer as ErrorFrame).retryAfter));
+      }
+    }
+    assert.deepEqual(await storedTexts(client, conv), cmids.map((_, i) => `m${i}`));
+  });
+
+  it('answers a ping over the frame rate, so the heartbeat never starves', async () => {
+    await serve({ framesPerSecond: 1 });
+    const { client } = await session('alice');
+    client.send({ type: 'noise' });
+    client.send({ type: 'noise' });
+    client.send({ type: 'ping', ref: 'hb' });
+    const pong = await client.next('pong');
+    assert.equal(pong.ref, 'hb');
+    const error = await client.next('error');
+    assert.equal(error.code, 'RATE_LIMITED');
+  });
+
+  it('closes a connection that floods far over the frame rate with 1008', async () => {
+    await serve({ framesPerSecond: 5 });
+    const { client } = await session('alice');
+    for (let i = 0; i < 400; i++) client.send({ type: 'noise', ref: i });
+    const { code } = await client.closed;
+    assert.equal(code, 1008);
+    assert.ok(client.received.some((f) => f.type === 'error' && f.code === 'RATE_LIMITED'), 'it was told before being closed');
+  });
+
+  it('counts messages per user over all their connections, and per user only', async () => {
+    await serve({ messagesPerMinute: 6, messagesBurst: 2 });
+    const a1 = (await session('alice')).client;
+    const a2 = (await session('alice')).client;
+    const bob = (await session('bob')).client;
+    a1.send({ type: 'send', conv: 'per-user', cmid: newCmid(), text: 'one' });
+    a1.send({ type: 'send', conv: 'per-user', cmid: newCmid(), text: 'two' });
+    await a1.take('sent', 2);
+    const cmid = newCmid();
+    a2.send({ type: 'send', conv: 'per-user', cmid, text: 'three' });
+    const error = await a2.next('error');
+    assert.equal(error.code, 'RATE_LIMITED');
+    assert.equal(error.ref, cmid);
+    assert.ok(error.retryAfter! > 0 && error.retryAfter! <= 10_000);
+    bob.send({ type: 'send', conv: 'per-user', cmid: newCmid(), text: 'bob' });
+    await bob.next('sent');
+    assert.deepEqual(await storedTexts(bob, 'per-user'), ['one', 'two', 'bob']);
+  });
+
+  it('refuses a connection beyond the per-user limit with TOO_MANY_CONNECTIONS and 4029, and frees the slot on close', async () => {
+    await serve({ connectionsPerUser: 2 });
+    const first = await session('alice');
+    await session('alice');
+    const third = new TestClient(wsUrl(server!));
+    sockets.push(third);
+    await third.opened();
+    third.send({ type: 'hello', token: await server!.signToken('alice'), convs: [] });
+    const error = await third.next('error');
+    assert.equal(error.code, 'TOO_MANY_CONNECTIONS');
+    assert.equal(error.retryable, true);
+    assert.ok(error.retryAfter! > 0);
+    assert.equal((await third.closed).code, 4029);
+    await session('bob');
+    await first.client.close();
+    // The close reaches the server's session asynchronously; a new one succeeds once it has.
+    for (let attempt = 0; ; attempt++) {
+      const retry = new TestClient(wsUrl(server!));
+      sockets.push(retry);
+      await retry.opened();
+      retry.send({ type: 'hello', token: await server!.signToken('alice'), convs: [] });
+      const frame = await Promise.race([retry.next('welcome'), retry.next('error')]);
+      if (frame.type === 'welcome') break;
+      assert.ok(attempt < 20, 'the closed connection freed its slot');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  it('refuses a connection beyond the per-address limit before hello', async () => {
+    await serve({ connectionsPerIp: 2 });
+    await session('alice');
+    await session('bob');
+    const third = new TestClient(wsUrl(server!));
+    sockets.push(third);
+    const error = await third.next('error');
+    assert.equal(error.code, 'TOO_MANY_CONNECTIONS');
+    assert.ok(error.retryAfter! > 0);
+    assert.equal((await third.closed).code, 4029);
+  });
+
+  it('counts behind a trusted proxy by the address the proxy saw, not the one the client claims', async () => {
+    await serve({ connectionsPerIp: 1 }, { trustProxy: true });
+    const token = await server!.signToken('alice');
+    /** Opens a socket claiming `forwarded`: 'welcome' when it got a session, else the refusal's code. */
+    const open = (forwarded: string) => {
+      const ws = new WebSocket(wsUrl(server!), PROTOCOL, { headers: { 'x-forwarded-for': forwarded } });
+      sockets.push(ws);
+      ws.on('error', () => {});
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token, convs: [] })));
+      return new Promise<string>((resolve) => {
+        ws.once('message', (data) => {
+          const frame = JSON.parse(String(data)) as { type: string; code?: string };
+          resolve(frame.type === 'welcome' ? 'welcome' : String(frame.code));
+        });
+      });
+    };
+    assert.equal(await open('1.1.1.1'), 'welcome');
+    assert.equal(await open('2.2.2.2'), 'welcome', 'another address has its own count');
+    assert.equal(await open('9.9.9.9, 1.1.1.1'), 'TOO_MANY_CONNECTIONS', 'a made-up first entry does not escape the count of 1.1.1.1');
+  });
+
+  it('closes a connection that stops reading with 1008', async () => {
+    const lines: string[] = [];
+    await serve({ maxBufferedBytes: 256 * 1024 }, { log: (line) => lines.push(line) });
+    const conv = 'slow-reader';
+    const writer = (await session('bob')).client;
+    const text = 'x'.repeat(3990);
+    for (let i = 0; i < 200; i++) writer.send({ type: 'send', conv, cmid: newCmid(), text: `${i} ${text}` });
+    await writer.take('sent', 200);
+    const { client: reader } = await session('alice');
+    const socket = (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // Each page is about 800 KB; the kernel's buffers hold a few MB before the server's own grows.
+    for (let i = 0; i < 60; i++) reader.send({ type: 'sync', conv, after: 0, limit: 200 });
+    const deadline = Date.now() + 10_000;
+    while (!lines.some((l) => l.includes('not reading'))) {
+      assert.ok(Date.now() < deadline, 'the server noticed the reader is not reading');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    socket.resume();
+    assert.equal((await reader.closed).code, 1008);
+  });
+});

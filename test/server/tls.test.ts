@@ -1,0 +1,53 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
+import WebSocket from 'ws';
+import { PROTOCOL } from '../../src/protocol/index.ts';
+import type { ImbedServer } from '../../src/server/index.ts';
+import { startServer, tempDb } from './helpers.ts';
+
+// A self-signed certificate for localhost and 127.0.0.1, used only by this test.
+const cert = readFileSync(new URL('./fixtures/localhost-cert.pem', import.meta.url));
+const key = readFileSync(new URL('./fixtures/localhost-key.pem', import.meta.url));
+
+describe('wss served directly', () => {
+  let server: ImbedServer;
+  const tmp = tempDb();
+  before(async () => {
+    server = await startServer(tmp.db, { tls: { cert, key } });
+  });
+  after(async () => {
+    await server.close();
+    tmp.remove();
+  });
+
+  it('completes hello/welcome over wss for a client that trusts the certificate', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/ws`, PROTOCOL, { ca: cert });
+    const token = await server.signToken('alice');
+    const welcome = await new Promise<{ type: string; user: string }>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', token, convs: [] })));
+      ws.on('message', (data) => resolve(JSON.parse(String(data)) as { type: string; user: string }));
+      ws.on('error', reject);
+    });
+    ws.close();
+    assert.equal(welcome.type, 'welcome');
+    assert.equal(welcome.user, 'alice');
+  });
+
+  it('serves its HTTP routes over https', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      get(`https://127.0.0.1:${server.port}/healthz`, { ca: cert }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    assert.equal(status, 200);
+  });
+
+  it('fails the handshake for a client that does not trust the certificate', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/ws`, PROTOCOL);
+    const error = await new Promise<Error>((resolve) => ws.on('error', resolve));
+    assert.match(error.message, /self[- ]signed/i);
+  });
+});

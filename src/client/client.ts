@@ -40,6 +40,19 @@ import {
 /** How long IndexedDB may take to open before the memory store is used instead. */
 const STORAGE_OPEN_TIMEOUT = 5_000;
 
+/** Default of `tokenTimeout`: how long one `tokenProvider` call may take before it counts as failed. */
+const TOKEN_TIMEOUT = 10_000;
+
+/** Error codes the server sends just before closing a refused `hello`: they say why, the close says what to do. */
+const HELLO_REFUSALS: ReadonlySet<string> = new Set([
+  ErrorCode.TOKEN_MISSING,
+  ErrorCode.TOKEN_MALFORMED,
+  ErrorCode.TOKEN_INVALID,
+  ErrorCode.TOKEN_CLAIMS,
+  ErrorCode.TOKEN_EXPIRED,
+  ErrorCode.AUTH_UNAVAILABLE,
+]);
+
 /**
  * The headless imbed client for one user and a set of conversations.
  *
@@ -62,6 +75,17 @@ export class ImbedClient extends EventTarget {
   private _storageKind: StorageKind | null = null;
   private token: string | null;
   private needToken: boolean;
+  /**
+   * The user the outbox and cache belong to: the token's user when storage opened (the default database
+   * is named after it), else the first user `welcome` states. A session for anyone else is refused.
+   */
+  private owner: string | null = null;
+  /** `retryAfter` of a `TOO_MANY_CONNECTIONS` error on the current socket: the 4029 close behind it waits that long. */
+  private connectionsRetryAfter: number | null = null;
+  /** The server's stated reason for refusing the current socket's `hello`, read by the close that follows. */
+  private refusal: { code: string; message: string } | null = null;
+  /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
+  private skipTokenWait: (() => void) | null = null;
   private readonly conversations: readonly string[];
   private readonly mirror = new Mirror(() => ({ user: this._user, name: this._name }));
   private readonly heartbeat: Heartbeat;
@@ -240,7 +264,8 @@ export class ImbedClient extends EventTarget {
    */
   reconnect(): void {
     if (!this.started || this.finished || this.state === 'stopped' || !this.store) return;
-    if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
+    if (this.skipTokenWait) this.skipTokenWait();
+    else if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
     else if (!this.connection) this.connect();
     else if (this.connection.isWaiting) this.connection.retryNow();
     else if (this.session?.established) this.heartbeat.check();
@@ -270,12 +295,12 @@ export class ImbedClient extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  private emitError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+  private emitError(error: ImbedClientEventMap['error']['detail']): void {
     this.emit('error', error);
   }
 
   /** An error of the shared connection: every tab of the group hears of it. */
-  private emitSharedError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+  private emitSharedError(error: ImbedClientEventMap['error']['detail']): void {
     this.emitError(error);
     this.tabs?.announceError(error);
   }
@@ -299,8 +324,14 @@ export class ImbedClient extends EventTarget {
    */
   private onClose(code: number, reason: string): void {
     const established = this.session?.established ?? false;
+    const refusal = this.refusal;
+    this.refusal = null;
     this.endSession();
-    const decision = decideOnClose(code, reason, { established, canRefreshToken: this.options.tokenProvider !== undefined });
+    const decision = decideOnClose(code, reason, {
+      established,
+      canRefreshToken: this.options.tokenProvider !== undefined,
+      ...(refusal && { refusal }),
+    });
     if (decision.action === 'stop') {
       this.connection?.stop();
       this.connection = null;
@@ -309,7 +340,12 @@ export class ImbedClient extends EventTarget {
       return;
     }
     if (decision.action === 'refresh') this.needToken = true;
+    // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
+    if (this.connectionsRetryAfter !== null) this.connection?.holdOff(this.connectionsRetryAfter);
+    this.connectionsRetryAfter = null;
     this.setState('offline', decision.reason, code);
+    // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
+    if (decision.action === 'retry' && refusal) this.emitSharedError({ ...refusal, retryable: true, fatal: false });
   }
 
   /** Forgets everything tied to the socket that just closed. The outbox stays; unacknowledged items are resent. */
@@ -325,6 +361,7 @@ export class ImbedClient extends EventTarget {
     // The default database name needs the user, which only the token knows.
     if (this.options.dbName === undefined) await this.obtainToken(() => !this.finished);
     this._user ??= tokenSubject(this.token);
+    this.owner = this._user;
     const name = this.options.dbName ?? `imbed:${new URL(this.options.url).host}:${this._user ?? 'anonymous'}`;
     let store: ChatStore;
     let reason: string | undefined;
@@ -537,18 +574,29 @@ export class ImbedClient extends EventTarget {
 
   /**
    * Asks `tokenProvider` until it gives a token (with backoff between failures, each reported as a
-   * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there.
+   * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there. A call that
+   * does not settle within `tokenTimeout` is a failure, so a hung provider cannot hold the connection.
    */
   private async obtainToken(wanted: () => boolean): Promise<void> {
     const provider = this.options.tokenProvider;
+    const timeout = this.options.tokenTimeout ?? TOKEN_TIMEOUT;
     for (let failures = 0; provider && this.needToken && wanted(); ) {
       try {
-        this.token = await provider();
+        const token = await settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`);
+        if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
+        this.token = token;
         this.needToken = false;
       } catch (e) {
         failures += 1;
         this.emitError({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(failures, this.backoff())));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffDelay(failures, this.backoff()));
+          this.skipTokenWait = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.skipTokenWait = null;
       }
     }
   }
@@ -559,6 +607,8 @@ export class ImbedClient extends EventTarget {
 
   private onOpen(): void {
     this.endSession();
+    this.refusal = null;
+    this.connectionsRetryAfter = null;
     this.session = new Session(this.sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
     this.sendFrame({ type: 'hello', token: this.token ?? '', convs: this.conversations.map((conv) => ({ conv, after: this.mirror.cursor(conv) })) });
@@ -569,6 +619,13 @@ export class ImbedClient extends EventTarget {
   private onFrame(frame: ServerFrame): void {
     this.heartbeat.received();
     if (frame.type === 'pong') return;
+    // Not a refusal of a message: the close right behind it ends the socket, and onClose reports it.
+    if (frame.type === 'error' && HELLO_REFUSALS.has(frame.code)) {
+      this.refusal = { code: frame.code, message: frame.message };
+      return;
+    }
+    // Read at once, not in turn: the close that follows is decided before queued frames are handled.
+    if (frame.type === 'error' && frame.code === ErrorCode.TOO_MANY_CONNECTIONS) this.connectionsRetryAfter = frame.retryAfter ?? null;
     // Bound to the socket it came on: a closed session still stores what its frames carried.
     const session = this.session;
     if (session) void this.serial(() => session.handle(frame));
@@ -591,6 +648,8 @@ export class ImbedClient extends EventTarget {
         }
       },
       welcomed: (welcome) => {
+        if (this.owner !== null && welcome.user !== this.owner) return this.refuseUser(welcome.user);
+        this.owner = welcome.user;
         this.connection?.established();
         this._user = welcome.user;
         this._name = welcome.name;
@@ -601,6 +660,19 @@ export class ImbedClient extends EventTarget {
       caughtUp: () => this.setState('online', 'caught up'),
       report: (error) => this.emitSharedError({ ...error, fatal: false }),
     };
+  }
+
+  /**
+   * Stops before anything is sent: the server recognised `user`, but the outbox and cache belong to
+   * `owner`, and draining them now would send one user's messages as another's.
+   */
+  private refuseUser(user: string): void {
+    this.connection?.stop(1000, 'another user');
+    this.connection = null;
+    this.endSession();
+    const message = `the token is for ${user}, but this client's messages belong to ${this.owner}; create a new client for ${user}`;
+    this.setState('stopped', message);
+    this.emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
   }
 
   // ---- the browser's hints about the network ----
@@ -629,4 +701,21 @@ export class ImbedClient extends EventTarget {
     window[method]('pageshow', this.onBrowserHint);
     document[method]('visibilitychange', this.onBrowserHint);
   }
+}
+
+/** `promise`, or a rejection with `message` if it has not settled within `ms`. */
+function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

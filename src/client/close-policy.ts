@@ -3,7 +3,7 @@
  * "get a new token first" or "stop", with the sentence a person sees. Pure, so every code is testable
  * without a server that misbehaves on purpose.
  */
-import { CLOSE_CODES, CloseCode, reconnectAdvice, type CloseCodeInfo } from '../protocol/index.js';
+import { CLOSE_CODES, CloseCode, ErrorCode, reconnectAdvice, type CloseCodeInfo } from '../protocol/index.js';
 
 /** The client's decision after a close, and the reason it states. */
 export type CloseDecision =
@@ -17,6 +17,12 @@ export interface CloseContext {
   established: boolean;
   /** Whether the host gave a `tokenProvider`, so a 4001 close can be healed. */
   canRefreshToken: boolean;
+  /**
+   * The `error` frame the server sent just before this close to say exactly why (TOKEN_MISSING,
+   * TOKEN_MALFORMED, TOKEN_INVALID, TOKEN_CLAIMS, TOKEN_EXPIRED, AUTH_UNAVAILABLE). Its code is reported
+   * instead of the close code's name, which only says what to do.
+   */
+  refusal?: { code: string; message: string };
 }
 
 /**
@@ -30,10 +36,10 @@ export function decideOnClose(code: number, reason: string, ctx: CloseContext): 
   const said = reason ? `: ${reason}` : '';
   if (advice === 'refresh') {
     if (ctx.canRefreshToken) return { action: 'refresh', reason: `token expired, getting a new one${said}` };
-    return { action: 'stop', reason: 'token expired', errorCode: info?.name ?? 'TOKEN_EXPIRED' };
+    return { action: 'stop', reason: 'token expired', errorCode: ctx.refusal?.code ?? info?.name ?? 'TOKEN_EXPIRED' };
   }
   if (advice === 'stop') {
-    const errorCode = info?.name ?? `CLOSE_${code}`;
+    const errorCode = ctx.refusal?.code ?? info?.name ?? `CLOSE_${code}`;
     switch (code) {
       case CloseCode.UNSUPPORTED_PROTOCOL:
         return { action: 'stop', reason: `this page's imbed is incompatible with the server${said || ': unsupported protocol'}`, errorCode };
@@ -41,10 +47,13 @@ export function decideOnClose(code: number, reason: string, ctx: CloseContext): 
         return { action: 'stop', reason: `the server refused the token${said}`, errorCode };
       case CloseCode.BAD_HELLO:
         return { action: 'stop', reason: `the server refused this client's hello${said}`, errorCode };
+      case CloseCode.ORIGIN_NOT_ALLOWED:
+        return { action: 'stop', reason: `this site is not allowed to use the chat server${said}`, errorCode };
       default:
         return { action: 'stop', reason: `the server closed the connection for good (${code})${said}`, errorCode };
     }
   }
+  if (ctx.refusal?.code === ErrorCode.AUTH_UNAVAILABLE) return { action: 'retry', reason: `the server cannot check the token now${said}` };
   if (!ctx.established) return { action: 'retry', reason: `could not connect${said}` };
   if (code === CloseCode.HEARTBEAT_TIMEOUT) return { action: 'retry', reason: reason || 'the connection stopped answering' };
   return { action: 'retry', reason: `connection lost${said}` };

@@ -64,6 +64,8 @@ export class Connection {
   /** Consecutive closes since the last established session; drives the backoff. */
   private failures = 0;
   private skipWait: (() => void) | null = null;
+  /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
+  private notBefore = 0;
 
   constructor(
     private readonly url: string,
@@ -120,6 +122,14 @@ export class Connection {
     this.skipWait?.();
   }
 
+  /**
+   * Makes the next attempt wait at least `ms` from now, whatever the backoff says: the server said when
+   * it will accept this client again. "Retry now" still cuts it short.
+   */
+  holdOff(ms: number): void {
+    this.notBefore = Math.max(this.notBefore, Date.now() + ms);
+  }
+
   /** Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). */
   restart(code: number, reason: string): void {
     if (this.stopped) return;
@@ -140,7 +150,8 @@ export class Connection {
     // Never reject (trap 5), and do not wait for an instance that is being thrown away.
     if (this.stopped) return this.url;
     try {
-      const delay = backoffDelay(this.failures, this.backoff);
+      const delay = Math.max(backoffDelay(this.failures, this.backoff), this.notBefore - Date.now());
+      this.notBefore = 0;
       if (delay > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);

@@ -68,8 +68,17 @@ export class Mirror {
   acceptMessages(conv: string, msgs: readonly Message[], cursor: number): { added: Message[]; changed: boolean; behindStore: boolean } {
     const copy = this.copy(conv);
     const added: Message[] = [];
+    let replaced = false;
     for (const m of msgs) {
-      if (copy.messages.has(m.seq)) continue;
+      const held = copy.messages.get(m.seq);
+      if (held) {
+        // Seqs never change, but the sender's own copy is replaced once the server says its filter
+        // stored different text (the `msg` that follows a rewritten `sent`).
+        if (held.text === m.text) continue;
+        copy.messages.set(m.seq, m);
+        replaced = true;
+        continue;
+      }
       copy.messages.set(m.seq, m);
       added.push(m);
     }
@@ -80,7 +89,7 @@ export class Mirror {
     // another tab stored, and the next sync would start after them.
     const cursorBefore = copy.cursor;
     while (copy.messages.has(copy.cursor + 1)) copy.cursor += 1;
-    const changed = added.length > 0 || this.outbox.length !== before || copy.cursor !== cursorBefore;
+    const changed = added.length > 0 || replaced || this.outbox.length !== before || copy.cursor !== cursorBefore;
     if (changed) copy.view = null;
     return { added, changed, behindStore: cursor > copy.cursor };
   }

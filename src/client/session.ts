@@ -9,7 +9,7 @@
  * handful of transactions instead of 1,000). Every other frame waits until the acks before it are stored,
  * so the store still sees the frames' effects in arrival order.
  */
-import { LIMITS } from '../protocol/index.js';
+import { ErrorCode, LIMITS } from '../protocol/index.js';
 import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
 import type { Mirror } from './mirror.js';
 import type { OutboxRecord } from './store.js';
@@ -36,8 +36,8 @@ export interface SessionHost {
   welcomed(welcome: WelcomeFrame): void;
   /** Every conversation is caught up: the outbox starts draining. */
   caughtUp(): void;
-  /** A refusal a person should hear of. */
-  report(error: ItemError & { cmid?: string }): void;
+  /** A refusal a person should hear of; `retryAfter` (ms) when the server said how long to wait. */
+  report(error: ItemError & { cmid?: string; retryAfter?: number; conv?: string }): void;
 }
 
 /** The protocol work of one socket, from `welcome` to its close. */
@@ -47,6 +47,16 @@ export class Session {
   private closed = false;
   private nextRef = 1;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set by a `RATE_LIMITED` refusal: the outbox then goes out one item at a time, each after the answer
+   * to the one before, until it is empty. Pipelining everything again would only be refused again.
+   */
+  private paced = false;
+  /**
+   * Most sends in flight at once: the server's frames per second when it states one, so a long outbox
+   * never arrives as a flood the server would close the connection for (1008).
+   */
+  private window = Infinity;
   /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
   private readonly inflight = new Set<string>();
   /** The one `sync` in flight per conversation. */
@@ -89,15 +99,21 @@ export class Session {
   /**
    * Sends every pending outbox item not yet sent on this socket, in outbox order. The server handles one
    * connection's frames in order, so pipelining keeps the order and a new item never overtakes an older
-   * one. Stops at the first frame the socket refuses; nothing goes out during a retry pause.
+   * one. Stops at the first frame the socket refuses; nothing goes out during a retry pause. At most
+   * `window` sends are in flight (one at a time after a `RATE_LIMITED`); each answer lets the next go.
    */
   drain(): void {
     if (!this.draining || this.closed || this.retryTimer !== undefined) return;
+    const window = this.paced ? 1 : this.window;
+    let sent = false;
     for (const item of this.host.mirror.outboxItems()) {
+      if (this.inflight.size >= window) return;
       if (item.status !== 'pending' || this.inflight.has(item.cmid)) continue;
       if (!this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return;
       this.inflight.add(item.cmid);
+      sent = true;
     }
+    if (!sent && this.inflight.size === 0) this.paced = false;
   }
 
   /**
@@ -120,7 +136,15 @@ export class Session {
   private onWelcome(welcome: WelcomeFrame): void {
     if (this.closed || this.live) return;
     this.live = true;
+    const fps = welcome.limits?.framesPerSecond;
+    if (fps !== undefined && fps > 0) this.window = Math.max(1, Math.floor(fps));
     this.host.welcomed(welcome);
+    // Not a member: the server sends nothing of these (no head, so no catch-up to wait for); say why.
+    for (const conv of welcome.denied ?? []) {
+      if (this.host.conversations.includes(conv)) {
+        this.host.report({ code: ErrorCode.FORBIDDEN, message: `not a member of ${conv}`, retryable: false, conv });
+      }
+    }
     const heads = new Map(welcome.convs.map((c) => [c.conv, c.head]));
     for (const conv of this.host.conversations) {
       if ((heads.get(conv) ?? 0) > this.host.mirror.cursor(conv)) {
@@ -221,6 +245,8 @@ export class Session {
       return;
     }
     if (this.host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.requestSync(conv);
+    // An answer frees a place in the window (or, when paced, is the turn of the next item).
+    this.drain();
   }
 
   private async onError(frame: ErrorFrame): Promise<void> {
@@ -228,31 +254,49 @@ export class Session {
     const item = typeof frame.ref === 'string' ? this.host.mirror.findOutbox(frame.ref) : undefined;
     if (item) {
       this.inflight.delete(item.cmid);
-      if (frame.retryable) return this.pauseDrain();
+      if (frame.code === ErrorCode.RATE_LIMITED) {
+        // Every send behind it is refused too; all of them go out again, in order, once the wait is over.
+        this.paced = true;
+        const retryAfter = frame.retryAfter ?? RETRY_DELAY;
+        if (this.pauseDrain(retryAfter)) this.host.report({ ...error, cmid: item.cmid, retryAfter });
+        return;
+      }
+      if (frame.retryable) {
+        this.pauseDrain(RETRY_DELAY);
+        return;
+      }
       // Refused for good: keep it visible as failed with the server's reason, and keep draining the rest.
       await this.host.fail(item, error);
       this.host.report({ ...error, cmid: item.cmid });
+      if (this.paced) this.drain();
       return;
     }
     const conv = [...this.syncs].find(([, s]) => s.ref === frame.ref)?.[0];
     if (conv !== undefined) {
       this.syncs.delete(conv);
       if (frame.retryable) {
-        setTimeout(() => this.requestSync(conv), RETRY_DELAY);
+        setTimeout(() => this.requestSync(conv), frame.retryAfter ?? RETRY_DELAY);
         return;
       }
       this.catchingUp.delete(conv);
       this.finishCatchUp();
     }
-    this.host.report(error);
+    // Which conversation was refused (a denied sync, or a removal while connected), so the host can say so.
+    const about = frame.conv ?? conv;
+    const reported = about === undefined ? error : { ...error, conv: about };
+    this.host.report(frame.retryAfter === undefined ? reported : { ...reported, retryAfter: frame.retryAfter });
   }
 
-  /** After a retryable refusal the outbox pauses briefly; nothing overtakes the refused item meanwhile. */
-  private pauseDrain(): void {
-    if (this.retryTimer !== undefined || this.closed) return;
+  /**
+   * After a retryable refusal the outbox pauses for `ms`; nothing overtakes the refused item meanwhile.
+   * False when a pause is already running (the refusals of pipelined items behind the first one).
+   */
+  private pauseDrain(ms: number): boolean {
+    if (this.retryTimer !== undefined || this.closed) return false;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.drain();
-    }, RETRY_DELAY);
+    }, ms);
+    return true;
   }
 }

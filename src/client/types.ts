@@ -68,8 +68,19 @@ export interface ImbedClientOptions {
   url: string;
   /** A JWT for `hello`. Either this or `tokenProvider`. */
   token?: string;
-  /** Called for a token before every connection attempt that needs one, and after a 4001 close. */
+  /**
+   * Called for a token before the first connection (and to name the local database) and after a 4001
+   * close (expired). A rejection, or no answer within `tokenTimeout`, is reported as a non-fatal
+   * `TOKEN_UNAVAILABLE` error and asked again after a backoff; the outbox waits meanwhile. Every token
+   * must be for the same user: a token for another user stops the client with `USER_CHANGED`.
+   */
   tokenProvider?: () => Promise<string>;
+  /**
+   * How long one `tokenProvider` call may take, in ms (default 10000). A call that takes longer counts
+   * as failed, so a provider that never settles cannot hold the connection forever; its late answer is
+   * ignored.
+   */
+  tokenTimeout?: number;
   /** Conversation ids to follow. */
   conversations: string[];
   /** IndexedDB database name; default derived from the server host and the token's user. */
@@ -102,8 +113,12 @@ export interface ImbedClientEventMap {
   change: CustomEvent<{ conv: string }>;
   /** A message from someone else arrived live or through sync. */
   message: CustomEvent<{ message: Message }>;
-  /** Something went wrong that a person should hear of (refused message, fatal close, storage). */
-  error: CustomEvent<ItemError & { cmid?: string; fatal: boolean }>;
+  /**
+   * Something went wrong that a person should hear of (refused message, fatal close, storage). `conv`
+   * names the conversation when the refusal is about it rather than one message: `FORBIDDEN` when the
+   * user is not, or no longer, a member.
+   */
+  error: CustomEvent<ItemError & { cmid?: string; fatal: boolean; retryAfter?: number; conv?: string }>;
   /** The storage backend was chosen; `reason` says why when it is `memory`. */
   storage: CustomEvent<{ kind: StorageKind; reason?: string }>;
 }
@@ -117,7 +132,13 @@ export const ClientErrorCode = {
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   /** The local database failed or was closed while in use (e.g. for a newer imbed in another tab). */
   STORAGE_FAILED: 'STORAGE_FAILED',
-  /** `tokenProvider` rejected. */
+  /** `tokenProvider` rejected, or did not answer within `tokenTimeout`; it is asked again after a backoff. */
   TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
+  /**
+   * The server recognised another user than the one this client's outbox and cache belong to (e.g.
+   * `tokenProvider` returned a token for someone else). The client stops without sending anything, so
+   * one user's pending messages can never go out as another's; create a new client for the new user.
+   */
+  USER_CHANGED: 'USER_CHANGED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

@@ -16,6 +16,13 @@ export interface ConnectionFacts {
   wasOnline: boolean;
   /** Why the client stopped: the fatal error's message, else the last close reason. */
   stopReason: string;
+  /**
+   * A wait the server asked for, in whole seconds left: `rate` while the outbox waits out `RATE_LIMITED`,
+   * `connections` while reconnecting waits out `TOO_MANY_CONNECTIONS`. Absent or null when none.
+   */
+  hold?: { kind: 'rate' | 'connections'; seconds: number } | null;
+  /** The server refused this conversation to this user (`FORBIDDEN`): not, or no longer, a member. */
+  notMember?: boolean;
 }
 
 export interface BannerModel {
@@ -64,6 +71,17 @@ export function describeConnection(facts: ConnectionFacts): BannerModel {
       status = strings.unavailable(facts.stopReason);
       tone = 'error';
       break;
+  }
+  // Said instead of a bare "Offline" or "waiting to send": the person learns why, and for how long.
+  const hold = facts.hold;
+  if (hold && state !== 'stopped' && state !== null) {
+    if (hold.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
+    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds), pending, ' — ');
+  }
+  // Connected but refused: no state line would explain an empty conversation and messages that fail.
+  if (facts.notMember && state !== 'stopped' && state !== null) {
+    status = strings.notMember;
+    tone = 'error';
   }
   return { status, notice, canRetry, tone };
 }

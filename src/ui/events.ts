@@ -18,6 +18,8 @@ export interface ImbedStatusDetail extends StateChange {
 export interface ImbedErrorDetail extends ItemError {
   cmid?: string;
   fatal: boolean;
+  /** For `RATE_LIMITED` and `TOO_MANY_CONNECTIONS`: ms until the client tries again. */
+  retryAfter?: number;
 }
 
 /** Every event `<imbed-chat>` dispatches, by name. */

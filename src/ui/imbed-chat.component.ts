@@ -25,15 +25,18 @@ interface OwnedClient {
  * Give it `server`, `token` and `conversation` and it runs its own `ImbedClient` while it is in the
  * document (stopped on removal, recreated when `server` or `conversation` change; a new `token` alone is
  * handed to the running client). Or set the `client` property to an `ImbedClient` you created: the
- * element then renders and drives it but never starts or stops it. All user text is rendered as text.
+ * element then renders and drives it but never starts or stops it. All user text is rendered as text;
+ * only its `http:` and `https:` URLs become links.
  *
- * This module does not register the tag; import `imbed-chat.js` for `<imbed-chat>`.
+ * This class does not register a tag: `import 'imbed'` (or the `imbed.js` script) registers
+ * `<imbed-chat>`; `imbed/element` exports the class alone, to register under another name or not at all.
  *
  * @summary An embeddable chat window for one imbed conversation.
  *
  * @attr server - WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`.
  * @attr token - The JWT identifying the user to the server.
  * @attr conversation - The id of the conversation to show.
+ * @prop {ImbedClient | null} client - The `ImbedClient` shown: set your own (the element never starts or stops it), or `null` to run one from the attributes.
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
@@ -50,6 +53,7 @@ interface OwnedClient {
  * @csspart message-theirs - A message someone else sent.
  * @csspart sender - The sender's name above the first of their consecutive messages.
  * @csspart text - The message bubble holding the text.
+ * @csspart link - A web address in a message: only `http:`/`https:` URLs, opened in a new tab with `rel="noopener noreferrer"`.
  * @csspart meta - The line under the bubble: time and status.
  * @csspart time - The message time.
  * @csspart status - The status icon of an own message (sending, sent, not sent).
@@ -77,6 +81,7 @@ interface OwnedClient {
  * @cssproperty --imbed-bubble-theirs - Background of others' messages. Default `#f1f3f5`.
  * @cssproperty --imbed-bubble-theirs-fg - Text of others' messages. Default `var(--imbed-fg)`.
  * @cssproperty --imbed-danger - Failures and errors. Default `#b91c1c`.
+ * @cssproperty --imbed-link-color - Links in messages. Default: the bubble's text colour.
  * @cssproperty --imbed-banner-bg - Background of the connection banner. Default `#fff7e6`.
  * @cssproperty --imbed-banner-fg - Text of the connection banner. Default `#7a4b00`.
  */
@@ -104,7 +109,11 @@ export class ImbedChat extends LitElement {
     onMessage: ({ message }) => {
       if (message.conv === this.conversation) this.dispatchEvent(messageEvent(message));
     },
-    onError: (detail) => this.dispatchEvent(errorEvent(detail)),
+    onError: (detail) => {
+      this.noteHold(detail);
+      if (detail.code === 'FORBIDDEN' && detail.conv !== undefined) this.#notMemberOf.add(detail.conv);
+      this.dispatchEvent(errorEvent(detail));
+    },
   });
 
   #hostClient: ImbedClient | null = null;
@@ -114,6 +123,12 @@ export class ImbedChat extends LitElement {
   #lastCmid: string | null = null;
   #lastConversation = '';
   #scrollAfterUpdate = false;
+  /** A wait the server asked for (rate limit, too many connections) and when it ends, for the banner. */
+  #hold: { kind: 'rate' | 'connections'; until: number } | null = null;
+  /** Conversations the server refused to this user on the current connection, for the banner. */
+  #notMemberOf = new Set<string>();
+  /** Re-renders the banner's countdown once a second while a wait runs. */
+  #holdTimer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -149,6 +164,7 @@ export class ImbedChat extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.endHold();
     this.syncClient();
   }
 
@@ -171,6 +187,8 @@ export class ImbedChat extends LitElement {
       storageKind: client?.storageKind ?? null,
       wasOnline: this.controller.wasOnline,
       stopReason: this.controller.fatalReason ?? this.controller.lastChange?.reason ?? '',
+      hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000) } : null,
+      notMember: this.#notMemberOf.has(this.conversation),
     });
     return html`
       ${renderBanner(banner, client?.state ?? null, this.onReconnect)}
@@ -272,7 +290,27 @@ export class ImbedChat extends LitElement {
     this.#lastCmid = newestCmid;
   }
 
+  /** Starts the banner's countdown for a refusal that says how long the client waits. */
+  private noteHold(error: { code: string; retryAfter?: number }): void {
+    const kind = error.code === 'RATE_LIMITED' ? 'rate' : error.code === 'TOO_MANY_CONNECTIONS' ? 'connections' : null;
+    if (kind === null || error.retryAfter === undefined) return;
+    this.#hold = { kind, until: Date.now() + error.retryAfter };
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = setInterval(() => {
+      if (this.#hold && this.#hold.until <= Date.now()) this.endHold();
+      this.requestUpdate();
+    }, 1000);
+  }
+
+  private endHold(): void {
+    this.#hold = null;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+  }
+
   private onState(change: StateChange): void {
+    // Every new session decides membership again: its welcome lists the refused conversations anew.
+    if (change.to === 'syncing') this.#notMemberOf.clear();
     const pending = this.client && this.conversation ? this.client.pendingCount(this.conversation) : 0;
     this.dispatchEvent(statusEvent(change, pending));
   }

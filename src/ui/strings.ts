@@ -24,10 +24,13 @@ export const strings = {
   notStarted: 'Not connected',
   memoryStorage: 'Messages will not survive a reload on this device.',
   unavailable: (reason: string) => (reason ? `Chat unavailable: ${reason}` : 'Chat unavailable'),
+  sendingTooFast: (seconds: number) => `Sending too fast — waiting ${seconds} s`,
+  tooManyConnections: (seconds: number) => `Too many open chats — reconnecting in ${seconds} s`,
   waiting: (n: number) => `${n} ${n === 1 ? 'message' : 'messages'} waiting to send`,
   charactersLeft: (n: number) => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
   tooLong: (max: number) => `This message is too long: the limit is ${max} characters.`,
   noClient: 'The chat is not connected: set server, token and conversation.',
+  notMember: 'You are not a member of this conversation.',
 };
 
 export type Strings = typeof strings;

@@ -20,7 +20,8 @@ describe('fatal closes', () => {
     const last = events.states.at(-1)!;
     expect(last).to.include({ from: 'authenticating', to: 'stopped', code: 4003 });
     expect(events.errors).to.have.length(1);
-    expect(events.errors[0]).to.include({ code: 'UNAUTHORIZED', fatal: true, retryable: false });
+    // The server's error frame before the close says why; its code is reported, not the close code's name.
+    expect(events.errors[0]).to.include({ code: 'TOKEN_MALFORMED', fatal: true, retryable: false });
     expect(events.errors[0].message).to.contain('refused the token');
 
     // Nothing may bring it back by itself: not "retry now", not the browser's hints.
@@ -72,10 +73,27 @@ describe('the close policy', () => {
     expect(decideOnClose(4001, 'token expired', ctx)).to.deep.equal({ action: 'stop', reason: 'token expired', errorCode: 'TOKEN_EXPIRED' });
   });
 
-  it('stops on 4002, 4003, 4005 and unknown 4xxx codes, naming the code', () => {
+  it('stops on 4002, 4003, 4005, 4006 and unknown 4xxx codes, naming the code', () => {
     expect(decideOnClose(4002, '', ctx)).to.include({ action: 'stop', errorCode: 'UNSUPPORTED_PROTOCOL' });
     expect(decideOnClose(4003, 'invalid token', ctx)).to.include({ action: 'stop', errorCode: 'UNAUTHORIZED' });
     expect(decideOnClose(4005, 'bad hello', ctx)).to.include({ action: 'stop', errorCode: 'BAD_HELLO' });
+    expect(decideOnClose(4006, 'origin https://evil.example is not allowed', ctx)).to.deep.equal({
+      action: 'stop',
+      reason: 'this site is not allowed to use the chat server: origin https://evil.example is not allowed',
+      errorCode: 'ORIGIN_NOT_ALLOWED',
+    });
     expect(decideOnClose(4999, 'new thing', ctx)).to.deep.equal({ action: 'stop', reason: 'the server closed the connection for good (4999): new thing', errorCode: 'CLOSE_4999' });
+  });
+
+  it('names the code of the error frame sent before the close, when there was one', () => {
+    const refusal = (code: string) => ({ ...ctx, established: false, refusal: { code, message: 'x' } });
+    expect(decideOnClose(4003, 'invalid token', refusal('TOKEN_INVALID'))).to.include({ action: 'stop', errorCode: 'TOKEN_INVALID' });
+    expect(decideOnClose(4003, 'token has no sub', refusal('TOKEN_CLAIMS'))).to.include({ action: 'stop', errorCode: 'TOKEN_CLAIMS' });
+    expect(decideOnClose(4001, 'token expired', refusal('TOKEN_EXPIRED'))).to.include({ action: 'stop', errorCode: 'TOKEN_EXPIRED' });
+    // The server could not check the token: the same token is tried again later.
+    expect(decideOnClose(1011, 'cannot check tokens now', refusal('AUTH_UNAVAILABLE'))).to.deep.equal({
+      action: 'retry',
+      reason: 'the server cannot check the token now: cannot check tokens now',
+    });
   });
 });

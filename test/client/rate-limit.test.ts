@@ -1,0 +1,94 @@
+import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import '../../src/ui/imbed-chat.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+import type { LimitsConfig } from '../../src/server/limits.js';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+
+/** Starts the test runner's second server, enforcing `limits` only; resolves with its WebSocket URL. */
+async function limitedServer(limits: Partial<LimitsConfig>): Promise<string> {
+  return ((await executeServerCommand('imbed-server', { action: 'start-limited', limits })) as { url: string }).url;
+}
+
+describe('server limits', () => {
+  const mounted: HTMLElement[] = [];
+  afterEach(async () => {
+    for (const el of mounted.splice(0)) el.remove();
+    await stopAll();
+    await executeServerCommand('imbed-server', { action: 'stop-limited' });
+  });
+
+  it('waits out RATE_LIMITED and delivers every message once, in order', async () => {
+    // Ten messages a second after a burst of three: the outbox of twelve is refused, then paced. The
+    // frame rate makes the client keep at most ten sends in flight.
+    const url = await limitedServer({ framesPerSecond: 10, messagesPerMinute: 600, messagesBurst: 3 });
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { url });
+    const bob = await makeClient(freshUser('bob'), [conv], { url });
+    await online(alice.client);
+    const texts = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    for (const text of texts) await alice.client.send(conv, text);
+
+    await until(() => sentTexts(bob.client, conv).length === texts.length, 'bob has every message', 20_000);
+    expect(sentTexts(bob.client, conv)).to.deep.equal(texts);
+    expect(bob.client.items(conv).map((i) => i.seq)).to.deep.equal(texts.map((_, i) => i + 1), 'each stored once');
+    await until(() => alice.client.pendingCount() === 0, 'alice\'s outbox empty');
+    expect(sentTexts(alice.client, conv)).to.deep.equal(texts);
+    const refusals = alice.events.errors.filter((e) => e.code === 'RATE_LIMITED');
+    expect(refusals.length).to.be.greaterThan(0, 'the server did refuse some');
+    expect(refusals.every((e) => e.retryable && !e.fatal)).to.equal(true);
+    expect(alice.client.items(conv).some((i) => i.status === 'failed')).to.equal(false, 'nothing failed for rate');
+  });
+
+  it('tells the person in the banner that it is waiting, and keeps the messages pending', async () => {
+    // One message a second, no burst beyond one: the second and third wait about a second each.
+    const url = await limitedServer({ messagesPerMinute: 60, messagesBurst: 1 });
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { url });
+    await online(alice.client);
+    const el = document.createElement('imbed-chat') as ImbedChat;
+    el.conversation = conv;
+    el.client = alice.client;
+    document.body.append(el);
+    mounted.push(el);
+
+    for (const text of ['one', 'two', 'three']) await alice.client.send(conv, text);
+    const banner = () => el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '';
+    let seen = '';
+    await until(() => {
+      seen = banner();
+      return seen.includes('Sending too fast');
+    }, 'the waiting notice');
+    expect(seen).to.match(/waiting \d+ s/);
+    expect(alice.client.items(conv).filter((i) => i.status === 'pending').length).to.be.greaterThan(0);
+
+    await until(() => alice.client.pendingCount() === 0, 'all sent', 20_000);
+    expect(sentTexts(alice.client, conv)).to.deep.equal(['one', 'two', 'three']);
+  });
+
+  it('reconnects no sooner than TOO_MANY_CONNECTIONS says, and says so in the banner', async () => {
+    const url = await limitedServer({ connectionsPerUser: 1 });
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const first = await makeClient(user, [conv], { url, storage: 'memory' });
+    await online(first.client);
+    const second = await makeClient(user, [conv], { url, storage: 'memory' });
+    const el = document.createElement('imbed-chat') as ImbedChat;
+    el.conversation = conv;
+    el.client = second.client;
+    document.body.append(el);
+    mounted.push(el);
+
+    await until(() => second.events.errors.some((e) => e.code === 'TOO_MANY_CONNECTIONS'), 'the refusal');
+    const refusal = second.events.errors.find((e) => e.code === 'TOO_MANY_CONNECTIONS') as { retryAfter?: number };
+    expect(refusal.retryAfter).to.be.greaterThan(0);
+    await until(() => (el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '').includes('Too many open chats'), 'the notice');
+    const refusedAttempts = () => second.events.states.filter((s) => s.code === 4029).length;
+    expect(refusedAttempts()).to.equal(1);
+    // Several of the client's own backoffs (100-1000 ms here) later, it is still waiting as told.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(refusedAttempts()).to.equal(1, 'no attempt before retryAfter');
+    expect(second.client.state).to.equal('offline');
+  });
+});

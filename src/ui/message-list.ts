@@ -1,6 +1,7 @@
 /**
  * The message list: one node per `ChatItem`, keyed by `cmid` so the node a person is looking at
- * survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup.
+ * survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup; a
+ * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
@@ -8,11 +9,24 @@ import { ifDefined } from 'lit/directives/if-defined.js';
 import type { ChatItem } from '../client/index.js';
 import { formatFullTime, formatTime } from './format.js';
 import { alertIcon, checkIcon, clockIcon } from './icons.js';
+import { splitLinks } from './links.js';
 import { strings } from './strings.js';
 
 export interface MessageActions {
   retry(cmid: string): void;
   discard(cmid: string): void;
+}
+
+/**
+ * Message text as text nodes, its http(s) URLs as links. A link opens in a new browsing context, so the
+ * embedding page never navigates away, with no `window.opener` and no referrer for the page it opens.
+ */
+function renderText(text: string): Array<string | TemplateResult> {
+  return splitLinks(text).map((piece) =>
+    'href' in piece
+      ? html`<a part="link" href=${piece.href} target="_blank" rel="noopener noreferrer">${piece.text}</a>`
+      : piece.text,
+  );
 }
 
 function renderStatus(item: ChatItem): TemplateResult | typeof nothing {
@@ -52,7 +66,7 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
     data-seq=${ifDefined(item.seq ?? undefined)}
   >
     ${!item.mine && startsRun ? html`<span class="sender" part="sender">${item.name}</span>` : nothing}
-    <p class="bubble" part="text">${item.text}</p>
+    <p class="bubble" part="text">${renderText(item.text)}</p>
     <div class="meta" part="meta">
       <time part="time" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts)}>${formatTime(item.ts)}</time>
       ${renderStatus(item)}

@@ -149,6 +149,11 @@ export const chatStyles = css`
     background: var(--_bubble-mine);
     color: var(--_bubble-mine-fg);
   }
+  /* Readable on both bubbles; isolated so bidi controls before a link cannot reorder it. */
+  [part~='link'] {
+    color: var(--imbed-link-color, currentColor);
+    unicode-bidi: isolate;
+  }
   .message[data-status='pending'] .bubble {
     opacity: 0.7;
   }

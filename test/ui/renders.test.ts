@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, maybePart, mountBare, mountChat, part, root, freshUser, unmountAll, untilOnline } from './fixtures.js';
+import { bannerText, maybePart, messageNodes, mountBare, mountChat, part, root, freshUser, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 
 describe('<imbed-chat> rendering', () => {
   afterEach(unmountAll);
@@ -62,5 +62,46 @@ describe('<imbed-chat> rendering', () => {
     } finally {
       await client.stop();
     }
+  });
+
+  it('renders an https URL in a message as exactly one link that opens in a new tab, and javascript: text as text', async () => {
+    const conv = freshConv();
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv });
+    const bob = await mountChat({ user: freshUser('bob'), conversation: conv });
+    await untilOnline(alice);
+    await untilOnline(bob);
+    const url = 'https://example.com/a?b=1';
+    await bob.send(`see ${url}.`);
+    await bob.send('javascript:alert(1)');
+    await until(() => texts(alice).length === 2, 'alice to receive both messages');
+    await until(() => statusOf(bob, 'javascript:alert(1)') === 'sent', 'bob\'s messages to be sent');
+    await alice.updateComplete;
+
+    for (const el of [alice, bob]) {
+      expect(texts(el)).to.deep.equal([`see ${url}.`, 'javascript:alert(1)']);
+      const [withUrl, withScheme] = messageNodes(el);
+      const anchors = withUrl!.querySelectorAll('a');
+      expect(anchors.length, 'links in the URL message').to.equal(1);
+      const link = anchors[0]!;
+      expect(link.getAttribute('href')).to.equal(url);
+      expect(link.getAttribute('target')).to.equal('_blank');
+      expect(link.getAttribute('rel')).to.equal('noopener noreferrer');
+      expect(link.getAttribute('part')).to.equal('link');
+      expect(link.textContent).to.equal(url);
+      expect(withScheme!.querySelectorAll('a').length, 'links in the javascript: message').to.equal(0);
+    }
+  });
+
+  it('colours links with --imbed-link-color and isolates them from surrounding bidi controls', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    await el.send('\u202E https://example.com/x');
+    await until(() => root(el).querySelector('[part~="link"]') !== null, 'the link');
+    const link = root(el).querySelector<HTMLAnchorElement>('[part~="link"]')!;
+    const bubble = part(el, 'text');
+    expect(getComputedStyle(link).color, 'default: the bubble text colour').to.equal(getComputedStyle(bubble).color);
+    expect(getComputedStyle(link).unicodeBidi).to.equal('isolate');
+    el.style.setProperty('--imbed-link-color', 'rgb(1, 2, 3)');
+    expect(getComputedStyle(link).color).to.equal('rgb(1, 2, 3)');
   });
 });

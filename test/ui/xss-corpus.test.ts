@@ -2,6 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { freshConv, until } from '../browser-support/server.js';
 import { freshUser, messageNodes, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { splitLinks } from '../../src/ui/links.js';
 import { PROBE, XSS_PAYLOADS } from './xss-payloads.js';
 
 declare global {
@@ -47,22 +48,55 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 500));
 }
 
+function isTextOrMarker(node: Node): boolean {
+  return node.nodeType === Node.TEXT_NODE || node.nodeType === Node.COMMENT_NODE;
+}
+
+/**
+ * A link as the widget makes it: an absolute http(s) href, a new tab without opener or referrer, no
+ * attribute besides those four, and nothing but text inside.
+ */
+function isWidgetLink(node: Node): boolean {
+  if (!(node instanceof HTMLAnchorElement)) return false;
+  let protocol: string;
+  try {
+    protocol = new URL(node.getAttribute('href') ?? '').protocol;
+  } catch {
+    return false;
+  }
+  return (
+    (protocol === 'http:' || protocol === 'https:') &&
+    node.getAttribute('rel') === 'noopener noreferrer' &&
+    node.getAttribute('target') === '_blank' &&
+    node.getAttribute('part') === 'link' &&
+    node.attributes.length === 4 &&
+    [...node.childNodes].every(isTextOrMarker)
+  );
+}
+
 function elementsOutsideTemplate(el: ImbedChat): string[] {
   const found: string[] = [];
   for (const node of messageNodes(el)) {
     for (const child of node.querySelectorAll('*')) {
-      if (!TEMPLATE_TAGS.has(child.localName)) found.push(`<${child.localName}> in ${node.dataset.cmid}`);
+      if (!TEMPLATE_TAGS.has(child.localName) && !isWidgetLink(child)) found.push(`<${child.localName}> in ${node.dataset.cmid}`);
     }
   }
   return found;
 }
 
-/** Text parts holding anything but text (Lit's comment markers around the binding are allowed). */
+/** Text parts holding anything but text and the widget's links (Lit's comment markers around bindings are allowed). */
 function textPartsWithMarkup(el: ImbedChat): string[] {
   return messageNodes(el)
     .map((node) => node.querySelector('[part~="text"]')!)
-    .filter((text) => [...text.childNodes].some((n) => n.nodeType !== Node.TEXT_NODE && n.nodeType !== Node.COMMENT_NODE))
+    .filter((text) => [...text.childNodes].some((n) => !isTextOrMarker(n) && !isWidgetLink(n)))
     .map((text) => text.textContent ?? '');
+}
+
+/** Each message's links as `text -> href`, to compare with what `splitLinks` finds in the payload. */
+function renderedLinks(el: ImbedChat): string[][] {
+  return messageNodes(el).map((node) =>
+    [...node.querySelectorAll('a')].map((a) => `${a.textContent} -> ${a.getAttribute('href')}`),
+  );
 }
 
 /** Message nodes whose box sticks out of the log's box on either side. */
@@ -100,7 +134,25 @@ describe('<imbed-chat> against an XSS corpus', () => {
     expect(payloadResources(resources.entries)).to.deep.equal([`img ${location.origin}${PROBE}control.png`]);
   });
 
-  it(`renders all ${XSS_PAYLOADS.length} payloads from another person as exact, inert text inside the log`, async function () {
+  it('accepts only the widget\'s own link shape (the link check can fail)', () => {
+    const link = (attributes: Record<string, string>, inner = 'x'): HTMLAnchorElement => {
+      const a = document.createElement('a');
+      for (const [name, value] of Object.entries(attributes)) a.setAttribute(name, value);
+      a.innerHTML = inner;
+      return a;
+    };
+    const safe = { part: 'link', href: 'https://x.test/', target: '_blank', rel: 'noopener noreferrer' };
+    expect(isWidgetLink(link(safe))).to.equal(true);
+    expect(isWidgetLink(link({ ...safe, href: 'javascript:__imbedXss()' })), 'javascript: href').to.equal(false);
+    expect(isWidgetLink(link({ ...safe, href: '/relative' })), 'relative href').to.equal(false);
+    expect(isWidgetLink(link({ ...safe, rel: 'noopener' })), 'referrer kept').to.equal(false);
+    expect(isWidgetLink(link({ ...safe, target: '_self' })), 'same tab').to.equal(false);
+    expect(isWidgetLink(link({ ...safe, onclick: '__imbedXss()' })), 'extra attribute').to.equal(false);
+    expect(isWidgetLink(link(safe, '<b>x</b>')), 'markup inside').to.equal(false);
+  });
+
+  it(`renders all ${XSS_PAYLOADS.length} payloads from another person as exact, inert text and safe links inside the log`, async function () {
+    expect(XSS_PAYLOADS.length, 'corpus size').to.be.at.least(100);
     this.timeout(120_000);
     const conv = freshConv('xss');
     const mallory = await mountChat({ user: freshUser('mallory'), conversation: conv });
@@ -117,6 +169,11 @@ describe('<imbed-chat> against an XSS corpus', () => {
     await settle();
     resources.stop();
 
+    // The link payloads must exercise the link path, or the checks on links prove nothing.
+    const expectedLinks = XSS_PAYLOADS.map((payload) =>
+      splitLinks(payload).flatMap((piece) => ('href' in piece ? [`${piece.text} -> ${piece.href}`] : [])),
+    );
+    expect(expectedLinks.flat().length, 'payloads that hold an http(s) link').to.be.at.least(10);
     expect(window.__imbedXssHits, 'canary calls').to.equal(0);
     expect(payloadResources(resources.entries), 'resources fetched').to.deep.equal([]);
     for (const [who, el] of [['alice', alice], ['mallory', mallory]] as const) {
@@ -125,6 +182,7 @@ describe('<imbed-chat> against an XSS corpus', () => {
       expect(differing, `${who}: payloads not rendered exactly`).to.deep.equal([]);
       expect(rendered.length, `${who}: message count`).to.equal(XSS_PAYLOADS.length);
       expect(elementsOutsideTemplate(el), `${who}: foreign elements`).to.deep.equal([]);
+      expect(renderedLinks(el), `${who}: links`).to.deep.equal(expectedLinks);
       expect(textPartsWithMarkup(el), `${who}: text parts with non-text children`).to.deep.equal([]);
       expect(nodesOutsideLog(el), `${who}: messages outside the log`).to.deep.equal([]);
     }

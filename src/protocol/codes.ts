@@ -67,6 +67,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
@@ -93,6 +95,8 @@ export interface CloseCodeInfo {
 export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: 'NORMAL', reconnect: 'retry', description: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.' },
   1001: { name: 'GOING_AWAY', reconnect: 'retry', description: 'The server is shutting down.' },
+  1002: { name: 'PROTOCOL_ERROR', reconnect: 'retry', description: 'A WebSocket frame broke RFC 6455 framing (unmasked, reserved bits or opcode, oversized or fragmented control frame).' },
+  1007: { name: 'INVALID_PAYLOAD', reconnect: 'retry', description: 'A text frame (or a close reason) was not valid UTF-8.' },
   1008: { name: 'POLICY_VIOLATION', reconnect: 'retry', description: 'The connection broke a limit it was told about (a flood of frames far over the rate limit, or not reading what the server sends); reconnect with backoff.' },
   1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry', description: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.' },
   1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.' },

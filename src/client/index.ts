@@ -3,6 +3,7 @@
  * Hosts and `src/ui/` import everything from here.
  */
 export { ImbedClient } from './client.js';
+export { tokenSubject } from './token.js';
 export * from './types.js';
 export { ProtocolError, ErrorCode, CloseCode, LIMITS } from '../protocol/index.js';
 export type { Message } from '../protocol/index.js';

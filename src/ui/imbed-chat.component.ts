@@ -1,6 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { ImbedClient, LIMITS, ProtocolError, type ChatItem, type StateChange } from '../client/index.js';
+import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
 import { describeConnection, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
@@ -12,19 +12,24 @@ import { chatStyles } from './styles.js';
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
 
+/** Where the element's own client gets its tokens: a fixed one, or the host's provider. */
+type TokenProvider = () => Promise<string>;
+
 interface OwnedClient {
   client: ImbedClient;
   server: string;
   token: string;
+  tokenProvider: TokenProvider | null;
   conversation: string;
 }
 
 /**
  * A chat window for one conversation: message list, composer and connection banner.
  *
- * Give it `server`, `token` and `conversation` and it runs its own `ImbedClient` while it is in the
- * document (stopped on removal, recreated when `server` or `conversation` change; a new `token` alone is
- * handed to the running client). Or set the `client` property to an `ImbedClient` you created: the
+ * Give it `server`, `token` (or a `tokenProvider`) and `conversation` and it runs its own `ImbedClient`
+ * while it is in the document (stopped on removal, recreated when `server`, `conversation` or the
+ * `tokenProvider` change, or when a new `token` is for another user; a new token for the same user is
+ * handed to the running client, and a user's outbox is never sent under another user's name). Or set the `client` property to an `ImbedClient` you created: the
  * element then renders and drives it but never starts or stops it. All user text is rendered as text;
  * only its `http:` and `https:` URLs become links.
  *
@@ -36,6 +41,7 @@ interface OwnedClient {
  * @attr server - WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`.
  * @attr token - The JWT identifying the user to the server.
  * @attr conversation - The id of the conversation to show.
+ * @prop {(() => Promise<string>) | null} tokenProvider - Gives the element's own client its tokens instead of `token`: asked before each connection that needs one and after an expiry.
  * @prop {ImbedClient | null} client - The `ImbedClient` shown: set your own (the element never starts or stops it), or `null` to run one from the attributes.
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
@@ -94,6 +100,13 @@ export class ImbedChat extends LitElement {
   /** The user's JWT. Not reflected, so it does not show up in the page's DOM. */
   @property() token = '';
 
+  /**
+   * Called for a token before each connection that needs one and after the server says the token
+   * expired (close 4001), instead of a fixed `token`: e.g. `() => fetch('/chat-token').then((r) => r.text())`.
+   * The outbox waits while it is asked; a provider that fails or hangs is asked again with backoff.
+   */
+  @property({ attribute: false }) tokenProvider: TokenProvider | null = null;
+
   /** The conversation shown. */
   @property({ reflect: true }) conversation = '';
 
@@ -132,7 +145,7 @@ export class ImbedChat extends LitElement {
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
-   * attributes (null until `server`, `token` and `conversation` are all set and it is connected).
+   * attributes (null until `server`, `token` or `tokenProvider`, and `conversation` are set and it is connected).
    * Set it to use your own `ImbedClient` (the element will not start or stop it); set `null` to go back
    * to the attributes.
    */
@@ -169,7 +182,7 @@ export class ImbedChat extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('server') || changed.has('token') || changed.has('conversation')) this.syncClient();
+    if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
     this.planScroll();
   }
 
@@ -240,9 +253,12 @@ export class ImbedChat extends LitElement {
     if (this.#hostClient) {
       this.#owned = null;
       next = this.#hostClient;
-    } else if (this.isConnected && this.server && this.token && this.conversation) {
+    } else if (this.isConnected && this.server && (this.token || this.tokenProvider) && this.conversation) {
       const owned = this.#owned;
-      if (owned && owned.server === this.server && owned.conversation === this.conversation) {
+      if (
+        owned && owned.server === this.server && owned.conversation === this.conversation &&
+        owned.tokenProvider === this.tokenProvider && !this.isOtherUser(owned)
+      ) {
         if (owned.token !== this.token) {
           owned.token = this.token;
           owned.client.setToken(this.token);
@@ -250,8 +266,12 @@ export class ImbedChat extends LitElement {
           if (owned.client.state === 'stopped') owned.client.start();
         }
       } else {
-        created = new ImbedClient({ url: this.server, token: this.token, conversations: [this.conversation] });
-        this.#owned = { client: created, server: this.server, token: this.token, conversation: this.conversation };
+        created = new ImbedClient({
+          url: this.server,
+          conversations: [this.conversation],
+          ...(this.tokenProvider ? { tokenProvider: this.tokenProvider } : { token: this.token }),
+        });
+        this.#owned = { client: created, server: this.server, token: this.token, tokenProvider: this.tokenProvider, conversation: this.conversation };
       }
       next = this.#owned!.client;
     } else {
@@ -260,6 +280,17 @@ export class ImbedChat extends LitElement {
     this.controller.setClient(next);
     if (previous && previous !== this.#owned) void previous.client.stop();
     created?.start();
+  }
+
+  /**
+   * Whether the `token` now set names another user than the one `owned` runs for (a logout and login
+   * without a reload): that user gets a client, and a local database, of their own.
+   */
+  private isOtherUser(owned: OwnedClient): boolean {
+    if (owned.tokenProvider || owned.token === this.token) return false;
+    const next = tokenSubject(this.token);
+    const current = owned.client.user ?? tokenSubject(owned.token);
+    return next !== null && current !== null && next !== current;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
-import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
 import type { ImbedMessageDetail } from '../../src/ui/events.js';
 import { bannerText, freshUser, mountBare, mountChat, texts, unmountAll, untilOnline } from './fixtures.js';
 
@@ -52,6 +52,54 @@ describe('<imbed-chat> lifecycle', () => {
     expect(el.client).to.not.equal(first);
     await until(() => first.state === 'stopped', 'the old client to stop');
     await untilOnline(el, 'the new client to come online');
+  });
+
+  it('runs its client from a tokenProvider when no token is set', async () => {
+    const user = freshUser('alice');
+    const el = mountBare();
+    let asked = 0;
+    el.tokenProvider = () => {
+      asked += 1;
+      return tokenFor(user);
+    };
+    el.setAttribute('server', await serverUrl());
+    el.setAttribute('conversation', freshConv());
+    await untilOnline(el, 'the chat to come online with a token from the provider');
+    expect(asked).to.be.greaterThan(0);
+    expect(el.client!.user).to.equal(user);
+  });
+
+  it('gives a token for another user a client of its own, and never sends the previous user\'s waiting message as them', async () => {
+    const alice = freshUser('alice');
+    const bob = freshUser('bob');
+    const conv = freshConv();
+    const el = await mountChat({ user: alice, conversation: conv });
+    await untilOnline(el);
+    const first = el.client!;
+    await stopServer();
+    try {
+      await el.send('written by alice while offline');
+      el.token = await tokenFor(bob);
+      await el.updateComplete;
+      expect(el.client).to.not.equal(first);
+      await until(() => first.state === 'stopped', "alice's client to stop");
+    } finally {
+      await startServer();
+    }
+    await untilOnline(el, "bob's client to come online");
+    expect(el.client!.user).to.equal(bob);
+    expect(el.client!.pendingCount(conv)).to.equal(0);
+    await el.send('written by bob');
+
+    const observer = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('carol')), conversations: [conv] });
+    observer.start();
+    try {
+      await until(() => observer.items(conv).some((i) => i.text === 'written by bob'), "bob's message to arrive");
+      const stored = observer.items(conv).map((i) => ({ from: i.from, text: i.text }));
+      expect(stored).to.deep.equal([{ from: bob, text: 'written by bob' }]);
+    } finally {
+      await observer.stop();
+    }
   });
 
   it('recovers from a rejected token when the host sets a valid one', async () => {

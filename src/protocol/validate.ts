@@ -8,6 +8,11 @@ import type { ClientFrame, ErrorFrame, Ref, ServerFrame } from './frames.js';
 
 /** A conversation id: 1-128 characters from letters, digits and `_ . : -`. */
 export const CONV_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/**
+ * A user id (a token's `sub`, a message's `from`, an admin API member): 1-128 characters from letters,
+ * digits and `_ . : @ | + -`, so emails and identity-provider subs such as `auth0|abc` fit.
+ */
+export const USER_PATTERN = /^[A-Za-z0-9_.:@|+-]{1,128}$/;
 /** A client message id: 8-64 characters from letters, digits, `_` and `-` (a UUID or base64url id fits). */
 export const CMID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 

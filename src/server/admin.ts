@@ -5,15 +5,12 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONV_PATTERN } from '../protocol/index.js';
+import { CONV_PATTERN, USER_PATTERN } from '../protocol/index.js';
 import type { Conversation, Store } from './store.js';
 import { DIRECT_MEMBERS } from './store.js';
 
 /** The path prefix every admin route lives under. */
 export const ADMIN_PREFIX = '/admin/v1/';
-
-/** A user id the admin API accepts: 1-128 characters of letters, digits and `_ . : @ | + -` (emails, Auth0 subs). */
-export const USER_PATTERN = /^[A-Za-z0-9_.:@|+-]{1,128}$/;
 
 /** Largest request body, in bytes. A conversation with a thousand members fits well within it. */
 export const MAX_ADMIN_BODY = 64 * 1024;
@@ -128,7 +125,7 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
     if (!result.ok) throw new AdminError(AdminErrorCode.CONVERSATION_EXISTS, `conversation ${id} already exists`);
     ctx.log(`admin created ${kind} conversation ${id} with ${unique.length} members`);
     // It may have been open before (messages, live subscribers): only its members may follow it now.
-    ctx.membershipChanged(id);
+    notify(id);
     return result.conversation;
   }
 
@@ -153,9 +150,26 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
     if (!result.ok) throw unknownConversation(conv);
     if (result.changed) {
       ctx.log(`admin removed ${user} from ${conv}`);
-      ctx.membershipChanged(conv);
+      notify(conv);
     }
     return { conversation: result.conversation, changed: result.changed };
+  }
+
+  /**
+   * Tells live sessions about a membership change that is already stored. If that fails, the answer is
+   * still an error, because a removed member may keep receiving the conversation until they reconnect,
+   * but it says the change is stored: a bare INTERNAL answer tells the caller nothing was changed.
+   */
+  function notify(conv: string): void {
+    try {
+      ctx.membershipChanged(conv);
+    } catch (err) {
+      ctx.log(`admin stored a membership change of ${conv} but could not update live sessions: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      throw new AdminError(
+        AdminErrorCode.INTERNAL,
+        `the change to conversation ${conv} is stored, but live sessions could not be updated: sessions that lost access may keep receiving it until they reconnect`,
+      );
+    }
   }
 
   return (req, res) => {

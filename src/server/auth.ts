@@ -5,7 +5,8 @@
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { CloseCode, ErrorCode } from '../protocol/index.js';
+import { CloseCode, ErrorCode, USER_PATTERN } from '../protocol/index.js';
+import type { ImbedServerOptions } from './index.js';
 import type { Store } from './store.js';
 
 /** Longest display name kept from a token; a longer one is cut, so one claim cannot bloat every frame. */
@@ -13,13 +14,24 @@ const MAX_NAME = 64;
 
 /** How long one fetch of the JWKS may take before the hello is answered with AUTH_UNAVAILABLE. */
 const JWKS_TIMEOUT_MS = 5_000;
-/** A token with an unknown `kid` refetches the JWKS at most this often, so forged kids cannot flood the IdP. */
+/**
+ * A token with an unknown `kid` refetches the JWKS at most this often, so forged kids cannot flood the IdP.
+ * A kid unknown to a set younger than this is answered AUTH_UNAVAILABLE (retry), not TOKEN_INVALID: the
+ * set may predate a key rotation, and the client's retry after the cooldown fetches the new set.
+ */
 const JWKS_COOLDOWN_MS = 30_000;
 /** A fetched JWKS is used for this long, then fetched again (picks up rotated keys). */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 
-/** Algorithms accepted from a JWKS when the configuration names none. */
-const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
+/** Algorithms accepted from a JWKS. */
+const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+/**
+ * Seconds by which `exp` and `nbf` may be off. A server whose clock runs a little behind the
+ * identity provider's would otherwise refuse fresh tokens (`nbf` = now) with TOKEN_CLAIMS, which stops
+ * the client for good.
+ */
+const CLOCK_TOLERANCE_S = 30;
 
 /** How tokens are verified. Exactly one of `secret`, `publicKey` and `jwksUrl`. */
 export interface AuthConfig {
@@ -29,8 +41,6 @@ export interface AuthConfig {
   publicKey?: string;
   /** URL of the identity provider's JSON Web Key Set; keys are chosen by the token's `kid`. */
   jwksUrl?: string;
-  /** Accepted `alg`s; default: what the key source can verify. HS* only with `secret`, never with a public key. */
-  algorithms?: string[];
   /** Required `aud` claim (the token's `aud` must be or contain it). */
   audience?: string;
   /** Required `iss` claim. */
@@ -59,7 +69,7 @@ export interface SignOptions {
   expiresIn?: string | number;
 }
 
-/** The JWKS could not be fetched or read: the token may be fine, the server just cannot tell now. */
+/** The JWKS could not be fetched or read, or is too recent to refetch: the token may be fine, the server just cannot tell now. */
 class KeySourceUnavailable extends Error {}
 
 /** Verifies imbed tokens with the configured key source, and signs them when that source is a secret. */
@@ -74,7 +84,7 @@ export class Auth {
     if (config.secret) {
       this.secret = new TextEncoder().encode(config.secret);
       this.key = this.secret;
-      this.algorithms = checkAlgorithms(config.algorithms, ['HS256'], ['HS256']);
+      this.algorithms = ['HS256'];
     } else if (config.publicKey) {
       this.secret = null;
       let key: KeyObject;
@@ -83,9 +93,8 @@ export class Auth {
       } catch (err) {
         throw new Error(`imbed: the public key is not a PEM public key (SPKI): ${err instanceof Error ? err.message : String(err)}`);
       }
-      const fit = algorithmsFor(key);
       this.key = key;
-      this.algorithms = checkAlgorithms(config.algorithms, fit, fit);
+      this.algorithms = algorithmsFor(key);
     } else {
       this.secret = null;
       let url: URL;
@@ -97,16 +106,23 @@ export class Auth {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`imbed: the JWKS URL must be http(s): ${config.jwksUrl}`);
       const remote = createRemoteJWKSet(url, { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS });
       this.key = async (header, token) => {
+        // Read before the lookup: when the set is cooling down, jose answers an unknown kid from the set
+        // it has rather than fetching it again, and that set may predate a key rotation.
+        const coolingDown = remote.coolingDown;
         try {
           return await remote(header, token);
         } catch (err) {
-          // These say the token names a key the set does not hold: a forged or foreign token.
+          if (err instanceof errors.JWKSNoMatchingKey && coolingDown) {
+            throw new KeySourceUnavailable(`the token's key is not in the key set fetched less than ${JWKS_COOLDOWN_MS / 1000} s ago; retry`);
+          }
+          // Against a set fetched for this very lookup, these say the token names a key the set does
+          // not hold: a forged or foreign token.
           if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) throw err;
           // Anything else is the set itself: unreachable, timed out, not 200, not a JWKS.
           throw new KeySourceUnavailable(err instanceof Error ? err.message : String(err));
         }
       };
-      this.algorithms = checkAlgorithms(config.algorithms, [...JWKS_ALGORITHMS], [...JWKS_ALGORITHMS, 'RS384', 'RS512', 'PS384', 'PS512', 'ES512']);
+      this.algorithms = JWKS_ALGORITHMS;
     }
   }
 
@@ -146,6 +162,7 @@ export class Auth {
         algorithms: this.algorithms,
         // A token without `exp` would be good forever once leaked.
         requiredClaims: ['exp'],
+        clockTolerance: CLOCK_TOLERANCE_S,
         ...(this.config.audience !== undefined && { audience: this.config.audience }),
         ...(this.config.issuer !== undefined && { issuer: this.config.issuer }),
       };
@@ -153,6 +170,8 @@ export class Auth {
       const { payload } =
         typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
       if (typeof payload.sub !== 'string' || payload.sub === '') return fail(ErrorCode.TOKEN_CLAIMS, 'token has no sub');
+      // The admin API only takes ids of this form, so a user with any other sub could never be a member.
+      if (!USER_PATTERN.test(payload.sub)) return fail(ErrorCode.TOKEN_CLAIMS, 'sub is not a valid user id (1-128 characters of A-Z a-z 0-9 _ . : @ | + -)');
       const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? payload.name.slice(0, MAX_NAME) : payload.sub;
       return { ok: true, user: payload.sub, name };
     } catch (err) {
@@ -197,21 +216,8 @@ function algorithmsFor(key: KeyObject): string[] {
   }
 }
 
-function checkAlgorithms(asked: string[] | undefined, fallback: string[], allowed: string[]): string[] {
-  if (asked === undefined || asked.length === 0) return fallback;
-  const bad = asked.filter((a) => !allowed.includes(a));
-  if (bad.length > 0) throw new Error(`imbed: algorithm ${bad.join(', ')} does not fit the key source (allowed: ${allowed.join(', ')})`);
-  return asked;
-}
-
-/** Key-source options as `ImbedServerOptions` carries them. */
-export interface AuthOptions {
-  secret?: string;
-  publicKey?: string;
-  jwksUrl?: string;
-  audience?: string;
-  issuer?: string;
-}
+/** The key-source options of `ImbedServerOptions`. */
+export type AuthOptions = Pick<ImbedServerOptions, 'secret' | 'publicKey' | 'jwksUrl' | 'audience' | 'issuer'>;
 
 /**
  * The verification config: the options' key source, else the environment's (`IMBED_SECRET`,

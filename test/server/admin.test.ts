@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createImbedServer, type ImbedServer } from '../../src/server/index.ts';
-import { MAX_ADMIN_BODY } from '../../src/server/admin.ts';
+import { createAdminHandler, MAX_ADMIN_BODY } from '../../src/server/admin.ts';
+import { Store } from '../../src/server/store.ts';
 import { SECRET, startServer, tempDb } from './helpers.ts';
 
 const ADMIN = 'admin-test-secret';
@@ -314,5 +315,48 @@ describe('admin API in attach mode', () => {
     const res = await call(base, 'POST', 'conversations', { body: JSON.stringify({ id: 'hosted', kind: 'group', members: ['alice'] }) });
     assert.equal(res.status, 201);
     assert.equal(await (await fetch(`${base}/other`)).text(), 'host answered');
+  });
+});
+
+describe('admin API when live sessions cannot be told about a change', () => {
+  const tmp = tempDb();
+  let store: Store;
+  let http: Server;
+  let base: string;
+  const logged: string[] = [];
+
+  before(async () => {
+    store = new Store(tmp.db);
+    const handle = createAdminHandler({
+      secret: ADMIN,
+      store,
+      membershipChanged: () => {
+        throw new Error('hub is gone');
+      },
+      log: (line) => logged.push(line),
+    });
+    http = createServer((req, res) => {
+      if (!handle(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    store.close();
+    tmp.remove();
+  });
+
+  it('answers 500 saying the stored change is kept, not that nothing changed, and logs the cause', async () => {
+    const created = await call(base, 'POST', 'conversations', { body: JSON.stringify({ id: 'c1', kind: 'group', members: ['alice', 'bob'] }) });
+    assert.deepEqual([created.status, created.json.error.code], [500, 'INTERNAL']);
+    assert.match(created.json.error.message, /is stored/);
+    assert.deepEqual(store.conversation('c1')?.members, ['alice', 'bob']);
+
+    const removed = await call(base, 'DELETE', 'conversations/c1/members/bob');
+    assert.deepEqual([removed.status, removed.json.error.code], [500, 'INTERNAL']);
+    assert.match(removed.json.error.message, /is stored/);
+    assert.deepEqual(store.conversation('c1')?.members, ['alice']);
+    assert.ok(logged.some((line) => line.includes('hub is gone')), logged.join('\n'));
   });
 });

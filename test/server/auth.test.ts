@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -77,9 +77,12 @@ async function refused(server: ImbedServer, token: string): Promise<[string, num
   return [outcome.error.code, outcome.close];
 }
 
-/** A JWKS endpoint on port 0 that counts its requests. */
-async function jwksServer(keys: object[]): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+/** A JWKS endpoint on port 0 that counts its requests; `serve` swaps the set, as an identity provider rotating keys does. */
+async function jwksServer(
+  initial: object[],
+): Promise<{ url: string; requests: () => number; serve: (keys: object[]) => void; close: () => Promise<void> }> {
   let requests = 0;
+  let keys = initial;
   const server: Server = createServer((req, res) => {
     requests += 1;
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys }));
@@ -89,8 +92,22 @@ async function jwksServer(keys: object[]): Promise<{ url: string; requests: () =
   return {
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     requests: () => requests,
+    serve: (next) => {
+      keys = next;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** How long the server waits before it refetches a JWKS for an unknown kid (30 s), plus a margin. */
+const PAST_JWKS_COOLDOWN_MS = 31_000;
+
+/**
+ * Moves the clock (Date only; timers run for real) past the JWKS refetch cooldown, the way waiting
+ * 30 s would, and keeps it there until `mock.timers.reset()`.
+ */
+function afterCooldown(): void {
+  mock.timers.enable({ apis: ['Date'], now: Date.now() + PAST_JWKS_COOLDOWN_MS });
 }
 
 describe('auth with an HS256 secret', () => {
@@ -148,9 +165,26 @@ describe('auth with an HS256 secret', () => {
     assert.deepEqual(await refused(server, await sign(key, { exp: null })), ['TOKEN_CLAIMS', 4003]);
   });
 
-  it('refuses a token that is not valid yet (nbf in the future) as TOKEN_CLAIMS', async () => {
-    const token = await sign(key, { claims: { nbf: Math.floor(Date.now() / 1000) + 3600 } });
+  it('accepts a token valid from 10 s ahead: a server clock a little behind the issuer is tolerated', async () => {
+    const token = await sign(key, { claims: { nbf: Math.floor(Date.now() / 1000) + 10 } });
+    assert.equal((await accepted(server, token)).user, 'alice');
+  });
+
+  it('refuses a token not valid for another 2 minutes (nbf beyond the tolerance) as TOKEN_CLAIMS', async () => {
+    const token = await sign(key, { claims: { nbf: Math.floor(Date.now() / 1000) + 120 } });
     assert.deepEqual(await refused(server, token), ['TOKEN_CLAIMS', 4003]);
+  });
+
+  it('accepts subs of the user id form, such as emails and identity-provider subs', async () => {
+    for (const sub of ['alice@example.com', 'auth0|64f1c2', 'google-oauth2|1234', 'a', 'x'.repeat(128)]) {
+      assert.equal((await accepted(server, await sign(key, { sub }))).user, sub);
+    }
+  });
+
+  it('refuses a sub that is not a valid user id as TOKEN_CLAIMS: the admin API could never make it a member', async () => {
+    for (const sub of ['alice smith', 'a/b', 'x'.repeat(129), '名前', 'a\nb']) {
+      assert.deepEqual(await refused(server, await sign(key, { sub })), ['TOKEN_CLAIMS', 4003], JSON.stringify(sub));
+    }
   });
 });
 
@@ -252,14 +286,72 @@ describe('auth with a JWKS URL', () => {
     assert.equal(jwks.requests(), 1);
   });
 
-  it('refuses a token whose kid is not in the set as TOKEN_INVALID', async () => {
+  it('refuses a made-up kid as TOKEN_INVALID when the set fetched again for it still lacks the key', async () => {
     const other = await keyPair('RS256');
-    assert.deepEqual(await refused(server, await sign(other.privateKey, { alg: 'RS256', kid: 'unknown' })), ['TOKEN_INVALID', 4003]);
+    const token = await sign(other.privateKey, { alg: 'RS256', kid: 'made-up' });
+    const before = jwks.requests();
+    // Past the refetch cooldown, so the unknown kid makes the server fetch the set again.
+    afterCooldown();
+    try {
+      assert.deepEqual(await refused(server, token), ['TOKEN_INVALID', 4003]);
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(jwks.requests(), before + 1);
   });
 
   it('refuses a token of a key not in the set but naming a known kid as TOKEN_INVALID', async () => {
     const other = await keyPair('RS256');
     assert.deepEqual(await refused(server, await sign(other.privateKey, { alg: 'RS256', kid: 'k1' })), ['TOKEN_INVALID', 4003]);
+  });
+});
+
+describe('auth with a JWKS URL during key rotation', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let jwks: Awaited<ReturnType<typeof jwksServer>>;
+  let oldKey: KeyPair;
+  let newKey: KeyPair;
+  const jwk = async (pair: KeyPair, kid: string) => ({ ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' });
+
+  before(async () => {
+    oldKey = await keyPair('RS256');
+    newKey = await keyPair('RS256');
+    jwks = await jwksServer([await jwk(oldKey, 'old')]);
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl: jwks.url });
+  });
+  after(async () => {
+    await server.close();
+    await jwks.close();
+    tmp.remove();
+  });
+
+  it('tells a token of a newly published key to retry (AUTH_UNAVAILABLE, 1011) within the cooldown, and accepts it after', async () => {
+    assert.equal((await accepted(server, await sign(oldKey.privateKey, { alg: 'RS256', kid: 'old' }))).user, 'alice');
+    assert.equal(jwks.requests(), 1);
+    jwks.serve([await jwk(oldKey, 'old'), await jwk(newKey, 'new')]);
+    const token = await sign(newKey.privateKey, { alg: 'RS256', kid: 'new' });
+
+    // The set was fetched moments ago and may not be refetched yet: not a forgery the client must stop for.
+    assert.deepEqual(await hello(server, token), { error: { code: 'AUTH_UNAVAILABLE', ref: 'h1', retryable: true }, close: 1011 });
+    assert.equal(jwks.requests(), 1, 'the cooldown holds: no refetch');
+
+    afterCooldown();
+    try {
+      assert.equal((await accepted(server, token)).user, 'alice');
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(jwks.requests(), 2);
+  });
+
+  it('does not refetch for a made-up kid within the cooldown, and tells it to retry', async () => {
+    // Loads the set if no test did yet; either way it was fetched less than 30 s ago.
+    await accepted(server, await sign(oldKey.privateKey, { alg: 'RS256', kid: 'old' }));
+    const before = jwks.requests();
+    const forged = await sign((await keyPair('RS256')).privateKey, { alg: 'RS256', kid: 'made-up' });
+    assert.deepEqual(await refused(server, forged), ['AUTH_UNAVAILABLE', 1011]);
+    assert.equal(jwks.requests(), before);
   });
 });
 

@@ -86,7 +86,7 @@ export function applyFilter(
   isValid: (text: string) => boolean,
   log: (line: string) => void,
 ): { ok: true; text: string } | { ok: false; reason: string } {
-  const failed = { ok: false as const, reason: 'the server could not check this message; try again later' };
+  const failed = { ok: false as const, reason: 'the server could not check this message' };
   let result: FilterResult;
   try {
     result = filter(message, context);

@@ -13,10 +13,10 @@ import { createAdminHandler } from './admin.js';
 import { Auth, resolveAuthConfig } from './auth.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
-import { clientAddress, CONNECTION_RETRY_AFTER, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
+import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
-import { Session, type SessionContext } from './session.js';
+import { Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
@@ -39,9 +39,10 @@ export interface ImbedServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /**
    * Web pages allowed to open a WebSocket, by origin: `'*'` for any, or a list of origins
-   * (`https://app.example`), subdomain patterns (`https://*.example`) and `'null'` (file pages).
-   * Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise only pages of the
-   * server's own origin. Clients that send no `Origin` (not browsers) are not affected. A refused
+   * (`https://app.example`), subdomain patterns (`https://*.example`) and `'null'` (opaque origins:
+   * file pages, but also every sandboxed iframe on the web, so list it only for a WebView that needs
+   * it). Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise none. Pages served
+   * from the server's own host and clients that send no `Origin` (not browsers) always pass. A refused
    * page's socket is closed with 4006.
    */
   origins?: OriginPolicy;
@@ -124,6 +125,9 @@ export interface ImbedServer {
 /** How long `close` waits for clients to answer the close handshake before dropping them. */
 const CLOSE_GRACE_MS = 1000;
 
+/** Most characters of a client's `Origin` header written to the log: the header is the client's to make up. */
+const MAX_LOGGED_ORIGIN = 200;
+
 const CLOSE_REASONS: Readonly<Record<number, string>> = {
   [CloseCode.GOING_AWAY]: 'server shutting down',
   [CloseCode.SERVICE_RESTART]: 'server restarting',
@@ -193,6 +197,19 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     handleProtocols: (offered) => (offered.has(PROTOCOL) ? PROTOCOL : (offered.values().next().value ?? false)),
   });
 
+  const trustProxy = options.trustProxy ?? false;
+  let proxyWarned = false;
+  /**
+   * Says once per server, at the first per-address refusal of a loopback or private address, that a
+   * reverse proxy needs --trust-proxy: without it every client counts as the proxy's address, and the
+   * per-address cap becomes a cap on the whole server.
+   */
+  function warnAboutProxy(ip: string): void {
+    if (proxyWarned || trustProxy || !isPrivateAddress(ip)) return;
+    proxyWarned = true;
+    log(`connections from ${ip} reached the per-address limit (${ctx.limits.config.connectionsPerIp}); if this server is behind a reverse proxy, start it with --trust-proxy (trustProxy: true), else every client counts as the proxy's address`);
+  }
+
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     if (ws.protocol !== PROTOCOL) {
       ws.on('error', (err) => log(`refused socket error: ${err.message}`));
@@ -200,13 +217,14 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       log(`refused connection offering ${ws.protocol || 'no protocol'}`);
       return;
     }
-    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustProxy ?? false);
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy);
     if (!ctx.limits.acquireIp(ip)) {
       ws.on('error', (err) => log(`refused socket error: ${err.message}`));
       const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
       ws.send(JSON.stringify(error.toFrame()));
       ws.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address');
       log(`refused connection from ${ip}: too many connections`);
+      warnAboutProxy(ip);
       return;
     }
     const session = new Session(ws, ctx, ip);
@@ -238,9 +256,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       // after the handshake tells the page, and the person running it, what is wrong.
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => {});
-        ws.close(CloseCode.ORIGIN_NOT_ALLOWED, truncate(`origin ${origin} is not allowed`));
+        ws.close(CloseCode.ORIGIN_NOT_ALLOWED, truncateReason(`origin ${origin} is not allowed`));
       });
-      log(`refused origin ${origin} from ${req.socket.remoteAddress ?? 'unknown'}; allow it with --origin or IMBED_ORIGINS`);
+      log(`refused origin ${origin?.slice(0, MAX_LOGGED_ORIGIN)} from ${req.socket.remoteAddress ?? 'unknown'}; allow it with --origin or IMBED_ORIGINS`);
       return;
     }
     wss.handleUpgrade(req, socket, head, onConnection);
@@ -324,13 +342,6 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
-}
-
-/** A close reason is at most 123 bytes of UTF-8; ws throws on a longer one. */
-function truncate(reason: string): string {
-  let out = reason;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
-  return out;
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {

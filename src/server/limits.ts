@@ -62,6 +62,9 @@ export interface LimitsConfig {
   maxBufferedBytes: number;
 }
 
+/** A limits preset shared by every server: frozen, so one server cannot change another's limits. */
+export type FrozenLimits = Readonly<Omit<LimitsConfig, 'identicalTexts'>> & { readonly identicalTexts: Readonly<LimitsConfig['identicalTexts']> };
+
 /**
  * Production defaults. Frames: a client sends a ping every 15 s, one `send` per message and one `sync`
  * per page, so 20/s (bursts of 40) is far above a person's use and far below a script's. Messages: 60 a
@@ -69,28 +72,28 @@ export interface LimitsConfig {
  * offline go out at once. 20 connections per user covers tabs, phones and webviews; 100 per address
  * covers an office behind one NAT. Three identical texts in 30 s allows "ok", "ok", "ok" but not a bot.
  */
-export const DEFAULT_LIMITS: LimitsConfig = {
+export const DEFAULT_LIMITS: FrozenLimits = Object.freeze({
   framesPerSecond: 20,
   messagesPerMinute: 60,
   messagesBurst: 30,
   connectionsPerUser: 20,
   connectionsPerIp: 100,
-  identicalTexts: { count: 3, windowMs: 30_000 },
+  identicalTexts: Object.freeze({ count: 3, windowMs: 30_000 }),
   maxBufferedBytes: 4 * 1024 * 1024,
-};
+});
 
 /** Every limit off except the slow-consumer guard, which protects the server's memory, not fairness. */
-export const NO_LIMITS: LimitsConfig = {
+export const NO_LIMITS: FrozenLimits = Object.freeze({
   framesPerSecond: 0,
   messagesPerMinute: 0,
   messagesBurst: 0,
   connectionsPerUser: 0,
   connectionsPerIp: 0,
-  identicalTexts: { count: 0, windowMs: 0 },
+  identicalTexts: Object.freeze({ count: 0, windowMs: 0 }),
   maxBufferedBytes: DEFAULT_LIMITS.maxBufferedBytes,
-};
+});
 
-/** The defaults with `partial` laid over them. */
+/** The defaults with `partial` laid over them (a new object: the presets stay untouched). */
 export function resolveLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig {
   return { ...DEFAULT_LIMITS, ...partial, identicalTexts: { ...DEFAULT_LIMITS.identicalTexts, ...partial.identicalTexts } };
 }
@@ -236,12 +239,27 @@ export type FrameVerdict =
   | { ok: false; retryAfter: number; flood: boolean };
 
 /**
- * The rate state of one connection: its frame bucket, the deadline before which every `send` is refused
- * (so no send overtakes one refused for rate), and a count of refused frames in a row to spot a flood.
+ * The least `retryAfter` of a send refused because an earlier one waits to be sent again: its own wait
+ * may be over, and what the client must do is send the earlier one first, which takes a round trip.
+ */
+export const BEHIND_REFUSED_WAIT = 100;
+
+/**
+ * How long after its wait ran out a send refused for rate still holds back the others. A client that
+ * will never send it again (a person deleted it from the outbox) must not be stalled forever; one that
+ * is resending in order does so within a round trip of the wait, so a minute is far beyond that.
+ */
+export const REFUSED_SEND_HOLD = 60_000;
+
+/**
+ * The rate state of one connection: its frame bucket, the send last refused for rate (every other send
+ * is refused until that cmid is sent again, so no send overtakes it), and a count of refused frames in
+ * a row to spot a flood.
  */
 export class ConnectionLimits {
   private readonly frames: TokenBucket | null;
-  private sendsBlockedUntil = 0;
+  /** The send refused for rate that every other send waits behind, and when its own wait ends. */
+  private refused: { cmid: string; until: number } | null = null;
   private refusedInRow = 0;
   /**
    * Refused frames in a row after which the connection counts as a flood. A well-behaved client can
@@ -275,26 +293,50 @@ export class ConnectionLimits {
   }
 
   /**
-   * A `send` that passed the frame check: 0 when it may be stored (one message taken from the user's
-   * bucket), else the ms to wait. Once one send is refused for rate, every later send is refused until
-   * that deadline, so the refused one is stored first when the client sends them all again.
+   * Whether the send of `cmid` must wait behind one refused for rate: 0 when it may go on, else the ms
+   * to answer as `retryAfter`. The refused send itself is let through, which lifts the hold: from then
+   * on it is answered like any send (and held again if refused for rate again).
    */
-  send(user: string): Wait {
+  sendHeld(cmid: string | null): Wait {
+    const refused = this.refused;
+    if (refused === null) return 0;
     const now = this.clock();
-    if (now < this.sendsBlockedUntil) return this.sendsBlockedUntil - now;
+    if (refused.cmid === cmid || now >= refused.until + REFUSED_SEND_HOLD) {
+      this.refused = null;
+      return 0;
+    }
+    return Math.max(refused.until - now, BEHIND_REFUSED_WAIT);
+  }
+
+  /**
+   * Takes one message from `user`'s bucket for the send of `cmid`: 0 when it may be stored, else the ms
+   * to wait, and every other send is held until `cmid` is sent again.
+   */
+  takeMessage(user: string, cmid: string): Wait {
     const wait = this.registry.takeMessage(user);
-    if (wait > 0) this.blockSends(wait);
+    if (wait > 0) this.hold(cmid, wait);
     return wait;
   }
 
-  /** Refuses every send for `ms` from now (a send was refused for the frame rate). */
-  blockSends(ms: number): void {
-    this.sendsBlockedUntil = Math.max(this.sendsBlockedUntil, this.clock() + ms);
+  /**
+   * A send refused for the frame rate, `wait` ms: the `retryAfter` to answer. A send held behind an
+   * earlier refused one waits for that one as well; else, when it has a cmid, it becomes the send the
+   * others wait behind.
+   */
+  refuseSend(cmid: string | null, wait: number): Wait {
+    const held = this.sendHeld(cmid);
+    if (held > 0) return Math.max(held, wait);
+    if (cmid !== null) this.hold(cmid, wait);
+    return wait;
   }
 
-  /** The ms until sends are accepted again, 0 when they are now. */
-  sendsBlockedFor(): number {
-    return Math.max(0, this.sendsBlockedUntil - this.clock());
+  /** The send of `cmid` got an answer other than `RATE_LIMITED` (refused for good): nothing waits behind it. */
+  settled(cmid: string): void {
+    if (this.refused?.cmid === cmid) this.refused = null;
+  }
+
+  private hold(cmid: string, wait: number): void {
+    this.refused = { cmid, until: this.clock() + wait };
   }
 }
 
@@ -311,4 +353,19 @@ export function clientAddress(remoteAddress: string | undefined, forwardedFor: s
     if (last) return last;
   }
   return remoteAddress ?? 'unknown';
+}
+
+/**
+ * Whether `ip` is a loopback, private, link-local or carrier-grade NAT address (IPv4, IPv6, or IPv4
+ * mapped into IPv6): where a reverse proxy in front of this server usually connects from.
+ */
+export function isPrivateAddress(ip: string): boolean {
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/i.exec(ip);
+  if (v4) {
+    const a = Number(v4[1]);
+    const b = Number(v4[2]);
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  }
+  const v6 = ip.toLowerCase();
+  return v6 === '::1' || /^f[cd][0-9a-f]{2}:/.test(v6) || /^fe[89ab][0-9a-f]:/.test(v6);
 }

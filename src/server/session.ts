@@ -1,6 +1,6 @@
 /**
  * One client connection: hello/welcome, then `send`, `sync` and `ping`, each frame handled strictly in
- * arrival order. Only hello verification is asynchronous; frames arriving meanwhile wait in a queue.
+ * arrival order. Only hello verification is asynchronous; frames arriving meanwhile wait in a bounded queue.
  *
  * Group commit: the `send`s that arrive together (one read from the socket, e.g. a client draining its
  * outbox) are stored in one transaction, so they share one fsync, and are answered after that commit.
@@ -58,6 +58,14 @@ type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
 /** How long a connection closed for not reading may take to complete the close before it is dropped. */
 const SLOW_CONSUMER_GRACE = 5_000;
 
+/**
+ * Most frames, and bytes, that may wait while hello is verified (a JWKS fetch can take seconds). A client
+ * has nothing to send before `welcome` but its outbox, which it sends after; this is far beyond that,
+ * and past it the connection is closed with 1008 rather than buffered without bound.
+ */
+export const MAX_QUEUED_FRAMES = 64;
+export const MAX_QUEUED_BYTES = 256 * 1024;
+
 /** Default page size of `sync` without `limit`. */
 const DEFAULT_SYNC_LIMIT = 100;
 
@@ -73,6 +81,7 @@ export class Session implements Subscriber {
   private name = '';
   /** Frames that arrived while hello was being verified, handled right after, in order. */
   private queue: Array<{ data: RawData; isBinary: boolean }> = [];
+  private queuedBytes = 0;
   /** Accepted `send`s not yet stored: committed together at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
   /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
@@ -108,7 +117,7 @@ export class Session implements Subscriber {
     ws.on('error', (err) => ctx.log(`session ${this.id} socket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {
       this.idleTimer.refresh();
-      if (this.state === 'verifying') this.queue.push({ data, isBinary });
+      if (this.state === 'verifying') this.enqueue(data, isBinary);
       else this.handle(data, isBinary);
     });
   }
@@ -167,6 +176,7 @@ export class Session implements Subscriber {
   private cleanup(): void {
     this.state = 'closed';
     this.queue = [];
+    this.queuedBytes = 0;
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
     this.rewritten.clear();
@@ -203,7 +213,11 @@ export class Session implements Subscriber {
       if (!(parsed.ok && parsed.frame?.type === 'send')) this.storeSends();
       if (!parsed.ok) {
         this.sendError(parsed.error);
-        if (this.state === 'awaiting-hello' && isHelloAttempt(raw)) {
+        const peek = peekFrame(raw);
+        // A malformed resend of the send the others wait behind is refused for good: nothing waits for it.
+        if (peek?.type === 'send' && typeof peek.ref === 'string') this.rate.settled(peek.ref);
+        // A hello that cannot be parsed means this connection can never get a session.
+        if (this.state === 'awaiting-hello' && peek?.type === 'hello') {
           this.close(CloseCode.BAD_HELLO, `bad hello: ${parsed.error.message}`);
         }
         return;
@@ -234,9 +248,9 @@ export class Session implements Subscriber {
 
   /**
    * The frame rate check, before anything else is done with the frame. Over the rate: `RATE_LIMITED`
-   * with the wait, and a refused `send` makes every later send wait as long (nothing overtakes it). A
-   * `ping` over the rate is still answered, so the heartbeat never starves, and so is `hello`, which no
-   * client sends twice; both still count towards a flood, which closes with 1008.
+   * with the wait, and a refused `send` holds every other send until it is sent again (nothing
+   * overtakes it). A `ping` over the rate is still answered, so the heartbeat never starves, and so is
+   * `hello`, which no client sends twice; both still count towards a flood, which closes with 1008.
    */
   private withinFrameRate(data: RawData, isBinary: boolean): boolean {
     const verdict = this.rate.frame();
@@ -249,8 +263,7 @@ export class Session implements Subscriber {
     const peek = isBinary ? null : peekFrame(data.toString());
     if (peek?.type === 'ping' || peek?.type === 'hello') return true;
     this.storeSends();
-    if (peek?.type === 'send') this.rate.blockSends(verdict.retryAfter);
-    const wait = peek?.type === 'send' ? this.rate.sendsBlockedFor() : verdict.retryAfter;
+    const wait = peek?.type === 'send' ? this.rate.refuseSend(typeof peek.ref === 'string' ? peek.ref : null, verdict.retryAfter) : verdict.retryAfter;
     this.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many frames; send it again later', peek?.ref ?? null, wait));
     return false;
   }
@@ -331,13 +344,41 @@ export class Session implements Subscriber {
     this.send(welcome);
   }
 
+  /** Keeps a frame that arrived during hello verification, or closes once the queue is full. */
+  private enqueue(data: RawData, isBinary: boolean): void {
+    this.queuedBytes += byteLength(data);
+    if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > MAX_QUEUED_BYTES) {
+      this.ctx.log(`session ${this.id} sent more than ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes before welcome, closing`);
+      this.close(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
+      return;
+    }
+    this.queue.push({ data, isBinary });
+  }
+
   private drainQueue(): void {
     const queued = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     for (const { data, isBinary } of queued) this.handle(data, isBinary);
   }
 
   private onSend(frame: SendFrame): void {
+    const stored = this.ctx.store.findSent(this.user, frame.cmid);
+    if (stored !== null) {
+      // A resend of a stored message (its `sent` was lost) is answered as a dup whatever changed since:
+      // refusing it would show the sender as failed a message everyone else can read. It goes through
+      // the group commit like any send, whose transaction answers it in arrival order.
+      this.rate.settled(frame.cmid);
+      if (this.ctx.access.can(this.user, stored.conv)) this.ctx.hub.subscribe(stored.conv, this);
+      this.queueSend(frame, frame.text);
+      return;
+    }
+    const held = this.rate.sendHeld(frame.cmid);
+    if (held > 0) {
+      this.storeSends();
+      this.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'an earlier message waits to be sent again; send that one first', frame.cmid, held));
+      return;
+    }
     if (!this.ctx.access.can(this.user, frame.conv)) {
       this.storeSends();
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, frame.cmid));
@@ -346,6 +387,11 @@ export class Session implements Subscriber {
     const text = this.admitSend(frame);
     if (text === null) return;
     this.ctx.hub.subscribe(frame.conv, this);
+    this.queueSend(frame, text);
+  }
+
+  /** Adds a send to those stored together at the end of this turn of the event loop. */
+  private queueSend(frame: SendFrame, text: string): void {
     // The sends that arrived in the same read are all handled before a callback of setImmediate runs.
     if (this.sends.length === 0) setImmediate(() => this.storeSends());
     this.sends.push({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text, ts: 0 });
@@ -353,8 +399,9 @@ export class Session implements Subscriber {
 
   /**
    * The message rate, repeat and filter checks of a `send`: the text to store, or null once the refusal
-   * is answered (after the sends before it, so answers keep arrival order). A rate refusal makes every
-   * later send of this connection wait as long; a repeat or filter refusal concerns this message only.
+   * is answered (after the sends before it, so answers keep arrival order). A rate refusal holds every
+   * other send of this connection until this one is sent again; a repeat or filter refusal concerns
+   * this message only.
    */
   private admitSend(frame: SendFrame): string | null {
     const refuse = (error: ProtocolError): null => {
@@ -362,7 +409,7 @@ export class Session implements Subscriber {
       this.sendError(error);
       return null;
     };
-    const wait = this.rate.send(this.user);
+    const wait = this.rate.takeMessage(this.user, frame.cmid);
     if (wait > 0) return refuse(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; send it again later', frame.cmid, wait));
     if (this.ctx.limits.isRepeat(this.user, frame.cmid, frame.text)) {
       return refuse(new ProtocolError(ErrorCode.SPAM, 'the same text was sent too many times in a short while', frame.cmid));
@@ -455,19 +502,24 @@ function peekFrame(raw: string): { type: unknown; ref: Ref | null } | null {
   }
 }
 
-/** Whether an unparseable frame was meant as a hello (so the connection can never get a session). */
-function isHelloAttempt(raw: string): boolean {
-  try {
-    const o = JSON.parse(raw) as unknown;
-    return typeof o === 'object' && o !== null && (o as { type?: unknown }).type === 'hello';
-  } catch {
-    return false;
-  }
+/** The size of a received frame's payload. */
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, chunk) => n + chunk.length, 0);
+  return data.byteLength;
 }
 
-/** A close reason is at most 123 bytes of UTF-8; ws throws on a longer one. */
-function truncateReason(reason: string): string {
-  let out = reason;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+/** Longest close reason in bytes of UTF-8 (RFC 6455: 125 for the payload, 2 of them for the code). */
+const MAX_CLOSE_REASON = 123;
+
+/**
+ * `reason` cut to fit a close frame (ws throws on a longer one), in time linear in its length, never
+ * ending in half a surrogate pair (which would go out as U+FFFD).
+ */
+export function truncateReason(reason: string): string {
+  // Each UTF-16 unit is at least one byte of UTF-8, so the first 123 units hold every byte that can fit.
+  let out = reason.length > MAX_CLOSE_REASON ? reason.slice(0, MAX_CLOSE_REASON) : reason;
+  while (Buffer.byteLength(out) > MAX_CLOSE_REASON) out = out.slice(0, -1);
+  const last = out.charCodeAt(out.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) out = out.slice(0, -1);
   return out;
 }

@@ -183,6 +183,14 @@ export class Store {
     return this.appendAllTx(ms);
   }
 
+  /**
+   * Where `from` already stored `cmid`, or null. Only the UNIQUE (sender, cmid) index is read (it holds
+   * the primary key), so asking this of every `send` costs one index lookup.
+   */
+  findSent(from: string, cmid: string): { conv: string; seq: number } | null {
+    return this.stmt.findSent.get(from, cmid) ?? null;
+  }
+
   /** Messages of `conv` with seq > `after`, ascending, at most `limit`, and whether more follow. */
   page(conv: string, after: number, limit: number): Page {
     const rows = this.stmt.page.all(conv, after, limit + 1);
@@ -253,6 +261,7 @@ function prepare(db: Database.Database) {
     findByCmid: db.prepare<[string, string], { conv: string; seq: number; name: string; text: string; ts: number }>(
       'SELECT conv, seq, name, text, ts FROM messages WHERE sender = ? AND cmid = ?',
     ),
+    findSent: db.prepare<[string, string], { conv: string; seq: number }>('SELECT conv, seq FROM messages WHERE sender = ? AND cmid = ?'),
     bumpHead: db.prepare<[string], { head: number }>(
       'INSERT INTO conversations (id, head) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET head = head + 1 RETURNING head',
     ),

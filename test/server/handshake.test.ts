@@ -1,8 +1,11 @@
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ImbedServer } from '../../src/server/index.ts';
+import { MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
 import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 async function opened(server: ImbedServer, protocols?: string | string[]): Promise<TestClient> {
@@ -141,5 +144,101 @@ describe('handshake', () => {
     assert.deepEqual([error.code, error.ref], ['ALREADY_HELLO', 'h2']);
     assert.deepEqual(client.received.map((f) => f.type), ['welcome', 'sent', 'sent', 'sent', 'history', 'error']);
     await client.close();
+  });
+});
+
+describe('frames sent while hello is being verified', () => {
+  let tmp: ReturnType<typeof tempDb>;
+  let server: ImbedServer;
+  let jwks: Server;
+  let publicJwk: object;
+  let key: CryptoKey;
+  /** JWKS requests not answered yet: hello verification waits until the test answers them. */
+  let pending: ServerResponse[];
+  let requested: Promise<void>;
+
+  before(async () => {
+    const pair = await generateKeyPair('RS256');
+    key = pair.privateKey;
+    publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'slow', alg: 'RS256', use: 'sig' };
+  });
+
+  // A server of its own per test: the key set, once fetched, is cached and hellos stop waiting.
+  beforeEach(async () => {
+    tmp = tempDb();
+    pending = [];
+    let onRequest: () => void;
+    requested = new Promise((resolve) => (onRequest = resolve));
+    jwks = createServer((_req, res) => {
+      pending.push(res);
+      onRequest();
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as AddressInfo;
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl: `http://127.0.0.1:${port}/jwks.json` });
+  });
+  afterEach(async () => {
+    answerJwks();
+    await server.close();
+    jwks.closeAllConnections();
+    await new Promise((resolve) => jwks.close(resolve));
+    tmp.remove();
+  });
+
+  function answerJwks(): void {
+    for (const res of pending.splice(0)) res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+  }
+
+  /** A client whose hello is being verified: the server is waiting for the JWKS. */
+  async function verifying(): Promise<TestClient> {
+    const client = new TestClient(wsUrl(server));
+    await client.opened();
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'slow' }).setSubject('alice').setIssuedAt().setExpirationTime('1h').sign(key);
+    client.send({ type: 'hello', token, convs: [] });
+    await requested;
+    return client;
+  }
+
+  it(`keeps up to ${MAX_QUEUED_FRAMES} frames and handles them in order after welcome`, async () => {
+    const client = await verifying();
+    for (let i = 0; i < MAX_QUEUED_FRAMES; i++) client.send({ type: 'ping', ref: i });
+    // Lets the pings reach the server before the key set does, so they wait in the queue.
+    await new Promise((r) => setTimeout(r, 100));
+    answerJwks();
+    await client.next('welcome');
+    const pongs = await client.take('pong', MAX_QUEUED_FRAMES);
+    assert.deepEqual(pongs.map((p) => p.ref), Array.from({ length: MAX_QUEUED_FRAMES }, (_, i) => i));
+    await client.close();
+  });
+
+  it(`closes with 1008 at frame ${MAX_QUEUED_FRAMES + 1} before welcome`, async () => {
+    const client = await verifying();
+    for (let i = 0; i <= MAX_QUEUED_FRAMES; i++) client.send({ type: 'ping', ref: i });
+    assert.equal((await client.closed).code, 1008);
+    assert.equal(client.received.some((f) => f.type === 'welcome' || f.type === 'pong'), false);
+  });
+
+  it(`closes with 1008 past ${MAX_QUEUED_BYTES} bytes before welcome, though few frames`, async () => {
+    const client = await verifying();
+    const frame = JSON.stringify({ type: 'noise', pad: 'x'.repeat(60_000) });
+    for (let i = 0; i * frame.length <= MAX_QUEUED_BYTES; i++) client.send(frame);
+    assert.equal((await client.closed).code, 1008);
+  });
+});
+
+describe('truncateReason', () => {
+  it('keeps a short reason as it is', () => {
+    assert.equal(truncateReason('storage failure'), 'storage failure');
+  });
+
+  it('cuts a long reason to 123 bytes of UTF-8', () => {
+    assert.equal(truncateReason('x'.repeat(10_000)), 'x'.repeat(123));
+  });
+
+  it('never ends in half a surrogate pair', () => {
+    // Emoji of 4 bytes each: 30 of them and the first half of the next (3 bytes as U+FFFD) make 123.
+    const out = truncateReason('😀'.repeat(1000));
+    assert.equal(out, '😀'.repeat(30));
+    assert.ok(Buffer.byteLength(out) <= 123);
   });
 });

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
-import { ConnectionLimits, LimitsRegistry, TokenBucket, clientAddress } from '../../src/server/limits.ts';
+import { BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
 import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 describe('TokenBucket', () => {
@@ -43,25 +43,47 @@ describe('TokenBucket', () => {
 describe('ConnectionLimits', () => {
   const config = (over: Partial<LimitsConfig>): LimitsConfig => ({ ...NO_LIMITS, ...over });
 
-  it('refuses every later send until the deadline of a send refused for the frame rate, though messages are left', () => {
+  it('holds every other send behind one refused for the frame rate until that one is sent again, though messages are left', () => {
     let now = 0;
     const registry = new LimitsRegistry(config({ messagesPerMinute: 600, messagesBurst: 100 }), () => now);
     const conn = new ConnectionLimits(registry, () => now);
-    conn.blockSends(1000);
+    assert.equal(conn.refuseSend('six', 1000), 1000);
     now = 400;
-    assert.equal(conn.send('alice'), 600);
-    now = 1000;
-    assert.equal(conn.send('alice'), 0);
+    assert.equal(conn.sendHeld('seven'), 600);
+    assert.equal(conn.refuseSend('eight', 50), 600, 'a send over the frame rate behind it waits for it too');
+    now = 5000;
+    assert.equal(conn.sendHeld('seven'), BEHIND_REFUSED_WAIT, 'its wait is over, but it was not sent again yet');
+    assert.equal(conn.sendHeld('six'), 0);
+    assert.equal(conn.sendHeld('seven'), 0, 'sending it again lifts the hold');
     registry.dispose();
   });
 
-  it('blocks the connection for the wait of a send refused for the message rate', () => {
+  it('holds the other sends behind one refused for the message rate, and again when its resend is refused', () => {
     let now = 0;
     const registry = new LimitsRegistry(config({ messagesPerMinute: 60, messagesBurst: 1 }), () => now);
     const conn = new ConnectionLimits(registry, () => now);
-    assert.equal(conn.send('alice'), 0);
-    assert.equal(conn.send('alice'), 1000);
-    assert.equal(conn.sendsBlockedFor(), 1000);
+    assert.equal(conn.takeMessage('alice', 'one'), 0);
+    assert.equal(conn.takeMessage('alice', 'two'), 1000);
+    assert.equal(conn.sendHeld('three'), 1000);
+    now = 500;
+    assert.equal(conn.sendHeld('two'), 0);
+    assert.equal(conn.takeMessage('alice', 'two'), 500, 'resent too early: refused again');
+    assert.equal(conn.sendHeld('three'), 500, 'and the others wait behind it again');
+    registry.dispose();
+  });
+
+  it('stops holding sends behind one that is refused for good, or never sent again', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({}), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    conn.refuseSend('gone', 1000);
+    conn.settled('gone');
+    assert.equal(conn.sendHeld('next'), 0, 'a send refused for good (BAD_FRAME) holds nothing back');
+    conn.refuseSend('deleted', 1000);
+    now = 1000 + REFUSED_SEND_HOLD - 1;
+    assert.ok(conn.sendHeld('next') > 0);
+    now = 1000 + REFUSED_SEND_HOLD;
+    assert.equal(conn.sendHeld('next'), 0, 'a client that dropped the message is not stalled forever');
     registry.dispose();
   });
 
@@ -85,6 +107,30 @@ describe('clientAddress', () => {
   it('takes the last X-Forwarded-For entry behind a trusted proxy: the earlier ones are the client\'s claim', () => {
     assert.equal(clientAddress('10.0.0.9', '6.6.6.6, 1.2.3.4', true), '1.2.3.4');
     assert.equal(clientAddress('10.0.0.9', undefined, true), '10.0.0.9');
+  });
+});
+
+describe('isPrivateAddress', () => {
+  it('knows loopback, private, link-local and CGNAT addresses, also mapped into IPv6', () => {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.0.5', '100.64.0.1', '::1', '::ffff:127.0.0.1', '::ffff:10.0.0.2', 'fd12:3456::1', 'fe80::1']) {
+      assert.equal(isPrivateAddress(ip), true, ip);
+    }
+    for (const ip of ['8.8.8.8', '172.32.0.1', '192.169.0.1', '100.128.0.1', '::ffff:8.8.8.8', '2001:db8::1', 'fd1::1', 'unknown']) {
+      assert.equal(isPrivateAddress(ip), false, ip);
+    }
+  });
+});
+
+describe('limit presets', () => {
+  it('cannot be changed, so one server never changes another\'s limits', () => {
+    for (const preset of [DEFAULT_LIMITS, NO_LIMITS]) {
+      assert.throws(() => {
+        (preset as { framesPerSecond: number }).framesPerSecond = 1;
+      }, TypeError);
+      assert.throws(() => {
+        (preset.identicalTexts as { count: number }).count = 1;
+      }, TypeError);
+    }
   });
 });
 
@@ -187,6 +233,55 @@ describe('limits', () => {
       }
     }
     assert.deepEqual(await storedTexts(client, conv), cmids.map((_, i) => `m${i}`));
+  });
+
+  it('stores nothing ahead of a send refused for the message rate, even once its wait is over, until it is sent again', async () => {
+    // 10 messages a second after a burst of 5: the sixth of a pipelined outbox is refused.
+    await serve({ messagesPerMinute: 600, messagesBurst: 5 });
+    const { client } = await session('alice');
+    const conv = 'held-order';
+    const cmids = Array.from({ length: 8 }, () => newCmid());
+    const send = (i: number) => client.send({ type: 'send', conv, cmid: cmids[i]!, text: `m${i + 1}` });
+    for (let i = 0; i < cmids.length; i++) send(i);
+    const got = await answers(client, cmids.length);
+    assert.deepEqual(got.map((f) => f.type), ['sent', 'sent', 'sent', 'sent', 'sent', 'error', 'error', 'error']);
+    const refused = got[5] as ErrorFrame;
+    assert.equal(refused.code, 'RATE_LIMITED');
+    // A client refilling its window from acks sends the seventh first; the wait of the sixth is over.
+    await new Promise((r) => setTimeout(r, refused.retryAfter! + 500));
+    send(6);
+    const [early] = await answers(client, 1);
+    assert.equal(early!.type, 'error', 'the seventh is held behind the sixth');
+    assert.equal((early as ErrorFrame).code, 'RATE_LIMITED');
+    assert.equal((early as ErrorFrame).ref, cmids[6]);
+    assert.ok((early as ErrorFrame).retryAfter! > 0);
+    for (let i = 5; i < cmids.length; i++) send(i);
+    const resent = await answers(client, 3);
+    assert.deepEqual(resent.map((f) => (f.type === 'sent' ? [f.cmid, f.seq] : f)), [[cmids[5], 6], [cmids[6], 7], [cmids[7], 8]]);
+    assert.deepEqual(await storedTexts(client, conv), cmids.map((_, i) => `m${i + 1}`));
+  });
+
+  it('answers a resend of a stored message as a dup even over the message rate', async () => {
+    await serve({ messagesPerMinute: 1, messagesBurst: 1 });
+    const { client } = await session('alice');
+    const cmid = newCmid();
+    client.send({ type: 'send', conv: 'dup-rate', cmid, text: 'once' });
+    const first = await client.next('sent');
+    client.send({ type: 'send', conv: 'dup-rate', cmid, text: 'once' });
+    const [again] = await answers(client, 1);
+    assert.deepEqual(again, { ...first, dup: true });
+  });
+
+  it('says once that a reverse proxy needs --trust-proxy when a private address reaches the per-address limit', async () => {
+    const lines: string[] = [];
+    await serve({ connectionsPerIp: 1 }, { log: (line) => lines.push(line) });
+    await session('alice');
+    for (let i = 0; i < 3; i++) {
+      const refused = new TestClient(wsUrl(server!));
+      sockets.push(refused);
+      assert.equal((await refused.closed).code, 4029);
+    }
+    assert.equal(lines.filter((l) => l.includes('start it with --trust-proxy')).length, 1);
   });
 
   it('answers a ping over the frame rate, so the heartbeat never starves', async () => {

@@ -128,6 +128,21 @@ describe('membership (members mode)', () => {
     assert.equal([...bobTab1.received, ...bobTab2.received].some((f) => f.type === 'msg'), false);
   });
 
+  it('answers a resend of a message stored before the sender was removed as a dup, not FORBIDDEN', async () => {
+    await group('left-behind', ['alice', 'bob']);
+    const { client: bob } = await session('bob', ['left-behind']);
+    const cmid = newCmid();
+    bob.send({ type: 'send', conv: 'left-behind', cmid, text: 'bye all' });
+    const first = await bob.next('sent');
+    assert.equal((await admin(server, 'DELETE', 'conversations/left-behind/members/bob')).status, 200);
+    assert.equal((await bob.next('error')).code, 'FORBIDDEN', 'told of the removal');
+    // Its `sent` was lost, as far as the client knows: it sends the message again.
+    bob.send({ type: 'send', conv: 'left-behind', cmid, text: 'bye all' });
+    await bob.roundTrip();
+    assert.deepEqual(bob.inbox.filter((f) => f.type === 'sent' || f.type === 'error'), [{ ...first, dup: true }]);
+    assert.equal(storedCount('left-behind'), 1);
+  });
+
   it('lets a member added later in on the next sync, without a reconnect', async () => {
     await group('joining', ['alice']);
     const { client: frank, welcome } = await session('frank', ['joining']);

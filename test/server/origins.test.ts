@@ -93,6 +93,17 @@ describe('origin allowlist on upgrades', () => {
     assert.deepEqual(await connect(s), { welcome: true }, 'a client without Origin (not a browser) is not affected');
   });
 
+  it('logs at most the first 200 characters of a refused Origin header, which the client makes up', async () => {
+    const lines: string[] = [];
+    const s = await start({ origins: ['https://app.example'], log: (line) => lines.push(line) });
+    const origin = `https://${'a'.repeat(7000)}.example`;
+    assert.equal((await connect(s, origin)).code, CloseCode.ORIGIN_NOT_ALLOWED);
+    const refusal = lines.find((l) => l.startsWith('refused origin'));
+    assert.ok(refusal !== undefined);
+    assert.ok(refusal.includes(origin.slice(0, 200)));
+    assert.ok(!refusal.includes(origin.slice(0, 201)));
+  });
+
   it('in production without a list refuses other sites but not the same origin', async () => {
     const s = await start({});
     assert.equal((await connect(s, 'https://evil.example')).code, CloseCode.ORIGIN_NOT_ALLOWED);

@@ -106,6 +106,36 @@ describe('anti-spam and the message filter', () => {
     assert.equal(again.received.some((f) => f.type === 'error'), false);
   });
 
+  it('answers a resend of a stored message as a dup, not as spam, after its text became a repeat', async () => {
+    await serve({ limits: { ...NO_LIMITS, identicalTexts: { count: 1, windowMs: 30_000 } } });
+    const cmid = newCmid();
+    const alice = await session('alice');
+    alice.send({ type: 'send', conv: 'spam-dup-restart', cmid, text: 'ok' });
+    const first = await alice.next('sent');
+    // A restart forgets recent texts; the same text under a new cmid is then the one the window holds.
+    await server!.close();
+    server = await startServer(tmp!.db, { limits: { ...NO_LIMITS, identicalTexts: { count: 1, windowMs: 30_000 } } });
+    const again = await session('alice');
+    again.send({ type: 'send', conv: 'spam-dup-restart', cmid: newCmid(), text: 'ok' });
+    await again.next('sent');
+    again.send({ type: 'send', conv: 'spam-dup-restart', cmid, text: 'ok' });
+    await again.roundTrip();
+    assert.deepEqual(again.inbox.filter((f) => f.type === 'sent' || f.type === 'error'), [{ ...first, dup: true }]);
+  });
+
+  it('answers a resend of a stored message as a dup though the filter now rejects its text', async () => {
+    let blocked = false;
+    await serve({ filter: () => (blocked ? { action: 'reject', reason: 'not any more' } : { action: 'allow' }) });
+    const alice = await session('alice');
+    const cmid = newCmid();
+    alice.send({ type: 'send', conv: 'filter-dup', cmid, text: 'fine then' });
+    const first = await alice.next('sent');
+    blocked = true;
+    alice.send({ type: 'send', conv: 'filter-dup', cmid, text: 'fine then' });
+    await alice.roundTrip();
+    assert.deepEqual(alice.inbox.filter((f) => f.type === 'sent' || f.type === 'error'), [{ ...first, dup: true }]);
+  });
+
   it('refuses a message the word list rejects with REJECTED and stores nothing', async () => {
     await serve({ filter: wordListFilter(['heck'], { mode: 'reject' }) });
     const alice = await session('alice');
@@ -166,6 +196,7 @@ describe('anti-spam and the message filter', () => {
     const error = await alice.next('error');
     assert.equal(error.code, 'REJECTED');
     assert.doesNotMatch(error.message, /word service/, 'the server\'s fault stays in the log');
+    assert.doesNotMatch(error.message, /again|later/i, 'REJECTED is final: the reason must not promise that waiting helps');
     assert.ok(lines.some((l) => l.includes('word service down')));
     assert.deepEqual(await storedTexts(alice, 'filter-throws'), []);
   });

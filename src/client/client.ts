@@ -1,9 +1,10 @@
 /**
  * `ImbedClient`: the headless core. It owns the outbox, the cache, the session and the one state funnel;
- * the socket (connection.ts), liveness (heartbeat.ts), storage (store.ts, memory-store.ts), the
- * in-memory copy (mirror.ts) and the sharing of one socket by the tabs of a browser (tab-group.ts) are
- * its parts. The promise it keeps: a message typed reaches every other member exactly once, in order,
- * through offline periods, reloads, server restarts and the closing of the tab that holds the socket.
+ * the socket (connection.ts), liveness (heartbeat.ts), the token (token-source.ts), what a close means
+ * (close-policy.ts), storage (storage.ts, store.ts, memory-store.ts), the in-memory copy (mirror.ts)
+ * and the sharing of one socket by the tabs of a browser (tab-group.ts) are its parts. The promise it
+ * keeps: a message typed reaches every other member exactly once, in order, through offline periods,
+ * reloads, server restarts and the closing of the tab that holds the socket.
  */
 import {
   CONV_PATTERN,
@@ -15,17 +16,19 @@ import {
   type Message,
   type ServerFrame,
 } from '../protocol/index.js';
-import { decideOnClose } from './close-policy.js';
-import { backoffDelay, Connection, type Backoff } from './connection.js';
+import { listenToBrowser } from './browser-hints.js';
+import { CloseNotebook, decideOnClose } from './close-policy.js';
+import { Connection, type Backoff } from './connection.js';
+import { ImbedEventTarget } from './events.js';
 import { Heartbeat } from './heartbeat.js';
 import { newCmid } from './ids.js';
 import { multiTabSupported, tabGroupName } from './leader.js';
-import { MemoryStore } from './memory-store.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
-import { openIdbStore, type ChatStore } from './store.js';
+import { ClientStorage } from './storage.js';
 import { TabGroup, type TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';
+import { TokenSource } from './token-source.js';
 import {
   ClientErrorCode,
   type ChatItem,
@@ -36,22 +39,6 @@ import {
   type StateChange,
   type StorageKind,
 } from './types.js';
-
-/** How long IndexedDB may take to open before the memory store is used instead. */
-const STORAGE_OPEN_TIMEOUT = 5_000;
-
-/** Default of `tokenTimeout`: how long one `tokenProvider` call may take before it counts as failed. */
-const TOKEN_TIMEOUT = 10_000;
-
-/** Error codes the server sends just before closing a refused `hello`: they say why, the close says what to do. */
-const HELLO_REFUSALS: ReadonlySet<string> = new Set([
-  ErrorCode.TOKEN_MISSING,
-  ErrorCode.TOKEN_MALFORMED,
-  ErrorCode.TOKEN_INVALID,
-  ErrorCode.TOKEN_CLAIMS,
-  ErrorCode.TOKEN_EXPIRED,
-  ErrorCode.AUTH_UNAVAILABLE,
-]);
 
 /**
  * The headless imbed client for one user and a set of conversations.
@@ -64,7 +51,7 @@ const HELLO_REFUSALS: ReadonlySet<string> = new Set([
  * nothing: the host fixes the cause (e.g. `setToken`) and calls `start()` again. After `stop()` the client
  * is finished; create a new one.
  */
-export class ImbedClient extends EventTarget {
+export class ImbedClient extends ImbedEventTarget {
   /** Resolves once storage is open and the cache is loaded into memory (after `start()`). */
   readonly ready: Promise<void>;
 
@@ -72,34 +59,25 @@ export class ImbedClient extends EventTarget {
   private lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
   private _user: string | null;
   private _name: string | null = null;
-  private _storageKind: StorageKind | null = null;
-  private token: string | null;
-  private needToken: boolean;
+  private readonly tokens: TokenSource;
   /**
    * The user the outbox and cache belong to: the token's user when storage opened (the default database
    * is named after it), else the first user `welcome` states. A session for anyone else is refused.
    */
   private owner: string | null = null;
-  /** `retryAfter` of a `TOO_MANY_CONNECTIONS` error on the current socket: the 4029 close behind it waits that long. */
-  private connectionsRetryAfter: number | null = null;
-  /** The server's stated reason for refusing the current socket's `hello`, read by the close that follows. */
-  private refusal: { code: string; message: string } | null = null;
-  /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
-  private skipTokenWait: (() => void) | null = null;
+  /** What the server said on the current socket about its close. */
+  private readonly closeNotes = new CloseNotebook();
   private readonly conversations: readonly string[];
   private readonly mirror = new Mirror(() => ({ user: this._user, name: this._name }));
   private readonly heartbeat: Heartbeat;
-  private store: ChatStore | null = null;
+  private readonly storage: ClientStorage;
   private dbName = '';
   private connection: Connection | null = null;
   private started = false;
   private finished = false;
   private resolveReady!: () => void;
-  /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
-  private work: Promise<unknown> = Promise.resolve();
-
-  /** The move to memory after IndexedDB failed mid-session, once started. */
-  private movingToMemory: Promise<void> | null = null;
+  /** Stops listening to the browser's hints about the network (see `start`). */
+  private unlistenToBrowser: () => void = () => {};
 
   /** The protocol work of the current socket; null between sockets. */
   private session: Session | null = null;
@@ -117,10 +95,14 @@ export class ImbedClient extends EventTarget {
       if (!CONV_PATTERN.test(conv)) throw new TypeError(`not a conversation id: ${conv}`);
     }
     this.conversations = [...new Set(options.conversations)];
-    this.token = options.token ?? null;
-    this.needToken = this.token === null;
-    this._user = tokenSubject(this.token);
+    this.tokens = new TokenSource(options, () => this.backoff(), (error) => this.emitError(error));
+    this._user = tokenSubject(this.tokens.token);
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.storage = new ClientStorage(this.mirror, this.conversations, {
+      failed: (message) => this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
+      movedToMemory: (reason) => this.movedToMemory(reason),
+      finished: () => this.finished,
+    });
     this.heartbeat = new Heartbeat(
       options.heartbeatTimeout ?? 10_000,
       () => this.sendFrame({ type: 'ping' }),
@@ -140,7 +122,7 @@ export class ImbedClient extends EventTarget {
 
   /** Where the outbox and cache live; null until storage is open. */
   get storageKind(): StorageKind | null {
-    return this._storageKind;
+    return this.storage.kind;
   }
 
   /**
@@ -150,13 +132,13 @@ export class ImbedClient extends EventTarget {
   start(): void {
     if (this.finished) return;
     if (this.started) {
-      if (this.state !== 'stopped' || this.connection || !this.store) return;
-      if (this.tabs && !this.tabs.isLeader) this.tabs.restart(this.token);
+      if (this.state !== 'stopped' || this.connection || !this.storage.kind) return;
+      if (this.tabs && !this.tabs.isLeader) this.tabs.restart(this.tokens.token);
       else this.connect();
       return;
     }
     this.started = true;
-    this.listenToBrowser(true);
+    this.unlistenToBrowser = listenToBrowser({ offline: () => this.onBrowserOffline(), hint: () => this.onBrowserHint() });
     void this.openStorage().then(() => {
       if (!this.finished) this.connectOrJoin();
     });
@@ -166,21 +148,21 @@ export class ImbedClient extends EventTarget {
   async stop(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    this.listenToBrowser(false);
+    this.unlistenToBrowser();
     this.connection?.stop(1000, 'client stopped');
     this.connection = null;
     const session = this.session;
     this.endSession();
     this.setState('stopped', 'stopped by the host');
     if (this.started) await this.ready;
-    await this.work.catch(() => {});
+    await this.storage.idle();
     // Closing the session started its last batch of ack writes; they must be stored (and announced to
     // the other tabs) before the tab group hands over and the store closes.
     await session?.acksStored();
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
     this.tabs?.stop();
     this.tabs = null;
-    this.store?.close();
+    this.storage.close();
   }
 
   /**
@@ -202,7 +184,7 @@ export class ImbedClient extends EventTarget {
     const cmid = newCmid();
     const createdAt = Date.now();
     return this.serial(async () => {
-      const store = this.requireStore();
+      const store = this.storage.require();
       const record = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' });
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
@@ -221,7 +203,7 @@ export class ImbedClient extends EventTarget {
     await this.serial(async () => {
       const item = this.mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
-      const store = this.requireStore();
+      const store = this.storage.require();
       const moved = await store.requeue(cmid);
       if (this.tabs) {
         this.mirror.updateOutbox(cmid, null);
@@ -241,7 +223,7 @@ export class ImbedClient extends EventTarget {
     await this.serial(async () => {
       const item = this.mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
-      await this.requireStore().removeFromOutbox(cmid);
+      await this.storage.require().removeFromOutbox(cmid);
       this.mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
       this.tabs?.outboxChanged();
@@ -263,9 +245,9 @@ export class ImbedClient extends EventTarget {
    * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
    */
   reconnect(): void {
-    if (!this.started || this.finished || this.state === 'stopped' || !this.store) return;
-    if (this.skipTokenWait) this.skipTokenWait();
-    else if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
+    if (!this.started || this.finished || this.state === 'stopped' || !this.storage.kind) return;
+    if (this.tokens.skipWait()) return;
+    if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
     else if (!this.connection) this.connect();
     else if (this.connection.isWaiting) this.connection.retryNow();
     else if (this.session?.established) this.heartbeat.check();
@@ -273,27 +255,10 @@ export class ImbedClient extends EventTarget {
 
   /** Sets the token used by the next `hello`. */
   setToken(token: string): void {
-    this.token = token;
-    this.needToken = false;
+    this.tokens.set(token);
   }
 
-  // ---- typed events ----
-
-  override addEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: ImbedClient, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | AddEventListenerOptions): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  override removeEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: ImbedClient, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  private emit<K extends keyof ImbedClientEventMap>(type: K, detail: ImbedClientEventMap[K]['detail']): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
+  // ---- events ----
 
   private emitError(error: ImbedClientEventMap['error']['detail']): void {
     this.emit('error', error);
@@ -324,12 +289,11 @@ export class ImbedClient extends EventTarget {
    */
   private onClose(code: number, reason: string): void {
     const established = this.session?.established ?? false;
-    const refusal = this.refusal;
-    this.refusal = null;
+    const { refusal, retryAfter } = this.closeNotes.take();
     this.endSession();
     const decision = decideOnClose(code, reason, {
       established,
-      canRefreshToken: this.options.tokenProvider !== undefined,
+      canRefreshToken: this.tokens.canRefresh,
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {
@@ -339,10 +303,9 @@ export class ImbedClient extends EventTarget {
       this.emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
     }
-    if (decision.action === 'refresh') this.needToken = true;
+    if (decision.action === 'refresh') this.tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
-    if (this.connectionsRetryAfter !== null) this.connection?.holdOff(this.connectionsRetryAfter);
-    this.connectionsRetryAfter = null;
+    if (retryAfter !== null) this.connection?.holdOff(retryAfter);
     this.setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.emitSharedError({ ...refusal, retryable: true, fatal: false });
@@ -359,97 +322,28 @@ export class ImbedClient extends EventTarget {
 
   private async openStorage(): Promise<void> {
     // The default database name needs the user, which only the token knows.
-    if (this.options.dbName === undefined) await this.obtainToken(() => !this.finished);
-    this._user ??= tokenSubject(this.token);
+    if (this.options.dbName === undefined) await this.tokens.obtain(() => !this.finished);
+    this._user ??= tokenSubject(this.tokens.token);
     this.owner = this._user;
     const name = this.options.dbName ?? `imbed:${new URL(this.options.url).host}:${this._user ?? 'anonymous'}`;
-    let store: ChatStore;
-    let reason: string | undefined;
-    if (this.options.storage === 'memory') {
-      store = new MemoryStore();
-      reason = 'the host asked for memory storage';
-    } else {
-      try {
-        store = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, (why) =>
-          this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
-        );
-      } catch (e) {
-        store = new MemoryStore();
-        reason = `IndexedDB is unavailable (${e instanceof Error ? e.message : String(e)})`;
-      }
-    }
-    try {
-      for (const conv of this.conversations) {
-        const { messages, cursor } = await store.loadConversation(conv);
-        this.mirror.loadConversation(conv, messages, cursor);
-      }
-      this.mirror.loadOutbox(await store.loadOutbox());
-    } catch (e) {
-      // A database that opens but cannot be read is no better than none.
-      store.close();
-      store = new MemoryStore();
-      reason = `the local database cannot be read (${e instanceof Error ? e.message : String(e)})`;
-    }
-    this.store = store;
+    const reason = await this.storage.open(name, this.options.storage, (why) =>
+      this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
+    );
+    const { kind } = this.storage.require();
     this.dbName = name;
-    this._storageKind = store.kind;
     this.resolveReady();
-    this.emit('storage', reason === undefined ? { kind: store.kind } : { kind: store.kind, reason });
-    if (store.kind === 'memory' && this.options.storage !== 'memory') {
+    this.emit('storage', reason === undefined ? { kind } : { kind, reason });
+    if (kind === 'memory' && this.options.storage !== 'memory') {
       this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     }
     for (const conv of this.conversations) this.emit('change', { conv });
   }
 
-  private requireStore(): ChatStore {
-    if (!this.store) throw new Error('storage is not open');
-    return this.store;
-  }
-
-  /** Runs `task` after every earlier task, with the storage fallback; a failure is reported, not allowed to break the chain. */
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.work.then(() => this.withStorageFallback(task));
-    this.work = result.catch((e: unknown) => {
-      this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false, fatal: false });
-    });
-    return result;
-  }
-
   /**
-   * Runs a storage task; when IndexedDB fails in the middle of a session (quota used up, database deleted
-   * or closed by the browser), moves to memory and runs it again there. Safe because every task is a store
-   * write followed by updates of the mirror, and store writes are idempotent or all-or-nothing.
+   * IndexedDB failed mid-session and memory took over: says so like a failure at start-up does, and leaves
+   * the tab group: the other tabs could no longer read what this one stores, so it runs a socket of its own.
    */
-  private async withStorageFallback<T>(task: () => Promise<T>): Promise<T> {
-    try {
-      return await task();
-    } catch (e) {
-      if (this.store?.kind !== 'indexeddb' || this.finished) throw e;
-      await this.fallBackToMemory(e);
-      return task();
-    }
-  }
-
-  /**
-   * Replaces a failing IndexedDB store by a memory store holding what the mirror holds (every message and
-   * outbox item this page knows), says so like a failure at start-up does, and leaves the tab group: the
-   * other tabs could no longer read what this one stores, so it runs a socket of its own.
-   */
-  private fallBackToMemory(cause: unknown): Promise<void> {
-    // Ack writes run outside serial(), so two failures can race here: both wait for one move.
-    this.movingToMemory ??= this.moveToMemory(cause);
-    return this.movingToMemory;
-  }
-
-  private async moveToMemory(cause: unknown): Promise<void> {
-    const reason = `IndexedDB failed during the session (${cause instanceof Error ? cause.message : String(cause)})`;
-    const memory = new MemoryStore();
-    for (const conv of this.conversations) await memory.acceptMessages(conv, this.mirror.storedMessages(conv));
-    for (const { id: _id, ...record } of this.mirror.outboxItems()) await memory.addToOutbox(record);
-    this.mirror.loadOutbox(await memory.loadOutbox());
-    this.store?.close();
-    this.store = memory;
-    this._storageKind = 'memory';
+  private movedToMemory(reason: string): void {
     this.emit('storage', { kind: 'memory', reason });
     this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     if (this.tabs) {
@@ -459,10 +353,15 @@ export class ImbedClient extends EventTarget {
     }
   }
 
+  /** Runs `task` in the client's one queue of work (see `ClientStorage.serial`). */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    return this.storage.serial(task);
+  }
+
   /** Stores messages (and removes their outbox items) in one transaction, then updates the copy and tells listeners. */
   private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
     if (msgs.length === 0) return;
-    const { cursor } = await this.requireStore().acceptMessages(conv, msgs);
+    const { cursor } = await this.storage.require().acceptMessages(conv, msgs);
     this.tabs?.stored(conv, msgs.map((m) => m.seq));
     const { added, changed, behindStore } = this.mirror.acceptMessages(conv, msgs, cursor);
     if (changed) this.emit('change', { conv });
@@ -476,7 +375,7 @@ export class ImbedClient extends EventTarget {
    * followers added.
    */
   private async reloadFromStore(convs: readonly string[]): Promise<void> {
-    const store = this.requireStore();
+    const store = this.storage.require();
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv)) });
     const { changed, added } = this.mirror.catchUp(loaded, await store.loadOutbox());
@@ -510,7 +409,7 @@ export class ImbedClient extends EventTarget {
    * (one socket per browser); otherwise, or with `multiTab: false`, runs a socket of its own.
    */
   private connectOrJoin(): void {
-    if (this.options.multiTab === false || this.store?.kind !== 'indexeddb' || !multiTabSupported()) {
+    if (this.options.multiTab === false || this.storage.kind !== 'indexeddb' || !multiTabSupported()) {
       this.connect();
       return;
     }
@@ -561,7 +460,7 @@ export class ImbedClient extends EventTarget {
       {
         prepare: async () => {
           const current = () => this.connection === connection && !this.finished;
-          await this.obtainToken(current);
+          await this.tokens.obtain(current);
           if (current()) this.setState('connecting', 'opening a connection');
         },
         open: () => this.onOpen(),
@@ -572,46 +471,16 @@ export class ImbedClient extends EventTarget {
     this.connection = connection;
   }
 
-  /**
-   * Asks `tokenProvider` until it gives a token (with backoff between failures, each reported as a
-   * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there. A call that
-   * does not settle within `tokenTimeout` is a failure, so a hung provider cannot hold the connection.
-   */
-  private async obtainToken(wanted: () => boolean): Promise<void> {
-    const provider = this.options.tokenProvider;
-    const timeout = this.options.tokenTimeout ?? TOKEN_TIMEOUT;
-    for (let failures = 0; provider && this.needToken && wanted(); ) {
-      try {
-        const token = await settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`);
-        if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
-        this.token = token;
-        this.needToken = false;
-      } catch (e) {
-        failures += 1;
-        this.emitError({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffDelay(failures, this.backoff()));
-          this.skipTokenWait = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.skipTokenWait = null;
-      }
-    }
-  }
-
   private sendFrame(frame: ClientFrame): boolean {
     return this.connection?.send(frame) ?? false;
   }
 
   private onOpen(): void {
     this.endSession();
-    this.refusal = null;
-    this.connectionsRetryAfter = null;
+    this.closeNotes.clear();
     this.session = new Session(this.sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
-    this.sendFrame({ type: 'hello', token: this.token ?? '', convs: this.conversations.map((conv) => ({ conv, after: this.mirror.cursor(conv) })) });
+    this.sendFrame({ type: 'hello', token: this.tokens.token ?? '', convs: this.conversations.map((conv) => ({ conv, after: this.mirror.cursor(conv) })) });
     this.setState('authenticating', 'hello sent');
     this.heartbeat.expectAnswer();
   }
@@ -619,13 +488,8 @@ export class ImbedClient extends EventTarget {
   private onFrame(frame: ServerFrame): void {
     this.heartbeat.received();
     if (frame.type === 'pong') return;
-    // Not a refusal of a message: the close right behind it ends the socket, and onClose reports it.
-    if (frame.type === 'error' && HELLO_REFUSALS.has(frame.code)) {
-      this.refusal = { code: frame.code, message: frame.message };
-      return;
-    }
     // Read at once, not in turn: the close that follows is decided before queued frames are handled.
-    if (frame.type === 'error' && frame.code === ErrorCode.TOO_MANY_CONNECTIONS) this.connectionsRetryAfter = frame.retryAfter ?? null;
+    if (this.closeNotes.note(frame)) return;
     // Bound to the socket it came on: a closed session still stores what its frames carried.
     const session = this.session;
     if (session) void this.serial(() => session.handle(frame));
@@ -639,9 +503,9 @@ export class ImbedClient extends EventTarget {
       me: () => ({ user: this._user ?? '', name: this._name ?? this._user ?? '' }),
       send: (frame) => this.sendFrame(frame),
       // The session stores acks outside serial(), so they need the storage fallback of their own.
-      accept: (conv, msgs) => this.withStorageFallback(() => this.accept(conv, msgs)),
+      accept: (conv, msgs) => this.storage.withFallback(() => this.accept(conv, msgs)),
       fail: async (item, error) => {
-        if (await this.requireStore().markFailed(item.cmid, error)) {
+        if (await this.storage.require().markFailed(item.cmid, error)) {
           this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
           this.emit('change', { conv: item.conv });
           this.tabs?.outboxChanged();
@@ -677,45 +541,19 @@ export class ImbedClient extends EventTarget {
 
   // ---- the browser's hints about the network ----
 
-  private readonly onBrowserOffline = (): void => {
+  private onBrowserOffline(): void {
     if (this.finished || this.state === 'stopped' || !this.connection) return;
     // The socket may linger for minutes on a dead network; close it now and wait for `online`.
     this.connection.stop(1000, 'browser offline');
     this.connection = null;
     this.endSession();
     this.setState('offline', 'the browser is offline');
-  };
+  }
 
-  private readonly onBrowserHint = (): void => {
+  private onBrowserHint(): void {
     // A hidden tab skips the liveness check of a socket it has; but a tab whose socket was closed on
     // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.connection) return;
     this.reconnect();
-  };
-
-  private listenToBrowser(on: boolean): void {
-    if (typeof window === 'undefined') return;
-    const method = on ? 'addEventListener' : 'removeEventListener';
-    window[method]('offline', this.onBrowserOffline);
-    window[method]('online', this.onBrowserHint);
-    window[method]('pageshow', this.onBrowserHint);
-    document[method]('visibilitychange', this.onBrowserHint);
   }
-}
-
-/** `promise`, or a rejection with `message` if it has not settled within `ms`. */
-function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

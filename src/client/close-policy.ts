@@ -1,9 +1,20 @@
 /**
  * What a closed socket means for the client: the one place that turns a close code into "try again",
- * "get a new token first" or "stop", with the sentence a person sees. Pure, so every code is testable
- * without a server that misbehaves on purpose.
+ * "get a new token first" or "stop", with the sentence a person sees, and the notes kept of the `error`
+ * frames that announce a close (why a `hello` was refused, how long a 4029 asks to wait). Free of I/O,
+ * so every code is testable without a server that misbehaves on purpose.
  */
-import { CLOSE_CODES, CloseCode, ErrorCode, reconnectAdvice, type CloseCodeInfo } from '../protocol/index.js';
+import { CLOSE_CODES, CloseCode, ErrorCode, reconnectAdvice, type CloseCodeInfo, type ServerFrame } from '../protocol/index.js';
+
+/** Error codes the server sends just before closing a refused `hello`: they say why, the close says what to do. */
+const HELLO_REFUSALS: ReadonlySet<string> = new Set([
+  ErrorCode.TOKEN_MISSING,
+  ErrorCode.TOKEN_MALFORMED,
+  ErrorCode.TOKEN_INVALID,
+  ErrorCode.TOKEN_CLAIMS,
+  ErrorCode.TOKEN_EXPIRED,
+  ErrorCode.AUTH_UNAVAILABLE,
+]);
 
 /** The client's decision after a close, and the reason it states. */
 export type CloseDecision =
@@ -57,4 +68,47 @@ export function decideOnClose(code: number, reason: string, ctx: CloseContext): 
   if (!ctx.established) return { action: 'retry', reason: `could not connect${said}` };
   if (code === CloseCode.HEARTBEAT_TIMEOUT) return { action: 'retry', reason: reason || 'the connection stopped answering' };
   return { action: 'retry', reason: `connection lost${said}` };
+}
+
+/** What the server said on one socket about the close that follows, read by that close. */
+export interface CloseNotes {
+  /** The server's stated reason for refusing the socket's `hello`. */
+  refusal: { code: string; message: string } | null;
+  /** `retryAfter` of a `TOO_MANY_CONNECTIONS` error: the 4029 close behind it waits that long. */
+  retryAfter: number | null;
+}
+
+/**
+ * Keeps, for the current socket, the `error` frames that announce its close. They are read as they
+ * arrive, not in turn with the other frames: the close that follows is decided before queued frames are
+ * handled.
+ */
+export class CloseNotebook {
+  private notes: CloseNotes = { refusal: null, retryAfter: null };
+
+  /**
+   * Notes what `frame` says about the coming close. True when the frame says nothing else: a refused
+   * `hello` is no refusal of a message, and the close right behind it reports it.
+   */
+  note(frame: ServerFrame): boolean {
+    if (frame.type !== 'error') return false;
+    if (HELLO_REFUSALS.has(frame.code)) {
+      this.notes.refusal = { code: frame.code, message: frame.message };
+      return true;
+    }
+    if (frame.code === ErrorCode.TOO_MANY_CONNECTIONS) this.notes.retryAfter = frame.retryAfter ?? null;
+    return false;
+  }
+
+  /** The notes of the socket that closed; the next socket starts with none. */
+  take(): CloseNotes {
+    const notes = this.notes;
+    this.clear();
+    return notes;
+  }
+
+  /** Forgets the notes: a new socket opened. */
+  clear(): void {
+    this.notes = { refusal: null, retryAfter: null };
+  }
 }

@@ -139,6 +139,9 @@ export class Session {
     const fps = welcome.limits?.framesPerSecond;
     if (fps !== undefined && fps > 0) this.window = Math.max(1, Math.floor(fps));
     this.host.welcomed(welcome);
+    // The client may have refused the session (a token for another user than the outbox's): the denials
+    // are that other user's, and nothing more is asked.
+    if (this.closed) return;
     // Not a member: the server sends nothing of these (no head, so no catch-up to wait for); say why.
     for (const conv of welcome.denied ?? []) {
       if (this.host.conversations.includes(conv)) {
@@ -266,9 +269,11 @@ export class Session {
         return;
       }
       // Refused for good: keep it visible as failed with the server's reason, and keep draining the rest.
+      // The answer frees its place in the window like an ack does; when every send in flight is refused,
+      // no ack would ever come to send what is queued behind them.
       await this.host.fail(item, error);
       this.host.report({ ...error, cmid: item.cmid });
-      if (this.paced) this.drain();
+      this.drain();
       return;
     }
     const conv = [...this.syncs].find(([, s]) => s.ref === frame.ref)?.[0];

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { Connection } from '../../src/client/connection.js';
-import { decideOnClose } from '../../src/client/close-policy.js';
+import { CloseNotebook, decideOnClose } from '../../src/client/close-policy.js';
 import { serverUrl, freshConv, until } from '../browser-support/server.js';
 import { freshUser, makeClient, stopAll, tapSockets, type SocketTap } from './support.js';
 
@@ -95,5 +95,16 @@ describe('the close policy', () => {
       action: 'retry',
       reason: 'the server cannot check the token now: cannot check tokens now',
     });
+  });
+
+  it('keeps a refused hello and a 4029\'s retryAfter for the close that follows, and only for that one', () => {
+    const notes = new CloseNotebook();
+    // A refusal of the hello says nothing else: the frame goes no further.
+    expect(notes.note({ type: 'error', code: 'TOKEN_EXPIRED', message: 'token expired', ref: null, retryable: false })).to.equal(true);
+    // Too many connections is also reported to the host, so the frame goes on.
+    expect(notes.note({ type: 'error', code: 'TOO_MANY_CONNECTIONS', message: 'too many', ref: null, retryable: true, retryAfter: 30_000 })).to.equal(false);
+    expect(notes.note({ type: 'error', code: 'FORBIDDEN', message: 'not a member', ref: null, retryable: false, conv: 'c1' })).to.equal(false);
+    expect(notes.take()).to.deep.equal({ refusal: { code: 'TOKEN_EXPIRED', message: 'token expired' }, retryAfter: 30_000 });
+    expect(notes.take()).to.deep.equal({ refusal: null, retryAfter: null });
   });
 });

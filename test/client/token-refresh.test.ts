@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { ImbedClient } from '../../src/client/index.js';
-import { dropConnections, freshConv, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
+import { adminCall, dropConnections, freshConv, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
 import { freshDb, freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
 
 async function expiredToken(user: string): Promise<string> {
@@ -172,8 +172,11 @@ describe('tokenProvider failures and refreshes', () => {
   it("stops with USER_CHANGED instead of sending one user's outbox as another user", async () => {
     const conv = freshConv();
     const alice = freshUser('alice');
+    // Alice's alone: bob's welcome denies it, which is no concern of a client that refuses bob.
+    const team = freshConv('team');
+    expect((await adminCall('POST', 'conversations', { id: team, kind: 'group', members: [alice] })).status).to.equal(201);
     const bobToken = await tokenFor(freshUser('bob'));
-    const { client, events } = await makeClient(alice, [conv], {
+    const { client, events } = await makeClient(alice, [conv, team], {
       // The host's backend now answers for someone else (a new login in another tab, say).
       tokenProvider: async () => bobToken,
     });
@@ -185,6 +188,7 @@ describe('tokenProvider failures and refreshes', () => {
     await until(() => client.state === 'stopped', 'stopped');
 
     expect(events.errors.at(-1)).to.include({ code: 'USER_CHANGED', fatal: true, retryable: false });
+    expect(events.errors.filter((e) => e.code === 'FORBIDDEN')).to.deep.equal([], 'no refusal reported for bob');
     expect(client.pendingCount(conv)).to.equal(1);
     // Nothing went out as bob: a message sent by another client afterwards is the first of the conversation.
     const { client: carol } = await makeClient(freshUser('carol'), [conv]);

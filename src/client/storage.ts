@@ -1,0 +1,164 @@
+/**
+ * The client's local storage: choosing where the outbox and cache live (IndexedDB when it opens and can
+ * be read, else memory, with the reason a person is told), the one queue in which every store write and
+ * every frame is handled, and the move to memory when IndexedDB fails mid-session, so nothing typed is
+ * lost while the page stays open.
+ */
+import { MemoryStore } from './memory-store.js';
+import type { Mirror } from './mirror.js';
+import { openIdbStore, type ChatStore } from './store.js';
+import type { ImbedClientOptions, StorageKind } from './types.js';
+
+/** How long IndexedDB may take to open before the memory store is used instead. */
+const STORAGE_OPEN_TIMEOUT = 5_000;
+
+/** The store in use, and why it is memory when the host did not ask for memory. */
+interface OpenedStorage {
+  store: ChatStore;
+  reason?: string;
+}
+
+/**
+ * Opens the database `name` (memory when `storage` says so, or when IndexedDB cannot be opened or read)
+ * and loads the cache of `conversations` and the outbox into `mirror`. Never rejects. `onLost` hears of
+ * an open database the browser takes away later.
+ */
+async function openStorage(
+  name: string,
+  storage: ImbedClientOptions['storage'],
+  conversations: readonly string[],
+  mirror: Mirror,
+  onLost: (reason: string) => void,
+): Promise<OpenedStorage> {
+  let store: ChatStore;
+  let reason: string | undefined;
+  if (storage === 'memory') {
+    store = new MemoryStore();
+    reason = 'the host asked for memory storage';
+  } else {
+    try {
+      store = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
+    } catch (e) {
+      store = new MemoryStore();
+      reason = `IndexedDB is unavailable (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+  try {
+    for (const conv of conversations) {
+      const { messages, cursor } = await store.loadConversation(conv);
+      mirror.loadConversation(conv, messages, cursor);
+    }
+    mirror.loadOutbox(await store.loadOutbox());
+  } catch (e) {
+    // A database that opens but cannot be read is no better than none.
+    store.close();
+    store = new MemoryStore();
+    reason = `the local database cannot be read (${e instanceof Error ? e.message : String(e)})`;
+  }
+  return reason === undefined ? { store } : { store, reason };
+}
+
+/**
+ * A memory store holding what `mirror` holds (every message of `conversations` and every outbox item
+ * this page knows); `mirror`'s outbox is reloaded from it, since the memory store numbers items anew.
+ */
+async function copyToMemory(mirror: Mirror, conversations: readonly string[]): Promise<MemoryStore> {
+  const memory = new MemoryStore();
+  for (const conv of conversations) await memory.acceptMessages(conv, mirror.storedMessages(conv));
+  for (const { id: _id, ...record } of mirror.outboxItems()) await memory.addToOutbox(record);
+  mirror.loadOutbox(await memory.loadOutbox());
+  return memory;
+}
+
+/** What the storage may do to the client that owns it. */
+export interface StorageHost {
+  /** A task failed for good (also after the move to memory): a person should hear of it. */
+  failed(message: string): void;
+  /** IndexedDB failed mid-session and memory holds everything now, for `reason`. */
+  movedToMemory(reason: string): void;
+  /** Whether the client has stopped: a failure then is no reason to move. */
+  finished(): boolean;
+}
+
+/** The store in use and the one queue of work over it. */
+export class ClientStorage {
+  private store: ChatStore | null = null;
+  /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
+  private work: Promise<unknown> = Promise.resolve();
+  /** The move to memory after IndexedDB failed mid-session, once started. */
+  private movingToMemory: Promise<void> | null = null;
+
+  constructor(
+    private readonly mirror: Mirror,
+    private readonly conversations: readonly string[],
+    private readonly host: StorageHost,
+  ) {}
+
+  /** Where the outbox and cache live; null until storage is open. */
+  get kind(): StorageKind | null {
+    return this.store?.kind ?? null;
+  }
+
+  /**
+   * Opens the database `name` (or memory, see `openStorage`) and loads it into the mirror. Resolves with
+   * the reason the store is memory, when it is, so a person can be told.
+   */
+  async open(name: string, storage: ImbedClientOptions['storage'], onLost: (reason: string) => void): Promise<string | undefined> {
+    const { store, reason } = await openStorage(name, storage, this.conversations, this.mirror, onLost);
+    this.store = store;
+    return reason;
+  }
+
+  /** The open store; throws before `open`. */
+  require(): ChatStore {
+    if (!this.store) throw new Error('storage is not open');
+    return this.store;
+  }
+
+  /** Runs `task` after every earlier task, with the storage fallback; a failure is reported, not allowed to break the chain. */
+  serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.work.then(() => this.withFallback(task));
+    this.work = result.catch((e: unknown) => this.host.failed(e instanceof Error ? e.message : String(e)));
+    return result;
+  }
+
+  /** Resolves once every task queued so far has run. */
+  async idle(): Promise<void> {
+    await this.work.catch(() => {});
+  }
+
+  /**
+   * Runs a storage task; when IndexedDB fails in the middle of a session (quota used up, database deleted
+   * or closed by the browser), moves to memory and runs it again there. Safe because every task is a store
+   * write followed by updates of the mirror, and store writes are idempotent or all-or-nothing.
+   */
+  async withFallback<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (e) {
+      if (this.store?.kind !== 'indexeddb' || this.host.finished()) throw e;
+      await this.fallBackToMemory(e);
+      return task();
+    }
+  }
+
+  /** Closes the store; the client calls it once every queued task has run. */
+  close(): void {
+    this.store?.close();
+  }
+
+  /** Replaces a failing IndexedDB store by a memory store holding what the mirror holds, and says so. */
+  private fallBackToMemory(cause: unknown): Promise<void> {
+    // Ack writes run outside serial(), so two failures can race here: both wait for one move.
+    this.movingToMemory ??= this.moveToMemory(cause);
+    return this.movingToMemory;
+  }
+
+  private async moveToMemory(cause: unknown): Promise<void> {
+    const reason = `IndexedDB failed during the session (${cause instanceof Error ? cause.message : String(cause)})`;
+    const memory = await copyToMemory(this.mirror, this.conversations);
+    this.store?.close();
+    this.store = memory;
+    this.host.movedToMemory(reason);
+  }
+}

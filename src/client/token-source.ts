@@ -1,0 +1,101 @@
+/**
+ * Where the token of the next `hello` comes from: the one the host gave (`token`, `setToken`) or, when
+ * there is none or the server said it expired, the host's `tokenProvider`, asked with backoff until it
+ * answers. A provider call that hangs counts as a failure after `tokenTimeout`, so it cannot hold the
+ * connection forever.
+ */
+import { backoffDelay, type Backoff } from './connection.js';
+import { ClientErrorCode, type ImbedClientEventMap, type ImbedClientOptions } from './types.js';
+
+/** Default of `tokenTimeout`: how long one `tokenProvider` call may take before it counts as failed. */
+const TOKEN_TIMEOUT = 10_000;
+
+/** The client's token, and the asking of `tokenProvider` for a new one. */
+export class TokenSource {
+  private current: string | null;
+  private needed: boolean;
+  /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
+  private endWait: (() => void) | null = null;
+
+  constructor(
+    private readonly options: Pick<ImbedClientOptions, 'token' | 'tokenProvider' | 'tokenTimeout'>,
+    private readonly backoff: () => Backoff,
+    private readonly report: (error: ImbedClientEventMap['error']['detail']) => void,
+  ) {
+    this.current = options.token ?? null;
+    this.needed = this.current === null;
+  }
+
+  /** The token for the next `hello`; null until the host or the provider gave one. */
+  get token(): string | null {
+    return this.current;
+  }
+
+  /** Whether a 4001 close can be healed by asking `tokenProvider`. */
+  get canRefresh(): boolean {
+    return this.options.tokenProvider !== undefined;
+  }
+
+  /** Uses `token` for the next `hello`; the provider is not asked while it is usable. */
+  set(token: string): void {
+    this.current = token;
+    this.needed = false;
+  }
+
+  /** The server said the token expired: the next `obtain` asks the provider again. */
+  expire(): void {
+    this.needed = true;
+  }
+
+  /** "Retry now" while waiting between two provider attempts: ends the wait. False when not waiting. */
+  skipWait(): boolean {
+    if (!this.endWait) return false;
+    this.endWait();
+    return true;
+  }
+
+  /**
+   * Asks `tokenProvider` until it gives a token (with backoff between failures, each reported as a
+   * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there. A call that
+   * does not settle within `tokenTimeout` is a failure, so a hung provider cannot hold the connection.
+   */
+  async obtain(wanted: () => boolean): Promise<void> {
+    const provider = this.options.tokenProvider;
+    const timeout = this.options.tokenTimeout ?? TOKEN_TIMEOUT;
+    for (let failures = 0; provider && this.needed && wanted(); ) {
+      try {
+        const token = await settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`);
+        if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
+        this.set(token);
+      } catch (e) {
+        failures += 1;
+        this.report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffDelay(failures, this.backoff()));
+          this.endWait = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.endWait = null;
+      }
+    }
+  }
+}
+
+/** `promise`, or a rejection with `message` if it has not settled within `ms`. */
+function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

@@ -5,6 +5,7 @@
  * its parts. The promise it keeps: a message typed reaches every other member exactly once, in order,
  * through offline periods, reloads, server restarts and the closing of the tab that holds the socket.
  */
+import { deleteDB } from 'idb';
 import {
   CONV_PATTERN,
   ErrorCode,
@@ -700,6 +701,16 @@ export class ImbedClient extends EventTarget {
     window[method]('online', this.onBrowserHint);
     window[method]('pageshow', this.onBrowserHint);
     document[method]('visibilitychange', this.onBrowserHint);
+  }
+
+  /**
+   * Stops the client and deletes its IndexedDB database (cached messages and the outbox, unsent messages
+   * included), for a logout: the next person on this device finds nothing of this user's. Other tabs that
+   * hold the same database close it and continue in memory.
+   */
+  async clearLocalData(): Promise<void> {
+    await this.stop();
+    if (this.dbName && this.options.storage !== 'memory') await deleteDB(this.dbName).catch(() => {});
   }
 }
 

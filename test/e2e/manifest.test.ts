@@ -124,7 +124,10 @@ describe('custom-elements.json', () => {
 
   it('documents every @property as an attribute, and every entry with a description', async () => {
     const component = await readFile(join(ui, 'imbed-chat.component.ts'), 'utf8');
-    const properties = [...component.matchAll(/@property\([^)]*\)\s+(?:override\s+)?(\w+)/g)].map((match) => match[1]!);
+    // `attribute: false` properties (tokenProvider, strings) have no attribute: they are documented with @prop.
+    const properties = [...component.matchAll(/@property\(([^)]*)\)\s+(?:override\s+)?(\w+)/g)]
+      .filter((match) => !/attribute:\s*false/.test(match[1]!))
+      .map((match) => match[2]!);
     assert.ok(properties.length > 0, 'no @property found');
     assert.deepEqual(sorted((chat.attributes ?? []).map((attribute) => attribute.fieldName ?? attribute.name)), sorted(properties));
     const publicMembers = (chat.members ?? []).filter((member) => !member.privacy && !member.static && !member.name.startsWith('#'));

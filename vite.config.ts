@@ -1,8 +1,11 @@
 /**
- * Two browser builds:
+ * Three browser builds:
  * - `vite build`: the ES library for bundlers (`dist/lib/*.js`), dependencies left external;
  * - `vite build --mode script`: `dist/imbed.js`, one self-contained IIFE for a script tag that registers
- *   `<imbed-chat>` and defines nothing global but `window.Imbed`.
+ *   `<imbed-chat>` and defines nothing global but `window.Imbed` (extending the object if the page or the
+ *   launcher created it first);
+ * - `vite build --mode launcher`: `dist/imbed-launcher.js`, the few-KB loader that draws the chat button
+ *   and loads `imbed.js` on first click or when idle (src/launcher/index.ts).
  * Each build prints the gzip size of what it wrote.
  */
 import { defineConfig, type Plugin } from 'vite';
@@ -70,6 +73,19 @@ function privateLitGlobals(): Plugin {
 
 export default defineConfig(({ mode }) => {
   const script = mode === 'script';
+  if (mode === 'launcher') {
+    return {
+      plugins: [sizeReport()],
+      build: {
+        outDir: 'dist',
+        emptyOutDir: false,
+        target: 'es2022',
+        minify: true,
+        // The loader exports nothing: it sets up `window.Imbed` itself.
+        lib: { entry: 'src/launcher/index.ts', name: 'Imbed', formats: ['iife'], fileName: () => 'imbed-launcher.js' },
+      },
+    };
+  }
   return {
     plugins: script ? [privateLitGlobals(), sizeReport()] : [sizeReport()],
     build: script
@@ -78,6 +94,8 @@ export default defineConfig(({ mode }) => {
           emptyOutDir: false,
           target: 'es2022',
           lib: { entry: 'src/index.ts', name: 'Imbed', formats: ['iife'], fileName: () => 'imbed.js' },
+          // Adds the exports to an existing `window.Imbed` (the launcher's, or the page's `config`) rather than replacing it.
+          rolldownOptions: { output: { extend: true } },
         }
       : {
           outDir: 'dist/lib',

@@ -4,3 +4,5 @@
  */
 export { ImbedChat } from './ui/imbed-chat.component.js';
 export type * from './ui/events.js';
+/** The words of the element's `strings` property: every entry optional there. */
+export type { Strings } from './ui/strings.js';

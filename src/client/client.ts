@@ -6,6 +6,7 @@
  * keeps: a message typed reaches every other member exactly once, in order, through offline periods,
  * reloads, server restarts and the closing of the tab that holds the socket.
  */
+import { deleteDB } from 'idb';
 import {
   CONV_PATTERN,
   ErrorCode,
@@ -555,5 +556,15 @@ export class ImbedClient extends ImbedEventTarget {
     // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.connection) return;
     this.reconnect();
+  }
+
+  /**
+   * Stops the client and deletes its IndexedDB database (cached messages and the outbox, unsent messages
+   * included), for a logout: the next person on this device finds nothing of this user's. Other tabs that
+   * hold the same database close it and continue in memory.
+   */
+  async clearLocalData(): Promise<void> {
+    await this.stop();
+    if (this.dbName && this.options.storage !== 'memory') await deleteDB(this.dbName).catch(() => {});
   }
 }

@@ -16,7 +16,7 @@ const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
 const PRODUCTION_DEV_TOKEN =
   'dev tokens are off: this server runs without --dev. Your backend must sign user tokens (see docs/auth.md).';
 
-/** How long browsers may use `/imbed.js` without asking; after that they revalidate with its ETag. */
+/** How long browsers may use `/imbed.js` and `/imbed-launcher.js` without asking; after that they revalidate with their ETag. */
 const BUNDLE_CACHE = 'public, max-age=300';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -64,6 +64,7 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
   const root = packageRoot();
   const demoDir = join(root, 'demo');
   const bundle = join(root, 'dist', 'imbed.js');
+  const launcher = join(root, 'dist', 'imbed-launcher.js');
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -78,6 +79,9 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
         // Cached for a few minutes, so a page reloaded while the chat server is down still gets the
         // widget from the browser's cache and can show (and later send) its outbox.
         return serveFile(req, res, bundle, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed.js not built: run npm run build\n');
+      case '/imbed-launcher.js':
+        // The loader fetches imbed.js from the folder it came from: both are served, and cached, alike.
+        return serveFile(req, res, launcher, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-launcher.js not built: run npm run build\n');
       case '/dev/token':
         return devToken(url, res);
     }

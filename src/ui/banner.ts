@@ -5,7 +5,7 @@
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ConnectionState, StorageKind } from '../client/index.js';
-import { strings } from './strings.js';
+import { en, type Strings } from './strings.js';
 
 export interface ConnectionFacts {
   state: ConnectionState | null;
@@ -35,12 +35,10 @@ export interface BannerModel {
   tone: 'info' | 'error';
 }
 
-function withPending(prefix: string, pending: number, separator: string): string {
-  return pending > 0 ? `${prefix}${separator}${strings.waiting(pending)}` : prefix;
-}
-
-export function describeConnection(facts: ConnectionFacts): BannerModel {
+/** The banner's words for `facts`, in the language of `strings` (English unless given). */
+export function describeConnection(facts: ConnectionFacts, strings: Strings = en): BannerModel {
   const { state, pending, wasOnline } = facts;
+  const withPending = (status: string, n: number): string => (n > 0 ? strings.withWaiting(status, n) : status);
   const notice = facts.storageKind === 'memory' ? strings.memoryStorage : '';
   let status = '';
   let canRetry = false;
@@ -50,15 +48,15 @@ export function describeConnection(facts: ConnectionFacts): BannerModel {
       status = strings.noClient;
       break;
     case 'idle':
-      status = withPending(strings.notStarted, pending, ' — ');
+      status = withPending(strings.notStarted, pending);
       break;
     case 'connecting':
     case 'authenticating':
-      status = withPending(wasOnline ? strings.reconnecting : strings.connecting, pending, ' ');
+      status = withPending(wasOnline ? strings.reconnecting : strings.connecting, pending);
       canRetry = wasOnline;
       break;
     case 'offline':
-      status = withPending(strings.offline, pending, ' — ');
+      status = withPending(strings.offline, pending);
       canRetry = true;
       break;
     case 'syncing':
@@ -76,7 +74,7 @@ export function describeConnection(facts: ConnectionFacts): BannerModel {
   const hold = facts.hold;
   if (hold && state !== 'stopped' && state !== null) {
     if (hold.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
-    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds), pending, ' — ');
+    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds), pending);
   }
   // Connected but refused: no state line would explain an empty conversation and messages that fail.
   if (facts.notMember && state !== 'stopped' && state !== null) {
@@ -86,7 +84,7 @@ export function describeConnection(facts: ConnectionFacts): BannerModel {
   return { status, notice, canRetry, tone };
 }
 
-export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: () => void): TemplateResult {
+export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: () => void, strings: Strings): TemplateResult {
   const empty = !model.status && !model.notice;
   return html`<div
     class="banner"

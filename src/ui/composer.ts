@@ -4,7 +4,7 @@
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
-import { strings } from './strings.js';
+import type { Strings } from './strings.js';
 
 /** Show the character counter once the draft is this close to the limit. */
 export const COUNTER_THRESHOLD = 0.8;
@@ -36,7 +36,7 @@ export interface ComposerHandlers {
   submit(event: Event): void;
 }
 
-export function renderComposer(model: ComposerModel, on: ComposerHandlers): TemplateResult {
+export function renderComposer(model: ComposerModel, on: ComposerHandlers, strings: Strings): TemplateResult {
   const length = model.draft.length;
   const showCounter = length >= model.maxText * COUNTER_THRESHOLD;
   const over = length > model.maxText;

@@ -22,11 +22,25 @@ export interface ImbedErrorDetail extends ItemError {
   retryAfter?: number;
 }
 
+/** Detail of `imbed-unread`: how many messages from others arrived unseen (panel closed or page hidden). */
+export interface ImbedUnreadDetail {
+  count: number;
+}
+
+/** Detail of `imbed-ready`: the element's client is online for the first time; `user` is who it is signed in as. */
+export interface ImbedReadyDetail {
+  user: string | null;
+}
+
 /** Every event `<imbed-chat>` dispatches, by name. */
 export interface ImbedChatEventMap {
   'imbed-message': CustomEvent<ImbedMessageDetail>;
   'imbed-status': CustomEvent<ImbedStatusDetail>;
   'imbed-error': CustomEvent<ImbedErrorDetail>;
+  'imbed-open': CustomEvent<Record<string, never>>;
+  'imbed-close': CustomEvent<Record<string, never>>;
+  'imbed-unread': CustomEvent<ImbedUnreadDetail>;
+  'imbed-ready': CustomEvent<ImbedReadyDetail>;
 }
 
 export type ImbedChatEventName = keyof ImbedChatEventMap;
@@ -48,6 +62,21 @@ export function statusEvent(change: StateChange, pending: number): ImbedChatEven
 /** `imbed-error` carrying the client's error detail unchanged. */
 export function errorEvent(detail: ImbedErrorDetail): ImbedChatEventMap['imbed-error'] {
   return imbedEvent('imbed-error', { ...detail });
+}
+
+/** `imbed-open` or `imbed-close`: the launcher panel opened or closed. */
+export function toggleEvent(name: 'imbed-open' | 'imbed-close'): ImbedChatEventMap['imbed-open'] {
+  return imbedEvent(name, {});
+}
+
+/** `imbed-unread` with the new count of unseen messages. */
+export function unreadEvent(count: number): ImbedChatEventMap['imbed-unread'] {
+  return imbedEvent('imbed-unread', { count });
+}
+
+/** `imbed-ready` once the client is online, with the user it is signed in as. */
+export function readyEvent(user: string | null): ImbedChatEventMap['imbed-ready'] {
+  return imbedEvent('imbed-ready', { user });
 }
 
 declare global {

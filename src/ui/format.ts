@@ -1,22 +1,36 @@
 /**
- * Time formatting for message timestamps, in the reader's locale: hour and minute for today, with the
- * date for older messages. Formatters are built once; `Intl.DateTimeFormat` construction is slow.
+ * Time formatting for message timestamps, in the chat's locale: hour and minute for today, with the
+ * date for older messages. Formatters are built once per locale; `Intl.DateTimeFormat` construction is slow.
  */
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-const dateAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
-const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+const STYLES = {
+  time: { hour: 'numeric', minute: '2-digit' },
+  dateTime: { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' },
+  full: { dateStyle: 'full', timeStyle: 'short' },
+} as const satisfies Record<string, Intl.DateTimeFormatOptions>;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string, style: keyof typeof STYLES): Intl.DateTimeFormat {
+  const key = `${locale} ${style}`;
+  let made = formatters.get(key);
+  if (!made) {
+    made = new Intl.DateTimeFormat(locale, STYLES[style]);
+    formatters.set(key, made);
+  }
+  return made;
+}
 
 function sameDay(a: Date, b: Date): boolean {
   return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 }
 
-/** Short label: "14:05" today, "Nov 25, 14:05" otherwise. `now` is injectable for tests. */
-export function formatTime(ts: number, now: Date = new Date()): string {
+/** Short label: "2:05 PM" today, "Nov 25, 2:05 PM" otherwise (in en-US). `now` is injectable for tests. */
+export function formatTime(ts: number, locale: string, now: Date = new Date()): string {
   const date = new Date(ts);
-  return (sameDay(date, now) ? timeOnly : dateAndTime).format(date);
+  return formatter(locale, sameDay(date, now) ? 'time' : 'dateTime').format(date);
 }
 
 /** Long label for a tooltip: weekday, date and time. */
-export function formatFullTime(ts: number): string {
-  return full.format(new Date(ts));
+export function formatFullTime(ts: number, locale: string): string {
+  return formatter(locale, 'full').format(new Date(ts));
 }

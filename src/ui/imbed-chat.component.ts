@@ -4,9 +4,15 @@ import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type S
 import { describeConnection, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
-import { errorEvent, messageEvent, statusEvent } from './events.js';
+import { KeyboardInsetController } from './keyboard-inset.js';
+import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
+import { renderLauncherButton, renderPanel } from './launcher.js';
+import { launcherStyles } from './launcher-styles.js';
 import { renderMessages } from './message-list.js';
-import { strings } from './strings.js';
+import { mobileStyles } from './mobile-styles.js';
+import { Notifier, parseNotify } from './notify.js';
+import { inheritedLang, localize, type Localized } from './i18n.js';
+import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
@@ -43,10 +49,22 @@ interface OwnedClient {
  * @attr conversation - The id of the conversation to show.
  * @prop {(() => Promise<string>) | null} tokenProvider - Gives the element's own client its tokens instead of `token`: asked before each connection that needs one and after an expiry.
  * @prop {ImbedClient | null} client - The `ImbedClient` shown: set your own (the element never starts or stops it), or `null` to run one from the attributes.
+ * @attr {'inline' | 'launcher'} mode - `inline` (default) fills its container; `launcher` is a floating round button with an unread badge that opens the chat in a panel (full screen below 480 px wide). Methods `open()`, `close()`, `toggle()`.
+ * @attr {boolean} opened - Reflected: whether the launcher panel is open. In inline mode it changes nothing visible (the chat is always shown) but still fires `imbed-open`/`imbed-close`.
+ * @attr {'bottom-end' | 'bottom-start'} position - The launcher's corner, in the page's writing direction: `bottom-end` (default; bottom right in left-to-right pages) or `bottom-start`.
+ * @attr notify - Space-separated opt-ins for a message arriving while the page is hidden: `title` flashes the tab title, `sound` beeps, `system` shows a system notification (permission is asked on the first click that opens or sends). Off by default; the unread badge is always on.
+ * @attr {'auto' | 'light' | 'dark'} theme - Reflected. `auto` (default) follows the reader's `prefers-color-scheme`; `light` and `dark` force one. The `--imbed-*` custom properties override either.
+ * @attr lang - The language of the chat's words and times: `en` or `zh-CN` (any `zh` tag but Traditional Chinese). Unset, the nearest ancestor's `lang` decides, then the browser's `navigator.languages`; English when none is supported. Changing it re-renders.
+ * @prop {Partial<Strings>} strings - Replaces single words of the chosen language, e.g. `{ send: 'Go', composerPlaceholder: 'Ask us anything' }`; functions receive counts.
+ * @prop {number} unread - Read-only: messages from others that arrived while the launcher was closed or the page hidden (not the history loaded on start). Back to 0 once open, visible and scrolled to the bottom.
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
  * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error. `detail: {code, message, retryable, cmid?, fatal}`.
+ * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
+ * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
+ * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.
+ * @event {CustomEvent<ImbedReadyDetail>} imbed-ready - The element's client came online for the first time (once per client: again after a new token for another user, or a `logout()` and a new login). `detail: {user}`.
  *
  * @csspart banner - The connection banner (`role="status"`); empty and collapsed when online with nothing waiting.
  * @csspart banner-status - The connection line in the banner.
@@ -73,26 +91,41 @@ interface OwnedClient {
  * @csspart send-button - The send button.
  * @csspart composer-error - Why the last send was refused.
  * @csspart counter - Characters left, shown near the length limit.
+ * @csspart launcher-button - Launcher mode: the floating round button that opens and closes the panel; its label carries the unread count.
+ * @csspart unread-badge - Launcher mode: the count on the button, hidden at 0, `99+` above 99.
+ * @csspart panel - Launcher mode: the panel holding the chat (`role="dialog"`, not modal).
+ * @csspart panel-header - Launcher mode: the panel's top bar with its title and close button.
+ * @csspart panel-title - Launcher mode: the panel's title.
+ * @csspart close-button - Launcher mode: closes the panel (so does Escape).
  *
- * @cssproperty --imbed-accent - Accent colour: send button, own bubbles, focus rings. Default `#2563eb`.
- * @cssproperty --imbed-accent-fg - Text on the accent colour. Default `#ffffff`.
- * @cssproperty --imbed-bg - Background of the widget. Default `#ffffff`.
- * @cssproperty --imbed-fg - Main text colour. Default `#111827`.
- * @cssproperty --imbed-muted - Secondary text: names, times, hints. Default `#6b7280`.
- * @cssproperty --imbed-border - Borders and dividers. Default `#e5e7eb`.
- * @cssproperty --imbed-radius - Corner radius of the widget and bubbles. Default `14px`.
- * @cssproperty --imbed-font - The `font` shorthand for the widget. Default `15px/1.4 system-ui, sans-serif`.
- * @cssproperty --imbed-bubble-mine - Background of own messages. Default `var(--imbed-accent)`.
- * @cssproperty --imbed-bubble-mine-fg - Text of own messages. Default `var(--imbed-accent-fg)`.
- * @cssproperty --imbed-bubble-theirs - Background of others' messages. Default `#f1f3f5`.
- * @cssproperty --imbed-bubble-theirs-fg - Text of others' messages. Default `var(--imbed-fg)`.
- * @cssproperty --imbed-danger - Failures and errors. Default `#b91c1c`.
+ * @cssproperty --imbed-bg - Background of the widget. Light `#ffffff`, dark `#0f172a`.
+ * @cssproperty --imbed-fg - Main text colour. Light `#111827`, dark `#f1f5f9`.
+ * @cssproperty --imbed-muted - Secondary text: names, times, hints, placeholder. Light `#6b7280`, dark `#94a3b8`.
+ * @cssproperty --imbed-border - Borders and dividers. Light `#d1d5db`, dark `#334155`.
+ * @cssproperty --imbed-accent - Accent colour: send button, own bubbles, focus rings. Light `#2563eb`, dark `#3b82f6`.
+ * @cssproperty --imbed-accent-fg - Text on the accent colour. Light `#ffffff`, dark `#0f172a`.
+ * @cssproperty --imbed-bubble-mine - Background of own messages. Default: the accent.
+ * @cssproperty --imbed-bubble-mine-fg - Text of own messages. Default: the accent's text colour.
+ * @cssproperty --imbed-bubble-theirs - Background of others' messages. Light `#f1f3f5`, dark `#1e293b`.
+ * @cssproperty --imbed-bubble-theirs-fg - Text of others' messages. Light `#111827`, dark `#f1f5f9`.
+ * @cssproperty --imbed-banner-bg - Background of the connection banner. Light `#fff7e6`, dark `#3a2a05`.
+ * @cssproperty --imbed-banner-fg - Text of the connection banner. Light `#7a4b00`, dark `#fcd34d`.
+ * @cssproperty --imbed-danger - Errors: failed messages, refusals, the error banner's text. Light `#b91c1c`, dark `#f87171`.
+ * @cssproperty --imbed-danger-bg - Background of the banner when the chat is unavailable. Light `#fdecec`, dark `#3b1212`.
  * @cssproperty --imbed-link-color - Links in messages. Default: the bubble's text colour.
- * @cssproperty --imbed-banner-bg - Background of the connection banner. Default `#fff7e6`.
- * @cssproperty --imbed-banner-fg - Text of the connection banner. Default `#7a4b00`.
+ * @cssproperty --imbed-radius - Corner radius of the widget and bubbles. Default `14px`.
+ * @cssproperty --imbed-font-family - The widget's typeface. Default: the system UI font, with PingFang SC, Microsoft YaHei and Noto Sans CJK SC for Chinese.
+ * @cssproperty --imbed-font-size - Base text size; smaller text scales from it. Default `15px`.
+ * @cssproperty --imbed-spacing - The base unit of paddings and gaps. Default `8px`.
+ * @cssproperty --imbed-launcher-offset - Launcher mode: distance of the button from the viewport's edges. Default `20px`.
+ * @cssproperty --imbed-launcher-size - Launcher mode: diameter of the button. Default `56px`.
+ * @cssproperty --imbed-z-index - Launcher mode: stacking order of the button and panel over the page. Default `2147483000`.
+ * @cssproperty --imbed-panel-width - Launcher mode: width of the panel (capped by the viewport). Default `380px`.
+ * @cssproperty --imbed-panel-height - Launcher mode: height of the panel (capped by the viewport). Default `600px`.
+ * @cssproperty --imbed-keyboard-inset - Set by the element on itself, not by you: how much of the viewport's bottom the on-screen keyboard covers (from `visualViewport`). The launcher lifts its composer by it; a full-page inline chat can use it too.
  */
 export class ImbedChat extends LitElement {
-  static override styles = chatStyles;
+  static override styles = [chatStyles, launcherStyles, mobileStyles];
 
   /** WebSocket URL of the imbed server. */
   @property({ reflect: true }) server = '';
@@ -110,17 +143,52 @@ export class ImbedChat extends LitElement {
   /** The conversation shown. */
   @property({ reflect: true }) conversation = '';
 
+  /** `inline` fills the container; `launcher` is a floating button that opens the chat in a panel. */
+  @property({ reflect: true }) mode: 'inline' | 'launcher' = 'inline';
+
+  /** Whether the launcher panel is open. Changes nothing visible in inline mode, but still fires `imbed-open`/`imbed-close`. */
+  @property({ type: Boolean, reflect: true }) opened = false;
+
+  /** The launcher's corner: `bottom-end` (right in left-to-right pages) or `bottom-start`. */
+  @property({ reflect: true }) position: 'bottom-end' | 'bottom-start' = 'bottom-end';
+
+  /** Opt-ins, space-separated, for when the page is hidden: `title` (flash the tab title), `sound` (a beep), `system` (a system notification). */
+  @property() notify = '';
+
+  /** `auto` follows `prefers-color-scheme` (in the stylesheet, so no script runs when it changes). */
+  @property({ reflect: true }) theme: 'auto' | 'light' | 'dark' = 'auto';
+
+  /**
+   * The native `lang`, made reactive so a new language re-renders. Reflected, so `:lang()` and the
+   * page see it; never defaulted, so an unset element still inherits its ancestors' language.
+   */
+  @property({ reflect: true }) override lang!: string;
+
+  /** Words that replace the chosen language's, entry by entry. */
+  @property({ attribute: false }) strings: Partial<Strings> = {};
+
   @state() private draft = '';
   @state() private composerError = '';
   @state() private newBelow = false;
+  @state() private unreadCount = 0;
 
   @query('.log') private log!: HTMLElement | null;
   @query('textarea') private input!: HTMLTextAreaElement | null;
+  @query('.launcher') private launcherButton!: HTMLButtonElement | null;
+
+  /** Keeps `--imbed-keyboard-inset` while the element is in the document. */
+  private readonly keyboard = new KeyboardInsetController(this);
 
   private readonly controller = new ClientController(this, {
     onState: (change) => this.onState(change),
     onMessage: ({ message }) => {
-      if (message.conv === this.conversation) this.dispatchEvent(messageEvent(message));
+      if (message.conv !== this.conversation) return;
+      this.dispatchEvent(messageEvent(message));
+      // The first catch-up of a client is history, not news: only what arrives after it counts.
+      if (this.controller.wasOnline && this.isUnseen()) {
+        this.setUnread(this.unreadCount + 1);
+        this.#notifier.arrived(message, this.unreadCount);
+      }
     },
     onError: (detail) => {
       this.noteHold(detail);
@@ -142,6 +210,16 @@ export class ImbedChat extends LitElement {
   #notMemberOf = new Set<string>();
   /** Re-renders the banner's countdown once a second while a wait runs. */
   #holdTimer: ReturnType<typeof setInterval> | undefined;
+  /** The client `imbed-ready` was last dispatched for: once per client. */
+  #readyClient: ImbedClient | null = null;
+  /** `logout()` ran and no client has replaced the one it ended: the banner says "Signed out". */
+  #signedOut = false;
+  /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
+  #focusWasInside = false;
+  readonly #notifier = new Notifier({
+    notice: (count) => this.localize().strings.newMessageNotice(count),
+    activate: () => this.open(),
+  });
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -166,34 +244,104 @@ export class ImbedChat extends LitElement {
    */
   async send(text: string): Promise<void> {
     const client = this.client;
-    if (!client || !this.conversation) throw new Error(strings.noClient);
+    if (!client || !this.conversation) throw new Error(this.localize().strings.noClient);
     await client.send(this.conversation, text);
+  }
+
+  /** How many messages from others arrived unseen: while the launcher was closed or the page hidden. */
+  get unread(): number {
+    return this.unreadCount;
+  }
+
+  /** Opens the launcher panel and moves focus into the composer. */
+  open(): void {
+    // Permission prompts and audio need a user gesture; a click that opens the chat is one.
+    if (navigator.userActivation?.isActive) this.#notifier.prepare();
+    this.opened = true;
+  }
+
+  /** Closes the launcher panel; focus that was in the chat goes back to the launcher button. */
+  close(): void {
+    this.opened = false;
+  }
+
+  /** Opens the launcher panel if it is closed, else closes it. */
+  toggle(): void {
+    if (this.opened) this.close();
+    else this.open();
+  }
+
+  /** Same as setting `token`: a new token for the same user renews the session, one for another user switches user. */
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  /**
+   * Signs out: stops the element's own client, forgets `token` and `tokenProvider`, and deletes this
+   * user's local database (cached messages and unsent ones). A `client` the host set is only forgotten:
+   * its data is the host's to clear (`client.clearLocalData()`). Set a token again to sign in.
+   */
+  async logout(): Promise<void> {
+    const owned = this.#owned?.client ?? null;
+    // Started before syncClient() stops the client, so this is the stop that the deletion waits for.
+    const cleared = owned?.clearLocalData();
+    this.#hostClient = null;
+    this.token = '';
+    this.tokenProvider = null;
+    this.syncClient();
+    this.#signedOut = true;
+    this.setUnread(0);
+    await cleared;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
     this.syncClient();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.#notifier.dispose();
     this.endHold();
     this.syncClient();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
+    if (changed.has('conversation') && changed.get('conversation') !== undefined) this.setUnread(0);
+    if (changed.has('notify')) this.#notifier.kinds = parseNotify(this.notify);
+    if (changed.has('mode')) this.resetUnreadIfSeen();
+    if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.planScroll();
+    if (changed.has('opened') && this.opened) {
+      // A panel that was closed had no layout to keep at the bottom: it opens on the newest message.
+      this.#scrollAfterUpdate = true;
+      this.newBelow = false;
+      this.resetUnreadIfSeen();
+    }
   }
 
-  protected override updated(): void {
+  protected override updated(changed: PropertyValues<this>): void {
     if (this.#scrollAfterUpdate && this.log) this.log.scrollTop = this.log.scrollHeight;
     this.#scrollAfterUpdate = false;
+    // Not on the first render: a page that starts with the panel open has not asked to move focus.
+    if (changed.has('opened') && changed.get('opened') !== undefined) {
+      if (this.opened) {
+        if (this.mode === 'launcher') this.input?.focus();
+      } else if (this.#focusWasInside) {
+        this.launcherButton?.focus();
+      }
+      this.dispatchEvent(toggleEvent(this.opened ? 'imbed-open' : 'imbed-close'));
+    }
   }
 
   protected override render() {
     const client = this.client;
     const items = this.items();
+    const words = this.localize();
+    const strings = words.strings;
     const banner = describeConnection({
       state: client?.state ?? null,
       pending: client && this.conversation ? client.pendingCount(this.conversation) : 0,
@@ -202,9 +350,9 @@ export class ImbedChat extends LitElement {
       stopReason: this.controller.fatalReason ?? this.controller.lastChange?.reason ?? '',
       hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000) } : null,
       notMember: this.#notMemberOf.has(this.conversation),
-    });
-    return html`
-      ${renderBanner(banner, client?.state ?? null, this.onReconnect)}
+    }, strings);
+    const body = html`
+      ${renderBanner(this.#signedOut && !client ? { ...banner, status: strings.signedOut, tone: 'info' } : banner, client?.state ?? null, this.onReconnect, strings)}
       <div class="log-area">
         <div
           class="log"
@@ -215,7 +363,7 @@ export class ImbedChat extends LitElement {
           tabindex="0"
           @scroll=${this.onScroll}
         >
-          ${renderMessages(items, { retry: this.onRetry, discard: this.onDiscard })}
+          ${renderMessages(items, { retry: this.onRetry, discard: this.onDiscard }, words)}
         </div>
         ${this.newBelow
           ? html`<button type="button" class="new-messages" part="new-messages" @click=${this.onNewMessages}>
@@ -232,8 +380,43 @@ export class ImbedChat extends LitElement {
           compositionend: this.onCompositionEnd,
           submit: this.onSubmit,
         },
+        strings,
       )}
     `;
+    if (this.mode !== 'launcher') return body;
+    return html`
+      ${renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
+      ${renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
+    `;
+  }
+
+  /** Whether a message arriving now goes unseen: the launcher panel is closed, or the page is hidden. */
+  private isUnseen(): boolean {
+    return (this.mode === 'launcher' && !this.opened) || document.visibilityState === 'hidden';
+  }
+
+  /** Back to 0 once the person can see the newest message: visible, open, and not scrolled up. */
+  private resetUnreadIfSeen(): void {
+    if (!this.isUnseen() && !this.newBelow) this.setUnread(0);
+  }
+
+  /** `imbed-ready`, once per client: the first time the current client is online. */
+  private announceReady(): void {
+    const client = this.client;
+    if (!client || client === this.#readyClient) return;
+    this.#readyClient = client;
+    this.dispatchEvent(readyEvent(client.user));
+  }
+
+  private setUnread(count: number): void {
+    if (count === this.unreadCount) return;
+    this.unreadCount = count;
+    this.dispatchEvent(unreadEvent(count));
+  }
+
+  /** The words and time locale in effect: `lang` (own or inherited), else the browser's; `strings` on top. */
+  private localize(): Localized {
+    return localize(this.lang || inheritedLang(this), navigator.languages, this.strings);
   }
 
   private items(): readonly ChatItem[] {
@@ -278,6 +461,9 @@ export class ImbedChat extends LitElement {
       this.#owned = null;
     }
     this.controller.setClient(next);
+    if (next) this.#signedOut = false;
+    // A host's client may be online already: it will not say so again.
+    if (next?.state === 'online' && this.isConnected) this.announceReady();
     if (previous && previous !== this.#owned) void previous.client.stop();
     created?.start();
   }
@@ -340,6 +526,7 @@ export class ImbedChat extends LitElement {
   }
 
   private onState(change: StateChange): void {
+    if (change.to === 'online') this.announceReady();
     // Every new session decides membership again: its welcome lists the refused conversations anew.
     if (change.to === 'syncing') this.#notMemberOf.clear();
     const pending = this.client && this.conversation ? this.client.pendingCount(this.conversation) : 0;
@@ -348,12 +535,37 @@ export class ImbedChat extends LitElement {
 
   private readonly onScroll = (): void => {
     const log = this.log;
-    if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) this.newBelow = false;
+    if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
+      this.newBelow = false;
+      this.resetUnreadIfSeen();
+    }
   };
 
   private readonly onNewMessages = (): void => {
     if (this.log) this.log.scrollTop = this.log.scrollHeight;
     this.newBelow = false;
+    this.resetUnreadIfSeen();
+  };
+
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState !== 'visible') return;
+    this.#notifier.seen();
+    this.resetUnreadIfSeen();
+  };
+
+  private readonly onToggle = (): void => {
+    this.toggle();
+  };
+
+  private readonly onClose = (): void => {
+    this.close();
+  };
+
+  private readonly onPanelKeydown = (event: KeyboardEvent): void => {
+    // An Escape that cancels an IME composition is the input method's, not a request to close.
+    if (event.key !== 'Escape' || event.isComposing || this.#composing) return;
+    event.preventDefault();
+    this.close();
   };
 
   private readonly onReconnect = (): void => {
@@ -397,9 +609,11 @@ export class ImbedChat extends LitElement {
     // Read the textarea itself: an `input` event may not have been handled yet when Enter arrives.
     const text = this.input?.value ?? this.draft;
     if (text.trim() === '') return;
+    // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
+    this.#notifier.prepare();
     if (text.length > LIMITS.maxText) {
       this.draft = text;
-      this.composerError = strings.tooLong(LIMITS.maxText);
+      this.composerError = this.localize().strings.tooLong(LIMITS.maxText);
       return;
     }
     this.composerError = '';
@@ -414,7 +628,7 @@ export class ImbedChat extends LitElement {
   }
 
   private showRefusal(error: unknown): void {
-    if (error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG') this.composerError = strings.tooLong(LIMITS.maxText);
+    if (error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG') this.composerError = this.localize().strings.tooLong(LIMITS.maxText);
     else this.composerError = error instanceof Error ? error.message : String(error);
   }
 }

@@ -10,7 +10,8 @@ import type { ChatItem } from '../client/index.js';
 import { formatFullTime, formatTime } from './format.js';
 import { alertIcon, checkIcon, clockIcon } from './icons.js';
 import { splitLinks } from './links.js';
-import { strings } from './strings.js';
+import type { Localized } from './i18n.js';
+import type { Strings } from './strings.js';
 
 export interface MessageActions {
   retry(cmid: string): void;
@@ -29,7 +30,7 @@ function renderText(text: string): Array<string | TemplateResult> {
   );
 }
 
-function renderStatus(item: ChatItem): TemplateResult | typeof nothing {
+function renderStatus(item: ChatItem, strings: Strings): TemplateResult | typeof nothing {
   if (!item.mine) return nothing;
   switch (item.status) {
     case 'pending':
@@ -41,7 +42,7 @@ function renderStatus(item: ChatItem): TemplateResult | typeof nothing {
   }
 }
 
-function renderFailure(item: ChatItem, actions: MessageActions): TemplateResult | typeof nothing {
+function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings): TemplateResult | typeof nothing {
   if (item.status !== 'failed') return nothing;
   return html`<div class="failure" part="failure">
     <span part="failure-reason">${item.error?.message ?? strings.failed}</span>
@@ -54,7 +55,7 @@ function renderFailure(item: ChatItem, actions: MessageActions): TemplateResult 
   </div>`;
 }
 
-function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: MessageActions): TemplateResult {
+function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: MessageActions, words: Localized): TemplateResult {
   // A run is consecutive messages from one sender; the name is shown once at its start.
   const startsRun = !previous || previous.from !== item.from || previous.mine !== item.mine;
   const side = item.mine ? 'mine' : 'theirs';
@@ -66,21 +67,21 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
     data-seq=${ifDefined(item.seq ?? undefined)}
   >
     ${!item.mine && startsRun ? html`<span class="sender" part="sender">${item.name}</span>` : nothing}
-    <p class="bubble" part="text">${renderText(item.text)}</p>
+    <p class="bubble" part="text" dir="auto">${renderText(item.text)}</p>
     <div class="meta" part="meta">
-      <time part="time" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts)}>${formatTime(item.ts)}</time>
-      ${renderStatus(item)}
+      <time part="time" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts, words.tag)}>${formatTime(item.ts, words.tag)}</time>
+      ${renderStatus(item, words.strings)}
     </div>
-    ${renderFailure(item, actions)}
+    ${renderFailure(item, actions, words.strings)}
   </div>`;
 }
 
-/** The items of one conversation, oldest first, or the empty-conversation hint. */
-export function renderMessages(items: readonly ChatItem[], actions: MessageActions): TemplateResult {
-  if (items.length === 0) return html`<p class="empty" part="empty">${strings.emptyConversation}</p>`;
+/** The items of one conversation, oldest first, or the empty-conversation hint, in the words of `words`. */
+export function renderMessages(items: readonly ChatItem[], actions: MessageActions, words: Localized): TemplateResult {
+  if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
   return html`${repeat(
     items,
     (item) => item.cmid,
-    (item, index) => renderItem(item, items[index - 1], actions),
+    (item, index) => renderItem(item, items[index - 1], actions, words),
   )}`;
 }

@@ -1,8 +1,9 @@
 /**
- * Every word `<imbed-chat>` shows or announces, in one object so a translation can replace it whole.
- * Functions take counts and reasons; they never build markup.
+ * Every word `<imbed-chat>` shows or announces, in English. Other locales (`locales/`) fill the same
+ * `Strings` shape, and a host overrides any entry through the element's `strings` property. Functions
+ * take counts and reasons and return plain text; they never build markup.
  */
-export const strings = {
+export const en = {
   logLabel: 'Messages',
   emptyConversation: 'No messages yet. Say hello!',
   composerLabel: 'Write a message',
@@ -23,14 +24,27 @@ export const strings = {
   catchingUp: 'Catching up…',
   notStarted: 'Not connected',
   memoryStorage: 'Messages will not survive a reload on this device.',
-  unavailable: (reason: string) => (reason ? `Chat unavailable: ${reason}` : 'Chat unavailable'),
-  sendingTooFast: (seconds: number) => `Sending too fast — waiting ${seconds} s`,
-  tooManyConnections: (seconds: number) => `Too many open chats — reconnecting in ${seconds} s`,
-  waiting: (n: number) => `${n} ${n === 1 ? 'message' : 'messages'} waiting to send`,
-  charactersLeft: (n: number) => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
-  tooLong: (max: number) => `This message is too long: the limit is ${max} characters.`,
+  unavailable: (reason: string): string => (reason ? `Chat unavailable: ${reason}` : 'Chat unavailable'),
+  sendingTooFast: (seconds: number): string => `Sending too fast — waiting ${seconds} s`,
+  tooManyConnections: (seconds: number): string => `Too many open chats — reconnecting in ${seconds} s`,
+  waiting: (n: number): string => `${n} ${n === 1 ? 'message' : 'messages'} waiting to send`,
+  /**
+   * A connection line followed by the count of waiting messages, e.g. "Offline — 2 messages waiting to
+   * send". A method, so an overridden `waiting` is used here too.
+   */
+  withWaiting(status: string, n: number): string {
+    return `${status}${status.endsWith('…') ? ' ' : ' — '}${this.waiting(n)}`;
+  },
+  charactersLeft: (n: number): string => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
+  tooLong: (max: number): string => `This message is too long: the limit is ${max} characters.`,
   noClient: 'The chat is not connected: set server, token and conversation.',
   notMember: 'You are not a member of this conversation.',
+  signedOut: 'Signed out.',
+  chatTitle: 'Chat',
+  openChat: (unread: number): string => (unread > 0 ? `Open chat, ${unread} unread` : 'Open chat'),
+  closeChat: 'Close chat',
+  newMessageNotice: (n: number): string => `(${n}) New message`,
 };
 
-export type Strings = typeof strings;
+/** The words of one locale: every entry of the English table, with the same arguments. */
+export type Strings = typeof en;

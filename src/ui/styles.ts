@@ -1,26 +1,87 @@
 /**
  * The look of `<imbed-chat>`, as one adopted stylesheet. Hosts theme it through the `--imbed-*` custom
- * properties below (documented on the element) and reach inner nodes through `::part()`; nothing here
- * is built from user data.
+ * properties (documented on the element and in docs/theming.md) and reach inner nodes through
+ * `::part()`; nothing here is built from user data. Layout uses logical properties only, so a
+ * right-to-left page (`dir="rtl"` on the element or an ancestor) mirrors it.
  */
-import { css } from 'lit';
+import { css, unsafeCSS, type CSSResult } from 'lit';
+
+/**
+ * The default colours of each theme, by `--imbed-*` name without the prefix. Own bubbles take the
+ * accent pair. Every text colour meets WCAG AA (4.5:1) on the background it is drawn on, and the
+ * accent (focus rings) 3:1 on the background; test/ui/theme.test.ts computes the ratios from this table.
+ */
+export const THEMES = {
+  light: {
+    bg: '#ffffff',
+    fg: '#111827',
+    muted: '#6b7280',
+    border: '#d1d5db',
+    accent: '#2563eb',
+    'accent-fg': '#ffffff',
+    'bubble-theirs': '#f1f3f5',
+    'bubble-theirs-fg': '#111827',
+    'banner-bg': '#fff7e6',
+    'banner-fg': '#7a4b00',
+    danger: '#b91c1c',
+    'danger-bg': '#fdecec',
+  },
+  dark: {
+    bg: '#0f172a',
+    fg: '#f1f5f9',
+    muted: '#94a3b8',
+    border: '#334155',
+    accent: '#3b82f6',
+    'accent-fg': '#0f172a',
+    'bubble-theirs': '#1e293b',
+    'bubble-theirs-fg': '#f1f5f9',
+    'banner-bg': '#3a2a05',
+    'banner-fg': '#fcd34d',
+    danger: '#f87171',
+    'danger-bg': '#3b1212',
+  },
+} as const;
+
+export type ThemeName = keyof typeof THEMES;
+export type ThemeColour = keyof (typeof THEMES)['light'];
+
+/** Text colours and the backgrounds they are drawn on, for the contrast check. */
+export const TEXT_PAIRS: ReadonlyArray<readonly [text: ThemeColour, background: ThemeColour]> = [
+  ['fg', 'bg'],
+  ['muted', 'bg'],
+  ['danger', 'bg'],
+  ['accent-fg', 'accent'],
+  ['bubble-theirs-fg', 'bubble-theirs'],
+  ['banner-fg', 'banner-bg'],
+  ['danger', 'danger-bg'],
+];
+
+/** A theme's defaults as private `--_t-*` properties, which the public `--imbed-*` ones override. */
+function themeDefaults(name: ThemeName): CSSResult {
+  return unsafeCSS(Object.entries(THEMES[name]).map(([colour, value]) => `--_t-${colour}:${value};`).join(''));
+}
 
 export const chatStyles = css`
   :host {
-    --_accent: var(--imbed-accent, #2563eb);
-    --_accent-fg: var(--imbed-accent-fg, #ffffff);
-    --_bg: var(--imbed-bg, #ffffff);
-    --_fg: var(--imbed-fg, #111827);
-    --_muted: var(--imbed-muted, #6b7280);
-    --_border: var(--imbed-border, #e5e7eb);
-    --_radius: var(--imbed-radius, 14px);
+    color-scheme: light;
+    ${themeDefaults('light')}
+    --_bg: var(--imbed-bg, var(--_t-bg));
+    --_fg: var(--imbed-fg, var(--_t-fg));
+    --_muted: var(--imbed-muted, var(--_t-muted));
+    --_border: var(--imbed-border, var(--_t-border));
+    --_accent: var(--imbed-accent, var(--_t-accent));
+    --_accent-fg: var(--imbed-accent-fg, var(--_t-accent-fg));
     --_bubble-mine: var(--imbed-bubble-mine, var(--_accent));
     --_bubble-mine-fg: var(--imbed-bubble-mine-fg, var(--_accent-fg));
-    --_bubble-theirs: var(--imbed-bubble-theirs, #f1f3f5);
-    --_bubble-theirs-fg: var(--imbed-bubble-theirs-fg, var(--_fg));
-    --_danger: var(--imbed-danger, #b91c1c);
-    --_banner-bg: var(--imbed-banner-bg, #fff7e6);
-    --_banner-fg: var(--imbed-banner-fg, #7a4b00);
+    --_bubble-theirs: var(--imbed-bubble-theirs, var(--_t-bubble-theirs));
+    --_bubble-theirs-fg: var(--imbed-bubble-theirs-fg, var(--_t-bubble-theirs-fg));
+    --_banner-bg: var(--imbed-banner-bg, var(--_t-banner-bg));
+    --_banner-fg: var(--imbed-banner-fg, var(--_t-banner-fg));
+    --_danger: var(--imbed-danger, var(--_t-danger));
+    --_danger-bg: var(--imbed-danger-bg, var(--_t-danger-bg));
+    --_radius: var(--imbed-radius, 14px);
+    /* One spacing unit in px, not em: paddings stay even across the smaller type of times and notes. */
+    --_sp: var(--imbed-spacing, 8px);
 
     display: flex;
     flex-direction: column;
@@ -29,11 +90,24 @@ export const chatStyles = css`
     box-sizing: border-box;
     background: var(--_bg);
     color: var(--_fg);
-    font: var(--imbed-font, 15px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    font-family: var(--imbed-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif);
+    font-size: var(--imbed-font-size, 15px);
+    line-height: 1.4;
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
     overflow: hidden;
     position: relative;
+  }
+  :host([theme='dark']) {
+    color-scheme: dark;
+    ${themeDefaults('dark')}
+  }
+  /* theme="auto" (the default) follows the reader's system setting. */
+  @media (prefers-color-scheme: dark) {
+    :host(:not([theme='light'])) {
+      color-scheme: dark;
+      ${themeDefaults('dark')}
+    }
   }
   :host([hidden]) {
     display: none;
@@ -49,7 +123,8 @@ export const chatStyles = css`
     cursor: pointer;
     border-radius: 999px;
     border: 1px solid transparent;
-    padding: 0.25em 0.8em;
+    padding-block: 0.25em;
+    padding-inline: 0.8em;
   }
   button:focus-visible,
   textarea:focus-visible,
@@ -63,12 +138,13 @@ export const chatStyles = css`
     display: flex;
     flex-wrap: wrap;
     align-items: center;
-    gap: 0.25em 0.75em;
-    padding: 0.45em 0.9em;
+    gap: calc(var(--_sp) / 4) var(--_sp);
+    padding-block: calc(var(--_sp) * 0.75);
+    padding-inline: calc(var(--_sp) * 1.75);
     background: var(--_banner-bg);
     color: var(--_banner-fg);
     font-size: 0.875em;
-    border-bottom: 1px solid var(--_border);
+    border-block-end: 1px solid var(--_border);
   }
   .banner[data-empty] {
     padding: 0;
@@ -77,7 +153,7 @@ export const chatStyles = css`
     overflow: hidden;
   }
   .banner[data-tone='error'] {
-    background: #fdecec;
+    background: var(--_danger-bg);
     color: var(--_danger);
   }
   .banner-line {
@@ -88,7 +164,8 @@ export const chatStyles = css`
     color: inherit;
     border-color: currentColor;
     font-size: 0.95em;
-    padding: 0.1em 0.7em;
+    padding-block: 0.1em;
+    padding-inline: 0.7em;
   }
 
   .log-area {
@@ -103,10 +180,11 @@ export const chatStyles = css`
     min-height: 0;
     overflow-y: auto;
     overscroll-behavior: contain;
-    padding: 0.75em 0.9em;
+    padding-block: calc(var(--_sp) * 1.5);
+    padding-inline: calc(var(--_sp) * 1.75);
     display: flex;
     flex-direction: column;
-    gap: 0.2em;
+    gap: calc(var(--_sp) / 2.5);
   }
   .empty {
     margin: auto;
@@ -114,10 +192,11 @@ export const chatStyles = css`
     font-size: 0.9em;
   }
 
+  /* Flex alignment is already logical: others' messages on the inline-start side, own on the inline-end side. */
   .message {
     display: flex;
     flex-direction: column;
-    max-width: 80%;
+    max-inline-size: 80%;
     align-self: flex-start;
     align-items: flex-start;
   }
@@ -126,28 +205,36 @@ export const chatStyles = css`
     align-items: flex-end;
   }
   .message.starts-run {
-    margin-top: 0.5em;
+    margin-block-start: var(--_sp);
   }
   .sender {
     font-size: 0.8em;
     font-weight: 600;
     color: var(--_muted);
-    margin: 0 0.75em 0.15em;
+    margin-block: 0 calc(var(--_sp) / 4);
+    margin-inline: calc(var(--_sp) * 1.5);
   }
   .bubble {
-    padding: 0.45em 0.8em;
+    padding-block: calc(var(--_sp) * 0.75);
+    padding-inline: calc(var(--_sp) * 1.5);
     border-radius: var(--_radius);
     background: var(--_bubble-theirs);
     color: var(--_bubble-theirs-fg);
+    text-align: start;
     /* User text keeps its line breaks and never overflows the bubble, even a 500-character URL. */
     white-space: pre-wrap;
     overflow-wrap: anywhere;
     word-break: normal;
     margin: 0;
   }
+  /* The corner nearest the sender's side is tighter, pointing the bubble at its side in either direction. */
+  .theirs .bubble {
+    border-end-start-radius: calc(var(--_radius) / 4);
+  }
   .mine .bubble {
     background: var(--_bubble-mine);
     color: var(--_bubble-mine-fg);
+    border-end-end-radius: calc(var(--_radius) / 4);
   }
   /* Readable on both bubbles; isolated so bidi controls before a link cannot reorder it. */
   [part~='link'] {
@@ -165,10 +252,11 @@ export const chatStyles = css`
   .meta {
     display: flex;
     align-items: center;
-    gap: 0.35em;
+    gap: calc(var(--_sp) / 2);
     font-size: 0.75em;
     color: var(--_muted);
-    margin: 0.15em 0.75em 0;
+    margin-block: calc(var(--_sp) / 4) 0;
+    margin-inline: calc(var(--_sp) * 1.5);
   }
   .status {
     display: inline-flex;
@@ -183,24 +271,28 @@ export const chatStyles = css`
     flex-wrap: wrap;
     align-items: center;
     justify-content: flex-end;
-    gap: 0.4em;
+    gap: calc(var(--_sp) / 2);
     font-size: 0.8em;
     color: var(--_danger);
-    margin: 0.25em 0.5em 0;
+    margin-block: calc(var(--_sp) / 2) 0;
+    margin-inline: var(--_sp);
   }
   .failure button {
     font-size: 0.95em;
-    padding: 0.1em 0.7em;
+    padding-block: 0.1em;
+    padding-inline: 0.7em;
     background: transparent;
     border-color: currentColor;
     color: inherit;
   }
 
+  /* Centred with auto margins rather than left/translate, which would not mirror. */
   .new-messages {
     position: absolute;
-    left: 50%;
-    transform: translateX(-50%);
-    bottom: 0.75em;
+    inset-inline: 0;
+    inset-block-end: calc(var(--_sp) * 1.5);
+    margin-inline: auto;
+    inline-size: fit-content;
     background: var(--_accent);
     color: var(--_accent-fg);
     box-shadow: 0 2px 8px rgb(0 0 0 / 0.2);
@@ -210,13 +302,14 @@ export const chatStyles = css`
   .composer {
     display: flex;
     flex-direction: column;
-    padding: 0.6em 0.75em;
-    border-top: 1px solid var(--_border);
+    padding-block: var(--_sp);
+    padding-inline: calc(var(--_sp) * 1.5);
+    border-block-start: 1px solid var(--_border);
   }
   .composer-row {
     display: flex;
     align-items: flex-end;
-    gap: 0.5em;
+    gap: var(--_sp);
   }
   textarea {
     flex: 1 1 auto;
@@ -226,15 +319,22 @@ export const chatStyles = css`
     background: transparent;
     border: 1px solid var(--_border);
     border-radius: calc(var(--_radius) * 0.8);
-    padding: 0.5em 0.75em;
+    padding-block: var(--_sp);
+    padding-inline: calc(var(--_sp) * 1.5);
+    text-align: start;
     min-height: 2.5em;
     max-height: 8em;
     field-sizing: content;
   }
+  textarea::placeholder {
+    color: var(--_muted);
+    opacity: 1;
+  }
   .send {
     background: var(--_accent);
     color: var(--_accent-fg);
-    padding: 0.5em 1.1em;
+    padding-block: var(--_sp);
+    padding-inline: calc(var(--_sp) * 2.25);
   }
   /* Dimmed, not disabled: a disabled button drops out of the tab order and says nothing when pressed. */
   .send[data-blank] {
@@ -243,10 +343,11 @@ export const chatStyles = css`
   .composer-note {
     display: flex;
     justify-content: space-between;
-    gap: 1em;
+    gap: calc(var(--_sp) * 2);
     font-size: 0.8em;
     color: var(--_muted);
-    margin: 0.3em 0 0;
+    margin-block: calc(var(--_sp) / 2) 0;
+    margin-inline: 0;
   }
   /* Collapsed rather than display: none, so the error's live region stays registered. */
   .composer-note[data-empty] {

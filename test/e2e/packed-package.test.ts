@@ -137,7 +137,7 @@ describe('the packed package in a Vite SPA', () => {
   });
 
   it('ships the builds, types, manifest and docs', () => {
-    for (const file of ['package.json', 'README.md', 'dist/imbed.js', 'dist/custom-elements.json']) {
+    for (const file of ['package.json', 'README.md', 'dist/imbed.js', 'dist/imbed-launcher.js', 'dist/custom-elements.json']) {
       assert.ok(packed.includes(file), `${file} is not in the tarball`);
     }
     for (const folder of ['dist/lib/', 'dist/types/', 'dist/node/server/', 'docs/']) {

@@ -89,6 +89,26 @@ describe('HTTP routes', () => {
     }
   });
 
+  it('serves dist/imbed-launcher.js like imbed.js: CORS, cacheable, revalidated by ETag; else 404 telling to build', async () => {
+    const res = await fetch(url(dev, '/imbed-launcher.js'));
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const built = join(packageRoot(), 'dist', 'imbed-launcher.js');
+    if (!existsSync(built)) {
+      assert.equal(res.status, 404);
+      assert.match(await res.text(), /imbed-launcher\.js not built: run npm run build/);
+      return;
+    }
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/javascript; charset=utf-8');
+    assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(built));
+    const etag = res.headers.get('etag');
+    assert.ok(etag, 'an ETag is sent');
+    const again = await fetch(url(dev, '/imbed-launcher.js'), { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.headers.get('access-control-allow-origin'), '*');
+  });
+
   it('answers 304 to a revalidation with the current ETag', async () => {
     const first = await fetch(url(dev, '/demo.css'));
     const etag = first.headers.get('etag');

@@ -42,8 +42,8 @@ describe('<imbed-chat> banner words', () => {
 describe('<imbed-chat> message times', () => {
   it('shows only the time for today and adds the date for older messages', () => {
     const now = new Date(2026, 10, 26, 15, 0);
-    const today = formatTime(new Date(2026, 10, 26, 9, 5).getTime(), now);
-    const older = formatTime(new Date(2026, 10, 20, 9, 5).getTime(), now);
+    const today = formatTime(new Date(2026, 10, 26, 9, 5).getTime(), 'en', now);
+    const older = formatTime(new Date(2026, 10, 20, 9, 5).getTime(), 'en', now);
     expect(today).to.match(/9.05/);
     expect(older).to.match(/9.05/);
     expect(older).to.match(/20/);

@@ -1,0 +1,242 @@
+/**
+ * The hybrid-app bridge, contract v1 (docs/webview.md): when a native host is present (Android's
+ * `window.ImbedNative` from `addJavascriptInterface`, or iOS's `window.webkit.messageHandlers.imbed`),
+ * it forwards the events of one `<imbed-chat>` to it as JSON messages `{v: 1, type, ...}` and applies
+ * the commands the host sends in through `Imbed.bridge.receive(...)`. It uses only the element's public
+ * API, adds no global of its own and never listens to the window's `message` event.
+ */
+import type { ImbedChat } from './imbed-chat.component.js';
+import type { ImbedErrorDetail, ImbedMessageDetail, ImbedStatusDetail } from './events.js';
+
+/** The bridge contract version this build speaks. */
+export const BRIDGE_VERSION = 1;
+
+/** Commands this build applies, announced in `ready.capabilities`. */
+const CAPABILITIES = ['open', 'close', 'setToken', 'setTheme', 'setLocale'] as const;
+
+export type BridgeCommandType = (typeof CAPABILITIES)[number];
+
+/** A command from the native host. `id` picks the `<imbed-chat>` with that id instead of the bridged one. */
+export type BridgeCommand = { v: 1; id?: string } & (
+  | { type: 'open' | 'close' }
+  | { type: 'setToken'; token: string }
+  | { type: 'setTheme'; theme: 'light' | 'dark' | 'auto' }
+  | { type: 'setLocale'; lang: string }
+);
+
+/** A message to the native host. */
+export type BridgeMessage = { v: 1 } & (
+  | { type: 'ready'; user: string | null; capabilities: BridgeCommandType[] }
+  | { type: 'unread'; count: number }
+  | { type: 'message'; conv: string; from: string; name: string; text: string; ts: number; seq: number }
+  | { type: 'open' | 'close' }
+  | { type: 'status'; state: string; pending: number }
+  | { type: 'error'; code: string; message: string; fatal: boolean; command?: string }
+);
+
+/** Error codes of the bridge itself (the element's own codes pass through unchanged). */
+export const BridgeErrorCode = {
+  /** Not an object, an unknown `type`, or a field missing or of the wrong kind. */
+  BAD_COMMAND: 'BRIDGE_BAD_COMMAND',
+  /** `v` is not a version this build speaks. */
+  UNSUPPORTED_VERSION: 'BRIDGE_UNSUPPORTED_VERSION',
+  /** No `<imbed-chat>` to apply the command to. */
+  NO_ELEMENT: 'BRIDGE_NO_ELEMENT',
+} as const;
+
+interface NativeWindow {
+  ImbedNative?: { postMessage?: (json: string) => void };
+  webkit?: { messageHandlers?: { imbed?: { postMessage?: (message: unknown) => void } } };
+}
+
+/** Where messages to the native host go, looked up on each send; null in a plain browser. */
+function nativeSink(): ((message: BridgeMessage) => void) | null {
+  const w = window as unknown as NativeWindow;
+  const android = w.ImbedNative;
+  if (typeof android?.postMessage === 'function') return (message) => android.postMessage!(JSON.stringify(message));
+  const ios = w.webkit?.messageHandlers?.imbed;
+  // WKWebView turns the object into an NSDictionary for the handler.
+  if (typeof ios?.postMessage === 'function') return (message) => ios.postMessage!(message);
+  return null;
+}
+
+const THEMES = ['light', 'dark', 'auto'];
+/** A BCP 47 tag in its common shape (`zh-CN`, `en`, `zh-Hant-TW`): enough to refuse junk. */
+const LANG = /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4}$/;
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max;
+}
+
+/** What is wrong with `input` as a command, or null when it is a well-formed v1 command. */
+function problemWith(input: Record<string, unknown>): [code: string, why: string] | null {
+  if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${String(input.v)} is not supported; this build speaks v${BRIDGE_VERSION}`];
+  if (input.id !== undefined && !isText(input.id, 256)) return [BridgeErrorCode.BAD_COMMAND, '`id` must be a non-empty string'];
+  switch (input.type) {
+    case 'open':
+    case 'close':
+      return null;
+    case 'setToken':
+      return isText(input.token, 16_384) ? null : [BridgeErrorCode.BAD_COMMAND, '`token` must be a non-empty string'];
+    case 'setTheme':
+      return THEMES.includes(input.theme as string) ? null : [BridgeErrorCode.BAD_COMMAND, '`theme` must be "light", "dark" or "auto"'];
+    case 'setLocale':
+      return typeof input.lang === 'string' && LANG.test(input.lang) ? null : [BridgeErrorCode.BAD_COMMAND, '`lang` must be a language tag such as "en" or "zh-CN"'];
+    default:
+      return [BridgeErrorCode.BAD_COMMAND, `unknown command type ${JSON.stringify(input.type ?? null)}`];
+  }
+}
+
+/** The element events the bridge forwards, each turned into its message to the native host. */
+const FORWARDED: Record<string, (detail: never) => BridgeMessage> = {
+  'imbed-unread': ({ count }: { count: number }) => ({ v: 1, type: 'unread', count }),
+  'imbed-message': ({ message: { conv, from, name, text, ts, seq } }: ImbedMessageDetail) => ({ v: 1, type: 'message', conv, from, name, text, ts, seq }),
+  'imbed-open': () => ({ v: 1, type: 'open' }),
+  'imbed-close': () => ({ v: 1, type: 'close' }),
+  'imbed-status': ({ to, pending }: ImbedStatusDetail) => ({ v: 1, type: 'status', state: to, pending }),
+  'imbed-error': ({ code, message, fatal }: ImbedErrorDetail) => ({ v: 1, type: 'error', code, message, fatal }),
+  'imbed-ready': ({ user }: { user: string | null }) => ready(user),
+};
+
+function ready(user: string | null): BridgeMessage {
+  return { v: 1, type: 'ready', user, capabilities: [...CAPABILITIES] };
+}
+
+/**
+ * The bridge between one `<imbed-chat>` and the native host, available as `Imbed.bridge` in the script
+ * build and as `bridge` from the package. With a native host present it attaches itself to the first
+ * `<imbed-chat>` in the document (waiting for one to appear); `attach(element)` picks another.
+ */
+export class WebViewBridge {
+  readonly version = BRIDGE_VERSION;
+  #element: ImbedChat | null = null;
+  /** Whether to pick up the first `<imbed-chat>` by itself: until `attach` or `detach`, and again once an attached element leaves. */
+  #auto = true;
+  #observer: MutationObserver | null = null;
+  readonly #forward = (event: Event): void => {
+    this.post(FORWARDED[event.type]!((event as CustomEvent).detail as never));
+  };
+
+  /** The `<imbed-chat>` whose events go to the native host, or null. */
+  get element(): ImbedChat | null {
+    return this.#element;
+  }
+
+  /**
+   * Forwards `element`'s events to the native host (instead of any element attached before) until it
+   * leaves the document or `detach()` is called. Sends `ready` at once if its client is already online.
+   */
+  attach(element: ImbedChat): void {
+    this.#auto = false;
+    this.#bind(element);
+  }
+
+  /** Stops forwarding events, and picking up elements by itself, until the next `attach`. */
+  detach(): void {
+    this.#auto = false;
+    this.#bind(null);
+    this.#sync();
+  }
+
+  /**
+   * The native host's way in: `Imbed.bridge.receive({v: 1, type: 'open'})`, or the same as a JSON
+   * string. Never throws: a command it cannot apply is answered with an `error` message to the host.
+   * Returns whether the command was applied (the result `evaluateJavascript` hands back).
+   */
+  receive(input: unknown): boolean {
+    let command: unknown = input;
+    try {
+      if (typeof input === 'string') command = JSON.parse(input);
+    } catch {
+      return this.#refuse(BridgeErrorCode.BAD_COMMAND, 'the command is not valid JSON');
+    }
+    if (typeof command !== 'object' || command === null || Array.isArray(command)) {
+      return this.#refuse(BridgeErrorCode.BAD_COMMAND, 'a command is an object {v, type, ...}');
+    }
+    const fields = command as Record<string, unknown>;
+    const type = typeof fields.type === 'string' ? fields.type : undefined;
+    const problem = problemWith(fields);
+    if (problem) return this.#refuse(problem[0], problem[1], type);
+    const valid = command as BridgeCommand;
+    const target = this.#target(valid.id);
+    if (!target) return this.#refuse(BridgeErrorCode.NO_ELEMENT, valid.id ? `no <imbed-chat> with id "${valid.id}"` : 'no <imbed-chat> in the document', type);
+    try {
+      switch (valid.type) {
+        case 'open': target.open(); break;
+        case 'close': target.close(); break;
+        case 'setToken': target.setToken(valid.token); break;
+        case 'setTheme': target.theme = valid.theme; break;
+        case 'setLocale': target.lang = valid.lang; break;
+      }
+    } catch (error) {
+      return this.#refuse(BridgeErrorCode.BAD_COMMAND, error instanceof Error ? error.message : String(error), type);
+    }
+    return true;
+  }
+
+  /** Sends one message to the native host, if there is one; a failing host never breaks the page. */
+  post(message: BridgeMessage): void {
+    try {
+      nativeSink()?.(message);
+    } catch (error) {
+      console.warn('imbed: the native bridge refused a message', error);
+    }
+  }
+
+  /** Attaches by itself when a native host is present; called once when the module loads. */
+  start(): void {
+    if (nativeSink()) this.#sync();
+  }
+
+  #refuse(code: string, message: string, command?: string): false {
+    this.post({ v: 1, type: 'error', code, message, fatal: false, ...(command ? { command } : {}) });
+    return false;
+  }
+
+  #target(id: string | undefined): ImbedChat | null {
+    if (id === undefined) return this.#element ?? document.querySelector('imbed-chat');
+    const found = document.getElementById(id);
+    return found && (found === this.#element || found.localName === 'imbed-chat') ? (found as ImbedChat) : null;
+  }
+
+  #bind(element: ImbedChat | null): void {
+    if (element === this.#element) return;
+    for (const name of Object.keys(FORWARDED)) this.#element?.removeEventListener(name, this.#forward);
+    this.#element = element;
+    if (!element) return;
+    for (const name of Object.keys(FORWARDED)) element.addEventListener(name, this.#forward);
+    // The element announced `imbed-ready` before the bridge listened: the host still needs its handshake.
+    if (element.client?.state === 'online') this.post(ready(element.client.user));
+    this.#watch();
+  }
+
+  /**
+   * Drops an element that left the document and, with a native host and no explicit choice, picks
+   * up the first `<imbed-chat>`. A mutation observer sees elements come and go in the document (not
+   * inside other shadow roots: hosts that nest the element there call `attach`/`detach`).
+   */
+  #sync(): void {
+    if (this.#element && !this.#element.isConnected) {
+      this.#auto = true;
+      this.#bind(null);
+    }
+    const auto = this.#auto && nativeSink() !== null;
+    if (!this.#element && auto) this.#bind(document.querySelector('imbed-chat'));
+    if (!this.#element && !auto) {
+      this.#observer?.disconnect();
+      this.#observer = null;
+    } else {
+      this.#watch();
+    }
+  }
+
+  #watch(): void {
+    if (this.#observer) return;
+    this.#observer = new MutationObserver(() => this.#sync());
+    this.#observer.observe(document, { childList: true, subtree: true });
+  }
+}
+
+/** The page's one bridge. */
+export const bridge = new WebViewBridge();
+bridge.start();

@@ -1,0 +1,76 @@
+/**
+ * Which language `<imbed-chat>` speaks: the element's `lang`, else the nearest ancestor's (across
+ * shadow roots), else the browser's `navigator.languages`; the first of those imbed has words for
+ * wins, and English is the last resort. Pure functions, so the choice is testable without stubbing
+ * `navigator`.
+ */
+import { zhCN } from './locales/zh-CN.js';
+import { en, type Strings } from './strings.js';
+
+/** The locales imbed ships words for. */
+export const LOCALES = { en, 'zh-CN': zhCN } as const satisfies Record<string, Strings>;
+
+export type Locale = keyof typeof LOCALES;
+
+/** What a render needs: the words, and the BCP 47 tag that `Intl` formats times in. */
+export interface Localized {
+  locale: Locale;
+  /** The tag that matched, e.g. `en-GB` (24-hour times) or `zh-SG`. */
+  tag: string;
+  strings: Strings;
+}
+
+/**
+ * Traditional Chinese readers are not given the Simplified table: they fall through to their next
+ * preference, else English. zh-Hans-TW (Simplified script in Taiwan) is still Simplified.
+ */
+const TRADITIONAL = /^zh-(hant|tw|hk|mo)\b/;
+
+/** The first of `tags` imbed can speak, with the tag itself kept for `Intl`; English when none is. */
+export function matchLocale(tags: readonly string[]): { locale: Locale; tag: string } {
+  for (const raw of tags) {
+    const tag = raw.trim().replace(/_/g, '-');
+    const lower = tag.toLowerCase();
+    const primary = lower.split('-')[0];
+    let locale: Locale | null = null;
+    if (primary === 'en') locale = 'en';
+    else if (primary === 'zh' && !TRADITIONAL.test(lower)) locale = 'zh-CN';
+    if (locale) return { locale, tag: canonical(tag) ?? locale };
+  }
+  return { locale: 'en', tag: 'en' };
+}
+
+function canonical(tag: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    // Not a well-formed tag (say "en-"): its locale is still known, Intl just gets the plain one.
+    return undefined;
+  }
+}
+
+/**
+ * The `lang` in effect at `el`: its own attribute or the nearest ancestor's, continuing from a shadow
+ * root to its host, so a chat inside another component still follows the page. An empty `lang=""`
+ * counts as unset. Empty when nothing on the way declares one.
+ */
+export function inheritedLang(el: Element): string {
+  let node: Element | null = el;
+  while (node) {
+    const found: Element | null = node.closest('[lang]:not([lang=""])');
+    if (found) return found.getAttribute('lang')!;
+    const root = node.getRootNode();
+    node = root instanceof ShadowRoot ? root.host : null;
+  }
+  return '';
+}
+
+/**
+ * Words and locale from a declared `lang` (may be empty) and the reader's preferences; `overrides`
+ * replace single entries, whatever the locale.
+ */
+export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
+  const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
+  const strings = overrides ? { ...LOCALES[locale], ...overrides } : LOCALES[locale];
+  return { locale, tag, strings };
+}

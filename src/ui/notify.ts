@@ -1,0 +1,135 @@
+/**
+ * The optional ways `<imbed-chat>` tells a person about a message while the page is hidden: a flashing
+ * document title, a short beep, a system notification. Each is opt-in (`notify="title sound system"`);
+ * with none, only the unread badge shows. `Notifier.dispose()` undoes everything it did.
+ */
+import type { Message } from '../client/index.js';
+
+export type NotifyKind = 'title' | 'sound' | 'system';
+
+const KINDS: readonly NotifyKind[] = ['title', 'sound', 'system'];
+
+/** How often the flashing title switches between the page's title and the notice (ms). */
+const FLASH_INTERVAL = 1000;
+
+/** The opt-ins named in a `notify` attribute value; unknown words are ignored. */
+export function parseNotify(value: string | null | undefined): ReadonlySet<NotifyKind> {
+  const words = new Set((value ?? '').split(/\s+/));
+  return new Set(KINDS.filter((kind) => words.has(kind)));
+}
+
+export interface NotifierOptions {
+  /** The notice shown in the title and as the system notification's title, e.g. `(3) New message`. */
+  notice(count: number): string;
+  /** Called when the person clicks the system notification. */
+  activate(): void;
+}
+
+export class Notifier {
+  #kinds: ReadonlySet<NotifyKind> = new Set();
+  /** The page's own title while the title flashes, else null. */
+  #pageTitle: string | null = null;
+  #notice = '';
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #audio: AudioContext | null = null;
+  #shown: Notification | null = null;
+
+  constructor(private readonly options: NotifierOptions) {}
+
+  /** The opt-ins in force. Changing them ends whatever is showing. */
+  set kinds(kinds: ReadonlySet<NotifyKind>) {
+    this.seen();
+    this.#kinds = kinds;
+  }
+
+  get kinds(): ReadonlySet<NotifyKind> {
+    return this.#kinds;
+  }
+
+  /** A message from someone else arrived unseen and `count` are unread now. Acts only while the page is hidden. */
+  arrived(message: Message, count: number): void {
+    if (document.visibilityState !== 'hidden') return;
+    if (this.#kinds.has('title')) this.flash(count);
+    if (this.#kinds.has('sound')) this.beep();
+    if (this.#kinds.has('system')) this.show(message, count);
+  }
+
+  /** The person is looking again: the exact page title comes back and the system notification goes. */
+  seen(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#pageTitle !== null) document.title = this.#pageTitle;
+    this.#pageTitle = null;
+    this.#shown?.close();
+    this.#shown = null;
+  }
+
+  /**
+   * Call from a user gesture (a click that opens the chat): browsers grant notification permission and
+   * running audio only then. Asks only for what was opted in, and asks for permission only once.
+   */
+  prepare(): void {
+    if (this.#kinds.has('system') && typeof Notification !== 'undefined' && Notification.permission === 'default') {
+      Notification.requestPermission().catch(() => {});
+    }
+    if (this.#kinds.has('sound')) this.audio()?.resume().catch(() => {});
+  }
+
+  /** Ends everything: title restored, timer cleared, notification closed, audio released. */
+  dispose(): void {
+    this.seen();
+    this.#audio?.close().catch(() => {});
+    this.#audio = null;
+  }
+
+  private flash(count: number): void {
+    this.#notice = this.options.notice(count);
+    if (this.#pageTitle === null) {
+      this.#pageTitle = document.title;
+      this.#timer = setInterval(() => {
+        const current = document.title;
+        // The page retitled itself meanwhile (a single-page app navigating): that is the title to restore.
+        if (current !== this.#notice && current !== this.#pageTitle) this.#pageTitle = current;
+        document.title = current === this.#notice ? this.#pageTitle! : this.#notice;
+      }, FLASH_INTERVAL);
+    }
+    document.title = this.#notice;
+  }
+
+  private audio(): AudioContext | null {
+    if (!this.#audio && typeof AudioContext === 'function') this.#audio = new AudioContext();
+    return this.#audio;
+  }
+
+  /** A 0.2 s tone made on the spot: no audio file, nothing fetched. Silent until a gesture allowed audio. */
+  private beep(): void {
+    const audio = this.audio();
+    if (!audio) return;
+    const now = audio.currentTime;
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, now);
+    gain.gain.exponentialRampToValueAtTime(0.001, now + 0.2);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(now);
+    tone.stop(now + 0.2);
+  }
+
+  private show(message: Message, count: number): void {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    this.#shown?.close();
+    try {
+      const shown = new Notification(this.options.notice(count), { body: `${message.name}: ${message.text}`, tag: `imbed:${message.conv}` });
+      shown.onclick = () => {
+        window.focus();
+        shown.close();
+        this.options.activate();
+      };
+      this.#shown = shown;
+    } catch {
+      // Android Chrome allows notifications only from a service worker: the constructor throws there.
+      this.#shown = null;
+    }
+  }
+}

@@ -1,0 +1,344 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, renderedMessages, until } from '../support/browser.ts';
+import { ServerProcess } from '../support/server-process.ts';
+
+const launcherPath = fileURLToPath(new URL('../../dist/imbed-launcher.js', import.meta.url));
+const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
+
+/** What the instrumentation saw on one page, kept under a symbol so it adds no global name itself. */
+interface Watch {
+  /** `Object.getOwnPropertyNames(window)` before any script of the page ran. */
+  baseline: string[];
+  /** `requestIdleCallback` callbacks held back, on pages that control when the browser counts as idle. */
+  idle: Array<() => void>;
+  /** The most launchers (the loader's `<imbed-launcher>` and `<imbed-chat>`) ever in the document at once. */
+  most: number;
+  /** `imbed-open` events heard on the document. */
+  opens: number;
+  clicks: number;
+  violations: string[];
+}
+
+const WATCH = 'imbed-launcher-watch';
+
+/**
+ * Runs before anything else on the page. `holdIdle`: `requestIdleCallback` keeps its callbacks until the
+ * test runs them, so the page is never idle unless the test says so.
+ */
+function instrument({ key, holdIdle }: { key: string; holdIdle: boolean }): void {
+  const watch: Watch = { baseline: Object.getOwnPropertyNames(window), idle: [], most: 0, opens: 0, clicks: 0, violations: [] };
+  Object.defineProperty(window, Symbol.for(key), { value: watch });
+  if (holdIdle) {
+    window.requestIdleCallback = (callback) => {
+      // A method, not an arrow in a property: tsx would wrap that in a naming helper the page lacks.
+      watch.idle.push(() => callback({ didTimeout: false, timeRemaining() { return 50; } }));
+      return watch.idle.length;
+    };
+  }
+  // Mutation records are delivered at the end of each task, before any frame could paint: a second
+  // launcher that lived for a moment inside one task is never seen, one that reached the screen is.
+  new MutationObserver(() => {
+    watch.most = Math.max(watch.most, document.querySelectorAll('imbed-launcher, imbed-chat').length);
+  }).observe(document, { childList: true, subtree: true });
+  document.addEventListener('imbed-open', () => watch.opens++);
+  document.addEventListener('click', () => watch.clicks++, true);
+  document.addEventListener('securitypolicyviolation', (e) => watch.violations.push(`${e.effectiveDirective} blocked ${e.blockedURI}`));
+}
+
+async function watched(page: Page): Promise<Omit<Watch, 'idle'> & { added: string[] }> {
+  return page.evaluate((key) => {
+    const { idle: _, ...watch } = (window as unknown as Record<symbol, Watch>)[Symbol.for(key)]!;
+    const baseline = new Set(watch.baseline);
+    return { ...watch, added: Object.getOwnPropertyNames(window).filter((name) => !baseline.has(name)).sort() };
+  }, WATCH);
+}
+
+/** Lets the page be idle: runs the `requestIdleCallback` callbacks held so far. */
+async function goIdle(page: Page): Promise<number> {
+  return page.evaluate((key) => {
+    const held = (window as unknown as Record<symbol, Watch>)[Symbol.for(key)]!.idle.splice(0);
+    for (const run of held) run();
+    return held.length;
+  }, WATCH);
+}
+
+/** The launcher button of the widget, once it has taken over. */
+const widgetButton = 'imbed-chat [part~="launcher-button"]';
+/** The button the loader drew before the widget loaded. */
+const loaderButton = 'imbed-launcher [part~="launcher-button"]';
+
+interface PageOptions {
+  user: string;
+  holdIdle?: boolean;
+  dir?: 'rtl';
+  position?: 'bottom-start';
+  lang?: string;
+  theme?: 'dark';
+  /** Serve the page with a policy that allows only scripts carrying this nonce. */
+  nonce?: string;
+}
+
+interface Opened {
+  page: Page;
+  /** Every `/imbed.js` request the page made. */
+  bundleRequests: string[];
+  errors: string[];
+}
+
+describe('the lazy launcher on a host page of another origin', () => {
+  const chat = new ServerProcess();
+  const conv = `launcher-${Date.now().toString(36)}`;
+  let site: Server;
+  let siteUrl = '';
+  let browser: Browser;
+
+  /**
+   * The page a customer writes: a config object, then the loader from the chat server. The token comes
+   * from the host's own backend (`/token`), as `tokenProvider`.
+   */
+  function hostPage(url: URL): { html: string; headers: Record<string, string> } {
+    const q = (name: string) => url.searchParams.get(name) ?? '';
+    const nonce = q('nonce');
+    const attr = nonce ? ` nonce="${nonce}"` : '';
+    const config = {
+      server: chat.wsUrl,
+      conversation: conv,
+      ...(q('position') && { position: q('position') }),
+      ...(q('lang') && { lang: q('lang') }),
+      ...(q('theme') && { theme: q('theme') }),
+    };
+    const html = `<!doctype html>
+<html lang="en"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
+<script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, {
+  tokenProvider: () => fetch('/token?user=' + ${JSON.stringify(q('user'))}).then((r) => r.text()),
+});</script>
+<script src="${chat.httpUrl}/imbed-launcher.js" async${attr}></script>
+</head><body><h1>Shop</h1></body></html>`;
+    const wsUrl = chat.httpUrl.replace(/^http/, 'ws');
+    const headers: Record<string, string> = nonce
+      ? { 'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src 'self' ${wsUrl} ${chat.httpUrl}; style-src 'self'; img-src 'self' data:` }
+      : {};
+    return { html, headers };
+  }
+
+  async function open(options: PageOptions): Promise<Opened> {
+    const page = await (await browser.newContext()).newPage();
+    const opened: Opened = { page, bundleRequests: [], errors: [] };
+    page.on('pageerror', (err) => opened.errors.push(String(err)));
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/imbed.js') opened.bundleRequests.push(req.url());
+    });
+    await page.addInitScript(instrument, { key: WATCH, holdIdle: options.holdIdle ?? false });
+    const query = new URLSearchParams(Object.entries(options).filter(([, v]) => typeof v === 'string') as [string, string][]);
+    // goto waits for the load event, which waits for every script inserted before it.
+    await page.goto(`${siteUrl}/page.html?${query}`);
+    return opened;
+  }
+
+  async function isOpen(page: Page): Promise<boolean> {
+    return page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { opened?: boolean }) | null)?.opened === true);
+  }
+
+  before(async () => {
+    for (const file of [launcherPath, bundlePath]) assert.ok(existsSync(file), `${file} is missing: run \`npm run build\` first`);
+    await chat.start();
+    site = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://host');
+      if (url.pathname === '/token') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(await chat.token(url.searchParams.get('user') ?? 'anonymous'));
+      } else if (url.pathname === '/page.html') {
+        const { html, headers } = hostPage(url);
+        res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
+    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
+    await chat.dispose();
+  });
+
+  it('draws the button before loading the widget, loads it on the first click and opens the chat', async () => {
+    const { page, bundleRequests, errors } = await open({ user: 'alice', holdIdle: true });
+    const button = page.getByRole('button', { name: 'Open chat' });
+    await button.waitFor();
+    assert.equal(await page.locator(loaderButton).count(), 1, 'the loader drew the button');
+    assert.deepEqual(bundleRequests, [], 'imbed.js is not requested before a click or idle time');
+    assert.equal(await page.evaluate(() => customElements.get('imbed-chat')), undefined);
+    const box = (await button.boundingBox())!;
+    const viewport = page.viewportSize()!;
+    assert.ok(box.width >= 44 && box.height >= 44, `a touch target of at least 44 px: ${box.width}x${box.height}`);
+    assert.deepEqual([viewport.width - box.x - box.width, viewport.height - box.y - box.height], [20, 20], 'in the bottom-end corner');
+
+    await button.click();
+    await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+    assert.equal(await isOpen(page), true);
+    assert.equal(bundleRequests.length, 1, 'imbed.js is loaded once');
+    assert.equal(new URL(bundleRequests[0]!).origin, chat.httpUrl, 'from the folder the loader came from');
+    assert.equal(await page.locator(loaderButton).count(), 0, 'the drawn button is gone');
+    assert.equal(await page.locator(widgetButton).count(), 1, 'the widget shows one launcher button');
+    const seen = await watched(page);
+    assert.equal(seen.most, 1, 'the drawn button and the widget were never on the page together');
+    assert.equal(seen.opens, 1, 'imbed-open fired once');
+    // The widget was opened after its first render, so it moved focus into the composer.
+    const focused = await page.evaluate(() => document.querySelector('imbed-chat')?.shadowRoot?.activeElement?.getAttribute('part'));
+    assert.match(focused ?? '', /composer-input/);
+    assert.deepEqual(errors, []);
+  });
+
+  it('lets two people exchange messages through the widget it loaded', async () => {
+    const pages: Page[] = [];
+    for (const user of ['carol', 'dave']) {
+      const { page } = await open({ user, holdIdle: true });
+      await page.locator(loaderButton).click();
+      await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+      pages.push(page);
+    }
+    for (const [i, text] of ['Hi from the launcher', 'Hello back'].entries()) {
+      const input = pages[i]!.locator('imbed-chat [part~="composer-input"]');
+      await input.fill(text);
+      await input.press('Enter');
+      // One at a time, so both sides see the same order.
+      await until(async () => (await renderedMessages(pages[i]!)).some((m) => m.text === text && m.status === 'sent'), `"${text}" sent`);
+    }
+    for (const page of pages) {
+      await until(async () => (await renderedMessages(page)).length === 2, `both messages on ${page.url()}`);
+      assert.deepEqual((await renderedMessages(page)).map((m) => m.text), ['Hi from the launcher', 'Hello back']);
+    }
+  });
+
+  /** Where the button is and how it looks: what must not change when the widget takes over. */
+  function look(page: Page, selector: string) {
+    return page.locator(selector).evaluate((el) => {
+      const { x, y, width, height } = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      return { x, y, width, height, background: style.backgroundColor, color: style.color, radius: style.borderRadius };
+    });
+  }
+
+  it('hands over to a closed widget when the browser is idle, in the same place and look, keeping keyboard focus', async () => {
+    const { page, bundleRequests } = await open({ user: 'erin', holdIdle: true });
+    await page.locator(loaderButton).waitFor();
+    await page.keyboard.press('Tab');
+    const drawn = await look(page, loaderButton);
+    assert.equal(await page.evaluate(() => document.activeElement?.localName), 'imbed-launcher', 'Tab reached the drawn button');
+
+    assert.ok((await goIdle(page)) >= 1, 'the loader asked to be called when idle');
+    await page.locator(widgetButton).waitFor();
+    assert.equal(bundleRequests.length, 1);
+    assert.deepEqual(await look(page, widgetButton), drawn, 'the widget\'s button replaces the drawn one exactly');
+    assert.equal(await isOpen(page), false, 'idle loading does not open the chat');
+    assert.equal(await page.locator(loaderButton).count(), 0);
+    const focused = await page.evaluate(() => document.querySelector('imbed-chat')?.shadowRoot?.activeElement?.getAttribute('part'));
+    assert.match(focused ?? '', /launcher-button/, 'focus moved to the widget\'s button');
+    const seen = await watched(page);
+    assert.deepEqual([seen.clicks, seen.opens, seen.most], [0, 0, 1]);
+  });
+
+  it('draws the button in the dark theme\'s colours for theme "dark", and for "auto" on a dark system', async () => {
+    const { page } = await open({ user: 'erin', holdIdle: true, theme: 'dark' });
+    const drawn = await look(page, loaderButton);
+    await goIdle(page);
+    await page.locator(widgetButton).waitFor();
+    assert.deepEqual(await look(page, widgetButton), drawn);
+    // Not the light default: the comparison above would pass trivially if both ignored the theme.
+    assert.notEqual(drawn.background, 'rgb(37, 99, 235)');
+
+    const auto = await open({ user: 'erin', holdIdle: true });
+    await auto.page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(await look(auto.page, loaderButton), drawn);
+  });
+
+  it('loads the widget on real idle time without a click, and defines no global but window.Imbed', async () => {
+    const { page, bundleRequests } = await open({ user: 'frank' });
+    await page.locator(widgetButton).waitFor();
+    assert.equal(bundleRequests.length, 1);
+    assert.equal(await isOpen(page), false);
+    const seen = await watched(page);
+    assert.deepEqual([seen.clicks, seen.most], [0, 1]);
+    assert.deepEqual(seen.added, ['Imbed'], 'the loader and imbed.js together add only window.Imbed');
+    // imbed.js extended the loader's object rather than replacing it.
+    const imbed = await page.evaluate(() => {
+      const global = (window as unknown as { Imbed: Record<string, unknown> & { config?: { conversation?: string } } }).Imbed;
+      return { keys: Object.keys(global).sort(), conversation: global.config?.conversation, open: typeof global.open };
+    });
+    assert.equal(imbed.conversation, conv, 'the page\'s config survived');
+    assert.equal(imbed.open, 'function', 'Imbed.open survived');
+    assert.ok(imbed.keys.includes('ImbedChat') && imbed.keys.includes('ImbedClient'), `the package's exports were added: ${imbed.keys.join(', ')}`);
+
+    // After the hand-over the same calls drive the widget.
+    await page.evaluate(() => (window as unknown as { Imbed: { open(): void } }).Imbed.open());
+    await until(() => isOpen(page), 'Imbed.open() to open the widget');
+    await page.evaluate(() => (window as unknown as { Imbed: { toggle(): void } }).Imbed.toggle());
+    await until(async () => !(await isOpen(page)), 'Imbed.toggle() to close it');
+    assert.deepEqual((await watched(page)).added, ['Imbed'], 'still only window.Imbed after opening and closing');
+  });
+
+  it('opens the chat for Imbed.open() called before the widget loaded', async () => {
+    const { page, bundleRequests } = await open({ user: 'grace', holdIdle: true });
+    await page.locator(loaderButton).waitFor();
+    assert.deepEqual(bundleRequests, []);
+    await page.evaluate(() => (window as unknown as { Imbed: { open(): void } }).Imbed.open());
+    await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+    assert.equal(await isOpen(page), true);
+    assert.equal(bundleRequests.length, 1);
+    const seen = await watched(page);
+    assert.deepEqual([seen.clicks, seen.opens, seen.most], [0, 1, 1]);
+  });
+
+  it('leaves the chat closed after Imbed.toggle() twice before the widget loaded', async () => {
+    const { page } = await open({ user: 'heidi', holdIdle: true });
+    await page.locator(loaderButton).waitFor();
+    await page.evaluate(() => {
+      const imbed = (window as unknown as { Imbed: { toggle(): void } }).Imbed;
+      imbed.toggle();
+      imbed.toggle();
+    });
+    await page.locator(widgetButton).waitFor();
+    assert.equal(await isOpen(page), false);
+    assert.equal((await watched(page)).opens, 0);
+  });
+
+  it('places the button by logical position: bottom-end is the left corner of a right-to-left page', async () => {
+    for (const [options, side] of [
+      [{ dir: 'rtl' }, 'left'],
+      [{ dir: 'rtl', position: 'bottom-start' }, 'right'],
+      [{ position: 'bottom-start' }, 'left'],
+    ] as const) {
+      const { page } = await open({ user: 'ivan', holdIdle: true, ...options });
+      const box = (await page.locator(loaderButton).boundingBox())!;
+      const gap = side === 'left' ? box.x : page.viewportSize()!.width - box.x - box.width;
+      assert.equal(gap, 20, `${JSON.stringify(options)}: 20 px from the ${side} edge`);
+      await page.close();
+    }
+  });
+
+  it('labels the button in the configured language before the widget loads', async () => {
+    const { page } = await open({ user: 'judy', holdIdle: true, lang: 'zh-CN' });
+    await page.getByRole('button', { name: '打开聊天' }).waitFor();
+    assert.equal(await page.locator(loaderButton).count(), 1);
+  });
+
+  it('passes its nonce on to imbed.js on a page that allows only scripts with that nonce', async () => {
+    const { page, bundleRequests, errors } = await open({ user: 'mallory', nonce: 'n0nce-launcher' });
+    await page.locator(widgetButton).waitFor();
+    assert.equal(bundleRequests.length, 1);
+    const seen = await watched(page);
+    assert.deepEqual(seen.violations, [], 'no policy violation');
+    assert.deepEqual(errors, []);
+    // The policy is in force: a script without the nonce is refused and reported.
+    await page.evaluate((src) => document.head.append(Object.assign(document.createElement('script'), { src })), `${chat.httpUrl}/imbed.js`);
+    await until(async () => (await watched(page)).violations.length === 1, 'the script without a nonce to be blocked', 5_000);
+  });
+});

@@ -1,0 +1,96 @@
+import { expect } from '@esm-bundle/chai';
+import { ImbedClient } from '../../src/client/index.js';
+import type { ImbedReadyDetail } from '../../src/ui/events.js';
+import { dropConnections, freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { bannerText, freshUser, mountBare, mountChat, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+
+/** The IndexedDB database the element's client keeps for `user` on the test server. */
+async function databaseOf(user: string): Promise<string> {
+  return `imbed:${new URL(await serverUrl()).host}:${user}`;
+}
+
+async function databaseNames(): Promise<string[]> {
+  return (await indexedDB.databases()).map((db) => db.name ?? '');
+}
+
+describe('<imbed-chat> host API', () => {
+  afterEach(unmountAll);
+
+  it('send() queues a message that shows at once and is then delivered', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    await el.send('from the host page');
+    await el.updateComplete;
+    expect(texts(el)).to.deep.equal(['from the host page']);
+    await until(() => statusOf(el, 'from the host page') === 'sent', 'the message to be sent');
+  });
+
+  it('setToken() signs in like the token attribute, and imbed-ready names the user once per client', async () => {
+    const user = freshUser('alice');
+    const ready: ImbedReadyDetail[] = [];
+    const el = mountBare();
+    el.addEventListener('imbed-ready', (event) => ready.push(event.detail));
+    el.setAttribute('server', await serverUrl());
+    el.setAttribute('conversation', freshConv());
+    el.setToken(await tokenFor(user));
+    expect(el.token).to.not.equal('');
+    await untilOnline(el);
+    expect(ready).to.deep.equal([{ user }]);
+    // A reconnect is the same client coming back, not a new one being ready.
+    const client = el.client!;
+    await dropConnections();
+    await until(() => client.state !== 'online', 'the drop to be noticed');
+    await untilOnline(el, 'the client to reconnect');
+    expect(ready).to.deep.equal([{ user }]);
+  });
+
+  it('logout() stops the client, deletes the user\'s local database and shows signed out; a new login works', async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const el = await mountChat({ user, conversation: conv });
+    await untilOnline(el);
+    await el.send('kept on this device');
+    await until(() => statusOf(el, 'kept on this device') === 'sent', 'the message to be sent');
+    const client = el.client!;
+    const name = await databaseOf(user);
+    expect(await databaseNames()).to.include(name);
+
+    await el.logout();
+    expect(client.state).to.equal('stopped');
+    expect(el.client).to.equal(null);
+    expect(el.token).to.equal('');
+    expect(await databaseNames()).to.not.include(name);
+    await el.updateComplete;
+    expect(texts(el)).to.deep.equal([]);
+    expect(bannerText(el)).to.equal('Signed out.');
+
+    el.setToken(await tokenFor(user));
+    await untilOnline(el, 'the chat to come online after a new login');
+    expect(el.client).to.not.equal(client);
+    // The history comes back from the server, not from a database that should be gone.
+    await until(() => texts(el).includes('kept on this device'), 'the history from the server');
+    expect(bannerText(el)).to.not.include('Signed out');
+  });
+
+  it('announces a host\'s client that is online already as ready, and logout() only forgets it, leaving it running', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(user), conversations: [conv], storage: 'memory' });
+    client.start();
+    try {
+      await until(() => client.state === 'online', 'the host\'s client to come online');
+      const el = mountBare();
+      const ready: ImbedReadyDetail[] = [];
+      el.addEventListener('imbed-ready', (event) => ready.push(event.detail));
+      el.conversation = conv;
+      el.client = client;
+      await el.updateComplete;
+      expect(ready).to.deep.equal([{ user }]);
+      await el.logout();
+      expect(el.client).to.equal(null);
+      expect(client.state).to.not.equal('stopped');
+    } finally {
+      await client.stop();
+    }
+  });
+});

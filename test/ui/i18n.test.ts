@@ -1,0 +1,141 @@
+import { expect } from '@esm-bundle/chai';
+import { describeConnection } from '../../src/ui/banner.js';
+import { formatFullTime, formatTime } from '../../src/ui/format.js';
+import { LOCALES, localize, matchLocale } from '../../src/ui/i18n.js';
+import { zhCN } from '../../src/ui/locales/zh-CN.js';
+import { en } from '../../src/ui/strings.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+import { freshConv } from '../browser-support/server.js';
+import { bannerText, freshUser, mountBare, mountChat, part, texts, unmountAll } from './fixtures.js';
+
+const placeholder = (el: ImbedChat) => part<HTMLTextAreaElement>(el, 'composer-input').placeholder;
+
+describe('<imbed-chat> locale choice', () => {
+  it('maps every Simplified Chinese tag to zh-CN and keeps the tag for Intl', () => {
+    for (const tag of ['zh', 'zh-CN', 'zh-Hans', 'zh-SG', 'zh-Hans-TW', 'ZH_cn']) {
+      expect(matchLocale([tag]).locale, tag).to.equal('zh-CN');
+    }
+    expect(matchLocale(['zh-SG']).tag).to.equal('zh-SG');
+  });
+
+  it('takes the first language it has words for, in the reader\'s order', () => {
+    expect(matchLocale(['fr-FR', 'zh-CN', 'en'])).to.deep.equal({ locale: 'zh-CN', tag: 'zh-CN' });
+    expect(matchLocale(['en-GB', 'zh-CN'])).to.deep.equal({ locale: 'en', tag: 'en-GB' });
+  });
+
+  it('does not show Traditional Chinese readers the Simplified table', () => {
+    expect(matchLocale(['zh-TW']).locale).to.equal('en');
+    expect(matchLocale(['zh-Hant-HK', 'zh-CN']).locale).to.equal('zh-CN');
+  });
+
+  it('falls back to English for no or unknown languages', () => {
+    expect(matchLocale([])).to.deep.equal({ locale: 'en', tag: 'en' });
+    expect(matchLocale(['fr', 'de-DE']).locale).to.equal('en');
+  });
+
+  it('puts a declared lang before the browser\'s languages, and the browser\'s after an unsupported one', () => {
+    expect(localize('en', ['zh-CN'], null).locale).to.equal('en');
+    expect(localize('', ['zh-CN'], null).locale).to.equal('zh-CN');
+    expect(localize('fr', ['zh-CN'], null).locale).to.equal('zh-CN');
+  });
+
+  it('has every word in zh-CN, with full-width punctuation only', () => {
+    expect(Object.keys(zhCN).sort()).to.deep.equal(Object.keys(en).sort());
+    // Every entry as the widget would show it: functions called with sample arguments.
+    const shown = Object.values(zhCN).map((value) =>
+      typeof value === 'function' ? (value as (...args: unknown[]) => string).call(zhCN, ...(value.length === 2 ? ['已离线', 3] : [3])) : value,
+    );
+    for (const text of shown) {
+      expect(text, text).to.not.match(/[,:;!?()]|\.\.\./);
+      // The Chinese ellipsis is two characters wide: …… never a lone …
+      expect(text.replace(/……/g, ''), text).to.not.include('…');
+    }
+  });
+
+  it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {
+    const facts = { state: 'offline', pending: 3, storageKind: 'indexeddb', wasOnline: true, stopReason: '' } as const;
+    expect(describeConnection(facts, LOCALES['zh-CN']).status).to.equal('已离线，3 条消息等待发送');
+    expect(describeConnection({ ...facts, state: 'connecting', pending: 1 }, LOCALES['zh-CN']).status).to.equal('正在重新连接，1 条消息等待发送');
+    expect(describeConnection(facts).status).to.equal('Offline — 3 messages waiting to send');
+  });
+
+  it('formats times through Intl in the given locale', () => {
+    const now = new Date(2026, 10, 26, 15, 0);
+    const older = new Date(2026, 10, 20, 21, 5).getTime();
+    expect(formatTime(older, 'en', now)).to.match(/Nov/);
+    expect(formatTime(older, 'zh-CN', now)).to.match(/11月20日/);
+    expect(formatTime(new Date(2026, 10, 26, 21, 5).getTime(), 'en-GB', now)).to.equal('21:05');
+    expect(formatFullTime(older, 'zh-CN')).to.match(/星期五/);
+    expect(formatFullTime(older, 'en')).to.match(/Friday/);
+  });
+});
+
+describe('<imbed-chat> in the page\'s language', () => {
+  afterEach(unmountAll);
+
+  it('speaks zh-CN when its own lang says so: placeholder, button and banner', async () => {
+    const el = mountBare();
+    el.setAttribute('lang', 'zh-CN');
+    await el.updateComplete;
+    expect(placeholder(el)).to.equal('输入消息……');
+    expect(part(el, 'send-button').textContent?.trim()).to.equal('发送');
+    expect(bannerText(el)).to.equal(zhCN.noClient);
+  });
+
+  it('follows the nearest ancestor with lang, also from inside another component\'s shadow root', async () => {
+    const el = mountBare();
+    const outer = document.createElement('div');
+    outer.lang = 'zh-CN';
+    const host = document.createElement('div');
+    outer.append(host);
+    document.body.append(outer);
+    try {
+      host.attachShadow({ mode: 'open' }).append(el);
+      await el.updateComplete;
+      expect(placeholder(el)).to.equal(zhCN.composerPlaceholder);
+      // Its own lang wins over the ancestor's.
+      el.lang = 'en';
+      await el.updateComplete;
+      expect(placeholder(el)).to.equal(en.composerPlaceholder);
+    } finally {
+      outer.remove();
+    }
+  });
+
+  it('re-renders in the new language when lang changes at run time, and reflects it', async () => {
+    const el = mountBare();
+    el.lang = 'en';
+    await el.updateComplete;
+    expect(placeholder(el)).to.equal(en.composerPlaceholder);
+    el.lang = 'zh-CN';
+    await el.updateComplete;
+    expect(placeholder(el)).to.equal(zhCN.composerPlaceholder);
+    expect(el.getAttribute('lang')).to.equal('zh-CN');
+    expect(part(el, 'composer-input').getAttribute('aria-label')).to.equal(zhCN.composerLabel);
+  });
+
+  it('lets the host replace single words in any language', async () => {
+    const el = mountBare();
+    el.lang = 'zh-CN';
+    el.strings = { send: '发出', composerPlaceholder: '有问题尽管问' };
+    await el.updateComplete;
+    expect(part(el, 'send-button').textContent?.trim()).to.equal('发出');
+    expect(placeholder(el)).to.equal('有问题尽管问');
+    // Words not overridden stay in the chosen language.
+    expect(bannerText(el)).to.equal(zhCN.noClient);
+  });
+
+  it('shows message times in the chat\'s locale', async () => {
+    const conv = freshConv();
+    const chat = await mountChat({ user: freshUser('alice'), conversation: conv });
+    chat.lang = 'zh-CN';
+    await chat.send('你好');
+    await chat.updateComplete;
+    expect(texts(chat)).to.deep.equal(['你好']);
+    const time = part(chat, 'time');
+    expect(time.title).to.match(/星期/);
+    chat.lang = 'en';
+    await chat.updateComplete;
+    expect(part(chat, 'time').title).to.match(/day,/);
+  });
+});

@@ -1,0 +1,254 @@
+import { expect } from '@esm-bundle/chai';
+import { sendKeys, setViewport } from '@web/test-runner-commands';
+import { ImbedClient } from '../../src/client/index.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+import { badgeText } from '../../src/ui/launcher.js';
+import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { freshUser, maybePart, mountChat, part, root, untilOnline, unmountAll } from './fixtures.js';
+
+/** The runner's page size; every test that changes it puts it back. */
+const DEFAULT_VIEWPORT = { width: 800, height: 600 };
+
+const mountedHere: ImbedChat[] = [];
+const others: ImbedClient[] = [];
+
+/** Adds a launcher as a page would write it: no size or display set by the host. */
+async function mountLauncher(conversation = freshConv(), user = freshUser('alice')): Promise<ImbedChat> {
+  const el = document.createElement('imbed-chat');
+  el.setAttribute('mode', 'launcher');
+  el.setAttribute('server', await serverUrl());
+  el.setAttribute('token', await tokenFor(user));
+  el.setAttribute('conversation', conversation);
+  document.body.append(el);
+  mountedHere.push(el);
+  await el.updateComplete;
+  return el;
+}
+
+/** Someone else in `conversation`, with a client of their own and no element. */
+async function otherUser(conversation: string): Promise<ImbedClient> {
+  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), 'Bob'), conversations: [conversation], storage: 'memory' });
+  others.push(client);
+  client.start();
+  await until(() => client.state === 'online', 'the other user to come online', 15_000);
+  return client;
+}
+
+function isShown(node: Element): boolean {
+  const box = node.getBoundingClientRect();
+  return box.width > 0 && box.height > 0;
+}
+
+function hideDocument(): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+function showDocument(): void {
+  // Removing the own property uncovers the real getter on Document.prototype.
+  delete (document as { visibilityState?: unknown }).visibilityState;
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+afterEach(async () => {
+  showDocument();
+  for (const el of mountedHere.splice(0)) el.remove();
+  unmountAll();
+  await Promise.all(others.splice(0).map((client) => client.stop()));
+});
+
+describe('<imbed-chat mode="launcher">', () => {
+  it('shows only the round button until opened, with the panel it controls hidden', async () => {
+    const el = await mountLauncher();
+    const button = part<HTMLButtonElement>(el, 'launcher-button');
+    const panel = part(el, 'panel');
+    expect(isShown(button)).to.equal(true);
+    expect(isShown(panel)).to.equal(false);
+    expect(button.getAttribute('aria-expanded')).to.equal('false');
+    expect(root(el).getElementById(button.getAttribute('aria-controls')!)).to.equal(panel);
+    expect(button.getAttribute('aria-label')).to.equal('Open chat');
+    expect(panel.getAttribute('role')).to.equal('dialog');
+    expect(root(el).getElementById(panel.getAttribute('aria-labelledby')!)?.textContent).to.equal('Chat');
+    // Fixed in the end corner of the viewport, above the page.
+    const box = button.getBoundingClientRect();
+    expect(box.right).to.be.closeTo(window.innerWidth - 20, 2);
+    expect(box.bottom).to.be.closeTo(window.innerHeight - 20, 2);
+    expect(getComputedStyle(el).zIndex).to.equal('2147483000');
+  });
+
+  it('opens and closes through open(), close() and toggle(), firing each event once per change', async () => {
+    const el = await mountLauncher();
+    const fired: string[] = [];
+    el.addEventListener('imbed-open', (event) => fired.push(`${event.type}:${JSON.stringify(event.detail)}`));
+    el.addEventListener('imbed-close', (event) => fired.push(`${event.type}:${JSON.stringify(event.detail)}`));
+    el.open();
+    await el.updateComplete;
+    expect(el.opened).to.equal(true);
+    expect(el.hasAttribute('opened')).to.equal(true);
+    expect(isShown(part(el, 'panel'))).to.equal(true);
+    expect(part(el, 'launcher-button').getAttribute('aria-expanded')).to.equal('true');
+    el.open();
+    await el.updateComplete;
+    el.toggle();
+    await el.updateComplete;
+    expect(isShown(part(el, 'panel'))).to.equal(false);
+    el.close();
+    await el.updateComplete;
+    el.toggle();
+    await el.updateComplete;
+    expect(el.opened).to.equal(true);
+    expect(fired).to.deep.equal(['imbed-open:{}', 'imbed-close:{}', 'imbed-open:{}']);
+  });
+
+  it('opens on a click of the button with focus in the composer, and gives focus back to the button on Escape', async () => {
+    const el = await mountLauncher();
+    part(el, 'launcher-button').click();
+    await el.updateComplete;
+    expect(el.opened).to.equal(true);
+    expect(root(el).activeElement).to.equal(part(el, 'composer-input'));
+    await sendKeys({ press: 'Escape' });
+    await el.updateComplete;
+    expect(el.opened).to.equal(false);
+    expect(root(el).activeElement).to.equal(part(el, 'launcher-button'));
+    // Escape also closes while focus is on the button itself.
+    el.open();
+    await el.updateComplete;
+    part(el, 'launcher-button').focus();
+    await sendKeys({ press: 'Escape' });
+    await el.updateComplete;
+    expect(el.opened).to.equal(false);
+  });
+
+  it('closes from the close button in the panel header', async () => {
+    const el = await mountLauncher();
+    el.open();
+    await el.updateComplete;
+    const close = part<HTMLButtonElement>(el, 'close-button');
+    expect(part(el, 'panel-header').contains(close)).to.equal(true);
+    expect(close.getAttribute('aria-label')).to.equal('Close chat');
+    close.click();
+    await el.updateComplete;
+    expect(el.opened).to.equal(false);
+    expect(root(el).activeElement).to.equal(part(el, 'launcher-button'));
+  });
+
+  it('leaves focus where it is when the host closes the panel while the person works elsewhere on the page', async () => {
+    const el = await mountLauncher();
+    const field = document.createElement('input');
+    document.body.append(field);
+    try {
+      el.open();
+      await el.updateComplete;
+      field.focus();
+      el.close();
+      await el.updateComplete;
+      expect(document.activeElement).to.equal(field);
+    } finally {
+      field.remove();
+    }
+  });
+
+  it('opens as a panel above the button on a wide viewport, and full screen on a narrow one', async () => {
+    const el = await mountLauncher();
+    el.open();
+    await el.updateComplete;
+    const wide = part(el, 'panel').getBoundingClientRect();
+    expect(wide.width).to.be.at.most(380);
+    expect(wide.bottom).to.be.below(part(el, 'launcher-button').getBoundingClientRect().top);
+    await setViewport({ width: 375, height: 667 });
+    try {
+      await until(() => window.innerWidth === 375, 'the narrow viewport');
+      const narrow = part(el, 'panel').getBoundingClientRect();
+      expect([narrow.left, narrow.top, narrow.width, narrow.height]).to.deep.equal([0, 0, 375, 667]);
+      // The round button would cover the composer there; the panel's close button replaces it.
+      expect(isShown(part(el, 'launcher-button'))).to.equal(false);
+      // The close button stays reachable and big enough to touch.
+      const close = part(el, 'close-button').getBoundingClientRect();
+      expect(close.width).to.be.at.least(44);
+      expect(close.height).to.be.at.least(44);
+    } finally {
+      await setViewport(DEFAULT_VIEWPORT);
+    }
+  });
+
+  it('sits in the start corner with position="bottom-start", which is the right in a right-to-left page', async () => {
+    const el = await mountLauncher();
+    el.position = 'bottom-start';
+    await el.updateComplete;
+    expect(part(el, 'launcher-button').getBoundingClientRect().left).to.be.closeTo(20, 2);
+    el.dir = 'rtl';
+    await el.updateComplete;
+    expect(part(el, 'launcher-button').getBoundingClientRect().right).to.be.closeTo(window.innerWidth - 20, 2);
+  });
+});
+
+describe('<imbed-chat mode="inline">', () => {
+  it('is the default: the chat fills its container, with no launcher, whatever `opened` says', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv(), height: '300px' });
+    expect(el.mode).to.equal('inline');
+    expect(maybePart(el, 'launcher-button')).to.equal(null);
+    expect(maybePart(el, 'panel')).to.equal(null);
+    expect(isShown(part(el, 'composer'))).to.equal(true);
+    el.close();
+    await el.updateComplete;
+    expect(isShown(part(el, 'composer'))).to.equal(true);
+    expect(el.getBoundingClientRect().height).to.equal(300);
+  });
+});
+
+describe('<imbed-chat> unread count', () => {
+  it('counts messages from someone else that arrive while the panel is closed, and clears them on open', async () => {
+    const conv = freshConv();
+    const el = await mountLauncher(conv);
+    await untilOnline(el);
+    const counts: number[] = [];
+    el.addEventListener('imbed-unread', (event) => counts.push(event.detail.count));
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'one');
+    await bob.send(conv, 'two');
+    await until(() => el.unread === 2, 'two unread messages');
+    await el.updateComplete;
+    const badge = part(el, 'unread-badge');
+    expect(badge.hidden).to.equal(false);
+    expect(badge.textContent?.trim()).to.equal('2');
+    expect(part(el, 'launcher-button').getAttribute('aria-label')).to.equal('Open chat, 2 unread');
+    el.open();
+    await el.updateComplete;
+    expect(el.unread).to.equal(0);
+    expect(badge.hidden).to.equal(true);
+    expect(counts).to.deep.equal([1, 2, 0]);
+  });
+
+  it('does not count the history loaded at start, nor the person\'s own messages', async () => {
+    const conv = freshConv();
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'before you came');
+    await until(() => bob.items(conv).every((item) => item.status === 'sent'), 'the message to be stored');
+    const el = await mountLauncher(conv);
+    await untilOnline(el);
+    await until(() => el.client!.items(conv).length === 1, 'the history to load');
+    await el.send('mine');
+    await until(() => el.client!.items(conv).length === 2, 'the own message to show');
+    expect(el.unread).to.equal(0);
+    expect(part(el, 'unread-badge').hidden).to.equal(true);
+  });
+
+  it('counts in inline mode while the page is hidden, and clears once it is visible again', async () => {
+    const conv = freshConv();
+    const el = await mountChat({ user: freshUser('alice'), conversation: conv });
+    await untilOnline(el);
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'seen');
+    await until(() => el.client!.items(conv).length === 1, 'the message while visible');
+    expect(el.unread).to.equal(0);
+    hideDocument();
+    await bob.send(conv, 'unseen');
+    await until(() => el.unread === 1, 'one unread while hidden');
+    showDocument();
+    expect(el.unread).to.equal(0);
+  });
+
+  it('caps the badge at 99+', () => {
+    expect([0, 1, 99, 100, 5000].map(badgeText)).to.deep.equal(['', '1', '99', '99+', '99+']);
+  });
+});

@@ -8,7 +8,7 @@
  *   and loads `imbed.js` on first click or when idle (src/launcher/index.ts).
  * Each build prints the gzip size of what it wrote.
  */
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, parseSync, Visitor, type Plugin } from 'vite';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,13 +60,123 @@ function privateLitGlobals(): Plugin {
       out = out.replace(/(?:\bglobalThis\.|(?<![\w$.]))litPropertyMetadata\b/g, '__imbedLitMetadata');
       const left = LIT_GLOBALS.filter((name) => out.includes(name));
       if (left.length) this.error(`${id} still uses the Lit global(s) ${left.join(', ')}: update privateLitGlobals in vite.config.ts`);
-      return usesMetadata ? `import { metadata as __imbedLitMetadata } from '${LIT_METADATA}';\n${out}` : out;
+      // The edits stay on their lines (the import goes in front of line 1), so the input's source map still
+      // holds: `map: null` keeps it.
+      return { code: usesMetadata ? `import { metadata as __imbedLitMetadata } from '${LIT_METADATA}';${out}` : out, map: null };
     },
     generateBundle(_options, bundle) {
       for (const [name, chunk] of Object.entries(bundle)) {
         const left = chunk.type === 'chunk' ? LIT_GLOBALS.filter((global) => chunk.code.includes(global)) : [];
         if (left.length) this.error(`${name} still defines the Lit global(s) ${left.join(', ')}`);
       }
+    },
+  };
+}
+
+/**
+ * Minifies the CSS of Lit `css` templates in our own modules: comments go, runs of white space become one
+ * space, and the spaces next to `{ } ; , >` and after `:` or `(` go (never before `:`, which would turn
+ * `a :hover` into `a:hover`, nor around `+ -`, which `calc()` needs). Quoted strings are kept as they are.
+ * Next to a `${}` expression a space is only dropped when the character on the literal's side allows it.
+ * Lit reads the cooked text, so the rule is the same for it as for a stylesheet.
+ */
+export function minifyCssQuasis(quasis: readonly string[]): string[] {
+  const out = quasis.map((raw) => {
+    let text = '';
+    for (let i = 0; i < raw.length; ) {
+      const char = raw[i]!;
+      if (char === '\\') {
+        text += raw.slice(i, i + 2);
+        i += 2;
+      } else if (char === "'" || char === '"') {
+        let end = i + 1;
+        while (end < raw.length && raw[end] !== char) end += raw[end] === '\\' ? 2 : 1;
+        text += raw.slice(i, end + 1);
+        i = end + 1;
+      } else if (raw.startsWith('/*', i)) {
+        const end = raw.indexOf('*/', i + 2);
+        i = end < 0 ? raw.length : end + 2;
+        if (!text.endsWith(' ')) text += ' ';
+      } else if (/\s/.test(char)) {
+        while (i < raw.length && /\s/.test(raw[i]!)) i++;
+        if (!text.endsWith(' ')) text += ' ';
+      } else {
+        text += char;
+        i++;
+      }
+    }
+    return text;
+  });
+  return out.map((text, index) => {
+    let result = '';
+    // Walks again so that strings stay untouched while spaces next to punctuation go.
+    for (let i = 0; i < text.length; ) {
+      const char = text[i]!;
+      if (char === '\\') {
+        result += text.slice(i, i + 2);
+        i += 2;
+      } else if (char === "'" || char === '"') {
+        let end = i + 1;
+        while (end < text.length && text[end] !== char) end += text[end] === '\\' ? 2 : 1;
+        result += text.slice(i, end + 1);
+        i = end + 1;
+      } else if (char === ' ') {
+        const before = result.at(-1);
+        const after = text[i + 1];
+        // At an end of the literal nothing follows or precedes; at a `${}` only the literal's side decides.
+        const dropBefore = before === undefined ? index === 0 : '{};,>:('.includes(before);
+        const dropAfter = after === undefined ? index === out.length - 1 : '{};,>)'.includes(after);
+        const keep = before === undefined && after === undefined ? index > 0 && index < out.length - 1 : !(dropBefore || dropAfter);
+        if (keep) result += ' ';
+        i++;
+      } else if (char === '}' && result.endsWith(';')) {
+        result = result.slice(0, -1) + char;
+        i++;
+      } else {
+        result += char;
+        i++;
+      }
+    }
+    return result;
+  });
+}
+
+/**
+ * Applies {@link minifyCssQuasis} to every `css` tagged template in our own modules, for the script and the
+ * library builds. The quasis are found with the parser, not a pattern, so a `css` inside a string or a
+ * comment is never touched.
+ */
+function minifyLitCss(): Plugin {
+  return {
+    name: 'imbed-minify-lit-css',
+    transform(code, id) {
+      if (!/[\\/]src[\\/].*\.[jt]s$/.test(id) || !code.includes('css`')) return null;
+      const { program } = parseSync(id, code);
+      const edits: Array<{ start: number; end: number; text: string }> = [];
+      let misplaced = false;
+      new Visitor({
+        TaggedTemplateExpression(node) {
+          if (node.tag.type !== 'Identifier' || node.tag.name !== 'css') return;
+          const quasis = node.quasi.quasis;
+          const minified = minifyCssQuasis(quasis.map((quasi) => quasi.value.raw));
+          quasis.forEach((quasi, i) => {
+            // The parser's span of a quasi includes the delimiter before it (a backtick or `}`); some
+            // versions leave it out, so the raw text is looked for at both places.
+            const start = [quasi.start + 1, quasi.start].find((at) => code.startsWith(quasi.value.raw, at) && at + quasi.value.raw.length <= quasi.end);
+            if (start === undefined) misplaced = true;
+            else edits.push({ start, end: start + quasi.value.raw.length, text: minified[i]! });
+          });
+        },
+      }).visit(program);
+      if (misplaced) this.error(`${id}: a css template's offsets do not match its text; update minifyLitCss in vite.config.ts`);
+      if (!edits.length) return null;
+      let out = '';
+      let at = 0;
+      for (const edit of edits.sort((a, b) => a.start - b.start)) {
+        out += code.slice(at, edit.start) + edit.text;
+        at = edit.end;
+      }
+      return { code: out + code.slice(at), map: null };
     },
   };
 }
@@ -87,7 +197,10 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), sizeReport()] : [sizeReport()],
+    plugins: script ? [privateLitGlobals(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
+    // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
+    // would otherwise pick Lit's `development` export, several KB of warnings.
+    resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},
     build: script
       ? {
           outDir: 'dist',
@@ -95,7 +208,15 @@ export default defineConfig(({ mode }) => {
           target: 'es2022',
           lib: { entry: 'src/index.ts', name: 'Imbed', formats: ['iife'], fileName: () => 'imbed.js' },
           // Adds the exports to an existing `window.Imbed` (the launcher's, or the page's `config`) rather than replacing it.
-          rolldownOptions: { output: { extend: true } },
+          rolldownOptions: {
+            output: {
+              extend: true,
+              // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties: the
+              // private state of reconnecting-websocket and of the client. Nothing outside this file
+              // reads them (Lit's own internals are `_$`-prefixed and stay as they are).
+              minify: { compress: true, mangle: true, mangleProps: { include: /^_[a-zA-Z]/ } },
+            },
+          },
         }
       : {
           outDir: 'dist/lib',

@@ -31,30 +31,54 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ErrorCodeInfo {
   /** Whether the same frame may succeed when sent again later (on this or a new connection). */
   readonly retryable: boolean;
-  /** One sentence for people: what went wrong. */
-  readonly description: string;
 }
 
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
-  BAD_JSON: { retryable: false, description: 'The text frame is not valid JSON, or not a JSON object.' },
-  BAD_FRAME: { retryable: false, description: 'A known frame type with a missing or invalid field; the message names the field.' },
-  BINARY_UNSUPPORTED: { retryable: false, description: 'Binary frames are not part of protocol v1.' },
-  HELLO_REQUIRED: { retryable: true, description: 'The frame needs an established session: send `hello` and wait for `welcome` first.' },
-  ALREADY_HELLO: { retryable: false, description: 'A second `hello` on a connection that already has a session.' },
-  TOKEN_MISSING: { retryable: false, description: 'The `hello` token is empty. Sent just before the 4003 close.' },
-  TOKEN_MALFORMED: { retryable: false, description: 'The token is not a JWT (three base64url parts with a JSON header and payload). Sent just before the 4003 close.' },
-  TOKEN_INVALID: { retryable: false, description: "The token's signature does not verify, its algorithm is not accepted, or its key is unknown (forged). Sent just before the 4003 close." },
-  TOKEN_CLAIMS: { retryable: false, description: 'The token verifies but a claim is wrong: no `sub` or one that is not a valid user id, wrong `aud` or `iss`, or not valid yet (`nbf`). Sent just before the 4003 close.' },
-  TOKEN_EXPIRED: { retryable: true, description: 'The token has expired (`exp`); get a new one. Sent just before the 4001 close.' },
-  AUTH_UNAVAILABLE: { retryable: true, description: "The server could not check the token now (its JWKS URL is unreachable, or the token names a key its JWKS did not have when fetched less than 30 s ago, as after a key rotation). Sent just before a 1011 close; reconnect later with the same token." },
-  TEXT_EMPTY: { retryable: false, description: 'The message text is empty or only white space.' },
-  TEXT_TOO_LONG: { retryable: false, description: 'The message text is longer than `limits.maxText` UTF-16 code units.' },
-  FORBIDDEN: { retryable: false, description: 'The user may not read or write this conversation (not a member).' },
-  RATE_LIMITED: { retryable: true, description: 'Too many frames on this connection or messages from this user; nothing was stored. Send the same frame again after `retryAfter` ms.' },
-  SPAM: { retryable: false, description: 'The same text was sent too many times in a short while; it was not stored.' },
-  REJECTED: { retryable: false, description: "The server's message filter refused the text; the message says why." },
-  TOO_MANY_CONNECTIONS: { retryable: true, description: 'This user or address has too many open connections; the server closes with 4029. Reconnect after `retryAfter` ms.' },
-  INTERNAL: { retryable: true, description: 'The server failed to handle the frame (storage error); nothing was stored, send it again. After a failed `send` the server also closes with 1011.' },
+  BAD_JSON: { retryable: false },
+  BAD_FRAME: { retryable: false },
+  BINARY_UNSUPPORTED: { retryable: false },
+  HELLO_REQUIRED: { retryable: true },
+  ALREADY_HELLO: { retryable: false },
+  TOKEN_MISSING: { retryable: false },
+  TOKEN_MALFORMED: { retryable: false },
+  TOKEN_INVALID: { retryable: false },
+  TOKEN_CLAIMS: { retryable: false },
+  TOKEN_EXPIRED: { retryable: true },
+  AUTH_UNAVAILABLE: { retryable: true },
+  TEXT_EMPTY: { retryable: false },
+  TEXT_TOO_LONG: { retryable: false },
+  FORBIDDEN: { retryable: false },
+  RATE_LIMITED: { retryable: true },
+  SPAM: { retryable: false },
+  REJECTED: { retryable: false },
+  TOO_MANY_CONNECTIONS: { retryable: true },
+  INTERNAL: { retryable: true },
+};
+
+/**
+ * One sentence per error code for people: what went wrong. Apart from {@link ERROR_CODES} so that a
+ * browser bundle, which never shows them, leaves them out.
+ */
+export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
+  BAD_JSON: 'The text frame is not valid JSON, or not a JSON object.',
+  BAD_FRAME: 'A known frame type with a missing or invalid field; the message names the field.',
+  BINARY_UNSUPPORTED: 'Binary frames are not part of protocol v1.',
+  HELLO_REQUIRED: 'The frame needs an established session: send `hello` and wait for `welcome` first.',
+  ALREADY_HELLO: 'A second `hello` on a connection that already has a session.',
+  TOKEN_MISSING: 'The `hello` token is empty. Sent just before the 4003 close.',
+  TOKEN_MALFORMED: 'The token is not a JWT (three base64url parts with a JSON header and payload). Sent just before the 4003 close.',
+  TOKEN_INVALID: "The token's signature does not verify, its algorithm is not accepted, or its key is unknown (forged). Sent just before the 4003 close.",
+  TOKEN_CLAIMS: 'The token verifies but a claim is wrong: no `sub` or one that is not a valid user id, wrong `aud` or `iss`, or not valid yet (`nbf`). Sent just before the 4003 close.',
+  TOKEN_EXPIRED: 'The token has expired (`exp`); get a new one. Sent just before the 4001 close.',
+  AUTH_UNAVAILABLE: "The server could not check the token now (its JWKS URL is unreachable, or the token names a key its JWKS did not have when fetched less than 30 s ago, as after a key rotation). Sent just before a 1011 close; reconnect later with the same token.",
+  TEXT_EMPTY: 'The message text is empty or only white space.',
+  TEXT_TOO_LONG: 'The message text is longer than `limits.maxText` UTF-16 code units.',
+  FORBIDDEN: 'The user may not read or write this conversation (not a member).',
+  RATE_LIMITED: 'Too many frames on this connection or messages from this user; nothing was stored. Send the same frame again after `retryAfter` ms.',
+  SPAM: 'The same text was sent too many times in a short while; it was not stored.',
+  REJECTED: "The server's message filter refused the text; the message says why.",
+  TOO_MANY_CONNECTIONS: 'This user or address has too many open connections; the server closes with 4029. Reconnect after `retryAfter` ms.',
+  INTERNAL: 'The server failed to handle the frame (storage error); nothing was stored, send it again. After a failed `send` the server also closes with 1011.',
 };
 
 /**
@@ -89,26 +113,45 @@ export type ReconnectAdvice = 'retry' | 'refresh' | 'stop';
 export interface CloseCodeInfo {
   readonly name: keyof typeof CloseCode;
   readonly reconnect: ReconnectAdvice;
-  readonly description: string;
 }
 
 export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
-  1000: { name: 'NORMAL', reconnect: 'retry', description: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.' },
-  1001: { name: 'GOING_AWAY', reconnect: 'retry', description: 'The server is shutting down.' },
-  1002: { name: 'PROTOCOL_ERROR', reconnect: 'retry', description: 'A WebSocket frame broke RFC 6455 framing (unmasked, reserved bits or opcode, oversized or fragmented control frame).' },
-  1007: { name: 'INVALID_PAYLOAD', reconnect: 'retry', description: 'A text frame (or a close reason) was not valid UTF-8.' },
-  1008: { name: 'POLICY_VIOLATION', reconnect: 'retry', description: 'The connection broke a limit it was told about (a flood of frames far over the rate limit, more than 64 frames or 256 KiB sent before `welcome`, or not reading what the server sends); reconnect with backoff.' },
-  1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry', description: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.' },
-  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry', description: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.' },
-  1012: { name: 'SERVICE_RESTART', reconnect: 'retry', description: 'The server is restarting; reconnect with a spread-out delay.' },
-  4001: { name: 'TOKEN_EXPIRED', reconnect: 'refresh', description: 'The token in `hello` has expired; get a new one and reconnect.' },
-  4002: { name: 'UNSUPPORTED_PROTOCOL', reconnect: 'stop', description: 'The client did not offer a protocol version this server speaks (`Sec-WebSocket-Protocol`). The close reason lists the supported ones.' },
-  4003: { name: 'UNAUTHORIZED', reconnect: 'stop', description: 'The token in `hello` is missing, malformed, forged, or has a wrong claim; the `error` frame before the close says which.' },
-  4004: { name: 'HELLO_TIMEOUT', reconnect: 'retry', description: 'No `hello` arrived in time after the connection opened.' },
-  4005: { name: 'BAD_HELLO', reconnect: 'stop', description: 'The `hello` frame was malformed; sending it again would fail the same way.' },
-  4006: { name: 'ORIGIN_NOT_ALLOWED', reconnect: 'stop', description: "The page's origin is not in the server's origin allowlist." },
-  4008: { name: 'HEARTBEAT_TIMEOUT', reconnect: 'retry', description: 'Used by clients: nothing arrived within the heartbeat bound, the link is presumed dead.' },
-  4029: { name: 'TOO_MANY_CONNECTIONS', reconnect: 'retry', description: 'This user or address has too many open connections. An `error` frame with `retryAfter` comes first; reconnect no sooner.' },
+  1000: { name: 'NORMAL', reconnect: 'retry' },
+  1001: { name: 'GOING_AWAY', reconnect: 'retry' },
+  1002: { name: 'PROTOCOL_ERROR', reconnect: 'retry' },
+  1007: { name: 'INVALID_PAYLOAD', reconnect: 'retry' },
+  1008: { name: 'POLICY_VIOLATION', reconnect: 'retry' },
+  1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry' },
+  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry' },
+  1012: { name: 'SERVICE_RESTART', reconnect: 'retry' },
+  4001: { name: 'TOKEN_EXPIRED', reconnect: 'refresh' },
+  4002: { name: 'UNSUPPORTED_PROTOCOL', reconnect: 'stop' },
+  4003: { name: 'UNAUTHORIZED', reconnect: 'stop' },
+  4004: { name: 'HELLO_TIMEOUT', reconnect: 'retry' },
+  4005: { name: 'BAD_HELLO', reconnect: 'stop' },
+  4006: { name: 'ORIGIN_NOT_ALLOWED', reconnect: 'stop' },
+  4008: { name: 'HEARTBEAT_TIMEOUT', reconnect: 'retry' },
+  4029: { name: 'TOO_MANY_CONNECTIONS', reconnect: 'retry' },
+};
+
+/** One sentence per close code for people, apart from {@link CLOSE_CODES} for the same reason as {@link ERROR_DESCRIPTIONS}. */
+export const CLOSE_DESCRIPTIONS: Readonly<Record<CloseCode, string>> = {
+  1000: 'Closed on purpose. The server never ends a live session with it; a client that did not ask for it reconnects.',
+  1001: 'The server is shutting down.',
+  1002: 'A WebSocket frame broke RFC 6455 framing (unmasked, reserved bits or opcode, oversized or fragmented control frame).',
+  1007: 'A text frame (or a close reason) was not valid UTF-8.',
+  1008: 'The connection broke a limit it was told about (a flood of frames far over the rate limit, more than 64 frames or 256 KiB sent before `welcome`, or not reading what the server sends); reconnect with backoff.',
+  1009: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.',
+  1011: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.',
+  1012: 'The server is restarting; reconnect with a spread-out delay.',
+  4001: 'The token in `hello` has expired; get a new one and reconnect.',
+  4002: 'The client did not offer a protocol version this server speaks (`Sec-WebSocket-Protocol`). The close reason lists the supported ones.',
+  4003: 'The token in `hello` is missing, malformed, forged, or has a wrong claim; the `error` frame before the close says which.',
+  4004: 'No `hello` arrived in time after the connection opened.',
+  4005: 'The `hello` frame was malformed; sending it again would fail the same way.',
+  4006: "The page's origin is not in the server's origin allowlist.",
+  4008: 'Used by clients: nothing arrived within the heartbeat bound, the link is presumed dead.',
+  4029: 'This user or address has too many open connections. An `error` frame with `retryAfter` comes first; reconnect no sooner.',
 };
 
 /** What a client should do after a close with `code`. Unknown codes in 4000-4999 stop; anything else retries. */

@@ -57,7 +57,7 @@ export function renderComposer(model: ComposerModel, on: ComposerHandlers, strin
         @compositionstart=${on.compositionstart}
         @compositionend=${on.compositionend}
       ></textarea>
-      <button class="send" type="submit" part="send-button" aria-label=${strings.send} ?data-blank=${blank}>${strings.send}</button>
+      <button class="send" type="submit" part="send-button" aria-disabled=${blank ? 'true' : 'false'}>${strings.send}</button>
     </div>
     <p class="composer-note" id="composer-note" ?data-empty=${!hasNote}>
       <span class="composer-error" part="composer-error" aria-live="polite">${model.error}</span>

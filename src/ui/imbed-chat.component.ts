@@ -1,13 +1,14 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
+import { Announcer } from './announcer.js';
 import { describeConnection, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
 import { KeyboardInsetController } from './keyboard-inset.js';
 import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
 import { renderLauncherButton, renderPanel } from './launcher.js';
-import { launcherStyles } from './launcher-styles.js';
+import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
 import { renderMessages } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import { Notifier, parseNotify } from './notify.js';
@@ -70,7 +71,7 @@ interface OwnedClient {
  * @csspart banner-status - The connection line in the banner.
  * @csspart banner-notice - The persistent notice that messages are kept in memory only.
  * @csspart banner-retry - The "Retry now" button shown while offline or reconnecting.
- * @csspart log - The scrolling message list (`role="log"`).
+ * @csspart log - The scrolling message list (`role="log"`, focusable; not a live region: new messages from others are announced through a hidden status region).
  * @csspart empty - The hint shown when the conversation has no messages.
  * @csspart message - One message; also `message-mine` or `message-theirs`. Carries `data-status`, `data-cmid` and `data-seq`.
  * @csspart message-mine - A message the current user sent.
@@ -93,7 +94,7 @@ interface OwnedClient {
  * @csspart counter - Characters left, shown near the length limit.
  * @csspart launcher-button - Launcher mode: the floating round button that opens and closes the panel; its label carries the unread count.
  * @csspart unread-badge - Launcher mode: the count on the button, hidden at 0, `99+` above 99.
- * @csspart panel - Launcher mode: the panel holding the chat (`role="dialog"`, not modal).
+ * @csspart panel - Launcher mode: the panel holding the chat (`role="dialog"`, not modal; full screen on narrow viewports, where Tab wraps inside it).
  * @csspart panel-header - Launcher mode: the panel's top bar with its title and close button.
  * @csspart panel-title - Launcher mode: the panel's title.
  * @csspart close-button - Launcher mode: closes the panel (so does Escape).
@@ -185,7 +186,9 @@ export class ImbedChat extends LitElement {
       if (message.conv !== this.conversation) return;
       this.dispatchEvent(messageEvent(message));
       // The first catch-up of a client is history, not news: only what arrives after it counts.
-      if (this.controller.wasOnline && this.isUnseen()) {
+      if (!this.controller.wasOnline) return;
+      this.#announcer.add(message);
+      if (this.isUnseen()) {
         this.setUnread(this.unreadCount + 1);
         this.#notifier.arrived(message, this.unreadCount);
       }
@@ -216,6 +219,10 @@ export class ImbedChat extends LitElement {
   #signedOut = false;
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside = false;
+  /** Says newly arrived messages to screen readers; the log itself is not a live region. */
+  readonly #announcer = new Announcer(this, () => this.localize().strings);
+  /** The focused node at the start of an update, to notice when the update removes it. */
+  #focusedBefore: Element | null = null;
   readonly #notifier = new Notifier({
     notice: (count) => this.localize().strings.newMessageNotice(count),
     activate: () => this.open(),
@@ -314,6 +321,7 @@ export class ImbedChat extends LitElement {
     if (changed.has('notify')) this.#notifier.kinds = parseNotify(this.notify);
     if (changed.has('mode')) this.resetUnreadIfSeen();
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
+    this.#focusedBefore = this.shadowRoot?.activeElement ?? null;
     this.planScroll();
     if (changed.has('opened') && this.opened) {
       // A panel that was closed had no layout to keep at the bottom: it opens on the newest message.
@@ -334,6 +342,13 @@ export class ImbedChat extends LitElement {
         this.launcherButton?.focus();
       }
       this.dispatchEvent(toggleEvent(this.opened ? 'imbed-open' : 'imbed-close'));
+    }
+    // The render removed the focused control (Retry, Discard, "Retry now", the new-messages pill): focus
+    // would fall back to the page's start, so it stays in the conversation instead.
+    const lost = this.#focusedBefore;
+    this.#focusedBefore = null;
+    if (lost && !lost.isConnected && !this.shadowRoot?.activeElement && document.activeElement === document.body) {
+      if (this.mode !== 'launcher' || this.opened) this.log?.focus({ preventScroll: true });
     }
   }
 
@@ -358,7 +373,7 @@ export class ImbedChat extends LitElement {
           class="log"
           part="log"
           role="log"
-          aria-live="polite"
+          aria-live="off"
           aria-label=${strings.logLabel}
           tabindex="0"
           @scroll=${this.onScroll}
@@ -383,10 +398,12 @@ export class ImbedChat extends LitElement {
         strings,
       )}
     `;
-    if (this.mode !== 'launcher') return body;
+    if (this.mode !== 'launcher') return html`${body}${this.#announcer.render()}`;
+    // The button comes first in the tab order, then the panel it opens.
     return html`
-      ${renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
       ${renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
+      ${renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
+      ${this.#announcer.render()}
     `;
   }
 
@@ -562,11 +579,30 @@ export class ImbedChat extends LitElement {
   };
 
   private readonly onPanelKeydown = (event: KeyboardEvent): void => {
+    if (event.key === 'Tab') {
+      this.wrapFocus(event);
+      return;
+    }
     // An Escape that cancels an IME composition is the input method's, not a request to close.
     if (event.key !== 'Escape' || event.isComposing || this.#composing) return;
     event.preventDefault();
     this.close();
   };
+
+  /**
+   * Full screen, the panel covers the page: Tab wraps around inside it rather than moving to controls
+   * hidden behind it (WCAG 2.4.11). Its close button and the send button are its first and last stops.
+   */
+  private wrapFocus(event: KeyboardEvent): void {
+    if (!this.opened || !matchMedia(FULL_SCREEN).matches) return;
+    const first = this.renderRoot.querySelector<HTMLElement>('.close');
+    const last = this.renderRoot.querySelector<HTMLElement>('.send');
+    const active = this.shadowRoot?.activeElement;
+    const next = event.shiftKey ? (active === first ? last : null) : active === last ? first : null;
+    if (!next) return;
+    event.preventDefault();
+    next.focus();
+  }
 
   private readonly onReconnect = (): void => {
     this.client?.reconnect();

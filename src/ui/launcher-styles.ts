@@ -3,7 +3,10 @@
  * opens above it (full screen on narrow viewports). Logical properties throughout, so a right-to-left page
  * gets the launcher in its own end corner. Colours come from the chat's theme variables.
  */
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+
+/** Viewports this narrow get the panel full screen (and the element keeps Tab inside it). */
+export const FULL_SCREEN = '(max-width: 480px)';
 
 export const launcherStyles = css`
   :host([mode='launcher']) {
@@ -40,6 +43,10 @@ export const launcherStyles = css`
     background: var(--_accent, var(--imbed-accent, #2563eb));
     color: var(--_accent-fg, var(--imbed-accent-fg, #ffffff));
     box-shadow: 0 4px 14px rgb(0 0 0 / 0.25);
+  }
+  /* A ring of the page-independent pair bg/accent, so it shows on whatever page the button floats over. */
+  .launcher:focus-visible {
+    box-shadow: 0 0 0 2px var(--_bg), 0 4px 14px rgb(0 0 0 / 0.25);
   }
   .launcher svg {
     inline-size: 26px;
@@ -116,7 +123,7 @@ export const launcherStyles = css`
   }
 
   /* A phone: the panel takes the whole screen, its content kept clear of notches and the home indicator. */
-  @media (max-width: 480px) {
+  @media ${unsafeCSS(FULL_SCREEN)} {
     .panel {
       position: fixed;
       inset: 0;

@@ -14,6 +14,7 @@ export const en = {
   sent: 'Sent',
   failed: 'Not sent',
   retry: 'Retry',
+  /** Each `…Label` contains the visible word of its button (WCAG 2.5.3), so speech users can say what they see. */
   retryLabel: 'Retry sending this message',
   discard: 'Discard',
   discardLabel: 'Discard this message',
@@ -44,6 +45,10 @@ export const en = {
   openChat: (unread: number): string => (unread > 0 ? `Open chat, ${unread} unread` : 'Open chat'),
   closeChat: 'Close chat',
   newMessageNotice: (n: number): string => `(${n}) New message`,
+  /** Read out by screen readers for a message that just arrived. */
+  announceMessage: (name: string, text: string): string => `${name}: ${text}`,
+  /** Read out instead when many arrive at once. */
+  announceMany: (n: number): string => `${n} new messages`,
 };
 
 /** The words of one locale: every entry of the English table, with the same arguments. */

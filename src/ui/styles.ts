@@ -126,11 +126,17 @@ export const chatStyles = css`
     padding-block: 0.25em;
     padding-inline: 0.8em;
   }
+  /* The accent is 3:1 against the background in both themes (WCAG 2.4.7, 1.4.11). */
   button:focus-visible,
   textarea:focus-visible,
   [part~='log']:focus-visible {
     outline: 2px solid var(--_accent);
     outline-offset: 2px;
+  }
+  /* Drawn inside: the log and the panel's close button touch edges that clip. */
+  [part~='log']:focus-visible,
+  .close:focus-visible {
+    outline-offset: -2px;
   }
 
   /* The banner stays in the tree when empty so screen readers keep the live region registered. */
@@ -241,8 +247,10 @@ export const chatStyles = css`
     color: var(--imbed-link-color, currentColor);
     unicode-bidi: isolate;
   }
-  .message[data-status='pending'] .bubble {
-    opacity: 0.7;
+  /* The bubble's own text colour: it has 4.5:1 on either bubble, where the accent may not. */
+  [part~='link']:focus-visible {
+    outline: 2px solid currentColor;
+    outline-offset: 1px;
   }
   .message[data-status='failed'] .bubble {
     background: transparent;
@@ -336,8 +344,8 @@ export const chatStyles = css`
     padding-block: var(--_sp);
     padding-inline: calc(var(--_sp) * 2.25);
   }
-  /* Dimmed, not disabled: a disabled button drops out of the tab order and says nothing when pressed. */
-  .send[data-blank] {
+  /* aria-disabled, not disabled: a disabled button drops out of the tab order and says nothing when pressed. */
+  .send[aria-disabled='true'] {
     opacity: 0.5;
   }
   .composer-note {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOSE_CODES, CloseCode, ERROR_CODES, ErrorCode, reconnectAdvice } from '../../src/protocol/codes.ts';
+import { CLOSE_CODES, CLOSE_DESCRIPTIONS, CloseCode, ERROR_CODES, ERROR_DESCRIPTIONS, ErrorCode, reconnectAdvice } from '../../src/protocol/codes.ts';
 
 describe('reconnectAdvice', () => {
   it('retries after going away, restart, too big, internal error and heartbeat timeout', () => {
@@ -29,13 +29,14 @@ describe('code tables', () => {
   it('describes every close code under its own name', () => {
     for (const [name, code] of Object.entries(CloseCode)) {
       assert.equal(CLOSE_CODES[code].name, name);
-      assert.ok(CLOSE_CODES[code].description.length > 0);
+      assert.ok(CLOSE_DESCRIPTIONS[code].length > 0);
     }
     assert.equal(Object.keys(CLOSE_CODES).length, Object.keys(CloseCode).length);
   });
 
   it('describes every error code, and only the transient ones are retryable', () => {
     assert.deepEqual(Object.keys(ERROR_CODES).sort(), Object.values(ErrorCode).sort());
+    for (const code of Object.values(ErrorCode)) assert.ok(ERROR_DESCRIPTIONS[code].length > 0);
     const retryable = Object.entries(ERROR_CODES).filter(([, info]) => info.retryable).map(([code]) => code);
     assert.deepEqual(retryable.sort(), ['AUTH_UNAVAILABLE', 'HELLO_REQUIRED', 'INTERNAL', 'RATE_LIMITED', 'TOKEN_EXPIRED', 'TOO_MANY_CONNECTIONS']);
   });

@@ -12,7 +12,7 @@ export const zhCN: Strings = {
   sent: '已发送',
   failed: '发送失败',
   retry: '重试',
-  retryLabel: '重新发送这条消息',
+  retryLabel: '重试发送这条消息',
   discard: '删除',
   discardLabel: '删除这条消息',
   retryNow: '立即重试',
@@ -38,4 +38,6 @@ export const zhCN: Strings = {
   openChat: (unread) => (unread > 0 ? `打开聊天，${unread} 条未读` : '打开聊天'),
   closeChat: '关闭聊天',
   newMessageNotice: (n) => `（${n}）新消息`,
+  announceMessage: (name, text) => `${name}：${text}`,
+  announceMany: (n) => `${n} 条新消息`,
 };

@@ -1,0 +1,69 @@
+/**
+ * What `<imbed-chat>` tells screen readers about arriving messages. The message log is not a live
+ * region, since a catch-up or a re-render would then be read out whole: the element hands the announcer
+ * each new message from someone else, and it writes a short batch ("Bob: hello") into a visually hidden
+ * status region, in the chat's language.
+ */
+import { html, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
+import type { Message } from '../client/index.js';
+import type { Strings } from './strings.js';
+
+/** Messages arriving this close together (ms) are announced as one batch, so a burst is not a flood. */
+const BATCH_DELAY = 500;
+/** A batch of more messages than this is announced as a count. */
+const MAX_LINES = 3;
+/** Longer texts are cut: the announcement is a notice, the log holds the whole message. */
+const MAX_CHARS = 160;
+
+/** The lines announced for one batch: each message as "name: text", or a count for a long batch. */
+export function announcement(messages: readonly Message[], strings: Strings): string[] {
+  if (messages.length > MAX_LINES) return [strings.announceMany(messages.length)];
+  return messages.map(({ name, text }) => {
+    const short = text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text;
+    return strings.announceMessage(name, short);
+  });
+}
+
+export class Announcer implements ReactiveController {
+  private readonly host: ReactiveControllerHost;
+  private readonly strings: () => Strings;
+  #queue: Message[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lines: string[] = [];
+  /** Changes with every batch, so a batch worded like the last one is still a change that gets read. */
+  #batch = 0;
+
+  /** `strings` is asked when a batch is written, so it is in the language of that moment. */
+  constructor(host: ReactiveControllerHost, strings: () => Strings) {
+    this.host = host;
+    this.strings = strings;
+    host.addController(this);
+  }
+
+  /** Queues a message that just arrived from someone else, for the next batch. */
+  add(message: Message): void {
+    this.#queue.push(message);
+    this.#timer ??= setTimeout(this.flush, BATCH_DELAY);
+  }
+
+  hostDisconnected(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+  }
+
+  /** The status region. Always rendered, so screen readers have it registered before anything is written. */
+  render(): TemplateResult {
+    return html`<div class="announcer visually-hidden" role="status">
+      ${keyed(this.#batch, html`${this.#lines.map((line) => html`<p>${line}</p>`)}`)}
+    </div>`;
+  }
+
+  private readonly flush = (): void => {
+    this.#timer = undefined;
+    this.#lines = announcement(this.#queue.splice(0), this.strings());
+    this.#batch += 1;
+    this.host.requestUpdate();
+  };
+}

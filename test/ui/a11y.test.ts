@@ -13,8 +13,8 @@ import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { en } from '../../src/ui/strings.js';
 import { THEMES } from '../../src/ui/styles.js';
-import { adminCall, freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, fillComposer, freshUser, maybePart, mountChat, part, root, statusOf, texts, untilOnline, unmountAll } from './fixtures.js';
+import { adminCall, freshConv, startServer, stopServer, until } from '../browser-support/server.js';
+import { bannerText, fillComposer, freshUser, maybePart, mountChat, mountLauncher, otherUser, part, root, statusOf, stopOthers, texts, untilOnline, unmountAll } from './fixtures.js';
 
 // axe-core is a UMD script: imported for its side effect, it sets `window.axe`.
 const axe = (window as unknown as { axe: typeof Axe }).axe;
@@ -25,12 +25,11 @@ const DEFAULT_VIEWPORT = { width: 800, height: 600 };
 const REFUSED_TEXT = 'x'.repeat(1500);
 
 const mountedHere: HTMLElement[] = [];
-const others: ImbedClient[] = [];
 
 afterEach(async () => {
   for (const node of mountedHere.splice(0)) node.remove();
   unmountAll();
-  await Promise.all(others.splice(0).map((client) => client.stop()));
+  await stopOthers();
   await emulateMedia({ colorScheme: 'light' });
 });
 
@@ -59,28 +58,6 @@ async function expectNoViolationsInBothThemes(el: ImbedChat, what: string): Prom
     await expectNoViolations(el, `${what}, ${theme}`);
   }
   el.theme = 'auto';
-}
-
-/** A launcher as a page would write it: no size or display set by the host. */
-async function mountLauncher(conversation = freshConv(), user = freshUser('alice')): Promise<ImbedChat> {
-  const el = document.createElement('imbed-chat');
-  el.setAttribute('mode', 'launcher');
-  el.setAttribute('server', await serverUrl());
-  el.setAttribute('token', await tokenFor(user));
-  el.setAttribute('conversation', conversation);
-  document.body.append(el);
-  mountedHere.push(el);
-  await el.updateComplete;
-  return el;
-}
-
-/** Someone else in `conversation`, with a client of their own and no element. */
-async function otherUser(conversation: string): Promise<ImbedClient> {
-  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), 'Bob'), conversations: [conversation], storage: 'memory' });
-  others.push(client);
-  client.start();
-  await until(() => client.state === 'online', 'the other user to come online', 15_000);
-  return client;
 }
 
 /** A page button around the element, to Tab in from and out to. */

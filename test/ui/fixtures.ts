@@ -1,9 +1,11 @@
 /** Shared set-up for the `<imbed-chat>` browser tests: mount elements against the real test server and read their shadow DOM. */
+import { ImbedClient } from '../../src/client/index.js';
 import '../../src/ui/imbed-chat.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
-import { serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 
 const mounted: HTMLElement[] = [];
+const others: ImbedClient[] = [];
 
 /** A user id no other test uses, so each test gets its own IndexedDB database and outbox. */
 export function freshUser(name: string): string {
@@ -41,9 +43,49 @@ export function mountBare(): ImbedChat {
   return el;
 }
 
+/** Adds a launcher as a page would write it: no size or display set by the host. */
+export async function mountLauncher(conversation = freshConv(), user = freshUser('alice')): Promise<ImbedChat> {
+  const el = document.createElement('imbed-chat');
+  el.setAttribute('mode', 'launcher');
+  el.setAttribute('server', await serverUrl());
+  el.setAttribute('token', await tokenFor(user));
+  el.setAttribute('conversation', conversation);
+  document.body.append(el);
+  mounted.push(el);
+  await el.updateComplete;
+  return el;
+}
+
 /** Removes every element the test mounted (their own clients stop on removal). */
 export function unmountAll(): void {
   for (const el of mounted.splice(0)) el.remove();
+}
+
+/** Someone else in `conversation`, with a client of their own and no element; `stopOthers` stops it. */
+export async function otherUser(conversation: string): Promise<ImbedClient> {
+  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), 'Bob'), conversations: [conversation], storage: 'memory' });
+  others.push(client);
+  client.start();
+  await until(() => client.state === 'online', 'the other user to come online', 15_000);
+  return client;
+}
+
+/** Stops every client `otherUser` started. */
+export async function stopOthers(): Promise<void> {
+  await Promise.all(others.splice(0).map((client) => client.stop()));
+}
+
+/** Makes the page look hidden to the widget (as when the person switches tabs). */
+export function hideDocument(): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+/** Undoes `hideDocument`. */
+export function showDocument(): void {
+  // Removing the own property uncovers the real getter on Document.prototype.
+  delete (document as { visibilityState?: unknown }).visibilityState;
+  document.dispatchEvent(new Event('visibilitychange'));
 }
 
 export function root(el: ImbedChat): ShadowRoot {

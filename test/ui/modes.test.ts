@@ -1,60 +1,21 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
-import { ImbedClient } from '../../src/client/index.js';
-import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { badgeText } from '../../src/ui/launcher.js';
-import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { freshUser, maybePart, mountChat, part, root, untilOnline, unmountAll } from './fixtures.js';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshUser, hideDocument, maybePart, mountChat, mountLauncher, otherUser, part, root, showDocument, stopOthers, untilOnline, unmountAll } from './fixtures.js';
 
 /** The runner's page size; every test that changes it puts it back. */
 const DEFAULT_VIEWPORT = { width: 800, height: 600 };
-
-const mountedHere: ImbedChat[] = [];
-const others: ImbedClient[] = [];
-
-/** Adds a launcher as a page would write it: no size or display set by the host. */
-async function mountLauncher(conversation = freshConv(), user = freshUser('alice')): Promise<ImbedChat> {
-  const el = document.createElement('imbed-chat');
-  el.setAttribute('mode', 'launcher');
-  el.setAttribute('server', await serverUrl());
-  el.setAttribute('token', await tokenFor(user));
-  el.setAttribute('conversation', conversation);
-  document.body.append(el);
-  mountedHere.push(el);
-  await el.updateComplete;
-  return el;
-}
-
-/** Someone else in `conversation`, with a client of their own and no element. */
-async function otherUser(conversation: string): Promise<ImbedClient> {
-  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), 'Bob'), conversations: [conversation], storage: 'memory' });
-  others.push(client);
-  client.start();
-  await until(() => client.state === 'online', 'the other user to come online', 15_000);
-  return client;
-}
 
 function isShown(node: Element): boolean {
   const box = node.getBoundingClientRect();
   return box.width > 0 && box.height > 0;
 }
 
-function hideDocument(): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-  document.dispatchEvent(new Event('visibilitychange'));
-}
-
-function showDocument(): void {
-  // Removing the own property uncovers the real getter on Document.prototype.
-  delete (document as { visibilityState?: unknown }).visibilityState;
-  document.dispatchEvent(new Event('visibilitychange'));
-}
-
 afterEach(async () => {
   showDocument();
-  for (const el of mountedHere.splice(0)) el.remove();
   unmountAll();
-  await Promise.all(others.splice(0).map((client) => client.stop()));
+  await stopOthers();
 });
 
 describe('<imbed-chat mode="launcher">', () => {

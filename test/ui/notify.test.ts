@@ -2,20 +2,9 @@ import { expect } from '@esm-bundle/chai';
 import { ImbedClient, type Message } from '../../src/client/index.js';
 import { Notifier, parseNotify } from '../../src/ui/notify.js';
 import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { freshUser, mountChat, unmountAll, untilOnline } from './fixtures.js';
+import { freshUser, hideDocument, mountChat, showDocument, unmountAll, untilOnline } from './fixtures.js';
 
 const message: Message = { conv: 'c1', seq: 1, cmid: 'm1', from: 'bob', name: 'Bob', text: 'hello', ts: 0 };
-
-function hideDocument(): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-  document.dispatchEvent(new Event('visibilitychange'));
-}
-
-function showDocument(): void {
-  // Removing the own property uncovers the real getter on Document.prototype.
-  delete (document as { visibilityState?: unknown }).visibilityState;
-  document.dispatchEvent(new Event('visibilitychange'));
-}
 
 /** Replaces a global constructor for one test; the returned function puts the real one back. */
 function stubGlobal(name: 'AudioContext' | 'Notification', value: unknown): () => void {

@@ -8,7 +8,11 @@
  * when drawing the button and again at hand-over) and drives it with `Imbed.open()`, `Imbed.close()` and
  * `Imbed.toggle()`, which work before and after the widget has loaded. `window.Imbed` is its only global;
  * `imbed.js` adds its exports to the same object.
+ *
+ * The button shows the unread count the widget last stored for this `server` and `conversation`
+ * (unread-record.ts), so a returning reader sees it before the widget has loaded and caught up.
  */
+import { readUnread, unreadKey } from '../ui/unread-record.js';
 
 /** What a page may put in `window.Imbed.config`: the `<imbed-chat>` attributes and properties of the same names. */
 export interface LauncherConfig {
@@ -46,30 +50,38 @@ interface Chat extends HTMLElement {
 const ATTRIBUTES = ['server', 'conversation', 'position', 'lang', 'theme', 'notify'] as const;
 const PROPERTIES = ['token', 'tokenProvider', 'strings'] as const;
 
-/** The button's label before the widget's own strings are loaded, for the languages the widget ships. */
-function openLabel(config: LauncherConfig): string {
+/**
+ * The button's label before the widget's own strings are loaded, for the languages the widget ships:
+ * the same words as its `openChat` string (src/ui/strings.ts, src/ui/locales/zh-CN.ts).
+ */
+function openLabel(config: LauncherConfig, unread: number): string {
   const own = config.strings?.openChat;
-  if (typeof own === 'function') return String(own(0));
+  if (typeof own === 'function') return String(own(unread));
   const lang = config.lang || document.documentElement.lang || navigator.language;
-  return /^zh\b/i.test(lang) ? '打开聊天' : 'Open chat';
+  if (/^zh\b/i.test(lang)) return unread > 0 ? `打开聊天，${unread} 条未读` : '打开聊天';
+  return unread > 0 ? `Open chat, ${unread} unread` : 'Open chat';
 }
 
-/** The accent and the text on it, light and dark: the defaults of `THEMES` in src/ui/styles.ts (test/e2e/launcher.test.ts compares the two buttons). */
-const LIGHT = ['#2563eb', '#ffffff'];
-const DARK = ['#3b82f6', '#0f172a'];
+/**
+ * The accent, the text on it, the badge and the text on the badge, light and dark: the defaults of
+ * `THEMES` in src/ui/styles.ts (test/e2e/launcher.test.ts compares the two buttons).
+ */
+const LIGHT = ['#2563eb', '#ffffff', '#b91c1c', '#ffffff'];
+const DARK = ['#3b82f6', '#0f172a', '#f87171', '#0f172a'];
 
 /**
  * The button's look: the widget's own launcher (src/ui/launcher-styles.ts), so the hand-over does not
  * show, in the `theme` the widget will have.
  */
 function launcherCss(side: 'start' | 'end', theme: LauncherConfig['theme']): string {
-  const colours = ([accent, fg]: string[]) =>
-    `button{background:var(--imbed-accent,${accent});color:var(--imbed-accent-fg,${fg});outline-color:var(--imbed-accent,${accent})}`;
+  const colours = ([accent, fg, danger, bg]: string[]) =>
+    `button{background:var(--imbed-accent,${accent});color:var(--imbed-accent-fg,${fg});outline-color:var(--imbed-accent,${accent})}span{background:var(--imbed-danger,${danger});color:var(--imbed-bg,${bg})}`;
   return `:host{all:initial;position:fixed;z-index:var(--imbed-z-index,2147483000);inset-block-end:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-bottom,0px));inset-inline-${side}:var(--imbed-launcher-offset,20px)}
-button{box-sizing:border-box;display:grid;place-items:center;inline-size:var(--imbed-launcher-size,56px);block-size:var(--imbed-launcher-size,56px);min-inline-size:44px;min-block-size:44px;margin:0;padding:0;border:1px solid transparent;border-radius:50%;box-shadow:0 4px 14px rgb(0 0 0/.25);cursor:pointer}
+button{position:relative;box-sizing:border-box;display:grid;place-items:center;inline-size:var(--imbed-launcher-size,56px);block-size:var(--imbed-launcher-size,56px);min-inline-size:44px;min-block-size:44px;margin:0;padding:0;border:1px solid transparent;border-radius:50%;box-shadow:0 4px 14px rgb(0 0 0/.25);cursor:pointer}
 button:focus-visible{outline:2px solid;outline-offset:2px}
 button[aria-busy=true]{cursor:progress}
 svg{inline-size:26px;block-size:26px}
+span{position:absolute;inset-block-start:-4px;inset-inline-end:-4px;box-sizing:border-box;min-inline-size:22px;block-size:22px;padding:0 6px;border-radius:11px;font:700 12px/22px var(--imbed-font-family,system-ui,sans-serif);text-align:center}
 ${theme === 'dark' ? colours(DARK) : colours(LIGHT)}${theme === 'light' || theme === 'dark' ? '' : `@media (prefers-color-scheme:dark){${colours(DARK)}}`}`;
 }
 
@@ -106,9 +118,18 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     button = document.createElement('button');
     button.type = 'button';
     button.part = 'launcher-button';
-    button.setAttribute('aria-label', openLabel(config));
+    const unread = config.server && config.conversation ? (readUnread(unreadKey(config.server, config.conversation))?.n ?? 0) : 0;
+    button.setAttribute('aria-label', openLabel(config, unread));
     button.setAttribute('aria-expanded', 'false');
     button.innerHTML = CHAT_ICON;
+    if (unread > 0) {
+      // As the widget's badge: hidden from assistive technology, whose label already says the count.
+      const badge = document.createElement('span');
+      badge.part = 'unread-badge';
+      badge.setAttribute('aria-hidden', 'true');
+      badge.textContent = unread > 99 ? '99+' : String(unread);
+      button.append(badge);
+    }
     button.onclick = () => imbed.open!();
     root.append(button);
     document.body.append(host);

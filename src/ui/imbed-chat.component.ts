@@ -15,9 +15,28 @@ import { Notifier, parseNotify } from './notify.js';
 import { inheritedLang, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
+import { readUnread, unreadKey, writeUnread } from './unread-record.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
+
+/** The read state the element keeps for the shown conversation; see `#read`. */
+interface ReadState {
+  key: string;
+  client: ImbedClient;
+  seen: number | null;
+  stored: number;
+  saved: string;
+}
+
+/** The highest seq among `items` (the newest stored message), 0 when none is stored. */
+function newestSeq(items: readonly ChatItem[]): number {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const seq = items[i]!.seq;
+    if (seq !== null) return seq;
+  }
+  return 0;
+}
 
 /** Where the element's own client gets its tokens: a fixed one, or the host's provider. */
 type TokenProvider = () => Promise<string>;
@@ -57,7 +76,7 @@ interface OwnedClient {
  * @attr {'auto' | 'light' | 'dark'} theme - Reflected. `auto` (default) follows the reader's `prefers-color-scheme`; `light` and `dark` force one. The `--imbed-*` custom properties override either.
  * @attr lang - The language of the chat's words and times: `en` or `zh-CN` (any `zh` tag but Traditional Chinese). Unset, the nearest ancestor's `lang` decides, then the browser's `navigator.languages`; English when none is supported. Changing it re-renders.
  * @prop {Partial<Strings>} strings - Replaces single words of the chosen language, e.g. `{ send: 'Go', composerPlaceholder: 'Ask us anything' }`; functions receive counts.
- * @prop {number} unread - Read-only: messages from others that arrived while the launcher was closed or the page hidden (not the history loaded on start). Back to 0 once open, visible and scrolled to the bottom.
+ * @prop {number} unread - Read-only: messages from others newer than the newest one the person has seen in this browser, including those that arrived while no page was open (kept in the page origin's localStorage, per `server` and `conversation`). A first visit's history does not count. Back to 0 once open, visible and scrolled to the bottom.
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
@@ -185,13 +204,10 @@ export class ImbedChat extends LitElement {
     onMessage: ({ message }) => {
       if (message.conv !== this.conversation) return;
       this.dispatchEvent(messageEvent(message));
-      // The first catch-up of a client is history, not news: only what arrives after it counts.
+      // The first catch-up of a client is history, not news: only what arrives after it is announced.
       if (!this.controller.wasOnline) return;
       this.#announcer.add(message);
-      if (this.isUnseen()) {
-        this.setUnread(this.unreadCount + 1);
-        this.#notifier.arrived(message, this.unreadCount);
-      }
+      if (this.isUnseen()) this.#notifier.arrived(message, this.countUnread());
     },
     onError: (detail) => {
       this.noteHold(detail);
@@ -217,6 +233,11 @@ export class ImbedChat extends LitElement {
   #readyClient: ImbedClient | null = null;
   /** `logout()` ran and no client has replaced the one it ended: the banner says "Signed out". */
   #signedOut = false;
+  /**
+   * The read state of the shown conversation (unread-record.ts): `seen` is the highest seq seen, null on
+   * a first visit until its history is in; `saved` what was last stored, so renders do not rewrite it.
+   */
+  #read: ReadState | null = null;
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside = false;
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
@@ -255,7 +276,7 @@ export class ImbedChat extends LitElement {
     await client.send(this.conversation, text);
   }
 
-  /** How many messages from others arrived unseen: while the launcher was closed or the page hidden. */
+  /** How many messages from others are newer than the newest one seen here (this browser, across reloads). */
   get unread(): number {
     return this.unreadCount;
   }
@@ -297,6 +318,8 @@ export class ImbedChat extends LitElement {
     this.tokenProvider = null;
     this.syncClient();
     this.#signedOut = true;
+    if (this.#read) writeUnread(this.#read.key, null);
+    this.#read = null;
     this.setUnread(0);
     await cleared;
   }
@@ -317,9 +340,7 @@ export class ImbedChat extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
-    if (changed.has('conversation') && changed.get('conversation') !== undefined) this.setUnread(0);
     if (changed.has('notify')) this.#notifier.kinds = parseNotify(this.notify);
-    if (changed.has('mode')) this.resetUnreadIfSeen();
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.#focusedBefore = this.shadowRoot?.activeElement ?? null;
     this.planScroll();
@@ -327,8 +348,9 @@ export class ImbedChat extends LitElement {
       // A panel that was closed had no layout to keep at the bottom: it opens on the newest message.
       this.#scrollAfterUpdate = true;
       this.newBelow = false;
-      this.resetUnreadIfSeen();
     }
+    // Here rather than in updated(): a count that changes renders with this update, not in another one.
+    this.trackUnread();
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -412,9 +434,64 @@ export class ImbedChat extends LitElement {
     return (this.mode === 'launcher' && !this.opened) || document.visibilityState === 'hidden';
   }
 
-  /** Back to 0 once the person can see the newest message: visible, open, and not scrolled up. */
-  private resetUnreadIfSeen(): void {
-    if (!this.isUnseen() && !this.newBelow) this.setUnread(0);
+  /**
+   * The read state of the shown conversation, loaded from storage when the client or conversation
+   * changed. A record of another user is not this person's: it is ignored, and overwritten once seen.
+   */
+  private readState(): ReadState | null {
+    const client = this.client;
+    if (!client || !this.conversation) return (this.#read = null);
+    const key = unreadKey(this.server, this.conversation);
+    if (this.#read?.key !== key || this.#read.client !== client) {
+      const record = readUnread(key);
+      const own = record && (client.user === null || record.u === client.user) ? record : null;
+      this.#read = { key, client, seen: own?.s ?? null, stored: own?.n ?? 0, saved: '' };
+    }
+    return this.#read;
+  }
+
+  /**
+   * Unread messages: those from others with a seq above the seen one, counted from the newest item.
+   * Before any item is loaded, the stored count stands in, so a reload does not flash the badge to 0.
+   */
+  private countUnread(): number {
+    const read = this.readState();
+    if (read?.seen == null) return 0;
+    const items = this.items();
+    if (items.length === 0) return read.stored;
+    let count = 0;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const { seq, mine } = items[i]!;
+      if (seq === null) continue;
+      if (seq <= read.seen) break;
+      if (!mine) count++;
+    }
+    return count;
+  }
+
+  /**
+   * Moves the seen seq to the newest message while the person can see it (visible, open, not scrolled
+   * up), so the count goes back to 0; a first visit starts there once its history is in, so old history is never unread. Then
+   * updates the count and stores both.
+   */
+  private trackUnread(): void {
+    const read = this.readState();
+    const user = this.client?.user;
+    if (!read) return this.setUnread(0);
+    // Known from the token, or only after welcome with a token provider: until then only the count shows.
+    if (!user) return this.setUnread(this.countUnread());
+    const newest = newestSeq(this.items());
+    if ((!this.isUnseen() && !this.newBelow) || (read.seen === null && this.controller.wasOnline)) {
+      read.seen = Math.max(read.seen ?? 0, newest);
+    }
+    const count = this.countUnread();
+    if (read.seen !== null) {
+      const record = { u: user, s: read.seen, n: count };
+      const saved = JSON.stringify(record);
+      if (saved !== read.saved) writeUnread(read.key, record);
+      read.saved = saved;
+    }
+    this.setUnread(count);
   }
 
   /** `imbed-ready`, once per client: the first time the current client is online. */
@@ -554,20 +631,20 @@ export class ImbedChat extends LitElement {
     const log = this.log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
       this.newBelow = false;
-      this.resetUnreadIfSeen();
+      this.trackUnread();
     }
   };
 
   private readonly onNewMessages = (): void => {
     if (this.log) this.log.scrollTop = this.log.scrollHeight;
     this.newBelow = false;
-    this.resetUnreadIfSeen();
+    this.trackUnread();
   };
 
   private readonly onVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
     this.#notifier.seen();
-    this.resetUnreadIfSeen();
+    this.trackUnread();
   };
 
   private readonly onToggle = (): void => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
@@ -81,6 +81,8 @@ interface PageOptions {
   theme?: 'dark';
   /** Serve the page with a policy that allows only scripts carrying this nonce. */
   nonce?: string;
+  /** Open the page in this browser context (same storage as its other pages) rather than a new one. */
+  context?: BrowserContext;
 }
 
 interface Opened {
@@ -127,7 +129,7 @@ describe('the lazy launcher on a host page of another origin', () => {
   }
 
   async function open(options: PageOptions): Promise<Opened> {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (options.context ?? (await browser.newContext())).newPage();
     const opened: Opened = { page, bundleRequests: [], errors: [] };
     page.on('pageerror', (err) => opened.errors.push(String(err)));
     page.on('request', (req) => {
@@ -322,6 +324,46 @@ describe('the lazy launcher on a host page of another origin', () => {
       assert.equal(gap, 20, `${JSON.stringify(options)}: 20 px from the ${side} edge`);
       await page.close();
     }
+  });
+
+  it('carries the unread count to the next page before the widget loads, then adds what arrived in between', async () => {
+    const online = (page: Page, what: string) =>
+      until(() => page.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client?: { state: string } }).client?.state === 'online'), what);
+    const label = (page: Page) => page.locator(widgetButton).getAttribute('aria-label');
+    // Una is on one page of the shop, the chat closed; its widget loaded at idle time.
+    const first = await open({ user: 'una' });
+    await first.page.locator(widgetButton).waitFor();
+    await online(first.page, 'the first page to come online');
+
+    const { page: victor } = await open({ user: 'victor', holdIdle: true });
+    await victor.locator(loaderButton).click();
+    const input = victor.locator('imbed-chat [part~="composer-input"]');
+    const say = async (text: string) => {
+      await input.fill(text);
+      await input.press('Enter');
+      await until(async () => (await renderedMessages(victor)).some((m) => m.text === text && m.status === 'sent'), `"${text}" sent`);
+    };
+    await say('Are you there?');
+    await say('Your order shipped');
+    await until(async () => (await label(first.page)) === 'Open chat, 2 unread', 'two unread on the first page');
+
+    // She goes to the next page; one more message is sent in between.
+    const context = first.page.context();
+    await first.page.close();
+    await say('Tracking number: 42');
+    const next = await open({ user: 'una', holdIdle: true, context });
+    await next.page.getByRole('button', { name: 'Open chat, 2 unread' }).waitFor();
+    assert.equal(await next.page.locator(`${loaderButton} [part~="unread-badge"]`).textContent(), '2');
+    assert.deepEqual(next.bundleRequests, [], 'drawn by the loader, before imbed.js was requested');
+
+    await goIdle(next.page);
+    await next.page.locator(widgetButton).waitFor();
+    await online(next.page, 'the widget to catch up');
+    await until(async () => (await label(next.page)) === 'Open chat, 3 unread', 'the message sent in between to count too');
+    await next.page.locator(widgetButton).click();
+    await until(async () => (await label(next.page)) === 'Close chat', 'the panel to open');
+    assert.equal(await next.page.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { unread: number }).unread), 0);
+    assert.deepEqual(next.errors, []);
   });
 
   it('labels the button in the configured language before the widget loads', async () => {

@@ -1,7 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
 import { badgeText } from '../../src/ui/launcher.js';
-import { freshConv, until } from '../browser-support/server.js';
+import { readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
+import { freshConv, serverUrl, until } from '../browser-support/server.js';
 import { freshUser, hideDocument, maybePart, mountChat, mountLauncher, otherUser, part, root, showDocument, stopOthers, untilOnline, unmountAll } from './fixtures.js';
 
 /** The runner's page size; every test that changes it puts it back. */
@@ -207,6 +208,55 @@ describe('<imbed-chat> unread count', () => {
     await until(() => el.unread === 1, 'one unread while hidden');
     showDocument();
     expect(el.unread).to.equal(0);
+  });
+
+  it('counts what arrived while no page was open, and keeps the count across reloads until seen', async () => {
+    const conv = freshConv();
+    const alice = freshUser('alice');
+    const first = await mountLauncher(conv, alice);
+    await untilOnline(first);
+    unmountAll();
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'while you were away');
+    await bob.send(conv, 'still away');
+    await until(() => bob.items(conv).every((item) => item.status === 'sent'), 'both messages to be stored');
+
+    const back = await mountLauncher(conv, alice);
+    await until(() => back.unread === 2, 'the two messages sent while away to count');
+    await back.updateComplete;
+    expect(part(back, 'unread-badge').textContent?.trim()).to.equal('2');
+    const key = unreadKey(await serverUrl(), conv);
+    expect(readUnread(key)).to.include({ u: alice, n: 2 });
+
+    // A reload shows the same count from the cache at once, not only after the server answered.
+    unmountAll();
+    const reloaded = await mountLauncher(conv, alice);
+    expect(reloaded.unread).to.equal(2);
+    reloaded.open();
+    await until(() => reloaded.unread === 0, 'the count to clear once the open panel shows the newest message');
+    expect(readUnread(key)).to.include({ u: alice, n: 0 });
+
+    unmountAll();
+    const seen = await mountLauncher(conv, alice);
+    await untilOnline(seen);
+    expect(seen.unread).to.equal(0);
+  });
+
+  it('ignores the read state another user left in this browser, and logout() forgets its own', async () => {
+    const conv = freshConv();
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'history');
+    await until(() => bob.items(conv).every((item) => item.status === 'sent'), 'the message to be stored');
+    const key = unreadKey(await serverUrl(), conv);
+    writeUnread(key, { u: 'someone-else', s: 0, n: 7 });
+
+    const el = await mountLauncher(conv);
+    await untilOnline(el);
+    await until(() => el.client!.items(conv).length === 1, 'the history to load');
+    expect(el.unread).to.equal(0);
+    expect(readUnread(key)?.u).to.equal(el.client!.user);
+    await el.logout();
+    expect(readUnread(key)).to.equal(null);
   });
 
   it('caps the badge at 99+', () => {

@@ -1,0 +1,43 @@
+/**
+ * What the person has seen of a conversation, kept in the page origin's localStorage: the highest seq
+ * they saw and how many messages from others arrived after it. It lets the unread count survive a
+ * reload and count what arrived while no page was open, and it lets the lazy launcher draw the badge
+ * before the widget has loaded. It imports nothing, so the launcher can bundle it without Lit.
+ */
+
+/** One conversation's read state for one user: `s` the highest seq seen, `n` the unread count after it. */
+export interface UnreadRecord {
+  u: string;
+  s: number;
+  n: number;
+}
+
+/** The localStorage key of a conversation's record: per chat server and conversation, like the widget's attributes. */
+export function unreadKey(server: string, conversation: string): string {
+  return `imbed:unread:${server}#${conversation}`;
+}
+
+/**
+ * The stored record under `key`, or null when there is none, it is not readable, or storage is not
+ * available at all (a sandboxed frame, storage blocked by the browser's settings: reading throws there).
+ */
+export function readUnread(key: string): UnreadRecord | null {
+  try {
+    const record = JSON.parse(localStorage.getItem(key) ?? 'null') as Partial<UnreadRecord> | null;
+    return typeof record?.u === 'string' && Number.isSafeInteger(record.s) && Number.isSafeInteger(record.n) && record.n! >= 0
+      ? (record as UnreadRecord)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stores `record` under `key`, or removes the key for null; without storage the count just lives in memory. */
+export function writeUnread(key: string, record: UnreadRecord | null): void {
+  try {
+    if (record) localStorage.setItem(key, JSON.stringify(record));
+    else localStorage.removeItem(key);
+  } catch {
+    // Quota or blocked storage: the badge still works for this page's lifetime.
+  }
+}

@@ -12,13 +12,13 @@ import type { ImbedErrorDetail, ImbedMessageDetail, ImbedStatusDetail } from './
 export const BRIDGE_VERSION = 1;
 
 /** Commands this build applies, announced in `ready.capabilities`. */
-const CAPABILITIES = ['open', 'close', 'setToken', 'setTheme', 'setLocale'] as const;
+const CAPABILITIES = ['open', 'close', 'setToken', 'setTheme', 'setLocale', 'logout'] as const;
 
 export type BridgeCommandType = (typeof CAPABILITIES)[number];
 
 /** A command from the native host. `id` picks the `<imbed-chat>` with that id instead of the bridged one. */
 export type BridgeCommand = { v: 1; id?: string } & (
-  | { type: 'open' | 'close' }
+  | { type: 'open' | 'close' | 'logout' }
   | { type: 'setToken'; token: string }
   | { type: 'setTheme'; theme: 'light' | 'dark' | 'auto' }
   | { type: 'setLocale'; lang: string }
@@ -29,7 +29,7 @@ export type BridgeMessage = { v: 1 } & (
   | { type: 'ready'; user: string | null; capabilities: BridgeCommandType[] }
   | { type: 'unread'; count: number }
   | { type: 'message'; conv: string; from: string; name: string; text: string; ts: number; seq: number }
-  | { type: 'open' | 'close' }
+  | { type: 'open' | 'close' | 'signedOut' }
   | { type: 'status'; state: string; pending: number }
   | { type: 'error'; code: string; message: string; fatal: boolean; command?: string }
 );
@@ -75,6 +75,7 @@ function problemWith(input: Record<string, unknown>): [code: string, why: string
   switch (input.type) {
     case 'open':
     case 'close':
+    case 'logout':
       return null;
     case 'setToken':
       return isText(input.token, 16_384) ? null : [BridgeErrorCode.BAD_COMMAND, '`token` must be a non-empty string'];
@@ -167,6 +168,13 @@ export class WebViewBridge {
         case 'setToken': target.setToken(valid.token); break;
         case 'setTheme': target.theme = valid.theme; break;
         case 'setLocale': target.lang = valid.lang; break;
+        // The local database is deleted asynchronously; `signedOut` tells the host it is gone.
+        case 'logout':
+          target.logout().then(
+            () => this.post({ v: 1, type: 'signedOut' }),
+            (error: unknown) => this.#refuse(BridgeErrorCode.BAD_COMMAND, error instanceof Error ? error.message : String(error), 'logout'),
+          );
+          break;
       }
     } catch (error) {
       return this.#refuse(BridgeErrorCode.BAD_COMMAND, error instanceof Error ? error.message : String(error), type);

@@ -169,7 +169,7 @@ describe('the WebView bridge on an emulated phone', () => {
         assert.equal(ready.raw, native === 'android' ? 'string' : 'object');
         assert.equal(ready.message.v, 1);
         assert.equal(ready.message.user, 'alice');
-        assert.deepEqual([...(ready.message.capabilities as string[])].sort(), ['close', 'open', 'setLocale', 'setTheme', 'setToken']);
+        assert.deepEqual([...(ready.message.capabilities as string[])].sort(), ['close', 'logout', 'open', 'setLocale', 'setTheme', 'setToken']);
       });
 
       it('passes on a message from someone else, and the unread count, while the panel is closed', async () => {
@@ -231,6 +231,19 @@ describe('the WebView bridge on an emulated phone', () => {
           assert.equal(errors.at(-1)!.message.fatal, false);
         }
         assert.deepEqual(await chatState(page), before);
+      });
+
+      it('signs out on logout, deleting the local database, answers signedOut, and signs the next user in on setToken', async () => {
+        const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name ?? '').filter((name) => name.includes('alice')));
+        assert.notDeepEqual(await databases(), [], 'alice has a local database');
+        assert.equal(await command(page, { v: 1, type: 'logout' }), true);
+        await awaitMessage(page, 'signedOut');
+        assert.deepEqual(await databases(), [], 'her local database is deleted');
+        assert.equal((await chatState(page)).token, '');
+        const readies = (await received(page)).filter((r) => r.message.type === 'ready').length;
+        assert.equal(await command(page, { v: 1, type: 'setToken', token: await chat.token('erin') }), true);
+        await until(async () => (await received(page)).filter((r) => r.message.type === 'ready' && r.message.user === 'erin').length === 1, 'ready for the next user');
+        assert.ok((await received(page)).filter((r) => r.message.type === 'ready').length > readies);
       });
 
       it('adds no global but Imbed (the native object is the app\'s own)', async () => {

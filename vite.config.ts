@@ -212,8 +212,8 @@ export default defineConfig(({ mode }) => {
             output: {
               extend: true,
               // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties: the
-              // private state of reconnecting-websocket and of the client. Nothing outside this file
-              // reads them (Lit's own internals are `_$`-prefixed and stay as they are).
+              // private state of the client. Nothing outside this file reads them (Lit's own internals are
+              // `_$`-prefixed and stay as they are).
               minify: { compress: true, mangle: true, mangleProps: { include: /^_[a-zA-Z]/ } },
             },
           },
@@ -228,7 +228,7 @@ export default defineConfig(({ mode }) => {
             formats: ['es'],
           },
           rolldownOptions: {
-            // Dependencies stay external: the host's bundler dedupes lit, idb and reconnecting-websocket.
+            // Dependencies stay external: the host's bundler dedupes lit and idb.
             external: (id: string) => Object.keys(pkg.dependencies).some((dep) => id === dep || id.startsWith(`${dep}/`)),
           },
         },

@@ -12,6 +12,7 @@ import { defineConfig, parseSync, Visitor, type ESTree, type Plugin } from 'vite
 import { gzipSync } from 'node:zlib';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pkg from './package.json' with { type: 'json' };
 
 function sizeReport(): Plugin {
@@ -252,8 +253,41 @@ export function mangledNames(root = import.meta.dirname): RegExp {
   return new RegExp(`^(?:_[a-zA-Z]|(?:${names.join('|')})$)`);
 }
 
+/**
+ * In the script build, src/ui/parts.ts (dynamic `import()`s, which an IIFE cannot split out) becomes
+ * src/ui/parts-script.ts, which loads each part as its own classic script beside `imbed.js`.
+ */
+function scriptParts(): Plugin {
+  const parts = fileURLToPath(new URL('src/ui/parts.ts', import.meta.url));
+  const script = fileURLToPath(new URL('src/ui/parts-script.ts', import.meta.url));
+  return {
+    name: 'imbed-script-parts',
+    enforce: 'pre',
+    async resolveId(source, importer, options) {
+      if (!/[\\/]parts\.js$/.test(source)) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return resolved?.id === parts ? script : null;
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   const script = mode === 'script';
+  if (mode.startsWith('part-')) {
+    // One optional part of the script build, `dist/imbed-<name>.js`, which `imbed.js` loads on first use.
+    const name = mode.slice('part-'.length);
+    return {
+      plugins: [privateLitGlobals(), minifyLitCss(), sizeReport()],
+      resolve: { conditions: ['module', 'browser', 'production'] },
+      build: {
+        outDir: 'dist',
+        emptyOutDir: false,
+        target: 'es2022',
+        lib: { entry: `src/ui/parts/${name}.ts`, formats: ['iife'], name: 'ImbedPart', fileName: () => `imbed-${name}.js` },
+        rolldownOptions: { output: { minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } } } },
+      },
+    };
+  }
   if (mode === 'launcher') {
     return {
       plugins: [sizeReport()],
@@ -268,7 +302,7 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
+    plugins: script ? [privateLitGlobals(), scriptParts(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},

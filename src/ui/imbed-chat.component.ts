@@ -12,7 +12,7 @@ import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
 import { renderMessages } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import { Notifier, parseNotify } from './notify.js';
-import { inheritedLang, localize, type Localized } from './i18n.js';
+import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
 
@@ -313,6 +313,12 @@ export class ImbedChat extends LitElement {
     this.#notifier.dispose();
     this.endHold();
     this.syncClient();
+  }
+
+  /** A language other than English loads its words on first use (parts.ts): the update waits for them. */
+  protected override scheduleUpdate(): void | Promise<unknown> {
+    const loading = loadWords(this.localize().locale);
+    return loading ? loading.then(() => super.scheduleUpdate()) : super.scheduleUpdate();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {

@@ -341,4 +341,16 @@ describe('the lazy launcher on a host page of another origin', () => {
     await page.evaluate((src) => document.head.append(Object.assign(document.createElement('script'), { src })), `${chat.httpUrl}/imbed.js`);
     await until(async () => (await watched(page)).violations.length === 1, 'the script without a nonce to be blocked', 5_000);
   });
+
+  it('loads the Chinese words as a part of imbed.js, with the same nonce, before the widget speaks', async () => {
+    const { page, errors } = await open({ user: 'nina', nonce: 'n0nce-words', lang: 'zh-CN' });
+    await page.locator(widgetButton).waitFor();
+    assert.equal(await page.locator(widgetButton).getAttribute('aria-label'), '打开聊天');
+    await page.locator(widgetButton).click();
+    await page.getByRole('button', { name: '发送' }).waitFor();
+    const parts = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('/imbed-zh-CN.js')));
+    assert.deepEqual(parts, [`${chat.httpUrl}/imbed-zh-CN.js`], 'the words came once, from beside imbed.js');
+    assert.deepEqual((await watched(page)).violations, [], 'no policy violation');
+    assert.deepEqual(errors, []);
+  });
 });

@@ -1,5 +1,4 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
 import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, renderBanner } from './banner.js';
@@ -128,54 +127,81 @@ interface OwnedClient {
 export class ImbedChat extends LitElement {
   static override styles = [chatStyles, launcherStyles, mobileStyles];
 
+  // Declared here rather than with Lit's decorators, whose helpers would weigh on the script build.
+  static override properties = {
+    server: { reflect: true },
+    token: {},
+    tokenProvider: { attribute: false },
+    conversation: { reflect: true },
+    mode: { reflect: true },
+    opened: { type: Boolean, reflect: true },
+    position: { reflect: true },
+    notify: {},
+    theme: { reflect: true },
+    lang: { reflect: true },
+    strings: { attribute: false },
+    draft: { state: true, attribute: false },
+    composerError: { state: true, attribute: false },
+    newBelow: { state: true, attribute: false },
+    unreadCount: { state: true, attribute: false },
+  };
+
   /** WebSocket URL of the imbed server. */
-  @property({ reflect: true }) server = '';
+  server = '';
 
   /** The user's JWT. Not reflected, so it does not show up in the page's DOM. */
-  @property() token = '';
+  token = '';
 
   /**
    * Called for a token before each connection that needs one and after the server says the token
    * expired (close 4001), instead of a fixed `token`: e.g. `() => fetch('/chat-token').then((r) => r.text())`.
    * The outbox waits while it is asked; a provider that fails or hangs is asked again with backoff.
    */
-  @property({ attribute: false }) tokenProvider: TokenProvider | null = null;
+  tokenProvider: TokenProvider | null = null;
 
   /** The conversation shown. */
-  @property({ reflect: true }) conversation = '';
+  conversation = '';
 
   /** `inline` fills the container; `launcher` is a floating button that opens the chat in a panel. */
-  @property({ reflect: true }) mode: 'inline' | 'launcher' = 'inline';
+  mode: 'inline' | 'launcher' = 'inline';
 
   /** Whether the launcher panel is open. Changes nothing visible in inline mode, but still fires `imbed-open`/`imbed-close`. */
-  @property({ type: Boolean, reflect: true }) opened = false;
+  opened = false;
 
   /** The launcher's corner: `bottom-end` (right in left-to-right pages) or `bottom-start`. */
-  @property({ reflect: true }) position: 'bottom-end' | 'bottom-start' = 'bottom-end';
+  position: 'bottom-end' | 'bottom-start' = 'bottom-end';
 
   /** Opt-ins, space-separated, for when the page is hidden: `title` (flash the tab title), `sound` (a beep), `system` (a system notification). */
-  @property() notify = '';
+  notify = '';
 
   /** `auto` follows `prefers-color-scheme` (in the stylesheet, so no script runs when it changes). */
-  @property({ reflect: true }) theme: 'auto' | 'light' | 'dark' = 'auto';
+  theme: 'auto' | 'light' | 'dark' = 'auto';
 
   /**
    * The native `lang`, made reactive so a new language re-renders. Reflected, so `:lang()` and the
    * page see it; never defaulted, so an unset element still inherits its ancestors' language.
    */
-  @property({ reflect: true }) override lang!: string;
+  override lang!: string;
 
   /** Words that replace the chosen language's, entry by entry. */
-  @property({ attribute: false }) strings: Partial<Strings> = {};
+  strings: Partial<Strings> = {};
 
-  @state() private draft = '';
-  @state() private composerError = '';
-  @state() private newBelow = false;
-  @state() private unreadCount = 0;
+  private draft = '';
+  private composerError = '';
+  private newBelow = false;
+  private unreadCount = 0;
 
-  @query('.log') private log!: HTMLElement | null;
-  @query('textarea') private input!: HTMLTextAreaElement | null;
-  @query('.launcher') private launcherButton!: HTMLButtonElement | null;
+  private get log(): HTMLElement | null {
+    return this.renderRoot?.querySelector('.log') ?? null;
+  }
+
+  private get input(): HTMLTextAreaElement | null {
+    return this.renderRoot?.querySelector('textarea') ?? null;
+  }
+
+  private get launcherButton(): HTMLButtonElement | null {
+    return this.renderRoot?.querySelector('.launcher') ?? null;
+  }
 
   /** Keeps `--imbed-keyboard-inset` while the element is in the document. */
   private readonly keyboard = new KeyboardInsetController(this);

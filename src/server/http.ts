@@ -83,8 +83,9 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
         // The loader fetches imbed.js from the folder it came from: both are served, and cached, alike.
         return serveFile(req, res, launcher, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-launcher.js not built: run npm run build\n');
       case '/imbed-zh-CN.js':
-        // A part imbed.js loads from its own folder on first use (src/ui/parts-script.ts): served, and cached, alike.
-        return serveFile(req, res, join(root, 'dist', 'imbed-zh-CN.js'), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-zh-CN.js not built: run npm run build\n');
+      case '/imbed-notify.js':
+        // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts): served, and cached, alike.
+        return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
       case '/dev/token':
         return devToken(url, res);
     }

@@ -10,7 +10,8 @@ import { renderLauncherButton, renderPanel } from './launcher.js';
 import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
 import { renderMessages } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
-import { Notifier, parseNotify } from './notify.js';
+import type * as Notify from './notify.js';
+import { loadNotify } from './parts.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
@@ -216,7 +217,7 @@ export class ImbedChat extends LitElement {
       this.#announcer.add(message);
       if (this.isUnseen()) {
         this.setUnread(this.unreadCount + 1);
-        this.#notifier.arrived(message, this.unreadCount);
+        this.#notify?.notifier.arrived(message, this.unreadCount);
       }
     },
     onError: (detail) => {
@@ -249,10 +250,8 @@ export class ImbedChat extends LitElement {
   readonly #announcer = new Announcer(this, () => this.localize().strings);
   /** The focused node at the start of an update, to notice when the update removes it. */
   #focusedBefore: Element | null = null;
-  readonly #notifier = new Notifier({
-    notice: (count) => this.localize().strings.newMessageNotice(count),
-    activate: () => this.open(),
-  });
+  /** Title, sound and system notifications: their code loads with the first `notify` opt-in (parts.ts). */
+  #notify: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify } | null = null;
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -289,7 +288,7 @@ export class ImbedChat extends LitElement {
   /** Opens the launcher panel and moves focus into the composer. */
   open(): void {
     // Permission prompts and audio need a user gesture; a click that opens the chat is one.
-    if (navigator.userActivation?.isActive) this.#notifier.prepare();
+    if (navigator.userActivation?.isActive) this.#notify?.notifier.prepare();
     this.opened = true;
   }
 
@@ -336,21 +335,34 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
-    this.#notifier.dispose();
+    this.#notify?.notifier.dispose();
     this.endHold();
     this.syncClient();
   }
 
-  /** A language other than English loads its words on first use (parts.ts): the update waits for them. */
+  /**
+   * A language other than English loads its words on first use, and the first `notify` opt-in loads the
+   * notifications (parts.ts): the update waits for them.
+   */
   protected override scheduleUpdate(): void | Promise<unknown> {
-    const loading = loadWords(this.localize().locale);
-    return loading ? loading.then(() => super.scheduleUpdate()) : super.scheduleUpdate();
+    const words = loadWords(this.localize().locale);
+    const notify = this.notify.trim() && !this.#notify ? loadNotify().then(
+      ({ Notifier, parseNotify }) => {
+        const notifier = new Notifier({
+          notice: (count) => this.localize().strings.newMessageNotice(count),
+          activate: () => this.open(),
+        });
+        this.#notify ??= { notifier, parse: parseNotify };
+      },
+      (error: unknown) => console.warn('imbed: notifications did not load', error),
+    ) : null;
+    return words || notify ? Promise.all([words, notify]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
     if (changed.has('conversation') && changed.get('conversation') !== undefined) this.setUnread(0);
-    if (changed.has('notify')) this.#notifier.kinds = parseNotify(this.notify);
+    if (changed.has('notify') && this.#notify) this.#notify.notifier.kinds = this.#notify.parse(this.notify);
     if (changed.has('mode')) this.resetUnreadIfSeen();
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.#focusedBefore = this.shadowRoot?.activeElement ?? null;
@@ -598,7 +610,7 @@ export class ImbedChat extends LitElement {
 
   private readonly onVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
-    this.#notifier.seen();
+    this.#notify?.notifier.seen();
     this.resetUnreadIfSeen();
   };
 
@@ -678,7 +690,7 @@ export class ImbedChat extends LitElement {
     const text = this.input?.value ?? this.draft;
     if (text.trim() === '') return;
     // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
-    this.#notifier.prepare();
+    this.#notify?.notifier.prepare();
     if (text.length > LIMITS.maxText) {
       this.draft = text;
       this.composerError = this.localize().strings.tooLong(LIMITS.maxText);

@@ -1,8 +1,8 @@
 /**
  * parts.ts for the script build (vite.config.ts puts it in that module's place): each part is a classic
- * script beside `imbed.js` (`imbed-zh-CN.js`), added with the nonce `imbed.js` was given. So it loads from
- * another origin without CORS headers, and under a nonce-based Content-Security-Policy, exactly as
- * `imbed.js` did. A part hands what it exports to the script element that loaded it, in an `imbed-part`
+ * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`), added with the nonce `imbed.js` was
+ * given. So it loads from another origin without CORS headers, and under a nonce-based
+ * Content-Security-Policy, exactly as `imbed.js` did. A part hands what it exports to the script element that loaded it, in an `imbed-part`
  * event (src/ui/parts/), and defines no global.
  */
 import type { Strings } from './strings.js';
@@ -26,3 +26,4 @@ function loadPart<T>(name: string): Promise<T> {
 }
 
 export const loadZhCN = (): Promise<Strings> => loadPart('zh-CN');
+export const loadNotify = (): Promise<typeof import('./notify.js')> => loadPart('notify');

@@ -1,9 +1,12 @@
 /**
  * The parts of `<imbed-chat>` only some pages need, loaded on first use so that the others never
- * download them: for now the Simplified Chinese words. Here as dynamic `import()`s, which the host's
+ * download them: the Simplified Chinese words and the notifications. Here as dynamic `import()`s, which the host's
  * bundler splits out; the script build (`dist/imbed.js`) uses parts-script.ts in this module's place.
  */
 import type { Strings } from './strings.js';
 
 /** The Simplified Chinese words (src/ui/locales/zh-CN.ts). */
 export const loadZhCN = (): Promise<Strings> => import('./locales/zh-CN.js').then((part) => part.zhCN);
+
+/** Title, sound and system notifications (src/ui/notify.ts), for the `notify` opt-ins. */
+export const loadNotify = (): Promise<typeof import('./notify.js')> => import('./notify.js');

@@ -255,18 +255,22 @@ export function mangledNames(root = import.meta.dirname): RegExp {
 
 /**
  * In the script build, src/ui/parts.ts (dynamic `import()`s, which an IIFE cannot split out) becomes
- * src/ui/parts-script.ts, which loads each part as its own classic script beside `imbed.js`.
+ * src/ui/parts-script.ts, which loads each part as its own classic script beside `imbed.js`; and
+ * src/ui/bridge.ts becomes src/ui/bridge-script.ts, which loads the bridge's code as such a part.
  */
 function scriptParts(): Plugin {
-  const parts = fileURLToPath(new URL('src/ui/parts.ts', import.meta.url));
-  const script = fileURLToPath(new URL('src/ui/parts-script.ts', import.meta.url));
+  const ui = (name: string) => fileURLToPath(new URL(`src/ui/${name}`, import.meta.url));
+  const swaps = new Map([
+    [ui('parts.ts'), ui('parts-script.ts')],
+    [ui('bridge.ts'), ui('bridge-script.ts')],
+  ]);
   return {
     name: 'imbed-script-parts',
     enforce: 'pre',
     async resolveId(source, importer, options) {
-      if (!/[\\/]parts\.js$/.test(source)) return null;
+      if (!/[\\/](?:parts|bridge)\.js$/.test(source)) return null;
       const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
-      return resolved?.id === parts ? script : null;
+      return (resolved && swaps.get(resolved.id)) ?? null;
     },
   };
 }

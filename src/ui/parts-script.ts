@@ -1,10 +1,11 @@
 /**
  * parts.ts for the script build (vite.config.ts puts it in that module's place): each part is a classic
- * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`), added with the nonce `imbed.js` was
- * given. So it loads from another origin without CORS headers, and under a nonce-based
- * Content-Security-Policy, exactly as `imbed.js` did. A part hands what it exports to the script element that loaded it, in an `imbed-part`
- * event (src/ui/parts/), and defines no global.
+ * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-bridge.js`), added with the
+ * nonce `imbed.js` was given. So it loads from another origin without CORS headers, and under a
+ * nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands what it exports to the
+ * script element that loaded it, in an `imbed-part` event (src/ui/parts/), and defines no global.
  */
+import type { WebViewBridge } from './bridge.js';
 import type { Strings } from './strings.js';
 
 /** The `<script>` that runs `imbed.js`: the browser only says while it first runs. */
@@ -27,3 +28,6 @@ function loadPart<T>(name: string): Promise<T> {
 
 export const loadZhCN = (): Promise<Strings> => loadPart('zh-CN');
 export const loadNotify = (): Promise<typeof import('./notify.js')> => loadPart('notify');
+
+/** The WebView bridge, for bridge-script.ts: the npm build has no use for it (bridge.ts is there). */
+export const loadBridge = (): Promise<WebViewBridge> => loadPart('bridge');

@@ -282,7 +282,10 @@ export default defineConfig(({ mode }) => {
     const name = mode.slice('part-'.length);
     return {
       plugins: [privateLitGlobals(), minifyLitCss(), sizeReport()],
-      resolve: { conditions: ['module', 'browser', 'production'] },
+      resolve: {
+        conditions: ['module', 'browser', 'production'],
+        alias: [{ find: /^lit$/, replacement: fileURLToPath(new URL('src/ui/parts/lit.ts', import.meta.url)) }],
+      },
       build: {
         outDir: 'dist',
         emptyOutDir: false,

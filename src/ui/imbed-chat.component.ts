@@ -1,4 +1,4 @@
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, renderBanner } from './banner.js';
@@ -6,12 +6,12 @@ import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
 import { KeyboardInsetController } from './keyboard-inset.js';
 import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
-import { renderLauncherButton, renderPanel } from './launcher.js';
-import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
+import { FULL_SCREEN } from './full-screen.js';
+import type * as LauncherMode from './launcher-mode.js';
 import { renderMessages } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import type * as Notify from './notify.js';
-import { loadNotify } from './parts.js';
+import { loadLauncherMode, loadNotify } from './parts.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
@@ -126,7 +126,8 @@ interface OwnedClient {
  * @cssproperty --imbed-keyboard-inset - Set by the element on itself, not by you: how much of the viewport's bottom the on-screen keyboard covers (from `visualViewport`). The launcher lifts its composer by it; a full-page inline chat can use it too.
  */
 export class ImbedChat extends LitElement {
-  static override styles = [chatStyles, launcherStyles, mobileStyles];
+  // The launcher's styles are adopted with its code, when the element first takes `mode="launcher"`.
+  static override styles = [chatStyles, mobileStyles];
 
   // Declared here rather than with Lit's decorators, whose helpers would weigh on the script build.
   static override properties = {
@@ -252,6 +253,8 @@ export class ImbedChat extends LitElement {
   #focusedBefore: Element | null = null;
   /** Title, sound and system notifications: their code loads with the first `notify` opt-in (parts.ts). */
   #notify: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify } | null = null;
+  /** The button, panel and styles of `mode="launcher"`: they load when the element first takes it (parts.ts). */
+  #launcherMode: typeof LauncherMode | null = null;
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -341,8 +344,8 @@ export class ImbedChat extends LitElement {
   }
 
   /**
-   * A language other than English loads its words on first use, and the first `notify` opt-in loads the
-   * notifications (parts.ts): the update waits for them.
+   * A language other than English loads its words on first use, the first `notify` opt-in loads the
+   * notifications, and the first `mode="launcher"` the launcher (parts.ts): the update waits for them.
    */
   protected override scheduleUpdate(): void | Promise<unknown> {
     const words = loadWords(this.localize().locale);
@@ -356,7 +359,14 @@ export class ImbedChat extends LitElement {
       },
       (error: unknown) => console.warn('imbed: notifications did not load', error),
     ) : null;
-    return words || notify ? Promise.all([words, notify]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
+    const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
+      (part) => {
+        this.#launcherMode = part;
+        adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof ImbedChat).elementStyles, part.launcherStyles]);
+      },
+      (error: unknown) => console.warn('imbed: the launcher did not load, the chat shows inline', error),
+    ) : null;
+    return words || notify || launcherMode ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -442,11 +452,12 @@ export class ImbedChat extends LitElement {
         strings,
       )}
     `;
-    if (this.mode !== 'launcher') return html`${body}${this.#announcer.render()}`;
+    const launcher = this.#launcherMode;
+    if (this.mode !== 'launcher' || !launcher) return html`${body}${this.#announcer.render()}`;
     // The button comes first in the tab order, then the panel it opens.
     return html`
-      ${renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
-      ${renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
+      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
+      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
   }

@@ -1,9 +1,10 @@
 /**
  * parts.ts for the script build (vite.config.ts puts it in that module's place): each part is a classic
- * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-bridge.js`), added with the
- * nonce `imbed.js` was given. So it loads from another origin without CORS headers, and under a
- * nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands what it exports to the
- * script element that loaded it, in an `imbed-part` event (src/ui/parts/), and defines no global.
+ * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-launcher-mode.js`,
+ * `imbed-bridge.js`), added with the nonce `imbed.js` was given. So it loads from another origin without
+ * CORS headers, and under a nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands
+ * what it exports to the script element that loaded it, in an `imbed-part` event (src/ui/parts/), and
+ * defines no global.
  */
 import type { WebViewBridge } from './bridge.js';
 import type { Strings } from './strings.js';
@@ -28,6 +29,7 @@ function loadPart<T>(name: string): Promise<T> {
 
 export const loadZhCN = (): Promise<Strings> => loadPart('zh-CN');
 export const loadNotify = (): Promise<typeof import('./notify.js')> => loadPart('notify');
+export const loadLauncherMode = (): Promise<typeof import('./launcher-mode.js')> => loadPart('launcher-mode');
 
 /** The WebView bridge, for bridge-script.ts: the npm build has no use for it (bridge.ts is there). */
 export const loadBridge = (): Promise<WebViewBridge> => loadPart('bridge');

@@ -1,6 +1,6 @@
 /**
  * The parts of `<imbed-chat>` only some pages need, loaded on first use so that the others never
- * download them: the Simplified Chinese words and the notifications. Here as dynamic `import()`s, which the host's
+ * download them: the Simplified Chinese words, the notifications and `mode="launcher"`. Here as dynamic `import()`s, which the host's
  * bundler splits out; the script build (`dist/imbed.js`) uses parts-script.ts in this module's place.
  */
 import type { Strings } from './strings.js';
@@ -10,3 +10,6 @@ export const loadZhCN = (): Promise<Strings> => import('./locales/zh-CN.js').the
 
 /** Title, sound and system notifications (src/ui/notify.ts), for the `notify` opt-ins. */
 export const loadNotify = (): Promise<typeof import('./notify.js')> => import('./notify.js');
+
+/** The launcher's button, panel and styles (src/ui/launcher-mode.ts), for `mode="launcher"`. */
+export const loadLauncherMode = (): Promise<typeof import('./launcher-mode.js')> => import('./launcher-mode.js');

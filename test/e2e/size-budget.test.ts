@@ -15,6 +15,7 @@ const BUDGETS: Record<string, number> = {
   'imbed-launcher.js': 3 * 1024,
   'imbed-zh-CN.js': 1.5 * 1024,
   'imbed-notify.js': 1.5 * 1024,
+  'imbed-launcher-mode.js': 2.5 * 1024,
   'imbed-bridge.js': 2 * 1024,
 };
 

@@ -20,7 +20,8 @@ let loading: Promise<WebViewBridge> | undefined;
 function withBridge(use: (real: WebViewBridge) => void): void {
   if (loaded) return use(loaded);
   loading ??= loadBridge().then((real) => (loaded = real));
-  loading.then(use, (error: unknown) => console.warn('imbed: the WebView bridge did not load', error));
+  // A bridge that cannot load is reported once, by the loader.
+  loading.then(use, () => {});
 }
 
 export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'detach' | 'receive' | 'post' | 'start'> = {

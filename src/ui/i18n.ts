@@ -25,8 +25,7 @@ export function loadWords(locale: Locale): Promise<void> | null {
     (strings) => {
       words[locale] = strings;
     },
-    (error: unknown) => {
-      console.warn(`imbed: the ${locale} words did not load, English stands in`, error);
+    () => {
       words[locale] = en;
     },
   ));

@@ -357,14 +357,16 @@ export class ImbedChat extends LitElement {
         });
         this.#notify ??= { notifier, parse: parseNotify };
       },
-      (error: unknown) => console.warn('imbed: notifications did not load', error),
+      // Reported once by the loader; the chat goes without notifications.
+      () => {},
     ) : null;
     const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
       (part) => {
         this.#launcherMode = part;
         adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof ImbedChat).elementStyles, part.launcherStyles]);
       },
-      (error: unknown) => console.warn('imbed: the launcher did not load, the chat shows inline', error),
+      // Reported once by the loader; the chat shows inline.
+      () => {},
     ) : null;
     return words || notify || launcherMode ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
   }

@@ -7,6 +7,7 @@
  * defines no global.
  */
 import type { WebViewBridge } from './bridge.js';
+import { loadOnce } from './load-once.js';
 import type { Strings } from './strings.js';
 
 /** The `<script>` that runs `imbed.js`: the browser only says while it first runs. */
@@ -27,9 +28,9 @@ function loadPart<T>(name: string): Promise<T> {
   });
 }
 
-export const loadZhCN = (): Promise<Strings> => loadPart('zh-CN');
-export const loadNotify = (): Promise<typeof import('./notify.js')> => loadPart('notify');
-export const loadLauncherMode = (): Promise<typeof import('./launcher-mode.js')> => loadPart('launcher-mode');
+export const loadZhCN = loadOnce((): Promise<Strings> => loadPart('zh-CN'));
+export const loadNotify = loadOnce((): Promise<typeof import('./notify.js')> => loadPart('notify'));
+export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-mode.js')> => loadPart('launcher-mode'));
 
 /** The WebView bridge, for bridge-script.ts: the npm build has no use for it (bridge.ts is there). */
-export const loadBridge = (): Promise<WebViewBridge> => loadPart('bridge');
+export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart('bridge'));

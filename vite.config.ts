@@ -207,7 +207,7 @@ export function mangledNames(root = import.meta.dirname): RegExp {
   for (const file of readdirSync(typescript).filter((name) => /^lib\.es.*\.d\.ts$/.test(name))) {
     for (const word of readFileSync(join(typescript, file), 'utf8').match(/[\w$]+/g) ?? []) blocked.add(word);
   }
-  for (const dep of ['lit', 'lit-html', 'lit-element', '@lit/reactive-element', 'idb']) wordsIn(join(root, 'node_modules', dep), blocked);
+  for (const dep of ['lit', 'lit-html', 'lit-element', '@lit/reactive-element', 'idb', 'reconnecting-websocket']) wordsIn(join(root, 'node_modules', dep), blocked);
   const member = (node: { accessibility?: string | null; override?: boolean; decorators?: unknown[] }) =>
     (node.accessibility === 'private' || node.accessibility === 'protected') && !node.override && !node.decorators?.length;
   const sources = (dir: string): string[] =>
@@ -323,8 +323,9 @@ export default defineConfig(({ mode }) => {
           rolldownOptions: {
             output: {
               extend: true,
-              // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties (Lit's
-              // own internals are `_$`-prefixed and stay as they are) and for our private members.
+              // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties (the
+              // private state of reconnecting-websocket and of the client; Lit's own internals are
+              // `_$`-prefixed and stay as they are) and for our private members.
               minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } },
             },
           },
@@ -339,7 +340,7 @@ export default defineConfig(({ mode }) => {
             formats: ['es'],
           },
           rolldownOptions: {
-            // Dependencies stay external: the host's bundler dedupes lit and idb.
+            // Dependencies stay external: the host's bundler dedupes lit, idb and reconnecting-websocket.
             external: (id: string) => Object.keys(pkg.dependencies).some((dep) => id === dep || id.startsWith(`${dep}/`)),
           },
         },

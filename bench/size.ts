@@ -6,7 +6,7 @@
  * Per module it prints the minified bytes, the gzip size of those bytes alone (an upper bound: a module
  * compresses worse on its own) and the marginal gzip cost (how much smaller the whole bundle gzips with
  * that module's bytes cut out: a lower bound, since what it shares with the rest still compresses well).
- * Then the same per group (lit, idb, src/ui, src/client, src/protocol).
+ * Then the same per group (lit, idb, reconnecting-websocket, src/ui, src/client, src/protocol).
  * Gzip is zlib level 9, as the build's size report measures.
  *
  * Code the bundler wrote itself (the IIFE wrapper, export glue) shows as `(bundler)`.
@@ -125,6 +125,7 @@ function moduleName(source: string): string {
 function groupOf(name: string): string {
   if (/^(lit|lit-html|lit-element|@lit)[\\/]/.test(name)) return 'lit';
   if (name.startsWith('idb/')) return 'idb';
+  if (name.startsWith('reconnecting-websocket/')) return 'reconnecting-websocket';
   const dir = /^src\/(\w+)\//.exec(name);
   if (dir) return `src/${dir[1]}`;
   return name === '(bundler)' ? '(bundler)' : 'other';

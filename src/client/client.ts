@@ -285,7 +285,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   /**
    * Every close and failed attempt comes here, and only here is it decided whether to reconnect, get a
-   * new token first, or stop. The connection starts the next attempt when this returns; stopping
+   * new token first, or stop. reconnecting-websocket has already scheduled the next attempt; stopping
    * cancels it.
    */
   private onClose(code: number, reason: string): void {

@@ -38,7 +38,7 @@ export interface CloseContext {
 
 /**
  * Decides what to do after a close with `code` and `reason`. A 1000 close always means retry: the server
- * never ends a live session with it, and the connection reports failed attempts (connect timeout,
+ * never ends a live session with it, and reconnecting-websocket reports failed attempts (connect timeout,
  * socket error) as a synthetic 1000 close.
  */
 export function decideOnClose(code: number, reason: string, ctx: CloseContext): CloseDecision {

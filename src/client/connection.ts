@@ -1,17 +1,24 @@
 /**
- * One logical connection to the imbed server: a WebSocket replaced after every close until `stop()`.
+ * One logical connection to the imbed server over reconnecting-websocket (RWS), with its traps guarded.
  * This layer moves frames and schedules attempts; every decision about what a close means lives in the
  * client (`ImbedClient.onClose`), which calls back into `stop()` or lets the next attempt proceed.
  *
- * - Nothing is queued while no socket is open: `send()` says false, and only `hello` goes out before
- *   `welcome` (the outbox is the client's).
- * - A failed attempt (socket error, or no open within the connect timeout) is reported as a close with
- *   code 1000, the code the server never ends a live session with (close-policy.ts); the browser's later
- *   1006 for that socket is not reported again.
- * - Every wait is ours, in `connect()`: growing backoff with per-attempt jitter, so a server restart does
- *   not get every client back at the same instant, and "retry now" can cut it short.
- * - There is no heartbeat here: see heartbeat.ts.
+ * RWS 4.4 traps, read from its source (node_modules/reconnecting-websocket/dist/reconnecting-websocket-mjs.js):
+ * 1. it flushes its own send queue before our `open` handler runs: we turn the queue off
+ *    (`maxEnqueuedMessages: 0`) and send nothing but `hello` until `welcome` (the outbox is ours);
+ * 2. it reports a connect timeout or a socket `error` as a synthetic clean close with code 1000, so 1000
+ *    never means "the server said goodbye" (its `_disconnect` defaults the code to 1000; see also
+ *    https://github.com/pladaria/reconnecting-websocket/pull/193);
+ * 3. it reconnects after any close, fatal codes included: the client calls `stop()` for those;
+ * 4. it has no heartbeat (https://github.com/pladaria/reconnecting-websocket/issues/98; see heartbeat.ts);
+ * 5. a rejecting URL provider leaves `_connectLock` set forever, so no attempt is ever made again; and
+ *    `close()` during its wait leaves the lock set too, so a stopped instance is never reused: our provider
+ *    never rejects, and `stop()` throws the instance away;
+ * 6. its own backoff has no jitter and restarts at zero after every long-lived connection, so a server
+ *    restart would get every client back at the same instant: we set its delays to 0 and wait in the
+ *    URL provider instead, with growth and per-attempt jitter, where "retry now" can cut the wait short.
  */
+import ReconnectingWebSocket from 'reconnecting-websocket';
 import { parseServerFrame, PROTOCOL } from '../protocol/index.js';
 import type { ClientFrame, ServerFrame } from '../protocol/index.js';
 
@@ -26,7 +33,7 @@ export interface ConnectionHooks {
   open(): void;
   /** A well-formed frame from the server (unreadable and unknown frames are dropped, as the protocol says). */
   frame(frame: ServerFrame): void;
-  /** The socket closed or an attempt failed; the next attempt follows unless `stop()` is called now. */
+  /** The socket closed or an attempt failed; RWS will try again unless `stop()` is called now. */
   close(code: number, reason: string): void;
 }
 
@@ -50,15 +57,9 @@ export function backoffDelay(failures: number, { min, max }: Backoff, random: ()
   return Math.min(max, base * (1 + random()));
 }
 
-/** How long an attempt may take to open: a slow mobile handshake can take several seconds. */
-const CONNECT_TIMEOUT = 10_000;
-
 /** A self-healing socket to `url`: connects on construction, reconnects after each close until `stop()`. */
 export class Connection {
-  private socket: WebSocket | null = null;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Removes the listeners of the current socket. */
-  private unlisten = (): void => {};
+  private readonly rws: ReconnectingWebSocket;
   private stopped = false;
   /** Consecutive closes since the last established session; drives the backoff. */
   private failures = 0;
@@ -70,14 +71,33 @@ export class Connection {
     private readonly url: string,
     private readonly backoff: Backoff,
     private readonly hooks: ConnectionHooks,
-    private readonly protocols: string[] = [PROTOCOL],
+    protocols: string[] = [PROTOCOL],
   ) {
-    void this.connect();
+    this.rws = new ReconnectingWebSocket(() => this.nextUrl(), protocols, {
+      maxEnqueuedMessages: 0,
+      minReconnectionDelay: 0,
+      maxReconnectionDelay: 0,
+      // A slow mobile handshake can take several seconds; RWS's 4 s default would abort good attempts.
+      connectionTimeout: 10_000,
+    });
+    this.rws.addEventListener('open', () => {
+      if (!this.stopped) this.hooks.open();
+    });
+    this.rws.addEventListener('message', (event) => {
+      if (this.stopped || typeof event.data !== 'string') return;
+      const frame = parseServerFrame(event.data);
+      if (frame) this.hooks.frame(frame);
+    });
+    this.rws.addEventListener('close', (event) => {
+      if (this.stopped) return;
+      this.failures += 1;
+      this.hooks.close(event.code, event.reason ?? '');
+    });
   }
 
   /** Whether a socket is open right now (it may still be before `welcome`). */
   get isOpen(): boolean {
-    return !this.stopped && this.socket?.readyState === WebSocket.OPEN;
+    return !this.stopped && this.rws.readyState === ReconnectingWebSocket.OPEN;
   }
 
   /** Whether an attempt is waiting out its backoff. */
@@ -88,7 +108,7 @@ export class Connection {
   /** Sends one frame; false when no socket is open (the frame is dropped, never queued). */
   send(frame: ClientFrame): boolean {
     if (!this.isOpen) return false;
-    this.socket!.send(JSON.stringify(frame));
+    this.rws.send(JSON.stringify(frame));
     return true;
   }
 
@@ -110,12 +130,12 @@ export class Connection {
     this.notBefore = Math.max(this.notBefore, Date.now() + ms);
   }
 
-  /**
-   * Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). The close
-   * is reported at once, without waiting for a close handshake a dead link would never complete.
-   */
+  /** Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). */
   restart(code: number, reason: string): void {
-    if (!this.stopped && this.socket) this.drop(this.socket, code, reason);
+    if (this.stopped) return;
+    // RWS's reconnect() closes the socket and dispatches the close to our listener synchronously,
+    // without waiting for a close handshake a dead link would never complete.
+    this.rws.reconnect(code, reason);
   }
 
   /** Closes for good; no event is reported after this. */
@@ -123,69 +143,29 @@ export class Connection {
     if (this.stopped) return;
     this.stopped = true;
     this.skipWait?.();
-    if (this.socket) this.release(this.socket, code, reason);
+    this.rws.close(code, reason);
   }
 
-  /** Waits out the backoff, lets the owner prepare (a token), then opens a socket. */
-  private async connect(): Promise<void> {
+  private async nextUrl(): Promise<string> {
+    // Never reject (trap 5), and do not wait for an instance that is being thrown away.
+    if (this.stopped) return this.url;
     try {
       const delay = Math.max(backoffDelay(this.failures, this.backoff), this.notBefore - Date.now());
       this.notBefore = 0;
-      // Always a timer, even for no wait: the first attempt starts after the constructor has returned.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        if (delay > 0) {
+      if (delay > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
           this.skipWait = () => {
             clearTimeout(timer);
             resolve();
           };
-        }
-      });
-      this.skipWait = null;
+        });
+        this.skipWait = null;
+      }
       if (!this.stopped) await this.hooks.prepare();
     } catch {
       // prepare() may not reject; if it does, attempt anyway with what we have.
     }
-    if (this.stopped) return;
-    const socket = new WebSocket(this.url, this.protocols);
-    const listening = new AbortController();
-    this.socket = socket;
-    this.unlisten = () => listening.abort();
-    this.connectTimer = setTimeout(() => this.drop(socket, 1000, 'timeout'), CONNECT_TIMEOUT);
-    const on = <K extends keyof WebSocketEventMap>(type: K, listener: (event: WebSocketEventMap[K]) => void) =>
-      socket.addEventListener(type, listener, { signal: listening.signal });
-    on('open', () => {
-      clearTimeout(this.connectTimer);
-      this.hooks.open();
-    });
-    on('message', (event) => {
-      if (typeof event.data !== 'string') return;
-      const frame = parseServerFrame(event.data);
-      if (frame) this.hooks.frame(frame);
-    });
-    on('error', () => this.drop(socket, 1000, ''));
-    on('close', (event) => this.drop(socket, event.code, event.reason));
-  }
-
-  /** Ends `socket`, reports its close once, and starts the next attempt unless the owner stopped. */
-  private drop(socket: WebSocket, code: number, reason: string): void {
-    this.release(socket, code, reason);
-    this.failures += 1;
-    this.hooks.close(code, reason);
-    // After the report: the owner may have stopped, or asked for a longer wait (`holdOff`).
-    if (!this.stopped) void this.connect();
-  }
-
-  /** Detaches and closes `socket`, so nothing it does later is reported. */
-  private release(socket: WebSocket, code: number, reason: string): void {
-    clearTimeout(this.connectTimer);
-    this.socket = null;
-    this.unlisten();
-    try {
-      socket.close(code, reason);
-    } catch {
-      // A code the browser will not send from a page (1006, 1015): close without one.
-      socket.close();
-    }
+    return this.url;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Liveness of one socket. WebSockets give no timely signal when a TCP link dies half-open (a laptop
  * sleeps, a phone changes network): the browser may wait minutes for the OS to give up, and
- * the WebSocket API has no heartbeat of its own.
+ * reconnecting-websocket has no heartbeat of its own (https://github.com/pladaria/reconnecting-websocket/issues/98).
  * So the client pings, and silence for `timeout` after a ping means the link is dead.
  */
 

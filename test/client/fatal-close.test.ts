@@ -59,7 +59,7 @@ describe('fatal closes', () => {
 describe('the close policy', () => {
   const ctx = { established: true, canRefreshToken: false };
 
-  it('retries after 1000, which the connection also uses for failed attempts', () => {
+  it('retries after 1000, which reconnecting-websocket also uses for failed attempts', () => {
     expect(decideOnClose(1000, '', { ...ctx, established: false })).to.deep.equal({ action: 'retry', reason: 'could not connect' });
     expect(decideOnClose(1000, '', ctx).action).to.equal('retry');
   });

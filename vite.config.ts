@@ -8,10 +8,11 @@
  *   and loads `imbed.js` on first click or when idle (src/launcher/index.ts).
  * Each build prints the gzip size of what it wrote.
  */
-import { defineConfig, parseSync, Visitor, type Plugin } from 'vite';
+import { defineConfig, parseSync, Visitor, type ESTree, type Plugin } from 'vite';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pkg from './package.json' with { type: 'json' };
 
 function sizeReport(): Plugin {
@@ -181,8 +182,119 @@ function minifyLitCss(): Plugin {
   };
 }
 
+/** Every word of the `.js` files under `dir` and its subfolders. */
+function wordsIn(dir: string, into: Set<string>): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) wordsIn(path, into);
+    else if (/\.(?:js|ts)$/.test(entry.name)) for (const word of readFileSync(path, 'utf8').match(/[\w$]+/g) ?? []) into.add(word);
+  }
+}
+
+/**
+ * The pattern of property names the script build may shorten: `_`-prefixed ones, and the TypeScript
+ * `private` and `protected` members of the browser code in src/ (the minifier shortens `#private` fields
+ * by itself, not these). A member name is only shortened when nothing could read it under its long
+ * name: every mention in src/ is its declaration or `this.name` (never `other.name`, an object key, an
+ * interface member or a string), no decorator names it, no bundled dependency (lit, idb) contains the
+ * word, and the language cannot call it by itself (`then`, `toJSON`, `handleEvent`, any name in the
+ * ES library typings).
+ */
+export function mangledNames(root = import.meta.dirname): RegExp {
+  const declared = new Set<string>();
+  const blocked = new Set<string>(['handleEvent']);
+  const typescript = join(root, 'node_modules/typescript/lib');
+  for (const file of readdirSync(typescript).filter((name) => /^lib\.es.*\.d\.ts$/.test(name))) {
+    for (const word of readFileSync(join(typescript, file), 'utf8').match(/[\w$]+/g) ?? []) blocked.add(word);
+  }
+  for (const dep of ['lit', 'lit-html', 'lit-element', '@lit/reactive-element', 'idb', 'reconnecting-websocket']) wordsIn(join(root, 'node_modules', dep), blocked);
+  const member = (node: { accessibility?: string | null; override?: boolean; decorators?: unknown[] }) =>
+    (node.accessibility === 'private' || node.accessibility === 'protected') && !node.override && !node.decorators?.length;
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? (entry.name === 'server' ? [] : sources(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    );
+  for (const file of sources(join(root, 'src'))) {
+    const { program } = parseSync(file, readFileSync(file, 'utf8'));
+    const allowed = new WeakSet<object>();
+    const mentions: Array<{ node: object; name: string }> = [];
+    const key = (node: { key: ESTree.Node; computed?: boolean }) => {
+      if (!node.computed && node.key.type === 'Identifier') mentions.push({ node: node.key, name: node.key.name });
+    };
+    const declare = (node: Parameters<typeof member>[0] & { key: ESTree.Node; computed?: boolean }) => {
+      if (member(node) && !node.computed && node.key.type === 'Identifier') {
+        declared.add(node.key.name);
+        allowed.add(node.key);
+      }
+      key(node);
+    };
+    new Visitor({
+      PropertyDefinition: declare,
+      MethodDefinition: declare,
+      TSParameterProperty(node) {
+        const parameter = node.parameter.type === 'AssignmentPattern' ? node.parameter.left : node.parameter;
+        if (member(node) && parameter.type === 'Identifier') declared.add(parameter.name);
+      },
+      MemberExpression(node) {
+        if (node.computed || node.property.type !== 'Identifier') return;
+        if (node.object.type === 'ThisExpression') allowed.add(node.property);
+        mentions.push({ node: node.property, name: node.property.name });
+      },
+      Property: key,
+      TSPropertySignature: key,
+      TSMethodSignature: key,
+      Literal(node) {
+        if (typeof node.value === 'string') mentions.push({ node, name: node.value });
+      },
+    }).visit(program);
+    for (const { node, name } of mentions) if (!allowed.has(node)) blocked.add(name);
+  }
+  const names = [...declared].filter((name) => !blocked.has(name) && !name.startsWith('_')).sort();
+  return new RegExp(`^(?:_[a-zA-Z]|(?:${names.join('|')})$)`);
+}
+
+/**
+ * In the script build, src/ui/parts.ts (dynamic `import()`s, which an IIFE cannot split out) becomes
+ * src/ui/parts-script.ts, which loads each part as its own classic script beside `imbed.js`; and
+ * src/ui/bridge.ts becomes src/ui/bridge-script.ts, which loads the bridge's code as such a part.
+ */
+function scriptParts(): Plugin {
+  const ui = (name: string) => fileURLToPath(new URL(`src/ui/${name}`, import.meta.url));
+  const swaps = new Map([
+    [ui('parts.ts'), ui('parts-script.ts')],
+    [ui('bridge.ts'), ui('bridge-script.ts')],
+  ]);
+  return {
+    name: 'imbed-script-parts',
+    enforce: 'pre',
+    async resolveId(source, importer, options) {
+      if (!/[\\/](?:parts|bridge)\.js$/.test(source)) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return (resolved && swaps.get(resolved.id)) ?? null;
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   const script = mode === 'script';
+  if (mode.startsWith('part-')) {
+    // One optional part of the script build, `dist/imbed-<name>.js`, which `imbed.js` loads on first use.
+    const name = mode.slice('part-'.length);
+    return {
+      plugins: [privateLitGlobals(), minifyLitCss(), sizeReport()],
+      resolve: {
+        conditions: ['module', 'browser', 'production'],
+        alias: [{ find: /^lit$/, replacement: fileURLToPath(new URL('src/ui/parts/lit.ts', import.meta.url)) }],
+      },
+      build: {
+        outDir: 'dist',
+        emptyOutDir: false,
+        target: 'es2022',
+        lib: { entry: `src/ui/parts/${name}.ts`, formats: ['iife'], name: 'ImbedPart', fileName: () => `imbed-${name}.js` },
+        rolldownOptions: { output: { minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } } } },
+      },
+    };
+  }
   if (mode === 'launcher') {
     return {
       plugins: [sizeReport()],
@@ -197,7 +309,7 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
+    plugins: script ? [privateLitGlobals(), scriptParts(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},
@@ -211,10 +323,10 @@ export default defineConfig(({ mode }) => {
           rolldownOptions: {
             output: {
               extend: true,
-              // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties: the
-              // private state of reconnecting-websocket and of the client. Nothing outside this file
-              // reads them (Lit's own internals are `_$`-prefixed and stay as they are).
-              minify: { compress: true, mangle: true, mangleProps: { include: /^_[a-zA-Z]/ } },
+              // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties (the
+              // private state of reconnecting-websocket and of the client; Lit's own internals are
+              // `_$`-prefixed and stay as they are) and for our private members.
+              minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } },
             },
           },
         }

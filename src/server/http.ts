@@ -82,6 +82,12 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       case '/imbed-launcher.js':
         // The loader fetches imbed.js from the folder it came from: both are served, and cached, alike.
         return serveFile(req, res, launcher, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-launcher.js not built: run npm run build\n');
+      case '/imbed-zh-CN.js':
+      case '/imbed-notify.js':
+      case '/imbed-launcher-mode.js':
+      case '/imbed-bridge.js':
+        // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts): served, and cached, alike.
+        return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
       case '/dev/token':
         return devToken(url, res);
     }

@@ -7,9 +7,9 @@
  */
 import type { ImbedChat } from './imbed-chat.component.js';
 import type { ImbedErrorDetail, ImbedMessageDetail, ImbedStatusDetail } from './events.js';
+import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
 
-/** The bridge contract version this build speaks. */
-export const BRIDGE_VERSION = 1;
+export { BRIDGE_VERSION, BridgeErrorCode };
 
 /** Commands this build applies, announced in `ready.capabilities`. */
 const CAPABILITIES = ['open', 'close', 'setToken', 'setTheme', 'setLocale', 'logout'] as const;
@@ -33,32 +33,6 @@ export type BridgeMessage = { v: 1 } & (
   | { type: 'status'; state: string; pending: number }
   | { type: 'error'; code: string; message: string; fatal: boolean; command?: string }
 );
-
-/** Error codes of the bridge itself (the element's own codes pass through unchanged). */
-export const BridgeErrorCode = {
-  /** Not an object, an unknown `type`, or a field missing or of the wrong kind. */
-  BAD_COMMAND: 'BRIDGE_BAD_COMMAND',
-  /** `v` is not a version this build speaks. */
-  UNSUPPORTED_VERSION: 'BRIDGE_UNSUPPORTED_VERSION',
-  /** No `<imbed-chat>` to apply the command to. */
-  NO_ELEMENT: 'BRIDGE_NO_ELEMENT',
-} as const;
-
-interface NativeWindow {
-  ImbedNative?: { postMessage?: (json: string) => void };
-  webkit?: { messageHandlers?: { imbed?: { postMessage?: (message: unknown) => void } } };
-}
-
-/** Where messages to the native host go, looked up on each send; null in a plain browser. */
-function nativeSink(): ((message: BridgeMessage) => void) | null {
-  const w = window as unknown as NativeWindow;
-  const android = w.ImbedNative;
-  if (typeof android?.postMessage === 'function') return (message) => android.postMessage!(JSON.stringify(message));
-  const ios = w.webkit?.messageHandlers?.imbed;
-  // WKWebView turns the object into an NSDictionary for the handler.
-  if (typeof ios?.postMessage === 'function') return (message) => ios.postMessage!(message);
-  return null;
-}
 
 const THEMES = ['light', 'dark', 'auto'];
 /** A BCP 47 tag in its common shape (`zh-CN`, `en`, `zh-Hant-TW`): enough to refuse junk. */

@@ -4,13 +4,32 @@
  * wins, and English is the last resort. Pure functions, so the choice is testable without stubbing
  * `navigator`.
  */
-import { zhCN } from './locales/zh-CN.js';
+import { loadZhCN } from './parts.js';
 import { en, type Strings } from './strings.js';
 
-/** The locales imbed ships words for. */
-export const LOCALES = { en, 'zh-CN': zhCN } as const satisfies Record<string, Strings>;
+/** The locales imbed ships words for: English is built in, the others load on first use (parts.ts). */
+export type Locale = 'en' | 'zh-CN';
 
-export type Locale = keyof typeof LOCALES;
+/** The words of each locale loaded so far. */
+const words: { [locale in Locale]?: Strings } = { en };
+const loaders: Record<Exclude<Locale, 'en'>, () => Promise<Strings>> = { 'zh-CN': loadZhCN };
+const loading: { [locale in Locale]?: Promise<void> } = {};
+
+/**
+ * Loads the words of `locale` unless they are there already (then null): a render in that locale waits
+ * for them. A part that cannot load (offline, blocked) leaves English in its place rather than no chat.
+ */
+export function loadWords(locale: Locale): Promise<void> | null {
+  if (words[locale]) return null;
+  return (loading[locale] ??= loaders[locale as Exclude<Locale, 'en'>]().then(
+    (strings) => {
+      words[locale] = strings;
+    },
+    () => {
+      words[locale] = en;
+    },
+  ));
+}
 
 /** What a render needs: the words, and the BCP 47 tag that `Intl` formats times in. */
 export interface Localized {
@@ -67,10 +86,11 @@ export function inheritedLang(el: Element): string {
 
 /**
  * Words and locale from a declared `lang` (may be empty) and the reader's preferences; `overrides`
- * replace single entries, whatever the locale.
+ * replace single entries, whatever the locale. English words until the locale's have loaded (`loadWords`).
  */
 export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
   const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
-  const strings = overrides ? { ...LOCALES[locale], ...overrides } : LOCALES[locale];
+  const base = words[locale] ?? en;
+  const strings = overrides ? { ...base, ...overrides } : base;
   return { locale, tag, strings };
 }

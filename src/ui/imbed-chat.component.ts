@@ -1,5 +1,4 @@
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
+import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, renderBanner } from './banner.js';
@@ -7,12 +6,13 @@ import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
 import { KeyboardInsetController } from './keyboard-inset.js';
 import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
-import { renderLauncherButton, renderPanel } from './launcher.js';
-import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
+import { FULL_SCREEN } from './full-screen.js';
+import type * as LauncherMode from './launcher-mode.js';
 import { renderMessages } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
-import { Notifier, parseNotify } from './notify.js';
-import { inheritedLang, localize, type Localized } from './i18n.js';
+import type * as Notify from './notify.js';
+import { loadLauncherMode, loadNotify } from './parts.js';
+import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
 import { readUnread, unreadKey, writeUnread } from './unread-record.js';
@@ -145,56 +145,84 @@ interface OwnedClient {
  * @cssproperty --imbed-keyboard-inset - Set by the element on itself, not by you: how much of the viewport's bottom the on-screen keyboard covers (from `visualViewport`). The launcher lifts its composer by it; a full-page inline chat can use it too.
  */
 export class ImbedChat extends LitElement {
-  static override styles = [chatStyles, launcherStyles, mobileStyles];
+  // The launcher's styles are adopted with its code, when the element first takes `mode="launcher"`.
+  static override styles = [chatStyles, mobileStyles];
+
+  // Declared here rather than with Lit's decorators, whose helpers would weigh on the script build.
+  static override properties = {
+    server: { reflect: true },
+    token: {},
+    tokenProvider: { attribute: false },
+    conversation: { reflect: true },
+    mode: { reflect: true },
+    opened: { type: Boolean, reflect: true },
+    position: { reflect: true },
+    notify: {},
+    theme: { reflect: true },
+    lang: { reflect: true },
+    strings: { attribute: false },
+    draft: { state: true, attribute: false },
+    composerError: { state: true, attribute: false },
+    newBelow: { state: true, attribute: false },
+    unreadCount: { state: true, attribute: false },
+  };
 
   /** WebSocket URL of the imbed server. */
-  @property({ reflect: true }) server = '';
+  server = '';
 
   /** The user's JWT. Not reflected, so it does not show up in the page's DOM. */
-  @property() token = '';
+  token = '';
 
   /**
    * Called for a token before each connection that needs one and after the server says the token
    * expired (close 4001), instead of a fixed `token`: e.g. `() => fetch('/chat-token').then((r) => r.text())`.
    * The outbox waits while it is asked; a provider that fails or hangs is asked again with backoff.
    */
-  @property({ attribute: false }) tokenProvider: TokenProvider | null = null;
+  tokenProvider: TokenProvider | null = null;
 
   /** The conversation shown. */
-  @property({ reflect: true }) conversation = '';
+  conversation = '';
 
   /** `inline` fills the container; `launcher` is a floating button that opens the chat in a panel. */
-  @property({ reflect: true }) mode: 'inline' | 'launcher' = 'inline';
+  mode: 'inline' | 'launcher' = 'inline';
 
   /** Whether the launcher panel is open. Changes nothing visible in inline mode, but still fires `imbed-open`/`imbed-close`. */
-  @property({ type: Boolean, reflect: true }) opened = false;
+  opened = false;
 
   /** The launcher's corner: `bottom-end` (right in left-to-right pages) or `bottom-start`. */
-  @property({ reflect: true }) position: 'bottom-end' | 'bottom-start' = 'bottom-end';
+  position: 'bottom-end' | 'bottom-start' = 'bottom-end';
 
   /** Opt-ins, space-separated, for when the page is hidden: `title` (flash the tab title), `sound` (a beep), `system` (a system notification). */
-  @property() notify = '';
+  notify = '';
 
   /** `auto` follows `prefers-color-scheme` (in the stylesheet, so no script runs when it changes). */
-  @property({ reflect: true }) theme: 'auto' | 'light' | 'dark' = 'auto';
+  theme: 'auto' | 'light' | 'dark' = 'auto';
 
   /**
    * The native `lang`, made reactive so a new language re-renders. Reflected, so `:lang()` and the
    * page see it; never defaulted, so an unset element still inherits its ancestors' language.
    */
-  @property({ reflect: true }) override lang!: string;
+  override lang!: string;
 
   /** Words that replace the chosen language's, entry by entry. */
-  @property({ attribute: false }) strings: Partial<Strings> = {};
+  strings: Partial<Strings> = {};
 
-  @state() private draft = '';
-  @state() private composerError = '';
-  @state() private newBelow = false;
-  @state() private unreadCount = 0;
+  private draft = '';
+  private composerError = '';
+  private newBelow = false;
+  private unreadCount = 0;
 
-  @query('.log') private log!: HTMLElement | null;
-  @query('textarea') private input!: HTMLTextAreaElement | null;
-  @query('.launcher') private launcherButton!: HTMLButtonElement | null;
+  private get log(): HTMLElement | null {
+    return this.renderRoot?.querySelector('.log') ?? null;
+  }
+
+  private get input(): HTMLTextAreaElement | null {
+    return this.renderRoot?.querySelector('textarea') ?? null;
+  }
+
+  private get launcherButton(): HTMLButtonElement | null {
+    return this.renderRoot?.querySelector('.launcher') ?? null;
+  }
 
   /** Keeps `--imbed-keyboard-inset` while the element is in the document. */
   private readonly keyboard = new KeyboardInsetController(this);
@@ -207,7 +235,7 @@ export class ImbedChat extends LitElement {
       // The first catch-up of a client is history, not news: only what arrives after it is announced.
       if (!this.controller.wasOnline) return;
       this.#announcer.add(message);
-      if (this.isUnseen()) this.#notifier.arrived(message, this.countUnread());
+      if (this.isUnseen()) this.#notify?.notifier.arrived(message, this.countUnread());
     },
     onError: (detail) => {
       this.noteHold(detail);
@@ -244,10 +272,10 @@ export class ImbedChat extends LitElement {
   readonly #announcer = new Announcer(this, () => this.localize().strings);
   /** The focused node at the start of an update, to notice when the update removes it. */
   #focusedBefore: Element | null = null;
-  readonly #notifier = new Notifier({
-    notice: (count) => this.localize().strings.newMessageNotice(count),
-    activate: () => this.open(),
-  });
+  /** Title, sound and system notifications: their code loads with the first `notify` opt-in (parts.ts). */
+  #notify: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify } | null = null;
+  /** The button, panel and styles of `mode="launcher"`: they load when the element first takes it (parts.ts). */
+  #launcherMode: typeof LauncherMode | null = null;
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -284,7 +312,7 @@ export class ImbedChat extends LitElement {
   /** Opens the launcher panel and moves focus into the composer. */
   open(): void {
     // Permission prompts and audio need a user gesture; a click that opens the chat is one.
-    if (navigator.userActivation?.isActive) this.#notifier.prepare();
+    if (navigator.userActivation?.isActive) this.#notify?.notifier.prepare();
     this.opened = true;
   }
 
@@ -333,14 +361,42 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
-    this.#notifier.dispose();
+    this.#notify?.notifier.dispose();
     this.endHold();
     this.syncClient();
   }
 
+  /**
+   * A language other than English loads its words on first use, the first `notify` opt-in loads the
+   * notifications, and the first `mode="launcher"` the launcher (parts.ts): the update waits for them.
+   */
+  protected override scheduleUpdate(): void | Promise<unknown> {
+    const words = loadWords(this.localize().locale);
+    const notify = this.notify.trim() && !this.#notify ? loadNotify().then(
+      ({ Notifier, parseNotify }) => {
+        const notifier = new Notifier({
+          notice: (count) => this.localize().strings.newMessageNotice(count),
+          activate: () => this.open(),
+        });
+        this.#notify ??= { notifier, parse: parseNotify };
+      },
+      // Reported once by the loader; the chat goes without notifications.
+      () => {},
+    ) : null;
+    const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
+      (part) => {
+        this.#launcherMode = part;
+        adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof ImbedChat).elementStyles, part.launcherStyles]);
+      },
+      // Reported once by the loader; the chat shows inline.
+      () => {},
+    ) : null;
+    return words || notify || launcherMode ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
-    if (changed.has('notify')) this.#notifier.kinds = parseNotify(this.notify);
+    if (changed.has('notify') && this.#notify) this.#notify.notifier.kinds = this.#notify.parse(this.notify);
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.#focusedBefore = this.shadowRoot?.activeElement ?? null;
     this.planScroll();
@@ -420,11 +476,12 @@ export class ImbedChat extends LitElement {
         strings,
       )}
     `;
-    if (this.mode !== 'launcher') return html`${body}${this.#announcer.render()}`;
+    const launcher = this.#launcherMode;
+    if (this.mode !== 'launcher' || !launcher) return html`${body}${this.#announcer.render()}`;
     // The button comes first in the tab order, then the panel it opens.
     return html`
-      ${renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
-      ${renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
+      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
+      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
   }
@@ -643,7 +700,7 @@ export class ImbedChat extends LitElement {
 
   private readonly onVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
-    this.#notifier.seen();
+    this.#notify?.notifier.seen();
     this.trackUnread();
   };
 
@@ -723,7 +780,7 @@ export class ImbedChat extends LitElement {
     const text = this.input?.value ?? this.draft;
     if (text.trim() === '') return;
     // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
-    this.#notifier.prepare();
+    this.#notify?.notifier.prepare();
     if (text.length > LIMITS.maxText) {
       this.draft = text;
       this.composerError = this.localize().strings.tooLong(LIMITS.maxText);

@@ -4,9 +4,9 @@
  * gets the launcher in its own end corner. Colours come from the chat's theme variables.
  */
 import { css, unsafeCSS } from 'lit';
+import { FULL_SCREEN } from './full-screen.js';
 
-/** Viewports this narrow get the panel full screen (and the element keeps Tab inside it). */
-export const FULL_SCREEN = '(max-width: 480px)';
+export { FULL_SCREEN };
 
 export const launcherStyles = css`
   :host([mode='launcher']) {

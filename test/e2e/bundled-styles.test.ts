@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -8,7 +8,10 @@ import { chatStyles } from '../../src/ui/styles.ts';
 import { launcherStyles } from '../../src/ui/launcher-styles.ts';
 import { mobileStyles } from '../../src/ui/mobile-styles.ts';
 
-const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+const bundlePath = `${dist}imbed.js`;
+/** Where the page loads the script build from; the launcher's styles come in a part beside it. */
+const ORIGIN = 'https://imbed.test';
 
 /** The source stylesheets of `<imbed-chat>`, as Lit builds them from the unminified `css` templates. */
 const SOURCES = { chatStyles, launcherStyles, mobileStyles };
@@ -35,8 +38,10 @@ describe('the styles of the script-tag build', () => {
     assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
     browser = await launchChromium();
     page = await browser.newPage();
-    await page.setContent('<!doctype html><html lang="en"><body></body></html>');
-    await page.addScriptTag({ content: readFileSync(bundlePath, 'utf8') });
+    await page.route(`${ORIGIN}/*.js`, (route) =>
+      route.fulfill({ contentType: 'text/javascript', body: readFileSync(`${dist}${new URL(route.request().url()).pathname.slice(1)}`, 'utf8') }),
+    );
+    await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head><body></body></html>`);
   });
 
   after(async () => {
@@ -46,6 +51,8 @@ describe('the styles of the script-tag build', () => {
   it('adopts every source stylesheet rule for rule, though its CSS was minified', async () => {
     const adopted = await page.evaluate(async () => {
       const element = document.createElement('imbed-chat');
+      // In launcher mode, so that the launcher's styles (a part of their own) are adopted too.
+      element.setAttribute('mode', 'launcher');
       document.body.append(element);
       await (element as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
       return element.shadowRoot!.adoptedStyleSheets.map((sheet) => [...sheet.cssRules].map((rule) => rule.cssText).join('\n'));
@@ -63,7 +70,7 @@ describe('the styles of the script-tag build', () => {
   });
 
   it('ships none of the comments of the source CSS', () => {
-    const bundle = readFileSync(bundlePath, 'utf8');
+    const bundle = readdirSync(dist).filter((name) => /^imbed.*\.js$/.test(name)).map((name) => readFileSync(`${dist}${name}`, 'utf8')).join('\n');
     const comments = Object.values(SOURCES).flatMap((source) => source.cssText.match(/\/\*[\s\S]*?\*\//g) ?? []);
     assert.ok(comments.length > 0, 'the source styles have no comments to look for');
     const shipped = comments.filter((comment) => bundle.includes(comment));

@@ -79,6 +79,7 @@ interface PageOptions {
   position?: 'bottom-start';
   lang?: string;
   theme?: 'dark';
+  notify?: string;
   /** Serve the page with a policy that allows only scripts carrying this nonce. */
   nonce?: string;
   /** Open the page in this browser context (same storage as its other pages) rather than a new one. */
@@ -113,6 +114,7 @@ describe('the lazy launcher on a host page of another origin', () => {
       ...(q('position') && { position: q('position') }),
       ...(q('lang') && { lang: q('lang') }),
       ...(q('theme') && { theme: q('theme') }),
+      ...(q('notify') && { notify: q('notify') }),
     };
     const html = `<!doctype html>
 <html lang="en"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
@@ -382,5 +384,17 @@ describe('the lazy launcher on a host page of another origin', () => {
     // The policy is in force: a script without the nonce is refused and reported.
     await page.evaluate((src) => document.head.append(Object.assign(document.createElement('script'), { src })), `${chat.httpUrl}/imbed.js`);
     await until(async () => (await watched(page)).violations.length === 1, 'the script without a nonce to be blocked', 5_000);
+  });
+
+  it('loads the Chinese words and the notifications as parts of imbed.js, with the same nonce, before the widget speaks', async () => {
+    const { page, errors } = await open({ user: 'nina', nonce: 'n0nce-parts', lang: 'zh-CN', notify: 'title' });
+    await page.locator(widgetButton).waitFor();
+    assert.equal(await page.locator(widgetButton).getAttribute('aria-label'), '打开聊天');
+    await page.locator(widgetButton).click();
+    await page.getByRole('button', { name: '发送' }).waitFor();
+    const parts = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => /\/imbed-(?:zh-CN|notify)\.js$/.test(name)));
+    assert.deepEqual(parts.sort(), [`${chat.httpUrl}/imbed-notify.js`, `${chat.httpUrl}/imbed-zh-CN.js`], 'each part came once, from beside imbed.js');
+    assert.deepEqual((await watched(page)).violations, [], 'no policy violation');
+    assert.deepEqual(errors, []);
   });
 });

@@ -122,14 +122,16 @@ describe('custom-elements.json', () => {
     assert.deepEqual(sorted((chat.cssProperties ?? []).map((property) => property.name)), sorted(read));
   });
 
-  it('documents every @property as an attribute (or, with attribute: false, as a property), and every entry with a description', async () => {
+  it('documents every reactive property as an attribute (or, with attribute: false, as a property), and every entry with a description', async () => {
     const component = await readFile(join(ui, 'imbed-chat.component.ts'), 'utf8');
-    const declared = [...component.matchAll(/@property\(([^)]*)\)\s+(?:override\s+)?(\w+)/g)];
-    const attributes = declared.filter((match) => !/attribute:\s*false/.test(match[1]!)).map((match) => match[2]!);
-    const propertiesOnly = declared.filter((match) => /attribute:\s*false/.test(match[1]!)).map((match) => match[2]!);
-    assert.ok(attributes.length > 0, 'no @property found');
+    const block = /static override properties = \{\n([\s\S]*?)\n  \};/.exec(component)?.[1] ?? '';
+    // Internal state (`state: true`) is neither an attribute nor documented.
+    const declared = [...block.matchAll(/^ {4}(\w+): \{([^}]*)\},$/gm)].filter((match) => !/state:\s*true/.test(match[2]!));
+    const attributes = declared.filter((match) => !/attribute:\s*false/.test(match[2]!)).map((match) => match[1]!);
+    const propertiesOnly = declared.filter((match) => /attribute:\s*false/.test(match[2]!)).map((match) => match[1]!);
+    assert.ok(attributes.length > 0, 'no reactive property found in `static properties`');
     assert.deepEqual(sorted((chat.attributes ?? []).map((attribute) => attribute.fieldName ?? attribute.name)), sorted(attributes));
-    const publicMembers = (chat.members ?? []).filter((member) => !member.privacy && !member.static && !member.name.startsWith('#'));
+    const publicMembers = (chat.members ?? []).filter((member) => (member.privacy ?? 'public') === 'public' && !member.static && !member.name.startsWith('#'));
     for (const name of ['client', ...propertiesOnly]) {
       assert.ok(publicMembers.some((member) => member.name === name), `the ${name} property is not documented`);
     }

@@ -207,6 +207,8 @@ describe('the packed package in a Vite SPA', () => {
         write: false,
         minify: false,
         lib: { entry: join(spa, 'class-only.ts'), formats: ['es'], fileName: 'class-only' },
+        // One module for the page below: the parts the element loads on first use (import()) go inline.
+        rolldownOptions: { output: { inlineDynamicImports: true } },
       },
     });
     const outputs = (Array.isArray(result) ? result : [result]) as { output: { type: string; code?: string }[] }[];

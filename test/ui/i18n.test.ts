@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { describeConnection } from '../../src/ui/banner.js';
 import { formatFullTime, formatTime } from '../../src/ui/format.js';
-import { LOCALES, localize, matchLocale } from '../../src/ui/i18n.js';
+import { localize, matchLocale } from '../../src/ui/i18n.js';
 import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { en } from '../../src/ui/strings.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
@@ -54,8 +54,8 @@ describe('<imbed-chat> locale choice', () => {
 
   it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {
     const facts = { state: 'offline', pending: 3, storageKind: 'indexeddb', wasOnline: true, stopReason: '' } as const;
-    expect(describeConnection(facts, LOCALES['zh-CN']).status).to.equal('已离线，3 条消息等待发送');
-    expect(describeConnection({ ...facts, state: 'connecting', pending: 1 }, LOCALES['zh-CN']).status).to.equal('正在重新连接，1 条消息等待发送');
+    expect(describeConnection(facts, zhCN).status).to.equal('已离线，3 条消息等待发送');
+    expect(describeConnection({ ...facts, state: 'connecting', pending: 1 }, zhCN).status).to.equal('正在重新连接，1 条消息等待发送');
     expect(describeConnection(facts).status).to.equal('Offline — 3 messages waiting to send');
   });
 

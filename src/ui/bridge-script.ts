@@ -1,0 +1,44 @@
+/**
+ * bridge.ts for the script build (vite.config.ts puts it in that module's place): `Imbed.bridge` keeps
+ * its API, but the bridge's code is a part, `imbed-bridge.js`, loaded only where it can be of use: at
+ * once when a native host is there as `imbed.js` runs (apps inject their object before the page's
+ * scripts), else on the first call. Until the code has arrived, `element` is null, `attach`, `detach`
+ * and `post` take effect on arrival, and `receive` answers false (a native host waits for `ready`,
+ * which only the bridge's code sends).
+ */
+import type { BridgeMessage, WebViewBridge } from './bridge.js';
+import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
+import type { ImbedChat } from './imbed-chat.component.js';
+import { loadBridge } from './parts-script.js';
+
+export { BRIDGE_VERSION, BridgeErrorCode };
+
+let loaded: WebViewBridge | null = null;
+let loading: Promise<WebViewBridge> | undefined;
+
+/** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */
+function withBridge(use: (real: WebViewBridge) => void): void {
+  if (loaded) return use(loaded);
+  loading ??= loadBridge().then((real) => (loaded = real));
+  // A bridge that cannot load is reported once, by the loader.
+  loading.then(use, () => {});
+}
+
+export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'detach' | 'receive' | 'post' | 'start'> = {
+  version: BRIDGE_VERSION,
+  get element(): ImbedChat | null {
+    return loaded?.element ?? null;
+  },
+  attach: (element) => withBridge((real) => real.attach(element)),
+  detach: () => withBridge((real) => real.detach()),
+  receive(input) {
+    if (loaded) return loaded.receive(input);
+    withBridge(() => {});
+    return false;
+  },
+  post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
+  // The code starts itself when it arrives.
+  start: () => withBridge(() => {}),
+};
+
+if (nativeSink()) bridge.start();

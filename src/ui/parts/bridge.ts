@@ -1,0 +1,7 @@
+/**
+ * The entry of `dist/imbed-bridge.js`, the script build's WebView bridge: hands the page's bridge to the
+ * script element that loaded it (src/ui/bridge-script.ts), defining no global.
+ */
+import { bridge } from '../bridge.js';
+
+document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: bridge }));

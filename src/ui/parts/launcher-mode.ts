@@ -1,0 +1,7 @@
+/**
+ * The entry of `dist/imbed-launcher-mode.js`, the script build's `mode="launcher"`: hands the button, the
+ * panel and their styles to the script element that loaded it (src/ui/parts-script.ts), defining no global.
+ */
+import * as launcherMode from '../launcher-mode.js';
+
+document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: launcherMode }));

@@ -1,0 +1,7 @@
+/**
+ * The entry of `dist/imbed-notify.js`, the script build's notifications part: hands notify.ts to the
+ * script element that loaded it (src/ui/parts-script.ts), defining no global.
+ */
+import * as notify from '../notify.js';
+
+document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: notify }));

@@ -1,0 +1,7 @@
+/**
+ * The entry of `dist/imbed-zh-CN.js`, the script build's Simplified Chinese part: hands the words to
+ * the script element that loaded it (src/ui/parts-script.ts), defining no global.
+ */
+import { zhCN } from '../locales/zh-CN.js';
+
+document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: zhCN }));

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
+
+const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
+const ORIGIN = 'https://cdn.imbed.test';
+
+/**
+ * A host that copied `imbed.js` alone to its CDN: every part `imbed.js` loads from beside itself
+ * (src/ui/parts-script.ts) answers 404. The chat must still work, in what it has.
+ */
+describe('the script build when its parts were not deployed', () => {
+  let browser: Browser;
+  let page: Page;
+  const requests: string[] = [];
+  const warnings: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await page.route(`${ORIGIN}/*.js`, (route) => {
+      const name = new URL(route.request().url()).pathname.slice(1);
+      requests.push(name);
+      return name === 'imbed.js'
+        ? route.fulfill({ contentType: 'text/javascript', body: readFileSync(bundlePath, 'utf8') })
+        : route.fulfill({ status: 404, body: 'not found' });
+    });
+    await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
+<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('shows the chat inline and in English, asks for each part once and says so once', async () => {
+    const shown = await page.evaluate(async () => {
+      const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown>; theme: string };
+      await chat.updateComplete;
+      // More updates must not ask again.
+      for (const theme of ['dark', 'light', 'auto']) {
+        chat.theme = theme;
+        await chat.updateComplete;
+      }
+      const root = chat.shadowRoot!;
+      return {
+        composer: root.querySelector('[part~="composer"]') !== null,
+        launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
+        send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
+      };
+    });
+    assert.deepEqual(shown, { composer: true, launcherButton: false, send: 'Send' });
+    assert.deepEqual(requests.sort(), ['imbed-launcher-mode.js', 'imbed-notify.js', 'imbed-zh-CN.js', 'imbed.js']);
+    assert.equal(warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load')).length, 3, warnings.join('\n'));
+  });
+});

@@ -53,6 +53,8 @@ export interface LoadResult {
   cpuUs: number;
   cpuUsPerDelivery: number;
   peakRssKb: number;
+  /** The load generator's own CPU over the window, in % of one core: near 100 it, not the server, is the bottleneck. */
+  loadCpuPercent: number;
 }
 
 const TEXT_BYTES = 100;
@@ -101,14 +103,33 @@ function text(sender: number, phase: number, seq: number): string {
   return stamp + 'x'.repeat(TEXT_BYTES - stamp.length);
 }
 
-/** Parses a stamp whose sentAt uses `_` as its decimal point (so `.` can separate the fields). */
-function receiveText(receiver: number, s: string, now: number): void {
-  const at = s.indexOf('~');
-  if (at < 0) return;
-  const end = s.indexOf('~', at + 1);
-  const parts = s.slice(at + 1, end).split('.');
-  receive(receiver, Number(parts[0]), Number(parts[1]), Number(parts[2]), Number(parts[3]!.replace('_', '.')), now);
+/**
+ * Reads the four numbers `sender phase seq sentAt` that start at `at` of a received frame, separated by
+ * any single non-digit, sentAt with `_` as its decimal point (so `.` and `-` can separate the fields),
+ * and records them at `receiver`. Works on the bytes (ws) or the string (Socket.IO) without copying:
+ * the load generator's own CPU must stay far below the servers'.
+ */
+function receiveFields(receiver: number, s: Buffer | string, at: number, now: number): void {
+  const code = typeof s === 'string' ? (i: number) => s.charCodeAt(i) : (i: number) => s[i]!;
+  const fields = [0, 0, 0, 0];
+  let i = at;
+  for (let f = 0; f < 4; f++) {
+    let n = 0;
+    for (let c = code(i); c >= 48 && c <= 57; c = code(++i)) n = n * 10 + c - 48;
+    fields[f] = n;
+    i++;
+  }
+  let frac = 0;
+  let scale = 1;
+  for (let c = code(i); c >= 48 && c <= 57; c = code(++i)) {
+    frac = frac * 10 + c - 48;
+    scale *= 10;
+  }
+  receive(receiver, fields[0]!, fields[1]!, fields[2]!, fields[3]! + frac / scale, now);
 }
+
+const TILDE = 0x7e;
+const CMID_MARK = Buffer.from('"cmid":"b-');
 
 interface Client {
   send(sender: number, phase: number, seq: number): void;
@@ -139,19 +160,13 @@ async function connectImbed(i: number): Promise<Client> {
     ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token, convs: [{ conv: spec.conv, after: 0 }] })));
     ws.once('close', () => reject(new Error(`client ${i} closed before welcome`)));
     ws.on('message', (data: Buffer) => {
-      const s = data.toString();
-      if (s.startsWith('{"type":"welcome"')) return resolve();
       const now = performance.now();
-      if (s.startsWith('{"type":"msg"')) return receiveText(i, s, now);
-      if (s.startsWith('{"type":"sent"')) {
-        // cmid `b-sender-phase-seq-sentAt`.
-        const at = s.indexOf('"cmid":"b-') + 10;
-        const parts = s.slice(at, s.indexOf('"', at)).split('-');
-        return receive(i, Number(parts[0]), Number(parts[1]), Number(parts[2]), Number(parts[3]!.replace('_', '.')), now);
-      }
-      if (s.startsWith('{"type":"error"')) {
-        if (errors++ < 5) console.error(`client ${i}: ${s}`);
-      }
+      // Every server frame starts with `{"type":"`; its 10th byte tells msg, sent, welcome and error apart.
+      const kind = data[9];
+      if (kind === 0x6d /* m */) return receiveFields(i, data, data.indexOf(TILDE) + 1, now);
+      if (kind === 0x73 /* s */) return receiveFields(i, data, data.indexOf(CMID_MARK) + CMID_MARK.length, now);
+      if (kind === 0x77 /* w */) return resolve();
+      if (kind === 0x65 /* e */ && errors++ < 5) console.error(`client ${i}: ${data.toString()}`);
     });
   });
   return {
@@ -166,7 +181,7 @@ async function connectImbed(i: number): Promise<Client> {
 
 async function connectSocketIo(i: number): Promise<Client> {
   const socket: Socket = socketIo(`http://127.0.0.1:${spec.port}`, { transports: ['websocket'], reconnection: false });
-  socket.on('chat message', (msg: string) => receiveText(i, msg, performance.now()));
+  socket.on('chat message', (msg: string) => receiveFields(i, msg, msg.indexOf('~') + 1, performance.now()));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
@@ -180,7 +195,7 @@ async function connectSocketIo(i: number): Promise<Client> {
 async function connectBareWs(i: number): Promise<Client> {
   const ws = new WebSocket(`ws://127.0.0.1:${spec.port}/`);
   ws.on('error', () => {});
-  ws.on('message', (data: Buffer) => receiveText(i, data.toString(), performance.now()));
+  ws.on('message', (data: Buffer) => receiveFields(i, data, data.indexOf(TILDE) + 1, performance.now()));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -250,9 +265,13 @@ async function main(): Promise<void> {
 
   const expected = perSender * S * N;
   const cpuBefore = readCpuUs();
+  const ownBefore = process.cpuUsage();
+  const started = performance.now();
   await runPhase(all, 1, perSender);
   await waitFor(() => delivered >= expected, DRAIN_MS);
   const cpuUs = readCpuUs() - cpuBefore;
+  const own = process.cpuUsage(ownBefore);
+  const loadCpuPercent = ((own.user + own.system) / 1000 / (performance.now() - started)) * 100;
   const peakRssKb = readPeakRssKb();
 
   const sorted = latencies.slice(0, delivered).sort();
@@ -269,6 +288,7 @@ async function main(): Promise<void> {
     cpuUs,
     cpuUsPerDelivery: delivered ? cpuUs / delivered : NaN,
     peakRssKb,
+    loadCpuPercent,
   };
   for (const c of all) c.close();
   process.send!({ result }, () => process.exit(0));

@@ -9,9 +9,10 @@
  * table holds the medians over the repetitions. Loopback only; every run is bounded in time.
  *
  * Usage: node --import tsx bench/fanout.ts [--clients 200] [--senders 20] [--rate 10] [--seconds 10]
- *        [--reps 3] [--warm 2] [--servers imbed,socketio,ws] [--find-max] [--json]
+ *        [--reps 3] [--warm 2] [--servers imbed,socketio,ws] [--find-max] [--json] [--cpu-prof-dir DIR]
  * `--find-max` raises the rate by half each step until p99 passes 100 ms or anything is lost, and prints
- * the highest rate (messages/s per sender) that held for each server.
+ * the highest rate (messages/s per sender) that held for each server. `--cpu-prof-dir` writes a V8 CPU
+ * profile of every server child there (open it in Chrome DevTools).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     servers: { type: 'string', default: 'imbed,socketio,ws' },
     'find-max': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'cpu-prof-dir': { type: 'string' },
   },
   strict: true,
 });
@@ -72,8 +74,8 @@ function describeLimits(l: Partial<LimitsConfig>): string {
   return `framesPerSecond ${l.framesPerSecond}, messagesPerMinute ${l.messagesPerMinute}, connectionsPerIp off (one loopback address), other limits default (connectionsPerUser 20, identicalTexts 3/30s, maxBufferedBytes 4 MiB)`;
 }
 
-function forkJson(script: string, arg: unknown): ChildProcess {
-  return fork(script, [JSON.stringify(arg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkJson(script: string, arg: unknown, execArgv: string[] = []): ChildProcess {
+  return fork(script, [JSON.stringify(arg)], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 function firstMessage<T>(child: ChildProcess, key: string, ms: number): Promise<T> {
@@ -95,7 +97,8 @@ function firstMessage<T>(child: ChildProcess, key: string, ms: number): Promise<
 async function run(kind: ServerKind, rate: number): Promise<LoadResult> {
   const users = Array.from({ length: clients }, (_, i) => `u${i}`);
   const serverSpec: ServerSpec = { kind, secret: SECRET, conv: CONV, users, limits: imbedLimits(rate) };
-  const server = forkJson(SERVER_SCRIPT, serverSpec);
+  const profile = values['cpu-prof-dir'];
+  const server = forkJson(SERVER_SCRIPT, serverSpec, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
   try {
     const port = await firstMessage<number>(server, 'port', 30_000);
     const loadSpec: LoadSpec = { kind, port, serverPid: server.pid!, clients, senders, rate, seconds, warmSeconds: warm, secret: SECRET, conv: CONV, users };
@@ -130,7 +133,7 @@ function fmt(n: number, digits = 1): string {
 }
 
 function printTable(rows: Array<[ServerKind, Summary]>): void {
-  const header = ['server', 'deliv/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'reord', 'errors', 'CPU us/deliv', 'peak RSS MB'];
+  const header = ['server', 'deliv/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'reord', 'errors', 'CPU us/deliv', 'peak RSS MB', 'load CPU %'];
   const lines = rows.map(([kind, s]) => [
     LABELS[kind],
     fmt(s.deliveriesPerSecond, 0),
@@ -143,6 +146,7 @@ function printTable(rows: Array<[ServerKind, Summary]>): void {
     String(s.errors),
     fmt(s.cpuUsPerDelivery, 2),
     fmt(s.peakRssKb / 1024, 1),
+    fmt(s.loadCpuPercent, 0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

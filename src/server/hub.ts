@@ -1,10 +1,11 @@
 /**
  * Who listens to which conversation, and fan-out of new messages to them.
  */
+import type { TextFrame } from './outbound.js';
 
-/** The part of a session the hub needs: a way to push an already-encoded frame. */
+/** The part of a session the hub needs: a way to push a frame encoded once for every subscriber. */
 export interface Subscriber {
-  sendRaw(json: string): void;
+  sendFrame(frame: TextFrame): void;
 }
 
 /** Conversation subscriptions of every live connection of one server. */
@@ -49,10 +50,10 @@ export class Hub<S extends Subscriber = Subscriber> {
     this.convsOf.delete(sub);
   }
 
-  /** Sends `json` (encoded once by the caller) to every subscriber of `conv` except `except`. */
-  publish(conv: string, json: string, except?: S): void {
+  /** Sends `frame` (encoded once by the caller) to every subscriber of `conv` except `except`. */
+  publish(conv: string, frame: TextFrame, except?: S): void {
     const set = this.members.get(conv);
     if (!set) return;
-    for (const sub of set) if (sub !== except) sub.sendRaw(json);
+    for (const sub of set) if (sub !== except) sub.sendFrame(frame);
   }
 }

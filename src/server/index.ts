@@ -11,11 +11,13 @@ import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError } from '../protoc
 import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
 import { Auth, resolveAuthConfig } from './auth.js';
+import { GroupCommit } from './commits.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
 import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
+import { Outbound } from './outbound.js';
 import { Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
@@ -161,6 +163,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
 
   const hub = new Hub<Session>();
   const sessions = new Set<Session>();
+  const outbound = new Outbound();
   const ctx: SessionContext = {
     store,
     hub,
@@ -173,6 +176,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     log,
     limits: new LimitsRegistry(resolveLimits(options.limits)),
     filter: options.filter,
+    commits: new GroupCommit(store, outbound, log),
+    outbound,
   };
 
   const handleAdmin = createAdminHandler({

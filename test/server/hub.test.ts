@@ -1,11 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hub, type Subscriber } from '../../src/server/hub.ts';
+import { TextFrame } from '../../src/server/outbound.ts';
 
 function subscriber(): Subscriber & { got: string[] } {
   const got: string[] = [];
-  return { got, sendRaw: (json) => void got.push(json) };
+  return { got, sendFrame: (frame) => void got.push(frame.payload.toString()) };
 }
+
+const frame = (json: string) => new TextFrame(json);
 
 describe('Hub', () => {
   it('publishes to every subscriber of the conversation except the excluded one', () => {
@@ -14,7 +17,7 @@ describe('Hub', () => {
     hub.subscribe('x', a);
     hub.subscribe('x', b);
     hub.subscribe('y', c);
-    hub.publish('x', 'frame', a);
+    hub.publish('x', frame('frame'), a);
     assert.deepEqual([a.got, b.got, c.got], [[], ['frame'], []]);
   });
 
@@ -23,7 +26,7 @@ describe('Hub', () => {
     const a = subscriber();
     hub.subscribe('x', a);
     hub.subscribe('x', a);
-    hub.publish('x', 'frame');
+    hub.publish('x', frame('frame'));
     assert.deepEqual(a.got, ['frame']);
   });
 
@@ -34,8 +37,8 @@ describe('Hub', () => {
     hub.subscribe('y', a);
     hub.subscribe('y', b);
     hub.unsubscribeAll(a);
-    hub.publish('x', '1');
-    hub.publish('y', '2');
+    hub.publish('x', frame('1'));
+    hub.publish('y', frame('2'));
     assert.deepEqual([a.got, b.got], [[], ['2']]);
   });
 });

@@ -8,6 +8,8 @@ export interface Subscriber {
   sendFrame(frame: TextFrame): void;
 }
 
+const NONE: ReadonlySet<never> = new Set();
+
 /** Conversation subscriptions of every live connection of one server. */
 export class Hub<S extends Subscriber = Subscriber> {
   private readonly members = new Map<string, Set<S>>();
@@ -38,6 +40,19 @@ export class Hub<S extends Subscriber = Subscriber> {
     return [...(this.members.get(conv) ?? [])];
   }
 
+  /**
+   * The subscribers of `conv`, live (no copy, for fan-out): one that unsubscribes during the iteration
+   * is skipped from then on, as a Set iterator does.
+   */
+  live(conv: string): ReadonlySet<S> {
+    return this.members.get(conv) ?? NONE;
+  }
+
+  /** Whether `sub` is subscribed to `conv`. */
+  has(conv: string, sub: S): boolean {
+    return this.members.get(conv)?.has(sub) ?? false;
+  }
+
   /** Forgets every subscription of `sub` (its connection closed). */
   unsubscribeAll(sub: S): void {
     const convs = this.convsOf.get(sub);
@@ -48,12 +63,5 @@ export class Hub<S extends Subscriber = Subscriber> {
       if (set?.size === 0) this.members.delete(conv);
     }
     this.convsOf.delete(sub);
-  }
-
-  /** Sends `frame` (encoded once by the caller) to every subscriber of `conv` except `except`. */
-  publish(conv: string, frame: TextFrame, except?: S): void {
-    const set = this.members.get(conv);
-    if (!set) return;
-    for (const sub of set) if (sub !== except) sub.sendFrame(frame);
   }
 }

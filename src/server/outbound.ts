@@ -13,14 +13,30 @@ import type { WebSocket } from 'ws';
 /** WebSocket opcode of a text frame (RFC 6455 section 5.2) with FIN set. */
 const FIN_TEXT = 0x81;
 
-/** A server-to-client text frame, framed once for any number of sockets. Never modify its buffers. */
+/**
+ * Server-to-client text frames, framed once for any number of sockets: one frame, or several back to
+ * back (`concat`) so that a connection gets them all in one write. Never modify its buffers.
+ */
 export class TextFrame {
-  /** The whole frame on the wire: header, then the UTF-8 payload (server frames are not masked). */
+  /** The frames on the wire: header, then the UTF-8 payload (server frames are not masked), each. */
   readonly wire: Buffer;
-  /** The UTF-8 payload alone (a view into `wire`). */
-  readonly payload: Buffer;
+  /** The UTF-8 payload of each frame (views into `wire`). */
+  readonly payloads: readonly Buffer[];
 
-  constructor(json: string) {
+  /** The frames of `frames`, in order, in one buffer. */
+  static concat(frames: readonly TextFrame[]): TextFrame {
+    const wire = Buffer.concat(frames.map((f) => f.wire));
+    const payloads: Buffer[] = [];
+    let at = 0;
+    for (const f of frames) {
+      for (const p of f.payloads) payloads.push(wire.subarray(at + p.byteOffset - f.wire.byteOffset, at + p.byteOffset - f.wire.byteOffset + p.length));
+      at += f.wire.length;
+    }
+    return new TextFrame(wire, payloads);
+  }
+
+  /** Frames `json` as one text frame. */
+  static of(json: string): TextFrame {
     const length = Buffer.byteLength(json);
     const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
     const wire = Buffer.allocUnsafe(header + length);
@@ -36,8 +52,12 @@ export class TextFrame {
       wire.writeUInt32BE(length, 6);
     }
     wire.write(json, header, 'utf8');
+    return new TextFrame(wire, [wire.subarray(header)]);
+  }
+
+  private constructor(wire: Buffer, payloads: readonly Buffer[]) {
     this.wire = wire;
-    this.payload = wire.subarray(header);
+    this.payloads = payloads;
   }
 }
 
@@ -72,7 +92,7 @@ export class Outbound {
   write(ws: WebSocket, frame: TextFrame): void {
     const socket = netSocket(ws);
     if (socket === undefined || ws.extensions !== '') {
-      ws.send(frame.payload, { binary: false });
+      for (const payload of frame.payloads) ws.send(payload, { binary: false });
       return;
     }
     this.hold(ws);

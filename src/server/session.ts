@@ -32,12 +32,12 @@ import type {
 } from '../protocol/index.js';
 import type { Access } from './access.js';
 import type { Auth } from './auth.js';
-import type { CommitParty, GroupCommit } from './commits.js';
+import { answerStored, type CommitParty, type GroupCommit } from './commits.js';
 import { applyFilter, type MessageFilter } from './filter.js';
 import type { Hub, Subscriber } from './hub.js';
 import { CONNECTION_RETRY_AFTER, ConnectionLimits, type LimitsRegistry } from './limits.js';
 import { TextFrame, type Outbound } from './outbound.js';
-import type { AppendResult, NewMessage, Store } from './store.js';
+import { isStorageUnavailable, type AppendResult, type NewMessage, type Store } from './store.js';
 
 /** What every session of one server shares. */
 export interface SessionContext {
@@ -55,7 +55,7 @@ export interface SessionContext {
   /** Asked about every new message before it is stored. */
   filter?: MessageFilter | undefined;
   /** Stores the sends of every session together, once per turn of the event loop. */
-  commits: GroupCommit;
+  commits: GroupCommit<Session>;
   /** Writes fan-out frames, and coalesces the writes of one commit per socket. */
   outbound: Outbound;
 }
@@ -473,38 +473,52 @@ export class Session implements Subscriber, CommitParty {
     const ts = Date.now();
     for (const m of sends) m.ts = ts;
     try {
-      this.answerSends(this.ctx.store.appendAll(sends));
+      const results = this.ctx.store.appendAll(sends);
+      this.answerSends(results);
       return;
     } catch (err) {
+      if (isStorageUnavailable(err)) {
+        this.ctx.log(`session ${this.id} could not store ${sends.length} sends: ${String(err)}`);
+        this.failSends(sends);
+        return;
+      }
       if (sends.length > 1) this.ctx.log(`session ${this.id} could not store ${sends.length} sends together, trying one by one: ${String(err)}`);
     }
     for (const m of sends) {
       try {
-        this.answerSends([this.ctx.store.append(m)]);
+        const result = this.ctx.store.append(m);
+        this.answerSends([result]);
       } catch (err) {
         this.ctx.log(`session ${this.id} could not store ${m.cmid}: ${String(err)}`);
-        this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', m.cmid));
-        // The client may have pipelined later sends behind this one; storing those now would put them
-        // ahead of it. Closing ends the connection here, and the client resends its outbox in order.
-        this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
+        this.failSends([m]);
         return;
       }
     }
   }
 
+  /**
+   * Answers the first of `sends`, none of which is stored, with an error and closes: the client may have
+   * pipelined the later ones behind it, and storing those would put them ahead of it. The client keeps
+   * them all in its outbox and resends them, in order, on its next connection.
+   */
+  failSends(sends: NewMessage[]): void {
+    if (this.state === 'closed' || sends.length === 0) return;
+    this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', sends[0]!.cmid));
+    this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
+  }
+
   /** `sent` for each stored send, and its `msg` to the other connections (not for a dup: pushed before). */
-  answerSends(results: AppendResult[]): void {
-    for (const { message, dup } of results) {
-      const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
-      if (dup) sent.dup = true;
-      this.send(sent);
-      const rewritten = this.rewritten.delete(message.cmid);
-      if (dup && !rewritten) continue;
-      const msg = new TextFrame(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame));
-      if (!dup) this.ctx.hub.publish(message.conv, msg, this);
-      // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
-      if (rewritten) this.sendFrame(msg);
-    }
+  private answerSends(results: AppendResult[]): void {
+    answerStored(this.ctx.hub, results.map((result) => ({ party: this, result })));
+  }
+
+  acknowledge(result: AppendResult, frame: TextFrame | null): void {
+    const { message, dup } = result;
+    const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
+    if (dup) sent.dup = true;
+    this.send(sent);
+    // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
+    if (this.rewritten.delete(message.cmid)) this.sendFrame(frame ?? TextFrame.of(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame)));
   }
 
   private onSync(frame: SyncFrame): void {

@@ -52,6 +52,8 @@ export interface LoadResult {
   errors: number;
   cpuUs: number;
   cpuUsPerDelivery: number;
+  /** The kernel's share of the server's CPU time (system / (user + system)). */
+  systemShare: number;
   peakRssKb: number;
   /** The load generator's own CPU over the window, in % of one core: near 100 it, not the server, is the bottleneck. */
   loadCpuPercent: number;
@@ -136,11 +138,12 @@ interface Client {
   close(): void;
 }
 
-function readCpuUs(): number {
+/** The server's CPU time so far, user and system, in µs. */
+function readCpuUs(): { user: number; system: number } {
   const stat = readFileSync(`/proc/${spec.serverPid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of stat (utime, stime), counted from the state field (3) here.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1e6) / CLK_TCK, system: (Number(fields[12]) * 1e6) / CLK_TCK };
 }
 
 function readPeakRssKb(): number {
@@ -203,7 +206,7 @@ async function connectBareWs(i: number): Promise<Client> {
   return { send: (sender, phase, seq) => ws.send(text(sender, phase, seq)), close: () => ws.terminate() };
 }
 
-const connect = { imbed: connectImbed, socketio: connectSocketIo, ws: connectBareWs }[spec.kind];
+const connect = { imbed: connectImbed, baseline: connectImbed, socketio: connectSocketIo, ws: connectBareWs }[spec.kind];
 
 async function connectAll(): Promise<Client[]> {
   const out: Client[] = [];
@@ -269,7 +272,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   await runPhase(all, 1, perSender);
   await waitFor(() => delivered >= expected, DRAIN_MS);
-  const cpuUs = readCpuUs() - cpuBefore;
+  const cpuAfter = readCpuUs();
+  const systemUs = cpuAfter.system - cpuBefore.system;
+  const cpuUs = cpuAfter.user - cpuBefore.user + systemUs;
   const own = process.cpuUsage(ownBefore);
   const loadCpuPercent = ((own.user + own.system) / 1000 / (performance.now() - started)) * 100;
   const peakRssKb = readPeakRssKb();
@@ -287,6 +292,7 @@ async function main(): Promise<void> {
     errors,
     cpuUs,
     cpuUsPerDelivery: delivered ? cpuUs / delivered : NaN,
+    systemShare: cpuUs ? systemUs / cpuUs : NaN,
     peakRssKb,
     loadCpuPercent,
   };

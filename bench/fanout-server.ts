@@ -5,19 +5,21 @@
  *
  * - `imbed`: the imbed server over a temp SQLite file (WAL, synchronous=FULL), HS256 tokens, access
  *   `members`, one conversation created beforehand with every bench user as a member.
+ * - `baseline`: the same, from the source tree of another checkout (`root`), to compare two versions
+ *   of imbed in the same machine state.
  * - `socketio`: the Socket.IO chat server exactly as the classic tutorial builds it.
  * - `ws`: a bare `ws` broadcast server, the floor: each message is sent as received to every client.
  */
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
-import { createImbedServer, type LimitsConfig } from '../src/server/index.ts';
-import { Store } from '../src/server/store.ts';
+import type { ImbedServerOptions, LimitsConfig } from '../src/server/index.ts';
 
-export type ServerKind = 'imbed' | 'socketio' | 'ws';
+export type ServerKind = 'imbed' | 'baseline' | 'socketio' | 'ws';
 
 export interface ServerSpec {
   kind: ServerKind;
@@ -28,6 +30,10 @@ export interface ServerSpec {
   users: string[];
   /** imbed only: limits laid over the defaults. */
   limits: Partial<LimitsConfig>;
+  /** imbed only: `commitInterval`. */
+  commitInterval: number;
+  /** baseline only: the checkout whose src/server runs. */
+  root?: string;
 }
 
 const spec = JSON.parse(process.argv[2]!) as ServerSpec;
@@ -35,7 +41,9 @@ const spec = JSON.parse(process.argv[2]!) as ServerSpec;
 async function main(): Promise<number> {
   switch (spec.kind) {
     case 'imbed':
-      return startImbed();
+      return startImbed(fileURLOf('..'));
+    case 'baseline':
+      return startImbed(pathToFileURL(`${resolve(spec.root!)}/`).href);
     case 'socketio':
       return startSocketIo();
     case 'ws':
@@ -43,14 +51,21 @@ async function main(): Promise<number> {
   }
 }
 
-async function startImbed(): Promise<number> {
+function fileURLOf(relative: string): string {
+  return new URL(`${relative}/`, import.meta.url).href;
+}
+
+async function startImbed(root: string): Promise<number> {
+  const { createImbedServer } = (await import(new URL('src/server/index.ts', root).href)) as typeof import('../src/server/index.ts');
+  const { Store } = (await import(new URL('src/server/store.ts', root).href)) as typeof import('../src/server/store.ts');
   const dir = mkdtempSync(join(tmpdir(), 'imbed-fanout-'));
   const db = join(dir, 'imbed.db');
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const store = new Store(db);
   store.createConversation({ id: spec.conv, kind: 'group', title: 'bench', members: spec.users, now: Date.now() });
   store.close();
-  const server = await createImbedServer({ db, port: 0, host: '127.0.0.1', secret: spec.secret, access: 'members', limits: spec.limits, log: () => {} });
+  const options: ImbedServerOptions = { db, port: 0, host: '127.0.0.1', secret: spec.secret, access: 'members', limits: spec.limits, commitInterval: spec.commitInterval, log: () => {} };
+  const server = await createImbedServer(options);
   return server.port;
 }
 

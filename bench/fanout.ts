@@ -10,9 +10,12 @@
  *
  * Usage: node --import tsx bench/fanout.ts [--clients 200] [--senders 20] [--rate 10] [--seconds 10]
  *        [--reps 3] [--warm 2] [--servers imbed,socketio,ws] [--find-max] [--json] [--cpu-prof-dir DIR]
+ *        [--commit-interval 0] [--baseline DIR]
  * `--find-max` raises the rate by half each step until p99 passes 100 ms or anything is lost, and prints
  * the highest rate (messages/s per sender) that held for each server. `--cpu-prof-dir` writes a V8 CPU
- * profile of every server child there (open it in Chrome DevTools).
+ * profile of every server child there (open it in Chrome DevTools). `--commit-interval` sets imbed's
+ * `commitInterval`. `--baseline DIR` adds the imbed server of another checkout (e.g. a `git worktree` of
+ * an older commit, its node_modules linked) as server `baseline`, to compare versions in one run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -30,7 +33,7 @@ const CONV = 'fanout';
 const MAX_P99_MS = 100;
 const MAX_STEPS = 12;
 
-const LABELS: Record<ServerKind, string> = { imbed: 'imbed', socketio: 'Socket.IO', ws: 'bare ws' };
+const LABELS: Record<ServerKind, string> = { imbed: 'imbed', baseline: 'imbed base', socketio: 'Socket.IO', ws: 'bare ws' };
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +47,8 @@ const { values } = parseArgs({
     'find-max': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'cpu-prof-dir': { type: 'string' },
+    'commit-interval': { type: 'string', default: '0' },
+    baseline: { type: 'string' },
   },
   strict: true,
 });
@@ -54,8 +59,10 @@ const baseRate = Number(values.rate);
 const seconds = Number(values.seconds);
 const reps = Number(values.reps);
 const warm = Number(values.warm);
+const commitInterval = Number(values['commit-interval']);
 const kinds = values.servers.split(',') as ServerKind[];
-if (senders > clients || kinds.some((k) => !(k in LABELS))) throw new Error('bad arguments');
+if (values.baseline && !kinds.includes('baseline')) kinds.unshift('baseline');
+if (senders > clients || kinds.some((k) => !(k in LABELS)) || (kinds.includes('baseline') && !values.baseline)) throw new Error('bad arguments');
 
 /**
  * The limits a production deployment would set for this load: every limit stays on, raised to leave
@@ -96,7 +103,7 @@ function firstMessage<T>(child: ChildProcess, key: string, ms: number): Promise<
 
 async function run(kind: ServerKind, rate: number): Promise<LoadResult> {
   const users = Array.from({ length: clients }, (_, i) => `u${i}`);
-  const serverSpec: ServerSpec = { kind, secret: SECRET, conv: CONV, users, limits: imbedLimits(rate) };
+  const serverSpec: ServerSpec = { kind, secret: SECRET, conv: CONV, users, limits: imbedLimits(rate), commitInterval, ...(values.baseline && { root: values.baseline }) };
   const profile = values['cpu-prof-dir'];
   const server = forkJson(SERVER_SCRIPT, serverSpec, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
   try {
@@ -133,7 +140,7 @@ function fmt(n: number, digits = 1): string {
 }
 
 function printTable(rows: Array<[ServerKind, Summary]>): void {
-  const header = ['server', 'deliv/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'reord', 'errors', 'CPU us/deliv', 'peak RSS MB', 'load CPU %'];
+  const header = ['server', 'deliv/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'reord', 'errors', 'CPU us/deliv', 'sys %', 'peak RSS MB', 'load CPU %'];
   const lines = rows.map(([kind, s]) => [
     LABELS[kind],
     fmt(s.deliveriesPerSecond, 0),
@@ -145,6 +152,7 @@ function printTable(rows: Array<[ServerKind, Summary]>): void {
     String(s.reordered),
     String(s.errors),
     fmt(s.cpuUsPerDelivery, 2),
+    fmt(s.systemShare * 100, 0),
     fmt(s.peakRssKb / 1024, 1),
     fmt(s.loadCpuPercent, 0),
   ]);
@@ -152,14 +160,19 @@ function printTable(rows: Array<[ServerKind, Summary]>): void {
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(row(header));
   for (const l of lines) console.log(row(l));
-  const imbed = rows.find(([k]) => k === 'imbed')?.[1];
-  const sio = rows.find(([k]) => k === 'socketio')?.[1];
-  if (imbed && sio) {
+  const of = (kind: ServerKind) => rows.find(([k]) => k === kind)?.[1];
+  const ratio = (a: ServerKind, b: ServerKind) => {
+    const x = of(a);
+    const y = of(b);
+    if (!x || !y) return;
     console.log(
-      `imbed / Socket.IO: CPU per delivery ${fmt(imbed.cpuUsPerDelivery / sio.cpuUsPerDelivery, 2)}x, ` +
-        `p50 ${fmt(imbed.p50 / sio.p50, 2)}x, p99 ${fmt(imbed.p99 / sio.p99, 2)}x, peak RSS ${fmt(imbed.peakRssKb / sio.peakRssKb, 2)}x`,
+      `${LABELS[a]} / ${LABELS[b]}: CPU per delivery ${fmt(x.cpuUsPerDelivery / y.cpuUsPerDelivery, 2)}x, ` +
+        `p50 ${fmt(x.p50 / y.p50, 2)}x, p99 ${fmt(x.p99 / y.p99, 2)}x, peak RSS ${fmt(x.peakRssKb / y.peakRssKb, 2)}x`,
     );
-  }
+  };
+  ratio('imbed', 'socketio');
+  ratio('baseline', 'socketio');
+  ratio('imbed', 'baseline');
 }
 
 function held(r: LoadResult): boolean {
@@ -182,7 +195,8 @@ async function findMax(kind: ServerKind): Promise<number | null> {
 
 async function main(): Promise<void> {
   console.log(`fanout bench: ${clients} clients in one conversation, ${senders} senders x ${baseRate} msg/s, 100-byte texts, ${seconds} s measured after ${warm} s warm-up, ${reps} reps; load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`imbed: temp SQLite file (WAL, synchronous=FULL), HS256 tokens, access members; limits on: ${describeLimits(imbedLimits(baseRate))}`);
+  console.log(`imbed: temp SQLite file (WAL, synchronous=FULL), HS256 tokens, access members, commitInterval ${commitInterval} ms; limits on: ${describeLimits(imbedLimits(baseRate))}`);
+  if (values.baseline) console.log(`imbed base: the same server from ${values.baseline}`);
   console.log('Socket.IO: tutorial server (io.emit), clients on the websocket transport; bare ws: wss.clients loop with c.send(data)');
   console.log('A delivery is one copy reaching one client (imbed senders: their `sent` ack); latency is from send to receipt.');
   if (values['find-max']) {

@@ -51,7 +51,7 @@ export function answerStored<P extends CommitParty>(hub: Hub<P>, stored: readonl
   }
   for (const [conv, run] of runs) {
     const all = run.length === 1 ? run[0]! : TextFrame.concat(run);
-    for (const sub of hub.live(conv)) if (!senders.has(sub)) sub.sendFrame(all);
+    for (const sub of hub.live(conv)) if (!senders.has(sub)) sub.sendFrame(all, runs.size === 1);
   }
   for (const sender of senders) {
     for (let i = 0; i < stored.length; i++) {

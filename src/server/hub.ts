@@ -5,7 +5,8 @@ import type { TextFrame } from './outbound.js';
 
 /** The part of a session the hub needs: a way to push a frame encoded once for every subscriber. */
 export interface Subscriber {
-  sendFrame(frame: TextFrame): void;
+  /** `alone`: nothing else is written to this connection in the current batch (no need to hold its socket). */
+  sendFrame(frame: TextFrame, alone?: boolean): void;
 }
 
 const NONE: ReadonlySet<never> = new Set();

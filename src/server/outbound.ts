@@ -85,17 +85,19 @@ export class Outbound {
   }
 
   /**
-   * Writes `frame` to `ws`. ws itself writes to the same socket in call order (acks, pongs, close), so
-   * frames keep their order. Only without an extension: with permessage-deflate negotiated (never by
-   * this server) ws may hold frames back while it compresses, and a direct write would overtake them.
+   * Writes `frame` to `ws` (at once when `alone`: nothing else goes to it in this batch). ws itself
+   * writes to the same socket in call order (acks, pongs, close), so frames keep their order. Only
+   * without an extension: with permessage-deflate negotiated (never by this server) ws may hold frames
+   * back while it compresses, and a direct write would overtake them.
    */
-  write(ws: WebSocket, frame: TextFrame): void {
+  write(ws: WebSocket, frame: TextFrame, alone = false): void {
     const socket = netSocket(ws);
     if (socket === undefined || ws.extensions !== '') {
       for (const payload of frame.payloads) ws.send(payload, { binary: false });
       return;
     }
-    this.hold(ws);
+    // A socket that gets one write in this batch gains nothing from being held: it is written at once.
+    if (!alone) this.hold(ws);
     socket.write(frame.wire);
   }
 

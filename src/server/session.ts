@@ -138,9 +138,9 @@ export class Session implements Subscriber, CommitParty {
   }
 
   /** Sends a frame encoded once for many connections, if the socket is still open. */
-  sendFrame(frame: TextFrame): void {
+  sendFrame(frame: TextFrame, alone = false): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ctx.outbound.write(this.ws, frame);
+    this.ctx.outbound.write(this.ws, frame, alone);
     this.checkBuffered();
   }
 

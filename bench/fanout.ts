@@ -78,7 +78,7 @@ function imbedLimits(rate: number): Partial<LimitsConfig> {
 }
 
 function describeLimits(l: Partial<LimitsConfig>): string {
-  return `framesPerSecond ${l.framesPerSecond}, messagesPerMinute ${l.messagesPerMinute}, connectionsPerIp off (one loopback address), other limits default (connectionsPerUser 20, identicalTexts 3/30s, maxBufferedBytes 4 MiB)`;
+  return `framesPerSecond ${l.framesPerSecond}, messagesPerMinute ${l.messagesPerMinute} (2x the senders' rate${values['find-max'] ? ', raised with it' : ''}), connectionsPerIp off (one loopback address), other limits default (connectionsPerUser 20, identicalTexts 3/30s, maxBufferedBytes 4 MiB)`;
 }
 
 function forkJson(script: string, arg: unknown, execArgv: string[] = []): ChildProcess {

@@ -67,6 +67,22 @@ function netSocket(ws: WebSocket): Socket | undefined {
 }
 
 /**
+ * Per WebSocket, the socket frames may be written to directly, or null when they must go through ws.
+ * Asked once per connection: `ws.extensions` builds a new string on every read, and cannot change once
+ * the connection is open.
+ */
+const direct = new WeakMap<WebSocket, Socket | null>();
+
+function directSocket(ws: WebSocket): Socket | null {
+  let socket = direct.get(ws);
+  if (socket === undefined) {
+    socket = (ws.extensions === '' ? netSocket(ws) : undefined) ?? null;
+    direct.set(ws, socket);
+  }
+  return socket;
+}
+
+/**
  * Writes frames to sockets, holding every socket written during a `batch` corked until the batch
  * ends, so all its frames to one connection leave in one writev. Batches may nest.
  */
@@ -91,8 +107,8 @@ export class Outbound {
    * back while it compresses, and a direct write would overtake them.
    */
   write(ws: WebSocket, frame: TextFrame, alone = false): void {
-    const socket = netSocket(ws);
-    if (socket === undefined || ws.extensions !== '') {
+    const socket = directSocket(ws);
+    if (socket === null) {
       for (const payload of frame.payloads) ws.send(payload, { binary: false });
       return;
     }

@@ -473,8 +473,7 @@ export class Session implements Subscriber, CommitParty {
     const ts = Date.now();
     for (const m of sends) m.ts = ts;
     try {
-      const results = this.ctx.store.appendAll(sends);
-      this.answerSends(results);
+      this.answerSends(this.ctx.store.appendAll(sends));
       return;
     } catch (err) {
       if (isStorageUnavailable(err)) {
@@ -486,8 +485,7 @@ export class Session implements Subscriber, CommitParty {
     }
     for (const m of sends) {
       try {
-        const result = this.ctx.store.append(m);
-        this.answerSends([result]);
+        this.answerSends([this.ctx.store.append(m)]);
       } catch (err) {
         this.ctx.log(`session ${this.id} could not store ${m.cmid}: ${String(err)}`);
         this.failSends([m]);

@@ -1,11 +1,15 @@
 /**
  * Who listens to which conversation, and fan-out of new messages to them.
  */
+import type { TextFrame } from './outbound.js';
 
-/** The part of a session the hub needs: a way to push an already-encoded frame. */
+/** The part of a session the hub needs: a way to push a frame encoded once for every subscriber. */
 export interface Subscriber {
-  sendRaw(json: string): void;
+  /** `alone`: nothing else is written to this connection in the current batch (no need to hold its socket). */
+  sendFrame(frame: TextFrame, alone?: boolean): void;
 }
+
+const NONE: ReadonlySet<never> = new Set();
 
 /** Conversation subscriptions of every live connection of one server. */
 export class Hub<S extends Subscriber = Subscriber> {
@@ -37,6 +41,19 @@ export class Hub<S extends Subscriber = Subscriber> {
     return [...(this.members.get(conv) ?? [])];
   }
 
+  /**
+   * The subscribers of `conv`, live (no copy, for fan-out): one that unsubscribes during the iteration
+   * is skipped from then on, as a Set iterator does.
+   */
+  live(conv: string): ReadonlySet<S> {
+    return this.members.get(conv) ?? NONE;
+  }
+
+  /** Whether `sub` is subscribed to `conv`. */
+  has(conv: string, sub: S): boolean {
+    return this.members.get(conv)?.has(sub) ?? false;
+  }
+
   /** Forgets every subscription of `sub` (its connection closed). */
   unsubscribeAll(sub: S): void {
     const convs = this.convsOf.get(sub);
@@ -47,12 +64,5 @@ export class Hub<S extends Subscriber = Subscriber> {
       if (set?.size === 0) this.members.delete(conv);
     }
     this.convsOf.delete(sub);
-  }
-
-  /** Sends `json` (encoded once by the caller) to every subscriber of `conv` except `except`. */
-  publish(conv: string, json: string, except?: S): void {
-    const set = this.members.get(conv);
-    if (!set) return;
-    for (const sub of set) if (sub !== except) sub.sendRaw(json);
   }
 }

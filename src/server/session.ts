@@ -2,9 +2,10 @@
  * One client connection: hello/welcome, then `send`, `sync` and `ping`, each frame handled strictly in
  * arrival order. Only hello verification is asynchronous; frames arriving meanwhile wait in a bounded queue.
  *
- * Group commit: the `send`s that arrive together (one read from the socket, e.g. a client draining its
- * outbox) are stored in one transaction, so they share one fsync, and are answered after that commit.
- * Any other frame first commits and answers the sends before it, so answers keep the arrival order.
+ * Group commit: the `send`s that arrive during one turn of the event loop, on this connection and on
+ * every other (commits.ts), are stored in one transaction, so they share one fsync, and are answered
+ * after that commit. Any other frame first commits and answers this connection's sends before it, so
+ * answers keep the arrival order.
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
@@ -31,10 +32,12 @@ import type {
 } from '../protocol/index.js';
 import type { Access } from './access.js';
 import type { Auth } from './auth.js';
+import { answerStored, type CommitParty, type GroupCommit } from './commits.js';
 import { applyFilter, type MessageFilter } from './filter.js';
 import type { Hub, Subscriber } from './hub.js';
 import { CONNECTION_RETRY_AFTER, ConnectionLimits, type LimitsRegistry } from './limits.js';
-import type { AppendResult, NewMessage, Store } from './store.js';
+import { TextFrame, type Outbound } from './outbound.js';
+import { isStorageUnavailable, type AppendResult, type NewMessage, type Store } from './store.js';
 
 /** What every session of one server shares. */
 export interface SessionContext {
@@ -51,6 +54,10 @@ export interface SessionContext {
   limits: LimitsRegistry;
   /** Asked about every new message before it is stored. */
   filter?: MessageFilter | undefined;
+  /** Stores the sends of every session together, once per turn of the event loop. */
+  commits: GroupCommit<Session>;
+  /** Writes fan-out frames, and coalesces the writes of one commit per socket. */
+  outbound: Outbound;
 }
 
 type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
@@ -73,7 +80,7 @@ const DEFAULT_SYNC_LIMIT = 100;
  * A live connection. Its user is set only from a verified token. `closed` resolves once the socket
  * has closed, whoever closed it.
  */
-export class Session implements Subscriber {
+export class Session implements Subscriber, CommitParty {
   readonly id = randomBytes(9).toString('base64url');
   readonly closed: Promise<void>;
   private state: State = 'awaiting-hello';
@@ -82,7 +89,7 @@ export class Session implements Subscriber {
   /** Frames that arrived while hello was being verified, handled right after, in order. */
   private queue: Array<{ data: RawData; isBinary: boolean }> = [];
   private queuedBytes = 0;
-  /** Accepted `send`s not yet stored: committed together at the end of this turn of the event loop. */
+  /** Accepted `send`s not yet stored: committed with every session's at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
   /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
   private rewritten = new Set<string>();
@@ -125,8 +132,20 @@ export class Session implements Subscriber {
   /** Sends an encoded frame if the socket is still open (a closing socket just drops it). */
   sendRaw(json: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ctx.outbound.hold(this.ws);
     this.ws.send(json);
-    // A client that stops reading would make the server buffer everything sent to it, without bound.
+    this.checkBuffered();
+  }
+
+  /** Sends a frame encoded once for many connections, if the socket is still open. */
+  sendFrame(frame: TextFrame, alone = false): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ctx.outbound.write(this.ws, frame, alone);
+    this.checkBuffered();
+  }
+
+  /** A client that stops reading would make the server buffer everything sent to it, without bound. */
+  private checkBuffered(): void {
     if (this.ws.bufferedAmount > this.ctx.limits.config.maxBufferedBytes) this.dropSlowConsumer();
   }
 
@@ -392,8 +411,8 @@ export class Session implements Subscriber {
 
   /** Adds a send to those stored together at the end of this turn of the event loop. */
   private queueSend(frame: SendFrame, text: string): void {
-    // The sends that arrived in the same read are all handled before a callback of setImmediate runs.
-    if (this.sends.length === 0) setImmediate(() => this.storeSends());
+    // The sends that arrived in this turn, on any connection, are all handled before setImmediate runs.
+    if (this.sends.length === 0) this.ctx.commits.schedule(this);
     this.sends.push({ conv: frame.conv, cmid: frame.cmid, from: this.user, name: this.name, text, ts: 0 });
   }
 
@@ -431,21 +450,37 @@ export class Session implements Subscriber {
     return text;
   }
 
-  /**
-   * Stores the waiting sends in one transaction, then answers each with `sent` and pushes it to the
-   * other connections, in arrival order. If the transaction fails, they are stored one by one up to the
-   * one that fails, which gets the error, and the connection closes.
-   */
+  /** Stores and answers this connection's waiting sends now, ahead of the group commit. */
   private storeSends(): void {
+    const sends = this.takeSends();
+    if (sends.length > 0) this.storeAlone(sends);
+  }
+
+  takeSends(): NewMessage[] {
     const sends = this.sends;
+    if (sends.length === 0) return sends;
     this.sends = [];
-    if (sends.length === 0 || this.state === 'closed') return;
+    return this.state === 'closed' ? [] : sends;
+  }
+
+  /**
+   * Stores `sends` in one transaction, then answers each with `sent` and pushes it to the other
+   * connections, in arrival order. If the transaction fails, they are stored one by one up to the one
+   * that fails, which gets the error, and the connection closes.
+   */
+  storeAlone(sends: NewMessage[]): void {
+    if (this.state === 'closed') return;
     const ts = Date.now();
     for (const m of sends) m.ts = ts;
     try {
       this.answerSends(this.ctx.store.appendAll(sends));
       return;
     } catch (err) {
+      if (isStorageUnavailable(err)) {
+        this.ctx.log(`session ${this.id} could not store ${sends.length} sends: ${String(err)}`);
+        this.failSends(sends);
+        return;
+      }
       if (sends.length > 1) this.ctx.log(`session ${this.id} could not store ${sends.length} sends together, trying one by one: ${String(err)}`);
     }
     for (const m of sends) {
@@ -453,26 +488,35 @@ export class Session implements Subscriber {
         this.answerSends([this.ctx.store.append(m)]);
       } catch (err) {
         this.ctx.log(`session ${this.id} could not store ${m.cmid}: ${String(err)}`);
-        this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', m.cmid));
-        // The client may have pipelined later sends behind this one; storing those now would put them
-        // ahead of it. Closing ends the connection here, and the client resends its outbox in order.
-        this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
+        this.failSends([m]);
         return;
       }
     }
   }
 
+  /**
+   * Answers the first of `sends`, none of which is stored, with an error and closes: the client may have
+   * pipelined the later ones behind it, and storing those would put them ahead of it. The client keeps
+   * them all in its outbox and resends them, in order, on its next connection.
+   */
+  failSends(sends: NewMessage[]): void {
+    if (this.state === 'closed' || sends.length === 0) return;
+    this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the message could not be stored; send it again', sends[0]!.cmid));
+    this.close(CloseCode.INTERNAL_ERROR, 'storage failure');
+  }
+
   /** `sent` for each stored send, and its `msg` to the other connections (not for a dup: pushed before). */
   private answerSends(results: AppendResult[]): void {
-    for (const { message, dup } of results) {
-      const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
-      if (dup) sent.dup = true;
-      this.send(sent);
-      const msg = JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame);
-      if (!dup) this.ctx.hub.publish(message.conv, msg, this);
-      // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
-      if (this.rewritten.delete(message.cmid)) this.sendRaw(msg);
-    }
+    answerStored(this.ctx.hub, results.map((result) => ({ party: this, result })));
+  }
+
+  acknowledge(result: AppendResult, frame: TextFrame | null): void {
+    const { message, dup } = result;
+    const sent: SentFrame = { type: 'sent', conv: message.conv, cmid: message.cmid, seq: message.seq, ts: message.ts };
+    if (dup) sent.dup = true;
+    this.send(sent);
+    // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
+    if (this.rewritten.delete(message.cmid)) this.sendFrame(frame ?? TextFrame.of(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame)));
   }
 
   private onSync(frame: SyncFrame): void {

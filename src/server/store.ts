@@ -255,6 +255,18 @@ export class Store {
   }
 }
 
+/**
+ * Whether `err` says the database cannot be written at all now (locked by another process past the busy
+ * timeout, I/O error, disk full, read-only, closed), as opposed to one write being refused: retrying
+ * the same writes one by one would only fail the same way, each after its own busy timeout.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  if (err instanceof Database.SqliteError) {
+    return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/.test(err.code);
+  }
+  return err instanceof TypeError && /database connection is not open/.test(err.message);
+}
+
 /** Statements are compiled once here, not per call. */
 function prepare(db: Database.Database) {
   return {

@@ -16,7 +16,7 @@ import { Hub } from './hub.js';
 import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
-import { Session, truncateReason, type SessionContext } from './session.js';
+import { deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
@@ -78,9 +78,12 @@ export interface ImbedServerOptions {
   maxText?: number;
   /** Ping interval in ms asked of clients in `welcome.heartbeat`, default 15000. */
   heartbeatInterval?: number;
-  /** A socket that sends nothing for this long is terminated, default 3 x heartbeatInterval. */
+  /**
+   * A socket that sends nothing for this long is terminated, default 3 x heartbeatInterval. Checked
+   * every second (a quarter of the timeout when shorter), so it happens up to that much later.
+   */
   idleTimeout?: number;
-  /** A socket without `hello` for this long is closed with 4004, default 10000. */
+  /** A socket without `hello` for this long is closed with 4004, default 10000; checked as `idleTimeout` is. */
   helloTimeout?: number;
   /** One line per event; default console.log. */
   log?: (line: string) => void;
@@ -285,6 +288,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     }
   }
   httpServer.on('upgrade', onUpgrade);
+  const deadlines = setInterval(() => {
+    const now = performance.now();
+    for (const session of sessions) session.checkDeadlines(now);
+  }, deadlineTick(ctx));
+  deadlines.unref();
 
   function closeAll(code: number, reason?: string): Promise<void>[] {
     const text = reason ?? CLOSE_REASONS[code] ?? '';
@@ -304,6 +312,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       for (const s of sessions) s.terminate();
       await Promise.all(pending);
     }
+    clearInterval(deadlines);
     wss.close();
     if (!options.server) {
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -66,12 +66,22 @@ const SLOW_CONSUMER_GRACE = 5_000;
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_QUEUED_BYTES = 256 * 1024;
 
+/**
+ * How often the server checks its sessions' deadlines, in ms: a second, or a quarter of the shorter
+ * timeout when that is shorter. A timeout is enforced at most this much after it has run out.
+ */
+export function deadlineTick(timeouts: Pick<SessionContext, 'helloTimeout' | 'idleTimeout'>): number {
+  return Math.max(10, Math.min(1000, timeouts.helloTimeout / 4, timeouts.idleTimeout / 4));
+}
+
 /** Default page size of `sync` without `limit`. */
 const DEFAULT_SYNC_LIMIT = 100;
 
 /**
  * A live connection. Its user is set only from a verified token. `closed` resolves once the socket
- * has closed, whoever closed it.
+ * has closed, whoever closed it. The server calls `checkDeadlines` every `deadlineTick()` ms, which
+ * enforces the hello and idle timeouts: one timer for all sessions rather than two per session, whose
+ * Timeout objects and closures were the largest part of a session's memory (bench/connections.ts).
  */
 export class Session implements Subscriber {
   readonly id = randomBytes(9).toString('base64url');
@@ -86,8 +96,9 @@ export class Session implements Subscriber {
   private sends: NewMessage[] = [];
   /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
   private rewritten = new Set<string>();
-  private readonly helloTimer: NodeJS.Timeout;
-  private readonly idleTimer: NodeJS.Timeout;
+  /** When the socket opened and when its last frame arrived (`performance.now()`), for the deadlines. */
+  private readonly openedAt = performance.now();
+  private heardAt = this.openedAt;
   /** This connection's frame rate and send deadline. */
   private readonly rate: ConnectionLimits;
   /** Whether this session holds one of its user's connection slots (released on close). */
@@ -100,13 +111,6 @@ export class Session implements Subscriber {
     readonly ip: string = 'unknown',
   ) {
     this.rate = new ConnectionLimits(ctx.limits);
-    this.helloTimer = setTimeout(() => this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${ctx.helloTimeout} ms`), ctx.helloTimeout);
-    // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
-    // client pings every `heartbeat` ms, so silence for idleTimeout means the link is dead.
-    this.idleTimer = setTimeout(() => {
-      ctx.log(`session ${this.id} idle for ${ctx.idleTimeout} ms, terminated`);
-      this.terminate();
-    }, ctx.idleTimeout);
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
         this.cleanup();
@@ -116,7 +120,7 @@ export class Session implements Subscriber {
     });
     ws.on('error', (err) => ctx.log(`session ${this.id} socket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {
-      this.idleTimer.refresh();
+      this.heardAt = performance.now();
       if (this.state === 'verifying') this.enqueue(data, isBinary);
       else this.handle(data, isBinary);
     });
@@ -139,6 +143,24 @@ export class Session implements Subscriber {
     this.ctx.log(`session ${this.id} not reading: ${this.ws.bufferedAmount} bytes buffered, closing`);
     this.close(CloseCode.POLICY_VIOLATION, 'not reading');
     setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE).unref();
+  }
+
+  /**
+   * Closes with 4004 a connection without `hello` for `helloTimeout` ms, and drops one that sent nothing
+   * for `idleTimeout` ms; `now` is `performance.now()`.
+   */
+  checkDeadlines(now: number): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'awaiting-hello' && now - this.openedAt >= this.ctx.helloTimeout) {
+      this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${this.ctx.helloTimeout} ms`);
+      return;
+    }
+    // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
+    // client pings every `heartbeat` ms, so silence for idleTimeout means the link is dead.
+    if (now - this.heardAt >= this.ctx.idleTimeout) {
+      this.ctx.log(`session ${this.id} idle for ${this.ctx.idleTimeout} ms, terminated`);
+      this.terminate();
+    }
   }
 
   /** The user of this session; empty until `welcome`. */
@@ -180,8 +202,6 @@ export class Session implements Subscriber {
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
     this.rewritten.clear();
-    clearTimeout(this.helloTimer);
-    clearTimeout(this.idleTimer);
     this.ctx.hub.unsubscribeAll(this);
     if (this.holdsUserSlot) {
       this.holdsUserSlot = false;
@@ -274,7 +294,6 @@ export class Session implements Subscriber {
       return;
     }
     this.state = 'verifying';
-    clearTimeout(this.helloTimer);
     this.ctx.auth.verify(frame.token).then(
       (result) => {
         if (this.state === 'closed') return;

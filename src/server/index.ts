@@ -164,6 +164,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
 
   const hub = new Hub<Session>();
   const sessions = new Set<Session>();
+  /** Resolves `whenNoSessions()` once the last session has closed. */
+  let noSessionsLeft: (() => void) | null = null;
   const ctx: SessionContext = {
     store,
     hub,
@@ -176,6 +178,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     log,
     limits: new LimitsRegistry(resolveLimits(options.limits)),
     filter: options.filter,
+    sessionClosed: (session) => {
+      sessions.delete(session);
+      ctx.limits.releaseIp(session.ip);
+      if (sessions.size === 0) noSessionsLeft?.();
+    },
   };
 
   const handleAdmin = createAdminHandler({
@@ -233,10 +240,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     const session = new Session(ws, ctx, ip);
     sessions.add(session);
     log(`session ${session.id} open from ${ip}`);
-    void session.closed.then(() => {
-      sessions.delete(session);
-      ctx.limits.releaseIp(ip);
-    });
+  }
+
+  function whenNoSessions(): Promise<void> {
+    if (sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (noSessionsLeft = resolve));
   }
 
   let closing = false;
@@ -294,23 +302,21 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   }, deadlineTick(ctx));
   deadlines.unref();
 
-  function closeAll(code: number, reason?: string): Promise<void>[] {
+  function closeAll(code: number, reason?: string): void {
     const text = reason ?? CLOSE_REASONS[code] ?? '';
-    return [...sessions].map((s) => {
-      s.close(code, text);
-      return s.closed;
-    });
+    for (const session of sessions) session.close(code, text);
   }
 
   let closed: Promise<void> | null = null;
   async function shutdown(code: number): Promise<void> {
     closing = true;
     httpServer.off('upgrade', onUpgrade);
-    const pending = closeAll(code);
+    closeAll(code);
+    const allClosed = whenNoSessions();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'timeout').unref());
-    if ((await Promise.race([Promise.all(pending), grace])) === 'timeout') {
+    if ((await Promise.race([allClosed, grace])) === 'timeout') {
       for (const s of sessions) s.terminate();
-      await Promise.all(pending);
+      await allClosed;
     }
     clearInterval(deadlines);
     wss.close();
@@ -334,7 +340,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     signToken: (user, opts = {}) => auth.sign(user, opts),
     handleAdmin,
     dropConnections(code = CloseCode.SERVICE_RESTART, reason) {
-      void closeAll(code, reason);
+      closeAll(code, reason);
     },
     close(opts = {}) {
       closed ??= shutdown(opts.code ?? CloseCode.GOING_AWAY);

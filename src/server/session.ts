@@ -49,6 +49,8 @@ export interface SessionContext {
   log: (line: string) => void;
   /** Rate and connection limits, shared by every session of the server. */
   limits: LimitsRegistry;
+  /** Called once when a session's socket has closed, whoever closed it. */
+  sessionClosed: (session: Session) => void;
   /** Asked about every new message before it is stored. */
   filter?: MessageFilter | undefined;
 }
@@ -78,14 +80,13 @@ export function deadlineTick(timeouts: Pick<SessionContext, 'helloTimeout' | 'id
 const DEFAULT_SYNC_LIMIT = 100;
 
 /**
- * A live connection. Its user is set only from a verified token. `closed` resolves once the socket
- * has closed, whoever closed it. The server calls `checkDeadlines` every `deadlineTick()` ms, which
- * enforces the hello and idle timeouts: one timer for all sessions rather than two per session, whose
- * Timeout objects and closures were the largest part of a session's memory (bench/connections.ts).
+ * A live connection. Its user is set only from a verified token. The server calls `checkDeadlines`
+ * every `deadlineTick()` ms, which enforces the hello and idle timeouts: one timer for all sessions
+ * rather than two per session, whose Timeout objects and closures were the largest part of a
+ * session's memory (bench/connections.ts).
  */
 export class Session implements Subscriber {
   readonly id = randomBytes(9).toString('base64url');
-  readonly closed: Promise<void>;
   private state: State = 'awaiting-hello';
   private user = '';
   private name = '';
@@ -111,12 +112,10 @@ export class Session implements Subscriber {
     readonly ip: string = 'unknown',
   ) {
     this.rate = new ConnectionLimits(ctx.limits);
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        this.cleanup();
-        ctx.log(`session ${this.id} closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
-        resolve();
-      });
+    ws.on('close', (code, reason) => {
+      this.cleanup();
+      ctx.log(`session ${this.id} closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
+      ctx.sessionClosed(this);
     });
     ws.on('error', (err) => ctx.log(`session ${this.id} socket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {

@@ -90,13 +90,16 @@ export class Session implements Subscriber {
   private state: State = 'awaiting-hello';
   private user = '';
   private name = '';
-  /** Frames that arrived while hello was being verified, handled right after, in order. */
-  private queue: Array<{ data: RawData; isBinary: boolean }> = [];
+  /** Frames that arrived while hello was being verified, handled right after, in order (none: null). */
+  private queue: Array<{ data: RawData; isBinary: boolean }> | null = null;
   private queuedBytes = 0;
   /** Accepted `send`s not yet stored: committed together at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
-  /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
-  private rewritten = new Set<string>();
+  /**
+   * Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`.
+   * Created on the first rewrite: most connections never have one.
+   */
+  private rewritten: Set<string> | null = null;
   /** When the socket opened and when its last frame arrived (`performance.now()`), for the deadlines. */
   private readonly openedAt = performance.now();
   private heardAt = this.openedAt;
@@ -196,11 +199,11 @@ export class Session implements Subscriber {
 
   private cleanup(): void {
     this.state = 'closed';
-    this.queue = [];
+    this.queue = null;
     this.queuedBytes = 0;
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
-    this.rewritten.clear();
+    this.rewritten = null;
     this.ctx.hub.unsubscribeAll(this);
     if (this.holdsUserSlot) {
       this.holdsUserSlot = false;
@@ -365,6 +368,7 @@ export class Session implements Subscriber {
   /** Keeps a frame that arrived during hello verification, or closes once the queue is full. */
   private enqueue(data: RawData, isBinary: boolean): void {
     this.queuedBytes += byteLength(data);
+    this.queue ??= [];
     if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > MAX_QUEUED_BYTES) {
       this.ctx.log(`session ${this.id} sent more than ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes before welcome, closing`);
       this.close(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
@@ -374,8 +378,8 @@ export class Session implements Subscriber {
   }
 
   private drainQueue(): void {
-    const queued = this.queue;
-    this.queue = [];
+    const queued = this.queue ?? [];
+    this.queue = null;
     this.queuedBytes = 0;
     for (const { data, isBinary } of queued) this.handle(data, isBinary);
   }
@@ -443,7 +447,7 @@ export class Session implements Subscriber {
       );
       if (!verdict.ok) return refuse(new ProtocolError(ErrorCode.REJECTED, verdict.reason, frame.cmid));
       text = verdict.text;
-      if (text !== frame.text) this.rewritten.add(frame.cmid);
+      if (text !== frame.text) (this.rewritten ??= new Set()).add(frame.cmid);
     }
     this.ctx.limits.noteText(this.user, frame.cmid, frame.text);
     return text;
@@ -489,7 +493,7 @@ export class Session implements Subscriber {
       const msg = JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame);
       if (!dup) this.ctx.hub.publish(message.conv, msg, this);
       // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
-      if (this.rewritten.delete(message.cmid)) this.sendRaw(msg);
+      if (this.rewritten?.delete(message.cmid)) this.sendRaw(msg);
     }
   }
 

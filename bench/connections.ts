@@ -267,7 +267,11 @@ async function main(): Promise<void> {
   for (const r of dropped) console.log(`${NAMES[r.kind]}: connections were lost or refused`);
   if (imbed) {
     const kb = cost(imbed, false);
-    console.log(`imbed: ${kb.toFixed(2)} KB per connection (target <= ${target} KB): ${kb <= target ? 'PASS' : 'MISS'}`);
+    const kbGc = cost(imbed, true);
+    const verdict = (x: number) => (x <= target ? 'PASS' : 'MISS');
+    // Without a forced GC the reading includes garbage waiting for V8's next full GC: how much depends on
+    // when the last one ran, so it moves by a few KB per connection from run to run.
+    console.log(`imbed: ${kb.toFixed(2)} KB per connection held, ${kbGc.toFixed(2)} KB after a forced GC (target <= ${target} KB): ${verdict(kb)}, after GC ${verdict(kbGc)}`);
     if (kb > target) process.exitCode = 1;
   }
   if (dropped.length) process.exitCode = 1;

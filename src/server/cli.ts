@@ -35,6 +35,9 @@ Options:
                 refuse tokens whose aud claim is not this
   --issuer <iss>
                 refuse tokens whose iss claim is not this
+  --heartbeat <ms>
+                ping interval asked of clients (default 15000); a socket silent
+                for three intervals is dropped
   --access members|open
                 who may use a conversation: members only of conversations
                 created with the admin API (default), or also everyone in
@@ -101,6 +104,7 @@ function main(): void {
         audience: { type: 'string' },
         issuer: { type: 'string' },
         access: { type: 'string' },
+        heartbeat: { type: 'string' },
         'frames-per-second': { type: 'string' },
         'messages-per-minute': { type: 'string' },
         'connections-per-user': { type: 'string' },
@@ -154,6 +158,14 @@ function main(): void {
       process.exit(2);
     }
     options.access = values.access;
+  }
+  if (values.heartbeat !== undefined) {
+    const heartbeat = Number(values.heartbeat);
+    if (!/^\d+$/.test(values.heartbeat) || heartbeat < 1000) {
+      console.error(`imbed-server: --heartbeat must be an integer >= 1000 (ms), got ${JSON.stringify(values.heartbeat)}`);
+      process.exit(2);
+    }
+    options.heartbeatInterval = heartbeat;
   }
   options.limits = values['no-limits'] ? { ...NO_LIMITS } : {};
   for (const [flag, key] of LIMIT_FLAGS) {

@@ -18,7 +18,7 @@ import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
 import { Outbound } from './outbound.js';
-import { Session, truncateReason, type SessionContext } from './session.js';
+import { deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
@@ -80,9 +80,12 @@ export interface ImbedServerOptions {
   maxText?: number;
   /** Ping interval in ms asked of clients in `welcome.heartbeat`, default 15000. */
   heartbeatInterval?: number;
-  /** A socket that sends nothing for this long is terminated, default 3 x heartbeatInterval. */
+  /**
+   * A socket that sends nothing for this long is terminated, default 3 x heartbeatInterval. Checked
+   * every second (a quarter of the timeout when shorter), so it happens up to that much later.
+   */
   idleTimeout?: number;
-  /** A socket without `hello` for this long is closed with 4004, default 10000. */
+  /** A socket without `hello` for this long is closed with 4004, default 10000; checked as `idleTimeout` is. */
   helloTimeout?: number;
   /** One line per event; default console.log. */
   log?: (line: string) => void;
@@ -171,6 +174,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const hub = new Hub<Session>();
   const sessions = new Set<Session>();
   const outbound = new Outbound();
+  /** Resolves `whenNoSessions()` once the last session has closed. */
+  let noSessionsLeft: (() => void) | null = null;
   const ctx: SessionContext = {
     store,
     hub,
@@ -185,6 +190,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     filter: options.filter,
     commits: new GroupCommit(store, hub, outbound, log, options.commitInterval ?? 0),
     outbound,
+    sessionClosed: (session) => {
+      sessions.delete(session);
+      ctx.limits.releaseIp(session.ip);
+      if (sessions.size === 0) noSessionsLeft?.();
+    },
   };
 
   const handleAdmin = createAdminHandler({
@@ -242,10 +252,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     const session = new Session(ws, ctx, ip);
     sessions.add(session);
     log(`session ${session.id} open from ${ip}`);
-    void session.closed.then(() => {
-      sessions.delete(session);
-      ctx.limits.releaseIp(ip);
-    });
+  }
+
+  function whenNoSessions(): Promise<void> {
+    if (sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (noSessionsLeft = resolve));
   }
 
   let closing = false;
@@ -297,25 +308,29 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     }
   }
   httpServer.on('upgrade', onUpgrade);
+  const deadlines = setInterval(() => {
+    const now = performance.now();
+    for (const session of sessions) session.checkDeadlines(now);
+  }, deadlineTick(ctx));
+  deadlines.unref();
 
-  function closeAll(code: number, reason?: string): Promise<void>[] {
+  function closeAll(code: number, reason?: string): void {
     const text = reason ?? CLOSE_REASONS[code] ?? '';
-    return [...sessions].map((s) => {
-      s.close(code, text);
-      return s.closed;
-    });
+    for (const session of sessions) session.close(code, text);
   }
 
   let closed: Promise<void> | null = null;
   async function shutdown(code: number): Promise<void> {
     closing = true;
     httpServer.off('upgrade', onUpgrade);
-    const pending = closeAll(code);
+    closeAll(code);
+    const allClosed = whenNoSessions();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'timeout').unref());
-    if ((await Promise.race([Promise.all(pending), grace])) === 'timeout') {
+    if ((await Promise.race([allClosed, grace])) === 'timeout') {
       for (const s of sessions) s.terminate();
-      await Promise.all(pending);
+      await allClosed;
     }
+    clearInterval(deadlines);
     wss.close();
     if (!options.server) {
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -337,7 +352,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     signToken: (user, opts = {}) => auth.sign(user, opts),
     handleAdmin,
     dropConnections(code = CloseCode.SERVICE_RESTART, reason) {
-      void closeAll(code, reason);
+      closeAll(code, reason);
     },
     close(opts = {}) {
       closed ??= shutdown(opts.code ?? CloseCode.GOING_AWAY);

@@ -52,6 +52,8 @@ export interface SessionContext {
   log: (line: string) => void;
   /** Rate and connection limits, shared by every session of the server. */
   limits: LimitsRegistry;
+  /** Called once when a session's socket has closed, whoever closed it. */
+  sessionClosed: (session: Session) => void;
   /** Asked about every new message before it is stored. */
   filter?: MessageFilter | undefined;
   /** Stores the sends of every session together, once per turn of the event loop. */
@@ -73,28 +75,41 @@ const SLOW_CONSUMER_GRACE = 5_000;
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_QUEUED_BYTES = 256 * 1024;
 
+/**
+ * How often the server checks its sessions' deadlines, in ms: a second, or a quarter of the shorter
+ * timeout when that is shorter. A timeout is enforced at most this much after it has run out.
+ */
+export function deadlineTick(timeouts: Pick<SessionContext, 'helloTimeout' | 'idleTimeout'>): number {
+  return Math.max(10, Math.min(1000, timeouts.helloTimeout / 4, timeouts.idleTimeout / 4));
+}
+
 /** Default page size of `sync` without `limit`. */
 const DEFAULT_SYNC_LIMIT = 100;
 
 /**
- * A live connection. Its user is set only from a verified token. `closed` resolves once the socket
- * has closed, whoever closed it.
+ * A live connection. Its user is set only from a verified token. The server calls `checkDeadlines`
+ * every `deadlineTick()` ms, which enforces the hello and idle timeouts: one timer for all sessions
+ * rather than two per session, whose Timeout objects and closures were the largest part of a
+ * session's memory (bench/connections.ts).
  */
 export class Session implements Subscriber, CommitParty {
   readonly id = randomBytes(9).toString('base64url');
-  readonly closed: Promise<void>;
   private state: State = 'awaiting-hello';
   private user = '';
   private name = '';
-  /** Frames that arrived while hello was being verified, handled right after, in order. */
-  private queue: Array<{ data: RawData; isBinary: boolean }> = [];
+  /** Frames that arrived while hello was being verified, handled right after, in order (none: null). */
+  private queue: Array<{ data: RawData; isBinary: boolean }> | null = null;
   private queuedBytes = 0;
   /** Accepted `send`s not yet stored: committed with every session's at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
-  /** Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`. */
-  private rewritten = new Set<string>();
-  private readonly helloTimer: NodeJS.Timeout;
-  private readonly idleTimer: NodeJS.Timeout;
+  /**
+   * Cmids of waiting sends whose text the filter rewrote: their sender gets the stored text as `msg`.
+   * Created on the first rewrite: most connections never have one.
+   */
+  private rewritten: Set<string> | null = null;
+  /** When the socket opened and when its last frame arrived (`performance.now()`), for the deadlines. */
+  private readonly openedAt = performance.now();
+  private heardAt = this.openedAt;
   /** This connection's frame rate and send deadline. */
   private readonly rate: ConnectionLimits;
   /** Whether this session holds one of its user's connection slots (released on close). */
@@ -107,23 +122,14 @@ export class Session implements Subscriber, CommitParty {
     readonly ip: string = 'unknown',
   ) {
     this.rate = new ConnectionLimits(ctx.limits);
-    this.helloTimer = setTimeout(() => this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${ctx.helloTimeout} ms`), ctx.helloTimeout);
-    // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
-    // client pings every `heartbeat` ms, so silence for idleTimeout means the link is dead.
-    this.idleTimer = setTimeout(() => {
-      ctx.log(`session ${this.id} idle for ${ctx.idleTimeout} ms, terminated`);
-      this.terminate();
-    }, ctx.idleTimeout);
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        this.cleanup();
-        ctx.log(`session ${this.id} closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
-        resolve();
-      });
+    ws.on('close', (code, reason) => {
+      this.cleanup();
+      ctx.log(`session ${this.id} closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
+      ctx.sessionClosed(this);
     });
     ws.on('error', (err) => ctx.log(`session ${this.id} socket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {
-      this.idleTimer.refresh();
+      this.heardAt = performance.now();
       if (this.state === 'verifying') this.enqueue(data, isBinary);
       else this.handle(data, isBinary);
     });
@@ -160,6 +166,24 @@ export class Session implements Subscriber, CommitParty {
     setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE).unref();
   }
 
+  /**
+   * Closes with 4004 a connection without `hello` for `helloTimeout` ms, and drops one that sent nothing
+   * for `idleTimeout` ms; `now` is `performance.now()`.
+   */
+  checkDeadlines(now: number): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'awaiting-hello' && now - this.openedAt >= this.ctx.helloTimeout) {
+      this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${this.ctx.helloTimeout} ms`);
+      return;
+    }
+    // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
+    // client pings every `heartbeat` ms, so silence for idleTimeout means the link is dead.
+    if (now - this.heardAt >= this.ctx.idleTimeout) {
+      this.ctx.log(`session ${this.id} idle for ${this.ctx.idleTimeout} ms, terminated`);
+      this.terminate();
+    }
+  }
+
   /** The user of this session; empty until `welcome`. */
   get userId(): string {
     return this.user;
@@ -194,13 +218,11 @@ export class Session implements Subscriber, CommitParty {
 
   private cleanup(): void {
     this.state = 'closed';
-    this.queue = [];
+    this.queue = null;
     this.queuedBytes = 0;
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
-    this.rewritten.clear();
-    clearTimeout(this.helloTimer);
-    clearTimeout(this.idleTimer);
+    this.rewritten = null;
     this.ctx.hub.unsubscribeAll(this);
     if (this.holdsUserSlot) {
       this.holdsUserSlot = false;
@@ -293,7 +315,6 @@ export class Session implements Subscriber, CommitParty {
       return;
     }
     this.state = 'verifying';
-    clearTimeout(this.helloTimer);
     this.ctx.auth.verify(frame.token).then(
       (result) => {
         if (this.state === 'closed') return;
@@ -366,6 +387,7 @@ export class Session implements Subscriber, CommitParty {
   /** Keeps a frame that arrived during hello verification, or closes once the queue is full. */
   private enqueue(data: RawData, isBinary: boolean): void {
     this.queuedBytes += byteLength(data);
+    this.queue ??= [];
     if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > MAX_QUEUED_BYTES) {
       this.ctx.log(`session ${this.id} sent more than ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes before welcome, closing`);
       this.close(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
@@ -375,8 +397,8 @@ export class Session implements Subscriber, CommitParty {
   }
 
   private drainQueue(): void {
-    const queued = this.queue;
-    this.queue = [];
+    const queued = this.queue ?? [];
+    this.queue = null;
     this.queuedBytes = 0;
     for (const { data, isBinary } of queued) this.handle(data, isBinary);
   }
@@ -444,7 +466,7 @@ export class Session implements Subscriber, CommitParty {
       );
       if (!verdict.ok) return refuse(new ProtocolError(ErrorCode.REJECTED, verdict.reason, frame.cmid));
       text = verdict.text;
-      if (text !== frame.text) this.rewritten.add(frame.cmid);
+      if (text !== frame.text) (this.rewritten ??= new Set()).add(frame.cmid);
     }
     this.ctx.limits.noteText(this.user, frame.cmid, frame.text);
     return text;
@@ -516,7 +538,7 @@ export class Session implements Subscriber, CommitParty {
     if (dup) sent.dup = true;
     this.send(sent);
     // The sender's copy holds the text it typed; the `msg` replaces it with what was stored.
-    if (this.rewritten.delete(message.cmid)) this.sendFrame(frame ?? TextFrame.of(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame)));
+    if (this.rewritten?.delete(message.cmid)) this.sendFrame(frame ?? TextFrame.of(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame)));
   }
 
   private onSync(frame: SyncFrame): void {

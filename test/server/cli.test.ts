@@ -27,6 +27,23 @@ describe('imbed-server CLI', () => {
     assert.match(proc.stderr, /--port/);
   });
 
+  it('exits 2 on a heartbeat below one second', async () => {
+    const proc = runCli(['--heartbeat', '10', '--dev', '--db', `${tmp.dir}/hb.db`]);
+    assert.equal((await proc.exited).code, 2);
+    assert.match(proc.stderr, /--heartbeat/);
+  });
+
+  it('states the --heartbeat interval in welcome', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/hb2.db`, '--heartbeat', '5000'], { IMBED_SECRET: SECRET });
+    const port = await cliPort(proc);
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await client.opened();
+    client.send({ type: 'hello', token: await signTestToken('alice'), convs: [] });
+    assert.equal((await client.next('welcome')).heartbeat, 5000);
+    proc.child.kill('SIGTERM');
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
   it('exits 1 naming IMBED_SECRET when started without it outside dev mode', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/b.db`]);
     assert.equal((await proc.exited).code, 1);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ImbedServer } from '../../src/server/index.ts';
-import { MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
+import { deadlineTick, MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
 import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 async function opened(server: ImbedServer, protocols?: string | string[]): Promise<TestClient> {
@@ -67,6 +67,32 @@ describe('handshake', () => {
     const { client } = await openSession(server, 'alice');
     // terminate() drops TCP without a close frame: the client sees 1006.
     assert.equal((await client.closed).code, 1006);
+  });
+
+  it('terminates a silent socket no sooner than idleTimeout and within one deadline tick after it', async () => {
+    const { client } = await openSession(server, 'alice');
+    const silentSince = performance.now();
+    assert.equal((await client.closed).code, 1006);
+    const silentFor = performance.now() - silentSince;
+    // The server heard hello before this client saw welcome: it may count a few ms more than the client.
+    assert.ok(silentFor >= 400 - 20, `terminated after ${silentFor} ms of silence`);
+    assert.ok(silentFor <= 400 + deadlineTick({ helloTimeout: 200, idleTimeout: 400 }) + 100, `terminated after ${silentFor} ms of silence`);
+  });
+
+  it('closes with 4004 after helloTimeout counted from the open, even when pings keep arriving', async () => {
+    const client = await opened(server);
+    const openedAt = performance.now();
+    const pinger = setInterval(() => client.send({ type: 'ping' }), 50);
+    const { code } = await client.closed;
+    clearInterval(pinger);
+    const after = performance.now() - openedAt;
+    assert.equal(code, 4004);
+    assert.ok(after >= 200 - 20 && after <= 200 + deadlineTick({ helloTimeout: 200, idleTimeout: 400 }) + 100, `closed after ${after} ms`);
+  });
+
+  it('checks deadlines every second, or a quarter of the shorter timeout when that is less', () => {
+    assert.equal(deadlineTick({ helloTimeout: 10_000, idleTimeout: 45_000 }), 1000);
+    assert.equal(deadlineTick({ helloTimeout: 200, idleTimeout: 400 }), 50);
   });
 
   it('keeps a socket that pings alive past idleTimeout', async () => {

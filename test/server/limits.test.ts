@@ -364,6 +364,23 @@ describe('limits', () => {
     assert.equal((await third.closed).code, 4029);
   });
 
+  it('frees a per-address slot when its connection closes', async () => {
+    await serve({ connectionsPerIp: 1 });
+    const first = await session('alice');
+    await first.client.close();
+    // The close reaches the server's session asynchronously; a new one succeeds once it has.
+    for (let attempt = 0; ; attempt++) {
+      const retry = new TestClient(wsUrl(server!));
+      sockets.push(retry);
+      await retry.opened();
+      retry.send({ type: 'hello', token: await server!.signToken('bob'), convs: [] });
+      const frame = await Promise.race([retry.next('welcome'), retry.next('error')]);
+      if (frame.type === 'welcome') break;
+      assert.ok(attempt < 20, 'the closed connection freed its slot');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
   it('counts behind a trusted proxy by the address the proxy saw, not the one the client claims', async () => {
     await serve({ connectionsPerIp: 1 }, { trustProxy: true });
     const token = await server!.signToken('alice');

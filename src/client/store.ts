@@ -28,11 +28,31 @@ export interface AcceptResult {
   removed: string[];
 }
 
+/**
+ * What a conversation's cache holds: every message with seq in `[floor, cursor]` (none when `cursor` is 0),
+ * plus possibly some above `cursor` after a gap. `floor` is 1 once the cache reaches the first message.
+ */
+export interface HeldRange {
+  cursor: number;
+  floor: number;
+}
+
 /** The storage contract shared by the IndexedDB store and the memory fallback. Every method is one transaction. */
 export interface ChatStore {
   readonly kind: StorageKind;
-  /** Every stored message of `conv` by seq, and its cursor (0 when none). */
-  loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }>;
+  /**
+   * The stored messages of `conv` by seq, from seq `from` up (default: the newest `limit` of the held
+   * range, and everything above it), and its held range. Start-up reads only the newest page.
+   */
+  loadConversation(conv: string, opts?: { from?: number; limit?: number }): Promise<{ messages: Message[] } & HeldRange>;
+  /** Up to `limit` stored messages of `conv` just below seq `below`, by seq (the held range is gap-free). */
+  loadOlder(conv: string, below: number, limit: number): Promise<Message[]>;
+  /**
+   * Stores a page of history answered to `sync` with `before` (ascending, gap-free) and extends the held
+   * range down over it (or starts the range there when nothing was held); `more` false means it reaches
+   * the first message. Removes outbox items with the same cmids, like `acceptMessages`.
+   */
+  acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<AcceptResult & HeldRange>;
   /** The outbox in outbox order: all of it, or only the records with an id above `afterId`. */
   loadOutbox(afterId?: number): Promise<OutboxRecord[]>;
   /** Appends to the outbox; resolves with the record including its id once durable. */
@@ -55,7 +75,8 @@ export interface ChatStore {
 interface ImbedDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord; indexes: { cmid: string } };
   messages: { key: [string, number]; value: Message };
-  cursors: { key: string; value: { conv: string; after: number } };
+  /** `floor` is absent in records of caches filled forward from seq 1 (before backward paging): it is 1. */
+  cursors: { key: string; value: { conv: string; after: number; floor?: number } };
 }
 
 /** Current schema version; `upgrade` migrates from every older one. */
@@ -111,14 +132,37 @@ class IdbStore implements ChatStore {
   readonly kind = 'indexeddb' as const;
   constructor(private readonly db: IDBPDatabase<ImbedDB>) {}
 
-  async loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }> {
+  async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
     const tx = this.db.transaction(['messages', 'cursors'], 'readonly');
-    const [messages, cursor] = await Promise.all([
-      tx.objectStore('messages').getAll(IDBKeyRange.bound([conv, 0], [conv, Infinity])),
-      tx.objectStore('cursors').get(conv),
-      tx.done,
-    ]);
-    return { messages, cursor: cursor?.after ?? 0 };
+    const held = heldRange(await tx.objectStore('cursors').get(conv));
+    // The held range is gap-free, so the newest page is one key range: no cursor walk.
+    const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(held.floor, held.cursor - opts.limit + 1));
+    const [messages] = await Promise.all([tx.objectStore('messages').getAll(IDBKeyRange.bound([conv, from], [conv, Infinity])), tx.done]);
+    return { messages, ...held };
+  }
+
+  async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
+    if (below <= 1) return [];
+    return this.db.getAll('messages', IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
+  }
+
+  async acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<AcceptResult & HeldRange> {
+    const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
+    const messages = tx.objectStore('messages');
+    const outbox = tx.objectStore('outbox');
+    const puts = msgs.map((m) => messages.put({ conv: m.conv, seq: m.seq, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts }));
+    const [keys, record] = await Promise.all([Promise.all(msgs.map((m) => outbox.index('cmid').getKey(m.cmid))), tx.objectStore('cursors').get(conv), ...puts]);
+    const removed: string[] = [];
+    const deletes = keys.flatMap((key, i) => (key === undefined ? [] : (removed.push(msgs[i]!.cmid), [outbox.delete(key)])));
+    let range = extendDown(heldRange(record), msgs, more);
+    if (range.cursor > 0) {
+      // Live messages stored above a page that starts the range join it once the page reaches them.
+      const [above] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, range.cursor + 1], [conv, Infinity])), ...deletes]);
+      range = { ...range, cursor: runFrom(range.cursor, above.map(([, seq]) => seq)) };
+    } else await Promise.all(deletes);
+    await tx.objectStore('cursors').put({ conv, after: range.cursor, floor: range.floor });
+    await tx.done;
+    return { ...range, removed };
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
@@ -183,7 +227,7 @@ class IdbStore implements ChatStore {
       if (seq !== cursor + 1) break;
       cursor = seq;
     }
-    if (cursor !== start) await cursors.put({ conv, after: cursor });
+    if (cursor !== start) await cursors.put({ ...held, conv, after: cursor });
     await tx.done;
     return { cursor, removed };
   }
@@ -191,4 +235,28 @@ class IdbStore implements ChatStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** The held range a cursor record states (a record without `floor` was filled forward from seq 1). */
+export function heldRange(record: { after: number; floor?: number } | undefined): HeldRange {
+  return { cursor: record?.after ?? 0, floor: record?.floor ?? 1 };
+}
+
+/** The range once a backward page `msgs` is stored: started there when empty, extended when it touches the floor. */
+export function extendDown(range: HeldRange, msgs: readonly Message[], more: boolean): HeldRange {
+  const first = msgs[0];
+  if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1 };
+  const last = msgs[msgs.length - 1]!;
+  const floor = more ? first.seq : 1;
+  if (range.cursor === 0) return { cursor: last.seq, floor };
+  return last.seq >= range.floor - 1 && floor < range.floor ? { ...range, floor } : range;
+}
+
+/** The end of the gap-free run from `cursor` over the ascending `seqs`. */
+export function runFrom(cursor: number, seqs: readonly number[]): number {
+  for (const seq of seqs) {
+    if (seq !== cursor + 1) break;
+    cursor = seq;
+  }
+  return cursor;
 }

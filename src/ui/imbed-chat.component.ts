@@ -9,7 +9,7 @@ import { KeyboardInsetController } from './keyboard-inset.js';
 import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
 import { renderLauncherButton, renderPanel } from './launcher.js';
 import { FULL_SCREEN, launcherStyles } from './launcher-styles.js';
-import { renderMessages } from './message-list.js';
+import { MessageList } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import { Notifier, parseNotify } from './notify.js';
 import { inheritedLang, localize, type Localized } from './i18n.js';
@@ -219,6 +219,8 @@ export class ImbedChat extends LitElement {
   #signedOut = false;
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside = false;
+  /** The virtualised list, and older messages loaded as the reader nears the top. */
+  readonly #list = new MessageList(this, () => this.log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
   readonly #announcer = new Announcer(this, () => this.localize().strings);
   /** The focused node at the start of an update, to notice when the update removes it. */
@@ -378,7 +380,7 @@ export class ImbedChat extends LitElement {
           tabindex="0"
           @scroll=${this.onScroll}
         >
-          ${renderMessages(items, { retry: this.onRetry, discard: this.onDiscard }, words)}
+          ${this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard }, words, this.#scrollAfterUpdate)}
         </div>
         ${this.newBelow
           ? html`<button type="button" class="new-messages" part="new-messages" @click=${this.onNewMessages}>
@@ -551,6 +553,7 @@ export class ImbedChat extends LitElement {
   }
 
   private readonly onScroll = (): void => {
+    this.#list.scrolled();
     const log = this.log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
       this.newBelow = false;

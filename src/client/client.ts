@@ -524,7 +524,7 @@ export class ImbedClient extends ImbedEventTarget {
       accept: (conv, msgs) => this.storage.withFallback(() => this.accept(conv, msgs)),
       acceptOlder: (conv, msgs, more) => this.storage.withFallback(async () => {
         // History, not news: no `message` events.
-        const range = await this.storage.require().acceptOlder(conv, msgs, more);
+        const range = await this.storage.require().acceptMessages(conv, msgs, { more });
         this.tabs?.stored(conv, msgs.map((m) => m.seq));
         this.mirror.acceptOlder(conv, msgs, range);
         this.emit('change', { conv });

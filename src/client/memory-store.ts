@@ -3,7 +3,7 @@
  * or when the host asks for `storage: 'memory'`. Same contract; nothing survives a reload.
  */
 import type { Message } from '../protocol/index.js';
-import { extendDown, runFrom, type AcceptResult, type ChatStore, type HeldRange, type OutboxRecord } from './store.js';
+import { extendDown, type AcceptResult, type ChatStore, type HeldRange, type OutboxRecord } from './store.js';
 import type { ItemError } from './types.js';
 
 /** A `ChatStore` held in memory for the life of the page. */
@@ -22,14 +22,6 @@ export class MemoryStore implements ChatStore {
 
   async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
     return this.sorted(conv).filter((m) => m.seq < below && m.seq >= below - limit);
-  }
-
-  async acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<AcceptResult & HeldRange> {
-    const { removed } = this.store(conv, msgs);
-    let range = extendDown(this.range(conv), msgs, more);
-    if (range.cursor > 0) range = { ...range, cursor: runFrom(range.cursor, this.sorted(conv).map((m) => m.seq).filter((seq) => seq > range.cursor)) };
-    this.ranges.set(conv, range);
-    return { ...range, removed };
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
@@ -65,13 +57,12 @@ export class MemoryStore implements ChatStore {
     if (i >= 0) this.outbox.splice(i, 1);
   }
 
-  async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
+  async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
     const { held, removed } = this.store(conv, msgs);
-    const range = this.range(conv);
-    let cursor = range.cursor;
-    while (held.has(cursor + 1)) cursor += 1;
-    this.ranges.set(conv, { ...range, cursor });
-    return { cursor, removed };
+    const range = older ? extendDown(this.range(conv), msgs, older.more) : this.range(conv);
+    while (held.has(range.cursor + 1)) range.cursor += 1;
+    this.ranges.set(conv, range);
+    return { ...range, removed };
   }
 
   close(): void {}

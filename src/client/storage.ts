@@ -71,7 +71,7 @@ async function copyToMemory(mirror: Mirror, conversations: readonly string[]): P
     const { cursor, low } = mirror.held(conv);
     const held = mirror.storedMessages(conv);
     // Its held range is what the mirror holds without a gap: older pages then come from the server.
-    if (cursor > 0) await memory.acceptOlder(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), low > 1);
+    if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
     await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
   }
   for (const { id: _id, ...record } of mirror.outboxItems()) await memory.addToOutbox(record);

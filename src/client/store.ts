@@ -21,7 +21,7 @@ export interface OutboxRecord {
 }
 
 /** What `acceptMessages` did, so the in-memory mirror can follow. */
-export interface AcceptResult {
+export interface AcceptResult extends HeldRange {
   /** The highest seq now held in the conversation without a gap. */
   cursor: number;
   /** Cmids whose outbox items were removed because their message is now stored. */
@@ -47,12 +47,7 @@ export interface ChatStore {
   loadConversation(conv: string, opts?: { from?: number; limit?: number }): Promise<{ messages: Message[] } & HeldRange>;
   /** Up to `limit` stored messages of `conv` just below seq `below`, by seq (the held range is gap-free). */
   loadOlder(conv: string, below: number, limit: number): Promise<Message[]>;
-  /**
-   * Stores a page of history answered to `sync` with `before` (ascending, gap-free) and extends the held
-   * range down over it (or starts the range there when nothing was held); `more` false means it reaches
-   * the first message. Removes outbox items with the same cmids, like `acceptMessages`.
-   */
-  acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<AcceptResult & HeldRange>;
+
   /** The outbox in outbox order: all of it, or only the records with an id above `afterId`. */
   loadOutbox(afterId?: number): Promise<OutboxRecord[]>;
   /** Appends to the outbox; resolves with the record including its id once durable. */
@@ -66,9 +61,11 @@ export interface ChatStore {
   /**
    * Stores `msgs` of `conv` idempotently by seq, removes any outbox items with the same cmids and
    * advances the cursor, all in ONE transaction: a message is never both pending and stored, and a
-   * crash between the two cannot resend it under a new position.
+   * crash between the two cannot resend it under a new position. With `older`, `msgs` are a page of
+   * history answered to `sync` with `before` (ascending, gap-free): the held range extends down over it,
+   * or starts there when nothing was held; `more` false means it reaches the first message.
    */
-  acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult>;
+  acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult>;
   close(): void;
 }
 
@@ -146,25 +143,6 @@ class IdbStore implements ChatStore {
     return this.db.getAll('messages', IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
   }
 
-  async acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<AcceptResult & HeldRange> {
-    const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
-    const messages = tx.objectStore('messages');
-    const outbox = tx.objectStore('outbox');
-    const puts = msgs.map((m) => messages.put({ conv: m.conv, seq: m.seq, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts }));
-    const [keys, record] = await Promise.all([Promise.all(msgs.map((m) => outbox.index('cmid').getKey(m.cmid))), tx.objectStore('cursors').get(conv), ...puts]);
-    const removed: string[] = [];
-    const deletes = keys.flatMap((key, i) => (key === undefined ? [] : (removed.push(msgs[i]!.cmid), [outbox.delete(key)])));
-    let range = extendDown(heldRange(record), msgs, more);
-    if (range.cursor > 0) {
-      // Live messages stored above a page that starts the range join it once the page reaches them.
-      const [above] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, range.cursor + 1], [conv, Infinity])), ...deletes]);
-      range = { ...range, cursor: runFrom(range.cursor, above.map(([, seq]) => seq)) };
-    } else await Promise.all(deletes);
-    await tx.objectStore('cursors').put({ conv, after: range.cursor, floor: range.floor });
-    await tx.done;
-    return { ...range, removed };
-  }
-
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
     return this.db.getAll('outbox', IDBKeyRange.lowerBound(afterId, true));
   }
@@ -203,7 +181,7 @@ class IdbStore implements ChatStore {
     await tx.done;
   }
 
-  async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
+  async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
     // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
     // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
     // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
@@ -219,17 +197,14 @@ class IdbStore implements ChatStore {
       removed.push(msgs[i]!.cmid);
       return [outbox.delete(key)];
     });
-    let cursor = held?.after ?? 0;
-    const start = cursor;
+    const before = heldRange(held);
+    const range = older ? extendDown(before, msgs, older.more) : before;
     // The seqs held after the cursor, in order (usually just this batch): the cursor moves over the gap-free run.
-    const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, cursor + 1], [conv, Infinity])), ...deletes]);
-    for (const [, seq] of after) {
-      if (seq !== cursor + 1) break;
-      cursor = seq;
-    }
-    if (cursor !== start) await cursors.put({ ...held, conv, after: cursor });
+    const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, range.cursor + 1], [conv, Infinity])), ...deletes]);
+    const cursor = runFrom(range.cursor, after.map(([, seq]) => seq));
+    if (cursor !== before.cursor || range.floor !== before.floor) await cursors.put({ conv, after: cursor, floor: range.floor });
     await tx.done;
-    return { cursor, removed };
+    return { cursor, floor: range.floor, removed };
   }
 
   close(): void {

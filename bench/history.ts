@@ -22,13 +22,21 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
 import { Store } from '../src/server/store.ts';
-import { CHROMIUM_ARGS } from '../test/support/browser.ts';
 
 const { values: args } = parseArgs({ options: { messages: { type: 'string', default: '10000' }, step: { type: 'string', default: '800' } } });
 const COUNT = Number(args.messages);
 const STEP = Number(args.step);
 const CONV = 'bench-history';
 const root = fileURLToPath(new URL('../', import.meta.url));
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+// The functions passed to page.evaluate() run in Chromium: their globals, named for the Node type check.
+declare const window: any;
+declare const requestAnimationFrame: (callback: (time: number) => void) => number;
+type PageElement = any;
 
 /** Runs in the page: mounts the element and resolves once the newest message is rendered. */
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>history bench</title>
@@ -71,7 +79,7 @@ const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>
 /** Runs in the page: scrolls from the newest message to the oldest; returns frame times, page times, drift. */
 async function scrollToOldest(step: number): Promise<{ frames: number[]; pages: number[]; drifts: number[]; held: number; first: number | null; ms: number }> {
   const el = (window as any).chat;
-  const log: HTMLElement = el.shadowRoot.querySelector('[part~="log"]');
+  const log: PageElement = el.shadowRoot.querySelector('[part~="log"]');
   const client = el.client;
   const pages: number[] = [];
   const original = client.loadOlder.bind(client);
@@ -85,7 +93,7 @@ async function scrollToOldest(step: number): Promise<{ frames: number[]; pages: 
   const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
   const topVisible = (seq?: string) => {
     const top = log.getBoundingClientRect().top;
-    const nodes = [...el.shadowRoot.querySelectorAll('[part~="message"]')] as HTMLElement[];
+    const nodes = [...el.shadowRoot.querySelectorAll('[part~="message"]')] as PageElement[];
     const node = nodes.find((n) => (seq === undefined ? n.getBoundingClientRect().bottom > top : n.dataset.seq === seq));
     return node ? { seq: node.dataset.seq!, offset: node.getBoundingClientRect().top - top } : null;
   };

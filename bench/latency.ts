@@ -9,7 +9,8 @@
  * clock, `performance.timeOrigin + performance.now()`. To tell where the time goes, A notes when the
  * `send` frame leaves its socket and B when the `msg` frame arrives on its socket, so each latency splits
  * into sender (send() to the frame out: outbox write in IndexedDB, pacing), network + server (SQLite commit
- * with fsync, fan-out) and reader (frame in to node: IndexedDB write, render). Prints numbers; asserts nothing.
+ * with fsync, fan-out) and reader (frame in to node: IndexedDB write, then render after the client's
+ * `change`). Prints numbers; asserts nothing.
  *
  * Usage: node --import tsx bench/latency.ts [--messages 1000] [--warmup 50] [--interval 20]
  */
@@ -21,7 +22,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
-import { CHROMIUM_ARGS } from '../test/support/browser.ts';
 
 const { values: args } = parseArgs({
   options: { messages: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '50' }, interval: { type: 'string', default: '20' } },
@@ -31,6 +31,13 @@ const WARMUP = Number(args.warmup);
 const INTERVAL = Number(args.interval);
 const CONV = 'bench-latency';
 const root = fileURLToPath(new URL('../', import.meta.url));
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+// The functions passed to page.evaluate() run in Chromium: their globals, named for the Node type check.
+declare const window: any;
 
 /**
  * The page: notes, on the shared clock, every frame its sockets send or receive that carries a bench
@@ -39,7 +46,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>latency bench</title>
 <script>
   const clock = () => performance.timeOrigin + performance.now();
-  window.marks = { out: new Map(), in: new Map(), node: new Map() };
+  window.marks = { out: new Map(), in: new Map(), stored: new Map(), node: new Map() };
   const number = (data) => { const m = /"text":"lat (\\d+) /.exec(typeof data === 'string' ? data : ''); return m ? Number(m[1]) : null; };
   const Native = WebSocket;
   window.WebSocket = class extends Native {
@@ -72,7 +79,13 @@ const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>
           }
         }
       }).observe(el.shadowRoot, { childList: true, subtree: true });
-      const online = () => (el.client && el.client.state === 'online' ? resolve() : setTimeout(online, 20));
+      // The client's \`change\` after a message is stored in IndexedDB and in its copy: the render follows.
+      const stored = () => {
+        const items = el.client.items(conv);
+        const n = /^lat (\\d+) /.exec(items[items.length - 1]?.text ?? '');
+        if (n && !marks.stored.has(Number(n[1]))) marks.stored.set(Number(n[1]), clock());
+      };
+      const online = () => (el.client && el.client.state === 'online' ? (el.client.addEventListener('change', stored), resolve()) : setTimeout(online, 20));
       online();
     });
   });
@@ -129,10 +142,13 @@ async function main(): Promise<void> {
     const outs = new Map(await a.evaluate(() => [...(window as any).marks.out] as Array<[number, number]>));
     const ins = new Map(await b.evaluate(() => [...(window as any).marks.in] as Array<[number, number]>));
     const nodes = new Map(await b.evaluate(() => [...(window as any).marks.node] as Array<[number, number]>));
+    const stored = new Map(await b.evaluate(() => [...(window as any).marks.stored] as Array<[number, number]>));
     const total: number[] = [];
     const sender: number[] = [];
     const wire: number[] = [];
     const reader: number[] = [];
+    const storing: number[] = [];
+    const rendering: number[] = [];
     let missing = 0;
     for (const [n, called] of calls) {
       const [out, arrived, node] = [outs.get(n), ins.get(n), nodes.get(n)];
@@ -144,12 +160,19 @@ async function main(): Promise<void> {
       sender.push(out - called);
       wire.push(arrived - out);
       reader.push(node - arrived);
+      const at = stored.get(n);
+      if (at !== undefined) {
+        storing.push(at - arrived);
+        rendering.push(node - at);
+      }
     }
     console.log(`bench:latency — ${COUNT} messages after ${WARMUP} warm-up, one every ${INTERVAL} ms, page A -> server -> page B (loopback, SQLite WAL + synchronous=FULL)`);
     console.log(row('send() on A -> node in B', total));
     console.log(row('  A: send() -> send frame out', sender));
     console.log(row('  send frame out -> msg frame in B', wire));
     console.log(row('  B: msg frame in -> node', reader));
+    console.log(row('    B: frame in -> stored (change)', storing));
+    console.log(row('    B: change -> node', rendering));
     if (missing) console.log(`not rendered on B (or frames not seen): ${missing}`);
   } finally {
     await context.close();

@@ -3,8 +3,7 @@
  * survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup; a
  * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
-import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import { repeat } from 'lit/directives/repeat.js';
+import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import type { ChatItem } from '../client/index.js';
 import { formatFullTime, formatTime } from './format.js';
@@ -96,12 +95,16 @@ export class MessageList implements ReactiveController {
   #items: readonly ChatItem[] = [];
   #start = 0;
   #end = 0;
-  #anchor: { node: Element; top: number } | null = null;
-  #observed = new Set<Element>();
+  #anchor: [node: HTMLElement, top: number] | null = null;
+  /** What the next `hostUpdated` puts in the DOM: the window's items and the spacers' heights. */
+  #view: [start: number, end: number, above: number, below: number, actions: MessageActions, words: Localized] | null = null;
+  /** The node of each rendered item, by cmid: Lit renders into it, and it moves only when its item does. */
+  #nodes = new Map<string, HTMLElement>();
+  #spacers = [spacer(), spacer()] as const;
   #observer = new ResizeObserver(() => this.#measure());
-  #wantsOlder = false;
+  #loading = false;
 
-  /** `onTop` is called when the reader reaches the oldest rendered item: time to load older ones. */
+  /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
   constructor(
     private readonly host: ReactiveControllerHost,
     private readonly log: () => HTMLElement | null,
@@ -112,43 +115,26 @@ export class MessageList implements ReactiveController {
 
   hostDisconnected(): void {
     this.#observer.disconnect();
-    this.#observed.clear();
   }
 
   /** Before the DOM changes: notes the first node the reader sees and where. */
   hostUpdate(): void {
     const log = this.log();
-    this.#anchor = null;
-    if (!log) return;
-    const top = log.getBoundingClientRect().top;
-    for (const node of this.#rows(log)) {
-      const box = node.getBoundingClientRect();
-      if (box.bottom > top) {
-        this.#anchor = { node, top: box.top };
-        break;
-      }
-    }
+    const node = log && this.#rows(log).find((n) => n.offsetTop + n.offsetHeight > log.scrollTop + log.offsetTop);
+    this.#anchor = node ? [node, node.offsetTop] : null;
   }
 
-  /** After the DOM changed: puts the anchor node back where it was, and measures new nodes. */
+  /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
   hostUpdated(): void {
     const log = this.log();
     if (!log) return;
-    const anchor = this.#anchor;
-    if (anchor?.node.isConnected) log.scrollTop += anchor.node.getBoundingClientRect().top - anchor.top;
-    for (const node of this.#observed) {
-      if (!node.isConnected) {
-        this.#observer.unobserve(node);
-        this.#observed.delete(node);
-      }
-    }
-    for (const node of this.#rows(log)) {
-      if (!this.#observed.has(node)) {
-        this.#observed.add(node);
-        this.#observer.observe(node);
-      }
-    }
-    this.scrolled();
+    const box = log.querySelector('.rows');
+    if (box) this.#place(box);
+    const [node, top] = this.#anchor ?? [];
+    if (node?.isConnected) log.scrollTop += node.offsetTop - top!;
+    this.#observer.disconnect();
+    for (const row of this.#rows(log)) this.#observer.observe(row);
+    this.scrolled(false);
   }
 
   /**
@@ -157,83 +143,82 @@ export class MessageList implements ReactiveController {
    */
   render(items: readonly ChatItem[], actions: MessageActions, words: Localized, atBottom: boolean): TemplateResult {
     if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
-    this.#follow(items);
     const n = items.length;
-    if (n <= MAX_NODES) [this.#start, this.#end] = [0, n];
-    else if (atBottom || this.#end <= this.#start) this.#fit(n, n - 1, -1);
-    const { start, end } = this.#clamp(n);
+    // Older items prepended move the window's indexes, not its items.
+    const first = this.#items[this.#start];
+    const moved = first && items[this.#start]?.cmid !== first.cmid ? items.findIndex((i) => i.cmid === first.cmid) - this.#start : 0;
+    this.#items = items;
+    if (moved > 0) [this.#start, this.#end] = [this.#start + moved, this.#end + moved];
+    if (n <= MAX_NODES || atBottom || this.#end <= this.#start) this.#fit(n);
+    const start = (this.#start = Math.max(0, Math.min(this.#start, n - 1)));
+    const end = (this.#end = Math.min(this.#end, n));
     let above = 0;
     let below = 0;
-    for (let i = 0; i < start; i++) above += this.#guess(items[i]!);
-    for (let i = end; i < n; i++) below += this.#guess(items[i]!);
-    return html`${above ? html`<div aria-hidden="true" style="height:${above}px;flex:none"></div>` : nothing}${repeat(
-      items.slice(start, end),
-      (item) => item.cmid,
-      (item, i) => renderItem(item, items[start + i - 1], actions, words),
-    )}${below ? html`<div aria-hidden="true" style="height:${below}px;flex:none"></div>` : nothing}`;
+    items.forEach((item, i) => (i < start ? (above += this.#guess(item)) : i >= end && (below += this.#guess(item))));
+    this.#view = [start, end, above, below, actions, words];
+    // The rows are placed by `#place`, keyed by cmid, with spacers sized through CSSOM (a strict
+    // style-src refuses style attributes).
+    return html`<div class="rows"></div>`;
+  }
+
+  /** Puts the window's nodes in `box` in order, between the spacers, reusing each item's node. */
+  #place(box: Element): void {
+    const [start, end, above, below, actions, words] = this.#view!;
+    const items = this.#items;
+    const nodes = new Map<string, HTMLElement>();
+    for (let i = start; i < end; i++) {
+      const item = items[i]!;
+      const node = this.#nodes.get(item.cmid) ?? row();
+      render(renderItem(item, items[i - 1], actions, words), node);
+      nodes.set(item.cmid, node);
+    }
+    for (const [cmid, node] of this.#nodes) if (!nodes.has(cmid)) node.remove();
+    this.#nodes = nodes;
+    const [top, bottom] = this.#spacers;
+    [top.style.height, top.hidden, bottom.style.height, bottom.hidden] = [`${above}px`, !above, `${below}px`, !below];
+    // Only nodes out of place move (moving a node would drop the focus inside it).
+    let at = box.firstChild;
+    for (const node of [top, ...nodes.values(), bottom]) {
+      if (node === at) at = at.nextSibling;
+      else box.insertBefore(node, at);
+    }
   }
 
   /**
-   * The reader scrolled (or the list changed): renders another window when the viewport nears the edge of
-   * this one, and asks for older items once the oldest rendered item is near the top.
+   * The reader scrolled (or, `byReader` false, the list changed): renders another window when the viewport
+   * nears the edge of this one, and asks for older items once the reader nears the oldest one held.
    */
-  scrolled(): void {
+  scrolled(byReader = true): void {
     const log = this.log();
-    const n = this.#items.length;
+    const items = this.#items;
+    const n = items.length;
     if (!log || n === 0) return;
     const view = log.clientHeight;
     const top = log.scrollTop;
-    if (this.#start === 0 && top < view && !this.#wantsOlder) {
+    if (byReader && this.#start === 0 && top < view && !this.#loading) {
       const loading = this.onTop();
-      if (loading) {
-        this.#wantsOlder = true;
-        void loading.finally(() => {
-          this.#wantsOlder = false;
-        });
-      }
+      this.#loading = !!loading;
+      void loading?.finally(() => (this.#loading = false));
     }
-    if (n <= MAX_NODES) return;
-    let y = 0;
     let first = 0;
-    while (first < n - 1 && y + this.#guess(this.#items[first]!) < top) y += this.#guess(this.#items[first++]!);
+    for (let y = 0; first < n - 1 && (y += this.#guess(items[first]!)) < top; ) first++;
     let last = first;
-    for (let bottom = y; last < n - 1 && bottom < top + view; last++) bottom += this.#guess(this.#items[last]!);
-    // Inside the window with half a viewport to spare at either edge: nothing to render.
-    const margin = Math.ceil(view / 2 / this.#mean());
+    for (let y = 0; last < n - 1 && y < view; ) y += this.#guess(items[last++]!);
+    // Half a viewport to spare at either edge of the window: nothing to render.
+    const margin = view / 2 / this.#mean();
     if ((first - margin >= this.#start || this.#start === 0) && (last + margin < this.#end || this.#end === n)) return;
-    const [start, end] = [this.#start, this.#end];
-    this.#fit(n, first, 1);
-    if (start !== this.#start || end !== this.#end) this.host.requestUpdate();
+    this.#fit(n, first);
+    this.host.requestUpdate();
   }
 
-  /** The window from `from` (spreading one way by `dir`) covering about three viewports, and `MAX_NODES` at most. */
-  #fit(n: number, from: number, dir: 1 | -1): void {
-    const view = this.log()?.clientHeight || 600;
-    const count = Math.min(MAX_NODES, Math.ceil((3 * view) / this.#mean()) + 2);
-    if (dir < 0) [this.#start, this.#end] = [Math.max(0, n - count), n];
-    else {
-      this.#start = Math.max(0, from - Math.ceil(count / 3));
-      this.#end = Math.min(n, this.#start + count);
-      this.#start = Math.max(0, this.#end - count);
-    }
-  }
-
-  #clamp(n: number): { start: number; end: number } {
-    this.#end = Math.min(this.#end, n);
-    this.#start = Math.max(0, Math.min(this.#start, this.#end - 1));
-    return { start: this.#start, end: this.#end };
-  }
-
-  /** Keeps the window on the same items when older ones are prepended (their indexes move, not they). */
-  #follow(items: readonly ChatItem[]): void {
-    const before = this.#items;
-    this.#items = items;
-    const first = before[this.#start];
-    if (before === items || !first || items[this.#start]?.cmid === first.cmid) return;
-    const at = items.findIndex((i) => i.cmid === first.cmid);
-    if (at < 0) return;
-    this.#end += at - this.#start;
-    this.#start = at;
+  /**
+   * The window: the whole list when short, else about three viewports and `MAX_NODES` at most, from a
+   * viewport above `from` (or ending at the newest item).
+   */
+  #fit(n: number, from?: number): void {
+    const count = n <= MAX_NODES ? n : Math.min(MAX_NODES, Math.ceil((3 * (this.log()?.clientHeight || 600)) / this.#mean()) + 2);
+    this.#start = from === undefined ? n - count : Math.max(0, Math.min(n - count, Math.floor(from - count / 3)));
+    this.#end = this.#start + count;
   }
 
   #mean(): number {
@@ -251,16 +236,28 @@ export class MessageList implements ReactiveController {
   /** Records each rendered node's pitch: the distance to the next node (its own height for the last). */
   #measure(): void {
     const log = this.log();
-    if (!log) return;
-    const rows = this.#rows(log);
+    const rows = log ? this.#rows(log) : [];
     rows.forEach((row, i) => {
-      const next = rows[i + 1];
-      const pitch = next ? next.offsetTop - row.offsetTop : row.offsetHeight;
-      const cmid = row.dataset.cmid!;
-      const held = this.#pitch.get(cmid);
-      if (held === undefined) this.#measured += 1;
+      const pitch = rows[i + 1] ? rows[i + 1]!.offsetTop - row.offsetTop : row.offsetHeight;
+      const held = this.#pitch.get(row.dataset.cmid!);
+      if (held === undefined) this.#measured++;
       this.#total += pitch - (held ?? 0);
-      this.#pitch.set(cmid, pitch);
+      this.#pitch.set(row.dataset.cmid!, pitch);
     });
   }
+}
+
+/** The box a message renders into: it takes no part in layout itself. */
+function row(): HTMLElement {
+  const node = document.createElement('div');
+  node.style.display = 'contents';
+  return node;
+}
+
+/** Stands for the items outside the window, keeping the scroll height. */
+function spacer(): HTMLElement {
+  const node = document.createElement('div');
+  node.style.flex = 'none';
+  node.ariaHidden = 'true';
+  return node;
 }

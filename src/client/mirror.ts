@@ -30,6 +30,8 @@ export interface Me {
 export class Mirror {
   private readonly convs = new Map<string, ConversationCopy>();
   private outbox: OutboxRecord[] = [];
+  /** The item made of each message and outbox record, while the user and their name stay the same. */
+  private made = new WeakMap<object, ChatItem>();
 
   constructor(private readonly me: () => Me) {}
 
@@ -214,12 +216,19 @@ export class Mirror {
     const copy = this.copy(conv);
     if (copy.view) return copy.view;
     const { user, name } = this.me();
+    // The item of an unchanged message or record is the same object as before, so a renderer can tell what changed.
+    const made = this.made;
+    const itemOf = <T extends object>(source: T, make: (source: T) => ChatItem): ChatItem => {
+      let item = made.get(source);
+      if (!item) made.set(source, (item = make(source)));
+      return item;
+    };
     const stored = [...copy.messages.values()]
       .sort((a, b) => a.seq - b.seq)
-      .map((m): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user }));
+      .map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
     const outgoing = this.outbox
       .filter((r) => r.conv === conv)
-      .map((r) => outboxItem(r, user, name));
+      .map((r) => itemOf(r, () => outboxItem(r, user, name)));
     copy.view = Object.freeze([...stored, ...outgoing]);
     return copy.view;
   }
@@ -231,6 +240,7 @@ export class Mirror {
 
   /** Forgets every rendered view (the user or their name became known). */
   invalidateAll(): void {
+    this.made = new WeakMap();
     for (const copy of this.convs.values()) copy.view = null;
   }
 

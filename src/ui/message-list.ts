@@ -101,8 +101,12 @@ export class MessageList implements ReactiveController {
   /** The node of each rendered item, by cmid: Lit renders into it, and it moves only when its item does. */
   #nodes = new Map<string, HTMLElement>();
   #spacers = [spacer(), spacer()] as const;
+  /** What each node shows: its item and the one before (for the run), to render only nodes that changed. */
+  #shown = new WeakMap<HTMLElement, [item: ChatItem, previous: ChatItem | undefined]>();
+  #words: Localized | null = null;
   #observer = new ResizeObserver(() => this.#measure());
   #loading = false;
+  #wantsOlder = false;
 
   /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
   constructor(
@@ -166,10 +170,15 @@ export class MessageList implements ReactiveController {
     const [start, end, above, below, actions, words] = this.#view!;
     const items = this.#items;
     const nodes = new Map<string, HTMLElement>();
+    const last = this.#words;
+    const sameWords = last?.tag === words.tag && Object.entries(words.strings).every(([key, value]) => last.strings[key as keyof Strings] === value);
+    this.#words = words;
     for (let i = start; i < end; i++) {
-      const item = items[i]!;
+      const [item, previous] = [items[i]!, items[i - 1]];
       const node = this.#nodes.get(item.cmid) ?? row();
-      render(renderItem(item, items[i - 1], actions, words), node);
+      const [was, before] = this.#shown.get(node) ?? [];
+      if (!sameWords || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
+      this.#shown.set(node, [item, previous]);
       nodes.set(item.cmid, node);
     }
     for (const [cmid, node] of this.#nodes) if (!nodes.has(cmid)) node.remove();
@@ -195,7 +204,9 @@ export class MessageList implements ReactiveController {
     if (!log || n === 0) return;
     const view = log.clientHeight;
     const top = log.scrollTop;
-    if (byReader && this.#start === 0 && top < view && !this.#loading) {
+    // Near the top by the reader's doing (not a first render): older items are wanted until they scroll away.
+    if (byReader) this.#wantsOlder = top < view;
+    if (this.#wantsOlder && this.#start === 0 && top < view && !this.#loading) {
       const loading = this.onTop();
       this.#loading = !!loading;
       void loading?.finally(() => (this.#loading = false));

@@ -186,10 +186,10 @@ export class ImbedClient extends ImbedEventTarget {
     const createdAt = Date.now();
     return this.serial(async () => {
       const store = this.storage.require();
-      const record = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' });
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
-      if (this.tabs) this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
+      const { record, newer } = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
+      if (this.tabs) this.mirror.mergeOutbox(newer);
       else this.mirror.addOutbox(record);
       this.emit('change', { conv });
       this.tabs?.outboxChanged();

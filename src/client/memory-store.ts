@@ -28,11 +28,11 @@ export class MemoryStore implements ChatStore {
     return this.outbox.filter((r) => (r.id ?? 0) > afterId).map((r) => ({ ...r }));
   }
 
-  async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
+  async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
     if (this.outbox.some((r) => r.cmid === record.cmid)) throw new Error(`cmid ${record.cmid} is already in the outbox`);
     const stored = { ...record, id: this.nextId++ };
     this.outbox.push(stored);
-    return { ...stored };
+    return { record: { ...stored }, newer: newerThan === undefined ? [] : await this.loadOutbox(newerThan) };
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {

@@ -50,8 +50,11 @@ export interface ChatStore {
 
   /** The outbox in outbox order: all of it, or only the records with an id above `afterId`. */
   loadOutbox(afterId?: number): Promise<OutboxRecord[]>;
-  /** Appends to the outbox; resolves with the record including its id once durable. */
-  addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord>;
+  /**
+   * Appends to the outbox; resolves with the record including its id once durable and, with `newerThan`,
+   * every record with a higher id (this one included) read in the same transaction: what other tabs added.
+   */
+  addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }>;
   /** Marks an outbox item failed; false when it is gone (acknowledged meanwhile, e.g. by another tab). */
   markFailed(cmid: string, error: ItemError): Promise<boolean>;
   /** Moves an item to the end of the outbox as `pending`; null when it is gone. */
@@ -147,9 +150,15 @@ class IdbStore implements ChatStore {
     return this.db.getAll('outbox', IDBKeyRange.lowerBound(afterId, true));
   }
 
-  async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
-    const id = await this.db.add('outbox', record as OutboxRecord);
-    return { ...record, id };
+  async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
+    // Requests of one transaction run in order: the read sees the add, and both cost one round trip.
+    const tx = this.db.transaction('outbox', 'readwrite');
+    const [id, newer] = await Promise.all([
+      tx.store.add(record as OutboxRecord),
+      newerThan === undefined ? [] : tx.store.getAll(IDBKeyRange.lowerBound(newerThan, true)),
+      tx.done,
+    ]);
+    return { record: { ...record, id }, newer };
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {

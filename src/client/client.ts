@@ -26,7 +26,7 @@ import { newCmid } from './ids.js';
 import { multiTabSupported, tabGroupName } from './leader.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
-import { ClientStorage } from './storage.js';
+import { ClientStorage, FIRST_PAGE } from './storage.js';
 import { TabGroup, type TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';
 import { TokenSource } from './token-source.js';
@@ -186,10 +186,10 @@ export class ImbedClient extends ImbedEventTarget {
     const createdAt = Date.now();
     return this.serial(async () => {
       const store = this.storage.require();
-      const record = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' });
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
-      if (this.tabs) this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
+      const { record, newer } = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
+      if (this.tabs) this.mirror.mergeOutbox(newer);
       else this.mirror.addOutbox(record);
       this.emit('change', { conv });
       this.tabs?.outboxChanged();
@@ -234,6 +234,23 @@ export class ImbedClient extends ImbedEventTarget {
   /** Stored messages of `conv` by seq, then its outbox items (pending and failed) in outbox order. */
   items(conv: string): readonly ChatItem[] {
     return this.mirror.items(conv);
+  }
+
+  /**
+   * Makes the page of `conv` just older than `items(conv)` available to it: from the local cache, else
+   * from the server while connected. Resolves true when it added messages (a `change` follows), false when
+   * there are none older or the server cannot be asked now.
+   */
+  async loadOlder(conv: string): Promise<boolean> {
+    if (this.storage.kind === null) return false;
+    const fromCache = await this.serial(async () => {
+      const { low, floor } = this.mirror.held(conv);
+      if (low <= floor) return false;
+      this.mirror.addOlder(conv, await this.storage.require().loadOlder(conv, low, FIRST_PAGE));
+      this.emit('change', { conv });
+      return true;
+    });
+    return fromCache || ((await this.session?.requestOlder(conv)) ?? false);
   }
 
   /** Outbox items still pending, in `conv` or in all conversations. */
@@ -378,7 +395,7 @@ export class ImbedClient extends ImbedEventTarget {
   private async reloadFromStore(convs: readonly string[]): Promise<void> {
     const store = this.storage.require();
     const loaded = [];
-    for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv)) });
+    for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.mirror.held(conv).low })) });
     const { changed, added } = this.mirror.catchUp(loaded, await store.loadOutbox());
     for (const conv of changed) if (this.conversations.includes(conv)) this.emit('change', { conv });
     for (const message of added) if (message.from !== this._user) this.emit('message', { message });
@@ -505,6 +522,13 @@ export class ImbedClient extends ImbedEventTarget {
       send: (frame) => this.sendFrame(frame),
       // The session stores acks outside serial(), so they need the storage fallback of their own.
       accept: (conv, msgs) => this.storage.withFallback(() => this.accept(conv, msgs)),
+      acceptOlder: (conv, msgs, more) => this.storage.withFallback(async () => {
+        // History, not news: no `message` events.
+        const range = await this.storage.require().acceptMessages(conv, msgs, { more });
+        this.tabs?.stored(conv, msgs.map((m) => m.seq));
+        this.mirror.acceptOlder(conv, msgs, range);
+        this.emit('change', { conv });
+      }),
       fail: async (item, error) => {
         if (await this.storage.require().markFailed(item.cmid, error)) {
           this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });

@@ -3,7 +3,7 @@
  * or when the host asks for `storage: 'memory'`. Same contract; nothing survives a reload.
  */
 import type { Message } from '../protocol/index.js';
-import type { AcceptResult, ChatStore, OutboxRecord } from './store.js';
+import { extendDown, type AcceptResult, type ChatStore, type HeldRange, type OutboxRecord } from './store.js';
 import type { ItemError } from './types.js';
 
 /** A `ChatStore` held in memory for the life of the page. */
@@ -12,22 +12,27 @@ export class MemoryStore implements ChatStore {
   private nextId = 1;
   private readonly outbox: OutboxRecord[] = [];
   private readonly messages = new Map<string, Map<number, Message>>();
-  private readonly cursors = new Map<string, number>();
+  private readonly ranges = new Map<string, HeldRange>();
 
-  async loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }> {
-    const held = [...(this.messages.get(conv)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
-    return { messages: held.map((m) => ({ ...m })), cursor: this.cursors.get(conv) ?? 0 };
+  async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
+    const range = this.range(conv);
+    const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(range.floor, range.cursor - opts.limit + 1));
+    return { messages: this.sorted(conv).filter((m) => m.seq >= from), ...range };
+  }
+
+  async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
+    return this.sorted(conv).filter((m) => m.seq < below && m.seq >= below - limit);
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
     return this.outbox.filter((r) => (r.id ?? 0) > afterId).map((r) => ({ ...r }));
   }
 
-  async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
+  async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
     if (this.outbox.some((r) => r.cmid === record.cmid)) throw new Error(`cmid ${record.cmid} is already in the outbox`);
     const stored = { ...record, id: this.nextId++ };
     this.outbox.push(stored);
-    return { ...stored };
+    return { record: { ...stored }, newer: newerThan === undefined ? [] : await this.loadOutbox(newerThan) };
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {
@@ -52,7 +57,26 @@ export class MemoryStore implements ChatStore {
     if (i >= 0) this.outbox.splice(i, 1);
   }
 
-  async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
+  async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
+    const { held, removed } = this.store(conv, msgs);
+    const range = older ? extendDown(this.range(conv), msgs, older.more) : this.range(conv);
+    while (held.has(range.cursor + 1)) range.cursor += 1;
+    this.ranges.set(conv, range);
+    return { ...range, removed };
+  }
+
+  close(): void {}
+
+  private range(conv: string): HeldRange {
+    return this.ranges.get(conv) ?? { cursor: 0, floor: 1 };
+  }
+
+  private sorted(conv: string): Message[] {
+    return [...(this.messages.get(conv)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((m) => ({ ...m }));
+  }
+
+  /** Holds `msgs` and removes outbox items with the same cmids. */
+  private store(conv: string, msgs: readonly Message[]): { held: Map<number, Message>; removed: string[] } {
     let held = this.messages.get(conv);
     if (!held) this.messages.set(conv, (held = new Map()));
     const removed: string[] = [];
@@ -64,11 +88,6 @@ export class MemoryStore implements ChatStore {
         removed.push(m.cmid);
       }
     }
-    let cursor = this.cursors.get(conv) ?? 0;
-    while (held.has(cursor + 1)) cursor += 1;
-    this.cursors.set(conv, cursor);
-    return { cursor, removed };
+    return { held, removed };
   }
-
-  close(): void {}
 }

@@ -1,16 +1,21 @@
 /**
- * The in-memory copy of what the store holds for the followed conversations, loaded at start and kept in
- * step with every write. It makes `items()` synchronous, so a reloaded page renders its history at once,
- * offline included.
+ * The in-memory copy of the newest part of what the store holds for the followed conversations: the
+ * newest page is loaded at start (so a reloaded page renders at once, offline included, however long the
+ * history), older pages as the reader asks for them, and every write is followed. It makes `items()`
+ * synchronous.
  */
 import type { Message } from '../protocol/index.js';
-import type { OutboxRecord } from './store.js';
+import type { HeldRange, OutboxRecord } from './store.js';
 import type { ChatItem } from './types.js';
 
 interface ConversationCopy {
   messages: Map<number, Message>;
   /** Highest seq held without a gap. */
   cursor: number;
+  /** Lowest seq of the gap-free run held here down from `cursor` (`cursor + 1` when it holds none). */
+  low: number;
+  /** Lowest seq of the store's held range: below `low` down to it, older messages are read from the store. */
+  floor: number;
   /** The rendered items, rebuilt lazily after a change. */
   view: readonly ChatItem[] | null;
 }
@@ -25,12 +30,45 @@ export interface Me {
 export class Mirror {
   private readonly convs = new Map<string, ConversationCopy>();
   private outbox: OutboxRecord[] = [];
+  /** The item made of each message and outbox record, while the user and their name stay the same. */
+  private made = new WeakMap<object, ChatItem>();
 
   constructor(private readonly me: () => Me) {}
 
-  /** Replaces the copy of `conv` with what the store holds. */
-  loadConversation(conv: string, messages: readonly Message[], cursor: number): void {
-    this.convs.set(conv, { messages: new Map(messages.map((m) => [m.seq, m])), cursor, view: null });
+  /** Replaces the copy of `conv` with (the newest part of) what the store holds, and its held range. */
+  loadConversation(conv: string, messages: readonly Message[], range: HeldRange): void {
+    const copy = { messages: new Map(messages.map((m) => [m.seq, m])), cursor: range.cursor, low: range.cursor + 1, floor: range.floor, view: null };
+    this.convs.set(conv, copy);
+    reach(copy);
+  }
+
+  /** What is held of `conv` here (`low`) and in the store (`floor`), to know where older messages come from. */
+  held(conv: string): { cursor: number; low: number; floor: number } {
+    const { cursor, low, floor } = this.copy(conv);
+    return { cursor, low, floor };
+  }
+
+  /** Adds older messages read from the store (just below `low`). */
+  addOlder(conv: string, msgs: readonly Message[]): void {
+    const copy = this.copy(conv);
+    for (const m of msgs) copy.messages.set(m.seq, m);
+    reach(copy);
+    copy.view = null;
+  }
+
+  /**
+   * Records a page of history the store has just accepted (`acceptOlder`), with the store's held range:
+   * starts this copy's range there when it held none. Returns the messages it did not hold before.
+   */
+  acceptOlder(conv: string, msgs: readonly Message[], range: HeldRange): Message[] {
+    const copy = this.copy(conv);
+    const first = msgs[0];
+    if (copy.cursor === 0 && first) [copy.cursor, copy.low] = [first.seq - 1, first.seq];
+    copy.floor = range.floor;
+    const { added } = this.acceptMessages(conv, msgs, range.cursor);
+    reach(copy);
+    copy.view = null;
+    return added;
   }
 
   /** Replaces the outbox copy (records in outbox order). */
@@ -99,10 +137,14 @@ export class Mirror {
    * store holds them now, and the whole outbox. Returns the conversations whose items changed and the
    * messages this copy did not hold before (for `message` events), by seq.
    */
-  catchUp(convs: ReadonlyArray<{ conv: string; messages: readonly Message[]; cursor: number }>, outbox: readonly OutboxRecord[]): { changed: Set<string>; added: Message[] } {
+  catchUp(convs: ReadonlyArray<{ conv: string; messages: readonly Message[] } & HeldRange>, outbox: readonly OutboxRecord[]): { changed: Set<string>; added: Message[] } {
     const changed = new Set<string>();
     const added: Message[] = [];
-    for (const { conv, messages, cursor } of convs) {
+    for (const { conv, messages, cursor, floor } of convs) {
+      // Another tab started the range with a page of history: this copy's range starts where the store's does.
+      const copy = this.copy(conv);
+      if (copy.cursor === 0 && cursor > 0) [copy.cursor, copy.low] = [floor - 1, floor];
+      copy.floor = Math.min(copy.floor, floor);
       const result = this.acceptMessages(conv, messages, cursor);
       if (result.changed) changed.add(conv);
       added.push(...result.added);
@@ -174,12 +216,19 @@ export class Mirror {
     const copy = this.copy(conv);
     if (copy.view) return copy.view;
     const { user, name } = this.me();
+    // The item of an unchanged message or record is the same object as before, so a renderer can tell what changed.
+    const made = this.made;
+    const itemOf = <T extends object>(source: T, make: (source: T) => ChatItem): ChatItem => {
+      let item = made.get(source);
+      if (!item) made.set(source, (item = make(source)));
+      return item;
+    };
     const stored = [...copy.messages.values()]
       .sort((a, b) => a.seq - b.seq)
-      .map((m): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user }));
+      .map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
     const outgoing = this.outbox
       .filter((r) => r.conv === conv)
-      .map((r) => outboxItem(r, user, name));
+      .map((r) => itemOf(r, () => outboxItem(r, user, name)));
     copy.view = Object.freeze([...stored, ...outgoing]);
     return copy.view;
   }
@@ -191,12 +240,13 @@ export class Mirror {
 
   /** Forgets every rendered view (the user or their name became known). */
   invalidateAll(): void {
+    this.made = new WeakMap();
     for (const copy of this.convs.values()) copy.view = null;
   }
 
   private copy(conv: string): ConversationCopy {
     let copy = this.convs.get(conv);
-    if (!copy) this.convs.set(conv, (copy = { messages: new Map(), cursor: 0, view: null }));
+    if (!copy) this.convs.set(conv, (copy = { messages: new Map(), cursor: 0, low: 1, floor: 1, view: null }));
     return copy;
   }
 }
@@ -206,4 +256,10 @@ export function outboxItem(r: OutboxRecord, user: string | null, name: string | 
   const item: ChatItem = { conv: r.conv, cmid: r.cmid, seq: null, from: user ?? '', name: name ?? user ?? '', text: r.text, ts: r.createdAt, status: r.status, mine: true };
   if (r.error) item.error = r.error;
   return item;
+}
+
+/** Moves `low` down over the messages the copy holds just below it. */
+function reach(copy: ConversationCopy): void {
+  copy.low = Math.min(copy.low, copy.cursor + 1);
+  while (copy.messages.has(copy.low - 1)) copy.low -= 1;
 }

@@ -30,6 +30,8 @@ export interface SessionHost {
   send(frame: ClientFrame): boolean;
   /** Stores messages and removes their outbox items in one transaction, then updates the mirror and tells listeners. */
   accept(conv: string, msgs: readonly Message[]): Promise<void>;
+  /** Stores a page of history answered to `sync` with `before`, extending the held range down over it. */
+  acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<void>;
   /** Marks an outbox item failed in store and mirror, and tells listeners. */
   fail(item: OutboxRecord, error: ItemError): Promise<void>;
   /** `welcome` arrived: the session is established and catching up. */
@@ -59,8 +61,12 @@ export class Session {
   private window = Infinity;
   /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
   private readonly inflight = new Set<string>();
-  /** The one `sync` in flight per conversation. */
-  private readonly syncs = new Map<string, { ref: number; after: number }>();
+  /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
+  private readonly syncs = new Map<string, { ref: number; after: number; before?: number }>();
+  /** `sync`s with `before` asked for by the reader scrolling up, by ref, with who waits for the answer. */
+  private readonly older = new Map<number, (found: boolean) => void>();
+  /** Each conversation's head as `welcome` stated it. */
+  private heads = new Map<string, number>();
   /** Conversations still catching up after `welcome`; the outbox waits for all of them. */
   private readonly catchingUp = new Set<string>();
   /** Acknowledged messages waiting for the write in progress to finish; they are stored together next. */
@@ -125,6 +131,8 @@ export class Session {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    for (const done of this.older.values()) done(false);
+    this.older.clear();
     this.writeAcks();
   }
 
@@ -148,7 +156,7 @@ export class Session {
         this.host.report({ code: ErrorCode.FORBIDDEN, message: `not a member of ${conv}`, retryable: false, conv });
       }
     }
-    const heads = new Map(welcome.convs.map((c) => [c.conv, c.head]));
+    const heads = (this.heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
     for (const conv of this.host.conversations) {
       if ((heads.get(conv) ?? 0) > this.host.mirror.cursor(conv)) {
         this.catchingUp.add(conv);
@@ -165,13 +173,36 @@ export class Session {
     this.drain();
   }
 
-  /** Asks for the messages after the cursor of `conv`, one request in flight per conversation. */
+  /**
+   * Asks for the messages after the cursor of `conv`, one request in flight per conversation. With nothing
+   * held and more than a page to fetch, asks for the newest page instead (backward): the view fills at
+   * once, and older pages come as the reader scrolls up.
+   */
   private requestSync(conv: string): void {
     if (!this.established || this.syncs.has(conv)) return;
     const ref = this.nextRef++;
-    const after = this.host.mirror.cursor(conv);
+    const { mirror } = this.host;
+    const after = mirror.cursor(conv);
+    const head = Math.max(this.heads.get(conv) ?? 0, mirror.highestSeq(conv));
+    if (after === 0 && head > SYNC_PAGE) {
+      this.syncs.set(conv, { ref, after, before: head + 1 });
+      this.host.send({ type: 'sync', conv, before: head + 1, limit: SYNC_PAGE, ref });
+      return;
+    }
     this.syncs.set(conv, { ref, after });
     this.host.send({ type: 'sync', conv, after, limit: SYNC_PAGE, ref });
+  }
+
+  /**
+   * Asks the server for the page of `conv` just below what the cache holds, when the cache holds all it
+   * has down to its floor. Resolves true once a page is stored, false when there is nothing to ask.
+   */
+  requestOlder(conv: string): Promise<boolean> {
+    const { low, floor } = this.host.mirror.held(conv);
+    if (!this.established || low > floor || floor <= 1 || this.host.mirror.cursor(conv) === 0) return Promise.resolve(false);
+    const ref = this.nextRef++;
+    this.host.send({ type: 'sync', conv, before: floor, limit: SYNC_PAGE, ref });
+    return new Promise((resolve) => this.older.set(ref, resolve));
   }
 
   private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
@@ -187,12 +218,22 @@ export class Session {
   }
 
   private async onHistory(frame: HistoryFrame): Promise<void> {
-    await this.accept(frame.conv, frame.msgs);
+    const reader = typeof frame.ref === 'number' ? this.older.get(frame.ref) : undefined;
+    if (reader) {
+      this.older.delete(frame.ref as number);
+      await this.host.acceptOlder(frame.conv, frame.msgs, frame.more);
+      reader(frame.msgs.length > 0);
+      return;
+    }
     const asked = this.syncs.get(frame.conv);
+    const backward = asked?.before !== undefined && asked.ref === frame.ref;
+    if (backward) await this.host.acceptOlder(frame.conv, frame.msgs, frame.more);
+    else await this.accept(frame.conv, frame.msgs);
     this.syncs.delete(frame.conv);
     const { mirror } = this.host;
     const cursor = mirror.cursor(frame.conv);
-    const behind = frame.more || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
+    // A backward page's `more` speaks of older messages: only the head says whether newer ones remain.
+    const behind = (frame.more && !backward) || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
     // Ask again only when this page moved the cursor, so a server that answers oddly cannot make us loop.
     if (behind && (asked === undefined || cursor > asked.after)) {
       this.requestSync(frame.conv);
@@ -275,6 +316,11 @@ export class Session {
       this.host.report({ ...error, cmid: item.cmid });
       this.drain();
       return;
+    }
+    const reader = typeof frame.ref === 'number' ? this.older.get(frame.ref) : undefined;
+    if (reader) {
+      this.older.delete(frame.ref as number);
+      reader(false);
     }
     const conv = [...this.syncs].find(([, s]) => s.ref === frame.ref)?.[0];
     if (conv !== undefined) {

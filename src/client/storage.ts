@@ -9,6 +9,9 @@ import type { Mirror } from './mirror.js';
 import { openIdbStore, type ChatStore } from './store.js';
 import type { ImbedClientOptions, StorageKind } from './types.js';
 
+/** Messages per conversation read at start: the newest, enough to fill the view; older ones follow on demand. */
+export const FIRST_PAGE = 100;
+
 /** How long IndexedDB may take to open before the memory store is used instead. */
 const STORAGE_OPEN_TIMEOUT = 5_000;
 
@@ -45,8 +48,8 @@ async function openStorage(
   }
   try {
     for (const conv of conversations) {
-      const { messages, cursor } = await store.loadConversation(conv);
-      mirror.loadConversation(conv, messages, cursor);
+      const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
+      mirror.loadConversation(conv, messages, range);
     }
     mirror.loadOutbox(await store.loadOutbox());
   } catch (e) {
@@ -59,12 +62,18 @@ async function openStorage(
 }
 
 /**
- * A memory store holding what `mirror` holds (every message of `conversations` and every outbox item
- * this page knows); `mirror`'s outbox is reloaded from it, since the memory store numbers items anew.
+ * A memory store holding what `mirror` holds (the messages of `conversations` it loaded, and every outbox
+ * item this page knows); `mirror`'s outbox is reloaded from it, since the memory store numbers items anew.
  */
 async function copyToMemory(mirror: Mirror, conversations: readonly string[]): Promise<MemoryStore> {
   const memory = new MemoryStore();
-  for (const conv of conversations) await memory.acceptMessages(conv, mirror.storedMessages(conv));
+  for (const conv of conversations) {
+    const { cursor, low } = mirror.held(conv);
+    const held = mirror.storedMessages(conv);
+    // Its held range is what the mirror holds without a gap: older pages then come from the server.
+    if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
+    await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
+  }
   for (const { id: _id, ...record } of mirror.outboxItems()) await memory.addToOutbox(record);
   mirror.loadOutbox(await memory.loadOutbox());
   return memory;

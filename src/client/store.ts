@@ -21,22 +21,40 @@ export interface OutboxRecord {
 }
 
 /** What `acceptMessages` did, so the in-memory mirror can follow. */
-export interface AcceptResult {
+export interface AcceptResult extends HeldRange {
   /** The highest seq now held in the conversation without a gap. */
   cursor: number;
   /** Cmids whose outbox items were removed because their message is now stored. */
   removed: string[];
 }
 
+/**
+ * What a conversation's cache holds: every message with seq in `[floor, cursor]` (none when `cursor` is 0),
+ * plus possibly some above `cursor` after a gap. `floor` is 1 once the cache reaches the first message.
+ */
+export interface HeldRange {
+  cursor: number;
+  floor: number;
+}
+
 /** The storage contract shared by the IndexedDB store and the memory fallback. Every method is one transaction. */
 export interface ChatStore {
   readonly kind: StorageKind;
-  /** Every stored message of `conv` by seq, and its cursor (0 when none). */
-  loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }>;
+  /**
+   * The stored messages of `conv` by seq, from seq `from` up (default: the newest `limit` of the held
+   * range, and everything above it), and its held range. Start-up reads only the newest page.
+   */
+  loadConversation(conv: string, opts?: { from?: number; limit?: number }): Promise<{ messages: Message[] } & HeldRange>;
+  /** Up to `limit` stored messages of `conv` just below seq `below`, by seq (the held range is gap-free). */
+  loadOlder(conv: string, below: number, limit: number): Promise<Message[]>;
+
   /** The outbox in outbox order: all of it, or only the records with an id above `afterId`. */
   loadOutbox(afterId?: number): Promise<OutboxRecord[]>;
-  /** Appends to the outbox; resolves with the record including its id once durable. */
-  addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord>;
+  /**
+   * Appends to the outbox; resolves with the record including its id once durable and, with `newerThan`,
+   * every record with a higher id (this one included) read in the same transaction: what other tabs added.
+   */
+  addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }>;
   /** Marks an outbox item failed; false when it is gone (acknowledged meanwhile, e.g. by another tab). */
   markFailed(cmid: string, error: ItemError): Promise<boolean>;
   /** Moves an item to the end of the outbox as `pending`; null when it is gone. */
@@ -46,16 +64,19 @@ export interface ChatStore {
   /**
    * Stores `msgs` of `conv` idempotently by seq, removes any outbox items with the same cmids and
    * advances the cursor, all in ONE transaction: a message is never both pending and stored, and a
-   * crash between the two cannot resend it under a new position.
+   * crash between the two cannot resend it under a new position. With `older`, `msgs` are a page of
+   * history answered to `sync` with `before` (ascending, gap-free): the held range extends down over it,
+   * or starts there when nothing was held; `more` false means it reaches the first message.
    */
-  acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult>;
+  acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult>;
   close(): void;
 }
 
 interface ImbedDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord; indexes: { cmid: string } };
   messages: { key: [string, number]; value: Message };
-  cursors: { key: string; value: { conv: string; after: number } };
+  /** `floor` is absent in records of caches filled forward from seq 1 (before backward paging): it is 1. */
+  cursors: { key: string; value: { conv: string; after: number; floor?: number } };
 }
 
 /** Current schema version; `upgrade` migrates from every older one. */
@@ -111,23 +132,33 @@ class IdbStore implements ChatStore {
   readonly kind = 'indexeddb' as const;
   constructor(private readonly db: IDBPDatabase<ImbedDB>) {}
 
-  async loadConversation(conv: string): Promise<{ messages: Message[]; cursor: number }> {
+  async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
     const tx = this.db.transaction(['messages', 'cursors'], 'readonly');
-    const [messages, cursor] = await Promise.all([
-      tx.objectStore('messages').getAll(IDBKeyRange.bound([conv, 0], [conv, Infinity])),
-      tx.objectStore('cursors').get(conv),
-      tx.done,
-    ]);
-    return { messages, cursor: cursor?.after ?? 0 };
+    const held = heldRange(await tx.objectStore('cursors').get(conv));
+    // The held range is gap-free, so the newest page is one key range: no cursor walk.
+    const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(held.floor, held.cursor - opts.limit + 1));
+    const [messages] = await Promise.all([tx.objectStore('messages').getAll(IDBKeyRange.bound([conv, from], [conv, Infinity])), tx.done]);
+    return { messages, ...held };
+  }
+
+  async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
+    if (below <= 1) return [];
+    return this.db.getAll('messages', IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
     return this.db.getAll('outbox', IDBKeyRange.lowerBound(afterId, true));
   }
 
-  async addToOutbox(record: Omit<OutboxRecord, 'id'>): Promise<OutboxRecord> {
-    const id = await this.db.add('outbox', record as OutboxRecord);
-    return { ...record, id };
+  async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
+    // Requests of one transaction run in order: the read sees the add, and both cost one round trip.
+    const tx = this.db.transaction('outbox', 'readwrite');
+    const [id, newer] = await Promise.all([
+      tx.store.add(record as OutboxRecord),
+      newerThan === undefined ? [] : tx.store.getAll(IDBKeyRange.lowerBound(newerThan, true)),
+      tx.done,
+    ]);
+    return { record: { ...record, id }, newer };
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {
@@ -159,7 +190,7 @@ class IdbStore implements ChatStore {
     await tx.done;
   }
 
-  async acceptMessages(conv: string, msgs: readonly Message[]): Promise<AcceptResult> {
+  async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
     // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
     // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
     // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
@@ -175,20 +206,42 @@ class IdbStore implements ChatStore {
       removed.push(msgs[i]!.cmid);
       return [outbox.delete(key)];
     });
-    let cursor = held?.after ?? 0;
-    const start = cursor;
+    const before = heldRange(held);
+    const range = older ? extendDown(before, msgs, older.more) : before;
     // The seqs held after the cursor, in order (usually just this batch): the cursor moves over the gap-free run.
-    const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, cursor + 1], [conv, Infinity])), ...deletes]);
-    for (const [, seq] of after) {
-      if (seq !== cursor + 1) break;
-      cursor = seq;
-    }
-    if (cursor !== start) await cursors.put({ conv, after: cursor });
-    await tx.done;
-    return { cursor, removed };
+    const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, range.cursor + 1], [conv, Infinity])), ...deletes]);
+    const cursor = runFrom(range.cursor, after.map(([, seq]) => seq));
+    // The cursor's write and the commit are awaited together: one round trip to IndexedDB fewer per batch.
+    const moved = cursor !== before.cursor || range.floor !== before.floor;
+    await Promise.all([moved && cursors.put({ conv, after: cursor, floor: range.floor }), tx.done]);
+    return { cursor, floor: range.floor, removed };
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+/** The held range a cursor record states (a record without `floor` was filled forward from seq 1). */
+export function heldRange(record: { after: number; floor?: number } | undefined): HeldRange {
+  return { cursor: record?.after ?? 0, floor: record?.floor ?? 1 };
+}
+
+/** The range once a backward page `msgs` is stored: started there when empty, extended when it touches the floor. */
+export function extendDown(range: HeldRange, msgs: readonly Message[], more: boolean): HeldRange {
+  const first = msgs[0];
+  if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1 };
+  const last = msgs[msgs.length - 1]!;
+  const floor = more ? first.seq : 1;
+  if (range.cursor === 0) return { cursor: last.seq, floor };
+  return last.seq >= range.floor - 1 && floor < range.floor ? { ...range, floor } : range;
+}
+
+/** The end of the gap-free run from `cursor` over the ascending `seqs`. */
+export function runFrom(cursor: number, seqs: readonly number[]): number {
+  for (const seq of seqs) {
+    if (seq !== cursor + 1) break;
+    cursor = seq;
+  }
+  return cursor;
 }

@@ -59,13 +59,16 @@ export interface SendFrame {
   text: string;
 }
 
-export interface SyncFrame {
+/**
+ * Asks for one page of a conversation: forward from `after` (catch-up, ascending from after + 1), or
+ * backward from `before` (history, the newest `limit` messages below `before`). Exactly one of the two.
+ */
+export type SyncFrame = {
   type: 'sync';
   conv: string;
-  after: number;
   limit?: number;
   ref?: Ref;
-}
+} & ({ after: number; before?: never } | { before: number; after?: never });
 
 export interface PingFrame {
   type: 'ping';
@@ -127,9 +130,12 @@ export interface MsgFrame extends Message {
 export interface HistoryFrame {
   type: 'history';
   conv: string;
-  /** Messages with seq > `after`, ascending, gap-free. */
+  /** Messages with seq > `after` (or the newest below `before`), ascending, gap-free. */
   msgs: Message[];
-  /** True when messages after the last one in `msgs` exist: ask again with its seq. */
+  /**
+   * Forward: messages after the last one in `msgs` exist (ask again with its seq as `after`). Backward:
+   * messages before the first one exist (ask again with its seq as `before`).
+   */
   more: boolean;
   head: number;
   ref?: Ref;

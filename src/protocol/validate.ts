@@ -139,11 +139,17 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
       if (typeof o.conv !== 'string' || !CONV_PATTERN.test(o.conv)) {
         return fail(ErrorCode.BAD_FRAME, '`conv` must be 1-128 characters of [A-Za-z0-9_.:-]', ref);
       }
-      if (!isSeq(o.after)) return fail(ErrorCode.BAD_FRAME, '`after` must be an integer >= 0', ref);
+      if ((o.after === undefined) === (o.before === undefined)) {
+        return fail(ErrorCode.BAD_FRAME, 'exactly one of `after` and `before` is required', ref);
+      }
+      if (o.after !== undefined && !isSeq(o.after)) return fail(ErrorCode.BAD_FRAME, '`after` must be an integer >= 0', ref);
+      if (o.before !== undefined && !(isSeq(o.before) && o.before >= 1)) {
+        return fail(ErrorCode.BAD_FRAME, '`before` must be an integer >= 1', ref);
+      }
       if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && (o.limit as number) >= 1)) {
         return fail(ErrorCode.BAD_FRAME, '`limit` must be an integer >= 1', ref);
       }
-      const frame: ClientFrame = { type: 'sync', conv: o.conv, after: o.after };
+      const frame: ClientFrame = isSeq(o.after) ? { type: 'sync', conv: o.conv, after: o.after } : { type: 'sync', conv: o.conv, before: o.before as number };
       if (o.limit !== undefined) frame.limit = o.limit as number;
       if (ref !== null) frame.ref = ref;
       return { ok: true, frame };

@@ -549,7 +549,9 @@ export class Session implements Subscriber, CommitParty {
     }
     this.ctx.hub.subscribe(frame.conv, this);
     const limit = Math.min(frame.limit ?? DEFAULT_SYNC_LIMIT, LIMITS.syncLimit);
-    const page = this.ctx.store.page(frame.conv, frame.after, limit);
+    const page = frame.before === undefined
+      ? this.ctx.store.page(frame.conv, frame.after, limit)
+      : this.ctx.store.pageBefore(frame.conv, frame.before, limit);
     const history: HistoryFrame = { type: 'history', conv: frame.conv, msgs: page.msgs, more: page.more, head: page.head };
     if (frame.ref !== undefined) history.ref = frame.ref;
     this.send(history);

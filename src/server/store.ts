@@ -201,6 +201,18 @@ export class Store {
     return { msgs: rows, more, head };
   }
 
+  /**
+   * The newest `limit` messages of `conv` with seq < `before`, ascending, and whether older ones exist:
+   * a client that holds nothing yet shows the newest page without downloading the whole history.
+   */
+  pageBefore(conv: string, before: number, limit: number): Page {
+    const rows = this.stmt.pageBefore.all(conv, before, limit + 1);
+    const head = this.head(conv);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { msgs: rows.reverse(), more, head };
+  }
+
   /** The highest seq stored in `conv`, 0 when it has no message. */
   head(conv: string): number {
     return this.stmt.head.get(conv)?.head ?? 0;
@@ -282,6 +294,9 @@ function prepare(db: Database.Database) {
     ),
     page: db.prepare<[string, number, number], Message>(
       'SELECT conv, seq, cmid, sender AS "from", name, text, ts FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    pageBefore: db.prepare<[string, number, number], Message>(
+      'SELECT conv, seq, cmid, sender AS "from", name, text, ts FROM messages WHERE conv = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
     head: db.prepare<[string], { head: number }>('SELECT head FROM conversations WHERE id = ?'),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),

@@ -8,7 +8,7 @@ import { KeyboardInsetController } from './keyboard-inset.js';
 import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
 import { FULL_SCREEN } from './full-screen.js';
 import type * as LauncherMode from './launcher-mode.js';
-import { renderMessages } from './message-list.js';
+import { MessageList } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import type * as Notify from './notify.js';
 import { loadLauncherMode, loadNotify } from './parts.js';
@@ -268,6 +268,8 @@ export class ImbedChat extends LitElement {
   #read: ReadState | null = null;
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside = false;
+  /** The virtualised list, and older messages loaded as the reader nears the top. */
+  readonly #list = new MessageList(this, () => this.log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
   readonly #announcer = new Announcer(this, () => this.localize().strings);
   /** The focused node at the start of an update, to notice when the update removes it. */
@@ -456,7 +458,7 @@ export class ImbedChat extends LitElement {
           tabindex="0"
           @scroll=${this.onScroll}
         >
-          ${renderMessages(items, { retry: this.onRetry, discard: this.onDiscard }, words)}
+          ${this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard }, words, this.#scrollAfterUpdate)}
         </div>
         ${this.newBelow
           ? html`<button type="button" class="new-messages" part="new-messages" @click=${this.onNewMessages}>
@@ -685,6 +687,7 @@ export class ImbedChat extends LitElement {
   }
 
   private readonly onScroll = (): void => {
+    this.#list.scrolled();
     const log = this.log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
       this.newBelow = false;

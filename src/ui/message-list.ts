@@ -1,10 +1,9 @@
 /**
- * The message list: one node per `ChatItem`, keyed by `cmid` so the node a person is looking at
+ * The message list: one node per `ChatItem` in view, keyed by `cmid` so the node a person is looking at
  * survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup; a
  * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
-import { html, nothing, type TemplateResult } from 'lit';
-import { repeat } from 'lit/directives/repeat.js';
+import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import type { ChatItem } from '../client/index.js';
 import { formatFullTime, formatTime } from './format.js';
@@ -76,12 +75,200 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
   </div>`;
 }
 
-/** The items of one conversation, oldest first, or the empty-conversation hint, in the words of `words`. */
-export function renderMessages(items: readonly ChatItem[], actions: MessageActions, words: Localized): TemplateResult {
-  if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
-  return html`${repeat(
-    items,
-    (item) => item.cmid,
-    (item, index) => renderItem(item, items[index - 1], actions, words),
-  )}`;
+/** Most message nodes in the DOM at once, however long the conversation; a list this short is rendered whole. */
+const MAX_NODES = 200;
+/** Assumed pitch (height plus gap) of a message never measured, until some are. */
+const GUESS = 56;
+
+/**
+ * The virtualised message list: renders the window of items around the viewport plus a viewport's worth
+ * above and below, with spacers standing for the rest, so a conversation of 10,000 messages keeps at most
+ * `MAX_NODES` nodes. Nodes are keyed by `cmid`. Each rendered node's pitch is measured (ResizeObserver, then
+ * the distance to the next node, which counts gaps and margins); unmeasured ones are guessed as the mean.
+ * The node at the top of the viewport stays put through every render (scroll anchoring done here, as
+ * Safari has no `overflow-anchor`), whether older items are prepended or guesses give way to measures.
+ */
+export class MessageList implements ReactiveController {
+  #pitch = new Map<string, number>();
+  #measured = 0;
+  #total = 0;
+  #items: readonly ChatItem[] = [];
+  #start = 0;
+  #end = 0;
+  #anchor: [node: HTMLElement, top: number] | null = null;
+  /** What the next `hostUpdated` puts in the DOM: the window's items and the spacers' heights. */
+  #view: [start: number, end: number, above: number, below: number, actions: MessageActions, words: Localized] | null = null;
+  /** The node of each rendered item, by cmid: Lit renders into it, and it moves only when its item does. */
+  #nodes = new Map<string, HTMLElement>();
+  #spacers = [spacer(), spacer()] as const;
+  /** What each node shows: its item and the one before (for the run), to render only nodes that changed. */
+  #shown = new WeakMap<HTMLElement, [item: ChatItem, previous: ChatItem | undefined]>();
+  #words: Localized | null = null;
+  #observer = new ResizeObserver(() => this.#measure());
+  #loading = false;
+  #wantsOlder = false;
+
+  /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly log: () => HTMLElement | null,
+    private readonly onTop: () => Promise<unknown> | undefined,
+  ) {
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    this.#observer.disconnect();
+  }
+
+  /** Before the DOM changes: notes the first node the reader sees and where. */
+  hostUpdate(): void {
+    const log = this.log();
+    const node = log && this.#rows(log).find((n) => n.offsetTop + n.offsetHeight > log.scrollTop + log.offsetTop);
+    this.#anchor = node ? [node, node.offsetTop] : null;
+  }
+
+  /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
+  hostUpdated(): void {
+    const log = this.log();
+    if (!log) return;
+    const box = log.querySelector('.rows');
+    if (box) this.#place(box);
+    const [node, top] = this.#anchor ?? [];
+    if (node?.isConnected) log.scrollTop += node.offsetTop - top!;
+    this.#observer.disconnect();
+    for (const row of this.#rows(log)) this.#observer.observe(row);
+    this.scrolled(false);
+  }
+
+  /**
+   * The items of one conversation, oldest first (the window of them), or the empty-conversation hint.
+   * `atBottom`: this render ends at the newest item (the view is about to stick to the bottom).
+   */
+  render(items: readonly ChatItem[], actions: MessageActions, words: Localized, atBottom: boolean): TemplateResult {
+    if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
+    const n = items.length;
+    // Older items prepended move the window's indexes, not its items.
+    const first = this.#items[this.#start];
+    const moved = first && items[this.#start]?.cmid !== first.cmid ? items.findIndex((i) => i.cmid === first.cmid) - this.#start : 0;
+    this.#items = items;
+    if (moved > 0) [this.#start, this.#end] = [this.#start + moved, this.#end + moved];
+    if (n <= MAX_NODES || atBottom || this.#end <= this.#start) this.#fit(n);
+    const start = (this.#start = Math.max(0, Math.min(this.#start, n - 1)));
+    const end = (this.#end = Math.min(this.#end, n));
+    let above = 0;
+    let below = 0;
+    items.forEach((item, i) => (i < start ? (above += this.#guess(item)) : i >= end && (below += this.#guess(item))));
+    this.#view = [start, end, above, below, actions, words];
+    // The rows are placed by `#place`, keyed by cmid, with spacers sized through CSSOM (a strict
+    // style-src refuses style attributes).
+    return html`<div class="rows"></div>`;
+  }
+
+  /** Puts the window's nodes in `box` in order, between the spacers, reusing each item's node. */
+  #place(box: Element): void {
+    const [start, end, above, below, actions, words] = this.#view!;
+    const items = this.#items;
+    const nodes = new Map<string, HTMLElement>();
+    const last = this.#words;
+    const sameWords = last?.tag === words.tag && Object.entries(words.strings).every(([key, value]) => last.strings[key as keyof Strings] === value);
+    this.#words = words;
+    for (let i = start; i < end; i++) {
+      const [item, previous] = [items[i]!, items[i - 1]];
+      const node = this.#nodes.get(item.cmid) ?? row();
+      const [was, before] = this.#shown.get(node) ?? [];
+      if (!sameWords || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
+      this.#shown.set(node, [item, previous]);
+      nodes.set(item.cmid, node);
+    }
+    for (const [cmid, node] of this.#nodes) if (!nodes.has(cmid)) node.remove();
+    this.#nodes = nodes;
+    const [top, bottom] = this.#spacers;
+    [top.style.height, top.hidden, bottom.style.height, bottom.hidden] = [`${above}px`, !above, `${below}px`, !below];
+    // Only nodes out of place move (moving a node would drop the focus inside it).
+    let at = box.firstChild;
+    for (const node of [top, ...nodes.values(), bottom]) {
+      if (node === at) at = at.nextSibling;
+      else box.insertBefore(node, at);
+    }
+  }
+
+  /**
+   * The reader scrolled (or, `byReader` false, the list changed): renders another window when the viewport
+   * nears the edge of this one, and asks for older items once the reader nears the oldest one held.
+   */
+  scrolled(byReader = true): void {
+    const log = this.log();
+    const items = this.#items;
+    const n = items.length;
+    if (!log || n === 0) return;
+    const view = log.clientHeight;
+    const top = log.scrollTop;
+    // Near the top by the reader's doing (not a first render): older items are wanted until they scroll away.
+    if (byReader) this.#wantsOlder = top < view;
+    if (this.#wantsOlder && this.#start === 0 && top < view && !this.#loading) {
+      const loading = this.onTop();
+      this.#loading = !!loading;
+      void loading?.finally(() => (this.#loading = false));
+    }
+    let first = 0;
+    for (let y = 0; first < n - 1 && (y += this.#guess(items[first]!)) < top; ) first++;
+    let last = first;
+    for (let y = 0; last < n - 1 && y < view; ) y += this.#guess(items[last++]!);
+    // Half a viewport to spare at either edge of the window: nothing to render.
+    const margin = view / 2 / this.#mean();
+    if ((first - margin >= this.#start || this.#start === 0) && (last + margin < this.#end || this.#end === n)) return;
+    this.#fit(n, first);
+    this.host.requestUpdate();
+  }
+
+  /**
+   * The window: the whole list when short, else about three viewports and `MAX_NODES` at most, from a
+   * viewport above `from` (or ending at the newest item).
+   */
+  #fit(n: number, from?: number): void {
+    const count = n <= MAX_NODES ? n : Math.min(MAX_NODES, Math.ceil((3 * (this.log()?.clientHeight || 600)) / this.#mean()) + 2);
+    this.#start = from === undefined ? n - count : Math.max(0, Math.min(n - count, Math.floor(from - count / 3)));
+    this.#end = this.#start + count;
+  }
+
+  #mean(): number {
+    return this.#measured ? this.#total / this.#measured : GUESS;
+  }
+
+  #guess(item: ChatItem): number {
+    return this.#pitch.get(item.cmid) ?? this.#mean();
+  }
+
+  #rows(log: HTMLElement): HTMLElement[] {
+    return [...log.querySelectorAll<HTMLElement>('.message')];
+  }
+
+  /** Records each rendered node's pitch: the distance to the next node (its own height for the last). */
+  #measure(): void {
+    const log = this.log();
+    const rows = log ? this.#rows(log) : [];
+    rows.forEach((row, i) => {
+      const pitch = rows[i + 1] ? rows[i + 1]!.offsetTop - row.offsetTop : row.offsetHeight;
+      const held = this.#pitch.get(row.dataset.cmid!);
+      if (held === undefined) this.#measured++;
+      this.#total += pitch - (held ?? 0);
+      this.#pitch.set(row.dataset.cmid!, pitch);
+    });
+  }
+}
+
+/** The box a message renders into: it takes no part in layout itself. */
+function row(): HTMLElement {
+  const node = document.createElement('div');
+  node.style.display = 'contents';
+  return node;
+}
+
+/** Stands for the items outside the window, keeping the scroll height. */
+function spacer(): HTMLElement {
+  const node = document.createElement('div');
+  node.style.flex = 'none';
+  node.ariaHidden = 'true';
+  return node;
 }

@@ -28,6 +28,11 @@ export async function adminCall(method: string, path: string, body?: unknown): P
   return (await executeServerCommand('imbed-server', { action: 'admin', method, path, body })) as { status: number; body: any };
 }
 
+/** Stores `count` messages ("seeded 1", "seeded 2", ...) in `conv` straight into the server's database; resolves with its head. */
+export async function seedMessages(conv: string, count: number): Promise<number> {
+  return ((await executeServerCommand('imbed-server', { action: 'seed', conv, count })) as { head: number }).head;
+}
+
 /** A conversation id no other test uses. */
 export function freshConv(prefix = 'c'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -11,7 +11,7 @@ import type { ChaosPageApi } from './host-site.ts';
 
 export type PageFault = 'reload' | 'crash' | 'freeze' | 'close-tab';
 
-export type Item = ReturnType<ChaosPageApi['items']>[number];
+export type Item = Awaited<ReturnType<ChaosPageApi['items']>>[number];
 
 /** Everything a client shows and holds at the end of a run. */
 export interface ClientSnapshot {
@@ -127,7 +127,7 @@ export class ChaosClient {
       await this.ready(page);
       const [items, outbox, errors, state] = await page.evaluate(async () => {
         const chaos = window.chaos!;
-        return [chaos.items(), await chaos.outbox(), chaos.errors(), chaos.state()] as const;
+        return [await chaos.items(), await chaos.outbox(), chaos.errors(), chaos.state()] as const;
       });
       const user = this.tabs.length > 1 ? `${this.user}/tab${i + 1}` : this.user;
       all.push({ user, items, rendered: await renderedMessages(page), outbox, errors, state });
@@ -137,7 +137,7 @@ export class ChaosClient {
 
   /** Every tab's items (cheap enough to poll). */
   async items(): Promise<Item[][]> {
-    return Promise.all(this.tabs.map(({ page }) => page.evaluate(() => window.chaos?.items() ?? [])));
+    return Promise.all(this.tabs.map(({ page }) => page.evaluate(async () => (await window.chaos?.items()) ?? [])));
   }
 
   private watch(tab: Tab): void {
@@ -169,7 +169,7 @@ export class ChaosClient {
           await new Promise((r) => setTimeout(r, 20));
           await tab.fault;
           await this.ready(tab.page);
-          const texts = await tab.page.evaluate(() => window.chaos!.items().map((i) => i.text));
+          const texts = await tab.page.evaluate(async () => (await window.chaos!.items()).map((i) => i.text));
           if (texts.includes(text)) {
             this.queued.push(text);
             return;

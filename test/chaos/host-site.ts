@@ -14,8 +14,8 @@ import { root } from './paths.ts';
 export interface ChaosPageApi {
   /** Queues `text`; resolves with null once it is durably in the outbox, or with the error message. */
   send(text: string): Promise<string | null>;
-  /** `client.items(conv)`: stored messages, then the outbox. */
-  items(): Array<{ cmid: string; status: string; seq: number | null; text: string }>;
+  /** `client.items(conv)`: stored messages, then the outbox, once every older page is loaded (as scrolling to the top does). */
+  items(): Promise<Array<{ cmid: string; status: string; seq: number | null; text: string }>>;
   /** The client's connection state. */
   state(): string;
   /** Every `error` event the client dispatched. */
@@ -73,7 +73,11 @@ const PAGE = `<!doctype html>
         return String(e && e.message || e);
       }
     },
-    items: () => client.items(conv).map((i) => ({ cmid: i.cmid, status: i.status, seq: i.seq, text: i.text })),
+    async items() {
+      // A reloaded client holds the newest page; the rest comes as the reader scrolls up.
+      while (await client.loadOlder(conv));
+      return client.items(conv).map((i) => ({ cmid: i.cmid, status: i.status, seq: i.seq, text: i.text }));
+    },
     state: () => client.state,
     errors: () => errors,
     outbox: () => new Promise((resolve, reject) => {

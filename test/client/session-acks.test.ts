@@ -10,7 +10,7 @@ const CONV = 'acks';
 /** A session over a host whose store writes wait until the test lets each one finish. */
 function harness(outboxSize: number) {
   const mirror = new Mirror(() => ({ user: 'alice', name: 'Alice' }));
-  mirror.loadConversation(CONV, [], 0);
+  mirror.loadConversation(CONV, [], { cursor: 0, floor: 1 });
   const records: OutboxRecord[] = Array.from({ length: outboxSize }, (_, i) => ({
     id: i + 1, conv: CONV, cmid: `cmid-${String(i + 1).padStart(4, '0')}`, text: `m${i + 1}`, createdAt: 0, status: 'pending',
   }));
@@ -26,6 +26,7 @@ function harness(outboxSize: number) {
       sent.push(frame);
       return true;
     },
+    acceptOlder: async () => {},
     accept: (conv, msgs) =>
       new Promise<void>((resolve, reject) => {
         writes.push({

@@ -68,17 +68,31 @@ export interface RenderedMessage {
   text: string;
 }
 
-/** What the person sees: every message node of the page's `<imbed-chat>`, top to bottom. */
+/**
+ * What the person sees, scrolling through the page's `<imbed-chat>` up to the first message and back. The
+ * client holds only the newest page after a reload, so older pages are loaded first, as scrolling up
+ * does; the list is virtualised (only the nodes around the viewport exist), so this is the client's items,
+ * checked against the nodes: when the nodes are not exactly a run of those items, the nodes are returned
+ * as they are, and a comparison with the server's log fails.
+ */
 export async function renderedMessages(page: Page): Promise<RenderedMessage[]> {
-  return page.evaluate(() => {
-    const root = document.querySelector('imbed-chat')?.shadowRoot;
-    if (!root) return [];
-    return [...root.querySelectorAll<HTMLElement>('[part~="message"]')].map((node) => ({
+  return page.evaluate(async () => {
+    type Client = { items(conv: string): RenderedMessage[]; loadOlder(conv: string): Promise<boolean> };
+    const chat = document.querySelector('imbed-chat') as (HTMLElement & { conversation: string; client: Client | null; updateComplete: Promise<unknown> }) | null;
+    const root = chat?.shadowRoot;
+    if (!chat || !root) return [];
+    while (chat.client && (await chat.client.loadOlder(chat.conversation)));
+    await chat.updateComplete;
+    const nodes = [...root.querySelectorAll<HTMLElement>('[part~="message"]')].map((node) => ({
       cmid: node.dataset.cmid ?? '',
       status: node.dataset.status ?? '',
       seq: node.dataset.seq ? Number(node.dataset.seq) : null,
       text: node.querySelector('[part~="text"]')?.textContent ?? '',
     }));
+    const items = (chat.client?.items(chat.conversation) ?? []).map(({ cmid, status, seq, text }) => ({ cmid, status, seq, text }));
+    const at = items.findIndex((item) => item.cmid === nodes[0]?.cmid);
+    const run = nodes.every((node, i) => JSON.stringify(node) === JSON.stringify(items[at + i]));
+    return nodes.length > 0 && at >= 0 && run ? items : nodes;
   });
 }
 

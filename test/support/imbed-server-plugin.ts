@@ -8,7 +8,9 @@
  * - `{ action: 'drop' }` closes every client socket with 1012 but keeps listening;
  * - `{ action: 'start-limited', limits }` -> `{ url }`: a second server (same secret, own database, port
  *   0) enforcing `limits` over no limits at all; `{ action: 'stop-limited' }` closes it;
- * - `{ action: 'admin', method, path, body? }` calls the admin API (`/admin/v1/` + path) -> `{ status, body }`.
+ * - `{ action: 'admin', method, path, body? }` calls the admin API (`/admin/v1/` + path) -> `{ status, body }`;
+ * - `{ action: 'seed', conv, count }` -> `{ head }` stores `count` messages of varied length from `seeder` in
+ *   one transaction, straight into the database (no live delivery), for tests of long histories.
  * The shared server enforces no rate, connection or repeat limits: tests send bursts of one user.
  * The server lives on its own port, so every browser test is also a cross-origin test.
  */
@@ -16,9 +18,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
+import { Store } from '../../src/server/store.ts';
 
 interface Command {
-  action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin';
+  action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin' | 'seed';
+  /** For `seed`: the conversation and how many messages. */
+  conv?: string;
+  count?: number;
   /** For `start-limited`: the limits laid over none. */
   limits?: Partial<LimitsConfig>;
   user?: string;
@@ -40,6 +46,8 @@ export function imbedServerPlugin() {
   let server: ImbedServer | null = null;
   let limited: ImbedServer | null = null;
   let port = 0;
+  /** A second connection to the shared database, for `seed`. */
+  let seeder: Store | null = null;
 
   async function start(): Promise<ImbedServer> {
     // maxText 1000 (below the protocol's 4000) lets client tests see a server-side TEXT_TOO_LONG refusal.
@@ -54,6 +62,7 @@ export function imbedServerPlugin() {
       await start();
     },
     async serverStop() {
+      seeder?.close();
       await limited?.close();
       await server?.close();
       rmSync(dir, { recursive: true, force: true });
@@ -96,6 +105,17 @@ export function imbedServerPlugin() {
             ...(p.body !== undefined && { body: JSON.stringify(p.body) }),
           });
           return { status: res.status, body: await res.json() };
+        }
+        case 'seed': {
+          seeder ??= new Store(db);
+          const conv = p.conv ?? 'seeded';
+          const now = Date.now();
+          const results = seeder.appendAll(Array.from({ length: p.count ?? 1 }, (_, i) => ({
+            conv, from: 'seeder', name: 'Seeder', cmid: `seed-${conv}-${now}-${i}`, ts: now + i,
+            // Lengths from one line to several, so bubbles differ in height.
+            text: `seeded ${i + 1} ` + 'lorem ipsum dolor sit amet '.repeat(i % 7),
+          })));
+          return { head: results.at(-1)?.message.seq ?? 0 };
         }
         default:
           throw new Error(`unknown imbed-server action ${String(p.action)}`);

@@ -1,0 +1,90 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, seedMessages, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
+import { freshUser, messageNodes, mountChat, part, root, texts, unmountAll, untilOnline } from './fixtures.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
+
+const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+
+/** The message node at the top of the log's viewport (or the one with `seq`), and its distance from the log's top edge. */
+function topVisible(el: ImbedChat, seq?: string): { seq: string; offset: number } {
+  const top = part(el, 'log').getBoundingClientRect().top;
+  const node = messageNodes(el).find((n) => (seq === undefined ? n.getBoundingClientRect().bottom > top : n.dataset.seq === seq))!;
+  return { seq: node.dataset.seq!, offset: node.getBoundingClientRect().top - top };
+}
+
+function heldSeqs(el: ImbedChat): number[] {
+  return el.client!.items(el.conversation).map((i) => i.seq!);
+}
+
+describe('<imbed-chat> long history', () => {
+  afterEach(unmountAll);
+
+  it('keeps at most 200 message nodes and fetches only the newest page of 3,000 messages', async () => {
+    const conv = freshConv('long');
+    await seedMessages(conv, 3000);
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '400px' });
+    await untilOnline(alice);
+    await until(() => texts(alice).some((t) => t.startsWith('seeded 3000 ')), 'the newest message');
+    expect(messageNodes(alice).length).to.be.within(1, 200);
+    expect(heldSeqs(alice)[0]).to.be.above(2000);
+    const log = part(alice, 'log');
+    expect(log.scrollHeight - log.scrollTop - log.clientHeight).to.be.at.most(1);
+  });
+
+  it('loads older pages from the server while scrolling to the top, keeping the message in view in place', async () => {
+    const conv = freshConv('older');
+    await seedMessages(conv, 1000);
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '400px' });
+    await untilOnline(alice);
+    await until(() => texts(alice).some((t) => t.startsWith('seeded 1000 ')), 'the newest message');
+    const log = part(alice, 'log');
+    for (let guard = 0; heldSeqs(alice)[0] !== 1; guard++) {
+      expect(guard).to.be.below(200);
+      const held = heldSeqs(alice).length;
+      log.scrollTop = 0;
+      await nextFrame();
+      await alice.updateComplete;
+      const before = topVisible(alice);
+      await until(() => heldSeqs(alice).length > held || heldSeqs(alice)[0] === 1, 'an older page');
+      await alice.updateComplete;
+      await nextFrame();
+      const after = topVisible(alice, before.seq);
+      // Scroll positions are whole pixels: the anchor may move by a fraction of one, never more.
+      if (heldSeqs(alice).length > held) expect(after.offset).to.be.closeTo(before.offset, 1);
+      expect(messageNodes(alice).length).to.be.at.most(200);
+    }
+    expect(heldSeqs(alice)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => i + 1));
+    log.scrollTop = 0;
+    await until(() => texts(alice)[0]?.startsWith('seeded 1 ') ?? false, 'the first message rendered');
+  });
+
+  it('renders the cached newest messages after a reload before the server answers', async () => {
+    const conv = freshConv('cached');
+    await seedMessages(conv, 500);
+    const user = freshUser('alice');
+    const first = await mountChat({ user, conversation: conv });
+    await untilOnline(first);
+    await until(() => texts(first).some((t) => t.startsWith('seeded 500 ')), 'the newest message');
+    unmountAll();
+    const [url, token] = [await serverUrl(), await tokenFor(user)];
+    await stopServer();
+    try {
+      const el = document.createElement('imbed-chat');
+      el.setAttribute('server', url);
+      el.setAttribute('token', token);
+      el.setAttribute('conversation', conv);
+      el.style.cssText = 'display:flex;height:400px';
+      const started = performance.now();
+      document.body.append(el);
+      await until(() => texts(el).some((t) => t.startsWith('seeded 500 ')), 'the cached newest message');
+      const elapsed = performance.now() - started;
+      expect(el.client!.state).to.not.equal('online');
+      expect(messageNodes(el).length).to.be.at.most(200);
+      expect(root(el).querySelector('[part~="empty"]')).to.equal(null);
+      expect(elapsed).to.be.below(1000);
+      el.remove();
+    } finally {
+      await startServer();
+    }
+  });
+});

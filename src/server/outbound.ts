@@ -89,6 +89,8 @@ function directSocket(ws: WebSocket): Socket | null {
 export class Outbound {
   private depth = 0;
   private readonly corked: Socket[] = [];
+  /** Checks to run once the batch's sockets are released (see `afterBatch`). */
+  private readonly checks = new Set<{ checkBuffered(): void }>();
 
   /** Runs `fn`; the sockets written meanwhile (here or by `hold`) are flushed once, after it. */
   batch(fn: () => void): void {
@@ -127,8 +129,20 @@ export class Outbound {
     this.corked.push(socket);
   }
 
+  /**
+   * Runs `watcher.checkBuffered()` now, or once the current batch has released its sockets: a corked
+   * socket counts everything written in the batch as buffered, although the kernel takes most of it at
+   * the uncork, so a reader that keeps up would look slow.
+   */
+  afterBatch(watcher: { checkBuffered(): void }): void {
+    if (this.depth === 0) watcher.checkBuffered();
+    else this.checks.add(watcher);
+  }
+
   private release(): void {
     for (const socket of this.corked) socket.uncork();
     this.corked.length = 0;
+    for (const watcher of this.checks) watcher.checkBuffered();
+    this.checks.clear();
   }
 }

@@ -140,19 +140,19 @@ export class Session implements Subscriber, CommitParty {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ctx.outbound.hold(this.ws);
     this.ws.send(json);
-    this.checkBuffered();
+    this.ctx.outbound.afterBatch(this);
   }
 
   /** Sends a frame encoded once for many connections, if the socket is still open. */
   sendFrame(frame: TextFrame, alone = false): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ctx.outbound.write(this.ws, frame, alone);
-    this.checkBuffered();
+    this.ctx.outbound.afterBatch(this);
   }
 
   /** A client that stops reading would make the server buffer everything sent to it, without bound. */
-  private checkBuffered(): void {
-    if (this.ws.bufferedAmount > this.ctx.limits.config.maxBufferedBytes) this.dropSlowConsumer();
+  checkBuffered(): void {
+    if (this.state !== 'closed' && this.ws.bufferedAmount > this.ctx.limits.config.maxBufferedBytes) this.dropSlowConsumer();
   }
 
   /**

@@ -402,6 +402,28 @@ describe('limits', () => {
     assert.equal(await open('9.9.9.9, 1.1.1.1'), 'TOO_MANY_CONNECTIONS', 'a made-up first entry does not escape the count of 1.1.1.1');
   });
 
+  it('keeps a reader that keeps up when one commit sends it more than the buffer limit', async () => {
+    const lines: string[] = [];
+    await serve({ maxBufferedBytes: 64 * 1024 }, { log: (line) => lines.push(line) });
+    const convs = ['big-commit-a', 'big-commit-b'];
+    const { client: reader } = await session('alice', convs.map((conv) => ({ conv, after: 0 })));
+    const writer = (await session('bob')).client;
+    const text = 'y'.repeat(3990);
+    // 40 sends of 4 KB in one write are read in one turn and stored in one commit: 160 KB for the reader,
+    // in two writes (one per conversation) held corked until the commit's frames are all out; the kernel
+    // takes them at the uncork, so the reader is not slow.
+    const frames = Array.from({ length: 40 }, (_, i) => JSON.stringify({ type: 'send', conv: convs[i % 2], cmid: newCmid(), text: `${i} ${text}` }));
+    const raw = (writer.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    raw.cork();
+    for (const frame of frames) writer.ws.send(frame);
+    raw.uncork();
+    await writer.take('sent', 40);
+    const msgs = await reader.take('msg', 40);
+    assert.deepEqual(msgs.map((m) => Number(m.text.split(' ')[0])).sort((a, b) => a - b), [...Array(40).keys()]);
+    assert.equal(reader.ws.readyState, reader.ws.OPEN, 'the reader is still connected');
+    assert.deepEqual(lines.filter((l) => l.includes('not reading')), []);
+  });
+
   it('closes a connection that stops reading with 1008', async () => {
     const lines: string[] = [];
     await serve({ maxBufferedBytes: 256 * 1024 }, { log: (line) => lines.push(line) });

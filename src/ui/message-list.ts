@@ -1,6 +1,6 @@
 /**
- * The message list: one node per `ChatItem` in view, keyed by `cmid` so the node a person is looking at
- * survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup; a
+ * The message list: one node per `ChatItem` in view, keyed by sender and `cmid` so the node a person is
+ * looking at survives pending -> sent. Every piece of user text goes through a Lit text binding, never markup; a
  * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
 import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
@@ -54,6 +54,15 @@ function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings
   </div>`;
 }
 
+/**
+ * The key of an item's node. A cmid is unique per sender only: keyed by cmid alone, someone who reuses
+ * another member's cmid would take over the node of that member's message. Own items keep the bare cmid,
+ * so the node a person looks at survives pending -> sent.
+ */
+function keyOf(item: ChatItem): string {
+  return item.mine ? item.cmid : `${item.from}\n${item.cmid}`;
+}
+
 function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: MessageActions, words: Localized): TemplateResult {
   // A run is consecutive messages from one sender; the name is shown once at its start.
   const startsRun = !previous || previous.from !== item.from || previous.mine !== item.mine;
@@ -63,6 +72,7 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
     part="message message-${side}"
     data-status=${item.status}
     data-cmid=${item.cmid}
+    data-key=${keyOf(item)}
     data-seq=${ifDefined(item.seq ?? undefined)}
   >
     ${!item.mine && startsRun ? html`<span class="sender" part="sender">${item.name}</span>` : nothing}
@@ -150,7 +160,8 @@ export class MessageList implements ReactiveController {
     const n = items.length;
     // Older items prepended move the window's indexes, not its items.
     const first = this.#items[this.#start];
-    const moved = first && items[this.#start]?.cmid !== first.cmid ? items.findIndex((i) => i.cmid === first.cmid) - this.#start : 0;
+    const key = first && keyOf(first);
+    const moved = first && keyOf(items[this.#start] ?? first) !== key ? items.findIndex((i) => keyOf(i) === key) - this.#start : 0;
     this.#items = items;
     if (moved > 0) [this.#start, this.#end] = [this.#start + moved, this.#end + moved];
     if (n <= MAX_NODES || atBottom || this.#end <= this.#start) this.#fit(n);
@@ -175,13 +186,14 @@ export class MessageList implements ReactiveController {
     this.#words = words;
     for (let i = start; i < end; i++) {
       const [item, previous] = [items[i]!, items[i - 1]];
-      const node = this.#nodes.get(item.cmid) ?? row();
+      const key = keyOf(item);
+      const node = this.#nodes.get(key) ?? row();
       const [was, before] = this.#shown.get(node) ?? [];
       if (!sameWords || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
       this.#shown.set(node, [item, previous]);
-      nodes.set(item.cmid, node);
+      nodes.set(key, node);
     }
-    for (const [cmid, node] of this.#nodes) if (!nodes.has(cmid)) node.remove();
+    for (const [key, node] of this.#nodes) if (!nodes.has(key)) node.remove();
     this.#nodes = nodes;
     const [top, bottom] = this.#spacers;
     [top.style.height, top.hidden, bottom.style.height, bottom.hidden] = [`${above}px`, !above, `${below}px`, !below];
@@ -237,7 +249,7 @@ export class MessageList implements ReactiveController {
   }
 
   #guess(item: ChatItem): number {
-    return this.#pitch.get(item.cmid) ?? this.#mean();
+    return this.#pitch.get(keyOf(item)) ?? this.#mean();
   }
 
   #rows(log: HTMLElement): HTMLElement[] {
@@ -250,10 +262,10 @@ export class MessageList implements ReactiveController {
     const rows = log ? this.#rows(log) : [];
     rows.forEach((row, i) => {
       const pitch = rows[i + 1] ? rows[i + 1]!.offsetTop - row.offsetTop : row.offsetHeight;
-      const held = this.#pitch.get(row.dataset.cmid!);
+      const held = this.#pitch.get(row.dataset.key!);
       if (held === undefined) this.#measured++;
       this.#total += pitch - (held ?? 0);
-      this.#pitch.set(row.dataset.cmid!, pitch);
+      this.#pitch.set(row.dataset.key!, pitch);
     });
   }
 }

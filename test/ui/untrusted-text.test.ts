@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, until } from '../browser-support/server.js';
+import { PROTOCOL } from '../../src/protocol/index.js';
+import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 import { freshUser, messageNodes, mountChat, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 
 declare global {
@@ -35,6 +36,28 @@ describe('<imbed-chat> untrusted text', () => {
     // An <img src=x> would have fired its error by now had it been created; give the page a frame anyway.
     await new Promise((resolve) => requestAnimationFrame(resolve));
     expect(window.__xss).to.equal(undefined);
+  });
+
+  it('shows a message whose cmid another member copied as two messages: nobody can hide someone else\'s', async () => {
+    const conv = freshConv();
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv });
+    const bob = await mountChat({ user: freshUser('bob'), conversation: conv });
+    await untilOnline(alice);
+    await untilOnline(bob);
+    await bob.send('the real message');
+    await until(() => texts(alice).length === 1, 'alice to receive bob\'s message');
+    const copied = messageNodes(alice)[0]!.dataset.cmid!;
+    // Mallory sends through her own socket with the cmid every member saw in bob's `msg` frame.
+    const ws = new WebSocket(await serverUrl(), PROTOCOL);
+    await new Promise((resolve) => ws.addEventListener('open', resolve, { once: true }));
+    ws.send(JSON.stringify({ type: 'hello', token: await tokenFor(freshUser('mallory')), convs: [] }));
+    ws.send(JSON.stringify({ type: 'send', conv, cmid: copied, text: 'a copy' }));
+    await until(() => alice.client!.items(conv).length === 2, 'alice to receive mallory\'s message');
+    ws.close();
+    for (const el of [alice, bob]) {
+      await until(() => texts(el).length === 2, 'both messages on each side');
+      expect(texts(el)).to.deep.equal(['the real message', 'a copy']);
+    }
   });
 
   it('keeps newlines and wraps a long unbroken word inside the bubble', async () => {

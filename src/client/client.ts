@@ -246,7 +246,9 @@ export class ImbedClient extends ImbedEventTarget {
     const fromCache = await this.serial(async () => {
       const { low, floor } = this.mirror.held(conv);
       if (low <= floor) return false;
-      this.mirror.addOlder(conv, await this.storage.require().loadOlder(conv, low, FIRST_PAGE));
+      const older = await this.storage.require().loadOlder(conv, low, FIRST_PAGE);
+      this.mirror.addOlder(conv, older);
+      if (older.length === 0) return false;
       this.emit('change', { conv });
       return true;
     });

@@ -48,9 +48,13 @@ export class Mirror {
     return { cursor, low, floor };
   }
 
-  /** Adds older messages read from the store (just below `low`). */
+  /**
+   * Adds older messages read from the store (just below `low`). None means the store holds nothing
+   * below `low` after all (it was replaced by a memory copy of this one): older ones come from the server.
+   */
   addOlder(conv: string, msgs: readonly Message[]): void {
     const copy = this.copy(conv);
+    if (msgs.length === 0) copy.floor = copy.low;
     for (const m of msgs) copy.messages.set(m.seq, m);
     reach(copy);
     copy.view = null;

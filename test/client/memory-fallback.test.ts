@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, until } from '../browser-support/server.js';
-import { freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+import { freshConv, seedMessages, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
 
 /** Makes `indexedDB.open` throw, as private modes and some WebViews do, until the returned function is called. */
 function breakIndexedDb(): () => void {
@@ -44,6 +44,39 @@ describe('storage fallback', () => {
     expect(alice.client.storageKind).to.equal('memory');
     expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb', 'memory']);
     expect(alice.client.pendingCount()).to.equal(0);
+  });
+
+  it('pages back from the server once IndexedDB failed, although the cache it replaced held older messages', async () => {
+    const conv = freshConv();
+    await seedMessages(conv, 300);
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    // The first visit holds the newest 200 (101..300); the reload reads only the newest page of them.
+    const first = await makeClient(user, [conv], { dbName });
+    await online(first.client);
+    await first.client.stop();
+    const alice = await makeClient(user, [conv], { dbName });
+    await online(alice.client);
+    const lowest = () => Math.min(...alice.client.items(conv).map((i) => i.seq ?? Infinity));
+    const before = lowest();
+    expect(before).to.be.greaterThan(101);
+    const { put, add } = IDBObjectStore.prototype;
+    try {
+      const full = () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      };
+      IDBObjectStore.prototype.put = full;
+      IDBObjectStore.prototype.add = full;
+      await alice.client.send(conv, 'sent while the disk is full');
+      await until(() => alice.client.storageKind === 'memory', 'the move to memory');
+    } finally {
+      IDBObjectStore.prototype.put = put;
+      IDBObjectStore.prototype.add = add;
+    }
+    // The memory copy starts where the page's copy did: what is older comes from the server now.
+    for (let page = 0; page < 10 && lowest() > 1; page++) await alice.client.loadOlder(conv);
+    expect(lowest()).to.equal(1);
+    expect(alice.client.items(conv).filter((i) => i.seq !== null).map((i) => i.seq)).to.deep.equal([...Array(300).keys()].map((i) => i + 1).concat([301]));
   });
 
   it('uses memory when IndexedDB cannot be opened, says so, and still delivers', async () => {

@@ -79,8 +79,12 @@ interface ImbedDB extends DBSchema {
   cursors: { key: string; value: { conv: string; after: number; floor?: number } };
 }
 
-/** Current schema version; `upgrade` migrates from every older one. */
-const DB_VERSION = 1;
+/**
+ * Current schema version; `upgrade` migrates from every older one. 2 adds `floor` to cursor records
+ * (absent: 1, so no data moves); the bump makes a tab still running an older build close the database
+ * (`blocking`) instead of rewriting cursor records without the floor.
+ */
+const DB_VERSION = 2;
 
 /**
  * Opens (creating or migrating) the IndexedDB store `name`. Rejects when IndexedDB is unavailable, throws,

@@ -24,6 +24,8 @@ const NEAR_BOTTOM = 40;
 interface ReadState {
   key: string;
   client: ImbedClient;
+  /** The client's user when the record was read: null until a token provider's first welcome. */
+  user: string | null;
   seen: number | null;
   stored: number;
   saved: string;
@@ -501,10 +503,11 @@ export class ImbedChat extends LitElement {
     const client = this.client;
     if (!client || !this.conversation) return (this.#read = null);
     const key = unreadKey(this.server, this.conversation);
-    if (this.#read?.key !== key || this.#read.client !== client) {
+    // Read again once the user is known: a record read before may be another user's.
+    if (this.#read?.key !== key || this.#read.client !== client || this.#read.user !== client.user) {
       const record = readUnread(key);
       const own = record && (client.user === null || record.u === client.user) ? record : null;
-      this.#read = { key, client, seen: own?.s ?? null, stored: own?.n ?? 0, saved: '' };
+      this.#read = { key, client, user: client.user, seen: own?.s ?? null, stored: own?.n ?? 0, saved: '' };
     }
     return this.#read;
   }

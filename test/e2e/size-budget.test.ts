@@ -9,9 +9,12 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 /**
  * Gzip budgets (bytes) of the browser scripts. The launcher is what a page downloads first and must stay
  * small enough to put on every page of a site; each part is what `imbed.js` loads on first use
- * (src/ui/parts-script.ts), and every part needs a line here.
+ * (src/ui/parts-script.ts), and every part needs a line here. The widget's goal is 25 KB
+ * (docs/performance.md says how far it is); its line holds it at its present weight, so it can only
+ * get lighter until it gets there.
  */
 const BUDGETS: Record<string, number> = {
+  'imbed.js': 32 * 1024,
   'imbed-launcher.js': 3 * 1024,
   'imbed-zh-CN.js': 1.5 * 1024,
   'imbed-notify.js': 1.5 * 1024,
@@ -43,7 +46,6 @@ describe('bundle weight', () => {
   it('has a budget for every script the build writes beside imbed.js', () => {
     const scripts = readdirSync(dist).filter((name) => /^imbed-.+\.js$/.test(name));
     assert.deepEqual(scripts.filter((name) => !(name in BUDGETS)), [], 'scripts without a line in BUDGETS');
-    // The widget itself, for the record.
-    console.log(`gzip: dist/imbed.js ${kb(gzipped('imbed.js'))}`);
+    console.log(`gzip: dist/imbed.js is ${kb(gzipped('imbed.js') - 25 * 1024)} over its 25 KB goal`);
   });
 });

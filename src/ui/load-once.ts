@@ -1,13 +1,23 @@
+/** How long a part that failed to load is not asked for again (ms). */
+export const PART_RETRY_AFTER = 10_000;
+
 /**
- * `load`, run at most once per page: every call shares its promise, so a part is fetched once, and a
- * part that cannot load (not deployed, offline, blocked) is reported once rather than at every update.
+ * `load`, shared: every call gets the same promise, so a part is fetched once. A part that cannot load
+ * (not deployed, offline, blocked) is reported once per attempt, and asked for again by the first call
+ * after `PART_RETRY_AFTER`: a page that was offline for a moment gets its launcher or its language on a
+ * later update, without a request at every update meanwhile.
  */
 export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
   let part: Promise<T> | undefined;
+  let failedAt: number | undefined;
   return () => {
-    if (!part) {
-      part = load();
-      part.catch((error: unknown) => console.warn('imbed: a part of the chat did not load; it goes without', error));
+    if (!part || (failedAt !== undefined && performance.now() - failedAt >= PART_RETRY_AFTER)) {
+      failedAt = undefined;
+      const attempt = (part = load());
+      attempt.catch((error: unknown) => {
+        failedAt = performance.now();
+        console.warn('imbed: a part of the chat did not load; it goes without it for now', error);
+      });
     }
     return part;
   };

@@ -40,7 +40,7 @@ describe('the script build when its parts were not deployed', () => {
     await browser?.close();
   });
 
-  it('shows the chat inline and in English, asks for each part once and says so once', async () => {
+  it('shows the chat inline and in English, asks for each part once and says so once (until a retry after 10 s)', async () => {
     const shown = await page.evaluate(async () => {
       const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown>; theme: string };
       await chat.updateComplete;

@@ -243,7 +243,15 @@ export class ImbedClient extends ImbedEventTarget {
    */
   async loadOlder(conv: string): Promise<boolean> {
     if (this.storage.kind === null) return false;
-    const fromCache = await this.serial(async () => {
+    if (await this.olderFromCache(conv)) return true;
+    // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
+    if (this.tabs && !this.tabs.isLeader) return this.mirror.held(conv).floor > 1 && (await this.tabs.requestOlder(conv)) && this.olderFromCache(conv);
+    return (await this.session?.requestOlder(conv)) ?? false;
+  }
+
+  /** Adds the page of `conv` the store holds just below the loaded messages; false when it holds none. */
+  private olderFromCache(conv: string): Promise<boolean> {
+    return this.serial(async () => {
       const { low, floor } = this.mirror.held(conv);
       if (low <= floor) return false;
       const older = await this.storage.require().loadOlder(conv, low, FIRST_PAGE);
@@ -252,7 +260,6 @@ export class ImbedClient extends ImbedEventTarget {
       this.emit('change', { conv });
       return true;
     });
-    return fromCache || ((await this.session?.requestOlder(conv)) ?? false);
   }
 
   /** Outbox items still pending, in `conv` or in all conversations. */
@@ -466,6 +473,13 @@ export class ImbedClient extends ImbedEventTarget {
       restart: (token) => {
         if (token) this.setToken(token);
         this.start();
+      },
+      // Loads what the store holds first (the follower has all of it), so the page fetched joins this copy.
+      older: (conv) => {
+        void (async () => {
+          while (await this.olderFromCache(conv));
+          await this.session?.requestOlder(conv);
+        })().catch(() => {});
       },
       report: (error) => {
         if (!this.finished) this.emitError(error);

@@ -18,6 +18,8 @@ export type TabMessage =
   // From the leader (`leader` names it): its connection state changed, or a follower joined; who the
   // user is, once known.
   | { type: 'state'; leader: string; change: StateChange; user: string | null; name: string | null }
+  // From a follower: it holds everything the store has of `conv`; the leader should fetch the page before it.
+  | { type: 'older'; conv: string }
   // From the leader: messages of `conv` with these seqs are now stored.
   | { type: 'stored'; conv: string; seqs: number[] }
   // From the leader: an error a person should hear of (a refused message, a fatal close).
@@ -27,7 +29,7 @@ export type TabMessage =
 
 export type TabMessageType = TabMessage['type'];
 
-const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'stored', 'error', 'resign']);
+const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'error', 'resign']);
 const STATES: ReadonlySet<string> = new Set<ConnectionState>(['idle', 'connecting', 'authenticating', 'syncing', 'online', 'offline', 'stopped']);
 
 /**
@@ -46,6 +48,8 @@ export function parseTabMessage(data: unknown): TabMessage | null {
     }
     case 'stored':
       return typeof m.conv === 'string' && Array.isArray(m.seqs) ? (m as TabMessage) : null;
+    case 'older':
+      return typeof m.conv === 'string' ? (m as TabMessage) : null;
     case 'error':
       return typeof m.error === 'object' && m.error !== null ? (m as TabMessage) : null;
     case 'resign':

@@ -27,6 +27,8 @@ export interface TabGroupHost {
   reconnect(): void;
   /** Leader: a follower's host called `start()` after a fatal close. */
   restart(token: string | null): void;
+  /** Leader: a follower holds all the store has of `conv` and wants the page before it from the server. */
+  older(conv: string): void;
   /** Follower: an error the leader reported. */
   report(error: ItemError & { cmid?: string; fatal: boolean }): void;
 }
@@ -38,6 +40,8 @@ export class TabGroup {
   /** The leader this client last heard from, as a follower. */
   private leaderId: string | null = null;
   private leading = false;
+  /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
+  private readonly olderWaits = new Map<string, Array<(stored: boolean) => void>>();
   private readonly channel: TabChannel;
   private readonly election: LeaderElection;
 
@@ -86,12 +90,33 @@ export class TabGroup {
     this.channel.post({ type: 'restart', token });
   }
 
+  /**
+   * Follower: asks the leader to fetch the page of `conv` before what the store holds. Resolves true once
+   * the leader stored messages of `conv` (read them from the store), false after `timeoutMs` or on `stop()`.
+   */
+  requestOlder(conv: string, timeoutMs = 10_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waits = this.olderWaits.get(conv) ?? [];
+      this.olderWaits.set(conv, waits);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (stored: boolean): void => {
+        clearTimeout(timer);
+        const at = waits.indexOf(done);
+        if (at >= 0) waits.splice(at, 1);
+        resolve(stored);
+      };
+      waits.push(done);
+      this.channel.post({ type: 'older', conv });
+    });
+  }
+
   /** Leaves the group: a leader hands over (the lock goes to the next tab in line), a follower leaves the line. */
   stop(): void {
     if (this.leading) this.channel.post({ type: 'resign', leader: this.id });
     this.leading = false;
     this.election.stop();
     this.channel.close();
+    for (const waits of this.olderWaits.values()) for (const done of [...waits]) done(false);
   }
 
   private onMessage(message: TabMessage): void {
@@ -99,7 +124,12 @@ export class TabGroup {
       case 'outbox':
         return this.host.refresh(null);
       case 'stored':
-        return this.host.refresh(message.conv);
+        this.host.refresh(message.conv);
+        for (const done of [...(this.olderWaits.get(message.conv) ?? [])]) done(true);
+        return;
+      case 'older':
+        if (this.leading) this.host.older(message.conv);
+        return;
       case 'join':
         if (this.leading) this.announceState(this.host.lastChange());
         return;

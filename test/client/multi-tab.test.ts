@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { ImbedClient } from '../../src/client/index.js';
-import { freshConv, startServer, stopServer, until } from '../browser-support/server.js';
+import { freshConv, seedMessages, startServer, stopServer, until } from '../browser-support/server.js';
 import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap, type TestClient } from './support.js';
 
 // Several clients in one page on the same database and conversations behave as tabs of one browser:
@@ -149,6 +149,21 @@ describe('several tabs of one browser', () => {
     await until(() => sentTexts(reader.client, conv).length === 30, 'the other member caught up');
     expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
     for (const c of clients) expect(sentTexts(c, conv)).to.deep.equal(texts);
+  });
+
+  it('lets a following tab page back to the first message, through the leader when the cache runs out', async () => {
+    const conv = freshConv();
+    await seedMessages(conv, 450);
+    const [leader, follower] = await threeTabs(conv);
+    expect(leader!.client.items(conv).length).to.be.below(450);
+    const seqsOf = (client: ImbedClient) => client.items(conv).map((i) => i.seq);
+    for (let page = 0; page < 20 && seqsOf(follower!.client)[0] !== 1; page++) {
+      if (!(await follower!.client.loadOlder(conv))) break;
+    }
+    expect(seqsOf(follower!.client)).to.deep.equal([...Array(450).keys()].map((i) => i + 1));
+    // The leader's own view has no gap: it took in what the store held before fetching the page before it.
+    const own = seqsOf(leader!.client);
+    expect(own).to.deep.equal([...Array(own.length).keys()].map((i) => 451 - own.length + i));
   });
 
   it('lets following tabs retry and discard a refused message, in the shared outbox', async () => {

@@ -1,8 +1,8 @@
 import { expect } from '@esm-bundle/chai';
-import { ImbedClient, type Message } from '../../src/client/index.js';
+import type { Message } from '../../src/client/index.js';
 import { Notifier, parseNotify } from '../../src/ui/notify.js';
-import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { freshUser, hideDocument, mountChat, showDocument, unmountAll, untilOnline } from './fixtures.js';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshUser, hideDocument, mountChat, otherUser, showDocument, stopOthers, unmountAll, untilOnline } from './fixtures.js';
 
 const message: Message = { conv: 'c1', seq: 1, cmid: 'm1', from: 'bob', name: 'Bob', text: 'hello', ts: 0 };
 
@@ -68,6 +68,7 @@ describe('notifications', () => {
   afterEach(async () => {
     showDocument();
     unmountAll();
+    await stopOthers();
     undo?.();
     undo = null;
   });
@@ -82,17 +83,12 @@ describe('notifications', () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: conv });
     el.notify = 'title';
     await untilOnline(el);
-    const bob = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob')), conversations: [conv], storage: 'memory' });
-    bob.start();
-    try {
-      hideDocument();
-      await bob.send(conv, 'are you there?');
-      await until(() => document.title === '(1) New message', 'the title to show the notice');
-      showDocument();
-      expect(document.title).to.equal(title);
-    } finally {
-      await bob.stop();
-    }
+    const bob = await otherUser(conv);
+    hideDocument();
+    await bob.send(conv, 'are you there?');
+    await until(() => document.title === '(1) New message', 'the title to show the notice');
+    showDocument();
+    expect(document.title).to.equal(title);
   });
 
   it('restores the title when the element is removed while it flashes', async () => {
@@ -100,17 +96,12 @@ describe('notifications', () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: conv });
     el.notify = 'title';
     await untilOnline(el);
-    const bob = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob')), conversations: [conv], storage: 'memory' });
-    bob.start();
-    try {
-      hideDocument();
-      await bob.send(conv, 'are you there?');
-      await until(() => document.title === '(1) New message', 'the title to show the notice');
-      el.remove();
-      expect(document.title).to.equal(title);
-    } finally {
-      await bob.stop();
-    }
+    const bob = await otherUser(conv);
+    hideDocument();
+    await bob.send(conv, 'are you there?');
+    await until(() => document.title === '(1) New message', 'the title to show the notice');
+    el.remove();
+    expect(document.title).to.equal(title);
   });
 
   it('does nothing but count without an opt-in: no title change, sound or notification', async () => {
@@ -119,17 +110,12 @@ describe('notifications', () => {
     const conv = freshConv();
     const el = await mountChat({ user: freshUser('alice'), conversation: conv });
     await untilOnline(el);
-    const bob = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob')), conversations: [conv], storage: 'memory' });
-    bob.start();
-    try {
-      hideDocument();
-      await bob.send(conv, 'quietly');
-      await until(() => el.unread === 1, 'the message to be counted');
-      expect(document.title).to.equal(title);
-      expect(fake.log).to.deep.equal([]);
-    } finally {
-      await bob.stop();
-    }
+    const bob = await otherUser(conv);
+    hideDocument();
+    await bob.send(conv, 'quietly');
+    await until(() => el.unread === 1, 'the message to be counted');
+    expect(document.title).to.equal(title);
+    expect(fake.log).to.deep.equal([]);
   });
 
   it('beeps and shows a system notification only while hidden, and only for the opted-in kinds', () => {

@@ -533,8 +533,8 @@ export class ImbedChat extends LitElement {
 
   /**
    * Moves the seen seq to the newest message while the person can see it (visible, open, not scrolled
-   * up), so the count goes back to 0; a first visit starts there once its history is in, so old history is never unread. Then
-   * updates the count and stores both.
+   * up), so the count goes back to 0; a first visit starts there once its history is in, so old history
+   * is never unread. Then updates the count and stores both. Runs in every update.
    */
   private trackUnread(): void {
     const read = this.readState();
@@ -693,15 +693,14 @@ export class ImbedChat extends LitElement {
     this.#list.scrolled();
     const log = this.log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
+      // The update this schedules counts the messages now in view as seen (trackUnread).
       this.newBelow = false;
-      this.trackUnread();
     }
   };
 
   private readonly onNewMessages = (): void => {
     if (this.log) this.log.scrollTop = this.log.scrollHeight;
     this.newBelow = false;
-    this.trackUnread();
   };
 
   private readonly onVisibility = (): void => {

@@ -27,15 +27,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { cliPath, freePort, ServerProcess } from '../test/support/server-process.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const bundlePath = join(root, 'dist/imbed.js');
-const CHROMIUM = process.env.CHROME_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 /** No single run may take longer than this, queueing included. */
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -267,7 +263,7 @@ async function run(pageUrl: string, count: number): Promise<RunResult> {
     const token = await server.token(user, 'Bench');
 
     // A persistent profile in a fresh folder: IndexedDB starts empty and lives on disk.
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => console.error('page error:', err));
     await page.goto(pageUrl);
@@ -331,10 +327,10 @@ async function main(): Promise<void> {
   for (const file of [bundlePath, cliPath]) {
     if (!existsSync(file)) return fail(`${file} is missing: run \`npm run build\` first (this bench measures the built package and builds nothing itself)`);
   }
-  if (!existsSync(CHROMIUM)) return fail(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROME_PATH`);
+  if (!existsSync(CHROMIUM_PATH)) return fail(`no Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set CHROME_PATH`);
 
   const version = await chromium
-    .launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    .launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
     .then(async (b) => {
       const v = b.version();
       await b.close();

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
 import { Store } from '../src/server/store.ts';
 
@@ -28,10 +29,6 @@ const COUNT = Number(args.messages);
 const STEP = Number(args.step);
 const CONV = 'bench-history';
 const root = fileURLToPath(new URL('../', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 // The functions passed to page.evaluate() run in Chromium: their globals, named for the Node type check.
 declare const window: any;
@@ -157,7 +154,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   const sitePort = (site.address() as { port: number }).port;
   const profile = mkdtempSync(join(tmpdir(), 'imbed-bench-profile-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS, viewport: { width: 800, height: 700 } });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, viewport: { width: 800, height: 700 } });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const token = await server.signToken('bench-reader', { name: 'Reader' });

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
 
 const { values: args } = parseArgs({
@@ -31,10 +32,6 @@ const WARMUP = Number(args.warmup);
 const INTERVAL = Number(args.interval);
 const CONV = 'bench-latency';
 const root = fileURLToPath(new URL('../', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 // The functions passed to page.evaluate() run in Chromium: their globals, named for the Node type check.
 declare const window: any;
@@ -123,7 +120,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   const siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/`;
   const profile = mkdtempSync(join(tmpdir(), 'imbed-bench-profile-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const url = `ws://127.0.0.1:${server.port}/ws`;
     const pages = [];

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { chromium, type Browser } from 'playwright-core';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { CHROMIUM_ARGS, until } from '../support/browser.ts';
+import { until } from '../support/browser.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.ts';
 import { ServerProcess } from '../support/server-process.ts';
 import { TcpProxy, type BlackholeDirection } from '../support/tcp-proxy.ts';
 import { ChaosClient, type ClientSnapshot, type PageFault } from './chaos-client.ts';
@@ -225,7 +226,7 @@ export async function runChaos(options: ChaosOptions): Promise<Summary> {
     // As launchChromium, but Playwright must not exit the process on Ctrl-C (it would, with 130) before
     // the run has stopped its server child and removed its temp files.
     browser = await chromium.launch({
-      executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+      executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
       handleSIGINT: false,
       handleSIGTERM: false,

@@ -31,8 +31,8 @@ export interface Stored<P extends CommitParty> {
 
 /**
  * Answers committed sends: `sent` to each sender and `msg` to every other connection of the
- * conversation. Each `msg` is encoded once; a connection that sent none of them gets a conversation's
- * new messages in one write of the same bytes, and a sender gets, in the order of `stored`, its own
+ * conversation. Each `msg` is encoded once; a connection that sent none of them gets them in the order
+ * of `stored` (one conversation's run as one write of the same bytes), and a sender gets, in that order, its own
  * `sent`s (in its arrival order) and the others' `msg`s, so its seqs arrive in order too.
  */
 export function answerStored<P extends CommitParty>(hub: Hub<P>, stored: readonly Stored<P>[]): void {
@@ -49,9 +49,17 @@ export function answerStored<P extends CommitParty>(hub: Hub<P>, stored: readonl
     if (run) run.push(frame);
     else runs.set(result.message.conv, [frame]);
   }
-  for (const [conv, run] of runs) {
-    const all = run.length === 1 ? run[0]! : TextFrame.concat(run);
-    for (const sub of hub.live(conv)) if (!senders.has(sub)) sub.sendFrame(all, runs.size === 1);
+  if (runs.size === 1) {
+    const [[conv, run]] = runs;
+    const all = run!.length === 1 ? run![0]! : TextFrame.concat(run!);
+    for (const sub of hub.live(conv!)) if (!senders.has(sub)) sub.sendFrame(all, true);
+  } else {
+    // Several conversations: a member gets their messages in the order they were stored, across
+    // conversations too, each frame shared by all; its writes of this commit still leave in one writev.
+    for (let i = 0; i < stored.length; i++) {
+      const frame = frames[i];
+      if (frame) for (const sub of hub.live(stored[i]!.result.message.conv)) if (!senders.has(sub)) sub.sendFrame(frame);
+    }
   }
   for (const sender of senders) {
     for (let i = 0; i < stored.length; i++) {

@@ -97,6 +97,24 @@ describe('group commit', () => {
     for (const client of [...senders, watcher]) assert.deepEqual(seqsOf(client, conv), all);
   });
 
+  it('gives a member of several conversations the msgs of one commit in the order they were stored', async () => {
+    const [general, random] = ['group-order-general', 'group-order-random'];
+    const sender = await session('a', [general, random]);
+    const watcher = await session('w', [general, random]);
+    const sends = [general, random, general, random, random, general];
+    const spy = spyOnCommits();
+    try {
+      for (const [i, conv] of sends.entries()) sender.send({ type: 'send', conv, cmid: newCmid(), text: `${i}` });
+      stall(100);
+      await sender.take('sent', sends.length);
+      assert.equal(spy.batches.length, 1, 'one commit');
+    } finally {
+      spy.restore();
+    }
+    const msgs = await watcher.take('msg', sends.length);
+    assert.deepEqual(msgs.map((m) => m.text), sends.map((_, i) => `${i}`));
+  });
+
   it('stores the other sessions\' sends when one session\'s send fails in the group transaction', async () => {
     const conv = 'group-one-fails';
     const alice = await session('alice', [conv]);

@@ -168,9 +168,9 @@ export class ImbedClient extends ImbedEventTarget {
 
   /**
    * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against the
-   * protocol's limit, BAD_FRAME) before storing anything; otherwise the item is durably in the outbox
-   * before any attempt to send it, and the promise resolves with it as `pending`. It is sent at once when
-   * online, never before older pending items.
+   * protocol's limit, BAD_FRAME) before storing anything; otherwise the item is written to the outbox and
+   * the promise resolves with it as `pending` once the write is durable. When online and nothing older is
+   * waiting, it is sent while that write is in flight; it never goes out before older pending items.
    */
   async send(conv: string, text: string): Promise<ChatItem> {
     const invalid = checkText(text, null);
@@ -188,7 +188,14 @@ export class ImbedClient extends ImbedEventTarget {
       const store = this.storage.require();
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
-      const { record, newer } = await store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
+      const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
+      // The write's transaction exists now, so it commits before any transaction that stores this item's
+      // ack; and the ack is handled in this queue, after this task. Sending without waiting for the commit
+      // loses nothing: a page closed before it had not resolved `send()` either, and a copy that reaches
+      // the server twice (resent after a reload) is stored once by its cmid.
+      // With other tabs about, an item they stored first may not be known here yet: it goes out in turn.
+      if (!this.tabs || this.tabs.alone) this.session?.sendNew({ conv, cmid, text });
+      const { record, newer } = await writing;
       if (this.tabs) this.mirror.mergeOutbox(newer);
       else this.mirror.addOutbox(record);
       this.emit('change', { conv });
@@ -385,15 +392,23 @@ export class ImbedClient extends ImbedEventTarget {
     return this.storage.serial(task);
   }
 
-  /** Stores messages (and removes their outbox items) in one transaction, then updates the copy and tells listeners. */
+  /**
+   * Stores messages (and removes their outbox items) in one transaction and, while it commits, updates the
+   * copy and tells listeners, so a message shows as soon as it arrives. Resolves once it is stored.
+   */
   private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
     if (msgs.length === 0) return;
-    const { cursor } = await this.storage.require().acceptMessages(conv, msgs);
-    this.tabs?.stored(conv, msgs.map((m) => m.seq));
-    const { added, changed, behindStore } = this.mirror.acceptMessages(conv, msgs, cursor);
+    // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
+    // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
+    // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
+    const writing = this.storage.require().acceptMessages(conv, msgs);
+    const { added, changed } = this.mirror.acceptMessages(conv, msgs);
     if (changed) this.emit('change', { conv });
     for (const message of added) if (message.from !== this._user) this.emit('message', { message });
-    if (behindStore) await this.reloadFromStore([conv]);
+    const { cursor } = await writing;
+    this.tabs?.stored(conv, msgs.map((m) => m.seq));
+    // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
+    if (cursor > this.mirror.cursor(conv)) await this.reloadFromStore([conv]);
   }
 
   /**

@@ -69,7 +69,7 @@ export class Mirror {
     const first = msgs[0];
     if (copy.cursor === 0 && first) [copy.cursor, copy.low] = [first.seq - 1, first.seq];
     copy.floor = range.floor;
-    const { added } = this.acceptMessages(conv, msgs, range.cursor);
+    const { added } = this.acceptMessages(conv, msgs);
     reach(copy);
     copy.view = null;
     return added;
@@ -102,12 +102,10 @@ export class Mirror {
   }
 
   /**
-   * Records messages the store has just accepted, with the store's new cursor, and drops outbox items
-   * with the same cmids. Returns the messages this copy did not hold before (for `message` events),
-   * whether anything changed, and `behindStore` when the store's cursor is beyond this copy's own: another
-   * tab on the same database stored messages this copy has not seen, and it must read them back.
+   * Records messages the store accepts, and drops outbox items with the same cmids. Returns the messages
+   * this copy did not hold before (for `message` events) and whether anything changed.
    */
-  acceptMessages(conv: string, msgs: readonly Message[], cursor: number): { added: Message[]; changed: boolean; behindStore: boolean } {
+  acceptMessages(conv: string, msgs: readonly Message[]): { added: Message[]; changed: boolean } {
     const copy = this.copy(conv);
     const added: Message[] = [];
     let replaced = false;
@@ -133,7 +131,7 @@ export class Mirror {
     while (copy.messages.has(copy.cursor + 1)) copy.cursor += 1;
     const changed = added.length > 0 || replaced || this.outbox.length !== before || copy.cursor !== cursorBefore;
     if (changed) copy.view = null;
-    return { added, changed, behindStore: cursor > copy.cursor };
+    return { added, changed };
   }
 
   /**
@@ -149,7 +147,7 @@ export class Mirror {
       const copy = this.copy(conv);
       if (copy.cursor === 0 && cursor > 0) [copy.cursor, copy.low] = [floor - 1, floor];
       copy.floor = Math.min(copy.floor, floor);
-      const result = this.acceptMessages(conv, messages, cursor);
+      const result = this.acceptMessages(conv, messages);
       if (result.changed) changed.add(conv);
       added.push(...result.added);
     }

@@ -123,6 +123,18 @@ export class Session {
   }
 
   /**
+   * Sends an item whose outbox write is still in flight, when `drain()` would send it next: draining, a
+   * place in the window, and no pending item waiting to go before it. Otherwise the `drain()` after the
+   * write sends it in turn.
+   */
+  sendNew(item: { conv: string; cmid: string; text: string }): void {
+    if (!this.draining || this.closed || this.retryTimer !== undefined || this.inflight.has(item.cmid)) return;
+    if (this.inflight.size >= (this.paced ? 1 : this.window)) return;
+    for (const queued of this.host.mirror.outboxItems()) if (queued.status === 'pending' && !this.inflight.has(queued.cmid)) return;
+    if (this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) this.inflight.add(item.cmid);
+  }
+
+  /**
    * The socket closed: ask nothing more. Unanswered items stay pending and go out on the next session.
    * Acks still waiting are written now, and so are those of frames handled after this: their IndexedDB
    * transactions exist before the client's queue of work is empty, so whoever reads the store after that

@@ -40,6 +40,8 @@ export class TabGroup {
   /** The leader this client last heard from, as a follower. */
   private leaderId: string | null = null;
   private leading = false;
+  /** Whether another tab of the group has said anything since this client joined. */
+  private heard = false;
   /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
   private readonly olderWaits = new Map<string, Array<(stored: boolean) => void>>();
   private readonly channel: TabChannel;
@@ -58,6 +60,14 @@ export class TabGroup {
   /** Whether this client holds the connection for the group. */
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Leader: no other tab has said a word since this one joined, so no other tab writes to the outbox
+   * (each says `join` first). Once one has, it may have stored items this tab has yet to read back.
+   */
+  get alone(): boolean {
+    return this.leading && !this.heard;
   }
 
   /** The shared outbox changed in the store (any role). */
@@ -120,6 +130,7 @@ export class TabGroup {
   }
 
   private onMessage(message: TabMessage): void {
+    this.heard = true;
     switch (message.type) {
       case 'outbox':
         return this.host.refresh(null);

@@ -26,20 +26,19 @@ describe('storage fallback', () => {
     const conv = freshConv();
     const alice = await makeClient(freshUser('alice'), [conv]);
     await online(alice.client);
-    const { put, add } = IDBObjectStore.prototype;
+    const { put } = IDBObjectStore.prototype;
     let item;
     try {
-      item = await alice.client.send(conv, 'acked while the disk is full');
-      // The outbox write is done; the ack has not arrived yet (it needs a network round trip).
-      const full = () => {
-        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      // The outbox write goes through (an `add` to the outbox); storing the acknowledged message fails.
+      IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+        if (this.name === 'messages') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        return put.apply(this, args);
       };
-      IDBObjectStore.prototype.put = full;
-      IDBObjectStore.prototype.add = full;
+      item = await alice.client.send(conv, 'acked while the disk is full');
       await until(() => alice.client.items(conv).some((i) => i.cmid === item!.cmid && i.status === 'sent'), 'the message shown as sent');
+      await until(() => alice.client.storageKind === 'memory', 'moved to memory');
     } finally {
       IDBObjectStore.prototype.put = put;
-      IDBObjectStore.prototype.add = add;
     }
     expect(alice.client.storageKind).to.equal('memory');
     expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb', 'memory']);

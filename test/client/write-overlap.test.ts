@@ -1,0 +1,117 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { Mirror } from '../../src/client/mirror.js';
+import { Session } from '../../src/client/session.js';
+import type { ClientFrame } from '../../src/protocol/index.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+
+/**
+ * Runs `body` with every successful `method` request on an object store named `store` in the database
+ * `db` reported to `onSuccess`, then puts IndexedDB back as it was.
+ */
+async function watchingWrites(method: 'add' | 'put', db: string, store: string, onSuccess: () => void, body: () => Promise<void>): Promise<void> {
+  const original = IDBObjectStore.prototype[method];
+  IDBObjectStore.prototype[method] = function (this: IDBObjectStore, ...args: Parameters<typeof original>) {
+    const request = original.apply(this, args);
+    if (this.name === store && this.transaction.db.name === db) request.addEventListener('success', onSuccess);
+    return request;
+  };
+  try {
+    await body();
+  } finally {
+    IDBObjectStore.prototype[method] = original;
+  }
+}
+
+// The send and receive paths overlap the IndexedDB writes they need instead of waiting for them: the
+// outbox write with the frame going out, the cache write with the message showing.
+describe('writes overlapped with the network', () => {
+  let tap: SocketTap | null = null;
+  afterEach(async () => {
+    await stopAll();
+    tap?.restore();
+    tap = null;
+  });
+
+  it('sends a new item while its outbox write is still in flight, and still stores it', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const db = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv], { dbName: db });
+    await online(alice.client);
+    const framesOutWhenStored: number[] = [];
+    await watchingWrites('add', db, 'outbox', () => framesOutWhenStored.push(tap!.sent.filter((f) => f.type === 'send').length), async () => {
+      await alice.client.send(conv, 'on its way before it is on disk');
+    });
+    expect(framesOutWhenStored).to.deep.equal([1]);
+    await until(() => sentTexts(alice.client, conv).length === 1, 'acknowledged');
+    expect(alice.client.pendingCount()).to.equal(0);
+  });
+
+  it('shows an arriving message before the write that stores it has finished', async () => {
+    const conv = freshConv();
+    const db = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    const bob = await makeClient(freshUser('bob'), [conv], { dbName: db });
+    await online(alice.client);
+    await online(bob.client);
+    const shownWhenStored: boolean[] = [];
+    await watchingWrites('put', db, 'messages', () => shownWhenStored.push(sentTexts(bob.client, conv).includes('seen at once')), async () => {
+      await alice.client.send(conv, 'seen at once');
+      await until(() => shownWhenStored.length === 1, 'bob stored the message');
+    });
+    expect(shownWhenStored).to.deep.equal([true]);
+  });
+});
+
+describe('a new item sent while its outbox write is in flight', () => {
+  /** An established session over an outbox of `queued` items, with room for `window` sends in flight. */
+  async function session(queued: number, window: number) {
+    const mirror = new Mirror(() => ({ user: 'alice', name: 'Alice' }));
+    mirror.loadConversation('c', [], { cursor: 0, floor: 1 });
+    mirror.loadOutbox(Array.from({ length: queued }, (_, i) => ({ id: i + 1, conv: 'c', cmid: `queued-${i + 1}`, text: `q${i + 1}`, createdAt: 0, status: 'pending' as const })));
+    const sent: ClientFrame[] = [];
+    const s = new Session({
+      conversations: ['c'],
+      mirror,
+      me: () => ({ user: 'alice', name: 'Alice' }),
+      send: (frame) => (sent.push(frame), true),
+      accept: async () => {},
+      acceptOlder: async () => {},
+      fail: async () => {},
+      welcomed: () => {},
+      caughtUp: () => {},
+      report: () => {},
+    });
+    await s.handle({
+      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: 'c', head: 0 }], heartbeat: 15_000,
+      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: window }, ts: 0,
+    });
+    const cmids = () => sent.flatMap((f) => (f.type === 'send' ? [f.cmid] : []));
+    return { s, cmids, mirror };
+  }
+
+  it('goes out at once when nothing queued waits before it', async () => {
+    const { s, cmids } = await session(2, 10);
+    expect(cmids()).to.deep.equal(['queued-1', 'queued-2']);
+    s.sendNew({ conv: 'c', cmid: 'new', text: 'n' });
+    s.sendNew({ conv: 'c', cmid: 'new', text: 'n' });
+    expect(cmids()).to.deep.equal(['queued-1', 'queued-2', 'new']);
+  });
+
+  it('waits while an older item has not gone out yet, so it never overtakes it', async () => {
+    const { s, cmids, mirror } = await session(1, 10);
+    // An item the session has not sent: e.g. one another tab stored, just read back.
+    mirror.addOutbox({ id: 2, conv: 'c', cmid: 'read-back', text: 'r', createdAt: 0, status: 'pending' });
+    s.sendNew({ conv: 'c', cmid: 'new', text: 'n' });
+    expect(cmids()).to.deep.equal(['queued-1']);
+    s.drain();
+    expect(cmids()).to.deep.equal(['queued-1', 'read-back']);
+  });
+
+  it('waits for a place in the window', async () => {
+    const { s, cmids } = await session(1, 1);
+    s.sendNew({ conv: 'c', cmid: 'new', text: 'n' });
+    expect(cmids()).to.deep.equal(['queued-1']);
+  });
+});

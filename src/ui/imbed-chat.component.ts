@@ -15,7 +15,7 @@ import { loadLauncherMode, loadNotify } from './parts.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
-import { readUnread, unreadKey, writeUnread } from './unread-record.js';
+import { readUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
@@ -550,7 +550,7 @@ export class ImbedChat extends LitElement {
     if (read.seen !== null) {
       const record = { u: user, s: read.seen, n: count };
       const saved = JSON.stringify(record);
-      if (saved !== read.saved) writeUnread(read.key, record);
+      if (saved !== read.saved) writeUnreadSoon(read.key, record);
       read.saved = saved;
     }
     this.setUnread(count);

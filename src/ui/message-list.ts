@@ -60,8 +60,13 @@ function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings
  * so the node a person looks at survives pending -> sent.
  */
 function keyOf(item: ChatItem): string {
-  return item.mine ? item.cmid : `${item.from}\n${item.cmid}`;
+  let key = keys.get(item);
+  if (key === undefined) keys.set(item, (key = item.mine ? item.cmid : `${item.from}\n${item.cmid}`));
+  return key;
 }
+
+/** Each item's key, made once: the client hands out the same item object until the item changes. */
+const keys = new WeakMap<ChatItem, string>();
 
 function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: MessageActions, words: Localized): TemplateResult {
   // A run is consecutive messages from one sender; the name is shown once at its start.
@@ -114,9 +119,11 @@ export class MessageList implements ReactiveController {
   /** What each node shows: its item and the one before (for the run), to render only nodes that changed. */
   #shown = new WeakMap<HTMLElement, [item: ChatItem, previous: ChatItem | undefined]>();
   #words: Localized | null = null;
-  #observer = new ResizeObserver(() => this.#measure());
+  #observer = new ResizeObserver((entries) => this.#measure(entries));
   #loading = false;
   #wantsOlder = false;
+  /** Whether the last render ended at the newest item, the view sticking to the bottom. */
+  #atBottom = false;
 
   /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
   constructor(
@@ -127,15 +134,12 @@ export class MessageList implements ReactiveController {
     host.addController(this);
   }
 
-  hostDisconnected(): void {
-    this.#observer.disconnect();
+  hostConnected(): void {
+    for (const node of this.#nodes.values()) this.#observer.observe(node.firstElementChild!);
   }
 
-  /** Before the DOM changes: notes the first node the reader sees and where. */
-  hostUpdate(): void {
-    const log = this.log();
-    const node = log && this.#rows(log).find((n) => n.offsetTop + n.offsetHeight > log.scrollTop + log.offsetTop);
-    this.#anchor = node ? [node, node.offsetTop] : null;
+  hostDisconnected(): void {
+    this.#observer.disconnect();
   }
 
   /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
@@ -146,9 +150,26 @@ export class MessageList implements ReactiveController {
     if (box) this.#place(box);
     const [node, top] = this.#anchor ?? [];
     if (node?.isConnected) log.scrollTop += node.offsetTop - top!;
-    this.#observer.disconnect();
-    for (const row of this.#rows(log)) this.#observer.observe(row);
-    this.scrolled(false);
+    this.#anchor = null;
+    // A render that ends at the newest item sticks to the bottom: its window is already the right one.
+    if (!this.#atBottom) this.scrolled(false);
+  }
+
+  /**
+   * Before the DOM changes: notes the first node the reader sees and where, found by bisection (nodes are
+   * in document order), so a render costs a few layout reads whatever the window's length.
+   */
+  #noteAnchor(log: HTMLElement): void {
+    const rows = this.#rows(log);
+    const edge = log.scrollTop + log.offsetTop;
+    let [low, high] = [0, rows.length];
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
+      else low = mid + 1;
+    }
+    const node = rows[low];
+    this.#anchor = node ? [node, node.offsetTop] : null;
   }
 
   /**
@@ -157,6 +178,11 @@ export class MessageList implements ReactiveController {
    */
   render(items: readonly ChatItem[], actions: MessageActions, words: Localized, atBottom: boolean): TemplateResult {
     if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
+    // Rendered before the DOM changes (Lit commits after render): the reader's place, unless the view
+    // is about to stick to the bottom anyway.
+    const log = this.log();
+    this.#atBottom = atBottom;
+    if (log && !atBottom) this.#noteAnchor(log);
     const n = items.length;
     // Older items prepended move the window's indexes, not its items.
     const first = this.#items[this.#start];
@@ -187,13 +213,20 @@ export class MessageList implements ReactiveController {
     for (let i = start; i < end; i++) {
       const [item, previous] = [items[i]!, items[i - 1]];
       const key = keyOf(item);
-      const node = this.#nodes.get(key) ?? row();
+      const known = this.#nodes.get(key);
+      const node = known ?? row();
       const [was, before] = this.#shown.get(node) ?? [];
       if (!sameWords || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
+      // Lit keeps the message element its template made: watched from its first render to its removal.
+      if (!known) this.#observer.observe(node.firstElementChild!);
       this.#shown.set(node, [item, previous]);
       nodes.set(key, node);
     }
-    for (const [key, node] of this.#nodes) if (!nodes.has(key)) node.remove();
+    for (const [key, node] of this.#nodes) {
+      if (nodes.has(key)) continue;
+      node.remove();
+      this.#observer.unobserve(node.firstElementChild!);
+    }
     this.#nodes = nodes;
     const [top, bottom] = this.#spacers;
     [top.style.height, top.hidden, bottom.style.height, bottom.hidden] = [`${above}px`, !above, `${below}px`, !below];
@@ -256,11 +289,16 @@ export class MessageList implements ReactiveController {
     return [...log.querySelectorAll<HTMLElement>('.message')];
   }
 
-  /** Records each rendered node's pitch: the distance to the next node (its own height for the last). */
-  #measure(): void {
+  /**
+   * Records the pitch of the nodes that changed size and of the ones just before them: the distance to
+   * the next node (its own height for the last).
+   */
+  #measure(entries: readonly ResizeObserverEntry[]): void {
     const log = this.log();
     const rows = log ? this.#rows(log) : [];
+    const resized = new Set(entries.map((entry) => entry.target));
     rows.forEach((row, i) => {
+      if (!resized.has(row) && !resized.has(rows[i + 1]!)) return;
       const pitch = rows[i + 1] ? rows[i + 1]!.offsetTop - row.offsetTop : row.offsetHeight;
       const held = this.#pitch.get(row.dataset.key!);
       if (held === undefined) this.#measured++;

@@ -32,8 +32,28 @@ export function readUnread(key: string): UnreadRecord | null {
   }
 }
 
-/** Stores `record` under `key`, or removes the key for null; without storage the count just lives in memory. */
+/** Records waiting for `writeUnreadSoon`'s write, by key. */
+const waiting = new Map<string, UnreadRecord>();
+
+/**
+ * Stores `record` under `key` once the current task is over: a message's render does not wait for
+ * localStorage, and the records of a burst of messages cost one write.
+ */
+export function writeUnreadSoon(key: string, record: UnreadRecord): void {
+  if (waiting.size === 0) {
+    setTimeout(() => {
+      for (const [key, record] of waiting) writeUnread(key, record);
+    });
+  }
+  waiting.set(key, record);
+}
+
+/**
+ * Stores `record` under `key` now, or removes the key for null (and forgets a write `writeUnreadSoon`
+ * has not made yet); without storage the count just lives in memory.
+ */
 export function writeUnread(key: string, record: UnreadRecord | null): void {
+  waiting.delete(key);
   try {
     if (record) localStorage.setItem(key, JSON.stringify(record));
     else localStorage.removeItem(key);

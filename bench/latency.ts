@@ -9,23 +9,39 @@
  * clock, `performance.timeOrigin + performance.now()`. To tell where the time goes, A notes when the
  * `send` frame leaves its socket and B when the `msg` frame arrives on its socket, so each latency splits
  * into sender (send() to the frame out: outbox write in IndexedDB, pacing), network + server (SQLite commit
- * with fsync, fan-out) and reader (frame in to node: IndexedDB write, then render after the client's
- * `change`). Prints numbers; asserts nothing.
+ * with fsync, fan-out) and reader (frame in to node: the client's `change`, then the render).
  *
- * Usage: node --import tsx bench/latency.ts [--messages 1000] [--warmup 50] [--interval 20]
+ * Then, in the same browser, the floors any chat stack on this machine stands on: the same two pages
+ * with a bare `WebSocket` each, through a `ws` relay that forwards every frame to the other socket, and
+ * through the same relay committing each frame to SQLite (WAL + synchronous=FULL) before forwarding it,
+ * which is the least a server that acknowledges only what is durable must do. Prints numbers; asserts
+ * nothing.
+ *
+ * `--cpu-prof-dir DIR` writes a CPU profile of each page over the measured messages (sender.cpuprofile,
+ * reader.cpuprofile; open them in Chrome DevTools' Performance panel). Build with `npx vite build --mode
+ * script --minify false` first to read function names.
+ *
+ * Usage: node --import tsx bench/latency.ts [--messages 1000] [--warmup 50] [--interval 20] [--cpu-prof-dir DIR]
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import Database from 'better-sqlite3';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { WebSocketServer } from 'ws';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
 
 const { values: args } = parseArgs({
-  options: { messages: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '50' }, interval: { type: 'string', default: '20' } },
+  options: {
+    messages: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '50' },
+    interval: { type: 'string', default: '20' },
+    'cpu-prof-dir': { type: 'string' },
+  },
 });
 const COUNT = Number(args.messages);
 const WARMUP = Number(args.warmup);
@@ -100,6 +116,66 @@ async function sendAll({ first, count, interval }: { first: number; count: numbe
   return calls;
 }
 
+/**
+ * The floor: page A's bare WebSocket -> a `ws` relay -> page B's, with the same count and pace as the
+ * chat, from `send()` to B's `message` event. With `db`, the relay inserts each frame into a SQLite file
+ * (WAL, synchronous=FULL) and forwards it once the insert has committed.
+ */
+async function relayLatency(context: BrowserContext, siteUrl: string, db: string | null): Promise<number[]> {
+  const sqlite = db === null ? null : new Database(db);
+  sqlite?.pragma('journal_mode = WAL');
+  sqlite?.pragma('synchronous = FULL');
+  sqlite?.exec('CREATE TABLE frames (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  const insert = sqlite?.prepare('INSERT INTO frames (body) VALUES (?)');
+  const relay = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  relay.on('connection', (socket) =>
+    socket.on('message', (data, binary) => {
+      insert?.run(String(data));
+      for (const other of relay.clients) if (other !== socket) other.send(data, { binary });
+    }),
+  );
+  await new Promise((r) => relay.once('listening', r));
+  const url = `ws://127.0.0.1:${(relay.address() as { port: number }).port}`;
+  const pages = [await context.newPage(), await context.newPage()] as const;
+  try {
+    for (const page of pages) {
+      await page.goto(`${siteUrl}?floor`);
+      await page.evaluate(
+        (u) =>
+          new Promise((resolve) => {
+            const socket = new WebSocket(u);
+            const w = window as any;
+            w.relay = socket;
+            w.arrived = new Map();
+            socket.onmessage = (e) => w.arrived.set(Number(e.data), performance.timeOrigin + performance.now());
+            socket.onopen = resolve;
+          }),
+        url,
+      );
+    }
+    const [a, b] = pages;
+    const calls = await a.evaluate(
+      async ({ count, interval }) => {
+        const sent: Array<[number, number]> = [];
+        for (let n = 0; n < count; n++) {
+          sent.push([n, performance.timeOrigin + performance.now()]);
+          (window as any).relay.send(String(n));
+          await new Promise((r) => setTimeout(r, interval));
+        }
+        return sent;
+      },
+      { count: WARMUP + COUNT, interval: INTERVAL },
+    );
+    await b.waitForFunction((n) => (window as any).arrived.size >= n, WARMUP + COUNT, { timeout: 60_000 }).catch(() => {});
+    const arrived = new Map(await b.evaluate(() => [...(window as any).arrived] as Array<[number, number]>));
+    return calls.filter(([n]) => n >= WARMUP && arrived.has(n)).map(([n, at]) => arrived.get(n)! - at);
+  } finally {
+    for (const page of pages) await page.close();
+    await new Promise((r) => relay.close(r));
+    sqlite?.close();
+  }
+}
+
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -115,7 +191,7 @@ async function main(): Promise<void> {
   const bundle = readFileSync(join(root, 'dist/imbed.js'));
   const site: Server = createServer((req, res) => {
     if (req.url === '/imbed.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(req.url === '/?floor' ? '<!doctype html><title>floor</title>' : PAGE);
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   const siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/`;
@@ -134,8 +210,15 @@ async function main(): Promise<void> {
     const [a, b] = pages as [(typeof pages)[0], (typeof pages)[0]];
     await a.evaluate(sendAll, { first: 0, count: WARMUP, interval: INTERVAL });
     await b.waitForFunction((n) => (window as any).marks.node.size >= n, WARMUP, { timeout: 60_000 });
+    const profilers = args['cpu-prof-dir'] === undefined ? [] : await Promise.all(pages.map((page) => context.newCDPSession(page)));
+    for (const cdp of profilers) await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'));
     const calls = await a.evaluate(sendAll, { first: WARMUP, count: COUNT, interval: INTERVAL });
     await b.waitForFunction((n) => (window as any).marks.node.size >= n, WARMUP + COUNT, { timeout: 120_000 }).catch(() => {});
+    for (const [i, cdp] of profilers.entries()) {
+      const { profile } = await cdp.send('Profiler.stop');
+      mkdirSync(args['cpu-prof-dir']!, { recursive: true });
+      writeFileSync(join(args['cpu-prof-dir']!, `${i === 0 ? 'sender' : 'reader'}.cpuprofile`), JSON.stringify(profile));
+    }
     const outs = new Map(await a.evaluate(() => [...(window as any).marks.out] as Array<[number, number]>));
     const ins = new Map(await b.evaluate(() => [...(window as any).marks.in] as Array<[number, number]>));
     const nodes = new Map(await b.evaluate(() => [...(window as any).marks.node] as Array<[number, number]>));
@@ -168,9 +251,13 @@ async function main(): Promise<void> {
     console.log(row('  A: send() -> send frame out', sender));
     console.log(row('  send frame out -> msg frame in B', wire));
     console.log(row('  B: msg frame in -> node', reader));
-    console.log(row('    B: frame in -> stored (change)', storing));
+    console.log(row('    B: frame in -> change', storing));
     console.log(row('    B: change -> node', rendering));
     if (missing) console.log(`not rendered on B (or frames not seen): ${missing}`);
+    for (const durable of [false, true]) {
+      const floor = await relayLatency(context, siteUrl, durable ? join(dir, 'relay.db') : null);
+      console.log(row(durable ? 'floor: relay + SQLite commit' : 'floor: bare ws relay', floor));
+    }
   } finally {
     await context.close();
     await new Promise((r) => site.close(r));

@@ -111,6 +111,21 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(alice.events.storage[1]!.reason).to.contain('did not answer addToOutbox within 400 ms');
   });
 
+  it('starts in memory, and says so, when the app does not answer the first read', async () => {
+    const app = fakeApp((op) => (op === 'loadConversation' ? 'silent' : 'ok'));
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage).to.have.length(1);
+    expect(alice.events.storage[0]!.reason).to.contain('did not answer loadConversation within 400 ms');
+    expect(alice.events.errors.map((e) => e.code)).to.deep.equal(['STORAGE_UNAVAILABLE']);
+    await online(alice.client);
+    await alice.client.send(conv, 'from memory');
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
+    expect(app.requests.map((r) => r.op)).to.deep.equal(['loadConversation']);
+  });
+
   it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {
     const app = fakeApp();
     expect(bridge.receive({ v: 1, type: 'storageResult', id: 987654, ok: true, result: null })).to.equal(false);

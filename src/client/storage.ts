@@ -45,8 +45,12 @@ async function openStorage(
     store = new MemoryStore();
     reason = 'the host asked for memory storage';
   } else {
-    // One rung down the ladder: the host's store is missing, so IndexedDB keeps things instead.
-    if (openStore) store = await openStore(name).catch((e: unknown) => void (reason = `the app's storage is unavailable (${messageOf(e)})`));
+    try {
+      if (openStore) store = await openStore(name);
+    } catch (e) {
+      // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
+      reason = `the app's storage is unavailable (${messageOf(e)})`;
+    }
     try {
       store ??= await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
     } catch (e) {

@@ -5,6 +5,8 @@
   const user = params.get('user') || 'alice';
   const conversation = params.get('conversation') || 'demo';
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  // The app's storage for the chat (webview-storage.js), used when the page turned it on.
+  const storage = window[Symbol.for('imbed-demo-storage')];
   let log = null;
   const early = [];
 
@@ -22,9 +24,21 @@
   window.ImbedNative = {
     postMessage(json) {
       const message = JSON.parse(json);
+      if (message.type === 'storage') return void answerStorage(message);
       line(message.type === 'error' ? 'error' : 'out', json);
     },
   };
+
+  // A storage operation: applied, then answered a turn later as the app's evaluateJavascript would.
+  // Logged in short, since every message the chat stores or loads is one.
+  function answerStorage(message) {
+    const answer = storage.apply(message);
+    line('out', `storage #${message.id} ${message.op}`);
+    setTimeout(() => {
+      line(answer.ok ? 'in' : 'error', `storageResult #${answer.id} ${answer.ok ? 'ok' : `ok: false, ${answer.error}`}`);
+      window.Imbed.bridge.receive(answer);
+    });
+  }
 
   // What the app's evaluateJavascript("Imbed.bridge.receive(...)") does; the result is what its callback gets.
   // The command is logged before it runs, so an error it causes shows up after it.
@@ -56,6 +70,17 @@
       send(document.getElementById('custom-json').value);
     });
     document.getElementById('clear-log').addEventListener('click', () => log.replaceChildren());
+    const nativeStorage = document.getElementById('native-storage');
+    nativeStorage.checked = storage.on;
+    nativeStorage.addEventListener('change', () => {
+      storage.set(nativeStorage.checked);
+      location.reload();
+    });
+    document.getElementById('refuse-next').addEventListener('click', () => storage.refuseNext());
+    document.getElementById('forget-storage').addEventListener('click', () => {
+      storage.clear();
+      location.reload();
+    });
 
     const screen = document.getElementById('screen');
     try {

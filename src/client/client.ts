@@ -360,7 +360,7 @@ export class ImbedClient extends ImbedEventTarget {
     this._user ??= tokenSubject(this.tokens.token);
     this.owner = this._user;
     const name = this.options.dbName ?? `imbed:${new URL(this.options.url).host}:${this._user ?? 'anonymous'}`;
-    const reason = await this.storage.open(name, this.options.storage, (why) =>
+    const reason = await this.storage.open(name, this.options, (why) =>
       this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
     const { kind } = this.storage.require();
@@ -374,7 +374,7 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /**
-   * IndexedDB failed mid-session and memory took over: says so like a failure at start-up does, and leaves
+   * The store failed mid-session and memory took over: says so like a failure at start-up does, and leaves
    * the tab group: the other tabs could no longer read what this one stores, so it runs a socket of its own.
    */
   private movedToMemory(reason: string): void {
@@ -614,12 +614,13 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /**
-   * Stops the client and deletes its IndexedDB database (cached messages and the outbox, unsent messages
-   * included), for a logout: the next person on this device finds nothing of this user's. Other tabs that
-   * hold the same database close it and continue in memory.
+   * Stops the client and deletes its IndexedDB database and what the store of `openStore` holds (cached
+   * messages and the outbox, unsent messages included), for a logout: the next person on this device finds
+   * nothing of this user's. Other tabs that hold the same database close it and continue in memory.
    */
   async clearLocalData(): Promise<void> {
     await this.stop();
+    await this.storage.deleteHosted();
     if (this.dbName && this.options.storage !== 'memory') await deleteDB(this.dbName).catch(() => {});
   }
 }

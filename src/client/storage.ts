@@ -1,8 +1,8 @@
 /**
- * The client's local storage: choosing where the outbox and cache live (IndexedDB when it opens and can
- * be read, else memory, with the reason a person is told), the one queue in which every store write and
- * every frame is handled, and the move to memory when IndexedDB fails mid-session, so nothing typed is
- * lost while the page stays open.
+ * The client's local storage: choosing where the outbox and cache live (the host's store when it gave
+ * one, else IndexedDB when it opens and can be read, else memory, with the reason a person is told), the
+ * one queue in which every store write and every frame is handled, and the move to memory when the store
+ * fails mid-session, so nothing typed is lost while the page stays open.
  */
 import { MemoryStore } from './memory-store.js';
 import type { Mirror } from './mirror.js';
@@ -15,35 +15,47 @@ export const FIRST_PAGE = 100;
 /** How long IndexedDB may take to open before the memory store is used instead. */
 const STORAGE_OPEN_TIMEOUT = 5_000;
 
-/** The store in use, and why it is memory when the host did not ask for memory. */
+/** The store in use, and why it is not the one asked for (memory, or IndexedDB instead of the host's). */
 interface OpenedStorage {
   store: ChatStore;
   reason?: string;
 }
 
+/** What the host said about where to keep things. */
+type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /**
- * Opens the database `name` (memory when `storage` says so, or when IndexedDB cannot be opened or read)
- * and loads the cache of `conversations` and the outbox into `mirror`. Never rejects. `onLost` hears of
- * an open database the browser takes away later.
+ * Opens the database `name` (memory when `storage` says so; the host's store when it supplies one and it
+ * opens, else IndexedDB; memory when that cannot be opened or read) and loads the cache of
+ * `conversations` and the outbox into `mirror`. Never rejects. `onLost` hears of an open database the
+ * browser takes away later.
  */
 async function openStorage(
   name: string,
-  storage: ImbedClientOptions['storage'],
+  { storage, openStore }: StorageOptions,
   conversations: readonly string[],
   mirror: Mirror,
   onLost: (reason: string) => void,
 ): Promise<OpenedStorage> {
-  let store: ChatStore;
+  let store: ChatStore | undefined;
   let reason: string | undefined;
   if (storage === 'memory') {
     store = new MemoryStore();
     reason = 'the host asked for memory storage';
   } else {
     try {
-      store = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
+      if (openStore) store = await openStore(name);
+    } catch (e) {
+      // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
+      reason = `the app's storage is unavailable (${messageOf(e)})`;
+    }
+    try {
+      store ??= await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
     } catch (e) {
       store = new MemoryStore();
-      reason = `IndexedDB is unavailable (${e instanceof Error ? e.message : String(e)})`;
+      reason = `IndexedDB is unavailable (${messageOf(e)})`;
     }
   }
   try {
@@ -56,7 +68,7 @@ async function openStorage(
     // A database that opens but cannot be read is no better than none.
     store.close();
     store = new MemoryStore();
-    reason = `the local database cannot be read (${e instanceof Error ? e.message : String(e)})`;
+    reason = `the local database cannot be read (${messageOf(e)})`;
   }
   return reason === undefined ? { store } : { store, reason };
 }
@@ -83,7 +95,7 @@ async function copyToMemory(mirror: Mirror, conversations: readonly string[]): P
 export interface StorageHost {
   /** A task failed for good (also after the move to memory): a person should hear of it. */
   failed(message: string): void;
-  /** IndexedDB failed mid-session and memory holds everything now, for `reason`. */
+  /** The store failed mid-session and memory holds everything now, for `reason`. */
   movedToMemory(reason: string): void;
   /** Whether the client has stopped: a failure then is no reason to move. */
   finished(): boolean;
@@ -94,8 +106,10 @@ export class ClientStorage {
   private store: ChatStore | null = null;
   /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
   private work: Promise<unknown> = Promise.resolve();
-  /** The move to memory after IndexedDB failed mid-session, once started. */
+  /** The move to memory after the store failed mid-session, once started. */
   private movingToMemory: Promise<void> | null = null;
+  /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
+  private hosted: ChatStore | null = null;
 
   constructor(
     private readonly mirror: Mirror,
@@ -110,12 +124,18 @@ export class ClientStorage {
 
   /**
    * Opens the database `name` (or memory, see `openStorage`) and loads it into the mirror. Resolves with
-   * the reason the store is memory, when it is, so a person can be told.
+   * the reason the store is not the one asked for, when it is not, so a person can be told.
    */
-  async open(name: string, storage: ImbedClientOptions['storage'], onLost: (reason: string) => void): Promise<string | undefined> {
-    const { store, reason } = await openStorage(name, storage, this.conversations, this.mirror, onLost);
+  async open(name: string, options: StorageOptions, onLost: (reason: string) => void): Promise<string | undefined> {
+    const { store, reason } = await openStorage(name, options, this.conversations, this.mirror, onLost);
     this.store = store;
+    if (store.deleteDatabase) this.hosted = store;
     return reason;
+  }
+
+  /** Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself). */
+  async deleteHosted(): Promise<void> {
+    await this.hosted?.deleteDatabase?.().catch(() => {});
   }
 
   /** The open store; throws before `open`. */
@@ -137,15 +157,16 @@ export class ClientStorage {
   }
 
   /**
-   * Runs a storage task; when IndexedDB fails in the middle of a session (quota used up, database deleted
-   * or closed by the browser), moves to memory and runs it again there. Safe because every task is a store
-   * write followed by updates of the mirror, and store writes are idempotent or all-or-nothing.
+   * Runs a storage task; when the store fails in the middle of a session (IndexedDB's quota used up, its
+   * database deleted or closed by the browser; the app's store refusing or not answering), moves to memory
+   * and runs it again there. Safe because every task is a store write followed by updates of the mirror,
+   * and store writes are idempotent or all-or-nothing.
    */
   async withFallback<T>(task: () => Promise<T>): Promise<T> {
     try {
       return await task();
     } catch (e) {
-      if (this.store?.kind !== 'indexeddb' || this.host.finished()) throw e;
+      if (this.store?.kind === 'memory' || this.host.finished()) throw e;
       await this.fallBackToMemory(e);
       return task();
     }
@@ -156,7 +177,7 @@ export class ClientStorage {
     this.store?.close();
   }
 
-  /** Replaces a failing IndexedDB store by a memory store holding what the mirror holds, and says so. */
+  /** Replaces a failing store by a memory store holding what the mirror holds, and says so. */
   private fallBackToMemory(cause: unknown): Promise<void> {
     // Ack writes run outside serial(), so two failures can race here: both wait for one move.
     this.movingToMemory ??= this.moveToMemory(cause);
@@ -164,7 +185,7 @@ export class ClientStorage {
   }
 
   private async moveToMemory(cause: unknown): Promise<void> {
-    const reason = `IndexedDB failed during the session (${cause instanceof Error ? cause.message : String(cause)})`;
+    const reason = `${this.store?.kind === 'native' ? "the app's storage" : 'IndexedDB'} failed during the session (${messageOf(cause)})`;
     const memory = await copyToMemory(this.mirror, this.conversations);
     this.store?.close();
     this.store = memory;

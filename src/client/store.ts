@@ -37,7 +37,10 @@ export interface HeldRange {
   floor: number;
 }
 
-/** The storage contract shared by the IndexedDB store and the memory fallback. Every method is one transaction. */
+/**
+ * The storage contract shared by the IndexedDB store, the memory fallback and any store a host supplies
+ * (`ImbedClientOptions.openStore`). Every method is one transaction.
+ */
 export interface ChatStore {
   readonly kind: StorageKind;
   /**
@@ -70,6 +73,11 @@ export interface ChatStore {
    */
   acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult>;
   close(): void;
+  /**
+   * Deletes everything the store holds, for a logout; called after `close`. Only stores supplied through
+   * `openStore` have it: the client deletes its IndexedDB database by name.
+   */
+  deleteDatabase?(): Promise<void>;
 }
 
 interface ImbedDB extends DBSchema {

@@ -2,6 +2,7 @@
  * The public shapes of the headless client: what `ImbedClient` promises to the UI and to hosts.
  */
 import type { ErrorCode, Message } from '../protocol/index.js';
+import type { ChatStore } from './store.js';
 
 /**
  * The connection's life cycle. `online` is the only state in which the outbox drains.
@@ -60,8 +61,11 @@ export interface ChatItem {
   error?: ItemError;
 }
 
-/** Where the client keeps its outbox and cache. `memory` means nothing survives a reload. */
-export type StorageKind = 'indexeddb' | 'memory';
+/**
+ * Where the client keeps its outbox and cache: IndexedDB, a store the host supplied (`native`: a hybrid
+ * app's own database, through the WebView bridge), or `memory`, which means nothing survives a reload.
+ */
+export type StorageKind = 'indexeddb' | 'native' | 'memory';
 
 export interface ImbedClientOptions {
   /** WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`. */
@@ -87,6 +91,13 @@ export interface ImbedClientOptions {
   dbName?: string;
   /** `memory` forces the in-memory store (nothing survives a reload). Default `auto`. */
   storage?: 'auto' | 'memory';
+  /**
+   * Opens the store to use instead of IndexedDB, given the database name (e.g. the WebView bridge's
+   * store in the app's own database, docs/webview.md). A rejection falls back to IndexedDB, with the
+   * reason in the `storage` event; a store that fails later is replaced by memory, as IndexedDB is.
+   * Ignored with `storage: 'memory'`.
+   */
+  openStore?: (name: string) => Promise<ChatStore>;
   /** Ping interval in ms (default 15000). */
   heartbeatInterval?: number;
   /** How long after a ping silence means a dead link, in ms (default 10000). */
@@ -119,7 +130,7 @@ export interface ImbedClientEventMap {
    * user is not, or no longer, a member.
    */
   error: CustomEvent<ItemError & { cmid?: string; fatal: boolean; retryAfter?: number; conv?: string }>;
-  /** The storage backend was chosen; `reason` says why when it is `memory`. */
+  /** The storage backend was chosen; `reason` says why when it is not the one asked for (memory, or IndexedDB instead of `openStore`'s). */
   storage: CustomEvent<{ kind: StorageKind; reason?: string }>;
 }
 
@@ -128,7 +139,10 @@ export interface ImbedClientEventMap {
  * closes use the close code's name from the protocol (`UNSUPPORTED_PROTOCOL`, `UNAUTHORIZED`, ...).
  */
 export const ClientErrorCode = {
-  /** IndexedDB could not be opened: the memory store is used and nothing survives a reload. */
+  /**
+   * The local database (IndexedDB, or the store of `openStore`) could not be opened, or failed during the
+   * session: the memory store is used and nothing survives a reload.
+   */
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   /** The local database failed or was closed while in use (e.g. for a newer imbed in another tab). */
   STORAGE_FAILED: 'STORAGE_FAILED',

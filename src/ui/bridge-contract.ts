@@ -1,7 +1,8 @@
 /**
  * The parts of the hybrid-app bridge contract (docs/webview.md) that do not need the bridge's code: its
- * version, its error codes, and where the native side is. The script build's `Imbed.bridge` uses them
- * to decide whether to load that code at all (bridge-script.ts).
+ * version, its error codes, where the native side is and whether it keeps the chat's storage. The script
+ * build's `Imbed.bridge` and `<imbed-chat>` use them to decide whether to load that code at all
+ * (bridge-script.ts).
  */
 import type { BridgeMessage } from './bridge.js';
 
@@ -21,6 +22,16 @@ export const BridgeErrorCode = {
 interface NativeWindow {
   ImbedNative?: { postMessage?: (json: string) => void };
   webkit?: { messageHandlers?: { imbed?: { postMessage?: (message: unknown) => void } } };
+}
+
+/** The `<meta name="imbed-native">` a document-start script of the app adds: its `content` lists what the app provides. */
+export function nativeMeta(): HTMLMetaElement | null {
+  return document.querySelector('meta[name=imbed-native]');
+}
+
+/** Whether the app keeps the chat's storage: its side of the bridge is there and its meta lists `storage`. */
+export function nativeStorageDeclared(): boolean {
+  return nativeSink() !== null && /(^|\s)storage(\s|$)/.test(nativeMeta()?.content ?? '');
 }
 
 /** Where messages to the native host go, looked up on each send; null in a plain browser. */

@@ -3,36 +3,42 @@
  * `window.ImbedNative` from `addJavascriptInterface`, or iOS's `window.webkit.messageHandlers.imbed`),
  * it forwards the events of one `<imbed-chat>` to it as JSON messages `{v: 1, type, ...}` and applies
  * the commands the host sends in through `Imbed.bridge.receive(...)`. It uses only the element's public
- * API, adds no global of its own and never listens to the window's `message` event.
+ * API, adds no global of its own and never listens to the window's `message` event. It also carries the
+ * operations of the store an app that declares `storage` keeps for the chat (native-store.ts).
  */
+import type { ChatStore } from '../client/index.js';
 import type { ImbedChat } from './imbed-chat.component.js';
 import type { ImbedErrorDetail, ImbedMessageDetail, ImbedStatusDetail } from './events.js';
-import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
+import { BRIDGE_VERSION, BridgeErrorCode, nativeMeta, nativeSink } from './bridge-contract.js';
+import { NativeStore, STORAGE_TIMEOUT, StorageRequests, type StorageRequest, type StorageResult } from './native-store.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
 /** Commands this build applies, announced in `ready.capabilities`. */
-const CAPABILITIES = ['open', 'close', 'setToken', 'setTheme', 'setLocale', 'logout'] as const;
+const COMMANDS = ['open', 'close', 'setToken', 'setTheme', 'setLocale', 'logout'] as const;
 
-export type BridgeCommandType = (typeof CAPABILITIES)[number];
+export type BridgeCommandType = (typeof COMMANDS)[number];
+
+/** What `ready.capabilities` lists: the commands, and `storage`, the optional store the app may keep. */
+const CAPABILITIES = [...COMMANDS, 'storage'] as const;
 
 /** A command from the native host. `id` picks the `<imbed-chat>` with that id instead of the bridged one. */
-export type BridgeCommand = { v: 1; id?: string } & (
+export type BridgeCommand = ({ v: 1; id?: string } & (
   | { type: 'open' | 'close' | 'logout' }
   | { type: 'setToken'; token: string }
   | { type: 'setTheme'; theme: 'light' | 'dark' | 'auto' }
   | { type: 'setLocale'; lang: string }
-);
+)) | StorageResult;
 
 /** A message to the native host. */
-export type BridgeMessage = { v: 1 } & (
-  | { type: 'ready'; user: string | null; capabilities: BridgeCommandType[] }
+export type BridgeMessage = StorageRequest | ({ v: 1 } & (
+  | { type: 'ready'; user: string | null; capabilities: Array<(typeof CAPABILITIES)[number]> }
   | { type: 'unread'; count: number }
   | { type: 'message'; conv: string; from: string; name: string; text: string; ts: number; seq: number }
   | { type: 'open' | 'close' | 'signedOut' }
   | { type: 'status'; state: string; pending: number }
   | { type: 'error'; code: string; message: string; fatal: boolean; command?: string }
-);
+));
 
 const THEMES = ['light', 'dark', 'auto'];
 /** A BCP 47 tag in its common shape (`zh-CN`, `en`, `zh-Hant-TW`): enough to refuse junk. */
@@ -45,7 +51,7 @@ function isText(value: unknown, max: number): value is string {
 /** What is wrong with `input` as a command, or null when it is a well-formed v1 command. */
 function problemWith(input: Record<string, unknown>): [code: string, why: string] | null {
   if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${String(input.v)} is not supported; this build speaks v${BRIDGE_VERSION}`];
-  if (input.id !== undefined && !isText(input.id, 256)) return [BridgeErrorCode.BAD_COMMAND, '`id` must be a non-empty string'];
+  if (input.id !== undefined && input.type !== 'storageResult' && !isText(input.id, 256)) return [BridgeErrorCode.BAD_COMMAND, '`id` must be a non-empty string'];
   switch (input.type) {
     case 'open':
     case 'close':
@@ -57,6 +63,9 @@ function problemWith(input: Record<string, unknown>): [code: string, why: string
       return THEMES.includes(input.theme as string) ? null : [BridgeErrorCode.BAD_COMMAND, '`theme` must be "light", "dark" or "auto"'];
     case 'setLocale':
       return typeof input.lang === 'string' && LANG.test(input.lang) ? null : [BridgeErrorCode.BAD_COMMAND, '`lang` must be a language tag such as "en" or "zh-CN"'];
+    case 'storageResult':
+      if (!Number.isSafeInteger(input.id) || typeof input.ok !== 'boolean') return [BridgeErrorCode.BAD_COMMAND, '`storageResult` needs the numeric `id` of its request and a boolean `ok`'];
+      return input.error === undefined || typeof input.error === 'string' ? null : [BridgeErrorCode.BAD_COMMAND, '`error` must be a string'];
     default:
       return [BridgeErrorCode.BAD_COMMAND, `unknown command type ${JSON.stringify(input.type ?? null)}`];
   }
@@ -88,6 +97,15 @@ export class WebViewBridge {
   /** Whether to pick up the first `<imbed-chat>` by itself: until `attach` or `detach`, and again once an attached element leaves. */
   #auto = true;
   #observer: MutationObserver | null = null;
+  /** Storage operations sent to the app and waiting for its `storageResult`. */
+  readonly #storage = new StorageRequests(
+    (request) => {
+      const sink = nativeSink();
+      if (!sink) throw new Error('there is no native side');
+      sink(request);
+    },
+    () => Number(nativeMeta()?.dataset.storageTimeout) || STORAGE_TIMEOUT,
+  );
   readonly #forward = (event: Event): void => {
     this.post(FORWARDED[event.type]!((event as CustomEvent).detail as never));
   };
@@ -104,6 +122,14 @@ export class WebViewBridge {
   attach(element: ImbedChat): void {
     this.#auto = false;
     this.#bind(element);
+  }
+
+  /**
+   * The store of database `name` kept by the app (docs/webview.md, "Storage ladder"), for an element's
+   * client (`openStore`): each operation is a `storage` message, answered by a `storageResult`.
+   */
+  openStore(name: string): ChatStore {
+    return new NativeStore(name, this.#storage);
   }
 
   /** Stops forwarding events, and picking up elements by itself, until the next `attach`. */
@@ -133,6 +159,10 @@ export class WebViewBridge {
     const problem = problemWith(fields);
     if (problem) return this.#refuse(problem[0], problem[1], type);
     const valid = command as BridgeCommand;
+    // An answer to the chat's own request: no element is involved.
+    if (valid.type === 'storageResult') {
+      return this.#storage.answer(valid) || this.#refuse(BridgeErrorCode.BAD_COMMAND, `no storage request ${valid.id} is waiting (answered already, or too late)`, type);
+    }
     const target = this.#target(valid.id);
     if (!target) return this.#refuse(BridgeErrorCode.NO_ELEMENT, valid.id ? `no <imbed-chat> with id "${valid.id}"` : 'no <imbed-chat> in the document', type);
     try {

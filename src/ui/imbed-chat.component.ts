@@ -11,7 +11,8 @@ import type * as LauncherMode from './launcher-mode.js';
 import { MessageList } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import type * as Notify from './notify.js';
-import { loadLauncherMode, loadNotify } from './parts.js';
+import { loadBridge, loadLauncherMode, loadNotify } from './parts.js';
+import { nativeStorageDeclared } from './bridge-contract.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
@@ -57,7 +58,9 @@ interface OwnedClient {
  * Give it `server`, `token` (or a `tokenProvider`) and `conversation` and it runs its own `ImbedClient`
  * while it is in the document (stopped on removal, recreated when `server`, `conversation` or the
  * `tokenProvider` change, or when a new `token` is for another user; a new token for the same user is
- * handed to the running client, and a user's outbox is never sent under another user's name). Or set the `client` property to an `ImbedClient` you created: the
+ * handed to the running client, and a user's outbox is never sent under another user's name). In a hybrid
+ * app that declares `<meta name="imbed-native" content="storage">`, that client keeps its outbox and cache
+ * in the app, through the WebView bridge (docs/webview.md). Or set the `client` property to an `ImbedClient` you created: the
  * element then renders and drives it but never starts or stops it. All user text is rendered as text;
  * only its `http:` and `https:` URLs become links.
  *
@@ -609,6 +612,8 @@ export class ImbedChat extends LitElement {
           url: this.server,
           conversations: [this.conversation],
           ...(this.tokenProvider ? { tokenProvider: this.tokenProvider } : { token: this.token }),
+          // The app keeps the storage: the bridge's code carries it, so storage waits for that part.
+          ...(nativeStorageDeclared() && { openStore: (name: string) => loadBridge().then((bridge) => bridge.openStore(name)) }),
         });
         this.#owned = { client: created, server: this.server, token: this.token, tokenProvider: this.tokenProvider, conversation: this.conversation };
       }

@@ -32,5 +32,5 @@ export const loadZhCN = loadOnce((): Promise<Strings> => loadPart('zh-CN'));
 export const loadNotify = loadOnce((): Promise<typeof import('./notify.js')> => loadPart('notify'));
 export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-mode.js')> => loadPart('launcher-mode'));
 
-/** The WebView bridge, for bridge-script.ts: the npm build has no use for it (bridge.ts is there). */
+/** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
 export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart('bridge'));

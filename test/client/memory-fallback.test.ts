@@ -105,6 +105,18 @@ describe('storage fallback', () => {
     expect(bob.client.storageKind).to.equal('indexeddb');
   });
 
+  it('uses IndexedDB, and says why, when the store the host supplies cannot be opened', async () => {
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: () => Promise.reject(new Error('the bridge did not load')) });
+    await online(alice.client);
+    expect(alice.client.storageKind).to.equal('indexeddb');
+    expect(alice.events.storage).to.have.length(1);
+    expect(alice.events.storage[0].reason).to.contain("the app's storage is unavailable (the bridge did not load)");
+    await alice.client.send(conv, 'kept in IndexedDB instead');
+    await until(() => alice.client.pendingCount() === 0, 'acknowledged');
+    expect(alice.events.errors).to.deep.equal([]);
+  });
+
   it('uses memory without a warning when the host asks for it', async () => {
     const conv = freshConv();
     const alice = await makeClient(freshUser('alice'), [conv], { storage: 'memory' });

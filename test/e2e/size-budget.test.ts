@@ -9,7 +9,8 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 /**
  * Gzip budgets (bytes) of the browser scripts. The launcher is what a page downloads first and must stay
  * small enough to put on every page of a site; each part is what `imbed.js` loads on first use
- * (src/ui/parts-script.ts), and every part needs a line here. The widget's goal is 25 KB
+ * (src/ui/parts-script.ts), and every part needs a line here. The bridge carries the store an app may
+ * keep for the chat (src/ui/native-store.ts), and only WebViews load it. The widget's goal is 25 KB
  * (docs/performance.md says how far it is); its line holds it at its present weight, so it can only
  * get lighter until it gets there.
  */
@@ -19,7 +20,7 @@ const BUDGETS: Record<string, number> = {
   'imbed-zh-CN.js': 1.5 * 1024,
   'imbed-notify.js': 1.5 * 1024,
   'imbed-launcher-mode.js': 2.5 * 1024,
-  'imbed-bridge.js': 2 * 1024,
+  'imbed-bridge.js': 3 * 1024,
 };
 
 /** Where the weight of `dist/imbed.js` comes from, module by module. */

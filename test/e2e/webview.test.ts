@@ -169,7 +169,7 @@ describe('the WebView bridge on an emulated phone', () => {
         assert.equal(ready.raw, native === 'android' ? 'string' : 'object');
         assert.equal(ready.message.v, 1);
         assert.equal(ready.message.user, 'alice');
-        assert.deepEqual([...(ready.message.capabilities as string[])].sort(), ['close', 'logout', 'open', 'setLocale', 'setTheme', 'setToken']);
+        assert.deepEqual([...(ready.message.capabilities as string[])].sort(), ['close', 'logout', 'open', 'setLocale', 'setTheme', 'setToken', 'storage']);
       });
 
       it('passes on a message from someone else, and the unread count, while the panel is closed', async () => {

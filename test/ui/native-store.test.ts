@@ -1,0 +1,160 @@
+import { expect } from '@esm-bundle/chai';
+import { MemoryStore } from '../../src/client/memory-store.js';
+import { bridge, type BridgeMessage } from '../../src/ui/bridge.js';
+import type { StorageRequest } from '../../src/ui/native-store.js';
+import { freshConv, until } from '../browser-support/server.js';
+import { makeClient, online, sentTexts, stopAll } from '../client/support.js';
+import { freshUser, mountChat, otherUser, stopOthers, unmountAll } from './fixtures.js';
+
+/** How the fake app answers a storage operation: `ok` applies it, `refuse` answers `ok: false`, `silent` never answers. */
+type Answer = 'ok' | 'refuse' | 'silent';
+
+/**
+ * The app's side of the store, as a fake Android host: `window.ImbedNative` applies each `storage`
+ * message to a `MemoryStore` per database (standing in for SQLite) and answers through the bridge, a
+ * turn later, as `evaluateJavascript` would. `answer` decides per operation.
+ */
+function fakeApp(answer: (op: string) => Answer = () => 'ok') {
+  const databases = new Map<string, MemoryStore>();
+  const requests: StorageRequest[] = [];
+  const others: BridgeMessage[] = [];
+  (window as unknown as { ImbedNative: unknown }).ImbedNative = {
+    postMessage(json: string) {
+      const message = JSON.parse(json) as BridgeMessage;
+      if (message.type !== 'storage') return void others.push(message);
+      requests.push(message);
+      const how = answer(message.op);
+      if (how === 'silent') return;
+      let store = databases.get(message.db);
+      if (!store) databases.set(message.db, (store = new MemoryStore()));
+      const apply = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[message.op];
+      setTimeout(async () => {
+        if (how === 'refuse') return bridge.receive({ v: 1, type: 'storageResult', id: message.id, ok: false, error: 'disk I/O error' });
+        const args = message.args.map((arg) => arg ?? undefined);
+        bridge.receive({ v: 1, type: 'storageResult', id: message.id, ok: true, result: message.op === 'deleteDatabase' ? null : await apply!.apply(store, args) });
+      });
+    },
+  };
+  return { databases, requests, others };
+}
+
+/** Declares `storage` as the app's document-start script would, with a short timeout for the tests. */
+function declareStorage(timeoutMs = 400): void {
+  const meta = document.createElement('meta');
+  meta.name = 'imbed-native';
+  meta.content = 'storage';
+  meta.dataset.storageTimeout = String(timeoutMs);
+  document.head.append(meta);
+}
+
+describe('the store kept by the app, through the WebView bridge', () => {
+  before(() => declareStorage());
+  afterEach(async () => {
+    unmountAll();
+    await stopOthers();
+    await stopAll();
+    delete (window as { ImbedNative?: unknown }).ImbedNative;
+  });
+
+  it('keeps the outbox and the messages in the app, one numbered request per operation, and delivers through it', async () => {
+    const app = fakeApp();
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await online(alice.client);
+    expect(alice.client.storageKind).to.equal('native');
+    const item = await alice.client.send(conv, 'kept by the app');
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
+
+    const ops = app.requests.map((r) => r.op);
+    expect(ops.slice(0, 2)).to.deep.equal(['loadConversation', 'loadOutbox']);
+    expect(ops).to.include.members(['addToOutbox', 'acceptMessages']);
+    const ids = app.requests.map((r) => r.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+    const [db] = app.databases.keys();
+    expect(app.requests.every((r) => r.v === 1 && r.type === 'storage' && r.db === db)).to.equal(true);
+    const added = app.requests.find((r) => r.op === 'addToOutbox')!;
+    expect(added.args[0]).to.include({ conv, cmid: item.cmid, text: 'kept by the app', status: 'pending' });
+    expect(added.args).to.have.length(2);
+
+    const store = app.databases.get(db!)!;
+    expect(await store.loadOutbox()).to.deep.equal([]);
+    expect((await store.loadConversation(conv)).messages.map((m) => m.text)).to.deep.equal(['kept by the app']);
+    expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(db);
+    expect(alice.events.errors).to.deep.equal([]);
+  });
+
+  it('moves to memory, says so, and loses nothing when the app answers ok: false', async () => {
+    fakeApp((op) => (op === 'addToOutbox' ? 'refuse' : 'ok'));
+    const conv = freshConv();
+    const bob = await otherUser(conv);
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await online(alice.client);
+    await alice.client.send(conv, 'typed as the disk failed');
+    await until(() => sentTexts(bob, conv).length === 1, 'delivery to bob');
+    expect(sentTexts(bob, conv)).to.deep.equal(['typed as the disk failed']);
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['native', 'memory']);
+    expect(alice.events.storage[1]!.reason).to.contain("the app's storage failed").and.contain('disk I/O error');
+    expect(alice.events.errors.map((e) => e.code)).to.deep.equal(['STORAGE_UNAVAILABLE']);
+  });
+
+  it('stops waiting for an app that does not answer, after the timeout, and moves to memory', async () => {
+    fakeApp((op) => (op === 'addToOutbox' ? 'silent' : 'ok'));
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await online(alice.client);
+    const started = performance.now();
+    await alice.client.send(conv, 'typed to a silent app');
+    expect(performance.now() - started).to.be.at.least(350);
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
+    expect(sentTexts(alice.client, conv)).to.deep.equal(['typed to a silent app']);
+    expect(alice.events.storage[1]!.reason).to.contain('did not answer addToOutbox within 400 ms');
+  });
+
+  it('starts in memory, and says so, when the app does not answer the first read', async () => {
+    const app = fakeApp((op) => (op === 'loadConversation' ? 'silent' : 'ok'));
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('memory');
+    expect(alice.events.storage).to.have.length(1);
+    expect(alice.events.storage[0]!.reason).to.contain('did not answer loadConversation within 400 ms');
+    expect(alice.events.errors.map((e) => e.code)).to.deep.equal(['STORAGE_UNAVAILABLE']);
+    await online(alice.client);
+    await alice.client.send(conv, 'from memory');
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
+    expect(app.requests.map((r) => r.op)).to.deep.equal(['loadConversation']);
+  });
+
+  it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {
+    const app = fakeApp();
+    expect(bridge.receive({ v: 1, type: 'storageResult', id: 987654, ok: true, result: null })).to.equal(false);
+    expect(bridge.receive({ v: 1, type: 'storageResult', id: 'seven', ok: true })).to.equal(false);
+    expect(bridge.receive({ v: 1, type: 'storageResult', id: 7, ok: false, error: 42 })).to.equal(false);
+    expect(app.others.map((m) => m.type === 'error' && [m.code, m.command])).to.deep.equal([
+      ['BRIDGE_BAD_COMMAND', 'storageResult'],
+      ['BRIDGE_BAD_COMMAND', 'storageResult'],
+      ['BRIDGE_BAD_COMMAND', 'storageResult'],
+    ]);
+  });
+
+  it('gives <imbed-chat> the app\'s store when the page declares storage, and lists storage in ready', async () => {
+    const app = fakeApp();
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    bridge.attach(el);
+    await until(() => el.client?.state === 'online', 'online');
+    expect(el.client!.storageKind).to.equal('native');
+    expect(app.requests.length).to.be.greaterThan(0);
+    const ready = app.others.find((m) => m.type === 'ready');
+    expect(ready?.type === 'ready' && ready.capabilities).to.include('storage');
+  });
+
+  it('deletes the app\'s database on logout', async () => {
+    const app = fakeApp();
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await until(() => el.client?.state === 'online', 'online');
+    const [db] = app.databases.keys();
+    await el.logout();
+    expect(app.requests.filter((r) => r.op === 'deleteDatabase').map((r) => r.db)).to.deep.equal([db]);
+  });
+});

@@ -10,6 +10,7 @@
  */
 import { defineConfig, parseSync, Visitor, type ESTree, type Plugin } from 'vite';
 import { gzipSync } from 'node:zlib';
+import { minify } from 'terser';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,23 +144,38 @@ export function minifyCssQuasis(quasis: readonly string[]): string[] {
 }
 
 /**
- * Applies {@link minifyCssQuasis} to every `css` tagged template in our own modules, for the script and the
- * library builds. The quasis are found with the parser, not a pattern, so a `css` inside a string or a
- * comment is never touched.
+ * Shortens the text of Lit `html` templates: every run of white space that holds a line break becomes one
+ * line break. Outside `white-space: pre*` a browser shows any such run as one space, and no template of
+ * ours puts an indented line break inside a `pre-wrap` element, so nothing on screen changes.
  */
-function minifyLitCss(): Plugin {
+export function minifyHtmlQuasis(quasis: readonly string[]): string[] {
+  return quasis.map((raw) => raw.replace(/[ \t\r\n]*\n[ \t\r\n]*/g, '\n'));
+}
+
+const MINIFIERS = new Map([
+  ['css', minifyCssQuasis],
+  ['html', minifyHtmlQuasis],
+]);
+
+/**
+ * Applies {@link minifyCssQuasis} to every `css` tagged template and {@link minifyHtmlQuasis} to every
+ * `html` one in our own modules, for the script and the library builds. The quasis are found with the
+ * parser, not a pattern, so a `css` or `html` inside a string or a comment is never touched.
+ */
+function minifyLitTemplates(): Plugin {
   return {
-    name: 'imbed-minify-lit-css',
+    name: 'imbed-minify-lit-templates',
     transform(code, id) {
-      if (!/[\\/]src[\\/].*\.[jt]s$/.test(id) || !code.includes('css`')) return null;
+      if (!/[\\/]src[\\/].*\.[jt]s$/.test(id) || !/\b(?:css|html)`/.test(code)) return null;
       const { program } = parseSync(id, code);
       const edits: Array<{ start: number; end: number; text: string }> = [];
       let misplaced = false;
       new Visitor({
         TaggedTemplateExpression(node) {
-          if (node.tag.type !== 'Identifier' || node.tag.name !== 'css') return;
+          const minify = node.tag.type === 'Identifier' ? MINIFIERS.get(node.tag.name) : undefined;
+          if (!minify) return;
           const quasis = node.quasi.quasis;
-          const minified = minifyCssQuasis(quasis.map((quasi) => quasi.value.raw));
+          const minified = minify(quasis.map((quasi) => quasi.value.raw));
           quasis.forEach((quasi, i) => {
             // The parser's span of a quasi includes the delimiter before it (a backtick or `}`); some
             // versions leave it out, so the raw text is looked for at both places.
@@ -169,7 +185,7 @@ function minifyLitCss(): Plugin {
           });
         },
       }).visit(program);
-      if (misplaced) this.error(`${id}: a css template's offsets do not match its text; update minifyLitCss in vite.config.ts`);
+      if (misplaced) this.error(`${id}: a template's offsets do not match its text; update minifyLitTemplates in vite.config.ts`);
       if (!edits.length) return null;
       let out = '';
       let at = 0;
@@ -178,6 +194,72 @@ function minifyLitCss(): Plugin {
         at = edit.end;
       }
       return { code: out + code.slice(at), map: null };
+    },
+  };
+}
+
+/**
+ * Takes reconnecting-websocket's debug logging out of the script build: we never set its `debug` option,
+ * so every `_debug(...)` call (with the strings it would print) and the method itself are dead weight. The
+ * statements are found with the parser; if any `_debug` is left, the build fails rather than call a
+ * method that is gone.
+ */
+function quietReconnectingWebSocket(): Plugin {
+  return {
+    name: 'imbed-quiet-reconnecting-websocket',
+    transform(code, id) {
+      if (!/[\\/]node_modules[\\/]reconnecting-websocket[\\/]/.test(id) || !code.includes('_debug')) return null;
+      const { program } = parseSync(id, code);
+      const cuts: Array<{ start: number; end: number }> = [];
+      const isDebug = (node: ESTree.Node) => node.type === 'MemberExpression' && !node.computed && node.property.type === 'Identifier' && node.property.name === '_debug';
+      new Visitor({
+        ExpressionStatement(node) {
+          const expression = node.expression;
+          if (
+            (expression.type === 'CallExpression' && isDebug(expression.callee)) ||
+            (expression.type === 'AssignmentExpression' && isDebug(expression.left as ESTree.Node))
+          ) {
+            cuts.push({ start: node.start, end: node.end });
+          }
+        },
+      }).visit(program);
+      let out = '';
+      let at = 0;
+      // Each statement becomes an empty one, so an `if` that guarded it stays well formed, and keeps its line
+      // breaks, so the module's source map still holds.
+      for (const cut of cuts.sort((a, b) => a.start - b.start)) {
+        out += code.slice(at, cut.start) + ';' + code.slice(cut.start, cut.end).replace(/[^\n]/g, '');
+        at = cut.end;
+      }
+      out += code.slice(at);
+      if (out.includes('_debug')) this.error(`${id} still mentions _debug: update quietReconnectingWebSocket in vite.config.ts`);
+      return { code: out, map: null };
+    },
+  };
+}
+
+/**
+ * A second pass over the minified script: terser's compressor finds a few hundred bytes more than Oxc's
+ * (joined declarations, folded conditions, inlined one-use constants). Only its safe transforms run, and
+ * it renames nothing (Oxc's names and the property mangling stay as they are).
+ */
+function terserPass(): Plugin {
+  return {
+    name: 'imbed-terser-pass',
+    async generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        const sourceMap = chunk.map ? { content: JSON.stringify(chunk.map), asObject: true } : false;
+        const result = await minify(chunk.code, { ecma: 2020, compress: { passes: 2 }, mangle: false, module: false, sourceMap });
+        if (result.code === undefined) this.error(`terser returned nothing for ${chunk.fileName}`);
+        chunk.code = result.code;
+        // With a source map (bench/size.ts asks for one) the map goes through terser too, still pointing at
+        // the original modules.
+        if (chunk.map && result.map && typeof result.map === 'object') {
+          const { mappings, names, sources } = result.map as { mappings: string; names: string[]; sources: string[] };
+          Object.assign(chunk.map, { mappings, names, sources });
+        }
+      }
     },
   };
 }
@@ -281,7 +363,7 @@ export default defineConfig(({ mode }) => {
     // One optional part of the script build, `dist/imbed-<name>.js`, which `imbed.js` loads on first use.
     const name = mode.slice('part-'.length);
     return {
-      plugins: [privateLitGlobals(), minifyLitCss(), sizeReport()],
+      plugins: [privateLitGlobals(), minifyLitTemplates(), terserPass(), sizeReport()],
       resolve: {
         conditions: ['module', 'browser', 'production'],
         alias: [{ find: /^lit$/, replacement: fileURLToPath(new URL('src/ui/parts/lit.ts', import.meta.url)) }],
@@ -309,7 +391,7 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), scriptParts(), minifyLitCss(), sizeReport()] : [minifyLitCss(), sizeReport()],
+    plugins: script ? [privateLitGlobals(), quietReconnectingWebSocket(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},

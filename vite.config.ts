@@ -9,6 +9,7 @@
  * Each build prints the gzip size of what it wrote.
  */
 import { defineConfig, parseSync, Visitor, type ESTree, type Plugin } from 'vite';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { minify } from 'terser';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -264,6 +265,23 @@ function terserPass(): Plugin {
   };
 }
 
+/**
+ * The build stamp `imbed.js` and its parts share (src/ui/build-stamp.ts): a hash of the browser sources,
+ * the lockfile and this file, so every separate `vite build` of one `npm run build` gets the same one, and
+ * any change to what they are built from gives a new one.
+ */
+function buildStamp(root = import.meta.dirname): string {
+  const hash = createHash('sha256');
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((entry) => (entry.isDirectory() ? (entry.name === 'server' ? [] : files(join(dir, entry.name))) : [join(dir, entry.name)]))
+      .sort();
+  for (const file of [...files(join(root, 'src')), join(root, 'package-lock.json'), join(root, 'vite.config.ts')]) {
+    hash.update(file.slice(root.length)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 10);
+}
+
 /** Every word of the `.js` files under `dir` and its subfolders. */
 function wordsIn(dir: string, into: Set<string>): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -364,6 +382,7 @@ export default defineConfig(({ mode }) => {
     const name = mode.slice('part-'.length);
     return {
       plugins: [privateLitGlobals(), minifyLitTemplates(), terserPass(), sizeReport()],
+      define: { __IMBED_BUILD__: JSON.stringify(buildStamp()) },
       resolve: {
         conditions: ['module', 'browser', 'production'],
         alias: [{ find: /^lit$/, replacement: fileURLToPath(new URL('src/ui/parts/lit.ts', import.meta.url)) }],
@@ -395,6 +414,7 @@ export default defineConfig(({ mode }) => {
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},
+    define: script ? { __IMBED_BUILD__: JSON.stringify(buildStamp()) } : {},
     build: script
       ? {
           outDir: 'dist',

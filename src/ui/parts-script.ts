@@ -5,9 +5,16 @@
  * CORS headers, and under a nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands
  * what it exports to the script element that loaded it, in an `imbed-part` event (src/ui/parts/), and
  * defines no global.
+ *
+ * `imbed.js` and its parts only work together when they come from one build. A page that holds an
+ * `imbed.js` from before a deploy must not run a part from after it, so a part's URL names the build
+ * (`?v=`, which keeps HTTP caches apart), and a part from another build (a server or CDN that ignores the
+ * query) is refused like one that did not load: the chat goes without it.
  */
 import type { WebViewBridge } from './bridge.js';
+import { BUILD } from './build-stamp.js';
 import { loadOnce } from './load-once.js';
+import type { PartHandOver } from './parts/hand-over.js';
 import type { Strings } from './strings.js';
 
 /** The `<script>` that runs `imbed.js`: the browser only says while it first runs. */
@@ -16,13 +23,18 @@ const bundleScript = document.currentScript as HTMLScriptElement | null;
 function loadPart<T>(name: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const element = document.createElement('script');
-    element.src = new URL(`imbed-${name}.js`, bundleScript?.src || document.baseURI).href;
+    element.src = new URL(`imbed-${name}.js?v=${BUILD}`, bundleScript?.src || document.baseURI).href;
     if (bundleScript?.nonce) element.nonce = bundleScript.nonce;
-    element.addEventListener('imbed-part', (event) => resolve((event as CustomEvent<T>).detail));
+    let refusal = `could not load ${element.src}`;
+    element.addEventListener('imbed-part', (event) => {
+      const { build, part } = (event as CustomEvent<PartHandOver<T>>).detail;
+      if (build === BUILD) resolve(part);
+      else refusal = `${element.src} is from build ${build}, imbed.js from ${BUILD}: deploy one build's files together`;
+    });
     // After the part ran (it resolved already) or failed to load or run.
     element.onload = element.onerror = () => {
       element.remove();
-      reject(new Error(`could not load ${element.src}`));
+      reject(new Error(refusal));
     };
     document.head.append(element);
   });

@@ -38,7 +38,7 @@ describe('the styles of the script-tag build', () => {
     assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
     browser = await launchChromium();
     page = await browser.newPage();
-    await page.route(`${ORIGIN}/*.js`, (route) =>
+    await page.route((url) => url.origin === ORIGIN, (route) =>
       route.fulfill({ contentType: 'text/javascript', body: readFileSync(`${dist}${new URL(route.request().url()).pathname.slice(1)}`, 'utf8') }),
     );
     await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head><body></body></html>`);

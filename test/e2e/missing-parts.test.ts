@@ -25,7 +25,7 @@ describe('the script build when its parts were not deployed', () => {
     page.on('console', (message) => {
       if (message.type() === 'warning') warnings.push(message.text());
     });
-    await page.route(`${ORIGIN}/*.js`, (route) => {
+    await page.route((url) => url.origin === ORIGIN, (route) => {
       const name = new URL(route.request().url()).pathname.slice(1);
       requests.push(name);
       return name === 'imbed.js'
@@ -59,5 +59,61 @@ describe('the script build when its parts were not deployed', () => {
     assert.deepEqual(shown, { composer: true, launcherButton: false, send: 'Send' });
     assert.deepEqual(requests.sort(), ['imbed-launcher-mode.js', 'imbed-notify.js', 'imbed-zh-CN.js', 'imbed.js']);
     assert.equal(warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load')).length, 3, warnings.join('\n'));
+  });
+});
+
+/**
+ * A page that still holds the `imbed.js` of an earlier deploy, served parts by a host that ignores the
+ * `?v=` in their URLs: each part names a build other than the one `imbed.js` asked for. Running it could
+ * mix two builds' code, so the chat refuses it as it would a part that did not load.
+ */
+describe('the script build when its parts come from another build', () => {
+  let browser: Browser;
+  let page: Page;
+  const asked: string[] = [];
+  const warnings: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await page.route((url) => url.origin === ORIGIN, (route) => {
+      const url = new URL(route.request().url());
+      const name = url.pathname.slice(1);
+      const build = url.searchParams.get('v');
+      if (name !== 'imbed.js') asked.push(`${name} ${build}`);
+      const body = readFileSync(fileURLToPath(new URL(`../../dist/${name}`, import.meta.url)), 'utf8');
+      // The part as another build wrote it: the same code with another stamp.
+      return route.fulfill({ contentType: 'text/javascript', body: build ? body.replaceAll(`"${build}"`, '"0123456789"') : body });
+    });
+    await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
+<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('asks for each part of its own build, refuses the other build, and shows the chat inline and in English', async () => {
+    const shown = await page.evaluate(async () => {
+      const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown> };
+      await chat.updateComplete;
+      const root = chat.shadowRoot!;
+      return {
+        composer: root.querySelector('[part~="composer"]') !== null,
+        launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
+        send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
+      };
+    });
+    assert.deepEqual(shown, { composer: true, launcherButton: false, send: 'Send' });
+    assert.equal(asked.length, 3, asked.join('\n'));
+    const builds = new Set(asked.map((line) => line.split(' ')[1]));
+    assert.equal(builds.size, 1, `one build named in every part URL: ${asked.join(', ')}`);
+    assert.match([...builds][0]!, /^[0-9a-f]{10}$/);
+    const refused = warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load') && text.includes('is from build 0123456789'));
+    assert.equal(refused.length, 3, warnings.join('\n'));
   });
 });

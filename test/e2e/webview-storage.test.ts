@@ -263,7 +263,7 @@ describe('the chat\'s storage kept by the app, through the WebView bridge', () =
     app.answer = () => 'ok';
     const conv = `native-nopart-${Date.now().toString(36)}`;
     const user = 'carol-nopart';
-    const page = await phone('Pixel 7', '/android.html', user, (context) => context.route('**/imbed-bridge.js', (route) => route.fulfill({ status: 404, body: 'not found' })));
+    const page = await phone('Pixel 7', '/android.html', user, (context) => context.route((url) => url.pathname.endsWith('/imbed-bridge.js'), (route) => route.fulfill({ status: 404, body: 'not found' })));
     const requestsBefore = app.requests.length;
     await mount(page, chat.wsUrl, conv, await chat.token(user));
     await page.waitForFunction(() => document.querySelector<Chat>('imbed-chat')?.client?.state === 'online');

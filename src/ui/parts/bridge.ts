@@ -3,5 +3,6 @@
  * script element that loaded it (src/ui/bridge-script.ts), defining no global.
  */
 import { bridge } from '../bridge.js';
+import { handOver } from './hand-over.js';
 
-document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: bridge }));
+handOver(bridge);

@@ -3,5 +3,6 @@
  * panel and their styles to the script element that loaded it (src/ui/parts-script.ts), defining no global.
  */
 import * as launcherMode from '../launcher-mode.js';
+import { handOver } from './hand-over.js';
 
-document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: launcherMode }));
+handOver(launcherMode);

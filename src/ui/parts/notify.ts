@@ -3,5 +3,6 @@
  * script element that loaded it (src/ui/parts-script.ts), defining no global.
  */
 import * as notify from '../notify.js';
+import { handOver } from './hand-over.js';
 
-document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: notify }));
+handOver(notify);

@@ -3,5 +3,6 @@
  * the script element that loaded it (src/ui/parts-script.ts), defining no global.
  */
 import { zhCN } from '../locales/zh-CN.js';
+import { handOver } from './hand-over.js';
 
-document.currentScript!.dispatchEvent(new CustomEvent('imbed-part', { detail: zhCN }));
+handOver(zhCN);

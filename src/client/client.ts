@@ -617,10 +617,17 @@ export class ImbedClient extends ImbedEventTarget {
    * Stops the client and deletes its IndexedDB database and what the store of `openStore` holds (cached
    * messages and the outbox, unsent messages included), for a logout: the next person on this device finds
    * nothing of this user's. Other tabs that hold the same database close it and continue in memory.
+   * Tries both, and rejects naming what could not be deleted, so a logout never reports success over a
+   * user's messages left behind.
    */
   async clearLocalData(): Promise<void> {
     await this.stop();
-    await this.storage.deleteHosted();
-    if (this.dbName && this.options.storage !== 'memory') await deleteDB(this.dbName).catch(() => {});
+    const left: string[] = [];
+    const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+    await this.storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${reason(error)})`));
+    if (this.dbName && this.options.storage !== 'memory') {
+      await deleteDB(this.dbName).catch((error: unknown) => left.push(`IndexedDB ${this.dbName} (${reason(error)})`));
+    }
+    if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }
 }

@@ -133,9 +133,9 @@ export class ClientStorage {
     return reason;
   }
 
-  /** Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself). */
+  /** Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself); rejects when it could not. */
   async deleteHosted(): Promise<void> {
-    await this.hosted?.deleteDatabase?.().catch(() => {});
+    await this.hosted?.deleteDatabase?.();
   }
 
   /** The open store; throws before `open`. */

@@ -17,6 +17,8 @@ export const BridgeErrorCode = {
   UNSUPPORTED_VERSION: 'BRIDGE_UNSUPPORTED_VERSION',
   /** No `<imbed-chat>` to apply the command to. */
   NO_ELEMENT: 'BRIDGE_NO_ELEMENT',
+  /** `logout` signed the user out, but some of the user's local data could not be deleted. */
+  LOGOUT_FAILED: 'BRIDGE_LOGOUT_FAILED',
 } as const;
 
 interface NativeWindow {

@@ -172,11 +172,12 @@ export class WebViewBridge {
         case 'setToken': target.setToken(valid.token); break;
         case 'setTheme': target.theme = valid.theme; break;
         case 'setLocale': target.lang = valid.lang; break;
-        // The local database is deleted asynchronously; `signedOut` tells the host it is gone.
+        // The local database is deleted asynchronously; `signedOut` tells the host it is gone, and
+        // LOGOUT_FAILED that the user is signed out with some of it left.
         case 'logout':
           target.logout().then(
             () => this.post({ v: 1, type: 'signedOut' }),
-            (error: unknown) => this.#refuse(BridgeErrorCode.BAD_COMMAND, error instanceof Error ? error.message : String(error), 'logout'),
+            (error: unknown) => this.#refuse(BridgeErrorCode.LOGOUT_FAILED, error instanceof Error ? error.message : String(error), 'logout'),
           );
           break;
       }

@@ -342,7 +342,8 @@ export class ImbedChat extends LitElement {
   /**
    * Signs out: stops the element's own client, forgets `token` and `tokenProvider`, and deletes this
    * user's local database (cached messages and unsent ones). A `client` the host set is only forgotten:
-   * its data is the host's to clear (`client.clearLocalData()`). Set a token again to sign in.
+   * its data is the host's to clear (`client.clearLocalData()`). Set a token again to sign in. Rejects,
+   * with the user signed out all the same, when some of the local data could not be deleted.
    */
   async logout(): Promise<void> {
     const owned = this.#owned?.client ?? null;

@@ -157,4 +157,25 @@ describe('the store kept by the app, through the WebView bridge', () => {
     await el.logout();
     expect(app.requests.filter((r) => r.op === 'deleteDatabase').map((r) => r.db)).to.deep.equal([db]);
   });
+
+  it('says so when the app refuses to delete its database on logout: signed out all the same, BRIDGE_LOGOUT_FAILED instead of signedOut', async () => {
+    const app = fakeApp((op) => (op === 'deleteDatabase' ? 'refuse' : 'ok'));
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    bridge.attach(el);
+    await until(() => el.client?.state === 'online', 'online');
+    const client = el.client!;
+    expect(bridge.receive({ v: 1, type: 'logout' })).to.equal(true);
+    await until(() => app.others.some((m) => m.type === 'error' || m.type === 'signedOut'), 'the logout to be answered');
+    const answers = app.others.filter((m) => m.type === 'error' || m.type === 'signedOut');
+    expect(answers.map((m) => (m.type === 'error' ? [m.code, m.command, m.fatal] : m.type))).to.deep.equal([['BRIDGE_LOGOUT_FAILED', 'logout', false]]);
+    const [answer] = answers;
+    expect(answer?.type === 'error' && answer.message).to.include('disk I/O error');
+    expect(el.token).to.equal('');
+    expect(client.state).to.equal('stopped');
+    // The page's own logout() rejects the same way.
+    const again = await mountChat({ user: freshUser('bob'), conversation: freshConv() });
+    await until(() => again.client?.state === 'online', 'online');
+    const failure = await again.logout().then(() => null, (error: Error) => error.message);
+    expect(failure).to.match(/^local data not deleted: the app's store \(.*disk I\/O error.*\)$/);
+  });
 });

@@ -8,6 +8,50 @@ import { launchChromium } from '../support/browser.ts';
 const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
 const ORIGIN = 'https://cdn.imbed.test';
 
+/** What the CDN answers for a script: its URL, the file name, the body from dist/ or a status. */
+type Serve = (url: URL, name: string) => { body: string } | { status: number };
+
+/**
+ * A page that loads `imbed.js` from a CDN at ORIGIN whose scripts `serve` answers, with a chat that
+ * wants all three parts a page can ask for; console warnings are collected.
+ */
+async function pageWithParts(browser: Browser, serve: Serve, warnings: string[]): Promise<Page> {
+  assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
+  const page = await browser.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'warning') warnings.push(message.text());
+  });
+  await page.route((url) => url.origin === ORIGIN, (route) => {
+    const url = new URL(route.request().url());
+    const answer = serve(url, url.pathname.slice(1));
+    return route.fulfill('status' in answer ? { status: answer.status, body: 'not found' } : { contentType: 'text/javascript', body: answer.body });
+  });
+  await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
+<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+  return page;
+}
+
+/** What the chat shows once it has rendered: inline or as a launcher, and in which language. */
+function shownChat(page: Page) {
+  return page.evaluate(async () => {
+    const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown>; theme: string };
+    await chat.updateComplete;
+    // More updates must not ask again.
+    for (const theme of ['dark', 'light', 'auto']) {
+      chat.theme = theme;
+      await chat.updateComplete;
+    }
+    const root = chat.shadowRoot!;
+    return {
+      composer: root.querySelector('[part~="composer"]') !== null,
+      launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
+      send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
+    };
+  });
+}
+
+const dist = (name: string) => readFileSync(fileURLToPath(new URL(`../../dist/${name}`, import.meta.url)), 'utf8');
+
 /**
  * A host that copied `imbed.js` alone to its CDN: every part `imbed.js` loads from beside itself
  * (src/ui/parts-script.ts) answers 404. The chat must still work, in what it has.
@@ -19,21 +63,15 @@ describe('the script build when its parts were not deployed', () => {
   const warnings: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
     browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'warning') warnings.push(message.text());
-    });
-    await page.route((url) => url.origin === ORIGIN, (route) => {
-      const name = new URL(route.request().url()).pathname.slice(1);
-      requests.push(name);
-      return name === 'imbed.js'
-        ? route.fulfill({ contentType: 'text/javascript', body: readFileSync(bundlePath, 'utf8') })
-        : route.fulfill({ status: 404, body: 'not found' });
-    });
-    await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
-<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+    page = await pageWithParts(
+      browser,
+      (_url, name) => {
+        requests.push(name);
+        return name === 'imbed.js' ? { body: dist(name) } : { status: 404 };
+      },
+      warnings,
+    );
   });
 
   after(async () => {
@@ -41,22 +79,7 @@ describe('the script build when its parts were not deployed', () => {
   });
 
   it('shows the chat inline and in English, asks for each part once and says so once (until a retry after 10 s)', async () => {
-    const shown = await page.evaluate(async () => {
-      const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown>; theme: string };
-      await chat.updateComplete;
-      // More updates must not ask again.
-      for (const theme of ['dark', 'light', 'auto']) {
-        chat.theme = theme;
-        await chat.updateComplete;
-      }
-      const root = chat.shadowRoot!;
-      return {
-        composer: root.querySelector('[part~="composer"]') !== null,
-        launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
-        send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
-      };
-    });
-    assert.deepEqual(shown, { composer: true, launcherButton: false, send: 'Send' });
+    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send' });
     assert.deepEqual(requests.sort(), ['imbed-launcher-mode.js', 'imbed-notify.js', 'imbed-zh-CN.js', 'imbed.js']);
     assert.equal(warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load')).length, 3, warnings.join('\n'));
   });
@@ -74,23 +97,18 @@ describe('the script build when its parts come from another build', () => {
   const warnings: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
     browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'warning') warnings.push(message.text());
-    });
-    await page.route((url) => url.origin === ORIGIN, (route) => {
-      const url = new URL(route.request().url());
-      const name = url.pathname.slice(1);
-      const build = url.searchParams.get('v');
-      if (name !== 'imbed.js') asked.push(`${name} ${build}`);
-      const body = readFileSync(fileURLToPath(new URL(`../../dist/${name}`, import.meta.url)), 'utf8');
-      // The part as another build wrote it: the same code with another stamp.
-      return route.fulfill({ contentType: 'text/javascript', body: build ? body.replaceAll(`"${build}"`, '"0123456789"') : body });
-    });
-    await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
-<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+    page = await pageWithParts(
+      browser,
+      (url, name) => {
+        const build = url.searchParams.get('v');
+        if (name === 'imbed.js') return { body: dist(name) };
+        asked.push(`${name} ${build}`);
+        // The part as another build wrote it: the same code with another stamp.
+        return { body: dist(name).replaceAll(`"${build}"`, '"0123456789"') };
+      },
+      warnings,
+    );
   });
 
   after(async () => {
@@ -98,17 +116,7 @@ describe('the script build when its parts come from another build', () => {
   });
 
   it('asks for each part of its own build, refuses the other build, and shows the chat inline and in English', async () => {
-    const shown = await page.evaluate(async () => {
-      const chat = document.querySelector('imbed-chat') as HTMLElement & { updateComplete: Promise<unknown> };
-      await chat.updateComplete;
-      const root = chat.shadowRoot!;
-      return {
-        composer: root.querySelector('[part~="composer"]') !== null,
-        launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
-        send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
-      };
-    });
-    assert.deepEqual(shown, { composer: true, launcherButton: false, send: 'Send' });
+    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send' });
     assert.equal(asked.length, 3, asked.join('\n'));
     const builds = new Set(asked.map((line) => line.split(' ')[1]));
     assert.equal(builds.size, 1, `one build named in every part URL: ${asked.join(', ')}`);

@@ -45,8 +45,9 @@ import {
  * The headless imbed client for one user and a set of conversations.
  *
  * Call `start()` once; `items(conv)` is then a synchronous view of stored messages followed by the outbox,
- * and `send()` queues a message durably before any attempt to deliver it. Listen to `state`, `change`,
- * `message`, `error` and `storage` (see `ImbedClientEventMap`).
+ * and `send()` stores a message in the outbox, resolving once it is stored there; the first attempt to
+ * deliver it may leave while the write commits (the server stores a message sent twice once, by its cmid).
+ * Listen to `state`, `change`, `message`, `error` and `storage` (see `ImbedClientEventMap`).
  *
  * After a fatal close (`state` becomes `stopped` with an `error` event, `fatal: true`), `reconnect()` does
  * nothing: the host fixes the cause (e.g. `setToken`) and calls `start()` again. After `stop()` the client
@@ -193,7 +194,8 @@ export class ImbedClient extends ImbedEventTarget {
       // ack; and the ack is handled in this queue, after this task. Sending without waiting for the commit
       // loses nothing: a page closed before it had not resolved `send()` either, and a copy that reaches
       // the server twice (resent after a reload) is stored once by its cmid.
-      // With other tabs about, an item they stored first may not be known here yet: it goes out in turn.
+      // With another client on this database (any tab, whatever it follows), an item it stored first may
+      // not be known here yet: this one goes out in turn, after the read-back.
       if (!this.tabs || this.tabs.alone) this.session?.sendNew({ conv, cmid, text });
       const { record, newer } = await writing;
       if (this.tabs) this.mirror.mergeOutbox(newer);
@@ -455,7 +457,7 @@ export class ImbedClient extends ImbedEventTarget {
       this.connect();
       return;
     }
-    this.tabs = new TabGroup(tabGroupName(this.dbName, this.conversations), this.tabHost());
+    this.tabs = new TabGroup(tabGroupName(this.dbName, this.conversations), this.dbName, this.tabHost());
   }
 
   /** What the tab group may do to the client. */

@@ -156,6 +156,15 @@ export class Mirror {
       for (const r of records) byConv.set(r.conv, `${byConv.get(r.conv) ?? ''}${r.id}:${r.status},`);
       return byConv;
     };
+    // An item whose message this copy holds is acknowledged: its removal from the store may not have
+    // committed when the read ran (acks are written beside the queue), and it must not come back as pending.
+    const stored = new Map<string, Set<string>>();
+    const acknowledged = (r: OutboxRecord) => {
+      let cmids = stored.get(r.conv);
+      if (!cmids) stored.set(r.conv, (cmids = new Set(Array.from(this.convs.get(r.conv)?.messages.values() ?? [], (m) => m.cmid))));
+      return cmids.has(r.cmid);
+    };
+    outbox = outbox.filter((r) => !acknowledged(r));
     const before = signature(this.outbox);
     const after = signature(outbox);
     for (const conv of new Set([...before.keys(), ...after.keys()])) {

@@ -163,10 +163,13 @@ export class ClientStorage {
    * and store writes are idempotent or all-or-nothing.
    */
   async withFallback<T>(task: () => Promise<T>): Promise<T> {
+    // The store the task ran against: a failure of IndexedDB (or the app's store) is moved past even when
+    // another task moved the client to memory meanwhile; a frame sent by the task may already be out.
+    const ranOn = this.store;
     try {
       return await task();
     } catch (e) {
-      if (this.store?.kind === 'memory' || this.host.finished()) throw e;
+      if (ranOn?.kind === 'memory' || this.host.finished()) throw e;
       await this.fallBackToMemory(e);
       return task();
     }

@@ -4,6 +4,7 @@
  * shared IndexedDB themselves and hear over the channel (tab-channel.ts) what to read back. This module
  * decides who says what to whom; `ImbedClient` does the work, through `TabGroupHost`.
  */
+import { DatabasePeers } from './database-peers.js';
 import { newCmid } from './ids.js';
 import { LeaderElection } from './leader.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
@@ -40,14 +41,15 @@ export class TabGroup {
   /** The leader this client last heard from, as a follower. */
   private leaderId: string | null = null;
   private leading = false;
-  /** Whether another tab of the group has said anything since this client joined. */
-  private heard = false;
   /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
   private readonly olderWaits = new Map<string, Array<(stored: boolean) => void>>();
   private readonly channel: TabChannel;
   private readonly election: LeaderElection;
+  private readonly peers: DatabasePeers;
 
-  constructor(name: string, private readonly host: TabGroupHost) {
+  /** `name` is the group's (leader.ts `tabGroupName`), `dbName` the database it shares with other groups too. */
+  constructor(name: string, dbName: string, private readonly host: TabGroupHost) {
+    this.peers = new DatabasePeers(dbName);
     this.channel = new TabChannel(name, (message) => this.onMessage(message));
     this.election = new LeaderElection(name, () => {
       this.leading = true;
@@ -63,11 +65,11 @@ export class TabGroup {
   }
 
   /**
-   * Leader: no other tab has said a word since this one joined, so no other tab writes to the outbox
-   * (each says `join` first). Once one has, it may have stored items this tab has yet to read back.
+   * Leader, and no other client has been on this database since this one started (database-peers.ts), so
+   * no one else writes to the outbox. Once one has, it may have stored items this tab has yet to read back.
    */
   get alone(): boolean {
-    return this.leading && !this.heard;
+    return this.leading && this.peers.alone;
   }
 
   /** The shared outbox changed in the store (any role). */
@@ -126,11 +128,11 @@ export class TabGroup {
     this.leading = false;
     this.election.stop();
     this.channel.close();
+    this.peers.close();
     for (const waits of this.olderWaits.values()) for (const done of [...waits]) done(false);
   }
 
   private onMessage(message: TabMessage): void {
-    this.heard = true;
     switch (message.type) {
       case 'outbox':
         return this.host.refresh(null);

@@ -2,6 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
 import { Mirror } from '../../src/client/mirror.js';
 import { Session } from '../../src/client/session.js';
+import { ClientStorage } from '../../src/client/storage.js';
 import type { ClientFrame } from '../../src/protocol/index.js';
 import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
@@ -61,6 +62,76 @@ describe('writes overlapped with the network', () => {
       await until(() => shownWhenStored.length === 1, 'bob stored the message');
     });
     expect(shownWhenStored).to.deep.equal([true]);
+  });
+
+  it('does not let a new item overtake one a tab following other conversations stored first on the same database', async () => {
+    tap = tapSockets();
+    const [c1, c2] = [freshConv(), freshConv()];
+    const db = freshDb();
+    const user = freshUser('alice');
+    const here = await makeClient(user, [c1], { dbName: db });
+    await online(here.client);
+    // Another tab of this user on this database, in a tab group of its own (other conversations), whose
+    // server cannot be reached: what it stores stays in the shared outbox for the other tab to send.
+    const away = await makeClient(user, [c1, c2], { dbName: db, url: 'ws://127.0.0.1:9/unreachable' });
+    await until(() => away.client.state === 'connecting' || away.client.state === 'offline', 'the other tab to try its server');
+    await away.client.send(c1, 'typed first, in the other tab');
+    await here.client.send(c1, 'typed second, here');
+    await until(() => sentTexts(here.client, c1).length === 2, 'both acknowledged');
+    expect(sentTexts(here.client, c1)).to.deep.equal(['typed first, in the other tab', 'typed second, here']);
+    const sends = tap.sent.filter((f) => f.type === 'send').map((f) => String(f.text));
+    expect(sends).to.deep.equal(['typed first, in the other tab', 'typed second, here']);
+  });
+});
+
+describe('a read-back of the outbox while acks are being written', () => {
+  it('keeps an acknowledged item out of the outbox when the store still had it as pending', () => {
+    const mirror = new Mirror(() => ({ user: 'alice', name: 'Alice' }));
+    mirror.loadConversation('c', [], { cursor: 0, floor: 1 });
+    const pending = { id: 1, conv: 'c', cmid: 'acked', text: 'hello', createdAt: 0, status: 'pending' as const };
+    const other = { id: 2, conv: 'c', cmid: 'not-yet', text: 'next', createdAt: 0, status: 'pending' as const };
+    mirror.loadOutbox([pending, other]);
+    // The ack's write has begun: the copy holds the message, the store still the item.
+    mirror.acceptMessages('c', [{ conv: 'c', seq: 1, cmid: 'acked', from: 'alice', name: 'Alice', text: 'hello', ts: 1 }]);
+    mirror.catchUp([], [pending, other]);
+    expect(mirror.outboxItems().map((r) => r.cmid)).to.deep.equal(['not-yet']);
+    expect(mirror.items('c').map((i) => [i.cmid, i.status])).to.deep.equal([
+      ['acked', 'sent'],
+      ['not-yet', 'pending'],
+    ]);
+  });
+});
+
+describe('a storage task that failed on IndexedDB after another moved the client to memory', () => {
+  it('runs again in memory rather than fail, since what it sent may be out already', async () => {
+    const moves: string[] = [];
+    const failures: string[] = [];
+    const storage = new ClientStorage(new Mirror(() => ({ user: 'alice', name: 'Alice' })), ['c'], {
+      failed: (message) => failures.push(message),
+      movedToMemory: (reason) => moves.push(reason),
+      finished: () => false,
+    });
+    await storage.open(freshDb(), {}, () => {});
+    expect(storage.kind).to.equal('indexeddb');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Started on IndexedDB; fails there only once the other task has moved the client.
+    const slow = storage.withFallback(async () => {
+      const kind = storage.kind;
+      await held;
+      if (kind === 'indexeddb') throw new Error('QuotaExceededError');
+      return kind;
+    });
+    const quick = storage.withFallback(async () => {
+      if (storage.kind === 'indexeddb') throw new Error('QuotaExceededError');
+      return storage.kind;
+    });
+    expect(await quick).to.equal('memory');
+    release();
+    expect(await slow).to.equal('memory');
+    expect(moves.length).to.equal(1);
+    expect(failures).to.deep.equal([]);
+    storage.close();
   });
 });
 

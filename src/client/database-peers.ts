@@ -1,0 +1,51 @@
+/**
+ * Whether any other client of this browser uses the same database, whatever conversations it follows.
+ * Tab groups (leader.ts) are per database AND conversation set, but the outbox is per database: a tab of
+ * another group can hold items this one has never read back. So a leader sends a new item before its
+ * outbox write commits (client.ts, `send`) only while it has never met another client on its database.
+ *
+ * Each client says `here` on a channel of its database when it starts and answers a newcomer's `here`
+ * with `also`. A client met stays counted, even after it closes: a tab that left may have left items in
+ * the outbox, and waiting for the write (as with several tabs) costs a millisecond, never order. A page
+ * back from the back-forward cache cannot know who came meanwhile, so it counts as not alone.
+ */
+import { newCmid } from './ids.js';
+
+interface PeerMessage {
+  peer: 'here' | 'also';
+  id: string;
+}
+
+export class DatabasePeers {
+  private readonly id = newCmid();
+  private met = false;
+  private readonly channel: BroadcastChannel;
+  private readonly onPageShow = (event: PageTransitionEvent) => {
+    if (event.persisted) this.met = true;
+  };
+
+  constructor(dbName: string) {
+    this.channel = new BroadcastChannel(`imbed-db:${dbName}`);
+    this.channel.onmessage = ({ data }: MessageEvent<Partial<PeerMessage> | null>) => {
+      if (typeof data?.id !== 'string' || data.id === this.id || (data.peer !== 'here' && data.peer !== 'also')) return;
+      this.met = true;
+      if (data.peer === 'here') this.post('also');
+    };
+    addEventListener('pageshow', this.onPageShow);
+    this.post('here');
+  }
+
+  /** No other client on this database has been heard of since this one started. */
+  get alone(): boolean {
+    return !this.met;
+  }
+
+  close(): void {
+    removeEventListener('pageshow', this.onPageShow);
+    this.channel.close();
+  }
+
+  private post(peer: PeerMessage['peer']): void {
+    this.channel.postMessage({ peer, id: this.id } satisfies PeerMessage);
+  }
+}

@@ -4,56 +4,53 @@
  * keeps the two in step.
  */
 
-/** Codes carried by `error` frames. `retryable` says whether sending the same frame again may succeed. */
-export const ErrorCode = {
-  BAD_JSON: 'BAD_JSON',
-  BAD_FRAME: 'BAD_FRAME',
-  BINARY_UNSUPPORTED: 'BINARY_UNSUPPORTED',
-  HELLO_REQUIRED: 'HELLO_REQUIRED',
-  ALREADY_HELLO: 'ALREADY_HELLO',
-  TOKEN_MISSING: 'TOKEN_MISSING',
-  TOKEN_MALFORMED: 'TOKEN_MALFORMED',
-  TOKEN_INVALID: 'TOKEN_INVALID',
-  TOKEN_CLAIMS: 'TOKEN_CLAIMS',
-  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
-  AUTH_UNAVAILABLE: 'AUTH_UNAVAILABLE',
-  TEXT_EMPTY: 'TEXT_EMPTY',
-  TEXT_TOO_LONG: 'TEXT_TOO_LONG',
-  FORBIDDEN: 'FORBIDDEN',
-  RATE_LIMITED: 'RATE_LIMITED',
-  SPAM: 'SPAM',
-  REJECTED: 'REJECTED',
-  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
-  INTERNAL: 'INTERNAL',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+const ERROR_NAMES = [
+  'BAD_JSON',
+  'BAD_FRAME',
+  'BINARY_UNSUPPORTED',
+  'HELLO_REQUIRED',
+  'ALREADY_HELLO',
+  'TOKEN_MISSING',
+  'TOKEN_MALFORMED',
+  'TOKEN_INVALID',
+  'TOKEN_CLAIMS',
+  'TOKEN_EXPIRED',
+  'AUTH_UNAVAILABLE',
+  'TEXT_EMPTY',
+  'TEXT_TOO_LONG',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'SPAM',
+  'REJECTED',
+  'TOO_MANY_CONNECTIONS',
+  'INTERNAL',
+] as const;
+
+/** The error codes whose frame may succeed when sent again later; every other code fails the same way again. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  'HELLO_REQUIRED',
+  'TOKEN_EXPIRED',
+  'AUTH_UNAVAILABLE',
+  'RATE_LIMITED',
+  'TOO_MANY_CONNECTIONS',
+  'INTERNAL',
+]);
+
+/** Codes carried by `error` frames, each named by itself: `ErrorCode.BAD_JSON === 'BAD_JSON'`. */
+export const ErrorCode = Object.fromEntries(ERROR_NAMES.map((name) => [name, name])) as {
+  readonly [K in (typeof ERROR_NAMES)[number]]: K;
+};
+export type ErrorCode = (typeof ERROR_NAMES)[number];
 
 export interface ErrorCodeInfo {
   /** Whether the same frame may succeed when sent again later (on this or a new connection). */
   readonly retryable: boolean;
 }
 
-export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
-  BAD_JSON: { retryable: false },
-  BAD_FRAME: { retryable: false },
-  BINARY_UNSUPPORTED: { retryable: false },
-  HELLO_REQUIRED: { retryable: true },
-  ALREADY_HELLO: { retryable: false },
-  TOKEN_MISSING: { retryable: false },
-  TOKEN_MALFORMED: { retryable: false },
-  TOKEN_INVALID: { retryable: false },
-  TOKEN_CLAIMS: { retryable: false },
-  TOKEN_EXPIRED: { retryable: true },
-  AUTH_UNAVAILABLE: { retryable: true },
-  TEXT_EMPTY: { retryable: false },
-  TEXT_TOO_LONG: { retryable: false },
-  FORBIDDEN: { retryable: false },
-  RATE_LIMITED: { retryable: true },
-  SPAM: { retryable: false },
-  REJECTED: { retryable: false },
-  TOO_MANY_CONNECTIONS: { retryable: true },
-  INTERNAL: { retryable: true },
-};
+/** What a client may do with each error code. `retryable` says whether sending the same frame again may succeed. */
+export const ERROR_CODES = Object.fromEntries(
+  ERROR_NAMES.map((name) => [name, { retryable: RETRYABLE.has(name) }]),
+) as Readonly<Record<ErrorCode, ErrorCodeInfo>>;
 
 /**
  * One sentence per error code for people: what went wrong. Apart from {@link ERROR_CODES} so that a
@@ -115,24 +112,22 @@ export interface CloseCodeInfo {
   readonly reconnect: ReconnectAdvice;
 }
 
-export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
-  1000: { name: 'NORMAL', reconnect: 'retry' },
-  1001: { name: 'GOING_AWAY', reconnect: 'retry' },
-  1002: { name: 'PROTOCOL_ERROR', reconnect: 'retry' },
-  1007: { name: 'INVALID_PAYLOAD', reconnect: 'retry' },
-  1008: { name: 'POLICY_VIOLATION', reconnect: 'retry' },
-  1009: { name: 'MESSAGE_TOO_BIG', reconnect: 'retry' },
-  1011: { name: 'INTERNAL_ERROR', reconnect: 'retry' },
-  1012: { name: 'SERVICE_RESTART', reconnect: 'retry' },
-  4001: { name: 'TOKEN_EXPIRED', reconnect: 'refresh' },
-  4002: { name: 'UNSUPPORTED_PROTOCOL', reconnect: 'stop' },
-  4003: { name: 'UNAUTHORIZED', reconnect: 'stop' },
-  4004: { name: 'HELLO_TIMEOUT', reconnect: 'retry' },
-  4005: { name: 'BAD_HELLO', reconnect: 'stop' },
-  4006: { name: 'ORIGIN_NOT_ALLOWED', reconnect: 'stop' },
-  4008: { name: 'HEARTBEAT_TIMEOUT', reconnect: 'retry' },
-  4029: { name: 'TOO_MANY_CONNECTIONS', reconnect: 'retry' },
+/** Close codes after which a client should not simply reconnect; every other one of {@link CloseCode} retries. */
+const NOT_RETRY: Partial<Record<keyof typeof CloseCode, ReconnectAdvice>> = {
+  TOKEN_EXPIRED: 'refresh',
+  UNSUPPORTED_PROTOCOL: 'stop',
+  UNAUTHORIZED: 'stop',
+  BAD_HELLO: 'stop',
+  ORIGIN_NOT_ALLOWED: 'stop',
 };
+
+/** Each close code's name and the reconnect advice for it. */
+export const CLOSE_CODES = Object.fromEntries(
+  Object.entries(CloseCode).map(([name, code]) => [
+    code,
+    { name, reconnect: NOT_RETRY[name as keyof typeof CloseCode] ?? 'retry' },
+  ]),
+) as Readonly<Record<CloseCode, CloseCodeInfo>>;
 
 /** One sentence per close code for people, apart from {@link CLOSE_CODES} for the same reason as {@link ERROR_DESCRIPTIONS}. */
 export const CLOSE_DESCRIPTIONS: Readonly<Record<CloseCode, string>> = {

@@ -215,13 +215,10 @@ function quietReconnectingWebSocket(): Plugin {
       const isDebug = (node: ESTree.Node) => node.type === 'MemberExpression' && !node.computed && node.property.type === 'Identifier' && node.property.name === '_debug';
       new Visitor({
         ExpressionStatement(node) {
-          const expression = node.expression;
-          if (
-            (expression.type === 'CallExpression' && isDebug(expression.callee)) ||
-            (expression.type === 'AssignmentExpression' && isDebug(expression.left as ESTree.Node))
-          ) {
-            cuts.push({ start: node.start, end: node.end });
-          }
+          if (node.expression.type === 'CallExpression' && isDebug(node.expression.callee)) cuts.push({ start: node.start, end: node.end });
+        },
+        MethodDefinition(node) {
+          if (!node.computed && node.key.type === 'Identifier' && node.key.name === '_debug') cuts.push({ start: node.start, end: node.end });
         },
       }).visit(program);
       let out = '';
@@ -413,7 +410,14 @@ export default defineConfig(({ mode }) => {
     plugins: script ? [privateLitGlobals(), quietReconnectingWebSocket(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
-    resolve: script ? { conditions: ['module', 'browser', 'production'] } : {},
+    // reconnecting-websocket ships its TypeScript source beside its ES5 build: built from it, the class stays
+    // a native class, without the ES5 output's class, spread and iterator helpers.
+    resolve: script
+      ? {
+          conditions: ['module', 'browser', 'production'],
+          alias: [{ find: /^reconnecting-websocket$/, replacement: 'reconnecting-websocket/reconnecting-websocket.ts' }],
+        }
+      : {},
     define: script ? { __IMBED_BUILD__: JSON.stringify(buildStamp()) } : {},
     build: script
       ? {

@@ -333,6 +333,92 @@ function leanReconnectingWebSocket(): Plugin {
 }
 
 /**
+ * The top-level declarations of idb's build/index.js that imbed never needs: the database shortcut methods
+ * (`db.get`, `db.getAll`, `db.put`, ...; src/client/store.ts opens its own transactions) and the async
+ * iterators (`store.iterate()`, `for await` over a store, index or cursor). Each part hooks into idb's
+ * proxy with a `replaceTraps(...)` call that goes with it.
+ */
+const IDB_EXTRAS = [
+  'readMethods',
+  'writeMethods',
+  'cachedMethods',
+  'getMethod',
+  'advanceMethodProps',
+  'methodMap',
+  'advanceResults',
+  'ittrProxiedCursorToOriginalProxy',
+  'cursorIteratorTraps',
+  'iterate',
+  'isIteratorProp',
+];
+
+/**
+ * Leaves the {@link IDB_EXTRAS} out of the script build. Statements are found with the parser. The build fails if one of them is missing, if a
+ * `replaceTraps(...)` call uses none of them (idb grew a part this list does not know), if any is still
+ * referenced, or if a module of ours that imports idb iterates with `iterate` or `for await`.
+ */
+function bareIdb(): Plugin {
+  const extras = new Set(IDB_EXTRAS);
+  const names = (code: string, node: ESTree.Node) => new Set(code.slice(node.start, node.end).match(/[\w$]+/g));
+  return {
+    name: 'imbed-bare-idb',
+    transform(code, id) {
+      if (/[\\/]node_modules[\\/]idb[\\/]build[\\/]index\.js$/.test(id)) {
+        const { program } = parseSync(id, code);
+        const cuts: Array<{ start: number; end: number }> = [];
+        const found = new Set<string>();
+        for (const node of program.body) {
+          const declared =
+            node.type === 'FunctionDeclaration' && node.id
+              ? [node.id.name]
+              : node.type === 'VariableDeclaration'
+                ? node.declarations.map((declarator) => (declarator.id.type === 'Identifier' ? declarator.id.name : ''))
+                : [];
+          if (declared.length && declared.every((name) => extras.has(name))) {
+            declared.forEach((name) => found.add(name));
+            cuts.push({ start: node.start, end: node.end });
+          } else if (
+            node.type === 'ExpressionStatement' &&
+            node.expression.type === 'CallExpression' &&
+            node.expression.callee.type === 'Identifier' &&
+            node.expression.callee.name === 'replaceTraps'
+          ) {
+            if (![...names(code, node)].some((name) => extras.has(name))) this.error(`${id} has a replaceTraps call that uses none of IDB_EXTRAS: update bareIdb in vite.config.ts`);
+            cuts.push({ start: node.start, end: node.end });
+          }
+        }
+        const missing = IDB_EXTRAS.filter((name) => !found.has(name));
+        if (missing.length) this.error(`${id} has no declaration(s) ${missing.join(', ')}: update IDB_EXTRAS in vite.config.ts`);
+        const out = cutSpans(code, cuts);
+        const left = new Set<string>();
+        new Visitor({
+          Identifier(node) {
+            if (extras.has(node.name)) left.add(node.name);
+          },
+        }).visit(parseSync(id, out).program);
+        if (left.size) this.error(`${id} still uses ${[...left].join(', ')}: update IDB_EXTRAS in vite.config.ts`);
+        return { code: out, map: null };
+      }
+      if (!/[\\/]src[\\/].*\.ts$/.test(id) || !code.includes('idb')) return null;
+      const { program } = parseSync(id, code);
+      if (program.body.some((node) => node.type === 'ImportDeclaration' && node.source.value === 'idb')) {
+        let iterates = false;
+        new Visitor({
+          ForOfStatement(node) {
+            if (node.await) iterates = true;
+          },
+          MemberExpression(node) {
+            if (!node.computed && node.property.type === 'Identifier' && node.property.name === 'iterate') iterates = true;
+          },
+        }).visit(program);
+        if (iterates) this.error(`${id} iterates over IndexedDB with idb's async iterators, which imbed.js leaves out: use a cursor, or update IDB_EXTRAS in vite.config.ts`);
+      }
+      return null;
+    },
+  };
+}
+
+/**
  * A second pass over the minified script: terser's compressor finds a few hundred bytes more than Oxc's
  * (joined declarations, folded conditions, inlined one-use constants). Only its safe transforms run, and
  * it renames nothing (Oxc's names and the property mangling stay as they are).
@@ -503,7 +589,7 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), quietReconnectingWebSocket(), leanReconnectingWebSocket(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
+    plugins: script ? [privateLitGlobals(), quietReconnectingWebSocket(), leanReconnectingWebSocket(), bareIdb(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     // reconnecting-websocket ships its TypeScript source beside its ES5 build: built from it, the class stays

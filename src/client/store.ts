@@ -140,9 +140,15 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
   return new IdbStore(db);
 }
 
+/**
+ * The part of idb's database the store uses. imbed.js is built without idb's shortcut methods (`db.get`,
+ * `db.getAll`, `db.put`, ...; vite.config.ts), so every read and write opens its own transaction.
+ */
+type ImbedDatabase = Pick<IDBPDatabase<ImbedDB>, 'transaction' | 'close'>;
+
 class IdbStore implements ChatStore {
   readonly kind = 'indexeddb' as const;
-  constructor(private readonly db: IDBPDatabase<ImbedDB>) {}
+  constructor(private readonly db: ImbedDatabase) {}
 
   async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
     const tx = this.db.transaction(['messages', 'cursors'], 'readonly');
@@ -155,11 +161,11 @@ class IdbStore implements ChatStore {
 
   async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
     if (below <= 1) return [];
-    return this.db.getAll('messages', IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
+    return this.db.transaction('messages').store.getAll(IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
-    return this.db.getAll('outbox', IDBKeyRange.lowerBound(afterId, true));
+    return this.db.transaction('outbox').store.getAll(IDBKeyRange.lowerBound(afterId, true));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {

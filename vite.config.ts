@@ -436,7 +436,7 @@ function terserPass(): Plugin {
         // With a source map (bench/size.ts asks for one) the map goes through terser too, still pointing at
         // the original modules.
         if (chunk.map && result.map && typeof result.map === 'object') {
-          const { mappings, names, sources } = result.map as { mappings: string; names: string[]; sources: string[] };
+          const { mappings, names, sources } = result.map;
           Object.assign(chunk.map, { mappings, names, sources });
         }
       }

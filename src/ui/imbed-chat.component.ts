@@ -420,6 +420,10 @@ export class ImbedChat extends LitElement {
   protected override updated(changed: PropertyValues<this>): void {
     if (this.#scrollAfterUpdate && this.log) this.log.scrollTop = this.log.scrollHeight;
     this.#scrollAfterUpdate = false;
+    // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
+    // which typing changes, rather than with the last one rendered.
+    const input = this.input;
+    if (input && input.value !== this.draft) input.value = this.draft;
     // Not on the first render: a page that starts with the panel open has not asked to move focus.
     if (changed.has('opened') && changed.get('opened') !== undefined) {
       if (this.opened) {

@@ -156,7 +156,9 @@ export const chatStyles = css`
   .banner-line {
     margin: 0;
   }
-  .banner button {
+  /* The banner's and a failed message's buttons: outlined in the text colour of the line they sit on. */
+  .banner button,
+  .failure button {
     background: transparent;
     color: inherit;
     border-color: currentColor;
@@ -275,14 +277,6 @@ export const chatStyles = css`
     color: var(--_danger);
     margin-block: calc(var(--_sp) / 2) 0;
     margin-inline: var(--_sp);
-  }
-  .failure button {
-    font-size: 0.95em;
-    padding-block: 0.1em;
-    padding-inline: 0.7em;
-    background: transparent;
-    border-color: currentColor;
-    color: inherit;
   }
 
   /* Centred with auto margins rather than left/translate, which would not mirror. */

@@ -5,7 +5,6 @@
  * status region, in the chat's language.
  */
 import { html, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import { keyed } from 'lit/directives/keyed.js';
 import type { Message } from '../client/index.js';
 import type { Strings } from './strings.js';
 
@@ -30,9 +29,11 @@ export class Announcer implements ReactiveController {
   private readonly strings: () => Strings;
   #queue: Message[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #lines: string[] = [];
-  /** Changes with every batch, so a batch worded like the last one is still a change that gets read. */
-  #batch = 0;
+  /**
+   * The last batch's lines, as nodes made for that batch: screen readers read nodes added to the region,
+   * so a batch worded like the last one is still read, and a re-render of the host reads nothing.
+   */
+  #lines: HTMLElement[] = [];
 
   /** `strings` is asked when a batch is written, so it is in the language of that moment. */
   constructor(host: ReactiveControllerHost, strings: () => Strings) {
@@ -56,14 +57,17 @@ export class Announcer implements ReactiveController {
   /** The status region. Always rendered, so screen readers have it registered before anything is written. */
   render(): TemplateResult {
     return html`<div class="announcer visually-hidden" role="status">
-      ${keyed(this.#batch, html`${this.#lines.map((line) => html`<p>${line}</p>`)}`)}
+      ${this.#lines}
     </div>`;
   }
 
   private readonly flush = (): void => {
     this.#timer = undefined;
-    this.#lines = announcement(this.#queue.splice(0), this.strings());
-    this.#batch += 1;
+    this.#lines = announcement(this.#queue.splice(0), this.strings()).map((line) => {
+      const node = document.createElement('p');
+      node.textContent = line;
+      return node;
+    });
     this.host.requestUpdate();
   };
 }

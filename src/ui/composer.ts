@@ -3,7 +3,6 @@
  * and an Enter that commits an IME composition never sends.
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
 import type { Strings } from './strings.js';
 
 /** Show the character counter once the draft is this close to the limit. */
@@ -36,6 +35,10 @@ export interface ComposerHandlers {
   submit(event: Event): void;
 }
 
+/**
+ * The composer's form. The textarea's value is not bound: the person's typing owns it, and the element
+ * writes its draft into it after an update where the two differ (ImbedChat `updated`).
+ */
 export function renderComposer(model: ComposerModel, on: ComposerHandlers, strings: Strings): TemplateResult {
   const length = model.draft.length;
   const showCounter = length >= model.maxText * COUNTER_THRESHOLD;
@@ -51,7 +54,6 @@ export function renderComposer(model: ComposerModel, on: ComposerHandlers, strin
         placeholder=${strings.composerPlaceholder}
         aria-invalid=${over ? 'true' : 'false'}
         aria-describedby="composer-note"
-        .value=${live(model.draft)}
         @input=${on.input}
         @keydown=${on.keydown}
         @compositionstart=${on.compositionstart}

@@ -45,38 +45,12 @@ export interface ImbedChatEventMap {
 
 export type ImbedChatEventName = keyof ImbedChatEventMap;
 
-function imbedEvent<K extends ImbedChatEventName>(name: K, detail: ImbedChatEventMap[K]['detail']): ImbedChatEventMap[K] {
+/**
+ * The event `name` with `detail`, bubbling and `composed` as every `<imbed-chat>` event is; the map
+ * types the detail each name carries.
+ */
+export function imbedEvent<K extends ImbedChatEventName>(name: K, detail: ImbedChatEventMap[K]['detail']): ImbedChatEventMap[K] {
   return new CustomEvent(name, { detail, bubbles: true, composed: true }) as ImbedChatEventMap[K];
-}
-
-/** `imbed-message` for one message from someone else. */
-export function messageEvent(message: Message): ImbedChatEventMap['imbed-message'] {
-  return imbedEvent('imbed-message', { message });
-}
-
-/** `imbed-status` for one state change, with the conversation's pending count at that moment. */
-export function statusEvent(change: StateChange, pending: number): ImbedChatEventMap['imbed-status'] {
-  return imbedEvent('imbed-status', { ...change, pending });
-}
-
-/** `imbed-error` carrying the client's error detail unchanged. */
-export function errorEvent(detail: ImbedErrorDetail): ImbedChatEventMap['imbed-error'] {
-  return imbedEvent('imbed-error', { ...detail });
-}
-
-/** `imbed-open` or `imbed-close`: the launcher panel opened or closed. */
-export function toggleEvent(name: 'imbed-open' | 'imbed-close'): ImbedChatEventMap['imbed-open'] {
-  return imbedEvent(name, {});
-}
-
-/** `imbed-unread` with the new count of unseen messages. */
-export function unreadEvent(count: number): ImbedChatEventMap['imbed-unread'] {
-  return imbedEvent('imbed-unread', { count });
-}
-
-/** `imbed-ready` once the client is online, with the user it is signed in as. */
-export function readyEvent(user: string | null): ImbedChatEventMap['imbed-ready'] {
-  return imbedEvent('imbed-ready', { user });
 }
 
 declare global {

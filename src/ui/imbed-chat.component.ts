@@ -5,7 +5,7 @@ import { describeConnection, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
 import { KeyboardInsetController } from './keyboard-inset.js';
-import { errorEvent, messageEvent, readyEvent, statusEvent, toggleEvent, unreadEvent } from './events.js';
+import { imbedEvent } from './events.js';
 import { FULL_SCREEN } from './full-screen.js';
 import type * as LauncherMode from './launcher-mode.js';
 import { MessageList } from './message-list.js';
@@ -236,7 +236,7 @@ export class ImbedChat extends LitElement {
     onState: (change) => this.onState(change),
     onMessage: ({ message }) => {
       if (message.conv !== this.conversation) return;
-      this.dispatchEvent(messageEvent(message));
+      this.dispatchEvent(imbedEvent('imbed-message', { message }));
       // The first catch-up of a client is history, not news: only what arrives after it is announced.
       if (!this.controller.wasOnline) return;
       this.#announcer.add(message);
@@ -245,7 +245,7 @@ export class ImbedChat extends LitElement {
     onError: (detail) => {
       this.noteHold(detail);
       if (detail.code === 'FORBIDDEN' && detail.conv !== undefined) this.#notMemberOf.add(detail.conv);
-      this.dispatchEvent(errorEvent(detail));
+      this.dispatchEvent(imbedEvent('imbed-error', { ...detail }));
     },
   });
 
@@ -420,6 +420,10 @@ export class ImbedChat extends LitElement {
   protected override updated(changed: PropertyValues<this>): void {
     if (this.#scrollAfterUpdate && this.log) this.log.scrollTop = this.log.scrollHeight;
     this.#scrollAfterUpdate = false;
+    // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
+    // which typing changes, rather than with the last one rendered.
+    const input = this.input;
+    if (input && input.value !== this.draft) input.value = this.draft;
     // Not on the first render: a page that starts with the panel open has not asked to move focus.
     if (changed.has('opened') && changed.get('opened') !== undefined) {
       if (this.opened) {
@@ -427,7 +431,7 @@ export class ImbedChat extends LitElement {
       } else if (this.#focusWasInside) {
         this.launcherButton?.focus();
       }
-      this.dispatchEvent(toggleEvent(this.opened ? 'imbed-open' : 'imbed-close'));
+      this.dispatchEvent(imbedEvent(this.opened ? 'imbed-open' : 'imbed-close', {}));
     }
     // The render removed the focused control (Retry, Discard, "Retry now", the new-messages pill): focus
     // would fall back to the page's start, so it stays in the conversation instead.
@@ -565,13 +569,13 @@ export class ImbedChat extends LitElement {
     const client = this.client;
     if (!client || client === this.#readyClient) return;
     this.#readyClient = client;
-    this.dispatchEvent(readyEvent(client.user));
+    this.dispatchEvent(imbedEvent('imbed-ready', { user: client.user }));
   }
 
   private setUnread(count: number): void {
     if (count === this.unreadCount) return;
     this.unreadCount = count;
-    this.dispatchEvent(unreadEvent(count));
+    this.dispatchEvent(imbedEvent('imbed-unread', { count }));
   }
 
   /** The words and time locale in effect: `lang` (own or inherited), else the browser's; `strings` on top. */
@@ -692,7 +696,7 @@ export class ImbedChat extends LitElement {
     // Every new session decides membership again: its welcome lists the refused conversations anew.
     if (change.to === 'syncing') this.#notMemberOf.clear();
     const pending = this.client && this.conversation ? this.client.pendingCount(this.conversation) : 0;
-    this.dispatchEvent(statusEvent(change, pending));
+    this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending }));
   }
 
   private readonly onScroll = (): void => {

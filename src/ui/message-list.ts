@@ -4,7 +4,6 @@
  * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
 import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import { ifDefined } from 'lit/directives/if-defined.js';
 import type { ChatItem } from '../client/index.js';
 import { formatFullTime, formatTime } from './format.js';
 import { alertIcon, checkIcon, clockIcon } from './icons.js';
@@ -78,7 +77,7 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
     data-status=${item.status}
     data-cmid=${item.cmid}
     data-key=${keyOf(item)}
-    data-seq=${ifDefined(item.seq ?? undefined)}
+    data-seq=${item.seq ?? nothing}
   >
     ${!item.mine && startsRun ? html`<span class="sender" part="sender">${item.name}</span>` : nothing}
     <p class="bubble" part="text" dir="auto">${renderText(item.text)}</p>

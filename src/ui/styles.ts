@@ -56,29 +56,20 @@ export const TEXT_PAIRS: ReadonlyArray<readonly [text: ThemeColour, background: 
   ['danger', 'danger-bg'],
 ];
 
-/** A theme's defaults as private `--_t-*` properties, which the public `--imbed-*` ones override. */
-function themeDefaults(name: ThemeName): CSSResult {
-  return unsafeCSS(Object.entries(THEMES[name]).map(([colour, value]) => `--_t-${colour}:${value};`).join(''));
+/**
+ * A theme's colours as the private `--_*` properties the rules below (and the launcher's) draw with:
+ * each the host's `--imbed-*` property, else the theme's default.
+ */
+function themeColours(name: ThemeName): CSSResult {
+  return unsafeCSS(Object.entries(THEMES[name]).map(([colour, value]) => `--_${colour}:var(--imbed-${colour},${value});`).join(''));
 }
 
 export const chatStyles = css`
   :host {
     color-scheme: light;
-    ${themeDefaults('light')}
-    --_bg: var(--imbed-bg, var(--_t-bg));
-    --_fg: var(--imbed-fg, var(--_t-fg));
-    --_muted: var(--imbed-muted, var(--_t-muted));
-    --_border: var(--imbed-border, var(--_t-border));
-    --_accent: var(--imbed-accent, var(--_t-accent));
-    --_accent-fg: var(--imbed-accent-fg, var(--_t-accent-fg));
+    ${themeColours('light')}
     --_bubble-mine: var(--imbed-bubble-mine, var(--_accent));
     --_bubble-mine-fg: var(--imbed-bubble-mine-fg, var(--_accent-fg));
-    --_bubble-theirs: var(--imbed-bubble-theirs, var(--_t-bubble-theirs));
-    --_bubble-theirs-fg: var(--imbed-bubble-theirs-fg, var(--_t-bubble-theirs-fg));
-    --_banner-bg: var(--imbed-banner-bg, var(--_t-banner-bg));
-    --_banner-fg: var(--imbed-banner-fg, var(--_t-banner-fg));
-    --_danger: var(--imbed-danger, var(--_t-danger));
-    --_danger-bg: var(--imbed-danger-bg, var(--_t-danger-bg));
     --_radius: var(--imbed-radius, 14px);
     /* One spacing unit in px, not em: paddings stay even across the smaller type of times and notes. */
     --_sp: var(--imbed-spacing, 8px);
@@ -100,13 +91,13 @@ export const chatStyles = css`
   }
   :host([theme='dark']) {
     color-scheme: dark;
-    ${themeDefaults('dark')}
+    ${themeColours('dark')}
   }
   /* theme="auto" (the default) follows the reader's system setting. */
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'])) {
       color-scheme: dark;
-      ${themeDefaults('dark')}
+      ${themeColours('dark')}
     }
   }
   :host([hidden]) {
@@ -165,7 +156,9 @@ export const chatStyles = css`
   .banner-line {
     margin: 0;
   }
-  .banner button {
+  /* The banner's and a failed message's buttons: outlined in the text colour of the line they sit on. */
+  .banner button,
+  .failure button {
     background: transparent;
     color: inherit;
     border-color: currentColor;
@@ -284,14 +277,6 @@ export const chatStyles = css`
     color: var(--_danger);
     margin-block: calc(var(--_sp) / 2) 0;
     margin-inline: var(--_sp);
-  }
-  .failure button {
-    font-size: 0.95em;
-    padding-block: 0.1em;
-    padding-inline: 0.7em;
-    background: transparent;
-    border-color: currentColor;
-    color: inherit;
   }
 
   /* Centred with auto margins rather than left/translate, which would not mirror. */

@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
 import { LIMITS } from '../../src/client/index.js';
 import { freshConv, until } from '../browser-support/server.js';
-import { fillComposer, freshUser, maybePart, messageNodes, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { fillComposer, freshUser, maybePart, messageNodes, mountBare, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
 async function onlineChat(): Promise<ImbedChat> {
@@ -143,5 +143,23 @@ describe('<imbed-chat> composer keys', () => {
     fillComposer(el, 'short again');
     await el.updateComplete;
     expect(part(el, 'composer-error').textContent).to.equal('');
+  });
+
+  it('gives a refused message back to the emptied input, unless a new one was started', async () => {
+    const el = mountBare();
+    await el.updateComplete;
+    const input = fillComposer(el, 'no client to take this');
+    part(el, 'send-button').click();
+    expect(input.value, 'cleared on send').to.equal('');
+    await until(() => part(el, 'composer-error').textContent !== '', 'the refusal');
+    await el.updateComplete;
+    expect(input.value).to.equal('no client to take this');
+
+    fillComposer(el, 'first');
+    part(el, 'send-button').click();
+    fillComposer(el, 'second');
+    await until(() => part(el, 'composer-error').textContent !== '', 'the second refusal');
+    await el.updateComplete;
+    expect(input.value).to.equal('second');
   });
 });

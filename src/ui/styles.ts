@@ -185,6 +185,10 @@ export const chatStyles = css`
     flex-direction: column;
     gap: calc(var(--_sp) / 2.5);
   }
+  /* The box the message list places its nodes in: the messages themselves are the log's flex items. */
+  .rows {
+    display: contents;
+  }
   .empty {
     margin: auto;
     color: var(--_muted);

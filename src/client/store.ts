@@ -142,7 +142,8 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
 
 /**
  * The part of idb's database the store uses. imbed.js is built without idb's shortcut methods (`db.get`,
- * `db.getAll`, `db.put`, ...; vite.config.ts), so every read and write opens its own transaction.
+ * `db.getAll`, `db.put`, ...; build/trim-dependencies.ts), so every read and write opens its own
+ * transaction.
  */
 type ImbedDatabase = Pick<IDBPDatabase<ImbedDB>, 'transaction' | 'close'>;
 

@@ -1,10 +1,10 @@
 /**
- * bridge.ts for the script build (vite.config.ts puts it in that module's place): `Imbed.bridge` keeps
- * its API, but the bridge's code is a part, `imbed-bridge.js`, loaded only where it can be of use: at
- * once when a native host is there as `imbed.js` runs (apps inject their object before the page's
+ * bridge.ts for the script build (build/script-parts.ts puts it in that module's place): `Imbed.bridge`
+ * keeps its API, but the bridge's code is a part, `imbed-bridge.js`, loaded only where it can be of use:
+ * at once when a native host is there as `imbed.js` runs (apps inject their object before the page's
  * scripts), else on the first call. Until the code has arrived, `element` is null, `attach`, `detach`
- * and `post` take effect on arrival, and `receive` answers false (a native host waits for `ready`,
- * which only the bridge's code sends).
+ * and `post` take effect on arrival, and `receive` answers false (a native host waits for `ready`, which
+ * only the bridge's code sends).
  */
 import type { BridgeMessage, WebViewBridge } from './bridge.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';

@@ -1,6 +1,6 @@
 /**
- * parts.ts for the script build (vite.config.ts puts it in that module's place): each part is a classic
- * script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-launcher-mode.js`,
+ * parts.ts for the script build (build/script-parts.ts puts it in that module's place): each part is a
+ * classic script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-launcher-mode.js`,
  * `imbed-bridge.js`), added with the nonce `imbed.js` was given. So it loads from another origin without
  * CORS headers, and under a nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands
  * what it exports to the script element that loaded it, in an `imbed-part` event (src/ui/parts/), and

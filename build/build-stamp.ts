@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The build stamp `imbed.js` and its parts share (src/ui/build-stamp.ts): a hash of the browser sources,
+ * the lockfile, vite.config.ts and the plugins in build/, so every separate `vite build` of one
+ * `npm run build` gets the same one, and any change to what they are built from gives a new one.
+ */
+export function buildStamp(root = join(import.meta.dirname, '..')): string {
+  const hash = createHash('sha256');
+  // Every file under `dir`, but for the folders named `skip` (src/server is no part of the browser build).
+  const files = (dir: string, skip?: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((entry) => (entry.isDirectory() ? (entry.name === skip ? [] : files(join(dir, entry.name), skip)) : [join(dir, entry.name)]))
+      .sort();
+  for (const file of [...files(join(root, 'src'), 'server'), ...files(join(root, 'build')), join(root, 'package-lock.json'), join(root, 'vite.config.ts')]) {
+    hash.update(file.slice(root.length)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 10);
+}

@@ -1,0 +1,124 @@
+import { parseSync, Visitor, type Plugin } from 'vite';
+
+/**
+ * Minifies the CSS of Lit `css` templates in our own modules: comments go, runs of white space become one
+ * space, and the spaces next to `{ } ; , >` and after `:` or `(` go (never before `:`, which would turn
+ * `a :hover` into `a:hover`, nor around `+ -`, which `calc()` needs). Quoted strings are kept as they are.
+ * Next to a `${}` expression a space is only dropped when the character on the literal's side allows it.
+ * Lit reads the cooked text, so the rule is the same for it as for a stylesheet.
+ */
+export function minifyCssQuasis(quasis: readonly string[]): string[] {
+  const out = quasis.map((raw) => {
+    let text = '';
+    for (let i = 0; i < raw.length; ) {
+      const char = raw[i]!;
+      if (char === '\\') {
+        text += raw.slice(i, i + 2);
+        i += 2;
+      } else if (char === "'" || char === '"') {
+        let end = i + 1;
+        while (end < raw.length && raw[end] !== char) end += raw[end] === '\\' ? 2 : 1;
+        text += raw.slice(i, end + 1);
+        i = end + 1;
+      } else if (raw.startsWith('/*', i)) {
+        const end = raw.indexOf('*/', i + 2);
+        i = end < 0 ? raw.length : end + 2;
+        if (!text.endsWith(' ')) text += ' ';
+      } else if (/\s/.test(char)) {
+        while (i < raw.length && /\s/.test(raw[i]!)) i++;
+        if (!text.endsWith(' ')) text += ' ';
+      } else {
+        text += char;
+        i++;
+      }
+    }
+    return text;
+  });
+  return out.map((text, index) => {
+    let result = '';
+    // Walks again so that strings stay untouched while spaces next to punctuation go.
+    for (let i = 0; i < text.length; ) {
+      const char = text[i]!;
+      if (char === '\\') {
+        result += text.slice(i, i + 2);
+        i += 2;
+      } else if (char === "'" || char === '"') {
+        let end = i + 1;
+        while (end < text.length && text[end] !== char) end += text[end] === '\\' ? 2 : 1;
+        result += text.slice(i, end + 1);
+        i = end + 1;
+      } else if (char === ' ') {
+        const before = result.at(-1);
+        const after = text[i + 1];
+        // At an end of the literal nothing follows or precedes; at a `${}` only the literal's side decides.
+        const dropBefore = before === undefined ? index === 0 : '{};,>:('.includes(before);
+        const dropAfter = after === undefined ? index === out.length - 1 : '{};,>)'.includes(after);
+        const keep = before === undefined && after === undefined ? index > 0 && index < out.length - 1 : !(dropBefore || dropAfter);
+        if (keep) result += ' ';
+        i++;
+      } else if (char === '}' && result.endsWith(';')) {
+        result = result.slice(0, -1) + char;
+        i++;
+      } else {
+        result += char;
+        i++;
+      }
+    }
+    return result;
+  });
+}
+
+/**
+ * Shortens the text of Lit `html` templates: every run of white space that holds a line break becomes one
+ * line break. Outside `white-space: pre*` a browser shows any such run as one space, and no template of
+ * ours puts an indented line break inside a `pre-wrap` element, so nothing on screen changes.
+ */
+export function minifyHtmlQuasis(quasis: readonly string[]): string[] {
+  return quasis.map((raw) => raw.replace(/[ \t\r\n]*\n[ \t\r\n]*/g, '\n'));
+}
+
+const MINIFIERS = new Map([
+  ['css', minifyCssQuasis],
+  ['html', minifyHtmlQuasis],
+]);
+
+/**
+ * Applies {@link minifyCssQuasis} to every `css` tagged template and {@link minifyHtmlQuasis} to every
+ * `html` one in our own modules, for the script and the library builds. The quasis are found with the
+ * parser, not a pattern, so a `css` or `html` inside a string or a comment is never touched.
+ */
+export function minifyLitTemplates(): Plugin {
+  return {
+    name: 'imbed-minify-lit-templates',
+    transform(code, id) {
+      if (!/[\\/]src[\\/].*\.[jt]s$/.test(id) || !/\b(?:css|html)`/.test(code)) return null;
+      const { program } = parseSync(id, code);
+      const edits: Array<{ start: number; end: number; text: string }> = [];
+      let misplaced = false;
+      new Visitor({
+        TaggedTemplateExpression(node) {
+          const minify = node.tag.type === 'Identifier' ? MINIFIERS.get(node.tag.name) : undefined;
+          if (!minify) return;
+          const quasis = node.quasi.quasis;
+          const minified = minify(quasis.map((quasi) => quasi.value.raw));
+          quasis.forEach((quasi, i) => {
+            // The parser's span of a quasi includes the delimiter before it (a backtick or `}`); some
+            // versions leave it out, so the raw text is looked for at both places.
+            const start = [quasi.start + 1, quasi.start].find((at) => code.startsWith(quasi.value.raw, at) && at + quasi.value.raw.length <= quasi.end);
+            if (start === undefined) misplaced = true;
+            else edits.push({ start, end: start + quasi.value.raw.length, text: minified[i]! });
+          });
+        },
+      }).visit(program);
+      if (misplaced) this.error(`${id}: a template's offsets do not match its text; update minifyLitTemplates in build/lit-templates.ts`);
+      if (!edits.length) return null;
+      let out = '';
+      let at = 0;
+      for (const edit of edits.sort((a, b) => a.start - b.start)) {
+        out += code.slice(at, edit.start) + edit.text;
+        at = edit.end;
+      }
+      return { code: out + code.slice(at), map: null };
+    },
+  };
+}

@@ -185,30 +185,31 @@ export const chatStyles = css`
     flex-direction: column;
     gap: calc(var(--_sp) / 2.5);
   }
-  /* The box the message list places its nodes in: the messages themselves are the log's flex items. */
-  .rows {
-    display: contents;
-  }
   .empty {
     margin: auto;
     color: var(--_muted);
     font-size: 0.9em;
   }
 
-  /* Flex alignment is already logical: others' messages on the inline-start side, own on the inline-end side. */
+  /*
+   * The messages stack in block layout, cheaper to update than flex when one arrives: each is as wide as
+   * its content (80% at most), others' on the inline-start side, own ones pushed to the inline-end side.
+   * Inline margins are logical, so the sides swap in right-to-left text.
+   */
   .message {
     display: flex;
     flex-direction: column;
+    inline-size: fit-content;
     max-inline-size: 80%;
-    align-self: flex-start;
     align-items: flex-start;
+    margin-block-start: calc(var(--_sp) / 2.5);
   }
   .message.mine {
-    align-self: flex-end;
+    margin-inline-start: auto;
     align-items: flex-end;
   }
   .message.starts-run {
-    margin-block-start: var(--_sp);
+    margin-block-start: calc(var(--_sp) * 1.4);
   }
   .sender {
     font-size: 0.8em;

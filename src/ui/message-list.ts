@@ -317,7 +317,6 @@ function row(): HTMLElement {
 /** Stands for the items outside the window, keeping the scroll height. */
 function spacer(): HTMLElement {
   const node = document.createElement('div');
-  node.style.flex = 'none';
   node.ariaHidden = 'true';
   return node;
 }

@@ -181,9 +181,9 @@ export const chatStyles = css`
     overscroll-behavior: contain;
     padding-block: calc(var(--_sp) * 1.5);
     padding-inline: calc(var(--_sp) * 1.75);
+    /* A column only so that the empty-conversation hint can centre itself; messages space themselves. */
     display: flex;
     flex-direction: column;
-    gap: calc(var(--_sp) / 2.5);
   }
   .empty {
     margin: auto;

@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { LIMITS } from '../../src/client/index.js';
 import { PROTOCOL, type WelcomeFrame } from '../../src/protocol/index.js';
 import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, fillComposer, freshUser, maybePart, messageNodes, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
+import { bannerText, fillComposer, freshUser, maybePart, messageNode, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
 /** The text limit the test server states in `welcome`, read over a raw socket. */
@@ -21,10 +21,6 @@ async function serverMaxText(): Promise<number> {
   } finally {
     socket.close();
   }
-}
-
-function nodeFor(el: ImbedChat, text: string): HTMLElement | undefined {
-  return messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
 }
 
 /** Brings a reconnecting chat back at once, through the banner's own button, instead of waiting out the backoff. */
@@ -49,15 +45,15 @@ describe('<imbed-chat> delivery status', () => {
     const seenStatuses: string[] = [];
     fillComposer(el, 'track me');
     part(el, 'send-button').click();
-    await until(() => nodeFor(el, 'track me') !== undefined, 'the message node');
-    const node = nodeFor(el, 'track me')!;
+    await until(() => messageNode(el, 'track me') !== undefined, 'the message node');
+    const node = messageNode(el, 'track me')!;
     const observer = new MutationObserver(() => seenStatuses.push(node.dataset.status ?? ''));
     seenStatuses.push(node.dataset.status ?? '');
     observer.observe(node, { attributes: true, attributeFilter: ['data-status'] });
     await until(() => node.dataset.status === 'sent', 'the ack');
     observer.disconnect();
 
-    expect(nodeFor(el, 'track me')).to.equal(node);
+    expect(messageNode(el, 'track me')).to.equal(node);
     expect(node.dataset.cmid).to.match(/^[A-Za-z0-9_-]{8,64}$/);
     expect(node.dataset.seq).to.equal('1');
     expect(node.querySelector('[part~="status"]')?.getAttribute('title')).to.equal('Sent');
@@ -74,7 +70,7 @@ describe('<imbed-chat> delivery status', () => {
     fillComposer(el, 'sent while down');
     part(el, 'send-button').click();
     await until(() => statusOf(el, 'sent while down') === 'pending', 'the pending message');
-    const node = nodeFor(el, 'sent while down')!;
+    const node = messageNode(el, 'sent while down')!;
     expect(node.hasAttribute('data-seq')).to.equal(false);
     expect(node.querySelector('[part~="status"]')?.getAttribute('title')).to.equal('Sending…');
     await until(() => /1 message waiting to send/.test(bannerText(el)), 'the banner to count the waiting message');
@@ -84,7 +80,7 @@ describe('<imbed-chat> delivery status', () => {
     await startServer();
     await retryNowUntilOnline(el);
     await until(() => statusOf(el, 'sent while down') === 'sent', 'the queued message to be sent');
-    expect(nodeFor(el, 'sent while down')).to.equal(node);
+    expect(messageNode(el, 'sent while down')).to.equal(node);
     await until(() => bannerText(el) === '', 'the banner to clear');
   });
 
@@ -107,7 +103,7 @@ describe('<imbed-chat> delivery status', () => {
     await startServer();
     await retryNowUntilOnline(el);
     await until(() => statusOf(el, longText) === 'failed', 'the server to refuse the message');
-    const node = nodeFor(el, longText)!;
+    const node = messageNode(el, longText)!;
     expect(node.querySelector('[part~="failure-reason"]')?.textContent).to.contain(String(maxText));
     const retry = node.querySelector<HTMLButtonElement>('[part~="retry-button"]')!;
     expect(retry.textContent?.trim()).to.equal('Retry');
@@ -122,10 +118,10 @@ describe('<imbed-chat> delivery status', () => {
     await until(() => refusals.length === 1, 'the second refusal');
     expect(refusals).to.deep.equal(['TEXT_TOO_LONG']);
     await until(() => statusOf(el, longText) === 'failed', 'the message to show as failed again');
-    expect(nodeFor(el, longText)).to.equal(node);
+    expect(messageNode(el, longText)).to.equal(node);
 
     node.querySelector<HTMLButtonElement>('[part~="discard-button"]')!.click();
-    await until(() => nodeFor(el, longText) === undefined, 'the discarded message to go');
+    await until(() => messageNode(el, longText) === undefined, 'the discarded message to go');
     expect(root(el).querySelectorAll('[data-status="failed"]')).to.have.length(0);
   });
 });

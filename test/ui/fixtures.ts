@@ -131,6 +131,10 @@ export function fillComposer(el: ImbedChat, text: string): HTMLTextAreaElement {
 
 /** The status of the message with `text`, or null while it is not rendered. */
 export function statusOf(el: ImbedChat, text: string): string | null {
-  const node = messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
-  return node?.dataset.status ?? null;
+  return messageNode(el, text)?.dataset.status ?? null;
+}
+
+/** The node of the message whose bubble reads `text`, if rendered. */
+export function messageNode(el: ImbedChat, text: string): HTMLElement | undefined {
+  return messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
 }

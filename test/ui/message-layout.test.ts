@@ -1,11 +1,11 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
-import { freshUser, messageNodes, mountChat, otherUser, part, stopOthers, texts, unmountAll, untilOnline } from './fixtures.js';
+import { freshUser, messageNode, mountChat, otherUser, part, stopOthers, texts, unmountAll, untilOnline } from './fixtures.js';
 
 /** The node of the message that reads `text`. */
 function message(el: ImbedChat, text: string): HTMLElement {
-  const node = messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
+  const node = messageNode(el, text);
   if (!node) throw new Error(`no message "${text}"`);
   return node;
 }
@@ -24,8 +24,10 @@ function content(el: ImbedChat): { left: number; right: number } {
   const log = part(el, 'log');
   const box = log.getBoundingClientRect();
   const style = getComputedStyle(log);
-  const left = box.left + log.clientLeft + parseFloat(style.paddingLeft);
-  return { left, right: box.left + log.clientLeft + log.clientWidth - parseFloat(style.paddingRight) };
+  return {
+    left: box.left + log.clientLeft + parseFloat(style.paddingLeft),
+    right: box.left + log.clientLeft + log.clientWidth - parseFloat(style.paddingRight),
+  };
 }
 
 describe('<imbed-chat> message layout', () => {

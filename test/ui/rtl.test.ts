@@ -1,11 +1,11 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
-import { freshUser, messageNodes, mountChat, part, texts, unmountAll, untilOnline } from './fixtures.js';
+import { freshUser, messageNode, mountChat, part, texts, unmountAll, untilOnline } from './fixtures.js';
 
 /** Which edge of the log a message's bubble sits against. */
 function side(el: ImbedChat, text: string): 'left' | 'right' {
-  const node = messageNodes(el).find((n) => n.querySelector('[part~="text"]')?.textContent === text);
+  const node = messageNode(el, text);
   if (!node) throw new Error(`no message "${text}"`);
   const bubble = node.querySelector('[part~="text"]')!.getBoundingClientRect();
   const log = part(el, 'log').getBoundingClientRect();

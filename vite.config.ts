@@ -18,7 +18,7 @@ import { privateLitGlobals } from './build/private-lit-globals.ts';
 import { scriptParts } from './build/script-parts.ts';
 import { sizeReport } from './build/size-report.ts';
 import { terserPass } from './build/terser-pass.ts';
-import { bareIdb, leanReconnectingWebSocket, quietReconnectingWebSocket } from './build/trim-dependencies.ts';
+import { bareIdb, leanReconnectingWebSocket } from './build/trim-dependencies.ts';
 
 export default defineConfig(({ mode }) => {
   const script = mode === 'script';
@@ -55,7 +55,7 @@ export default defineConfig(({ mode }) => {
     };
   }
   return {
-    plugins: script ? [privateLitGlobals(), quietReconnectingWebSocket(), leanReconnectingWebSocket(), bareIdb(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
+    plugins: script ? [privateLitGlobals(), leanReconnectingWebSocket(), bareIdb(), scriptParts(), minifyLitTemplates(), terserPass(), sizeReport()] : [minifyLitTemplates(), sizeReport()],
     // The bundled Lit is always its production build: with NODE_ENV=development in the environment Vite
     // would otherwise pick Lit's `development` export, several KB of warnings.
     // reconnecting-websocket ships its TypeScript source beside its ES5 build: built from it, the class stays

@@ -3,45 +3,24 @@ import { parseSync, Visitor, type ESTree, type Plugin } from 'vite';
 /**
  * `code` with each span cut out. A span becomes an empty statement (`;`, also an empty member in a class
  * body), so an `if` that guarded it stays well formed, and keeps its line breaks, so the module's source
- * map still holds.
+ * map still holds. A span inside another goes with it.
  */
 function cutSpans(code: string, cuts: ReadonlyArray<{ start: number; end: number }>): string {
   let out = '';
   let at = 0;
-  for (const cut of [...cuts].sort((a, b) => a.start - b.start)) {
+  for (const cut of [...cuts].sort((a, b) => a.start - b.start || b.end - a.end)) {
+    if (cut.start < at) continue;
     out += code.slice(at, cut.start) + ';' + code.slice(cut.start, cut.end).replace(/[^\n]/g, '');
     at = cut.end;
   }
   return out + code.slice(at);
 }
 
-/**
- * Takes reconnecting-websocket's debug logging out of the script build: we never set its `debug` option,
- * so every `_debug(...)` call (with the strings it would print) and the method itself are dead weight. The
- * statements are found with the parser; if any `_debug` is left, the build fails rather than call a
- * method that is gone.
- */
-export function quietReconnectingWebSocket(): Plugin {
-  return {
-    name: 'imbed-quiet-reconnecting-websocket',
-    transform(code, id) {
-      if (!/[\\/]node_modules[\\/]reconnecting-websocket[\\/]/.test(id) || !code.includes('_debug')) return null;
-      const { program } = parseSync(id, code);
-      const cuts: Array<{ start: number; end: number }> = [];
-      const isDebug = (node: ESTree.Node) => node.type === 'MemberExpression' && !node.computed && node.property.type === 'Identifier' && node.property.name === '_debug';
-      new Visitor({
-        ExpressionStatement(node) {
-          if (node.expression.type === 'CallExpression' && isDebug(node.expression.callee)) cuts.push({ start: node.start, end: node.end });
-        },
-        MethodDefinition(node) {
-          if (!node.computed && node.key.type === 'Identifier' && node.key.name === '_debug') cuts.push({ start: node.start, end: node.end });
-        },
-      }).visit(program);
-      const out = cutSpans(code, cuts);
-      if (out.includes('_debug')) this.error(`${id} still mentions _debug: update quietReconnectingWebSocket in build/trim-dependencies.ts`);
-      return { code: out, map: null };
-    },
-  };
+/** The module `id` parsed, when it is one of ours (src/) that imports `pkg`; else null. */
+function ourImporter(pkg: string, id: string, code: string): ESTree.Program | null {
+  if (!/[\\/]src[\\/].*\.ts$/.test(id) || !code.includes(pkg)) return null;
+  const { program } = parseSync(id, code);
+  return program.body.some((node) => node.type === 'ImportDeclaration' && node.source.value === pkg) ? program : null;
 }
 
 /**
@@ -49,9 +28,11 @@ export function quietReconnectingWebSocket(): Plugin {
  * user, constructs it, listens for `open`, `message` and `close`, reads `readyState` and the static `OPEN`,
  * and calls `send`, `reconnect` and `close`; whatever those reach inside the class stays (the static
  * `CONNECTING` and `CLOSED` for `readyState`, the instance `OPEN` and `CLOSED` for `send`, `reconnect` and
- * `close`). `static` marks a static member; a getter and its setter go together.
+ * `close`). `_debug` logs only with a `debug` option we never set. `static` marks a static member; a getter
+ * and its setter go together.
  */
 const UNUSED_RWS_MEMBERS = [
+  '_debug',
   'static CLOSING',
   'CONNECTING',
   'CLOSING',
@@ -70,8 +51,9 @@ const UNUSED_RWS_MEMBERS = [
 ];
 
 /**
- * Leaves the {@link UNUSED_RWS_MEMBERS} out of the script build, with the `if (this.onopen) this.onopen(event)`
- * statements that call the `on*` handler properties. Members are found with the parser. The build fails if
+ * Leaves the {@link UNUSED_RWS_MEMBERS} out of the script build, with the statements that only call them:
+ * `this._debug(...)` (and the strings it would print) and `if (this.onopen) this.onopen(event)`. Members
+ * are found with the parser. The build fails if
  * one of them is missing or still referenced in the class (a new version of the package), or if a module
  * of ours that imports the package reads one of them on anything but `this`.
  */
@@ -101,6 +83,10 @@ export function leanReconnectingWebSocket(): Plugin {
             const handler = thisMember(node.test);
             if (handler && unused.has(handler) && !node.alternate) cuts.push({ start: node.start, end: node.end });
           },
+          ExpressionStatement(node) {
+            const called = node.expression.type === 'CallExpression' ? thisMember(node.expression.callee) : undefined;
+            if (called && unused.has(called)) cuts.push({ start: node.start, end: node.end });
+          },
         }).visit(program);
         const missing = UNUSED_RWS_MEMBERS.filter((name) => !found.has(name));
         if (missing.length) this.error(`${id} has no member(s) ${missing.join(', ')}: update UNUSED_RWS_MEMBERS in build/trim-dependencies.ts`);
@@ -117,9 +103,8 @@ export function leanReconnectingWebSocket(): Plugin {
         if (left.size) this.error(`${id} still uses ${[...left].join(', ')}: update UNUSED_RWS_MEMBERS in build/trim-dependencies.ts`);
         return { code: out, map: null };
       }
-      if (!/[\\/]src[\\/].*\.ts$/.test(id) || !code.includes('reconnecting-websocket')) return null;
-      const { program } = parseSync(id, code);
-      if (program.body.some((node) => node.type === 'ImportDeclaration' && node.source.value === 'reconnecting-websocket')) {
+      const program = ourImporter('reconnecting-websocket', id, code);
+      if (program) {
         const used = new Set<string>();
         new Visitor({
           MemberExpression(node) {
@@ -200,9 +185,8 @@ export function bareIdb(): Plugin {
         if (left.size) this.error(`${id} still uses ${[...left].join(', ')}: update IDB_EXTRAS in build/trim-dependencies.ts`);
         return { code: out, map: null };
       }
-      if (!/[\\/]src[\\/].*\.ts$/.test(id) || !code.includes('idb')) return null;
-      const { program } = parseSync(id, code);
-      if (program.body.some((node) => node.type === 'ImportDeclaration' && node.source.value === 'idb')) {
+      const program = ourImporter('idb', id, code);
+      if (program) {
         let iterates = false;
         new Visitor({
           ForOfStatement(node) {

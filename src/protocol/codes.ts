@@ -27,7 +27,7 @@ const ERROR_NAMES = [
 ] as const;
 
 /** The error codes whose frame may succeed when sent again later; every other code fails the same way again. */
-const RETRYABLE: ReadonlySet<string> = new Set([
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'HELLO_REQUIRED',
   'TOKEN_EXPIRED',
   'AUTH_UNAVAILABLE',

@@ -8,8 +8,8 @@
  * B notes when each message's node appears in its shadow DOM (MutationObserver). Both pages read one
  * clock, `performance.timeOrigin + performance.now()`. To tell where the time goes, A notes when the
  * `send` frame leaves its socket and B when the `msg` frame arrives on its socket, so each latency splits
- * into sender (send() to the frame out; the outbox write in IndexedDB overlaps it), network + server (SQLite commit
- * with fsync, fan-out) and reader (frame in to node: the client's `change`, then the render).
+ * into sender (send() to the frame out; the outbox write in IndexedDB overlaps it), network + server
+ * (SQLite commit with fsync, fan-out) and reader (frame in to node: the client's `change`, then the render).
  *
  * Then, in the same browser, the floors any chat stack on this machine stands on: the same two pages
  * with a bare `WebSocket` each, through a `ws` relay that forwards every frame to the other socket, and

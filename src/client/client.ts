@@ -85,6 +85,8 @@ export class ImbedClient extends ImbedEventTarget {
   private session: Session | null = null;
   /** The other tabs on this database and conversations; null when this client runs its own socket alone. */
   private tabs: TabGroup | null = null;
+  /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
+  private unsentItems = 0;
   /** Conversations to read back from the store at the next refresh; null when none is scheduled. */
   private stale: Set<string> | null = null;
 
@@ -171,7 +173,7 @@ export class ImbedClient extends ImbedEventTarget {
    * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against the
    * protocol's limit, BAD_FRAME) before storing anything; otherwise the item is written to the outbox and
    * the promise resolves with it as `pending` once the write is durable. When online and nothing older is
-   * waiting, it is sent while that write is in flight; it never goes out before older pending items.
+   * waiting, it is sent at once, before that write; it never goes out before older pending items.
    */
   async send(conv: string, text: string): Promise<ChatItem> {
     const invalid = checkText(text, null);
@@ -185,31 +187,37 @@ export class ImbedClient extends ImbedEventTarget {
     // did reach IndexedDB carries the same cmid, so the server stores the message once either way.
     const cmid = newCmid();
     const createdAt = Date.now();
+    // Sent now rather than in turn when every item added before this one is in flight already: work
+    // queued ahead (writes waiting for their IndexedDB commits) then delays the write, not the message.
+    // Its answer is handled in the queue after the task below, which stores it first. Sending before the
+    // write loses nothing: a page closed before it had not resolved `send()` either, and a copy that
+    // reaches the server twice (resent after a reload) is stored once by its cmid.
+    // With another client on this database (any tab, whatever it follows), an item it stored first may
+    // not be known here yet: this one goes out in turn, after the read-back.
+    const sendNow = () => (!this.tabs || this.tabs.alone) && this.session !== null && this.session.sendNew({ conv, cmid, text });
+    const pass = this.unsentItems === 0 && sendNow() ? () => {} : this.holdSends();
     return this.serial(async () => {
       const store = this.storage.require();
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
       const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
-      // The write's transaction exists now, so it commits before any transaction that stores this item's
-      // ack; and the ack is handled in this queue, after this task. Sending without waiting for the commit
-      // loses nothing: a page closed before it had not resolved `send()` either, and a copy that reaches
-      // the server twice (resent after a reload) is stored once by its cmid.
-      // With another client on this database (any tab, whatever it follows), an item it stored first may
-      // not be known here yet: this one goes out in turn, after the read-back.
-      if (!this.tabs || this.tabs.alone) this.session?.sendNew({ conv, cmid, text });
+      // The items added before it are in flight or in the copy now: it goes out if they all have.
+      if (sendNow()) pass();
       const { record, newer } = await writing;
       if (this.tabs) this.mirror.mergeOutbox(newer);
       else this.mirror.addOutbox(record);
+      pass();
       this.emit('change', { conv });
       this.tabs?.outboxChanged();
       this.session?.drain();
       return this.mirror.items(conv).find((i) => i.cmid === record.cmid)!;
-    });
+    }).finally(pass);
   }
 
   /** Puts a failed item back in the outbox as pending, after everything already queued, and sends it in turn. */
   async retry(cmid: string): Promise<void> {
     await this.ready;
+    const pass = this.holdSends();
     await this.serial(async () => {
       const item = this.mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
@@ -223,7 +231,7 @@ export class ImbedClient extends ImbedEventTarget {
       this.emit('change', { conv: item.conv });
       this.tabs?.outboxChanged();
       this.session?.drain();
-    });
+    }).finally(pass);
   }
 
   /** Removes a failed item from the outbox. Rejects for a pending item: it may already be on its way. */
@@ -387,6 +395,19 @@ export class ImbedClient extends ImbedEventTarget {
       this.tabs = null;
       if (!this.connection && !this.finished) this.connect();
     }
+  }
+
+  /**
+   * Holds back every later `send()` from going out ahead of the queue, for an item on its way into the
+   * outbox that is not in flight: it would be overtaken. Returns the release, which may be called more than once.
+   */
+  private holdSends(): () => void {
+    this.unsentItems += 1;
+    let held = true;
+    return () => {
+      if (held) this.unsentItems -= 1;
+      held = false;
+    };
   }
 
   /** Runs `task` in the client's one queue of work (see `ClientStorage.serial`). */

@@ -7,7 +7,8 @@
  * Acks are stored in batches: while one write of acks runs, the acks that arrive wait and then go into
  * the next write together, one IndexedDB transaction for all of them (bench/flush.ts: 1,000 acks in a
  * handful of transactions instead of 1,000). Every other frame waits until the acks before it are stored,
- * so the store still sees the frames' effects in arrival order.
+ * so the store still sees the frames' effects in arrival order. A live message is the exception that
+ * keeps to the rule: its write starts as it arrives, so the frames after it need not wait for its commit.
  */
 import { ErrorCode, LIMITS } from '../protocol/index.js';
 import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
@@ -28,7 +29,10 @@ export interface SessionHost {
   me(): { user: string; name: string };
   /** Sends on this session's socket; false when it is not open (the frame is dropped, never queued). */
   send(frame: ClientFrame): boolean;
-  /** Stores messages and removes their outbox items in one transaction, then updates the mirror and tells listeners. */
+  /**
+   * Stores messages and removes their outbox items in one transaction. The transaction is created, the
+   * mirror updated and listeners told before it returns; the promise resolves once the write is stored.
+   */
   accept(conv: string, msgs: readonly Message[]): Promise<void>;
   /** Stores a page of history answered to `sync` with `before`, extending the held range down over it. */
   acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<void>;
@@ -125,13 +129,16 @@ export class Session {
   /**
    * Sends an item whose outbox write is still in flight, when `drain()` would send it next: draining, a
    * place in the window, and no pending item waiting to go before it. Otherwise the `drain()` after the
-   * write sends it in turn.
+   * write sends it in turn. True when the item is in flight.
    */
-  sendNew(item: { conv: string; cmid: string; text: string }): void {
-    if (!this.draining || this.closed || this.retryTimer !== undefined || this.inflight.has(item.cmid)) return;
-    if (this.inflight.size >= (this.paced ? 1 : this.window)) return;
-    for (const queued of this.host.mirror.outboxItems()) if (queued.status === 'pending' && !this.inflight.has(queued.cmid)) return;
-    if (this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) this.inflight.add(item.cmid);
+  sendNew(item: { conv: string; cmid: string; text: string }): boolean {
+    if (this.inflight.has(item.cmid)) return true;
+    if (!this.draining || this.closed || this.retryTimer !== undefined) return false;
+    if (this.inflight.size >= (this.paced ? 1 : this.window)) return false;
+    for (const queued of this.host.mirror.outboxItems()) if (queued.status === 'pending' && !this.inflight.has(queued.cmid)) return false;
+    if (!this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return false;
+    this.inflight.add(item.cmid);
+    return true;
   }
 
   /**
@@ -222,9 +229,14 @@ export class Session {
     for (const m of msgs) this.inflight.delete(m.cmid);
   }
 
-  private async onMsg(frame: MsgFrame): Promise<void> {
+  private onMsg(frame: MsgFrame): void {
     const { type: _type, ...message } = frame;
-    await this.accept(message.conv, [message]);
+    // Shown at once, stored without holding up the frames after it: its transaction exists now, so the
+    // store still sees the frames' effects in arrival order.
+    this.accept(message.conv, [message]).catch((e: unknown) => {
+      // Shown but not stored: the store's cursor stays before it, so the next session fetches it again.
+      this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+    });
     // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
     if (this.host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
   }

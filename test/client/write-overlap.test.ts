@@ -4,7 +4,7 @@ import { Mirror } from '../../src/client/mirror.js';
 import { Session } from '../../src/client/session.js';
 import { ClientStorage } from '../../src/client/storage.js';
 import type { ClientFrame } from '../../src/protocol/index.js';
-import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 /**
  * Runs `body` with every successful `method` request on an object store named `store` in the database
@@ -24,11 +24,40 @@ async function watchingWrites(method: 'add' | 'put', db: string, store: string, 
   }
 }
 
+/**
+ * Holds a readwrite transaction on `store` of the database `db` open (by keeping a request in flight)
+ * until `release()`, so every other write to that store waits: IndexedDB at its slowest. `release()`
+ * resolves once the transaction has ended; a test that fails before it is released by `releaseAll()`.
+ */
+const holds: Array<() => Promise<void>> = [];
+const releaseAll = () => Promise.all(holds.splice(0).map((release) => release()));
+async function holdWrites(db: string, store: string): Promise<{ release: () => Promise<void> }> {
+  const conn = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(db);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const tx = conn.transaction(store, 'readwrite');
+  let held = true;
+  const spin = () => {
+    if (held) tx.objectStore(store).count().onsuccess = spin;
+  };
+  spin();
+  const ended = new Promise<void>((resolve) => (tx.oncomplete = tx.onabort = () => (conn.close(), resolve())));
+  const release = () => {
+    held = false;
+    return ended;
+  };
+  holds.push(release);
+  return { release };
+}
+
 // The send and receive paths overlap the IndexedDB writes they need instead of waiting for them: the
 // outbox write with the frame going out, the cache write with the message showing.
 describe('writes overlapped with the network', () => {
   let tap: SocketTap | null = null;
   afterEach(async () => {
+    await releaseAll();
     await stopAll();
     tap?.restore();
     tap = null;
@@ -49,6 +78,56 @@ describe('writes overlapped with the network', () => {
     expect(alice.client.pendingCount()).to.equal(0);
   });
 
+  it('sends new items at once while earlier writes hold the queue, and stores them in order once they can', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const db = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv], { dbName: db });
+    const bob = await makeClient(freshUser('bob'), [conv]);
+    await online(alice.client);
+    await online(bob.client);
+    const outbox = await holdWrites(db, 'outbox');
+    let stored = 0;
+    const sends = ['first', 'second', 'third'].map((text) => alice.client.send(conv, text).then(() => (stored += 1)));
+    await until(() => sentTexts(bob.client, conv).length === 3, 'bob has all three');
+    expect(sentTexts(bob.client, conv)).to.deep.equal(['first', 'second', 'third']);
+    expect(stored).to.equal(0);
+    await outbox.release();
+    await Promise.all(sends);
+    await until(() => alice.client.pendingCount() === 0, 'all acknowledged');
+    expect(alice.client.items(conv).map((i) => [i.text, i.seq])).to.deep.equal([['first', 1], ['second', 2], ['third', 3]]);
+    expect(tap.sent.filter((f) => f.type === 'send').map((f) => f.text)).to.deep.equal(['first', 'second', 'third']);
+    expect(await readOutbox(db)).to.deep.equal([]);
+  });
+
+  it('does not send a new item at once ahead of a retried one whose move in the outbox is still queued', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const db = freshDb();
+    let refused = false;
+    // The first answer becomes a refusal for good, as if a filter had rejected it; the server stored it,
+    // so the retry is answered as a dup with its seq.
+    tap.rewriteIncoming = (f) => {
+      if (f.type !== 'sent' || refused) return f;
+      refused = true;
+      return { type: 'error', code: 'SPAM', message: 'refused once', ref: f.cmid, retryable: false };
+    };
+    const alice = await makeClient(freshUser('alice'), [conv], { dbName: db });
+    await online(alice.client);
+    const item = await alice.client.send(conv, 'retried');
+    await until(() => alice.client.items(conv)[0]?.status === 'failed', 'refused');
+    const outbox = await holdWrites(db, 'outbox');
+    const retried = alice.client.retry(item.cmid);
+    const later = alice.client.send(conv, 'typed after the retry');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(tap.sent.filter((f) => f.type === 'send').map((f) => f.text)).to.deep.equal(['retried']);
+    await outbox.release();
+    await Promise.all([retried, later]);
+    await until(() => alice.client.pendingCount() === 0, 'both acknowledged');
+    expect(tap.sent.filter((f) => f.type === 'send').map((f) => f.text)).to.deep.equal(['retried', 'retried', 'typed after the retry']);
+    expect(alice.client.items(conv).map((i) => [i.text, i.seq])).to.deep.equal([['retried', 1], ['typed after the retry', 2]]);
+  });
+
   it('shows an arriving message before the write that stores it has finished', async () => {
     const conv = freshConv();
     const db = freshDb();
@@ -62,6 +141,24 @@ describe('writes overlapped with the network', () => {
       await until(() => shownWhenStored.length === 1, 'bob stored the message');
     });
     expect(shownWhenStored).to.deep.equal([true]);
+  });
+
+  it('shows each arriving message while the writes of the ones before it still wait, and stores them all', async () => {
+    const conv = freshConv();
+    const db = freshDb();
+    const bobUser = freshUser('bob');
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    const bob = await makeClient(bobUser, [conv], { dbName: db });
+    await online(alice.client);
+    await online(bob.client);
+    const messages = await holdWrites(db, 'messages');
+    for (const text of ['one', 'two', 'three']) await alice.client.send(conv, text);
+    await until(() => sentTexts(bob.client, conv).length === 3, 'bob shows all three');
+    await messages.release();
+    await stopAll();
+    const reopened = await makeClient(bobUser, [conv], { dbName: db, url: DEAD_URL });
+    await reopened.client.ready;
+    expect(sentTexts(reopened.client, conv)).to.deep.equal(['one', 'two', 'three']);
   });
 
   it('does not let a new item overtake one a tab following other conversations stored first on the same database', async () => {

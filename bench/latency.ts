@@ -10,6 +10,9 @@
  * `send` frame leaves its socket and B when the `msg` frame arrives on its socket, so each latency splits
  * into sender (send() to the frame out; the outbox write in IndexedDB overlaps it), network + server
  * (SQLite commit with fsync, fan-out) and reader (frame in to node: the client's `change`, then the render).
+ * The server, in this process, notes on the same clock when the `send` frame reaches its socket handler
+ * and when the `msg` frame is written, which splits the middle stretch into A -> server, the server's
+ * own work and server -> B.
  *
  * Then, in the same browser, the floors any chat stack on this machine stands on: the same two pages
  * with a bare `WebSocket` each, through a `ws` relay that forwards every frame to the other socket, and
@@ -31,7 +34,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { WebSocketServer } from 'ws';
+import { Socket as NetSocket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { createImbedServer, NO_LIMITS } from '../src/server/index.ts';
 
@@ -185,6 +189,40 @@ function percentile(values: number[], p: number): number {
 const row = (label: string, values: number[]) =>
   `${label.padEnd(34)} p50 ${percentile(values, 50).toFixed(2).padStart(7)}  p99 ${percentile(values, 99).toFixed(2).padStart(7)}  max ${Math.max(...values).toFixed(2).padStart(7)} ms`;
 
+/**
+ * Notes, on the same clock as the pages (the system clock through `performance`), when each bench
+ * message's `send` frame reaches the server's socket handler and when its `msg` frame is written to a
+ * socket, so the wire splits into A -> server, the server's own work (validate, SQLite commit, fan-out)
+ * and server -> B.
+ */
+function markServer(): { in: Map<number, number>; out: Map<number, number> } {
+  const marks = { in: new Map<number, number>(), out: new Map<number, number>() };
+  const clock = () => performance.timeOrigin + performance.now();
+  const number = (text: string) => {
+    const m = /"text":"lat (\d+) /.exec(text);
+    return m ? Number(m[1]) : null;
+  };
+  const emit = WebSocket.prototype.emit;
+  WebSocket.prototype.emit = function (this: WebSocket, event: string | symbol, ...rest: unknown[]) {
+    if (event === 'message') {
+      const n = number(String(rest[0]));
+      if (n !== null && !marks.in.has(n)) marks.in.set(n, clock());
+    }
+    return emit.call(this, event, ...rest);
+  };
+  const write = NetSocket.prototype.write as (this: NetSocket, ...a: unknown[]) => boolean;
+  NetSocket.prototype.write = function (this: NetSocket, ...a: unknown[]) {
+    const chunk = a[0];
+    if (Buffer.isBuffer(chunk) || typeof chunk === 'string') {
+      const text = Buffer.isBuffer(chunk) ? chunk.toString('latin1') : chunk;
+      const n = text.includes('"type":"msg"') ? number(text) : null;
+      if (n !== null && !marks.out.has(n)) marks.out.set(n, clock());
+    }
+    return write.apply(this, a);
+  } as typeof NetSocket.prototype.write;
+  return marks;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-bench-latency-'));
   const server = await createImbedServer({ port: 0, host: '127.0.0.1', db: join(dir, 'imbed.db'), secret: 'bench-latency-secret', dev: true, limits: NO_LIMITS, log: () => {} });
@@ -208,6 +246,7 @@ async function main(): Promise<void> {
       pages.push(page);
     }
     const [a, b] = pages as [(typeof pages)[0], (typeof pages)[0]];
+    const serverMarks = markServer();
     await a.evaluate(sendAll, { first: 0, count: WARMUP, interval: INTERVAL });
     await b.waitForFunction((n) => (window as any).marks.node.size >= n, WARMUP, { timeout: 60_000 });
     const profilers = args['cpu-prof-dir'] === undefined ? [] : await Promise.all(pages.map((page) => context.newCDPSession(page)));
@@ -229,6 +268,9 @@ async function main(): Promise<void> {
     const reader: number[] = [];
     const storing: number[] = [];
     const rendering: number[] = [];
+    const toServer: number[] = [];
+    const inServer: number[] = [];
+    const fromServer: number[] = [];
     let missing = 0;
     for (const [n, called] of calls) {
       const [out, arrived, node] = [outs.get(n), ins.get(n), nodes.get(n)];
@@ -240,6 +282,12 @@ async function main(): Promise<void> {
       sender.push(out - called);
       wire.push(arrived - out);
       reader.push(node - arrived);
+      const [serverIn, serverOut] = [serverMarks.in.get(n), serverMarks.out.get(n)];
+      if (serverIn !== undefined && serverOut !== undefined) {
+        toServer.push(serverIn - out);
+        inServer.push(serverOut - serverIn);
+        fromServer.push(arrived - serverOut);
+      }
       const at = stored.get(n);
       if (at !== undefined) {
         storing.push(at - arrived);
@@ -250,6 +298,9 @@ async function main(): Promise<void> {
     console.log(row('send() on A -> node in B', total));
     console.log(row('  A: send() -> send frame out', sender));
     console.log(row('  send frame out -> msg frame in B', wire));
+    console.log(row('    A -> server', toServer));
+    console.log(row('    server: frame in -> msg written', inServer));
+    console.log(row('    server -> B', fromServer));
     console.log(row('  B: msg frame in -> node', reader));
     console.log(row('    B: frame in -> change', storing));
     console.log(row('    B: change -> node', rendering));

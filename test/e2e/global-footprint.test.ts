@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
+import { servePages, type PageServer } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
 const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
@@ -79,8 +79,7 @@ async function observe(page: Page): Promise<Observed> {
 describe('the script-tag build on a blank page', () => {
   const chat = new ServerProcess();
   const conv = `footprint-${Date.now().toString(36)}`;
-  let site: Server;
-  let siteUrl = '';
+  let site: PageServer;
   let browser: Browser;
   const pages: Page[] = [];
   /** What each user's page showed at each step, in order. */
@@ -90,7 +89,7 @@ describe('the script-tag build on a blank page', () => {
     const page = await (await browser.newContext()).newPage();
     page.on('pageerror', (err) => console.error(`[${user}] page error:`, err));
     await page.addInitScript(instrument, FOOTPRINT);
-    await page.goto(`${siteUrl}/blank.html`);
+    await page.goto(`${site.url}/blank.html`);
     pages.push(page);
     return page;
   }
@@ -105,12 +104,7 @@ describe('the script-tag build on a blank page', () => {
     const blank = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Blank</title>
 <script src="${chat.httpUrl}/imbed.js"></script></head><body></body></html>`;
-    site = createServer((req, res) => {
-      if (req.url === '/blank.html') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(blank);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
-    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
+    site = await servePages({ '/blank.html': { body: blank } });
     browser = await launchChromium();
 
     await openBlank('alice');
@@ -150,7 +144,7 @@ describe('the script-tag build on a blank page', () => {
 
   after(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
+    await site?.close();
     await chat.dispose();
   });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
+import { servePages, type PageServer, type Served } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
 const launcherPath = fileURLToPath(new URL('../../dist/imbed-launcher.js', import.meta.url));
@@ -96,15 +96,14 @@ interface Opened {
 describe('the lazy launcher on a host page of another origin', () => {
   const chat = new ServerProcess();
   const conv = `launcher-${Date.now().toString(36)}`;
-  let site: Server;
-  let siteUrl = '';
+  let site: PageServer;
   let browser: Browser;
 
   /**
    * The page a customer writes: a config object, then the loader from the chat server. The token comes
    * from the host's own backend (`/token`), as `tokenProvider`.
    */
-  function hostPage(url: URL): { html: string; headers: Record<string, string> } {
+  function hostPage(url: URL): Served {
     const q = (name: string) => url.searchParams.get(name) ?? '';
     const nonce = q('nonce');
     const attr = nonce ? ` nonce="${nonce}"` : '';
@@ -116,7 +115,7 @@ describe('the lazy launcher on a host page of another origin', () => {
       ...(q('theme') && { theme: q('theme') }),
       ...(q('notify') && { notify: q('notify') }),
     };
-    const html = `<!doctype html>
+    const body = `<!doctype html>
 <html lang="en"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
 <script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, {
   tokenProvider: () => fetch('/token?user=' + ${JSON.stringify(q('user'))}).then((r) => r.text()),
@@ -127,7 +126,7 @@ describe('the lazy launcher on a host page of another origin', () => {
     const headers: Record<string, string> = nonce
       ? { 'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src 'self' ${wsUrl} ${chat.httpUrl}; style-src 'self'; img-src 'self' data:` }
       : {};
-    return { html, headers };
+    return { body, headers };
   }
 
   async function open(options: PageOptions): Promise<Opened> {
@@ -140,7 +139,7 @@ describe('the lazy launcher on a host page of another origin', () => {
     await page.addInitScript(instrument, { key: WATCH, holdIdle: options.holdIdle ?? false });
     const query = new URLSearchParams(Object.entries(options).filter(([, v]) => typeof v === 'string') as [string, string][]);
     // goto waits for the load event, which waits for every script inserted before it.
-    await page.goto(`${siteUrl}/page.html?${query}`);
+    await page.goto(`${site.url}/page.html?${query}`);
     return opened;
   }
 
@@ -151,25 +150,16 @@ describe('the lazy launcher on a host page of another origin', () => {
   before(async () => {
     for (const file of [launcherPath, bundlePath]) assert.ok(existsSync(file), `${file} is missing: run \`npm run build\` first`);
     await chat.start();
-    site = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://host');
-      if (url.pathname === '/token') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(await chat.token(url.searchParams.get('user') ?? 'anonymous'));
-      } else if (url.pathname === '/page.html') {
-        const { html, headers } = hostPage(url);
-        res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
-      } else {
-        res.writeHead(404).end();
-      }
+    site = await servePages({
+      '/token': async (url) => ({ body: await chat.token(url.searchParams.get('user') ?? 'anonymous'), type: 'text/plain' }),
+      '/page.html': hostPage,
     });
-    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
-    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
+    await site?.close();
     await chat.dispose();
   });
 

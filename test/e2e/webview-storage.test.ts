@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { MemoryStore } from '../../src/client/memory-store.ts';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
+import { servePages, type PageServer } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
 /**
@@ -135,8 +135,7 @@ async function idbDatabases(page: Page, user: string): Promise<string[]> {
 describe('the chat\'s storage kept by the app, through the WebView bridge', () => {
   const chat = new ServerProcess();
   const app = new FakeApp();
-  let site: Server;
-  let siteUrl = '';
+  let site: PageServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
@@ -150,7 +149,7 @@ describe('the chat\'s storage kept by the app, through the WebView bridge', () =
     await setup?.(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[${user}] page error:`, err));
-    await page.goto(`${siteUrl}${path}`);
+    await page.goto(`${site.url}${path}`);
     return page;
   }
 
@@ -167,24 +166,17 @@ describe('the chat\'s storage kept by the app, through the WebView bridge', () =
   before(async () => {
     assert.ok(existsSync(bundlePath), `${bundlePath} is missing: run \`npm run build\` first`);
     await chat.start();
-    const pages: Record<string, string> = {
-      '/android.html': hostPage(chat.httpUrl, 'android'),
-      '/ios.html': hostPage(chat.httpUrl, 'ios'),
-    };
-    site = createServer((req, res) => {
-      const page = pages[req.url ?? ''];
-      if (page) res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
-      else res.writeHead(404).end();
+    site = await servePages({
+      '/android.html': { body: hostPage(chat.httpUrl, 'android') },
+      '/ios.html': { body: hostPage(chat.httpUrl, 'ios') },
     });
-    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
-    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
     browser = await launchChromium();
   });
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
-    await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
+    await site?.close();
     await chat.dispose();
   });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, until } from '../support/browser.ts';
+import { servePages, type PageServer } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
 /**
@@ -101,8 +101,7 @@ async function chatState(page: Page) {
 describe('the WebView bridge on an emulated phone', () => {
   const chat = new ServerProcess();
   const conv = `webview-${Date.now().toString(36)}`;
-  let site: Server;
-  let siteUrl = '';
+  let site: PageServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
@@ -112,7 +111,7 @@ describe('the WebView bridge on an emulated phone', () => {
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[${user}] page error:`, err));
-    await page.goto(`${siteUrl}${path}`);
+    await page.goto(`${site.url}${path}`);
     return page;
   }
 
@@ -121,7 +120,7 @@ describe('the WebView bridge on an emulated phone', () => {
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
-    await page.goto(`${siteUrl}/plain.html`);
+    await page.goto(`${site.url}/plain.html`);
     await mount(page, { server: chat.wsUrl, conversation: conv }, await chat.token('bob'));
     await page.waitForFunction(() => document.querySelector<Chat>('imbed-chat')?.client?.state === 'online');
     await page.evaluate((text) => document.querySelector<Chat>('imbed-chat')!.send(text), text);
@@ -132,25 +131,18 @@ describe('the WebView bridge on an emulated phone', () => {
   before(async () => {
     assert.ok(existsSync(bundlePath), `${bundlePath} is missing: run \`npm run build\` first`);
     await chat.start();
-    const pages: Record<string, string> = {
-      '/android.html': hostPage(chat.httpUrl, 'android'),
-      '/ios.html': hostPage(chat.httpUrl, 'ios'),
-      '/plain.html': hostPage(chat.httpUrl, null),
-    };
-    site = createServer((req, res) => {
-      const page = pages[req.url ?? ''];
-      if (page) res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-      else res.writeHead(404).end();
+    site = await servePages({
+      '/android.html': { body: hostPage(chat.httpUrl, 'android') },
+      '/ios.html': { body: hostPage(chat.httpUrl, 'ios') },
+      '/plain.html': { body: hostPage(chat.httpUrl, null) },
     });
-    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
-    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
     browser = await launchChromium();
   });
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
-    await new Promise<void>((resolve) => (site ? site.close(() => resolve()) : resolve()));
+    await site?.close();
     await chat.dispose();
   });
 

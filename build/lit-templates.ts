@@ -1,69 +1,65 @@
 import { parseSync, Visitor, type Plugin } from 'vite';
 
 /**
+ * Splits CSS text into pieces, each whole: an escape (a backslash and the character after it), a quoted
+ * string (to its closing quote, or the end), a comment, a run of white space, or any other one character.
+ */
+function cssPieces(text: string): string[] {
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const char = text[i]!;
+    let end = i + 1;
+    if (char === '\\') {
+      end = i + 2;
+    } else if (char === "'" || char === '"') {
+      while (end < text.length && text[end] !== char) end += text[end] === '\\' ? 2 : 1;
+      end++;
+    } else if (text.startsWith('/*', i)) {
+      const close = text.indexOf('*/', i + 2);
+      end = close < 0 ? text.length : close + 2;
+    } else if (/\s/.test(char)) {
+      while (end < text.length && /\s/.test(text[end]!)) end++;
+    }
+    pieces.push(text.slice(i, end));
+    i = end;
+  }
+  return pieces;
+}
+
+/**
  * Minifies the CSS of Lit `css` templates in our own modules: comments go, runs of white space become one
- * space, and the spaces next to `{ } ; , >` and after `:` or `(` go (never before `:`, which would turn
- * `a :hover` into `a:hover`, nor around `+ -`, which `calc()` needs). Quoted strings are kept as they are.
- * Next to a `${}` expression a space is only dropped when the character on the literal's side allows it.
- * Lit reads the cooked text, so the rule is the same for it as for a stylesheet.
+ * space, a space goes after `{ } ; , > : (` and before `{ } ; , > )` (never before `:`, which would turn
+ * `a :hover` into `a:hover`, nor around `+ -`, which `calc()` needs), and so does a `;` before `}`. Quoted
+ * strings and backslash escapes are kept as they are. Next to a `${}` expression a space is only dropped
+ * when the character on the literal's side allows it, and a literal of only white space between two
+ * expressions keeps one space. Lit reads the cooked text, so the rule is the same for it as for a stylesheet.
  */
 export function minifyCssQuasis(quasis: readonly string[]): string[] {
-  const out = quasis.map((raw) => {
-    let text = '';
-    for (let i = 0; i < raw.length; ) {
-      const char = raw[i]!;
-      if (char === '\\') {
-        text += raw.slice(i, i + 2);
-        i += 2;
-      } else if (char === "'" || char === '"') {
-        let end = i + 1;
-        while (end < raw.length && raw[end] !== char) end += raw[end] === '\\' ? 2 : 1;
-        text += raw.slice(i, end + 1);
-        i = end + 1;
-      } else if (raw.startsWith('/*', i)) {
-        const end = raw.indexOf('*/', i + 2);
-        i = end < 0 ? raw.length : end + 2;
-        if (!text.endsWith(' ')) text += ' ';
-      } else if (/\s/.test(char)) {
-        while (i < raw.length && /\s/.test(raw[i]!)) i++;
-        if (!text.endsWith(' ')) text += ' ';
-      } else {
-        text += char;
-        i++;
-      }
+  const last = quasis.length - 1;
+  return quasis.map((raw, index) => {
+    // Each comment or run of white space becomes one space, or none after text that already ends in one.
+    const pieces: string[] = [];
+    for (const piece of cssPieces(raw)) {
+      const gap = piece.startsWith('/*') || /^\s/.test(piece);
+      if (!gap) pieces.push(piece);
+      else if (!pieces.at(-1)?.endsWith(' ')) pieces.push(' ');
     }
-    return text;
-  });
-  return out.map((text, index) => {
     let result = '';
-    // Walks again so that strings stay untouched while spaces next to punctuation go.
-    for (let i = 0; i < text.length; ) {
-      const char = text[i]!;
-      if (char === '\\') {
-        result += text.slice(i, i + 2);
-        i += 2;
-      } else if (char === "'" || char === '"') {
-        let end = i + 1;
-        while (end < text.length && text[end] !== char) end += text[end] === '\\' ? 2 : 1;
-        result += text.slice(i, end + 1);
-        i = end + 1;
-      } else if (char === ' ') {
+    pieces.forEach((piece, at) => {
+      if (piece === ' ') {
         const before = result.at(-1);
-        const after = text[i + 1];
+        const after = pieces[at + 1]?.[0];
         // At an end of the literal nothing follows or precedes; at a `${}` only the literal's side decides.
         const dropBefore = before === undefined ? index === 0 : '{};,>:('.includes(before);
-        const dropAfter = after === undefined ? index === out.length - 1 : '{};,>)'.includes(after);
-        const keep = before === undefined && after === undefined ? index > 0 && index < out.length - 1 : !(dropBefore || dropAfter);
+        const dropAfter = after === undefined ? index === last : '{};,>)'.includes(after);
+        const keep = before === undefined && after === undefined ? index > 0 && index < last : !(dropBefore || dropAfter);
         if (keep) result += ' ';
-        i++;
-      } else if (char === '}' && result.endsWith(';')) {
-        result = result.slice(0, -1) + char;
-        i++;
+      } else if (piece === '}' && result.endsWith(';')) {
+        result = result.slice(0, -1) + piece;
       } else {
-        result += char;
-        i++;
+        result += piece;
       }
-    }
+    });
     return result;
   });
 }

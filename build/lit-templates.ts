@@ -37,30 +37,32 @@ function cssPieces(text: string): string[] {
 export function minifyCssQuasis(quasis: readonly string[]): string[] {
   const last = quasis.length - 1;
   return quasis.map((raw, index) => {
-    // Each comment or run of white space becomes one space, or none after text that already ends in one.
+    // Each comment or run of white space becomes one space, or none right after one.
     const pieces: string[] = [];
     for (const piece of cssPieces(raw)) {
       const gap = piece.startsWith('/*') || /^\s/.test(piece);
       if (!gap) pieces.push(piece);
-      else if (!pieces.at(-1)?.endsWith(' ')) pieces.push(' ');
+      else if (pieces.at(-1) !== ' ') pieces.push(' ');
     }
-    let result = '';
+    // Punctuation is a piece of one character: an escaped one (`\;`, `\,`) is text, and so are the spaces next to it.
+    const oneOf = (piece: string | undefined, chars: string) => piece?.length === 1 && chars.includes(piece);
+    const kept: string[] = [];
     pieces.forEach((piece, at) => {
+      const before = kept.at(-1);
       if (piece === ' ') {
-        const before = result.at(-1);
-        const after = pieces[at + 1]?.[0];
+        const after = pieces[at + 1];
         // At an end of the literal nothing follows or precedes; at a `${}` only the literal's side decides.
-        const dropBefore = before === undefined ? index === 0 : '{};,>:('.includes(before);
-        const dropAfter = after === undefined ? index === last : '{};,>)'.includes(after);
+        const dropBefore = before === undefined ? index === 0 : oneOf(before, '{};,>:(');
+        const dropAfter = after === undefined ? index === last : oneOf(after, '{};,>)');
         const keep = before === undefined && after === undefined ? index > 0 && index < last : !(dropBefore || dropAfter);
-        if (keep) result += ' ';
-      } else if (piece === '}' && result.endsWith(';')) {
-        result = result.slice(0, -1) + piece;
+        if (keep) kept.push(' ');
+      } else if (piece === '}' && before === ';') {
+        kept[kept.length - 1] = piece;
       } else {
-        result += piece;
+        kept.push(piece);
       }
     });
-    return result;
+    return kept.join('');
   });
 }
 

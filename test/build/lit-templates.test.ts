@@ -62,6 +62,12 @@ describe('minifyCssQuasis', () => {
       assert.deepEqual(minify('.w-1\\/2 , .x\\,y { b: c }'), ['.w-1\\/2,.x\\,y{b:c}']);
     });
 
+    it('keeps an escaped punctuation character and the spaces next to it, which may be a combinator', () => {
+      assert.deepEqual(minify('.a\\, .b { c: d }'), ['.a\\, .b{c:d}']);
+      assert.deepEqual(minify('a { b: c\\; }'), ['a{b:c\\;}']);
+      assert.deepEqual(minify('.a\\ \n  .b { c: d }'), ['.a\\  .b{c:d}']);
+    });
+
     it('does not start a string at an escaped quote', () => {
       assert.deepEqual(minify(".it\\'s { color: red; }"), [".it\\'s{color:red}"]);
     });

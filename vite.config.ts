@@ -37,7 +37,7 @@ export default defineConfig(({ mode }) => {
         emptyOutDir: false,
         target: 'es2022',
         lib: { entry: `src/ui/parts/${name}.ts`, formats: ['iife'], name: 'ImbedPart', fileName: () => `imbed-${name}.js` },
-        rolldownOptions: { output: { minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } } } },
+        rolldownOptions: { output: { generatedCode: { symbols: false }, minify: { compress: true, mangle: true, mangleProps: { include: mangledNames() } } } },
       },
     };
   }
@@ -77,6 +77,8 @@ export default defineConfig(({ mode }) => {
           rolldownOptions: {
             output: {
               extend: true,
+              // No `Symbol.toStringTag` "Module" written onto the page's `window.Imbed`, which may be its own config object.
+              generatedCode: { symbols: false },
               // Oxc's minifier as `build.minify` runs it, plus short names for `_`-prefixed properties (the
               // private state of reconnecting-websocket and of the client; Lit's own internals are
               // `_$`-prefixed and stay as they are) and for our private members.

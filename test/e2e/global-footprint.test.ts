@@ -155,6 +155,9 @@ describe('the script-tag build on a blank page', () => {
     for (const { step, user, observed } of steps) assert.deepEqual(observed.added, ['Imbed'], `new globals on ${user}'s page, ${step}`);
     const exports = await pages[0]!.evaluate(() => Object.keys((window as unknown as { Imbed: object }).Imbed).sort());
     assert.ok(exports.includes('ImbedChat') && exports.includes('ImbedClient'), `window.Imbed holds the package's exports: ${exports.join(', ')}`);
+    // It may be the page's own config object, extended: nothing is written on it but the exports.
+    const symbols = await pages[0]!.evaluate(() => Object.getOwnPropertySymbols((window as unknown as { Imbed: object }).Imbed).map(String));
+    assert.deepEqual(symbols, []);
   });
 
   it('never assigns window.onmessage and adds no message listener to the window', () => {

@@ -46,7 +46,7 @@ import {
  *
  * Call `start()` once; `items(conv)` is then a synchronous view of stored messages followed by the outbox,
  * and `send()` stores a message in the outbox, resolving once it is stored there; the first attempt to
- * deliver it may leave while the write commits (the server stores a message sent twice once, by its cmid).
+ * deliver it may leave before the write (the server stores a message sent twice once, by its cmid).
  * Listen to `state`, `change`, `message`, `error` and `storage` (see `ImbedClientEventMap`).
  *
  * After a fatal close (`state` becomes `stopped` with an `error` event, `fatal: true`), `reconnect()` does
@@ -160,9 +160,10 @@ export class ImbedClient extends ImbedEventTarget {
     this.setState('stopped', 'stopped by the host');
     if (this.started) await this.ready;
     await this.storage.idle();
-    // Closing the session started its last batch of ack writes; they must be stored (and announced to
-    // the other tabs) before the tab group hands over and the store closes.
-    await session?.acksStored();
+    // Closing the session started its last batch of ack writes, and live messages are stored outside the
+    // queue; they must be stored (and announced to the other tabs) before the tab group hands over and
+    // the store closes.
+    await session?.allStored();
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
     this.tabs?.stop();
     this.tabs = null;

@@ -77,6 +77,8 @@ export class Session {
   private acks: Message[] = [];
   /** Writes of acks in progress: one at a time while open; after `close()` the rest start at once. */
   private readonly ackWrites = new Set<Promise<void>>();
+  /** Writes of live messages in progress: the frames after them do not wait for these, `stop()` does. */
+  private readonly messageWrites = new Set<Promise<void>>();
 
   constructor(private readonly host: SessionHost) {}
 
@@ -160,6 +162,12 @@ export class Session {
     while (this.ackWrites.size > 0) await Promise.all(this.ackWrites);
   }
 
+  /** Resolves once every ack and live message this session has received is stored (or its write has failed and been reported). */
+  async allStored(): Promise<void> {
+    await this.acksStored();
+    await Promise.all(this.messageWrites);
+  }
+
   private onWelcome(welcome: WelcomeFrame): void {
     if (this.closed || this.live) return;
     this.live = true;
@@ -233,10 +241,14 @@ export class Session {
     const { type: _type, ...message } = frame;
     // Shown at once, stored without holding up the frames after it: its transaction exists now, so the
     // store still sees the frames' effects in arrival order.
-    this.accept(message.conv, [message]).catch((e: unknown) => {
-      // Shown but not stored: the store's cursor stays before it, so the next session fetches it again.
-      this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
-    });
+    const write: Promise<void> = this.accept(message.conv, [message])
+      .catch((e: unknown) => {
+        // Not stored even in memory: shown for now; the store's cursor stays before it, so the next page
+        // load fetches it again.
+        this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+      })
+      .finally(() => this.messageWrites.delete(write));
+    this.messageWrites.add(write);
     // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
     if (this.host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
   }

@@ -86,9 +86,16 @@ async function copyToMemory(mirror: Mirror, conversations: readonly string[]): P
     if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
     await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
   }
-  for (const { id: _id, ...record } of mirror.outboxItems()) await memory.addToOutbox(record);
-  mirror.loadOutbox(await memory.loadOutbox());
+  await copyOutbox(mirror, memory);
   return memory;
+}
+
+/** Makes the outbox of `memory` the mirror's, in its order, and gives the mirror the ids memory holds the items under. */
+async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
+  const records = [...mirror.outboxItems()];
+  for (const { cmid } of await memory.loadOutbox()) await memory.removeFromOutbox(cmid);
+  for (const { id: _id, ...record } of records) await memory.addToOutbox(record);
+  mirror.loadOutbox(await memory.loadOutbox());
 }
 
 /** What the storage may do to the client that owns it. */
@@ -167,7 +174,14 @@ export class ClientStorage {
     // another task moved the client to memory meanwhile; a frame sent by the task may already be out.
     const ranOn = this.store;
     try {
-      return await task();
+      const result = await task();
+      // A write outside the queue failed while this task ran on the store it replaces: the move copied the
+      // mirror before this task's outbox change (written there, then applied to the mirror) was in it.
+      if (ranOn?.kind !== 'memory' && this.movingToMemory && !this.host.finished()) {
+        await this.movingToMemory;
+        await copyOutbox(this.mirror, this.require());
+      }
+      return result;
     } catch (e) {
       if (ranOn?.kind === 'memory' || this.host.finished()) throw e;
       await this.fallBackToMemory(e);

@@ -214,6 +214,8 @@ class IdbStore implements ChatStore {
     // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
     // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
     const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
+    // A failed request rejects this call; the abort it causes is the same failure, not an unhandled one.
+    tx.done.catch(() => {});
     const messages = tx.objectStore('messages');
     const outbox = tx.objectStore('outbox');
     const cursors = tx.objectStore('cursors');

@@ -77,12 +77,17 @@ export const DEAD_URL = 'ws://127.0.0.1:9/ws';
 
 /** Reads the outbox of database `dbName` directly with the IndexedDB API (not through the client). */
 export function readOutbox(dbName: string): Promise<Array<{ cmid: string; text: string; status: string }>> {
+  return readStore(dbName, 'outbox');
+}
+
+/** Every record of the object store `store` in the database `dbName`, read straight from IndexedDB. */
+export function readStore<T = any>(dbName: string, store: 'outbox' | 'messages' | 'cursors'): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open(dbName);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const db = open.result;
-      const req = db.transaction('outbox').objectStore('outbox').getAll();
+      const req = db.transaction(store).objectStore(store).getAll();
       req.onsuccess = () => {
         db.close();
         resolve(req.result);

@@ -4,7 +4,7 @@ import { Mirror } from '../../src/client/mirror.js';
 import { Session } from '../../src/client/session.js';
 import { ClientStorage } from '../../src/client/storage.js';
 import type { ClientFrame } from '../../src/protocol/index.js';
-import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, readStore, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 /**
  * Runs `body` with every successful `method` request on an object store named `store` in the database
@@ -154,11 +154,55 @@ describe('writes overlapped with the network', () => {
     const messages = await holdWrites(db, 'messages');
     for (const text of ['one', 'two', 'three']) await alice.client.send(conv, text);
     await until(() => sentTexts(bob.client, conv).length === 3, 'bob shows all three');
+    // stop() waits for the writes: the database closes with the three stored.
+    let stopped = false;
+    const stopping = bob.client.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).to.equal(false);
     await messages.release();
+    await stopping;
+    expect((await readStore(db, 'messages')).map((m) => [m.seq, m.text])).to.deep.equal([[1, 'one'], [2, 'two'], [3, 'three']]);
+    expect((await readStore(db, 'cursors')).map((c) => [c.conv, c.after])).to.deep.equal([[conv, 3]]);
     await stopAll();
     const reopened = await makeClient(bobUser, [conv], { dbName: db, url: DEAD_URL });
     await reopened.client.ready;
     expect(sentTexts(reopened.client, conv)).to.deep.equal(['one', 'two', 'three']);
+  });
+
+  it('keeps an item written while a live message\'s write failed in the memory that replaces IndexedDB', async () => {
+    const conv = freshConv();
+    const db = freshDb();
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    await online(alice.client);
+    // Only bob's sockets are tapped: every answer to his sends is a refusal for good.
+    tap = tapSockets();
+    tap.rewriteIncoming = (f) => (f.type === 'sent' ? { type: 'error', code: 'SPAM', message: 'refused', ref: f.cmid, retryable: false } : f);
+    const bob = await makeClient(freshUser('bob'), [conv], { dbName: db });
+    await online(bob.client);
+    const messages = await holdWrites(db, 'messages');
+    const { put } = IDBObjectStore.prototype;
+    try {
+      // The live message's write waits behind the hold, then fails once it runs.
+      IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+        const request = put.apply(this, args);
+        if (this.name === 'messages' && this.transaction.db.name === db) request.addEventListener('success', () => this.transaction.abort());
+        return request;
+      };
+      await alice.client.send(conv, 'arrives first');
+      await until(() => sentTexts(bob.client, conv).includes('arrives first'), 'bob shows the message');
+      // Bob's outbox write waits behind the message's, and commits to IndexedDB after the move to memory.
+      const sending = bob.client.send(conv, 'written during the move');
+      await until(() => tap!.received.some((f) => f.type === 'sent'), "the server's answer");
+      await messages.release();
+      await sending;
+      await until(() => bob.client.storageKind === 'memory', 'the move to memory');
+      await until(() => bob.client.items(conv).some((i) => i.text === 'written during the move' && i.status === 'failed'), 'the refusal shown');
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tap.sent.filter((f) => f.type === 'send').map((f) => f.text)).to.deep.equal(['written during the move']);
+    expect(bob.client.items(conv).map((i) => [i.text, i.status])).to.deep.equal([['arrives first', 'sent'], ['written during the move', 'failed']]);
   });
 
   it('does not let a new item overtake one a tab following other conversations stored first on the same database', async () => {

@@ -57,76 +57,79 @@ export class ImbedClient extends ImbedEventTarget {
   /** Resolves once storage is open and the cache is loaded into memory (after `start()`). */
   readonly ready: Promise<void>;
 
+  /** What the host passed to the constructor. */
+  readonly #options: ImbedClientOptions;
   /** The last state change; its `to` is the current state. */
-  private lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
-  private _user: string | null;
-  private _name: string | null = null;
-  private readonly tokens: TokenSource;
+  #lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
+  #user: string | null;
+  #name: string | null = null;
+  readonly #tokens: TokenSource;
   /**
    * The user the outbox and cache belong to: the token's user when storage opened (the default database
    * is named after it), else the first user `welcome` states. A session for anyone else is refused.
    */
-  private owner: string | null = null;
+  #owner: string | null = null;
   /** What the server said on the current socket about its close. */
-  private readonly closeNotes = new CloseNotebook();
-  private readonly conversations: readonly string[];
-  private readonly mirror = new Mirror(() => ({ user: this._user, name: this._name }));
-  private readonly heartbeat: Heartbeat;
-  private readonly storage: ClientStorage;
-  private dbName = '';
-  private connection: Connection | null = null;
-  private started = false;
-  private finished = false;
-  private resolveReady!: () => void;
+  readonly #closeNotes = new CloseNotebook();
+  readonly #conversations: readonly string[];
+  readonly #mirror = new Mirror(() => ({ user: this.#user, name: this.#name }));
+  readonly #heartbeat: Heartbeat;
+  readonly #storage: ClientStorage;
+  #dbName = '';
+  #connection: Connection | null = null;
+  #started = false;
+  #finished = false;
+  #resolveReady!: () => void;
   /** Stops listening to the browser's hints about the network (see `start`). */
-  private unlistenToBrowser: () => void = () => {};
+  #unlistenToBrowser: () => void = () => {};
 
   /** The protocol work of the current socket; null between sockets. */
-  private session: Session | null = null;
+  #session: Session | null = null;
   /** The other tabs on this database and conversations; null when this client runs its own socket alone. */
-  private tabs: TabGroup | null = null;
+  #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
-  private unsentItems = 0;
+  #unsentItems = 0;
   /** Conversations to read back from the store at the next refresh; null when none is scheduled. */
-  private stale: Set<string> | null = null;
+  #stale: Set<string> | null = null;
 
-  constructor(private readonly options: ImbedClientOptions) {
+  constructor(options: ImbedClientOptions) {
     super();
+    this.#options = options;
     new URL(options.url); // throws early on a malformed URL instead of wedging the socket later
     if (!options.token && !options.tokenProvider) throw new TypeError('ImbedClient needs `token` or `tokenProvider`');
     if (options.conversations.length > LIMITS.maxConvs) throw new TypeError(`ImbedClient follows at most ${LIMITS.maxConvs} conversations`);
     for (const conv of options.conversations) {
       if (!CONV_PATTERN.test(conv)) throw new TypeError(`not a conversation id: ${conv}`);
     }
-    this.conversations = [...new Set(options.conversations)];
-    this.tokens = new TokenSource(options, () => this.backoff(), (error) => this.emitError(error));
-    this._user = tokenSubject(this.tokens.token);
-    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
-    this.storage = new ClientStorage(this.mirror, this.conversations, {
+    this.#conversations = [...new Set(options.conversations)];
+    this.#tokens = new TokenSource(options, () => this.backoff(), (error) => this.emitError(error));
+    this.#user = tokenSubject(this.#tokens.token);
+    this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+    this.#storage = new ClientStorage(this.#mirror, this.#conversations, {
       failed: (message) => this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
       movedToMemory: (reason) => this.movedToMemory(reason),
-      finished: () => this.finished,
+      finished: () => this.#finished,
     });
-    this.heartbeat = new Heartbeat(
+    this.#heartbeat = new Heartbeat(
       options.heartbeatTimeout ?? 10_000,
       () => this.sendFrame({ type: 'ping' }),
-      () => this.connection?.restart(4008, `no answer within ${options.heartbeatTimeout ?? 10_000} ms`),
+      () => this.#connection?.restart(4008, `no answer within ${options.heartbeatTimeout ?? 10_000} ms`),
     );
   }
 
   /** The connection state; changes are announced by `state` events. */
   get state(): ConnectionState {
-    return this.lastChange.to;
+    return this.#lastChange.to;
   }
 
   /** The user id: the token's `sub` (read without verifying) until `welcome` states it. */
   get user(): string | null {
-    return this._user;
+    return this.#user;
   }
 
   /** Where the outbox and cache live; null until storage is open. */
   get storageKind(): StorageKind | null {
-    return this.storage.kind;
+    return this.#storage.kind;
   }
 
   /**
@@ -134,40 +137,40 @@ export class ImbedClient extends ImbedEventTarget {
    * connects again (the host has fixed the cause, e.g. with `setToken`). Does nothing after `stop()`.
    */
   start(): void {
-    if (this.finished) return;
-    if (this.started) {
-      if (this.state !== 'stopped' || this.connection || !this.storage.kind) return;
-      if (this.tabs && !this.tabs.isLeader) this.tabs.restart(this.tokens.token);
+    if (this.#finished) return;
+    if (this.#started) {
+      if (this.state !== 'stopped' || this.#connection || !this.#storage.kind) return;
+      if (this.#tabs && !this.#tabs.isLeader) this.#tabs.restart(this.#tokens.token);
       else this.connect();
       return;
     }
-    this.started = true;
-    this.unlistenToBrowser = listenToBrowser({ offline: () => this.onBrowserOffline(), hint: () => this.onBrowserHint() });
+    this.#started = true;
+    this.#unlistenToBrowser = listenToBrowser({ offline: () => this.onBrowserOffline(), hint: () => this.onBrowserHint() });
     void this.openStorage().then(() => {
-      if (!this.finished) this.connectOrJoin();
+      if (!this.#finished) this.connectOrJoin();
     });
   }
 
   /** Closes the socket for good and closes storage once pending writes are done; state becomes `stopped`. */
   async stop(): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
-    this.unlistenToBrowser();
-    this.connection?.stop(1000, 'client stopped');
-    this.connection = null;
-    const session = this.session;
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#unlistenToBrowser();
+    this.#connection?.stop(1000, 'client stopped');
+    this.#connection = null;
+    const session = this.#session;
     this.endSession();
     this.setState('stopped', 'stopped by the host');
-    if (this.started) await this.ready;
-    await this.storage.idle();
+    if (this.#started) await this.ready;
+    await this.#storage.idle();
     // Closing the session started its last batch of ack writes, and live messages are stored outside the
     // queue; they must be stored (and announced to the other tabs) before the tab group hands over and
     // the store closes.
     await session?.allStored();
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
-    this.tabs?.stop();
-    this.tabs = null;
-    this.storage.close();
+    this.#tabs?.stop();
+    this.#tabs = null;
+    this.#storage.close();
   }
 
   /**
@@ -179,10 +182,10 @@ export class ImbedClient extends ImbedEventTarget {
   async send(conv: string, text: string): Promise<ChatItem> {
     const invalid = checkText(text, null);
     if (invalid) throw invalid;
-    if (!this.conversations.includes(conv)) {
+    if (!this.#conversations.includes(conv)) {
       throw new ProtocolError(ErrorCode.BAD_FRAME, `\`conv\` ${conv} is not one of this client's conversations`);
     }
-    if (!this.started || this.finished) throw new Error('ImbedClient is not running: call start() first');
+    if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
     await this.ready;
     // Chosen once, outside the task: if the task is run again after a storage failure, a copy that
     // did reach IndexedDB carries the same cmid, so the server stores the message once either way.
@@ -195,23 +198,23 @@ export class ImbedClient extends ImbedEventTarget {
     // reaches the server twice (resent after a reload) is stored once by its cmid.
     // With another client on this database (any tab, whatever it follows), an item it stored first may
     // not be known here yet: this one goes out in turn, after the read-back.
-    const sendNow = () => (!this.tabs || this.tabs.alone) && this.session !== null && this.session.sendNew({ conv, cmid, text });
-    const pass = this.unsentItems === 0 && sendNow() ? () => {} : this.holdSends();
+    const sendNow = () => (!this.#tabs || this.#tabs.alone) && this.#session !== null && this.#session.sendNew({ conv, cmid, text });
+    const pass = this.#unsentItems === 0 && sendNow() ? () => {} : this.holdSends();
     return this.serial(async () => {
-      const store = this.storage.require();
+      const store = this.#storage.require();
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
-      const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.tabs ? this.mirror.outboxHighWater() : undefined);
+      const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.#tabs ? this.#mirror.outboxHighWater() : undefined);
       // The items added before it are in flight or in the copy now: it goes out if they all have.
       if (sendNow()) pass();
       const { record, newer } = await writing;
-      if (this.tabs) this.mirror.mergeOutbox(newer);
-      else this.mirror.addOutbox(record);
+      if (this.#tabs) this.#mirror.mergeOutbox(newer);
+      else this.#mirror.addOutbox(record);
       pass();
       this.emit('change', { conv });
-      this.tabs?.outboxChanged();
-      this.session?.drain();
-      return this.mirror.items(conv).find((i) => i.cmid === record.cmid)!;
+      this.#tabs?.outboxChanged();
+      this.#session?.drain();
+      return this.#mirror.items(conv).find((i) => i.cmid === record.cmid)!;
     }).finally(pass);
   }
 
@@ -220,38 +223,38 @@ export class ImbedClient extends ImbedEventTarget {
     await this.ready;
     const pass = this.holdSends();
     await this.serial(async () => {
-      const item = this.mirror.findOutbox(cmid);
+      const item = this.#mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
-      const store = this.storage.require();
+      const store = this.#storage.require();
       const moved = await store.requeue(cmid);
-      if (this.tabs) {
-        this.mirror.updateOutbox(cmid, null);
-        this.mirror.mergeOutbox(await store.loadOutbox(this.mirror.outboxHighWater()));
-      } else if (moved) this.mirror.moveOutboxToEnd(cmid, moved);
-      else this.mirror.updateOutbox(cmid, null);
+      if (this.#tabs) {
+        this.#mirror.updateOutbox(cmid, null);
+        this.#mirror.mergeOutbox(await store.loadOutbox(this.#mirror.outboxHighWater()));
+      } else if (moved) this.#mirror.moveOutboxToEnd(cmid, moved);
+      else this.#mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
-      this.tabs?.outboxChanged();
-      this.session?.drain();
+      this.#tabs?.outboxChanged();
+      this.#session?.drain();
     }).finally(pass);
   }
 
   /** Removes a failed item from the outbox. Rejects for a pending item: it may already be on its way. */
   async discard(cmid: string): Promise<void> {
     await this.ready;
-    if (this.mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
+    if (this.#mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
     await this.serial(async () => {
-      const item = this.mirror.findOutbox(cmid);
+      const item = this.#mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
-      await this.storage.require().removeFromOutbox(cmid);
-      this.mirror.updateOutbox(cmid, null);
+      await this.#storage.require().removeFromOutbox(cmid);
+      this.#mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
-      this.tabs?.outboxChanged();
+      this.#tabs?.outboxChanged();
     });
   }
 
   /** Stored messages of `conv` by seq, then its outbox items (pending and failed) in outbox order. */
   items(conv: string): readonly ChatItem[] {
-    return this.mirror.items(conv);
+    return this.#mirror.items(conv);
   }
 
   /**
@@ -260,20 +263,20 @@ export class ImbedClient extends ImbedEventTarget {
    * there are none older or the server cannot be asked now.
    */
   async loadOlder(conv: string): Promise<boolean> {
-    if (this.storage.kind === null) return false;
+    if (this.#storage.kind === null) return false;
     if (await this.olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
-    if (this.tabs && !this.tabs.isLeader) return this.mirror.held(conv).floor > 1 && (await this.tabs.requestOlder(conv)) && this.olderFromCache(conv);
-    return (await this.session?.requestOlder(conv)) ?? false;
+    if (this.#tabs && !this.#tabs.isLeader) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.olderFromCache(conv);
+    return (await this.#session?.requestOlder(conv)) ?? false;
   }
 
   /** Adds the page of `conv` the store holds just below the loaded messages; false when it holds none. */
   private olderFromCache(conv: string): Promise<boolean> {
     return this.serial(async () => {
-      const { low, floor } = this.mirror.held(conv);
+      const { low, floor } = this.#mirror.held(conv);
       if (low <= floor) return false;
-      const older = await this.storage.require().loadOlder(conv, low, FIRST_PAGE);
-      this.mirror.addOlder(conv, older);
+      const older = await this.#storage.require().loadOlder(conv, low, FIRST_PAGE);
+      this.#mirror.addOlder(conv, older);
       if (older.length === 0) return false;
       this.emit('change', { conv });
       return true;
@@ -282,7 +285,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Outbox items still pending, in `conv` or in all conversations. */
   pendingCount(conv?: string): number {
-    return this.mirror.pendingCount(conv);
+    return this.#mirror.pendingCount(conv);
   }
 
   /**
@@ -290,17 +293,17 @@ export class ImbedClient extends ImbedEventTarget {
    * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
    */
   reconnect(): void {
-    if (!this.started || this.finished || this.state === 'stopped' || !this.storage.kind) return;
-    if (this.tokens.skipWait()) return;
-    if (this.tabs && !this.tabs.isLeader) this.tabs.reconnect();
-    else if (!this.connection) this.connect();
-    else if (this.connection.isWaiting) this.connection.retryNow();
-    else if (this.session?.established) this.heartbeat.check();
+    if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
+    if (this.#tokens.skipWait()) return;
+    if (this.#tabs && !this.#tabs.isLeader) this.#tabs.reconnect();
+    else if (!this.#connection) this.connect();
+    else if (this.#connection.isWaiting) this.#connection.retryNow();
+    else if (this.#session?.established) this.#heartbeat.check();
   }
 
   /** Sets the token used by the next `hello`. */
   setToken(token: string): void {
-    this.tokens.set(token);
+    this.#tokens.set(token);
   }
 
   // ---- events ----
@@ -312,19 +315,19 @@ export class ImbedClient extends ImbedEventTarget {
   /** An error of the shared connection: every tab of the group hears of it. */
   private emitSharedError(error: ImbedClientEventMap['error']['detail']): void {
     this.emitError(error);
-    this.tabs?.announceError(error);
+    this.#tabs?.announceError(error);
   }
 
   // ---- the state funnel ----
 
   /** The only place the state changes: one `state` event with the old and new state and why. */
   private setState(to: ConnectionState, reason: string, code?: number): void {
-    const from = this.lastChange.to;
+    const from = this.#lastChange.to;
     if (from === to) return;
-    this.lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
-    this.emit('state', this.lastChange);
+    this.#lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
+    this.emit('state', this.#lastChange);
     // A leader's state is its followers' state; its own `stopped` after stop() is not theirs.
-    if (!this.finished) this.tabs?.announceState(this.lastChange);
+    if (!this.#finished) this.#tabs?.announceState(this.#lastChange);
   }
 
   /**
@@ -333,24 +336,24 @@ export class ImbedClient extends ImbedEventTarget {
    * cancels it.
    */
   private onClose(code: number, reason: string): void {
-    const established = this.session?.established ?? false;
-    const { refusal, retryAfter } = this.closeNotes.take();
+    const established = this.#session?.established ?? false;
+    const { refusal, retryAfter } = this.#closeNotes.take();
     this.endSession();
     const decision = decideOnClose(code, reason, {
       established,
-      canRefreshToken: this.tokens.canRefresh,
+      canRefreshToken: this.#tokens.canRefresh,
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {
-      this.connection?.stop();
-      this.connection = null;
+      this.#connection?.stop();
+      this.#connection = null;
       this.setState('stopped', decision.reason, code);
       this.emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
     }
-    if (decision.action === 'refresh') this.tokens.expire();
+    if (decision.action === 'refresh') this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
-    if (retryAfter !== null) this.connection?.holdOff(retryAfter);
+    if (retryAfter !== null) this.#connection?.holdOff(retryAfter);
     this.setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.emitSharedError({ ...refusal, retryable: true, fatal: false });
@@ -358,30 +361,30 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Forgets everything tied to the socket that just closed. The outbox stays; unacknowledged items are resent. */
   private endSession(): void {
-    this.session?.close();
-    this.session = null;
-    this.heartbeat.stop();
+    this.#session?.close();
+    this.#session = null;
+    this.#heartbeat.stop();
   }
 
   // ---- storage ----
 
   private async openStorage(): Promise<void> {
     // The default database name needs the user, which only the token knows.
-    if (this.options.dbName === undefined) await this.tokens.obtain(() => !this.finished);
-    this._user ??= tokenSubject(this.tokens.token);
-    this.owner = this._user;
-    const name = this.options.dbName ?? `imbed:${new URL(this.options.url).host}:${this._user ?? 'anonymous'}`;
-    const reason = await this.storage.open(name, this.options, (why) =>
+    if (this.#options.dbName === undefined) await this.#tokens.obtain(() => !this.#finished);
+    this.#user ??= tokenSubject(this.#tokens.token);
+    this.#owner = this.#user;
+    const name = this.#options.dbName ?? `imbed:${new URL(this.#options.url).host}:${this.#user ?? 'anonymous'}`;
+    const reason = await this.#storage.open(name, this.#options, (why) =>
       this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
-    const { kind } = this.storage.require();
-    this.dbName = name;
-    this.resolveReady();
+    const { kind } = this.#storage.require();
+    this.#dbName = name;
+    this.#resolveReady();
     this.emit('storage', reason === undefined ? { kind } : { kind, reason });
-    if (kind === 'memory' && this.options.storage !== 'memory') {
+    if (kind === 'memory' && this.#options.storage !== 'memory') {
       this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     }
-    for (const conv of this.conversations) this.emit('change', { conv });
+    for (const conv of this.#conversations) this.emit('change', { conv });
   }
 
   /**
@@ -391,10 +394,10 @@ export class ImbedClient extends ImbedEventTarget {
   private movedToMemory(reason: string): void {
     this.emit('storage', { kind: 'memory', reason });
     this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
-    if (this.tabs) {
-      this.tabs.stop();
-      this.tabs = null;
-      if (!this.connection && !this.finished) this.connect();
+    if (this.#tabs) {
+      this.#tabs.stop();
+      this.#tabs = null;
+      if (!this.#connection && !this.#finished) this.connect();
     }
   }
 
@@ -403,17 +406,17 @@ export class ImbedClient extends ImbedEventTarget {
    * outbox that is not in flight: it would be overtaken. Returns the release, which may be called more than once.
    */
   private holdSends(): () => void {
-    this.unsentItems += 1;
+    this.#unsentItems += 1;
     let held = true;
     return () => {
-      if (held) this.unsentItems -= 1;
+      if (held) this.#unsentItems -= 1;
       held = false;
     };
   }
 
   /** Runs `task` in the client's one queue of work (see `ClientStorage.serial`). */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    return this.storage.serial(task);
+    return this.#storage.serial(task);
   }
 
   /**
@@ -425,14 +428,14 @@ export class ImbedClient extends ImbedEventTarget {
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
-    const writing = this.storage.require().acceptMessages(conv, msgs);
-    const { added, changed } = this.mirror.acceptMessages(conv, msgs);
+    const writing = this.#storage.require().acceptMessages(conv, msgs);
+    const { added, changed } = this.#mirror.acceptMessages(conv, msgs);
     if (changed) this.emit('change', { conv });
-    for (const message of added) if (message.from !== this._user) this.emit('message', { message });
+    for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     const { cursor } = await writing;
-    this.tabs?.stored(conv, msgs.map((m) => m.seq));
+    this.#tabs?.stored(conv, msgs.map((m) => m.seq));
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
-    if (cursor > this.mirror.cursor(conv)) await this.reloadFromStore([conv]);
+    if (cursor > this.#mirror.cursor(conv)) await this.reloadFromStore([conv]);
   }
 
   /**
@@ -441,25 +444,25 @@ export class ImbedClient extends ImbedEventTarget {
    * followers added.
    */
   private async reloadFromStore(convs: readonly string[]): Promise<void> {
-    const store = this.storage.require();
+    const store = this.#storage.require();
     const loaded = [];
-    for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.mirror.held(conv).low })) });
-    const { changed, added } = this.mirror.catchUp(loaded, await store.loadOutbox());
-    for (const conv of changed) if (this.conversations.includes(conv)) this.emit('change', { conv });
-    for (const message of added) if (message.from !== this._user) this.emit('message', { message });
-    this.session?.drain();
+    for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
+    const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
+    for (const conv of changed) if (this.#conversations.includes(conv)) this.emit('change', { conv });
+    for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+    this.#session?.drain();
   }
 
   /** Schedules one reload for every hint that arrives before it runs. */
   private markStale(conv: string | null): void {
-    if (this.finished) return;
-    const scheduled = this.stale !== null;
-    this.stale ??= new Set();
-    if (conv !== null && this.conversations.includes(conv)) this.stale.add(conv);
+    if (this.#finished) return;
+    const scheduled = this.#stale !== null;
+    this.#stale ??= new Set();
+    if (conv !== null && this.#conversations.includes(conv)) this.#stale.add(conv);
     if (scheduled) return;
     void this.serial(() => {
-      const convs = [...(this.stale ?? [])];
-      this.stale = null;
+      const convs = [...(this.#stale ?? [])];
+      this.#stale = null;
       return this.reloadFromStore(convs);
     });
   }
@@ -467,7 +470,7 @@ export class ImbedClient extends ImbedEventTarget {
   // ---- connection ----
 
   private backoff(): Backoff {
-    return { min: this.options.minReconnectDelay ?? 500, max: this.options.maxReconnectDelay ?? 15_000 };
+    return { min: this.#options.minReconnectDelay ?? 500, max: this.#options.maxReconnectDelay ?? 15_000 };
   }
 
   /**
@@ -475,11 +478,11 @@ export class ImbedClient extends ImbedEventTarget {
    * (one socket per browser); otherwise, or with `multiTab: false`, runs a socket of its own.
    */
   private connectOrJoin(): void {
-    if (this.options.multiTab === false || this.storage.kind !== 'indexeddb' || !multiTabSupported()) {
+    if (this.#options.multiTab === false || this.#storage.kind !== 'indexeddb' || !multiTabSupported()) {
       this.connect();
       return;
     }
-    this.tabs = new TabGroup(tabGroupName(this.dbName, this.conversations), this.dbName, this.tabHost());
+    this.#tabs = new TabGroup(tabGroupName(this.#dbName, this.#conversations), this.#dbName, this.tabHost());
   }
 
   /** What the tab group may do to the client. */
@@ -487,27 +490,27 @@ export class ImbedClient extends ImbedEventTarget {
     return {
       lead: () => {
         // The old leader may have stored acks and followers added items since this tab last looked.
-        void this.serial(() => this.reloadFromStore(this.conversations))
+        void this.serial(() => this.reloadFromStore(this.#conversations))
           .catch(() => {})
           .then(() => {
-            if (!this.finished && !this.connection) this.connect();
+            if (!this.#finished && !this.#connection) this.connect();
           });
       },
       refresh: (conv) => this.markStale(conv),
       refreshAll: () => {
-        for (const conv of this.conversations) this.markStale(conv);
+        for (const conv of this.#conversations) this.markStale(conv);
       },
       follow: ({ to, reason, code }, me) => {
-        if (this.finished) return;
-        if (me?.user && (me.user !== this._user || me.name !== this._name)) {
-          this._user = me.user;
-          this._name = me.name;
-          this.mirror.invalidateAll();
+        if (this.#finished) return;
+        if (me?.user && (me.user !== this.#user || me.name !== this.#name)) {
+          this.#user = me.user;
+          this.#name = me.name;
+          this.#mirror.invalidateAll();
         }
         this.setState(to, reason, code);
       },
-      lastChange: () => this.lastChange,
-      me: () => ({ user: this._user, name: this._name }),
+      lastChange: () => this.#lastChange,
+      me: () => ({ user: this.#user, name: this.#name }),
       reconnect: () => this.reconnect(),
       restart: (token) => {
         if (token) this.setToken(token);
@@ -517,23 +520,23 @@ export class ImbedClient extends ImbedEventTarget {
       older: (conv) => {
         void (async () => {
           while (await this.olderFromCache(conv));
-          await this.session?.requestOlder(conv);
+          await this.#session?.requestOlder(conv);
         })().catch(() => {});
       },
       report: (error) => {
-        if (!this.finished) this.emitError(error);
+        if (!this.#finished) this.emitError(error);
       },
     };
   }
 
   private connect(): void {
     const connection: Connection = new Connection(
-      this.options.url,
+      this.#options.url,
       this.backoff(),
       {
         prepare: async () => {
-          const current = () => this.connection === connection && !this.finished;
-          await this.tokens.obtain(current);
+          const current = () => this.#connection === connection && !this.#finished;
+          await this.#tokens.obtain(current);
           if (current()) this.setState('connecting', 'opening a connection');
         },
         open: () => this.onOpen(),
@@ -541,64 +544,64 @@ export class ImbedClient extends ImbedEventTarget {
         close: (code, reason) => this.onClose(code, reason),
       },
     );
-    this.connection = connection;
+    this.#connection = connection;
   }
 
   private sendFrame(frame: ClientFrame): boolean {
-    return this.connection?.send(frame) ?? false;
+    return this.#connection?.send(frame) ?? false;
   }
 
   private onOpen(): void {
     this.endSession();
-    this.closeNotes.clear();
-    this.session = new Session(this.sessionHost());
+    this.#closeNotes.clear();
+    this.#session = new Session(this.sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
-    this.sendFrame({ type: 'hello', token: this.tokens.token ?? '', convs: this.conversations.map((conv) => ({ conv, after: this.mirror.cursor(conv) })) });
+    this.sendFrame({ type: 'hello', token: this.#tokens.token ?? '', convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
     this.setState('authenticating', 'hello sent');
-    this.heartbeat.expectAnswer();
+    this.#heartbeat.expectAnswer();
   }
 
   private onFrame(frame: ServerFrame): void {
-    this.heartbeat.received();
+    this.#heartbeat.received();
     if (frame.type === 'pong') return;
     // Read at once, not in turn: the close that follows is decided before queued frames are handled.
-    if (this.closeNotes.note(frame)) return;
+    if (this.#closeNotes.note(frame)) return;
     // Bound to the socket it came on: a closed session still stores what its frames carried.
-    const session = this.session;
+    const session = this.#session;
     if (session) void this.serial(() => session.handle(frame));
   }
 
   /** What a session may do to the client. */
   private sessionHost(): SessionHost {
     return {
-      conversations: this.conversations,
-      mirror: this.mirror,
-      me: () => ({ user: this._user ?? '', name: this._name ?? this._user ?? '' }),
+      conversations: this.#conversations,
+      mirror: this.#mirror,
+      me: () => ({ user: this.#user ?? '', name: this.#name ?? this.#user ?? '' }),
       send: (frame) => this.sendFrame(frame),
       // The session stores acks outside serial(), so they need the storage fallback of their own.
-      accept: (conv, msgs) => this.storage.withFallback(() => this.accept(conv, msgs)),
-      acceptOlder: (conv, msgs, more) => this.storage.withFallback(async () => {
+      accept: (conv, msgs) => this.#storage.withFallback(() => this.accept(conv, msgs)),
+      acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
-        const range = await this.storage.require().acceptMessages(conv, msgs, { more });
-        this.tabs?.stored(conv, msgs.map((m) => m.seq));
-        this.mirror.acceptOlder(conv, msgs, range);
+        const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
+        this.#tabs?.stored(conv, msgs.map((m) => m.seq));
+        this.#mirror.acceptOlder(conv, msgs, range);
         this.emit('change', { conv });
       }),
       fail: async (item, error) => {
-        if (await this.storage.require().markFailed(item.cmid, error)) {
-          this.mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
+        if (await this.#storage.require().markFailed(item.cmid, error)) {
+          this.#mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
           this.emit('change', { conv: item.conv });
-          this.tabs?.outboxChanged();
+          this.#tabs?.outboxChanged();
         }
       },
       welcomed: (welcome) => {
-        if (this.owner !== null && welcome.user !== this.owner) return this.refuseUser(welcome.user);
-        this.owner = welcome.user;
-        this.connection?.established();
-        this._user = welcome.user;
-        this._name = welcome.name;
-        this.mirror.invalidateAll();
-        this.heartbeat.start(Math.min(this.options.heartbeatInterval ?? welcome.heartbeat, welcome.heartbeat || Infinity));
+        if (this.#owner !== null && welcome.user !== this.#owner) return this.refuseUser(welcome.user);
+        this.#owner = welcome.user;
+        this.#connection?.established();
+        this.#user = welcome.user;
+        this.#name = welcome.name;
+        this.#mirror.invalidateAll();
+        this.#heartbeat.start(Math.min(this.#options.heartbeatInterval ?? welcome.heartbeat, welcome.heartbeat || Infinity));
         this.setState('syncing', 'catching up');
       },
       caughtUp: () => this.setState('online', 'caught up'),
@@ -611,10 +614,10 @@ export class ImbedClient extends ImbedEventTarget {
    * `owner`, and draining them now would send one user's messages as another's.
    */
   private refuseUser(user: string): void {
-    this.connection?.stop(1000, 'another user');
-    this.connection = null;
+    this.#connection?.stop(1000, 'another user');
+    this.#connection = null;
     this.endSession();
-    const message = `the token is for ${user}, but this client's messages belong to ${this.owner}; create a new client for ${user}`;
+    const message = `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
     this.setState('stopped', message);
     this.emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
   }
@@ -622,10 +625,10 @@ export class ImbedClient extends ImbedEventTarget {
   // ---- the browser's hints about the network ----
 
   private onBrowserOffline(): void {
-    if (this.finished || this.state === 'stopped' || !this.connection) return;
+    if (this.#finished || this.state === 'stopped' || !this.#connection) return;
     // The socket may linger for minutes on a dead network; close it now and wait for `online`.
-    this.connection.stop(1000, 'browser offline');
-    this.connection = null;
+    this.#connection.stop(1000, 'browser offline');
+    this.#connection = null;
     this.endSession();
     this.setState('offline', 'the browser is offline');
   }
@@ -633,7 +636,7 @@ export class ImbedClient extends ImbedEventTarget {
   private onBrowserHint(): void {
     // A hidden tab skips the liveness check of a socket it has; but a tab whose socket was closed on
     // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.connection) return;
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.#connection) return;
     this.reconnect();
   }
 
@@ -648,9 +651,9 @@ export class ImbedClient extends ImbedEventTarget {
     await this.stop();
     const left: string[] = [];
     const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
-    await this.storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${reason(error)})`));
-    if (this.dbName && this.options.storage !== 'memory') {
-      await deleteDB(this.dbName).catch((error: unknown) => left.push(`IndexedDB ${this.dbName} (${reason(error)})`));
+    await this.#storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${reason(error)})`));
+    if (this.#dbName && this.#options.storage !== 'memory') {
+      await deleteDB(this.#dbName).catch((error: unknown) => left.push(`IndexedDB ${this.#dbName} (${reason(error)})`));
     }
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }

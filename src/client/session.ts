@@ -48,43 +48,47 @@ export interface SessionHost {
 
 /** The protocol work of one socket, from `welcome` to its close. */
 export class Session {
-  private live = false;
-  private draining = false;
-  private closed = false;
-  private nextRef = 1;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The client that owns this session. */
+  readonly #host: SessionHost;
+  #live = false;
+  #draining = false;
+  #closed = false;
+  #nextRef = 1;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Set by a `RATE_LIMITED` refusal: the outbox then goes out one item at a time, each after the answer
    * to the one before, until it is empty. Pipelining everything again would only be refused again.
    */
-  private paced = false;
+  #paced = false;
   /**
    * Most sends in flight at once: the server's frames per second when it states one, so a long outbox
    * never arrives as a flood the server would close the connection for (1008).
    */
-  private window = Infinity;
+  #window = Infinity;
   /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
-  private readonly inflight = new Set<string>();
+  readonly #inflight = new Set<string>();
   /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
-  private readonly syncs = new Map<string, { ref: number; after: number; before?: number }>();
+  readonly #syncs = new Map<string, { ref: number; after: number; before?: number }>();
   /** `sync`s with `before` asked for by the reader scrolling up, by ref, with who waits for the answer. */
-  private readonly older = new Map<number, (found: boolean) => void>();
+  readonly #older = new Map<number, (found: boolean) => void>();
   /** Each conversation's head as `welcome` stated it. */
-  private heads = new Map<string, number>();
+  #heads = new Map<string, number>();
   /** Conversations still catching up after `welcome`; the outbox waits for all of them. */
-  private readonly catchingUp = new Set<string>();
+  readonly #catchingUp = new Set<string>();
   /** Acknowledged messages waiting for the write in progress to finish; they are stored together next. */
-  private acks: Message[] = [];
+  #acks: Message[] = [];
   /** Writes of acks in progress: one at a time while open; after `close()` the rest start at once. */
-  private readonly ackWrites = new Set<Promise<void>>();
+  readonly #ackWrites = new Set<Promise<void>>();
   /** Writes of live messages in progress: the frames after them do not wait for these, `stop()` does. */
-  private readonly messageWrites = new Set<Promise<void>>();
+  readonly #messageWrites = new Set<Promise<void>>();
 
-  constructor(private readonly host: SessionHost) {}
+  constructor(host: SessionHost) {
+    this.#host = host;
+  }
 
   /** Whether `welcome` has arrived and the socket is still open. */
   get established(): boolean {
-    return this.live && !this.closed;
+    return this.#live && !this.#closed;
   }
 
   /**
@@ -115,17 +119,17 @@ export class Session {
    * `window` sends are in flight (one at a time after a `RATE_LIMITED`); each answer lets the next go.
    */
   drain(): void {
-    if (!this.draining || this.closed || this.retryTimer !== undefined) return;
-    const window = this.paced ? 1 : this.window;
+    if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return;
+    const window = this.#paced ? 1 : this.#window;
     let sent = false;
-    for (const item of this.host.mirror.outboxItems()) {
-      if (this.inflight.size >= window) return;
-      if (item.status !== 'pending' || this.inflight.has(item.cmid)) continue;
-      if (!this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return;
-      this.inflight.add(item.cmid);
+    for (const item of this.#host.mirror.outboxItems()) {
+      if (this.#inflight.size >= window) return;
+      if (item.status !== 'pending' || this.#inflight.has(item.cmid)) continue;
+      if (!this.#host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return;
+      this.#inflight.add(item.cmid);
       sent = true;
     }
-    if (!sent && this.inflight.size === 0) this.paced = false;
+    if (!sent && this.#inflight.size === 0) this.#paced = false;
   }
 
   /**
@@ -134,12 +138,12 @@ export class Session {
    * write sends it in turn. True when the item is in flight.
    */
   sendNew(item: { conv: string; cmid: string; text: string }): boolean {
-    if (this.inflight.has(item.cmid)) return true;
-    if (!this.draining || this.closed || this.retryTimer !== undefined) return false;
-    if (this.inflight.size >= (this.paced ? 1 : this.window)) return false;
-    for (const queued of this.host.mirror.outboxItems()) if (queued.status === 'pending' && !this.inflight.has(queued.cmid)) return false;
-    if (!this.host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return false;
-    this.inflight.add(item.cmid);
+    if (this.#inflight.has(item.cmid)) return true;
+    if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return false;
+    if (this.#inflight.size >= (this.#paced ? 1 : this.#window)) return false;
+    for (const queued of this.#host.mirror.outboxItems()) if (queued.status === 'pending' && !this.#inflight.has(queued.cmid)) return false;
+    if (!this.#host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return false;
+    this.#inflight.add(item.cmid);
     return true;
   }
 
@@ -150,43 +154,43 @@ export class Session {
    * (the next session, a tab taking over) reads them stored.
    */
   close(): void {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    for (const done of this.older.values()) done(false);
-    this.older.clear();
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    for (const done of this.#older.values()) done(false);
+    this.#older.clear();
     this.writeAcks();
   }
 
   /** Resolves once every ack this session has received is stored (or its write has failed and been reported). */
   async acksStored(): Promise<void> {
-    while (this.ackWrites.size > 0) await Promise.all(this.ackWrites);
+    while (this.#ackWrites.size > 0) await Promise.all(this.#ackWrites);
   }
 
   /** Resolves once every ack and live message this session has received is stored (or its write has failed and been reported). */
   async allStored(): Promise<void> {
     await this.acksStored();
-    await Promise.all(this.messageWrites);
+    await Promise.all(this.#messageWrites);
   }
 
   private onWelcome(welcome: WelcomeFrame): void {
-    if (this.closed || this.live) return;
-    this.live = true;
+    if (this.#closed || this.#live) return;
+    this.#live = true;
     const fps = welcome.limits?.framesPerSecond;
-    if (fps !== undefined && fps > 0) this.window = Math.max(1, Math.floor(fps));
-    this.host.welcomed(welcome);
+    if (fps !== undefined && fps > 0) this.#window = Math.max(1, Math.floor(fps));
+    this.#host.welcomed(welcome);
     // The client may have refused the session (a token for another user than the outbox's): the denials
     // are that other user's, and nothing more is asked.
-    if (this.closed) return;
+    if (this.#closed) return;
     // Not a member: the server sends nothing of these (no head, so no catch-up to wait for); say why.
     for (const conv of welcome.denied ?? []) {
-      if (this.host.conversations.includes(conv)) {
-        this.host.report({ code: ErrorCode.FORBIDDEN, message: `not a member of ${conv}`, retryable: false, conv });
+      if (this.#host.conversations.includes(conv)) {
+        this.#host.report({ code: ErrorCode.FORBIDDEN, message: `not a member of ${conv}`, retryable: false, conv });
       }
     }
-    const heads = (this.heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
-    for (const conv of this.host.conversations) {
-      if ((heads.get(conv) ?? 0) > this.host.mirror.cursor(conv)) {
-        this.catchingUp.add(conv);
+    const heads = (this.#heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
+    for (const conv of this.#host.conversations) {
+      if ((heads.get(conv) ?? 0) > this.#host.mirror.cursor(conv)) {
+        this.#catchingUp.add(conv);
         this.requestSync(conv);
       }
     }
@@ -194,9 +198,9 @@ export class Session {
   }
 
   private finishCatchUp(): void {
-    if (!this.established || this.draining || this.catchingUp.size > 0) return;
-    this.draining = true;
-    this.host.caughtUp();
+    if (!this.established || this.#draining || this.#catchingUp.size > 0) return;
+    this.#draining = true;
+    this.#host.caughtUp();
     this.drain();
   }
 
@@ -206,18 +210,18 @@ export class Session {
    * once, and older pages come as the reader scrolls up.
    */
   private requestSync(conv: string): void {
-    if (!this.established || this.syncs.has(conv)) return;
-    const ref = this.nextRef++;
-    const { mirror } = this.host;
+    if (!this.established || this.#syncs.has(conv)) return;
+    const ref = this.#nextRef++;
+    const { mirror } = this.#host;
     const after = mirror.cursor(conv);
-    const head = Math.max(this.heads.get(conv) ?? 0, mirror.highestSeq(conv));
+    const head = Math.max(this.#heads.get(conv) ?? 0, mirror.highestSeq(conv));
     if (after === 0 && head > SYNC_PAGE) {
-      this.syncs.set(conv, { ref, after, before: head + 1 });
-      this.host.send({ type: 'sync', conv, before: head + 1, limit: SYNC_PAGE, ref });
+      this.#syncs.set(conv, { ref, after, before: head + 1 });
+      this.#host.send({ type: 'sync', conv, before: head + 1, limit: SYNC_PAGE, ref });
       return;
     }
-    this.syncs.set(conv, { ref, after });
-    this.host.send({ type: 'sync', conv, after, limit: SYNC_PAGE, ref });
+    this.#syncs.set(conv, { ref, after });
+    this.#host.send({ type: 'sync', conv, after, limit: SYNC_PAGE, ref });
   }
 
   /**
@@ -225,16 +229,16 @@ export class Session {
    * has down to its floor. Resolves true once a page is stored, false when there is nothing to ask.
    */
   requestOlder(conv: string): Promise<boolean> {
-    const { low, floor } = this.host.mirror.held(conv);
-    if (!this.established || low > floor || floor <= 1 || this.host.mirror.cursor(conv) === 0) return Promise.resolve(false);
-    const ref = this.nextRef++;
-    this.host.send({ type: 'sync', conv, before: floor, limit: SYNC_PAGE, ref });
-    return new Promise((resolve) => this.older.set(ref, resolve));
+    const { low, floor } = this.#host.mirror.held(conv);
+    if (!this.established || low > floor || floor <= 1 || this.#host.mirror.cursor(conv) === 0) return Promise.resolve(false);
+    const ref = this.#nextRef++;
+    this.#host.send({ type: 'sync', conv, before: floor, limit: SYNC_PAGE, ref });
+    return new Promise((resolve) => this.#older.set(ref, resolve));
   }
 
   private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
-    await this.host.accept(conv, msgs);
-    for (const m of msgs) this.inflight.delete(m.cmid);
+    await this.#host.accept(conv, msgs);
+    for (const m of msgs) this.#inflight.delete(m.cmid);
   }
 
   private onMsg(frame: MsgFrame): void {
@@ -245,28 +249,28 @@ export class Session {
       .catch((e: unknown) => {
         // Not stored even in memory: shown for now; the store's cursor stays before it, so the next page
         // load fetches it again.
-        this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+        this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
       })
-      .finally(() => this.messageWrites.delete(write));
-    this.messageWrites.add(write);
+      .finally(() => this.#messageWrites.delete(write));
+    this.#messageWrites.add(write);
     // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
-    if (this.host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
+    if (this.#host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
   }
 
   private async onHistory(frame: HistoryFrame): Promise<void> {
-    const reader = typeof frame.ref === 'number' ? this.older.get(frame.ref) : undefined;
+    const reader = typeof frame.ref === 'number' ? this.#older.get(frame.ref) : undefined;
     if (reader) {
-      this.older.delete(frame.ref as number);
-      await this.host.acceptOlder(frame.conv, frame.msgs, frame.more);
+      this.#older.delete(frame.ref as number);
+      await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
       reader(frame.msgs.length > 0);
       return;
     }
-    const asked = this.syncs.get(frame.conv);
+    const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
-    if (backward) await this.host.acceptOlder(frame.conv, frame.msgs, frame.more);
+    if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
     else await this.accept(frame.conv, frame.msgs);
-    this.syncs.delete(frame.conv);
-    const { mirror } = this.host;
+    this.#syncs.delete(frame.conv);
+    const { mirror } = this.#host;
     const cursor = mirror.cursor(frame.conv);
     // A backward page's `more` speaks of older messages: only the head says whether newer ones remain.
     const behind = (frame.more && !backward) || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
@@ -275,21 +279,21 @@ export class Session {
       this.requestSync(frame.conv);
       return;
     }
-    this.catchingUp.delete(frame.conv);
+    this.#catchingUp.delete(frame.conv);
     this.finishCatchUp();
   }
 
   private onSent(frame: SentFrame): void {
     // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
-    const { mirror } = this.host;
+    const { mirror } = this.#host;
     const text = mirror.findOutbox(frame.cmid)?.text ?? mirror.message(frame.conv, frame.seq)?.text;
     if (text === undefined) {
       // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it.
       this.requestSync(frame.conv);
       return;
     }
-    const { user, name } = this.host.me();
-    this.acks.push({ conv: frame.conv, seq: frame.seq, cmid: frame.cmid, from: user, name, text, ts: frame.ts });
+    const { user, name } = this.#host.me();
+    this.#acks.push({ conv: frame.conv, seq: frame.seq, cmid: frame.cmid, from: user, name, text, ts: frame.ts });
     this.writeAcks();
   }
 
@@ -299,16 +303,16 @@ export class Session {
    * starts when it ends. After `close()` every run starts at once, in order.
    */
   private writeAcks(): void {
-    while (this.acks.length > 0 && (this.closed || this.ackWrites.size === 0)) {
-      const conv = this.acks[0]!.conv;
+    while (this.#acks.length > 0 && (this.#closed || this.#ackWrites.size === 0)) {
+      const conv = this.#acks[0]!.conv;
       let n = 1;
-      while (n < this.acks.length && this.acks[n]!.conv === conv) n += 1;
-      const msgs = this.acks.splice(0, n);
+      while (n < this.#acks.length && this.#acks[n]!.conv === conv) n += 1;
+      const msgs = this.#acks.splice(0, n);
       const write: Promise<void> = this.storeAcks(conv, msgs).then(() => {
-        this.ackWrites.delete(write);
+        this.#ackWrites.delete(write);
         this.writeAcks();
       });
-      this.ackWrites.add(write);
+      this.#ackWrites.add(write);
     }
   }
 
@@ -319,26 +323,26 @@ export class Session {
     } catch (e) {
       // The items stay in the outbox and go out again on the next session; the server's dedupe answers
       // them with their original seq.
-      this.host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+      this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
       // Not stored, so not done: the next drain sends them again and the server answers with a dup ack.
-      for (const m of msgs) this.inflight.delete(m.cmid);
+      for (const m of msgs) this.#inflight.delete(m.cmid);
       return;
     }
-    if (this.host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.requestSync(conv);
+    if (this.#host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.requestSync(conv);
     // An answer frees a place in the window (or, when paced, is the turn of the next item).
     this.drain();
   }
 
   private async onError(frame: ErrorFrame): Promise<void> {
     const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
-    const item = typeof frame.ref === 'string' ? this.host.mirror.findOutbox(frame.ref) : undefined;
+    const item = typeof frame.ref === 'string' ? this.#host.mirror.findOutbox(frame.ref) : undefined;
     if (item) {
-      this.inflight.delete(item.cmid);
+      this.#inflight.delete(item.cmid);
       if (frame.code === ErrorCode.RATE_LIMITED) {
         // Every send behind it is refused too; all of them go out again, in order, once the wait is over.
-        this.paced = true;
+        this.#paced = true;
         const retryAfter = frame.retryAfter ?? RETRY_DELAY;
-        if (this.pauseDrain(retryAfter)) this.host.report({ ...error, cmid: item.cmid, retryAfter });
+        if (this.pauseDrain(retryAfter)) this.#host.report({ ...error, cmid: item.cmid, retryAfter });
         return;
       }
       if (frame.retryable) {
@@ -348,30 +352,30 @@ export class Session {
       // Refused for good: keep it visible as failed with the server's reason, and keep draining the rest.
       // The answer frees its place in the window like an ack does; when every send in flight is refused,
       // no ack would ever come to send what is queued behind them.
-      await this.host.fail(item, error);
-      this.host.report({ ...error, cmid: item.cmid });
+      await this.#host.fail(item, error);
+      this.#host.report({ ...error, cmid: item.cmid });
       this.drain();
       return;
     }
-    const reader = typeof frame.ref === 'number' ? this.older.get(frame.ref) : undefined;
+    const reader = typeof frame.ref === 'number' ? this.#older.get(frame.ref) : undefined;
     if (reader) {
-      this.older.delete(frame.ref as number);
+      this.#older.delete(frame.ref as number);
       reader(false);
     }
-    const conv = [...this.syncs].find(([, s]) => s.ref === frame.ref)?.[0];
+    const conv = [...this.#syncs].find(([, s]) => s.ref === frame.ref)?.[0];
     if (conv !== undefined) {
-      this.syncs.delete(conv);
+      this.#syncs.delete(conv);
       if (frame.retryable) {
         setTimeout(() => this.requestSync(conv), frame.retryAfter ?? RETRY_DELAY);
         return;
       }
-      this.catchingUp.delete(conv);
+      this.#catchingUp.delete(conv);
       this.finishCatchUp();
     }
     // Which conversation was refused (a denied sync, or a removal while connected), so the host can say so.
     const about = frame.conv ?? conv;
     const reported = about === undefined ? error : { ...error, conv: about };
-    this.host.report(frame.retryAfter === undefined ? reported : { ...reported, retryAfter: frame.retryAfter });
+    this.#host.report(frame.retryAfter === undefined ? reported : { ...reported, retryAfter: frame.retryAfter });
   }
 
   /**
@@ -379,9 +383,9 @@ export class Session {
    * False when a pause is already running (the refusals of pipelined items behind the first one).
    */
   private pauseDrain(ms: number): boolean {
-    if (this.retryTimer !== undefined || this.closed) return false;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    if (this.#retryTimer !== undefined || this.#closed) return false;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
       this.drain();
     }, ms);
     return true;

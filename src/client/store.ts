@@ -181,7 +181,7 @@ class IdbStore implements ChatStore {
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {
-    const tx = this.db.transaction('outbox', 'readwrite');
+    const tx = this.outboxWrite();
     const record = await tx.store.index('cmid').get(cmid);
     if (record) await tx.store.put({ ...record, status: 'failed', error });
     await tx.done;
@@ -189,7 +189,7 @@ class IdbStore implements ChatStore {
   }
 
   async requeue(cmid: string): Promise<OutboxRecord | null> {
-    const tx = this.db.transaction('outbox', 'readwrite');
+    const tx = this.outboxWrite();
     const record = await tx.store.index('cmid').get(cmid);
     let moved: OutboxRecord | null = null;
     if (record) {
@@ -203,7 +203,7 @@ class IdbStore implements ChatStore {
   }
 
   async removeFromOutbox(cmid: string): Promise<void> {
-    const tx = this.db.transaction('outbox', 'readwrite');
+    const tx = this.outboxWrite();
     const key = await tx.store.index('cmid').getKey(cmid);
     if (key !== undefined) await tx.store.delete(key);
     await tx.done;
@@ -213,9 +213,7 @@ class IdbStore implements ChatStore {
     // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
     // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
     // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
-    const tx = this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite');
-    // A failed request rejects this call; the abort it causes is the same failure, not an unhandled one.
-    tx.done.catch(() => {});
+    const tx = handled(this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite'));
     const messages = tx.objectStore('messages');
     const outbox = tx.objectStore('outbox');
     const cursors = tx.objectStore('cursors');
@@ -241,6 +239,20 @@ class IdbStore implements ChatStore {
   close(): void {
     this.db.close();
   }
+
+  /** A write transaction on the outbox (see `handled`). */
+  private outboxWrite() {
+    return handled(this.db.transaction('outbox', 'readwrite'));
+  }
+}
+
+/**
+ * `tx`, its `done` marked as handled: a method that stops at a failed request rejects with that
+ * request's error, and the abort that follows is the same failure, not an unhandled rejection on the page.
+ */
+function handled<T extends { done: Promise<void> }>(tx: T): T {
+  tx.done.catch(() => {});
+  return tx;
 }
 
 /** The held range a cursor record states (a record without `floor` was filled forward from seq 1). */

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, seedMessages, until } from '../browser-support/server.js';
-import { freshDb, freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets } from './support.js';
 
 /** Makes `indexedDB.open` throw, as private modes and some WebViews do, until the returned function is called. */
 function breakIndexedDb(): () => void {
@@ -43,6 +43,38 @@ describe('storage fallback', () => {
     expect(alice.client.storageKind).to.equal('memory');
     expect(alice.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb', 'memory']);
     expect(alice.client.pendingCount()).to.equal(0);
+  });
+
+  it('moves to memory without an unhandled rejection when an outbox write aborts half-way', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const tap = tapSockets();
+    // A refusal for good: the item is marked failed in the outbox, which is where IndexedDB gives way.
+    tap.rewriteIncoming = (f) => (f.type === 'sent' ? { type: 'error', code: 'SPAM', message: 'refused', ref: f.cmid, retryable: false } : f);
+    const unhandled: unknown[] = [];
+    const note = (e: PromiseRejectionEvent) => unhandled.push(e.reason);
+    window.addEventListener('unhandledrejection', note);
+    const { get } = IDBIndex.prototype;
+    try {
+      const alice = await makeClient(freshUser('alice'), [conv], { dbName });
+      await online(alice.client);
+      // The lookup of the item succeeds, then the transaction aborts before the write that follows it.
+      IDBIndex.prototype.get = function (this: IDBIndex, ...args: Parameters<typeof get>) {
+        const request = get.apply(this, args);
+        const tx = this.objectStore.transaction;
+        if (this.objectStore.name === 'outbox' && tx.db.name === dbName && tx.mode === 'readwrite') request.addEventListener('success', () => tx.abort());
+        return request;
+      };
+      await alice.client.send(conv, 'refused');
+      await until(() => alice.client.items(conv)[0]?.status === 'failed', 'the refusal shown');
+      await until(() => alice.client.storageKind === 'memory', 'the move to memory');
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      IDBIndex.prototype.get = get;
+      window.removeEventListener('unhandledrejection', note);
+      tap.restore();
+    }
+    expect(unhandled).to.deep.equal([]);
   });
 
   it('pages back from the server once IndexedDB failed, although the cache it replaced held older messages', async () => {

@@ -153,7 +153,17 @@ export class ClientStorage {
 
   /** Runs `task` after every earlier task, with the storage fallback; a failure is reported, not allowed to break the chain. */
   serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.work.then(() => this.withFallback(task));
+    const result = this.work.then(async () => {
+      const ranOn = this.store;
+      const value = await this.withFallback(task);
+      // A write outside the queue failed while this task ran on the store it replaces: the move copied the
+      // mirror before this task's outbox change (written to that store, then applied to the mirror) was in it.
+      if (ranOn?.kind !== 'memory' && this.movingToMemory && !this.host.finished()) {
+        await this.movingToMemory;
+        await copyOutbox(this.mirror, this.require());
+      }
+      return value;
+    });
     this.work = result.catch((e: unknown) => this.host.failed(e instanceof Error ? e.message : String(e)));
     return result;
   }
@@ -174,14 +184,7 @@ export class ClientStorage {
     // another task moved the client to memory meanwhile; a frame sent by the task may already be out.
     const ranOn = this.store;
     try {
-      const result = await task();
-      // A write outside the queue failed while this task ran on the store it replaces: the move copied the
-      // mirror before this task's outbox change (written there, then applied to the mirror) was in it.
-      if (ranOn?.kind !== 'memory' && this.movingToMemory && !this.host.finished()) {
-        await this.movingToMemory;
-        await copyOutbox(this.mirror, this.require());
-      }
-      return result;
+      return await task();
     } catch (e) {
       if (ranOn?.kind === 'memory' || this.host.finished()) throw e;
       await this.fallBackToMemory(e);

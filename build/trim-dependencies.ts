@@ -16,6 +16,27 @@ function cutSpans(code: string, cuts: ReadonlyArray<{ start: number; end: number
   return out + code.slice(at);
 }
 
+/**
+ * `code` of the dependency module `id` with `cuts` made, once every name of `expected` was `found` among
+ * them and nothing the cut code still holds uses one (`usedIn` lists those of a program); otherwise the
+ * build fails, naming `list` in this file as the one to update.
+ */
+function trimmed(
+  ctx: { error(message: string): never },
+  id: string,
+  code: string,
+  trim: { cuts: ReadonlyArray<{ start: number; end: number }>; expected: readonly string[]; found: ReadonlySet<string>; list: string },
+  usedIn: (program: ESTree.Program) => ReadonlySet<string>,
+): string {
+  const update = `update ${trim.list} in build/trim-dependencies.ts`;
+  const missing = trim.expected.filter((name) => !trim.found.has(name));
+  if (missing.length) ctx.error(`${id} has no ${missing.join(', ')}: ${update}`);
+  const out = cutSpans(code, trim.cuts);
+  const left = usedIn(parseSync(id, out).program);
+  if (left.size) ctx.error(`${id} still uses ${[...left].join(', ')}: ${update}`);
+  return out;
+}
+
 /** The module `id` parsed, when it is one of ours (src/) that imports `pkg`; else null. */
 function ourImporter(pkg: string, id: string, code: string): ESTree.Program | null {
   if (!/[\\/]src[\\/].*\.ts$/.test(id) || !code.includes(pkg)) return null;
@@ -53,9 +74,9 @@ const UNUSED_RWS_MEMBERS = [
 /**
  * Leaves the {@link UNUSED_RWS_MEMBERS} out of the script build, with the statements that only call them:
  * `this._debug(...)` (and the strings it would print) and `if (this.onopen) this.onopen(event)`. Members
- * are found with the parser. The build fails if
- * one of them is missing or still referenced in the class (a new version of the package), or if a module
- * of ours that imports the package reads one of them on anything but `this`.
+ * are found with the parser. The build fails if one of them is missing or still referenced in the class
+ * (a new version of the package), or if a module of ours that imports the package reads one of them on
+ * anything but `this`.
  */
 export function leanReconnectingWebSocket(): Plugin {
   const unused = new Set(UNUSED_RWS_MEMBERS);
@@ -88,19 +109,18 @@ export function leanReconnectingWebSocket(): Plugin {
             if (called && unused.has(called)) cuts.push({ start: node.start, end: node.end });
           },
         }).visit(program);
-        const missing = UNUSED_RWS_MEMBERS.filter((name) => !found.has(name));
-        if (missing.length) this.error(`${id} has no member(s) ${missing.join(', ')}: update UNUSED_RWS_MEMBERS in build/trim-dependencies.ts`);
-        const out = cutSpans(code, cuts);
-        const left = new Set<string>();
-        new Visitor({
-          MemberExpression(node) {
-            if (node.computed || node.property.type !== 'Identifier') return;
-            const name = node.property.name;
-            if (node.object.type === 'ThisExpression' && unused.has(name)) left.add(name);
-            if (node.object.type === 'Identifier' && node.object.name === 'ReconnectingWebSocket' && unused.has(`static ${name}`)) left.add(`static ${name}`);
-          },
-        }).visit(parseSync(id, out).program);
-        if (left.size) this.error(`${id} still uses ${[...left].join(', ')}: update UNUSED_RWS_MEMBERS in build/trim-dependencies.ts`);
+        const out = trimmed(this, id, code, { cuts, expected: UNUSED_RWS_MEMBERS, found, list: 'UNUSED_RWS_MEMBERS' }, (trimmedProgram) => {
+          const left = new Set<string>();
+          new Visitor({
+            MemberExpression(node) {
+              if (node.computed || node.property.type !== 'Identifier') return;
+              const name = node.property.name;
+              if (node.object.type === 'ThisExpression' && unused.has(name)) left.add(name);
+              if (node.object.type === 'Identifier' && node.object.name === 'ReconnectingWebSocket' && unused.has(`static ${name}`)) left.add(`static ${name}`);
+            },
+          }).visit(trimmedProgram);
+          return left;
+        });
         return { code: out, map: null };
       }
       const program = ourImporter('reconnecting-websocket', id, code);
@@ -139,9 +159,10 @@ const IDB_EXTRAS = [
 ];
 
 /**
- * Leaves the {@link IDB_EXTRAS} out of the script build. Statements are found with the parser. The build fails if one of them is missing, if a
- * `replaceTraps(...)` call uses none of them (idb grew a part this list does not know), if any is still
- * referenced, or if a module of ours that imports idb iterates with `iterate` or `for await`.
+ * Leaves the {@link IDB_EXTRAS} out of the script build. Statements are found with the parser. The build
+ * fails if one of them is missing, if a `replaceTraps(...)` call uses none of them (idb grew a part this
+ * list does not know), if any is still referenced, or if a module of ours that imports idb iterates with
+ * `iterate` or `for await`.
  */
 export function bareIdb(): Plugin {
   const extras = new Set(IDB_EXTRAS);
@@ -173,16 +194,15 @@ export function bareIdb(): Plugin {
             cuts.push({ start: node.start, end: node.end });
           }
         }
-        const missing = IDB_EXTRAS.filter((name) => !found.has(name));
-        if (missing.length) this.error(`${id} has no declaration(s) ${missing.join(', ')}: update IDB_EXTRAS in build/trim-dependencies.ts`);
-        const out = cutSpans(code, cuts);
-        const left = new Set<string>();
-        new Visitor({
-          Identifier(node) {
-            if (extras.has(node.name)) left.add(node.name);
-          },
-        }).visit(parseSync(id, out).program);
-        if (left.size) this.error(`${id} still uses ${[...left].join(', ')}: update IDB_EXTRAS in build/trim-dependencies.ts`);
+        const out = trimmed(this, id, code, { cuts, expected: IDB_EXTRAS, found, list: 'IDB_EXTRAS' }, (trimmedProgram) => {
+          const left = new Set<string>();
+          new Visitor({
+            Identifier(node) {
+              if (extras.has(node.name)) left.add(node.name);
+            },
+          }).visit(trimmedProgram);
+          return left;
+        });
         return { code: out, map: null };
       }
       const program = ourImporter('idb', id, code);

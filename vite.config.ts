@@ -1,9 +1,11 @@
 /**
- * Three browser builds:
+ * The browser builds:
  * - `vite build`: the ES library for bundlers (`dist/lib/*.js`), dependencies left external;
  * - `vite build --mode script`: `dist/imbed.js`, one self-contained IIFE for a script tag that registers
  *   `<imbed-chat>` and defines nothing global but `window.Imbed` (extending the object if the page or the
  *   launcher created it first);
+ * - `vite build --mode part-<name>`: `dist/imbed-<name>.js`, an optional part `imbed.js` loads on first
+ *   use (src/ui/parts/<name>.ts);
  * - `vite build --mode launcher`: `dist/imbed-launcher.js`, the few-KB loader that draws the chat button
  *   and loads `imbed.js` on first click or when idle (src/launcher/index.ts).
  * Each build prints the gzip size of what it wrote. The plugins they use live in build/, one module each.

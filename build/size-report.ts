@@ -13,7 +13,7 @@ export function sizeReport(): Plugin {
       outDir = config.build.outDir;
     },
     writeBundle(_options, bundle) {
-      for (const [name, chunk] of Object.entries(bundle)) if (name.endsWith('.js')) files.push(name);
+      for (const name of Object.keys(bundle)) if (name.endsWith('.js')) files.push(name);
     },
     closeBundle() {
       for (const name of files.sort()) {

@@ -578,7 +578,7 @@ export class ImbedClient extends ImbedEventTarget {
       mirror: this.#mirror,
       me: () => ({ user: this.#user ?? '', name: this.#name ?? this.#user ?? '' }),
       send: (frame) => this.sendFrame(frame),
-      // The session stores acks outside serial(), so they need the storage fallback of their own.
+      // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
       accept: (conv, msgs) => this.#storage.withFallback(() => this.accept(conv, msgs)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.

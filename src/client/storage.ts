@@ -199,7 +199,7 @@ export class ClientStorage {
 
   /** Replaces a failing store by a memory store holding what the mirror holds, and says so. */
   private fallBackToMemory(cause: unknown): Promise<void> {
-    // Ack writes run outside serial(), so two failures can race here: both wait for one move.
+    // Ack and live-message writes run outside serial(), so two failures can race here: both wait for one move.
     this.movingToMemory ??= this.moveToMemory(cause);
     return this.movingToMemory;
   }

@@ -255,10 +255,22 @@ export class FrameFuzzer {
       ['unterminated string', '{"type":"ping'],
       ['hex number', '{"type":"ping","ref":0x10}'],
       ['leading zero', '{"type":"ping","ref":007}'],
-      ['random printable', '{' + Array.from({ length: this.prng.int(1, 200) }, () => String.fromCharCode(this.prng.int(32, 126))).join('')],
+      ['random printable', this.unparsablePrintable()],
     ];
     const [variant, data] = this.prng.pick(variants);
     return { label: `bad-json/${variant}`, data, as: 'text', expect: error(ErrorCode.BAD_JSON, null) };
+  }
+
+  /** `{` and 1 to 200 printable ASCII characters, drawn again in the rare case they parse (`{}`, `{} `). */
+  private unparsablePrintable(): string {
+    for (;;) {
+      const text = '{' + Array.from({ length: this.prng.int(1, 200) }, () => String.fromCharCode(this.prng.int(32, 126))).join('');
+      try {
+        JSON.parse(text);
+      } catch {
+        return text;
+      }
+    }
   }
 
   private nonObject(): FuzzFrame {

@@ -33,12 +33,13 @@ export class ProtocolError extends Error {
   get retryable(): boolean {
     return ERROR_CODES[this.code].retryable;
   }
+}
 
-  toFrame(): ErrorFrame {
-    const frame: ErrorFrame = { type: 'error', code: this.code, message: this.message, ref: this.ref, retryable: this.retryable };
-    if (this.retryAfter !== undefined) frame.retryAfter = this.retryAfter;
-    return frame;
-  }
+/** The `error` frame that reports `error` (a function, not a method, so browser bundles leave it out). */
+export function errorFrame(error: ProtocolError): ErrorFrame {
+  const frame: ErrorFrame = { type: 'error', code: error.code, message: error.message, ref: error.ref, retryable: error.retryable };
+  if (error.retryAfter !== undefined) frame.retryAfter = error.retryAfter;
+  return frame;
 }
 
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: ProtocolError };

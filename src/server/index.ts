@@ -7,7 +7,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError } from '../protocol/index.js';
+import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError, errorFrame } from '../protocol/index.js';
 import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
 import { Auth, resolveAuthConfig } from './auth.js';
@@ -243,7 +243,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     if (!ctx.limits.acquireIp(ip)) {
       ws.on('error', (err) => log(`refused socket error: ${err.message}`));
       const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
-      ws.send(JSON.stringify(error.toFrame()));
+      ws.send(JSON.stringify(errorFrame(error)));
       ws.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address');
       log(`refused connection from ${ip}: too many connections`);
       warnAboutProxy(ip);

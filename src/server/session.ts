@@ -14,6 +14,7 @@ import {
   ErrorCode,
   LIMITS,
   ProtocolError,
+  errorFrame,
   checkText,
   isRef,
   parseClientFrame,
@@ -235,7 +236,7 @@ export class Session implements Subscriber, CommitParty {
   }
 
   private sendError(error: ProtocolError): void {
-    this.send(error.toFrame());
+    this.send(errorFrame(error));
   }
 
   /** Handles one frame; never throws, so no client can take the process down. */

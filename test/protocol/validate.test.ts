@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIMITS } from '../../src/protocol/frames.ts';
-import { checkText, isRef, parseClientFrame, parseServerFrame, ProtocolError } from '../../src/protocol/validate.ts';
+import { checkText, errorFrame, isRef, parseClientFrame, parseServerFrame, ProtocolError } from '../../src/protocol/validate.ts';
 
 function refused(raw: string, maxText?: number): ProtocolError {
   const result = parseClientFrame(raw, maxText);
@@ -97,8 +97,8 @@ describe('checkText and isRef', () => {
 
 describe('ProtocolError', () => {
   it('builds an error frame with the retryable flag of its code', () => {
-    assert.deepEqual(new ProtocolError('INTERNAL', 'boom', 'c1').toFrame(), { type: 'error', code: 'INTERNAL', message: 'boom', ref: 'c1', retryable: true });
-    assert.equal(new ProtocolError('BAD_JSON', 'x').toFrame().retryable, false);
+    assert.deepEqual(errorFrame(new ProtocolError('INTERNAL', 'boom', 'c1')), { type: 'error', code: 'INTERNAL', message: 'boom', ref: 'c1', retryable: true });
+    assert.equal(errorFrame(new ProtocolError('BAD_JSON', 'x')).retryable, false);
   });
 });
 

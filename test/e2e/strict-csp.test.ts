@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, renderedMessages, until } from '../support/browser.ts';
+import { launchChromium, renderedMessages, tokenRoute, until } from '../support/browser.ts';
+import { servePages } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
 
 /**
@@ -57,31 +57,16 @@ async function startStrictHost(chat: ServerProcess): Promise<HostSite> {
 <script src="${chat.httpUrl}/imbed.js"></script>
 <script type="module" src="/host.js"></script>
 </head><body><h1>Shop</h1><div id="slot"></div></body></html>`;
-  const files: Record<string, [string, string]> = {
-    '/embed.html': ['text/html; charset=utf-8', page],
-    '/csp-watch.js': ['text/javascript; charset=utf-8', WATCH_SCRIPT],
-    '/host.js': ['text/javascript; charset=utf-8', hostScript(chat.wsUrl)],
-    '/host.css': ['text/css; charset=utf-8', 'imbed-chat { display: flex; height: 480px; width: 420px; }'],
-  };
-  const server: Server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://host');
-    const headers = { 'content-security-policy': policy, 'cache-control': 'no-store' };
-    if (url.pathname === '/token') {
-      const user = url.searchParams.get('user') ?? 'anonymous';
-      const token = await chat.token(user);
-      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ token }));
-      return;
-    }
-    const file = files[url.pathname];
-    if (file) res.writeHead(200, { ...headers, 'content-type': file[0] }).end(file[1]);
-    else res.writeHead(404, headers).end();
+  const headers = { 'content-security-policy': policy };
+  const token = tokenRoute((user) => chat.token(user));
+  const site = await servePages({
+    '/embed.html': { body: page, headers },
+    '/csp-watch.js': { type: 'text/javascript; charset=utf-8', body: WATCH_SCRIPT, headers },
+    '/host.js': { type: 'text/javascript; charset=utf-8', body: hostScript(chat.wsUrl), headers },
+    '/host.css': { type: 'text/css; charset=utf-8', body: 'imbed-chat { display: flex; height: 480px; width: 420px; }', headers },
+    '/token': async (url) => ({ ...(await token(url)), headers }),
   });
-  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
-  return {
-    url: `http://localhost:${(server.address() as { port: number }).port}`,
-    policy,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...site, policy };
 }
 
 interface OpenedPage {

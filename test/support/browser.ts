@@ -2,9 +2,9 @@
  * Real Chromium for Node-side end-to-end tests (playwright-core driving the system Chromium), and a
  * static host page on its own origin that embeds imbed with a script tag, as a customer's site would.
  */
-import { createServer, type Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
+import { servePages, type PageServer, type Served } from './page-server.ts';
 
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -18,7 +18,7 @@ export async function launchChromium(): Promise<Browser> {
 export async function startHostSite(
   chatHttpUrl: string,
   signToken: (user: string) => Promise<string>,
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<PageServer> {
   const wsUrl = chatHttpUrl.replace(/^http/, 'ws') + '/ws';
   const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A customer's page</title>
@@ -36,24 +36,18 @@ export async function startHostSite(
   chat.setAttribute('token', token);
   document.getElementById('slot').append(chat);
 </script></body></html>`;
-  const server: Server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://host');
-    if (url.pathname === '/token') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ token: await signToken(url.searchParams.get('user') ?? 'anonymous') }));
-    } else if (url.pathname === '/embed.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-    } else {
-      res.writeHead(404).end();
-    }
+  return servePages({
+    '/token': tokenRoute(signToken),
+    '/embed.html': { body: page },
   });
-  await new Promise<void>((r) => server.listen(0, 'localhost', r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://localhost:${port}`,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
+}
+
+/** A host backend's `/token?user=U`: the user's token as JSON, signed as a customer's backend would. */
+export function tokenRoute(signToken: (user: string) => Promise<string>): (url: URL) => Promise<Served> {
+  return async (url) => ({
+    type: 'application/json',
+    body: JSON.stringify({ token: await signToken(url.searchParams.get('user') ?? 'anonymous') }),
+  });
 }
 
 /** One rendered message line of the `<imbed-chat>` on a page. */

@@ -3,11 +3,11 @@
  * Chromium with one browser context (one profile) per user, and the checks every scenario ends with.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ServerProcess } from './server-process.ts';
-import { launchChromium, renderedMessages, startHostSite, until } from './browser.ts';
+import { launchChromium, renderedMessages, startHostSite, tokenRoute, until } from './browser.ts';
+import { servePages, type PageServer, type Route } from './page-server.ts';
 
 export interface StoredMessage {
   seq: number;
@@ -19,26 +19,26 @@ export interface StoredMessage {
 export class Scenario {
   readonly server = new ServerProcess();
   readonly conv = `e2e-${Date.now().toString(36)}`;
-  private site!: { url: string; close(): Promise<void> };
+  private site!: PageServer;
   private browser!: Browser;
   private contexts = new Map<string, BrowserContext>();
   /** Pages a scenario builds itself, by path (see `serve`), and the site that serves them. */
-  private readonly served = new Map<string, string>();
-  private pagesSite: Server | null = null;
-  private pagesUrl = '';
+  private readonly served: Record<string, Route> = {};
+  private pagesSite: PageServer | null = null;
 
   async start(): Promise<void> {
     await this.server.start();
     const signToken = (user: string) => this.server.token(user);
     this.site = await startHostSite(this.server.httpUrl, signToken);
-    await this.startPagesSite(signToken);
+    this.served['/token'] = tokenRoute(signToken);
+    this.pagesSite = await servePages(this.served);
     this.browser = await launchChromium();
   }
 
   async dispose(): Promise<void> {
     await this.browser?.close();
     await this.site?.close();
-    await new Promise<void>((resolve) => (this.pagesSite ? this.pagesSite.close(() => resolve()) : resolve()));
+    await this.pagesSite?.close();
     await this.server.dispose();
   }
 
@@ -75,27 +75,8 @@ export class Scenario {
    */
   serve(name: string, html: string): string {
     const path = `/scenario/${name}`;
-    this.served.set(path, html);
-    return `${this.pagesUrl}${path}`;
-  }
-
-  private async startPagesSite(signToken: (user: string) => Promise<string>): Promise<void> {
-    const site = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://pages');
-      const html = this.served.get(url.pathname);
-      if (url.pathname === '/token') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ token: await signToken(url.searchParams.get('user') ?? 'anonymous') }));
-      } else if (html !== undefined) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        res.end(html);
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
-    this.pagesSite = site;
-    this.pagesUrl = `http://localhost:${(site.address() as { port: number }).port}`;
+    this.served[path] = { body: html };
+    return `${this.pagesSite!.url}${path}`;
   }
 
   async waitForWidget(page: Page): Promise<void> {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseSync, Visitor, type ESTree } from 'vite';
 
 /** Every word of the `.js` files under `dir` and its subfolders. */
@@ -11,40 +11,115 @@ function wordsIn(dir: string, into: Set<string>): void {
   }
 }
 
+/** The source file a relative import names (`./x.js` is `./x.ts`); null for a package. */
+function imported(from: string, source: string): string | null {
+  return source.startsWith('.') ? resolve(dirname(from), source).replace(/\.js$/, '.ts') : null;
+}
+
+function parsed(file: string): ESTree.Program {
+  return parseSync(file, readFileSync(file, 'utf8')).program;
+}
+
 /**
- * The pattern of property names the script build may shorten: `_`-prefixed ones, and the TypeScript
- * `private` and `protected` members of the browser code in src/ (the minifier shortens `#private` fields
- * by itself, not these). A member name is only shortened when nothing could read it under its long
- * name: every mention in src/ is its declaration or `this.name` (never `other.name`, an object key, an
- * interface member or a string), no decorator names it, no bundled dependency (lit, idb) contains the
- * word, and the language cannot call it by itself (`then`, `toJSON`, `handleEvent`, any name in the
- * ES library typings).
+ * The classes of the package's API: those src/index.ts exports, directly or through `export *` and
+ * `export { … } from`, and the classes they extend. Their members are called by the host page.
+ */
+function apiClasses(root: string): Set<string> {
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const node of parsed(file).body) {
+      if (node.type === 'ExportAllDeclaration') {
+        const next = imported(file, node.source.value);
+        if (next) walk(next);
+      } else if (node.type === 'ExportNamedDeclaration') {
+        for (const spec of node.specifiers) if (spec.exported.type === 'Identifier') names.add(spec.exported.name);
+        if (node.declaration?.type === 'ClassDeclaration' && node.declaration.id) names.add(node.declaration.id.name);
+        const next = node.source && imported(file, node.source.value);
+        if (next) walk(next);
+      }
+    }
+  };
+  walk(join(root, 'src/index.ts'));
+  return names;
+}
+
+/** Every word of the modules the script build's parts (src/ui/parts/*.ts) are built from. */
+function partWords(root: string): Set<string> {
+  const words = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const word of code.match(/[\w$]+/g) ?? []) words.add(word);
+    for (const node of parsed(file).body) {
+      const source = (node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source?.value;
+      const next = source && !(node.type === 'ImportDeclaration' && node.importKind === 'type') ? imported(file, source) : null;
+      if (next) walk(next);
+    }
+  };
+  const parts = join(root, 'src/ui/parts');
+  for (const name of readdirSync(parts)) if (name.endsWith('.ts')) walk(join(parts, name));
+  return words;
+}
+
+/**
+ * The pattern of property names the script build may shorten: `_`-prefixed ones, and two kinds of
+ * member of the browser code in src/ (the minifier shortens `#private` members by itself, not these):
+ *
+ * - TypeScript `private` and `protected` members, when every mention in src/ is their declaration or
+ *   `this.name` (never `other.name`);
+ * - members of the classes outside the API (see `apiClasses`), which other classes of the bundle call
+ *   as `other.name`, when no part (built and shortened on its own) mentions the word.
+ *
+ * In both cases a name stays long when anything else could read it under that name: an object key, an
+ * interface member or a string in src/ (a frame field, a record stored in IndexedDB, a `ChatStore`
+ * method a host implements), a decorator, a word of a bundled dependency (lit, idb), or a name the
+ * language can call by itself (`then`, `toJSON`, `handleEvent`, any name in the ES library typings).
  */
 export function mangledNames(root = join(import.meta.dirname, '..')): RegExp {
   const declared = new Set<string>();
+  /** Members of classes outside the API, which may be read from other objects. */
+  const internal = new Set<string>();
   const blocked = new Set<string>(['handleEvent']);
+  /** Names read as `other.name`: fine for an internal class's member, not for a private one. */
+  const readElsewhere = new Set<string>();
   const typescript = join(root, 'node_modules/typescript/lib');
   for (const file of readdirSync(typescript).filter((name) => /^lib\.es.*\.d\.ts$/.test(name))) {
     for (const word of readFileSync(join(typescript, file), 'utf8').match(/[\w$]+/g) ?? []) blocked.add(word);
   }
   for (const dep of ['lit', 'lit-html', 'lit-element', '@lit/reactive-element', 'idb', 'reconnecting-websocket']) wordsIn(join(root, 'node_modules', dep), blocked);
-  const member = (node: { accessibility?: string | null; override?: boolean; decorators?: unknown[] }) =>
-    (node.accessibility === 'private' || node.accessibility === 'protected') && !node.override && !node.decorators?.length;
+  const api = apiClasses(root);
   const sources = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
       entry.isDirectory() ? (entry.name === 'server' ? [] : sources(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
     );
+  type Member = { accessibility?: string | null; override?: boolean; decorators?: unknown[]; kind?: string; key: ESTree.Node; computed?: boolean };
   for (const file of sources(join(root, 'src'))) {
-    const { program } = parseSync(file, readFileSync(file, 'utf8'));
+    const program = parsed(file);
     const allowed = new WeakSet<object>();
     const mentions: Array<{ node: object; name: string }> = [];
+    /** Members of the classes of this file that are not part of the API. */
+    const ofInternalClass = new WeakSet<object>();
+    for (const node of program.body) {
+      const klass = node.type === 'ExportNamedDeclaration' || node.type === 'ExportDefaultDeclaration' ? node.declaration : node;
+      if (klass?.type === 'ClassDeclaration' && klass.id && !api.has(klass.id.name)) for (const member of klass.body.body) ofInternalClass.add(member);
+    }
     const key = (node: { key: ESTree.Node; computed?: boolean }) => {
       if (!node.computed && node.key.type === 'Identifier') mentions.push({ node: node.key, name: node.key.name });
     };
-    const declare = (node: Parameters<typeof member>[0] & { key: ESTree.Node; computed?: boolean }) => {
-      if (member(node) && !node.computed && node.key.type === 'Identifier') {
-        declared.add(node.key.name);
-        allowed.add(node.key);
+    const declare = (node: Member) => {
+      if (!node.computed && node.key.type === 'Identifier' && !node.override && !node.decorators?.length && node.kind !== 'constructor') {
+        if (node.accessibility === 'private' || node.accessibility === 'protected') {
+          declared.add(node.key.name);
+          allowed.add(node.key);
+        } else if (ofInternalClass.has(node)) {
+          internal.add(node.key.name);
+          allowed.add(node.key);
+        }
       }
       key(node);
     };
@@ -53,12 +128,12 @@ export function mangledNames(root = join(import.meta.dirname, '..')): RegExp {
       MethodDefinition: declare,
       TSParameterProperty(node) {
         const parameter = node.parameter.type === 'AssignmentPattern' ? node.parameter.left : node.parameter;
-        if (member(node) && parameter.type === 'Identifier') declared.add(parameter.name);
+        if ((node.accessibility === 'private' || node.accessibility === 'protected') && parameter.type === 'Identifier') declared.add(parameter.name);
       },
       MemberExpression(node) {
         if (node.computed || node.property.type !== 'Identifier') return;
-        if (node.object.type === 'ThisExpression') allowed.add(node.property);
-        mentions.push({ node: node.property, name: node.property.name });
+        allowed.add(node.property);
+        if (node.object.type !== 'ThisExpression') readElsewhere.add(node.property.name);
       },
       Property: key,
       TSPropertySignature: key,
@@ -69,6 +144,10 @@ export function mangledNames(root = join(import.meta.dirname, '..')): RegExp {
     }).visit(program);
     for (const { node, name } of mentions) if (!allowed.has(node)) blocked.add(name);
   }
-  const names = [...declared].filter((name) => !blocked.has(name) && !name.startsWith('_')).sort();
-  return new RegExp(`^(?:_[a-zA-Z]|(?:${names.join('|')})$)`);
+  const inParts = partWords(root);
+  const names = [
+    ...[...declared].filter((name) => !readElsewhere.has(name)),
+    ...[...internal].filter((name) => !inParts.has(name) && !declared.has(name)),
+  ].filter((name) => !blocked.has(name) && !name.startsWith('_'));
+  return new RegExp(`^(?:_[a-zA-Z]|(?:${[...new Set(names)].sort().join('|')})$)`);
 }

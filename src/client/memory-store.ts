@@ -9,34 +9,34 @@ import type { ItemError } from './types.js';
 /** A `ChatStore` held in memory for the life of the page. */
 export class MemoryStore implements ChatStore {
   readonly kind = 'memory' as const;
-  private nextId = 1;
-  private readonly outbox: OutboxRecord[] = [];
-  private readonly messages = new Map<string, Map<number, Message>>();
-  private readonly ranges = new Map<string, HeldRange>();
+  #nextId = 1;
+  readonly #outbox: OutboxRecord[] = [];
+  readonly #messages = new Map<string, Map<number, Message>>();
+  readonly #ranges = new Map<string, HeldRange>();
 
   async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
-    const range = this.range(conv);
+    const range = this.#range(conv);
     const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(range.floor, range.cursor - opts.limit + 1));
-    return { messages: this.sorted(conv).filter((m) => m.seq >= from), ...range };
+    return { messages: this.#sorted(conv).filter((m) => m.seq >= from), ...range };
   }
 
   async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
-    return this.sorted(conv).filter((m) => m.seq < below && m.seq >= below - limit);
+    return this.#sorted(conv).filter((m) => m.seq < below && m.seq >= below - limit);
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
-    return this.outbox.filter((r) => (r.id ?? 0) > afterId).map((r) => ({ ...r }));
+    return this.#outbox.filter((r) => (r.id ?? 0) > afterId).map((r) => ({ ...r }));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
-    if (this.outbox.some((r) => r.cmid === record.cmid)) throw new Error(`cmid ${record.cmid} is already in the outbox`);
-    const stored = { ...record, id: this.nextId++ };
-    this.outbox.push(stored);
+    if (this.#outbox.some((r) => r.cmid === record.cmid)) throw new Error(`cmid ${record.cmid} is already in the outbox`);
+    const stored = { ...record, id: this.#nextId++ };
+    this.#outbox.push(stored);
     return { record: { ...stored }, newer: newerThan === undefined ? [] : await this.loadOutbox(newerThan) };
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {
-    const record = this.outbox.find((r) => r.cmid === cmid);
+    const record = this.#outbox.find((r) => r.cmid === cmid);
     if (!record) return false;
     record.status = 'failed';
     record.error = error;
@@ -44,47 +44,47 @@ export class MemoryStore implements ChatStore {
   }
 
   async requeue(cmid: string): Promise<OutboxRecord | null> {
-    const i = this.outbox.findIndex((r) => r.cmid === cmid);
+    const i = this.#outbox.findIndex((r) => r.cmid === cmid);
     if (i < 0) return null;
-    const [record] = this.outbox.splice(i, 1);
-    const moved: OutboxRecord = { conv: record.conv, cmid: record.cmid, text: record.text, createdAt: record.createdAt, status: 'pending', id: this.nextId++ };
-    this.outbox.push(moved);
+    const [record] = this.#outbox.splice(i, 1);
+    const moved: OutboxRecord = { conv: record.conv, cmid: record.cmid, text: record.text, createdAt: record.createdAt, status: 'pending', id: this.#nextId++ };
+    this.#outbox.push(moved);
     return { ...moved };
   }
 
   async removeFromOutbox(cmid: string): Promise<void> {
-    const i = this.outbox.findIndex((r) => r.cmid === cmid);
-    if (i >= 0) this.outbox.splice(i, 1);
+    const i = this.#outbox.findIndex((r) => r.cmid === cmid);
+    if (i >= 0) this.#outbox.splice(i, 1);
   }
 
   async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
-    const { held, removed } = this.store(conv, msgs);
-    const range = older ? extendDown(this.range(conv), msgs, older.more) : this.range(conv);
+    const { held, removed } = this.#store(conv, msgs);
+    const range = older ? extendDown(this.#range(conv), msgs, older.more) : this.#range(conv);
     while (held.has(range.cursor + 1)) range.cursor += 1;
-    this.ranges.set(conv, range);
+    this.#ranges.set(conv, range);
     return { ...range, removed };
   }
 
   close(): void {}
 
-  private range(conv: string): HeldRange {
-    return this.ranges.get(conv) ?? { cursor: 0, floor: 1 };
+  #range(conv: string): HeldRange {
+    return this.#ranges.get(conv) ?? { cursor: 0, floor: 1 };
   }
 
-  private sorted(conv: string): Message[] {
-    return [...(this.messages.get(conv)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((m) => ({ ...m }));
+  #sorted(conv: string): Message[] {
+    return [...(this.#messages.get(conv)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((m) => ({ ...m }));
   }
 
   /** Holds `msgs` and removes outbox items with the same cmids. */
-  private store(conv: string, msgs: readonly Message[]): { held: Map<number, Message>; removed: string[] } {
-    let held = this.messages.get(conv);
-    if (!held) this.messages.set(conv, (held = new Map()));
+  #store(conv: string, msgs: readonly Message[]): { held: Map<number, Message>; removed: string[] } {
+    let held = this.#messages.get(conv);
+    if (!held) this.#messages.set(conv, (held = new Map()));
     const removed: string[] = [];
     for (const m of msgs) {
       held.set(m.seq, { ...m });
-      const i = this.outbox.findIndex((r) => r.cmid === m.cmid);
+      const i = this.#outbox.findIndex((r) => r.cmid === m.cmid);
       if (i >= 0) {
-        this.outbox.splice(i, 1);
+        this.#outbox.splice(i, 1);
         removed.push(m.cmid);
       }
     }

@@ -28,23 +28,26 @@ export interface Me {
 
 /** Messages by conversation and seq, cursors, and the outbox in outbox order. */
 export class Mirror {
-  private readonly convs = new Map<string, ConversationCopy>();
-  private outbox: OutboxRecord[] = [];
+  readonly #me: () => Me;
+  readonly #convs = new Map<string, ConversationCopy>();
+  #outbox: OutboxRecord[] = [];
   /** The item made of each message and outbox record, while the user and their name stay the same. */
-  private made = new WeakMap<object, ChatItem>();
+  #made = new WeakMap<object, ChatItem>();
 
-  constructor(private readonly me: () => Me) {}
+  constructor(me: () => Me) {
+    this.#me = me;
+  }
 
   /** Replaces the copy of `conv` with (the newest part of) what the store holds, and its held range. */
   loadConversation(conv: string, messages: readonly Message[], range: HeldRange): void {
     const copy = { messages: new Map(messages.map((m) => [m.seq, m])), cursor: range.cursor, low: range.cursor + 1, floor: range.floor, view: null };
-    this.convs.set(conv, copy);
+    this.#convs.set(conv, copy);
     reach(copy);
   }
 
   /** What is held of `conv` here (`low`) and in the store (`floor`), to know where older messages come from. */
   held(conv: string): { cursor: number; low: number; floor: number } {
-    const { cursor, low, floor } = this.copy(conv);
+    const { cursor, low, floor } = this.#copy(conv);
     return { cursor, low, floor };
   }
 
@@ -53,7 +56,7 @@ export class Mirror {
    * below `low` after all (it was replaced by a memory copy of this one): older ones come from the server.
    */
   addOlder(conv: string, msgs: readonly Message[]): void {
-    const copy = this.copy(conv);
+    const copy = this.#copy(conv);
     if (msgs.length === 0) copy.floor = copy.low;
     for (const m of msgs) copy.messages.set(m.seq, m);
     reach(copy);
@@ -65,7 +68,7 @@ export class Mirror {
    * starts this copy's range there when it held none. Returns the messages it did not hold before.
    */
   acceptOlder(conv: string, msgs: readonly Message[], range: HeldRange): Message[] {
-    const copy = this.copy(conv);
+    const copy = this.#copy(conv);
     const first = msgs[0];
     if (copy.cursor === 0 && first) [copy.cursor, copy.low] = [first.seq - 1, first.seq];
     copy.floor = range.floor;
@@ -77,28 +80,28 @@ export class Mirror {
 
   /** Replaces the outbox copy (records in outbox order). */
   loadOutbox(records: readonly OutboxRecord[]): void {
-    this.outbox = [...records];
+    this.#outbox = [...records];
     this.invalidateAll();
   }
 
   cursor(conv: string): number {
-    return this.copy(conv).cursor;
+    return this.#copy(conv).cursor;
   }
 
   /** The highest seq held for `conv`, gap or not. */
   highestSeq(conv: string): number {
-    let highest = this.copy(conv).cursor;
-    for (const seq of this.copy(conv).messages.keys()) if (seq > highest) highest = seq;
+    let highest = this.#copy(conv).cursor;
+    for (const seq of this.#copy(conv).messages.keys()) if (seq > highest) highest = seq;
     return highest;
   }
 
   /** Every message held for `conv`, by seq. */
   storedMessages(conv: string): Message[] {
-    return [...this.copy(conv).messages.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.#copy(conv).messages.values()].sort((a, b) => a.seq - b.seq);
   }
 
   message(conv: string, seq: number): Message | undefined {
-    return this.copy(conv).messages.get(seq);
+    return this.#copy(conv).messages.get(seq);
   }
 
   /**
@@ -106,7 +109,7 @@ export class Mirror {
    * this copy did not hold before (for `message` events) and whether anything changed.
    */
   acceptMessages(conv: string, msgs: readonly Message[]): { added: Message[]; changed: boolean } {
-    const copy = this.copy(conv);
+    const copy = this.#copy(conv);
     const added: Message[] = [];
     let replaced = false;
     for (const m of msgs) {
@@ -123,13 +126,13 @@ export class Mirror {
       added.push(m);
     }
     const cmids = new Set(msgs.map((m) => m.cmid));
-    const before = this.outbox.length;
-    this.outbox = this.outbox.filter((r) => !cmids.has(r.cmid));
+    const before = this.#outbox.length;
+    this.#outbox = this.#outbox.filter((r) => !cmids.has(r.cmid));
     // The copy's cursor counts only what the copy holds: taking the store's would skip messages that
     // another tab stored, and the next sync would start after them.
     const cursorBefore = copy.cursor;
     while (copy.messages.has(copy.cursor + 1)) copy.cursor += 1;
-    const changed = added.length > 0 || replaced || this.outbox.length !== before || copy.cursor !== cursorBefore;
+    const changed = added.length > 0 || replaced || this.#outbox.length !== before || copy.cursor !== cursorBefore;
     if (changed) copy.view = null;
     return { added, changed };
   }
@@ -144,7 +147,7 @@ export class Mirror {
     const added: Message[] = [];
     for (const { conv, messages, cursor, floor } of convs) {
       // Another tab started the range with a page of history: this copy's range starts where the store's does.
-      const copy = this.copy(conv);
+      const copy = this.#copy(conv);
       if (copy.cursor === 0 && cursor > 0) [copy.cursor, copy.low] = [floor - 1, floor];
       copy.floor = Math.min(copy.floor, floor);
       const result = this.acceptMessages(conv, messages);
@@ -161,11 +164,11 @@ export class Mirror {
     const stored = new Map<string, Set<string>>();
     const acknowledged = (r: OutboxRecord) => {
       let cmids = stored.get(r.conv);
-      if (!cmids) stored.set(r.conv, (cmids = new Set(Array.from(this.convs.get(r.conv)?.messages.values() ?? [], (m) => m.cmid))));
+      if (!cmids) stored.set(r.conv, (cmids = new Set(Array.from(this.#convs.get(r.conv)?.messages.values() ?? [], (m) => m.cmid))));
       return cmids.has(r.cmid);
     };
     outbox = outbox.filter((r) => !acknowledged(r));
-    const before = signature(this.outbox);
+    const before = signature(this.#outbox);
     const after = signature(outbox);
     for (const conv of new Set([...before.keys(), ...after.keys()])) {
       if (before.get(conv) !== after.get(conv)) changed.add(conv);
@@ -175,12 +178,12 @@ export class Mirror {
   }
 
   outboxItems(): readonly OutboxRecord[] {
-    return this.outbox;
+    return this.#outbox;
   }
 
   /** The highest outbox id this copy holds (0 when the outbox is empty): newer records have higher ids. */
   outboxHighWater(): number {
-    return this.outbox.reduce((high, r) => Math.max(high, r.id ?? 0), 0);
+    return this.#outbox.reduce((high, r) => Math.max(high, r.id ?? 0), 0);
   }
 
   /**
@@ -189,31 +192,31 @@ export class Mirror {
    */
   mergeOutbox(records: readonly OutboxRecord[]): void {
     for (const record of records) {
-      this.outbox = this.outbox.filter((r) => r.cmid !== record.cmid && r.id !== record.id);
-      const at = this.outbox.findIndex((r) => (r.id ?? 0) > (record.id ?? 0));
-      this.outbox.splice(at < 0 ? this.outbox.length : at, 0, record);
-      this.copy(record.conv).view = null;
+      this.#outbox = this.#outbox.filter((r) => r.cmid !== record.cmid && r.id !== record.id);
+      const at = this.#outbox.findIndex((r) => (r.id ?? 0) > (record.id ?? 0));
+      this.#outbox.splice(at < 0 ? this.#outbox.length : at, 0, record);
+      this.#copy(record.conv).view = null;
     }
   }
 
   findOutbox(cmid: string): OutboxRecord | undefined {
-    return this.outbox.find((r) => r.cmid === cmid);
+    return this.#outbox.find((r) => r.cmid === cmid);
   }
 
   /** Appends a record just written to the store's outbox. */
   addOutbox(record: OutboxRecord): void {
-    this.outbox.push(record);
-    this.copy(record.conv).view = null;
+    this.#outbox.push(record);
+    this.#copy(record.conv).view = null;
   }
 
   /** Replaces (in place) or removes an outbox record. */
   updateOutbox(cmid: string, record: OutboxRecord | null): void {
-    const i = this.outbox.findIndex((r) => r.cmid === cmid);
+    const i = this.#outbox.findIndex((r) => r.cmid === cmid);
     if (i < 0) return;
-    const conv = this.outbox[i].conv;
-    if (record) this.outbox[i] = record;
-    else this.outbox.splice(i, 1);
-    this.copy(conv).view = null;
+    const conv = this.#outbox[i].conv;
+    if (record) this.#outbox[i] = record;
+    else this.#outbox.splice(i, 1);
+    this.#copy(conv).view = null;
   }
 
   /** Moves an outbox record to the end (a retried item goes out after everything already queued). */
@@ -224,11 +227,11 @@ export class Mirror {
 
   /** Stored messages by seq, then this conversation's outbox items in outbox order. */
   items(conv: string): readonly ChatItem[] {
-    const copy = this.copy(conv);
+    const copy = this.#copy(conv);
     if (copy.view) return copy.view;
-    const { user, name } = this.me();
+    const { user, name } = this.#me();
     // The item of an unchanged message or record is the same object as before, so a renderer can tell what changed.
-    const made = this.made;
+    const made = this.#made;
     const itemOf = <T extends object>(source: T, make: (source: T) => ChatItem): ChatItem => {
       let item = made.get(source);
       if (!item) made.set(source, (item = make(source)));
@@ -237,7 +240,7 @@ export class Mirror {
     const stored = [...copy.messages.values()]
       .sort((a, b) => a.seq - b.seq)
       .map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
-    const outgoing = this.outbox
+    const outgoing = this.#outbox
       .filter((r) => r.conv === conv)
       .map((r) => itemOf(r, () => outboxItem(r, user, name)));
     copy.view = Object.freeze([...stored, ...outgoing]);
@@ -246,18 +249,18 @@ export class Mirror {
 
   /** Outbox items with status `pending`, in `conv` or in all conversations. */
   pendingCount(conv?: string): number {
-    return this.outbox.filter((r) => r.status === 'pending' && (conv === undefined || r.conv === conv)).length;
+    return this.#outbox.filter((r) => r.status === 'pending' && (conv === undefined || r.conv === conv)).length;
   }
 
   /** Forgets every rendered view (the user or their name became known). */
   invalidateAll(): void {
-    this.made = new WeakMap();
-    for (const copy of this.convs.values()) copy.view = null;
+    this.#made = new WeakMap();
+    for (const copy of this.#convs.values()) copy.view = null;
   }
 
-  private copy(conv: string): ConversationCopy {
-    let copy = this.convs.get(conv);
-    if (!copy) this.convs.set(conv, (copy = { messages: new Map(), cursor: 0, low: 1, floor: 1, view: null }));
+  #copy(conv: string): ConversationCopy {
+    let copy = this.#convs.get(conv);
+    if (!copy) this.#convs.set(conv, (copy = { messages: new Map(), cursor: 0, low: 1, floor: 1, view: null }));
     return copy;
   }
 }

@@ -110,23 +110,26 @@ export interface StorageHost {
 
 /** The store in use and the one queue of work over it. */
 export class ClientStorage {
-  private store: ChatStore | null = null;
+  readonly #mirror: Mirror;
+  readonly #conversations: readonly string[];
+  readonly #host: StorageHost;
+  #store: ChatStore | null = null;
   /** Every store write and every frame is handled in turn, so the mirror follows the store in order. */
-  private work: Promise<unknown> = Promise.resolve();
+  #work: Promise<unknown> = Promise.resolve();
   /** The move to memory after the store failed mid-session, once started. */
-  private movingToMemory: Promise<void> | null = null;
+  #movingToMemory: Promise<void> | null = null;
   /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
-  private hosted: ChatStore | null = null;
+  #hosted: ChatStore | null = null;
 
-  constructor(
-    private readonly mirror: Mirror,
-    private readonly conversations: readonly string[],
-    private readonly host: StorageHost,
-  ) {}
+  constructor(mirror: Mirror, conversations: readonly string[], host: StorageHost) {
+    this.#mirror = mirror;
+    this.#conversations = conversations;
+    this.#host = host;
+  }
 
   /** Where the outbox and cache live; null until storage is open. */
   get kind(): StorageKind | null {
-    return this.store?.kind ?? null;
+    return this.#store?.kind ?? null;
   }
 
   /**
@@ -134,43 +137,43 @@ export class ClientStorage {
    * the reason the store is not the one asked for, when it is not, so a person can be told.
    */
   async open(name: string, options: StorageOptions, onLost: (reason: string) => void): Promise<string | undefined> {
-    const { store, reason } = await openStorage(name, options, this.conversations, this.mirror, onLost);
-    this.store = store;
-    if (store.deleteDatabase) this.hosted = store;
+    const { store, reason } = await openStorage(name, options, this.#conversations, this.#mirror, onLost);
+    this.#store = store;
+    if (store.deleteDatabase) this.#hosted = store;
     return reason;
   }
 
   /** Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself); rejects when it could not. */
   async deleteHosted(): Promise<void> {
-    await this.hosted?.deleteDatabase?.();
+    await this.#hosted?.deleteDatabase?.();
   }
 
   /** The open store; throws before `open`. */
   require(): ChatStore {
-    if (!this.store) throw new Error('storage is not open');
-    return this.store;
+    if (!this.#store) throw new Error('storage is not open');
+    return this.#store;
   }
 
   /** Runs `task` after every earlier task, with the storage fallback; a failure is reported, not allowed to break the chain. */
   serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.work.then(async () => {
-      const ranOn = this.store;
+    const result = this.#work.then(async () => {
+      const ranOn = this.#store;
       const value = await this.withFallback(task);
       // A write outside the queue failed while this task ran on the store it replaces: the move copied the
       // mirror before this task's outbox change (written to that store, then applied to the mirror) was in it.
-      if (ranOn?.kind !== 'memory' && this.movingToMemory && !this.host.finished()) {
-        await this.movingToMemory;
-        await copyOutbox(this.mirror, this.require());
+      if (ranOn?.kind !== 'memory' && this.#movingToMemory && !this.#host.finished()) {
+        await this.#movingToMemory;
+        await copyOutbox(this.#mirror, this.require());
       }
       return value;
     });
-    this.work = result.catch((e: unknown) => this.host.failed(e instanceof Error ? e.message : String(e)));
+    this.#work = result.catch((e: unknown) => this.#host.failed(e instanceof Error ? e.message : String(e)));
     return result;
   }
 
   /** Resolves once every task queued so far has run. */
   async idle(): Promise<void> {
-    await this.work.catch(() => {});
+    await this.#work.catch(() => {});
   }
 
   /**
@@ -182,33 +185,33 @@ export class ClientStorage {
   async withFallback<T>(task: () => Promise<T>): Promise<T> {
     // The store the task ran against: a failure of IndexedDB (or the app's store) is moved past even when
     // another task moved the client to memory meanwhile; a frame sent by the task may already be out.
-    const ranOn = this.store;
+    const ranOn = this.#store;
     try {
       return await task();
     } catch (e) {
-      if (ranOn?.kind === 'memory' || this.host.finished()) throw e;
-      await this.fallBackToMemory(e);
+      if (ranOn?.kind === 'memory' || this.#host.finished()) throw e;
+      await this.#fallBackToMemory(e);
       return task();
     }
   }
 
   /** Closes the store; the client calls it once every queued task has run. */
   close(): void {
-    this.store?.close();
+    this.#store?.close();
   }
 
   /** Replaces a failing store by a memory store holding what the mirror holds, and says so. */
-  private fallBackToMemory(cause: unknown): Promise<void> {
+  #fallBackToMemory(cause: unknown): Promise<void> {
     // Ack and live-message writes run outside serial(), so two failures can race here: both wait for one move.
-    this.movingToMemory ??= this.moveToMemory(cause);
-    return this.movingToMemory;
+    this.#movingToMemory ??= this.#moveToMemory(cause);
+    return this.#movingToMemory;
   }
 
-  private async moveToMemory(cause: unknown): Promise<void> {
-    const reason = `${this.store?.kind === 'native' ? "the app's storage" : 'IndexedDB'} failed during the session (${messageOf(cause)})`;
-    const memory = await copyToMemory(this.mirror, this.conversations);
-    this.store?.close();
-    this.store = memory;
-    this.host.movedToMemory(reason);
+  async #moveToMemory(cause: unknown): Promise<void> {
+    const reason = `${this.#store?.kind === 'native' ? "the app's storage" : 'IndexedDB'} failed during the session (${messageOf(cause)})`;
+    const memory = await copyToMemory(this.#mirror, this.#conversations);
+    this.#store?.close();
+    this.#store = memory;
+    this.#host.movedToMemory(reason);
   }
 }

@@ -149,10 +149,14 @@ type ImbedDatabase = Pick<IDBPDatabase<ImbedDB>, 'transaction' | 'close'>;
 
 class IdbStore implements ChatStore {
   readonly kind = 'indexeddb' as const;
-  constructor(private readonly db: ImbedDatabase) {}
+  readonly #db: ImbedDatabase;
+
+  constructor(db: ImbedDatabase) {
+    this.#db = db;
+  }
 
   async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
-    const tx = this.db.transaction(['messages', 'cursors'], 'readonly');
+    const tx = this.#db.transaction(['messages', 'cursors'], 'readonly');
     const held = heldRange(await tx.objectStore('cursors').get(conv));
     // The held range is gap-free, so the newest page is one key range: no cursor walk.
     const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(held.floor, held.cursor - opts.limit + 1));
@@ -162,16 +166,16 @@ class IdbStore implements ChatStore {
 
   async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
     if (below <= 1) return [];
-    return this.db.transaction('messages').store.getAll(IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
+    return this.#db.transaction('messages').store.getAll(IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
-    return this.db.transaction('outbox').store.getAll(IDBKeyRange.lowerBound(afterId, true));
+    return this.#db.transaction('outbox').store.getAll(IDBKeyRange.lowerBound(afterId, true));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
     // Requests of one transaction run in order: the read sees the add, and both cost one round trip.
-    const tx = this.db.transaction('outbox', 'readwrite');
+    const tx = this.#db.transaction('outbox', 'readwrite');
     const [id, newer] = await Promise.all([
       tx.store.add(record as OutboxRecord),
       newerThan === undefined ? [] : tx.store.getAll(IDBKeyRange.lowerBound(newerThan, true)),
@@ -181,7 +185,7 @@ class IdbStore implements ChatStore {
   }
 
   async markFailed(cmid: string, error: ItemError): Promise<boolean> {
-    const tx = this.outboxWrite();
+    const tx = this.#outboxWrite();
     const record = await tx.store.index('cmid').get(cmid);
     if (record) await tx.store.put({ ...record, status: 'failed', error });
     await tx.done;
@@ -189,7 +193,7 @@ class IdbStore implements ChatStore {
   }
 
   async requeue(cmid: string): Promise<OutboxRecord | null> {
-    const tx = this.outboxWrite();
+    const tx = this.#outboxWrite();
     const record = await tx.store.index('cmid').get(cmid);
     let moved: OutboxRecord | null = null;
     if (record) {
@@ -203,7 +207,7 @@ class IdbStore implements ChatStore {
   }
 
   async removeFromOutbox(cmid: string): Promise<void> {
-    const tx = this.outboxWrite();
+    const tx = this.#outboxWrite();
     const key = await tx.store.index('cmid').getKey(cmid);
     if (key !== undefined) await tx.store.delete(key);
     await tx.done;
@@ -213,7 +217,7 @@ class IdbStore implements ChatStore {
     // Nothing awaited here but IndexedDB requests of this transaction: awaiting anything else lets it
     // auto-commit half-way (https://github.com/jakearchibald/idb#transaction-lifetime). The requests are
     // issued together and awaited together: a batch of acks costs a few round trips, not three per message.
-    const tx = handled(this.db.transaction(['messages', 'outbox', 'cursors'], 'readwrite'));
+    const tx = handled(this.#db.transaction(['messages', 'outbox', 'cursors'], 'readwrite'));
     const messages = tx.objectStore('messages');
     const outbox = tx.objectStore('outbox');
     const cursors = tx.objectStore('cursors');
@@ -237,12 +241,12 @@ class IdbStore implements ChatStore {
   }
 
   close(): void {
-    this.db.close();
+    this.#db.close();
   }
 
   /** A write transaction on the outbox (see `handled`). */
-  private outboxWrite() {
-    return handled(this.db.transaction('outbox', 'readwrite'));
+  #outboxWrite() {
+    return handled(this.#db.transaction('outbox', 'readwrite'));
   }
 }
 

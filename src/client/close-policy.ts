@@ -84,7 +84,7 @@ export interface CloseNotes {
  * handled.
  */
 export class CloseNotebook {
-  private notes: CloseNotes = { refusal: null, retryAfter: null };
+  #notes: CloseNotes = { refusal: null, retryAfter: null };
 
   /**
    * Notes what `frame` says about the coming close. True when the frame says nothing else: a refused
@@ -93,22 +93,22 @@ export class CloseNotebook {
   note(frame: ServerFrame): boolean {
     if (frame.type !== 'error') return false;
     if (HELLO_REFUSALS.has(frame.code)) {
-      this.notes.refusal = { code: frame.code, message: frame.message };
+      this.#notes.refusal = { code: frame.code, message: frame.message };
       return true;
     }
-    if (frame.code === ErrorCode.TOO_MANY_CONNECTIONS) this.notes.retryAfter = frame.retryAfter ?? null;
+    if (frame.code === ErrorCode.TOO_MANY_CONNECTIONS) this.#notes.retryAfter = frame.retryAfter ?? null;
     return false;
   }
 
   /** The notes of the socket that closed; the next socket starts with none. */
   take(): CloseNotes {
-    const notes = this.notes;
+    const notes = this.#notes;
     this.clear();
     return notes;
   }
 
   /** Forgets the notes: a new socket opened. */
   clear(): void {
-    this.notes = { refusal: null, retryAfter: null };
+    this.#notes = { refusal: null, retryAfter: null };
   }
 }

@@ -59,67 +59,68 @@ export function backoffDelay(failures: number, { min, max }: Backoff, random: ()
 
 /** A self-healing socket to `url`: connects on construction, reconnects after each close until `stop()`. */
 export class Connection {
-  private readonly rws: ReconnectingWebSocket;
-  private stopped = false;
+  readonly #url: string;
+  readonly #backoff: Backoff;
+  readonly #hooks: ConnectionHooks;
+  readonly #rws: ReconnectingWebSocket;
+  #stopped = false;
   /** Consecutive closes since the last established session; drives the backoff. */
-  private failures = 0;
-  private skipWait: (() => void) | null = null;
+  #failures = 0;
+  #skipWait: (() => void) | null = null;
   /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
-  private notBefore = 0;
+  #notBefore = 0;
 
-  constructor(
-    private readonly url: string,
-    private readonly backoff: Backoff,
-    private readonly hooks: ConnectionHooks,
-    protocols: string[] = [PROTOCOL],
-  ) {
-    this.rws = new ReconnectingWebSocket(() => this.nextUrl(), protocols, {
+  constructor(url: string, backoff: Backoff, hooks: ConnectionHooks, protocols: string[] = [PROTOCOL]) {
+    this.#url = url;
+    this.#backoff = backoff;
+    this.#hooks = hooks;
+    this.#rws = new ReconnectingWebSocket(() => this.#nextUrl(), protocols, {
       maxEnqueuedMessages: 0,
       minReconnectionDelay: 0,
       maxReconnectionDelay: 0,
       // A slow mobile handshake can take several seconds; RWS's 4 s default would abort good attempts.
       connectionTimeout: 10_000,
     });
-    this.rws.addEventListener('open', () => {
-      if (!this.stopped) this.hooks.open();
+    this.#rws.addEventListener('open', () => {
+      if (!this.#stopped) this.#hooks.open();
     });
-    this.rws.addEventListener('message', (event) => {
-      if (this.stopped || typeof event.data !== 'string') return;
+    this.#rws.addEventListener('message', (event) => {
+      if (this.#stopped || typeof event.data !== 'string') return;
       const frame = parseServerFrame(event.data);
-      if (frame) this.hooks.frame(frame);
+      if (frame) this.#hooks.frame(frame);
     });
-    this.rws.addEventListener('close', (event) => {
-      if (this.stopped) return;
-      this.failures += 1;
-      this.hooks.close(event.code, event.reason ?? '');
+    this.#rws.addEventListener('close', (event) => {
+      if (this.#stopped) return;
+      this.#failures += 1;
+      this.#hooks.close(event.code, event.reason ?? '');
     });
   }
 
   /** Whether a socket is open right now (it may still be before `welcome`). */
   get isOpen(): boolean {
-    return !this.stopped && this.rws.readyState === ReconnectingWebSocket.OPEN;
+    return !this.#stopped && this.#rws.readyState === ReconnectingWebSocket.OPEN;
   }
 
   /** Whether an attempt is waiting out its backoff. */
   get isWaiting(): boolean {
-    return this.skipWait !== null;
+    return this.#skipWait !== null;
   }
 
   /** Sends one frame; false when no socket is open (the frame is dropped, never queued). */
   send(frame: ClientFrame): boolean {
     if (!this.isOpen) return false;
-    this.rws.send(JSON.stringify(frame));
+    this.#rws.send(JSON.stringify(frame));
     return true;
   }
 
   /** The session is established (welcome arrived): the next drop starts the backoff from the beginning. */
   established(): void {
-    this.failures = 0;
+    this.#failures = 0;
   }
 
   /** Ends the current wait at once ("retry now"); a no-op when no attempt is waiting. */
   retryNow(): void {
-    this.skipWait?.();
+    this.#skipWait?.();
   }
 
   /**
@@ -127,45 +128,45 @@ export class Connection {
    * it will accept this client again. "Retry now" still cuts it short.
    */
   holdOff(ms: number): void {
-    this.notBefore = Math.max(this.notBefore, Date.now() + ms);
+    this.#notBefore = Math.max(this.#notBefore, Date.now() + ms);
   }
 
   /** Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). */
   restart(code: number, reason: string): void {
-    if (this.stopped) return;
+    if (this.#stopped) return;
     // RWS's reconnect() closes the socket and dispatches the close to our listener synchronously,
     // without waiting for a close handshake a dead link would never complete.
-    this.rws.reconnect(code, reason);
+    this.#rws.reconnect(code, reason);
   }
 
   /** Closes for good; no event is reported after this. */
   stop(code = 1000, reason = ''): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.skipWait?.();
-    this.rws.close(code, reason);
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#skipWait?.();
+    this.#rws.close(code, reason);
   }
 
-  private async nextUrl(): Promise<string> {
+  async #nextUrl(): Promise<string> {
     // Never reject (trap 5), and do not wait for an instance that is being thrown away.
-    if (this.stopped) return this.url;
+    if (this.#stopped) return this.#url;
     try {
-      const delay = Math.max(backoffDelay(this.failures, this.backoff), this.notBefore - Date.now());
-      this.notBefore = 0;
+      const delay = Math.max(backoffDelay(this.#failures, this.#backoff), this.#notBefore - Date.now());
+      this.#notBefore = 0;
       if (delay > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
-          this.skipWait = () => {
+          this.#skipWait = () => {
             clearTimeout(timer);
             resolve();
           };
         });
-        this.skipWait = null;
+        this.#skipWait = null;
       }
-      if (!this.stopped) await this.hooks.prepare();
+      if (!this.#stopped) await this.#hooks.prepare();
     } catch {
       // prepare() may not reject; if it does, attempt anyway with what we have.
     }
-    return this.url;
+    return this.#url;
   }
 }

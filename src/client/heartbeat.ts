@@ -7,24 +7,27 @@
 
 /** Pings every `interval` ms and calls `onDead` when nothing at all arrives within `timeout` ms after a ping. */
 export class Heartbeat {
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private deadline: ReturnType<typeof setTimeout> | undefined;
+  readonly #timeout: number;
+  readonly #ping: () => void;
+  readonly #onDead: () => void;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly timeout: number,
-    private readonly ping: () => void,
-    private readonly onDead: () => void,
-  ) {}
+  constructor(timeout: number, ping: () => void, onDead: () => void) {
+    this.#timeout = timeout;
+    this.#ping = ping;
+    this.#onDead = onDead;
+  }
 
   /** Starts (or restarts) pinging every `interval` ms. */
   start(interval: number): void {
-    clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => this.check(), interval);
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => this.check(), interval);
   }
 
   /** Sends a ping now and expects any frame within the timeout (used on `online`, `pageshow`, visibility). */
   check(): void {
-    this.ping();
+    this.#ping();
     this.expectAnswer();
   }
 
@@ -33,23 +36,23 @@ export class Heartbeat {
    * `welcome` after `hello`. An armed deadline is kept: a second check must not postpone it.
    */
   expectAnswer(): void {
-    if (this.deadline !== undefined) return;
-    this.deadline = setTimeout(() => {
-      this.deadline = undefined;
-      this.onDead();
-    }, this.timeout);
+    if (this.#deadline !== undefined) return;
+    this.#deadline = setTimeout(() => {
+      this.#deadline = undefined;
+      this.#onDead();
+    }, this.#timeout);
   }
 
   /** Any frame from the server proves the link alive. */
   received(): void {
-    clearTimeout(this.deadline);
-    this.deadline = undefined;
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
   }
 
   stop(): void {
-    clearInterval(this.pingTimer);
-    clearTimeout(this.deadline);
-    this.pingTimer = undefined;
-    this.deadline = undefined;
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#deadline);
+    this.#pingTimer = undefined;
+    this.#deadline = undefined;
   }
 }

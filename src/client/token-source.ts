@@ -12,45 +12,51 @@ const TOKEN_TIMEOUT = 10_000;
 
 /** The client's token, and the asking of `tokenProvider` for a new one. */
 export class TokenSource {
-  private current: string | null;
-  private needed: boolean;
+  readonly #options: Pick<ImbedClientOptions, 'token' | 'tokenProvider' | 'tokenTimeout'>;
+  readonly #backoff: () => Backoff;
+  readonly #report: (error: ImbedClientEventMap['error']['detail']) => void;
+  #current: string | null;
+  #needed: boolean;
   /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
-  private endWait: (() => void) | null = null;
+  #endWait: (() => void) | null = null;
 
   constructor(
-    private readonly options: Pick<ImbedClientOptions, 'token' | 'tokenProvider' | 'tokenTimeout'>,
-    private readonly backoff: () => Backoff,
-    private readonly report: (error: ImbedClientEventMap['error']['detail']) => void,
+    options: Pick<ImbedClientOptions, 'token' | 'tokenProvider' | 'tokenTimeout'>,
+    backoff: () => Backoff,
+    report: (error: ImbedClientEventMap['error']['detail']) => void,
   ) {
-    this.current = options.token ?? null;
-    this.needed = this.current === null;
+    this.#options = options;
+    this.#backoff = backoff;
+    this.#report = report;
+    this.#current = options.token ?? null;
+    this.#needed = this.#current === null;
   }
 
   /** The token for the next `hello`; null until the host or the provider gave one. */
   get token(): string | null {
-    return this.current;
+    return this.#current;
   }
 
   /** Whether a 4001 close can be healed by asking `tokenProvider`. */
   get canRefresh(): boolean {
-    return this.options.tokenProvider !== undefined;
+    return this.#options.tokenProvider !== undefined;
   }
 
   /** Uses `token` for the next `hello`; the provider is not asked while it is usable. */
   set(token: string): void {
-    this.current = token;
-    this.needed = false;
+    this.#current = token;
+    this.#needed = false;
   }
 
   /** The server said the token expired: the next `obtain` asks the provider again. */
   expire(): void {
-    this.needed = true;
+    this.#needed = true;
   }
 
   /** "Retry now" while waiting between two provider attempts: ends the wait. False when not waiting. */
   skipWait(): boolean {
-    if (!this.endWait) return false;
-    this.endWait();
+    if (!this.#endWait) return false;
+    this.#endWait();
     return true;
   }
 
@@ -60,24 +66,24 @@ export class TokenSource {
    * does not settle within `tokenTimeout` is a failure, so a hung provider cannot hold the connection.
    */
   async obtain(wanted: () => boolean): Promise<void> {
-    const provider = this.options.tokenProvider;
-    const timeout = this.options.tokenTimeout ?? TOKEN_TIMEOUT;
-    for (let failures = 0; provider && this.needed && wanted(); ) {
+    const provider = this.#options.tokenProvider;
+    const timeout = this.#options.tokenTimeout ?? TOKEN_TIMEOUT;
+    for (let failures = 0; provider && this.#needed && wanted(); ) {
       try {
         const token = await settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`);
         if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
         this.set(token);
       } catch (e) {
         failures += 1;
-        this.report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
+        this.#report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffDelay(failures, this.backoff()));
-          this.endWait = () => {
+          const timer = setTimeout(resolve, backoffDelay(failures, this.#backoff()));
+          this.#endWait = () => {
             clearTimeout(timer);
             resolve();
           };
         });
-        this.endWait = null;
+        this.#endWait = null;
       }
     }
   }

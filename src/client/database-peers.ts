@@ -17,35 +17,35 @@ interface PeerMessage {
 }
 
 export class DatabasePeers {
-  private readonly id = newCmid();
-  private met = false;
-  private readonly channel: BroadcastChannel;
-  private readonly onPageShow = (event: PageTransitionEvent) => {
-    if (event.persisted) this.met = true;
+  readonly #id = newCmid();
+  #met = false;
+  readonly #channel: BroadcastChannel;
+  readonly #onPageShow = (event: PageTransitionEvent) => {
+    if (event.persisted) this.#met = true;
   };
 
   constructor(dbName: string) {
-    this.channel = new BroadcastChannel(`imbed-db:${dbName}`);
-    this.channel.onmessage = ({ data }: MessageEvent<Partial<PeerMessage> | null>) => {
-      if (typeof data?.id !== 'string' || data.id === this.id || (data.peer !== 'here' && data.peer !== 'also')) return;
-      this.met = true;
-      if (data.peer === 'here') this.post('also');
+    this.#channel = new BroadcastChannel(`imbed-db:${dbName}`);
+    this.#channel.onmessage = ({ data }: MessageEvent<Partial<PeerMessage> | null>) => {
+      if (typeof data?.id !== 'string' || data.id === this.#id || (data.peer !== 'here' && data.peer !== 'also')) return;
+      this.#met = true;
+      if (data.peer === 'here') this.#post('also');
     };
-    addEventListener('pageshow', this.onPageShow);
-    this.post('here');
+    addEventListener('pageshow', this.#onPageShow);
+    this.#post('here');
   }
 
   /** No other client on this database has been heard of since this one started. */
   get alone(): boolean {
-    return !this.met;
+    return !this.#met;
   }
 
   close(): void {
-    removeEventListener('pageshow', this.onPageShow);
-    this.channel.close();
+    removeEventListener('pageshow', this.#onPageShow);
+    this.#channel.close();
   }
 
-  private post(peer: PeerMessage['peer']): void {
-    this.channel.postMessage({ peer, id: this.id } satisfies PeerMessage);
+  #post(peer: PeerMessage['peer']): void {
+    this.#channel.postMessage({ peer, id: this.#id } satisfies PeerMessage);
   }
 }

@@ -23,17 +23,17 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
 
 /** One client's candidacy: `onLead` runs when this client becomes the leader, which it stays until `stop()`. */
 export class LeaderElection {
-  private readonly abort = new AbortController();
-  private release: (() => void) | null = null;
-  private stopped = false;
+  readonly #abort = new AbortController();
+  #release: (() => void) | null = null;
+  #stopped = false;
 
   constructor(name: string, onLead: () => void) {
     navigator.locks
-      .request(name, { signal: this.abort.signal }, () => {
-        if (this.stopped) return undefined;
+      .request(name, { signal: this.#abort.signal }, () => {
+        if (this.#stopped) return undefined;
         onLead();
         // Held until stop(); the browser also releases it when this tab goes away.
-        return new Promise<void>((resolve) => (this.release = resolve));
+        return new Promise<void>((resolve) => (this.#release = resolve));
       })
       .catch(() => {
         // Aborted by stop() while waiting: nothing to release.
@@ -42,9 +42,9 @@ export class LeaderElection {
 
   /** Gives up the lead, or the place in the queue for it. */
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.release) this.release();
-    else this.abort.abort();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#release) this.#release();
+    else this.#abort.abort();
   }
 }

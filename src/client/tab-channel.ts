@@ -64,11 +64,11 @@ export function parseTabMessage(data: unknown): TabMessage | null {
  * tabs, and other clients in the same page), never the instance that posted them.
  */
 export class TabChannel {
-  private readonly channel: BroadcastChannel;
+  readonly #channel: BroadcastChannel;
 
   constructor(name: string, onMessage: (message: TabMessage) => void) {
-    this.channel = new BroadcastChannel(name);
-    this.channel.onmessage = (event: MessageEvent) => {
+    this.#channel = new BroadcastChannel(name);
+    this.#channel.onmessage = (event: MessageEvent) => {
       const message = parseTabMessage(event.data);
       if (message) onMessage(message);
     };
@@ -76,13 +76,13 @@ export class TabChannel {
 
   post(message: TabMessage): void {
     try {
-      this.channel.postMessage(message);
+      this.#channel.postMessage(message);
     } catch {
       // Posting on a closed channel throws; a stopping client has nothing left to say.
     }
   }
 
   close(): void {
-    this.channel.close();
+    this.#channel.close();
   }
 }

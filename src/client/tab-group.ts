@@ -36,32 +36,34 @@ export interface TabGroupHost {
 
 /** One client's membership of its tab group, from `start()` until `stop()`. */
 export class TabGroup {
+  readonly #host: TabGroupHost;
   /** Names this client in the group, so followers notice a new leader. */
-  private readonly id = newCmid();
+  readonly #id = newCmid();
   /** The leader this client last heard from, as a follower. */
-  private leaderId: string | null = null;
-  private leading = false;
+  #leaderId: string | null = null;
+  #leading = false;
   /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
-  private readonly olderWaits = new Map<string, Array<(stored: boolean) => void>>();
-  private readonly channel: TabChannel;
-  private readonly election: LeaderElection;
-  private readonly peers: DatabasePeers;
+  readonly #olderWaits = new Map<string, Array<(stored: boolean) => void>>();
+  readonly #channel: TabChannel;
+  readonly #election: LeaderElection;
+  readonly #peers: DatabasePeers;
 
   /** `name` is the group's (leader.ts `tabGroupName`), `dbName` the database it shares with other groups too. */
-  constructor(name: string, dbName: string, private readonly host: TabGroupHost) {
-    this.peers = new DatabasePeers(dbName);
-    this.channel = new TabChannel(name, (message) => this.onMessage(message));
-    this.election = new LeaderElection(name, () => {
-      this.leading = true;
-      this.host.lead();
+  constructor(name: string, dbName: string, host: TabGroupHost) {
+    this.#host = host;
+    this.#peers = new DatabasePeers(dbName);
+    this.#channel = new TabChannel(name, (message) => this.#onMessage(message));
+    this.#election = new LeaderElection(name, () => {
+      this.#leading = true;
+      this.#host.lead();
     });
     // Ask the leader, if there is one, for its state; a follower has none of its own.
-    this.channel.post({ type: 'join' });
+    this.#channel.post({ type: 'join' });
   }
 
   /** Whether this client holds the connection for the group. */
   get isLeader(): boolean {
-    return this.leading;
+    return this.#leading;
   }
 
   /**
@@ -69,37 +71,37 @@ export class TabGroup {
    * no one else writes to the outbox. Once one has, it may have stored items this tab has yet to read back.
    */
   get alone(): boolean {
-    return this.leading && this.peers.alone;
+    return this.#leading && this.#peers.alone;
   }
 
   /** The shared outbox changed in the store (any role). */
   outboxChanged(): void {
-    this.channel.post({ type: 'outbox' });
+    this.#channel.post({ type: 'outbox' });
   }
 
   /** Leader: messages of `conv` were stored (and their outbox items removed). */
   stored(conv: string, seqs: number[]): void {
-    this.channel.post({ type: 'stored', conv, seqs });
+    this.#channel.post({ type: 'stored', conv, seqs });
   }
 
   /** Leader: the connection state changed. */
   announceState(change: StateChange): void {
-    if (this.leading) this.channel.post({ type: 'state', leader: this.id, change, ...this.host.me() });
+    if (this.#leading) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
   }
 
   /** Leader: an error every tab's person should hear of. */
   announceError(error: ItemError & { cmid?: string; fatal: boolean }): void {
-    if (this.leading) this.channel.post({ type: 'error', error });
+    if (this.#leading) this.#channel.post({ type: 'error', error });
   }
 
   /** Follower: asks the leader to retry now. */
   reconnect(): void {
-    this.channel.post({ type: 'reconnect' });
+    this.#channel.post({ type: 'reconnect' });
   }
 
   /** Follower: asks a leader stopped by a fatal close to start again, with this tab's token. */
   restart(token: string | null): void {
-    this.channel.post({ type: 'restart', token });
+    this.#channel.post({ type: 'restart', token });
   }
 
   /**
@@ -108,8 +110,8 @@ export class TabGroup {
    */
   requestOlder(conv: string, timeoutMs = 10_000): Promise<boolean> {
     return new Promise((resolve) => {
-      const waits = this.olderWaits.get(conv) ?? [];
-      this.olderWaits.set(conv, waits);
+      const waits = this.#olderWaits.get(conv) ?? [];
+      this.#olderWaits.set(conv, waits);
       const timer = setTimeout(() => done(false), timeoutMs);
       const done = (stored: boolean): void => {
         clearTimeout(timer);
@@ -118,58 +120,58 @@ export class TabGroup {
         resolve(stored);
       };
       waits.push(done);
-      this.channel.post({ type: 'older', conv });
+      this.#channel.post({ type: 'older', conv });
     });
   }
 
   /** Leaves the group: a leader hands over (the lock goes to the next tab in line), a follower leaves the line. */
   stop(): void {
-    if (this.leading) this.channel.post({ type: 'resign', leader: this.id });
-    this.leading = false;
-    this.election.stop();
-    this.channel.close();
-    this.peers.close();
-    for (const waits of this.olderWaits.values()) for (const done of [...waits]) done(false);
+    if (this.#leading) this.#channel.post({ type: 'resign', leader: this.#id });
+    this.#leading = false;
+    this.#election.stop();
+    this.#channel.close();
+    this.#peers.close();
+    for (const waits of this.#olderWaits.values()) for (const done of [...waits]) done(false);
   }
 
-  private onMessage(message: TabMessage): void {
+  #onMessage(message: TabMessage): void {
     switch (message.type) {
       case 'outbox':
-        return this.host.refresh(null);
+        return this.#host.refresh(null);
       case 'stored':
-        this.host.refresh(message.conv);
-        for (const done of [...(this.olderWaits.get(message.conv) ?? [])]) done(true);
+        this.#host.refresh(message.conv);
+        for (const done of [...(this.#olderWaits.get(message.conv) ?? [])]) done(true);
         return;
       case 'older':
-        if (this.leading) this.host.older(message.conv);
+        if (this.#leading) this.#host.older(message.conv);
         return;
       case 'join':
-        if (this.leading) this.announceState(this.host.lastChange());
+        if (this.#leading) this.announceState(this.#host.lastChange());
         return;
       case 'reconnect':
-        if (this.leading) this.host.reconnect();
+        if (this.#leading) this.#host.reconnect();
         return;
       case 'restart':
-        if (this.leading) this.host.restart(message.token);
+        if (this.#leading) this.#host.restart(message.token);
         return;
       case 'state':
-        if (!this.leading) {
+        if (!this.#leading) {
           // A leader that crashed may have stored messages it never announced: read everything back.
-          if (message.leader !== this.leaderId) {
-            this.leaderId = message.leader;
-            this.host.refreshAll();
+          if (message.leader !== this.#leaderId) {
+            this.#leaderId = message.leader;
+            this.#host.refreshAll();
           }
           const { to, reason, code } = message.change;
-          this.host.follow(code === undefined ? { to, reason } : { to, reason, code }, { user: message.user, name: message.name });
+          this.#host.follow(code === undefined ? { to, reason } : { to, reason, code }, { user: message.user, name: message.name });
         }
         return;
       case 'error':
-        if (!this.leading) this.host.report(message.error);
+        if (!this.#leading) this.#host.report(message.error);
         return;
       case 'resign':
         // Only the leader followed so far: a late word from an earlier one must not undo its successor's state.
-        if (!this.leading && message.leader === this.leaderId) {
-          this.host.follow({ to: 'connecting', reason: 'the tab holding the connection closed; another takes over' });
+        if (!this.#leading && message.leader === this.#leaderId) {
+          this.#host.follow({ to: 'connecting', reason: 'the tab holding the connection closed; another takes over' });
         }
         return;
     }

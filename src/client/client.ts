@@ -102,17 +102,17 @@ export class ImbedClient extends ImbedEventTarget {
       if (!CONV_PATTERN.test(conv)) throw new TypeError(`not a conversation id: ${conv}`);
     }
     this.#conversations = [...new Set(options.conversations)];
-    this.#tokens = new TokenSource(options, () => this.backoff(), (error) => this.emitError(error));
+    this.#tokens = new TokenSource(options, () => this.#backoff(), (error) => this.#emitError(error));
     this.#user = tokenSubject(this.#tokens.token);
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#storage = new ClientStorage(this.#mirror, this.#conversations, {
-      failed: (message) => this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
-      movedToMemory: (reason) => this.movedToMemory(reason),
+      failed: (message) => this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
+      movedToMemory: (reason) => this.#movedToMemory(reason),
       finished: () => this.#finished,
     });
     this.#heartbeat = new Heartbeat(
       options.heartbeatTimeout ?? 10_000,
-      () => this.sendFrame({ type: 'ping' }),
+      () => this.#sendFrame({ type: 'ping' }),
       () => this.#connection?.restart(4008, `no answer within ${options.heartbeatTimeout ?? 10_000} ms`),
     );
   }
@@ -141,13 +141,13 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#started) {
       if (this.state !== 'stopped' || this.#connection || !this.#storage.kind) return;
       if (this.#tabs && !this.#tabs.isLeader) this.#tabs.restart(this.#tokens.token);
-      else this.connect();
+      else this.#connect();
       return;
     }
     this.#started = true;
-    this.#unlistenToBrowser = listenToBrowser({ offline: () => this.onBrowserOffline(), hint: () => this.onBrowserHint() });
-    void this.openStorage().then(() => {
-      if (!this.#finished) this.connectOrJoin();
+    this.#unlistenToBrowser = listenToBrowser({ offline: () => this.#onBrowserOffline(), hint: () => this.#onBrowserHint() });
+    void this.#openStorage().then(() => {
+      if (!this.#finished) this.#connectOrJoin();
     });
   }
 
@@ -159,8 +159,8 @@ export class ImbedClient extends ImbedEventTarget {
     this.#connection?.stop(1000, 'client stopped');
     this.#connection = null;
     const session = this.#session;
-    this.endSession();
-    this.setState('stopped', 'stopped by the host');
+    this.#endSession();
+    this.#setState('stopped', 'stopped by the host');
     if (this.#started) await this.ready;
     await this.#storage.idle();
     // Closing the session started its last batch of ack writes, and live messages are stored outside the
@@ -199,8 +199,8 @@ export class ImbedClient extends ImbedEventTarget {
     // With another client on this database (any tab, whatever it follows), an item it stored first may
     // not be known here yet: this one goes out in turn, after the read-back.
     const sendNow = () => (!this.#tabs || this.#tabs.alone) && this.#session !== null && this.#session.sendNew({ conv, cmid, text });
-    const pass = this.#unsentItems === 0 && sendNow() ? () => {} : this.holdSends();
-    return this.serial(async () => {
+    const pass = this.#unsentItems === 0 && sendNow() ? () => {} : this.#holdSends();
+    return this.#serial(async () => {
       const store = this.#storage.require();
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
@@ -221,8 +221,8 @@ export class ImbedClient extends ImbedEventTarget {
   /** Puts a failed item back in the outbox as pending, after everything already queued, and sends it in turn. */
   async retry(cmid: string): Promise<void> {
     await this.ready;
-    const pass = this.holdSends();
-    await this.serial(async () => {
+    const pass = this.#holdSends();
+    await this.#serial(async () => {
       const item = this.#mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
       const store = this.#storage.require();
@@ -242,7 +242,7 @@ export class ImbedClient extends ImbedEventTarget {
   async discard(cmid: string): Promise<void> {
     await this.ready;
     if (this.#mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
-    await this.serial(async () => {
+    await this.#serial(async () => {
       const item = this.#mirror.findOutbox(cmid);
       if (!item || item.status !== 'failed') return;
       await this.#storage.require().removeFromOutbox(cmid);
@@ -264,15 +264,15 @@ export class ImbedClient extends ImbedEventTarget {
    */
   async loadOlder(conv: string): Promise<boolean> {
     if (this.#storage.kind === null) return false;
-    if (await this.olderFromCache(conv)) return true;
+    if (await this.#olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
-    if (this.#tabs && !this.#tabs.isLeader) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.olderFromCache(conv);
+    if (this.#tabs && !this.#tabs.isLeader) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
     return (await this.#session?.requestOlder(conv)) ?? false;
   }
 
   /** Adds the page of `conv` the store holds just below the loaded messages; false when it holds none. */
-  private olderFromCache(conv: string): Promise<boolean> {
-    return this.serial(async () => {
+  #olderFromCache(conv: string): Promise<boolean> {
+    return this.#serial(async () => {
       const { low, floor } = this.#mirror.held(conv);
       if (low <= floor) return false;
       const older = await this.#storage.require().loadOlder(conv, low, FIRST_PAGE);
@@ -296,7 +296,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
     if (this.#tokens.skipWait()) return;
     if (this.#tabs && !this.#tabs.isLeader) this.#tabs.reconnect();
-    else if (!this.#connection) this.connect();
+    else if (!this.#connection) this.#connect();
     else if (this.#connection.isWaiting) this.#connection.retryNow();
     else if (this.#session?.established) this.#heartbeat.check();
   }
@@ -308,20 +308,20 @@ export class ImbedClient extends ImbedEventTarget {
 
   // ---- events ----
 
-  private emitError(error: ImbedClientEventMap['error']['detail']): void {
+  #emitError(error: ImbedClientEventMap['error']['detail']): void {
     this.emit('error', error);
   }
 
   /** An error of the shared connection: every tab of the group hears of it. */
-  private emitSharedError(error: ImbedClientEventMap['error']['detail']): void {
-    this.emitError(error);
+  #emitSharedError(error: ImbedClientEventMap['error']['detail']): void {
+    this.#emitError(error);
     this.#tabs?.announceError(error);
   }
 
   // ---- the state funnel ----
 
   /** The only place the state changes: one `state` event with the old and new state and why. */
-  private setState(to: ConnectionState, reason: string, code?: number): void {
+  #setState(to: ConnectionState, reason: string, code?: number): void {
     const from = this.#lastChange.to;
     if (from === to) return;
     this.#lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
@@ -335,10 +335,10 @@ export class ImbedClient extends ImbedEventTarget {
    * new token first, or stop. reconnecting-websocket has already scheduled the next attempt; stopping
    * cancels it.
    */
-  private onClose(code: number, reason: string): void {
+  #onClose(code: number, reason: string): void {
     const established = this.#session?.established ?? false;
     const { refusal, retryAfter } = this.#closeNotes.take();
-    this.endSession();
+    this.#endSession();
     const decision = decideOnClose(code, reason, {
       established,
       canRefreshToken: this.#tokens.canRefresh,
@@ -347,20 +347,20 @@ export class ImbedClient extends ImbedEventTarget {
     if (decision.action === 'stop') {
       this.#connection?.stop();
       this.#connection = null;
-      this.setState('stopped', decision.reason, code);
-      this.emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
+      this.#setState('stopped', decision.reason, code);
+      this.#emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
     }
     if (decision.action === 'refresh') this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
     if (retryAfter !== null) this.#connection?.holdOff(retryAfter);
-    this.setState('offline', decision.reason, code);
+    this.#setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
-    if (decision.action === 'retry' && refusal) this.emitSharedError({ ...refusal, retryable: true, fatal: false });
+    if (decision.action === 'retry' && refusal) this.#emitSharedError({ ...refusal, retryable: true, fatal: false });
   }
 
   /** Forgets everything tied to the socket that just closed. The outbox stays; unacknowledged items are resent. */
-  private endSession(): void {
+  #endSession(): void {
     this.#session?.close();
     this.#session = null;
     this.#heartbeat.stop();
@@ -368,21 +368,21 @@ export class ImbedClient extends ImbedEventTarget {
 
   // ---- storage ----
 
-  private async openStorage(): Promise<void> {
+  async #openStorage(): Promise<void> {
     // The default database name needs the user, which only the token knows.
     if (this.#options.dbName === undefined) await this.#tokens.obtain(() => !this.#finished);
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
     const name = this.#options.dbName ?? `imbed:${new URL(this.#options.url).host}:${this.#user ?? 'anonymous'}`;
     const reason = await this.#storage.open(name, this.#options, (why) =>
-      this.emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
+      this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
     const { kind } = this.#storage.require();
     this.#dbName = name;
     this.#resolveReady();
     this.emit('storage', reason === undefined ? { kind } : { kind, reason });
     if (kind === 'memory' && this.#options.storage !== 'memory') {
-      this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
+      this.#emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     }
     for (const conv of this.#conversations) this.emit('change', { conv });
   }
@@ -391,13 +391,13 @@ export class ImbedClient extends ImbedEventTarget {
    * The store failed mid-session and memory took over: says so like a failure at start-up does, and leaves
    * the tab group: the other tabs could no longer read what this one stores, so it runs a socket of its own.
    */
-  private movedToMemory(reason: string): void {
+  #movedToMemory(reason: string): void {
     this.emit('storage', { kind: 'memory', reason });
-    this.emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
+    this.#emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     if (this.#tabs) {
       this.#tabs.stop();
       this.#tabs = null;
-      if (!this.#connection && !this.#finished) this.connect();
+      if (!this.#connection && !this.#finished) this.#connect();
     }
   }
 
@@ -405,7 +405,7 @@ export class ImbedClient extends ImbedEventTarget {
    * Holds back every later `send()` from going out ahead of the queue, for an item on its way into the
    * outbox that is not in flight: it would be overtaken. Returns the release, which may be called more than once.
    */
-  private holdSends(): () => void {
+  #holdSends(): () => void {
     this.#unsentItems += 1;
     let held = true;
     return () => {
@@ -415,7 +415,7 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /** Runs `task` in the client's one queue of work (see `ClientStorage.serial`). */
-  private serial<T>(task: () => Promise<T>): Promise<T> {
+  #serial<T>(task: () => Promise<T>): Promise<T> {
     return this.#storage.serial(task);
   }
 
@@ -423,7 +423,7 @@ export class ImbedClient extends ImbedEventTarget {
    * Stores messages (and removes their outbox items) in one transaction and, while it commits, updates the
    * copy and tells listeners, so a message shows as soon as it arrives. Resolves once it is stored.
    */
-  private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
+  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
     if (msgs.length === 0) return;
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
@@ -435,7 +435,7 @@ export class ImbedClient extends ImbedEventTarget {
     const { cursor } = await writing;
     this.#tabs?.stored(conv, msgs.map((m) => m.seq));
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
-    if (cursor > this.#mirror.cursor(conv)) await this.reloadFromStore([conv]);
+    if (cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
   }
 
   /**
@@ -443,7 +443,7 @@ export class ImbedClient extends ImbedEventTarget {
    * store is the source of truth; the channel only said where to look. A leader then drains what
    * followers added.
    */
-  private async reloadFromStore(convs: readonly string[]): Promise<void> {
+  async #reloadFromStore(convs: readonly string[]): Promise<void> {
     const store = this.#storage.require();
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
@@ -454,22 +454,22 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /** Schedules one reload for every hint that arrives before it runs. */
-  private markStale(conv: string | null): void {
+  #markStale(conv: string | null): void {
     if (this.#finished) return;
     const scheduled = this.#stale !== null;
     this.#stale ??= new Set();
     if (conv !== null && this.#conversations.includes(conv)) this.#stale.add(conv);
     if (scheduled) return;
-    void this.serial(() => {
+    void this.#serial(() => {
       const convs = [...(this.#stale ?? [])];
       this.#stale = null;
-      return this.reloadFromStore(convs);
+      return this.#reloadFromStore(convs);
     });
   }
 
   // ---- connection ----
 
-  private backoff(): Backoff {
+  #backoff(): Backoff {
     return { min: this.#options.minReconnectDelay ?? 500, max: this.#options.maxReconnectDelay ?? 15_000 };
   }
 
@@ -477,28 +477,28 @@ export class ImbedClient extends ImbedEventTarget {
    * With IndexedDB, Web Locks and BroadcastChannel, joins the tab group of this database and conversations
    * (one socket per browser); otherwise, or with `multiTab: false`, runs a socket of its own.
    */
-  private connectOrJoin(): void {
+  #connectOrJoin(): void {
     if (this.#options.multiTab === false || this.#storage.kind !== 'indexeddb' || !multiTabSupported()) {
-      this.connect();
+      this.#connect();
       return;
     }
-    this.#tabs = new TabGroup(tabGroupName(this.#dbName, this.#conversations), this.#dbName, this.tabHost());
+    this.#tabs = new TabGroup(tabGroupName(this.#dbName, this.#conversations), this.#dbName, this.#tabHost());
   }
 
   /** What the tab group may do to the client. */
-  private tabHost(): TabGroupHost {
+  #tabHost(): TabGroupHost {
     return {
       lead: () => {
         // The old leader may have stored acks and followers added items since this tab last looked.
-        void this.serial(() => this.reloadFromStore(this.#conversations))
+        void this.#serial(() => this.#reloadFromStore(this.#conversations))
           .catch(() => {})
           .then(() => {
-            if (!this.#finished && !this.#connection) this.connect();
+            if (!this.#finished && !this.#connection) this.#connect();
           });
       },
-      refresh: (conv) => this.markStale(conv),
+      refresh: (conv) => this.#markStale(conv),
       refreshAll: () => {
-        for (const conv of this.#conversations) this.markStale(conv);
+        for (const conv of this.#conversations) this.#markStale(conv);
       },
       follow: ({ to, reason, code }, me) => {
         if (this.#finished) return;
@@ -507,7 +507,7 @@ export class ImbedClient extends ImbedEventTarget {
           this.#name = me.name;
           this.#mirror.invalidateAll();
         }
-        this.setState(to, reason, code);
+        this.#setState(to, reason, code);
       },
       lastChange: () => this.#lastChange,
       me: () => ({ user: this.#user, name: this.#name }),
@@ -519,67 +519,67 @@ export class ImbedClient extends ImbedEventTarget {
       // Loads what the store holds first (the follower has all of it), so the page fetched joins this copy.
       older: (conv) => {
         void (async () => {
-          while (await this.olderFromCache(conv));
+          while (await this.#olderFromCache(conv));
           await this.#session?.requestOlder(conv);
         })().catch(() => {});
       },
       report: (error) => {
-        if (!this.#finished) this.emitError(error);
+        if (!this.#finished) this.#emitError(error);
       },
     };
   }
 
-  private connect(): void {
+  #connect(): void {
     const connection: Connection = new Connection(
       this.#options.url,
-      this.backoff(),
+      this.#backoff(),
       {
         prepare: async () => {
           const current = () => this.#connection === connection && !this.#finished;
           await this.#tokens.obtain(current);
-          if (current()) this.setState('connecting', 'opening a connection');
+          if (current()) this.#setState('connecting', 'opening a connection');
         },
-        open: () => this.onOpen(),
-        frame: (frame) => this.onFrame(frame),
-        close: (code, reason) => this.onClose(code, reason),
+        open: () => this.#onOpen(),
+        frame: (frame) => this.#onFrame(frame),
+        close: (code, reason) => this.#onClose(code, reason),
       },
     );
     this.#connection = connection;
   }
 
-  private sendFrame(frame: ClientFrame): boolean {
+  #sendFrame(frame: ClientFrame): boolean {
     return this.#connection?.send(frame) ?? false;
   }
 
-  private onOpen(): void {
-    this.endSession();
+  #onOpen(): void {
+    this.#endSession();
     this.#closeNotes.clear();
-    this.#session = new Session(this.sessionHost());
+    this.#session = new Session(this.#sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
-    this.sendFrame({ type: 'hello', token: this.#tokens.token ?? '', convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
-    this.setState('authenticating', 'hello sent');
+    this.#sendFrame({ type: 'hello', token: this.#tokens.token ?? '', convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
+    this.#setState('authenticating', 'hello sent');
     this.#heartbeat.expectAnswer();
   }
 
-  private onFrame(frame: ServerFrame): void {
+  #onFrame(frame: ServerFrame): void {
     this.#heartbeat.received();
     if (frame.type === 'pong') return;
     // Read at once, not in turn: the close that follows is decided before queued frames are handled.
     if (this.#closeNotes.note(frame)) return;
     // Bound to the socket it came on: a closed session still stores what its frames carried.
     const session = this.#session;
-    if (session) void this.serial(() => session.handle(frame));
+    if (session) void this.#serial(() => session.handle(frame));
   }
 
   /** What a session may do to the client. */
-  private sessionHost(): SessionHost {
+  #sessionHost(): SessionHost {
     return {
       conversations: this.#conversations,
       mirror: this.#mirror,
       me: () => ({ user: this.#user ?? '', name: this.#name ?? this.#user ?? '' }),
-      send: (frame) => this.sendFrame(frame),
+      send: (frame) => this.#sendFrame(frame),
       // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
-      accept: (conv, msgs) => this.#storage.withFallback(() => this.accept(conv, msgs)),
+      accept: (conv, msgs) => this.#storage.withFallback(() => this.#accept(conv, msgs)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
@@ -595,17 +595,17 @@ export class ImbedClient extends ImbedEventTarget {
         }
       },
       welcomed: (welcome) => {
-        if (this.#owner !== null && welcome.user !== this.#owner) return this.refuseUser(welcome.user);
+        if (this.#owner !== null && welcome.user !== this.#owner) return this.#refuseUser(welcome.user);
         this.#owner = welcome.user;
         this.#connection?.established();
         this.#user = welcome.user;
         this.#name = welcome.name;
         this.#mirror.invalidateAll();
         this.#heartbeat.start(Math.min(this.#options.heartbeatInterval ?? welcome.heartbeat, welcome.heartbeat || Infinity));
-        this.setState('syncing', 'catching up');
+        this.#setState('syncing', 'catching up');
       },
-      caughtUp: () => this.setState('online', 'caught up'),
-      report: (error) => this.emitSharedError({ ...error, fatal: false }),
+      caughtUp: () => this.#setState('online', 'caught up'),
+      report: (error) => this.#emitSharedError({ ...error, fatal: false }),
     };
   }
 
@@ -613,27 +613,27 @@ export class ImbedClient extends ImbedEventTarget {
    * Stops before anything is sent: the server recognised `user`, but the outbox and cache belong to
    * `owner`, and draining them now would send one user's messages as another's.
    */
-  private refuseUser(user: string): void {
+  #refuseUser(user: string): void {
     this.#connection?.stop(1000, 'another user');
     this.#connection = null;
-    this.endSession();
+    this.#endSession();
     const message = `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
-    this.setState('stopped', message);
-    this.emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
+    this.#setState('stopped', message);
+    this.#emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
   }
 
   // ---- the browser's hints about the network ----
 
-  private onBrowserOffline(): void {
+  #onBrowserOffline(): void {
     if (this.#finished || this.state === 'stopped' || !this.#connection) return;
     // The socket may linger for minutes on a dead network; close it now and wait for `online`.
     this.#connection.stop(1000, 'browser offline');
     this.#connection = null;
-    this.endSession();
-    this.setState('offline', 'the browser is offline');
+    this.#endSession();
+    this.#setState('offline', 'the browser is offline');
   }
 
-  private onBrowserHint(): void {
+  #onBrowserHint(): void {
     // A hidden tab skips the liveness check of a socket it has; but a tab whose socket was closed on
     // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.#connection) return;

@@ -96,17 +96,17 @@ export class Session {
    * before its ack is stored (it joins the next batch); any other frame first waits for the acks before it.
    */
   async handle(frame: ServerFrame): Promise<void> {
-    if (frame.type === 'sent') return this.onSent(frame);
+    if (frame.type === 'sent') return this.#onSent(frame);
     await this.acksStored();
     switch (frame.type) {
       case 'welcome':
-        return this.onWelcome(frame);
+        return this.#onWelcome(frame);
       case 'msg':
-        return this.onMsg(frame);
+        return this.#onMsg(frame);
       case 'history':
-        return this.onHistory(frame);
+        return this.#onHistory(frame);
       case 'error':
-        return this.onError(frame);
+        return this.#onError(frame);
       case 'pong':
         return;
     }
@@ -158,7 +158,7 @@ export class Session {
     clearTimeout(this.#retryTimer);
     for (const done of this.#older.values()) done(false);
     this.#older.clear();
-    this.writeAcks();
+    this.#writeAcks();
   }
 
   /** Resolves once every ack this session has received is stored (or its write has failed and been reported). */
@@ -172,7 +172,7 @@ export class Session {
     await Promise.all(this.#messageWrites);
   }
 
-  private onWelcome(welcome: WelcomeFrame): void {
+  #onWelcome(welcome: WelcomeFrame): void {
     if (this.#closed || this.#live) return;
     this.#live = true;
     const fps = welcome.limits?.framesPerSecond;
@@ -191,13 +191,13 @@ export class Session {
     for (const conv of this.#host.conversations) {
       if ((heads.get(conv) ?? 0) > this.#host.mirror.cursor(conv)) {
         this.#catchingUp.add(conv);
-        this.requestSync(conv);
+        this.#requestSync(conv);
       }
     }
-    this.finishCatchUp();
+    this.#finishCatchUp();
   }
 
-  private finishCatchUp(): void {
+  #finishCatchUp(): void {
     if (!this.established || this.#draining || this.#catchingUp.size > 0) return;
     this.#draining = true;
     this.#host.caughtUp();
@@ -209,7 +209,7 @@ export class Session {
    * held and more than a page to fetch, asks for the newest page instead (backward): the view fills at
    * once, and older pages come as the reader scrolls up.
    */
-  private requestSync(conv: string): void {
+  #requestSync(conv: string): void {
     if (!this.established || this.#syncs.has(conv)) return;
     const ref = this.#nextRef++;
     const { mirror } = this.#host;
@@ -236,16 +236,16 @@ export class Session {
     return new Promise((resolve) => this.#older.set(ref, resolve));
   }
 
-  private async accept(conv: string, msgs: readonly Message[]): Promise<void> {
+  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
     await this.#host.accept(conv, msgs);
     for (const m of msgs) this.#inflight.delete(m.cmid);
   }
 
-  private onMsg(frame: MsgFrame): void {
+  #onMsg(frame: MsgFrame): void {
     const { type: _type, ...message } = frame;
     // Shown at once, stored without holding up the frames after it: its transaction exists now, so the
     // store still sees the frames' effects in arrival order.
-    const write: Promise<void> = this.accept(message.conv, [message])
+    const write: Promise<void> = this.#accept(message.conv, [message])
       .catch((e: unknown) => {
         // Not stored even in memory: shown for now; the store's cursor stays before it, so the next page
         // load fetches it again.
@@ -254,10 +254,10 @@ export class Session {
       .finally(() => this.#messageWrites.delete(write));
     this.#messageWrites.add(write);
     // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
-    if (this.#host.mirror.cursor(message.conv) < message.seq) this.requestSync(message.conv);
+    if (this.#host.mirror.cursor(message.conv) < message.seq) this.#requestSync(message.conv);
   }
 
-  private async onHistory(frame: HistoryFrame): Promise<void> {
+  async #onHistory(frame: HistoryFrame): Promise<void> {
     const reader = typeof frame.ref === 'number' ? this.#older.get(frame.ref) : undefined;
     if (reader) {
       this.#older.delete(frame.ref as number);
@@ -268,7 +268,7 @@ export class Session {
     const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
-    else await this.accept(frame.conv, frame.msgs);
+    else await this.#accept(frame.conv, frame.msgs);
     this.#syncs.delete(frame.conv);
     const { mirror } = this.#host;
     const cursor = mirror.cursor(frame.conv);
@@ -276,25 +276,25 @@ export class Session {
     const behind = (frame.more && !backward) || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
     // Ask again only when this page moved the cursor, so a server that answers oddly cannot make us loop.
     if (behind && (asked === undefined || cursor > asked.after)) {
-      this.requestSync(frame.conv);
+      this.#requestSync(frame.conv);
       return;
     }
     this.#catchingUp.delete(frame.conv);
-    this.finishCatchUp();
+    this.#finishCatchUp();
   }
 
-  private onSent(frame: SentFrame): void {
+  #onSent(frame: SentFrame): void {
     // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
     const { mirror } = this.#host;
     const text = mirror.findOutbox(frame.cmid)?.text ?? mirror.message(frame.conv, frame.seq)?.text;
     if (text === undefined) {
       // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it.
-      this.requestSync(frame.conv);
+      this.#requestSync(frame.conv);
       return;
     }
     const { user, name } = this.#host.me();
     this.#acks.push({ conv: frame.conv, seq: frame.seq, cmid: frame.cmid, from: user, name, text, ts: frame.ts });
-    this.writeAcks();
+    this.#writeAcks();
   }
 
   /**
@@ -302,24 +302,24 @@ export class Session {
    * `acceptMessages` is per conversation). While open, only when no write is in progress; the next run
    * starts when it ends. After `close()` every run starts at once, in order.
    */
-  private writeAcks(): void {
+  #writeAcks(): void {
     while (this.#acks.length > 0 && (this.#closed || this.#ackWrites.size === 0)) {
       const conv = this.#acks[0]!.conv;
       let n = 1;
       while (n < this.#acks.length && this.#acks[n]!.conv === conv) n += 1;
       const msgs = this.#acks.splice(0, n);
-      const write: Promise<void> = this.storeAcks(conv, msgs).then(() => {
+      const write: Promise<void> = this.#storeAcks(conv, msgs).then(() => {
         this.#ackWrites.delete(write);
-        this.writeAcks();
+        this.#writeAcks();
       });
       this.#ackWrites.add(write);
     }
   }
 
   /** Stores acknowledged messages of `conv` in one transaction; never rejects (a failure is reported). */
-  private async storeAcks(conv: string, msgs: Message[]): Promise<void> {
+  async #storeAcks(conv: string, msgs: Message[]): Promise<void> {
     try {
-      await this.accept(conv, msgs);
+      await this.#accept(conv, msgs);
     } catch (e) {
       // The items stay in the outbox and go out again on the next session; the server's dedupe answers
       // them with their original seq.
@@ -328,12 +328,12 @@ export class Session {
       for (const m of msgs) this.#inflight.delete(m.cmid);
       return;
     }
-    if (this.#host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.requestSync(conv);
+    if (this.#host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.#requestSync(conv);
     // An answer frees a place in the window (or, when paced, is the turn of the next item).
     this.drain();
   }
 
-  private async onError(frame: ErrorFrame): Promise<void> {
+  async #onError(frame: ErrorFrame): Promise<void> {
     const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
     const item = typeof frame.ref === 'string' ? this.#host.mirror.findOutbox(frame.ref) : undefined;
     if (item) {
@@ -342,11 +342,11 @@ export class Session {
         // Every send behind it is refused too; all of them go out again, in order, once the wait is over.
         this.#paced = true;
         const retryAfter = frame.retryAfter ?? RETRY_DELAY;
-        if (this.pauseDrain(retryAfter)) this.#host.report({ ...error, cmid: item.cmid, retryAfter });
+        if (this.#pauseDrain(retryAfter)) this.#host.report({ ...error, cmid: item.cmid, retryAfter });
         return;
       }
       if (frame.retryable) {
-        this.pauseDrain(RETRY_DELAY);
+        this.#pauseDrain(RETRY_DELAY);
         return;
       }
       // Refused for good: keep it visible as failed with the server's reason, and keep draining the rest.
@@ -366,11 +366,11 @@ export class Session {
     if (conv !== undefined) {
       this.#syncs.delete(conv);
       if (frame.retryable) {
-        setTimeout(() => this.requestSync(conv), frame.retryAfter ?? RETRY_DELAY);
+        setTimeout(() => this.#requestSync(conv), frame.retryAfter ?? RETRY_DELAY);
         return;
       }
       this.#catchingUp.delete(conv);
-      this.finishCatchUp();
+      this.#finishCatchUp();
     }
     // Which conversation was refused (a denied sync, or a removal while connected), so the host can say so.
     const about = frame.conv ?? conv;
@@ -382,7 +382,7 @@ export class Session {
    * After a retryable refusal the outbox pauses for `ms`; nothing overtakes the refused item meanwhile.
    * False when a pause is already running (the refusals of pipelined items behind the first one).
    */
-  private pauseDrain(ms: number): boolean {
+  #pauseDrain(ms: number): boolean {
     if (this.#retryTimer !== undefined || this.#closed) return false;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

@@ -25,8 +25,8 @@ export function announcement(messages: readonly Message[], strings: Strings): st
 }
 
 export class Announcer implements ReactiveController {
-  private readonly host: ReactiveControllerHost;
-  private readonly strings: () => Strings;
+  readonly #host: ReactiveControllerHost;
+  readonly #strings: () => Strings;
   #queue: Message[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -37,15 +37,15 @@ export class Announcer implements ReactiveController {
 
   /** `strings` is asked when a batch is written, so it is in the language of that moment. */
   constructor(host: ReactiveControllerHost, strings: () => Strings) {
-    this.host = host;
-    this.strings = strings;
+    this.#host = host;
+    this.#strings = strings;
     host.addController(this);
   }
 
   /** Queues a message that just arrived from someone else, for the next batch. */
   add(message: Message): void {
     this.#queue.push(message);
-    this.#timer ??= setTimeout(this.flush, BATCH_DELAY);
+    this.#timer ??= setTimeout(this.#flush, BATCH_DELAY);
   }
 
   hostDisconnected(): void {
@@ -61,13 +61,13 @@ export class Announcer implements ReactiveController {
     </div>`;
   }
 
-  private readonly flush = (): void => {
+  readonly #flush = (): void => {
     this.#timer = undefined;
-    this.#lines = announcement(this.#queue.splice(0), this.strings()).map((line) => {
+    this.#lines = announcement(this.#queue.splice(0), this.#strings()).map((line) => {
       const node = document.createElement('p');
       node.textContent = line;
       return node;
     });
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   };
 }

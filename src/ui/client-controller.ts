@@ -17,11 +17,11 @@ type ClientEventName = keyof ImbedClientEventMap;
 const CLIENT_EVENTS: readonly ClientEventName[] = ['state', 'change', 'message', 'error', 'storage'];
 
 export class ClientController implements ReactiveController {
-  private readonly host: ReactiveControllerHost;
-  private readonly callbacks: ClientControllerCallbacks;
-  private current: ImbedClient | null = null;
-  private subscribed: ImbedClient | null = null;
-  private hostIsConnected = false;
+  readonly #host: ReactiveControllerHost;
+  readonly #callbacks: ClientControllerCallbacks;
+  #current: ImbedClient | null = null;
+  #subscribed: ImbedClient | null = null;
+  #hostIsConnected = false;
 
   /** The last state change of the current client, or null before the first one. */
   lastChange: StateChange | null = null;
@@ -31,55 +31,55 @@ export class ClientController implements ReactiveController {
   wasOnline = false;
 
   constructor(host: ReactiveControllerHost, callbacks: ClientControllerCallbacks = {}) {
-    this.host = host;
-    this.callbacks = callbacks;
+    this.#host = host;
+    this.#callbacks = callbacks;
     host.addController(this);
   }
 
   get client(): ImbedClient | null {
-    return this.current;
+    return this.#current;
   }
 
   /** Switches to another client (or none); listens to it at once if the host is in the document. */
   setClient(client: ImbedClient | null): void {
-    if (client === this.current) return;
-    this.unsubscribe();
-    this.current = client;
+    if (client === this.#current) return;
+    this.#unsubscribe();
+    this.#current = client;
     this.lastChange = null;
     this.fatalReason = null;
     this.wasOnline = client?.state === 'online';
-    if (this.hostIsConnected) this.subscribe();
-    this.host.requestUpdate();
+    if (this.#hostIsConnected) this.#subscribe();
+    this.#host.requestUpdate();
   }
 
   hostConnected(): void {
-    this.hostIsConnected = true;
-    this.subscribe();
+    this.#hostIsConnected = true;
+    this.#subscribe();
   }
 
   hostDisconnected(): void {
-    this.hostIsConnected = false;
-    this.unsubscribe();
+    this.#hostIsConnected = false;
+    this.#unsubscribe();
   }
 
-  private subscribe(): void {
-    if (!this.current || this.subscribed === this.current) return;
-    this.unsubscribe();
-    for (const name of CLIENT_EVENTS) this.current.addEventListener(name, this.onEvent);
-    this.subscribed = this.current;
+  #subscribe(): void {
+    if (!this.#current || this.#subscribed === this.#current) return;
+    this.#unsubscribe();
+    for (const name of CLIENT_EVENTS) this.#current.addEventListener(name, this.#onEvent);
+    this.#subscribed = this.#current;
     // The client may have moved on while nobody listened (the host was out of the document).
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 
-  private unsubscribe(): void {
-    if (!this.subscribed) return;
-    for (const name of CLIENT_EVENTS) this.subscribed.removeEventListener(name, this.onEvent);
-    this.subscribed = null;
+  #unsubscribe(): void {
+    if (!this.#subscribed) return;
+    for (const name of CLIENT_EVENTS) this.#subscribed.removeEventListener(name, this.#onEvent);
+    this.#subscribed = null;
   }
 
   // One bound listener for every event type, so removal always matches what was added. `change` and
   // `storage` need nothing beyond the re-render.
-  private readonly onEvent = (event: Event): void => {
+  readonly #onEvent = (event: Event): void => {
     const detail = (event as CustomEvent).detail;
     switch (event.type as ClientEventName) {
       case 'state': {
@@ -87,19 +87,19 @@ export class ClientController implements ReactiveController {
         this.lastChange = change;
         if (change.to === 'online') this.wasOnline = true;
         if (change.to !== 'stopped') this.fatalReason = null;
-        this.callbacks.onState?.(change);
+        this.#callbacks.onState?.(change);
         break;
       }
       case 'message':
-        this.callbacks.onMessage?.(detail);
+        this.#callbacks.onMessage?.(detail);
         break;
       case 'error': {
         const error = detail as ImbedClientEventMap['error']['detail'];
         if (error.fatal) this.fatalReason = error.message;
-        this.callbacks.onError?.(error);
+        this.#callbacks.onError?.(error);
         break;
       }
     }
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   };
 }

@@ -8,25 +8,25 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 export const KEYBOARD_INSET = '--imbed-keyboard-inset';
 
 export class KeyboardInsetController implements ReactiveController {
-  private readonly host: ReactiveControllerHost & HTMLElement;
+  readonly #host: ReactiveControllerHost & HTMLElement;
 
   constructor(host: ReactiveControllerHost & HTMLElement) {
-    this.host = host;
+    this.#host = host;
     host.addController(this);
   }
 
   hostConnected(): void {
     const viewport = window.visualViewport;
     if (!viewport) return;
-    viewport.addEventListener('resize', this.measure);
-    viewport.addEventListener('scroll', this.measure);
-    this.measure();
+    viewport.addEventListener('resize', this.#measure);
+    viewport.addEventListener('scroll', this.#measure);
+    this.#measure();
   }
 
   hostDisconnected(): void {
-    window.visualViewport?.removeEventListener('resize', this.measure);
-    window.visualViewport?.removeEventListener('scroll', this.measure);
-    this.host.style.removeProperty(KEYBOARD_INSET);
+    window.visualViewport?.removeEventListener('resize', this.#measure);
+    window.visualViewport?.removeEventListener('scroll', this.#measure);
+    this.#host.style.removeProperty(KEYBOARD_INSET);
   }
 
   /**
@@ -34,10 +34,10 @@ export class KeyboardInsetController implements ReactiveController {
    * (Android WebView with `adjustResize`, Chrome with `interactive-widget=resizes-content`) this is 0 and
    * nothing needs lifting. While the reader pinch-zooms the gap is the zoom, not a keyboard: 0 too.
    */
-  private readonly measure = (): void => {
+  readonly #measure = (): void => {
     const viewport = window.visualViewport!;
     const inset = viewport.scale > 1.01 ? 0 : Math.max(0, Math.round(window.innerHeight - viewport.height - viewport.offsetTop));
-    if (inset > 0) this.host.style.setProperty(KEYBOARD_INSET, `${inset}px`);
-    else this.host.style.removeProperty(KEYBOARD_INSET);
+    if (inset > 0) this.#host.style.setProperty(KEYBOARD_INSET, `${inset}px`);
+    else this.#host.style.removeProperty(KEYBOARD_INSET);
   };
 }

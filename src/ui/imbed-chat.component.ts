@@ -217,11 +217,11 @@ export class ImbedChat extends LitElement {
   private newBelow = false;
   private unreadCount = 0;
 
-  private get log(): HTMLElement | null {
+  get #log(): HTMLElement | null {
     return this.renderRoot?.querySelector('.log') ?? null;
   }
 
-  private get input(): HTMLTextAreaElement | null {
+  get #input(): HTMLTextAreaElement | null {
     return this.renderRoot?.querySelector('textarea') ?? null;
   }
 
@@ -232,13 +232,13 @@ export class ImbedChat extends LitElement {
   /** Keeps `--imbed-keyboard-inset` while the element is in the document. */
   private readonly keyboard = new KeyboardInsetController(this);
 
-  private readonly controller = new ClientController(this, {
-    onState: (change) => this.onState(change),
+  readonly #controller = new ClientController(this, {
+    onState: (change) => this.#onState(change),
     onMessage: ({ message }) => {
       if (message.conv !== this.conversation) return;
       this.dispatchEvent(imbedEvent('imbed-message', { message }));
       // The first catch-up of a client is history, not news: only what arrives after it is announced.
-      if (!this.controller.wasOnline) return;
+      if (!this.#controller.wasOnline) return;
       this.#announcer.add(message);
       if (this.isUnseen()) this.#notify?.notifier.arrived(message, this.countUnread());
     },
@@ -274,7 +274,7 @@ export class ImbedChat extends LitElement {
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside = false;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
-  readonly #list = new MessageList(this, () => this.log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
+  readonly #list = new MessageList(this, () => this.#log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
   readonly #announcer = new Announcer(this, () => this.localize().strings);
   /** The focused node at the start of an update, to notice when the update removes it. */
@@ -291,7 +291,7 @@ export class ImbedChat extends LitElement {
    * to the attributes.
    */
   get client(): ImbedClient | null {
-    return this.controller.client;
+    return this.#controller.client;
   }
 
   set client(value: ImbedClient | null) {
@@ -418,16 +418,16 @@ export class ImbedChat extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (this.#scrollAfterUpdate && this.log) this.log.scrollTop = this.log.scrollHeight;
+    if (this.#scrollAfterUpdate && this.#log) this.#log.scrollTop = this.#log.scrollHeight;
     this.#scrollAfterUpdate = false;
     // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
     // which typing changes, rather than with the last one rendered.
-    const input = this.input;
+    const input = this.#input;
     if (input && input.value !== this.draft) input.value = this.draft;
     // Not on the first render: a page that starts with the panel open has not asked to move focus.
     if (changed.has('opened') && changed.get('opened') !== undefined) {
       if (this.opened) {
-        if (this.mode === 'launcher') this.input?.focus();
+        if (this.mode === 'launcher') this.#input?.focus();
       } else if (this.#focusWasInside) {
         this.launcherButton?.focus();
       }
@@ -438,21 +438,21 @@ export class ImbedChat extends LitElement {
     const lost = this.#focusedBefore;
     this.#focusedBefore = null;
     if (lost && !lost.isConnected && !this.shadowRoot?.activeElement && document.activeElement === document.body) {
-      if (this.mode !== 'launcher' || this.opened) this.log?.focus({ preventScroll: true });
+      if (this.mode !== 'launcher' || this.opened) this.#log?.focus({ preventScroll: true });
     }
   }
 
   protected override render() {
     const client = this.client;
-    const items = this.items();
+    const items = this.#items();
     const words = this.localize();
     const strings = words.strings;
     const banner = describeConnection({
       state: client?.state ?? null,
       pending: client && this.conversation ? client.pendingCount(this.conversation) : 0,
       storageKind: client?.storageKind ?? null,
-      wasOnline: this.controller.wasOnline,
-      stopReason: this.controller.fatalReason ?? this.controller.lastChange?.reason ?? '',
+      wasOnline: this.#controller.wasOnline,
+      stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
       hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000) } : null,
       notMember: this.#notMemberOf.has(this.conversation),
     }, strings);
@@ -527,7 +527,7 @@ export class ImbedChat extends LitElement {
   private countUnread(): number {
     const read = this.readState();
     if (read?.seen == null) return 0;
-    const items = this.items();
+    const items = this.#items();
     if (items.length === 0) return read.stored;
     let count = 0;
     for (let i = items.length - 1; i >= 0; i--) {
@@ -550,8 +550,8 @@ export class ImbedChat extends LitElement {
     if (!read) return this.setUnread(0);
     // Known from the token, or only after welcome with a token provider: until then only the count shows.
     if (!user) return this.setUnread(this.countUnread());
-    const newest = newestSeq(this.items());
-    if ((!this.isUnseen() && !this.newBelow) || (read.seen === null && this.controller.wasOnline)) {
+    const newest = newestSeq(this.#items());
+    if ((!this.isUnseen() && !this.newBelow) || (read.seen === null && this.#controller.wasOnline)) {
       read.seen = Math.max(read.seen ?? 0, newest);
     }
     const count = this.countUnread();
@@ -565,7 +565,7 @@ export class ImbedChat extends LitElement {
   }
 
   /** `imbed-ready`, once per client: the first time the current client is online. */
-  private announceReady(): void {
+  #announceReady(): void {
     const client = this.client;
     if (!client || client === this.#readyClient) return;
     this.#readyClient = client;
@@ -583,7 +583,7 @@ export class ImbedChat extends LitElement {
     return localize(this.lang || inheritedLang(this), navigator.languages, this.strings);
   }
 
-  private items(): readonly ChatItem[] {
+  #items(): readonly ChatItem[] {
     const client = this.client;
     return client && this.conversation ? client.items(this.conversation) : [];
   }
@@ -626,10 +626,10 @@ export class ImbedChat extends LitElement {
     } else {
       this.#owned = null;
     }
-    this.controller.setClient(next);
+    this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.
-    if (next?.state === 'online' && this.isConnected) this.announceReady();
+    if (next?.state === 'online' && this.isConnected) this.#announceReady();
     if (previous && previous !== this.#owned) void previous.client.stop();
     created?.start();
   }
@@ -651,10 +651,10 @@ export class ImbedChat extends LitElement {
    * when a new message from someone else arrives. Your own new message always brings you down.
    */
   private planScroll(): void {
-    const items = this.items();
+    const items = this.#items();
     const newest = items.length ? items[items.length - 1]! : null;
     const newestCmid = newest?.cmid ?? null;
-    const log = this.log;
+    const log = this.#log;
     const nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
     if (this.conversation !== this.#lastConversation) {
       this.#lastConversation = this.conversation;
@@ -691,8 +691,8 @@ export class ImbedChat extends LitElement {
     this.#holdTimer = undefined;
   }
 
-  private onState(change: StateChange): void {
-    if (change.to === 'online') this.announceReady();
+  #onState(change: StateChange): void {
+    if (change.to === 'online') this.#announceReady();
     // Every new session decides membership again: its welcome lists the refused conversations anew.
     if (change.to === 'syncing') this.#notMemberOf.clear();
     const pending = this.client && this.conversation ? this.client.pendingCount(this.conversation) : 0;
@@ -701,7 +701,7 @@ export class ImbedChat extends LitElement {
 
   private readonly onScroll = (): void => {
     this.#list.scrolled();
-    const log = this.log;
+    const log = this.#log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
       // The update this schedules counts the messages now in view as seen (trackUnread).
       this.newBelow = false;
@@ -709,7 +709,7 @@ export class ImbedChat extends LitElement {
   };
 
   private readonly onNewMessages = (): void => {
-    if (this.log) this.log.scrollTop = this.log.scrollHeight;
+    if (this.#log) this.#log.scrollTop = this.#log.scrollHeight;
     this.newBelow = false;
   };
 
@@ -773,7 +773,7 @@ export class ImbedChat extends LitElement {
   private readonly onKeydown = (event: KeyboardEvent): void => {
     if (!isSendKey(event, this.#composing)) return;
     event.preventDefault();
-    this.submit();
+    this.#submit();
   };
 
   private readonly onCompositionStart = (): void => {
@@ -786,13 +786,13 @@ export class ImbedChat extends LitElement {
 
   private readonly onSubmit = (event: Event): void => {
     event.preventDefault();
-    this.submit();
+    this.#submit();
   };
 
   /** Sends the draft: nothing for blank text, a visible refusal for over-long text, else clear and keep focus. */
-  private submit(): void {
+  #submit(): void {
     // Read the textarea itself: an `input` event may not have been handled yet when Enter arrives.
-    const text = this.input?.value ?? this.draft;
+    const text = this.#input?.value ?? this.draft;
     if (text.trim() === '') return;
     // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
     this.#notify?.notifier.prepare();
@@ -803,8 +803,8 @@ export class ImbedChat extends LitElement {
     }
     this.composerError = '';
     this.draft = '';
-    if (this.input) this.input.value = '';
-    this.input?.focus();
+    if (this.#input) this.#input.value = '';
+    this.#input?.focus();
     this.send(text).catch((error: unknown) => {
       // Give the text back rather than lose it, unless the person already started a new one.
       if (this.draft === '') this.draft = text;

@@ -103,6 +103,9 @@ const GUESS = 56;
  * Safari has no `overflow-anchor`), whether older items are prepended or guesses give way to measures.
  */
 export class MessageList implements ReactiveController {
+  readonly #host: ReactiveControllerHost;
+  readonly #log: () => HTMLElement | null;
+  readonly #onTop: () => Promise<unknown> | undefined;
   #pitch = new Map<string, number>();
   #measured = 0;
   #total = 0;
@@ -125,11 +128,10 @@ export class MessageList implements ReactiveController {
   #atBottom = false;
 
   /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
-  constructor(
-    private readonly host: ReactiveControllerHost,
-    private readonly log: () => HTMLElement | null,
-    private readonly onTop: () => Promise<unknown> | undefined,
-  ) {
+  constructor(host: ReactiveControllerHost, log: () => HTMLElement | null, onTop: () => Promise<unknown> | undefined) {
+    this.#host = host;
+    this.#log = log;
+    this.#onTop = onTop;
     host.addController(this);
   }
 
@@ -143,7 +145,7 @@ export class MessageList implements ReactiveController {
 
   /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
   hostUpdated(): void {
-    const log = this.log();
+    const log = this.#log();
     if (!log) return;
     const box = log.querySelector('.rows');
     if (box) this.#place(box);
@@ -179,7 +181,7 @@ export class MessageList implements ReactiveController {
     if (items.length === 0) return html`<p class="empty" part="empty">${words.strings.emptyConversation}</p>`;
     // Rendered before the DOM changes (Lit commits after render): the reader's place, unless the view
     // is about to stick to the bottom anyway.
-    const log = this.log();
+    const log = this.#log();
     this.#atBottom = atBottom;
     if (log && !atBottom) this.#noteAnchor(log);
     const n = items.length;
@@ -242,7 +244,7 @@ export class MessageList implements ReactiveController {
    * nears the edge of this one, and asks for older items once the reader nears the oldest one held.
    */
   scrolled(byReader = true): void {
-    const log = this.log();
+    const log = this.#log();
     const items = this.#items;
     const n = items.length;
     if (!log || n === 0) return;
@@ -251,7 +253,7 @@ export class MessageList implements ReactiveController {
     // Near the top by the reader's doing (not a first render): older items are wanted until they scroll away.
     if (byReader) this.#wantsOlder = top < view;
     if (this.#wantsOlder && this.#start === 0 && top < view && !this.#loading) {
-      const loading = this.onTop();
+      const loading = this.#onTop();
       this.#loading = !!loading;
       void loading?.finally(() => (this.#loading = false));
     }
@@ -263,7 +265,7 @@ export class MessageList implements ReactiveController {
     const margin = view / 2 / this.#mean();
     if ((first - margin >= this.#start || this.#start === 0) && (last + margin < this.#end || this.#end === n)) return;
     this.#fit(n, first);
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 
   /**
@@ -271,7 +273,7 @@ export class MessageList implements ReactiveController {
    * viewport above `from` (or ending at the newest item).
    */
   #fit(n: number, from?: number): void {
-    const count = n <= MAX_NODES ? n : Math.min(MAX_NODES, Math.ceil((3 * (this.log()?.clientHeight || 600)) / this.#mean()) + 2);
+    const count = n <= MAX_NODES ? n : Math.min(MAX_NODES, Math.ceil((3 * (this.#log()?.clientHeight || 600)) / this.#mean()) + 2);
     this.#start = from === undefined ? n - count : Math.max(0, Math.min(n - count, Math.floor(from - count / 3)));
     this.#end = this.#start + count;
   }
@@ -293,7 +295,7 @@ export class MessageList implements ReactiveController {
    * the next node (its own height for the last).
    */
   #measure(entries: readonly ResizeObserverEntry[]): void {
-    const log = this.log();
+    const log = this.#log();
     const rows = log ? this.#rows(log) : [];
     const resized = new Set(entries.map((entry) => entry.target));
     rows.forEach((row, i) => {

@@ -44,20 +44,22 @@ interface Waiting {
 
 /** The storage requests waiting for the app's answer, numbered from 1 for the life of the page. */
 export class StorageRequests {
+  readonly #send: (request: StorageRequest) => void;
+  readonly #timeoutMs: () => number;
   #next = 1;
   readonly #waiting = new Map<number, Waiting>();
 
   /** `send` hands a request to the app (it throws when there is none); `timeoutMs` bounds the wait. */
-  constructor(
-    private readonly send: (request: StorageRequest) => void,
-    private readonly timeoutMs: () => number,
-  ) {}
+  constructor(send: (request: StorageRequest) => void, timeoutMs: () => number) {
+    this.#send = send;
+    this.#timeoutMs = timeoutMs;
+  }
 
   /** Sends `op` and resolves with the app's `result`; rejects on `ok: false`, on no answer in time, or when it cannot be sent. */
   request(db: string, op: StorageOp, args: unknown[]): Promise<unknown> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      const timeout = this.timeoutMs();
+      const timeout = this.#timeoutMs();
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
         reject(new Error(`the app did not answer ${op} within ${timeout} ms`));
@@ -65,7 +67,7 @@ export class StorageRequests {
       this.#waiting.set(id, { op, resolve, reject, timer });
       try {
         // Through JSON: what Android's string interface carries anyway, and no `undefined` reaches WebKit.
-        this.send({ v: BRIDGE_VERSION, type: 'storage', id, op, db, args: JSON.parse(JSON.stringify(args)) });
+        this.#send({ v: BRIDGE_VERSION, type: 'storage', id, op, db, args: JSON.parse(JSON.stringify(args)) });
       } catch (error) {
         this.#settle(id)?.reject(new Error(`${op} could not be handed to the app: ${error instanceof Error ? error.message : String(error)}`));
       }
@@ -92,52 +94,54 @@ export class StorageRequests {
 /** The `ChatStore` of database `db`, kept by the app. */
 export class NativeStore implements ChatStore {
   readonly kind = 'native' as const;
+  readonly #db: string;
+  readonly #requests: StorageRequests;
 
-  constructor(
-    private readonly db: string,
-    private readonly requests: StorageRequests,
-  ) {}
+  constructor(db: string, requests: StorageRequests) {
+    this.#db = db;
+    this.#requests = requests;
+  }
 
   loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
-    return this.call('loadConversation', conv, opts);
+    return this.#call('loadConversation', conv, opts);
   }
 
   loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
-    return this.call('loadOlder', conv, below, limit);
+    return this.#call('loadOlder', conv, below, limit);
   }
 
   loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
-    return this.call('loadOutbox', afterId);
+    return this.#call('loadOutbox', afterId);
   }
 
   addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {
-    return this.call('addToOutbox', record, newerThan ?? null);
+    return this.#call('addToOutbox', record, newerThan ?? null);
   }
 
   markFailed(cmid: string, error: ItemError): Promise<boolean> {
-    return this.call('markFailed', cmid, error);
+    return this.#call('markFailed', cmid, error);
   }
 
   requeue(cmid: string): Promise<OutboxRecord | null> {
-    return this.call('requeue', cmid);
+    return this.#call('requeue', cmid);
   }
 
   async removeFromOutbox(cmid: string): Promise<void> {
-    await this.call('removeFromOutbox', cmid);
+    await this.#call('removeFromOutbox', cmid);
   }
 
   acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
-    return this.call('acceptMessages', conv, msgs, older ?? null);
+    return this.#call('acceptMessages', conv, msgs, older ?? null);
   }
 
   /** Nothing to release on this side: the app keeps its database open for the next page. */
   close(): void {}
 
   async deleteDatabase(): Promise<void> {
-    await this.call('deleteDatabase');
+    await this.#call('deleteDatabase');
   }
 
-  private call<T>(op: StorageOp, ...args: unknown[]): Promise<T> {
-    return this.requests.request(this.db, op, args) as Promise<T>;
+  #call<T>(op: StorageOp, ...args: unknown[]): Promise<T> {
+    return this.#requests.request(this.#db, op, args) as Promise<T>;
   }
 }

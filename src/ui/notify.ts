@@ -26,6 +26,7 @@ export interface NotifierOptions {
 }
 
 export class Notifier {
+  readonly #options: NotifierOptions;
   #kinds: ReadonlySet<NotifyKind> = new Set();
   /** The page's own title while the title flashes, else null. */
   #pageTitle: string | null = null;
@@ -34,7 +35,9 @@ export class Notifier {
   #audio: AudioContext | null = null;
   #shown: Notification | null = null;
 
-  constructor(private readonly options: NotifierOptions) {}
+  constructor(options: NotifierOptions) {
+    this.#options = options;
+  }
 
   /** The opt-ins in force. Changing them ends whatever is showing. */
   set kinds(kinds: ReadonlySet<NotifyKind>) {
@@ -83,7 +86,7 @@ export class Notifier {
   }
 
   private flash(count: number): void {
-    this.#notice = this.options.notice(count);
+    this.#notice = this.#options.notice(count);
     if (this.#pageTitle === null) {
       this.#pageTitle = document.title;
       this.#timer = setInterval(() => {
@@ -120,11 +123,11 @@ export class Notifier {
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     this.#shown?.close();
     try {
-      const shown = new Notification(this.options.notice(count), { body: `${message.name}: ${message.text}`, tag: `imbed:${message.conv}` });
+      const shown = new Notification(this.#options.notice(count), { body: `${message.name}: ${message.text}`, tag: `imbed:${message.conv}` });
       shown.onclick = () => {
         window.focus();
         shown.close();
-        this.options.activate();
+        this.#options.activate();
       };
       this.#shown = shown;
     } catch {

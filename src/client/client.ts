@@ -23,11 +23,13 @@ import { Connection, type Backoff } from './connection.js';
 import { ImbedEventTarget } from './events.js';
 import { Heartbeat } from './heartbeat.js';
 import { newCmid } from './ids.js';
-import { multiTabSupported, tabGroupName } from './leader.js';
+import { DatabasePeers } from './database-peers.js';
+import { LeaderElection, multiTabSupported, tabGroupName } from './leader.js';
+import { loadTabGroup } from './load-tab-group.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
 import { ClientStorage, FIRST_PAGE } from './storage.js';
-import { TabGroup, type TabGroupHost } from './tab-group.js';
+import type { TabGroup, TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';
 import { TokenSource } from './token-source.js';
 import {
@@ -85,7 +87,14 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** The protocol work of the current socket; null between sockets. */
   #session: Session | null = null;
-  /** The other tabs on this database and conversations; null when this client runs its own socket alone. */
+  /**
+   * With several tabs: the other clients of this database (null when this client keeps to itself), the
+   * election of the one that holds the group's socket (null outside a group), whether this client won it,
+   * and the group, once another client was met and its code loaded.
+   */
+  #peers: DatabasePeers | null = null;
+  #election: LeaderElection | null = null;
+  #leading = false;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
   #unsentItems = 0;
@@ -140,7 +149,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#finished) return;
     if (this.#started) {
       if (this.state !== 'stopped' || this.#connection || !this.#storage.kind) return;
-      if (this.#tabs && !this.#tabs.isLeader) this.#tabs.restart(this.#tokens.token);
+      if (this.#tabs && !this.#leading) this.#tabs.restart(this.#tokens.token);
       else this.#connect();
       return;
     }
@@ -168,8 +177,8 @@ export class ImbedClient extends ImbedEventTarget {
     // the store closes.
     await session?.allStored();
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
-    this.#tabs?.stop();
-    this.#tabs = null;
+    this.#leaveGroup();
+    this.#peers?.close();
     this.#storage.close();
   }
 
@@ -198,17 +207,17 @@ export class ImbedClient extends ImbedEventTarget {
     // reaches the server twice (resent after a reload) is stored once by its cmid.
     // With another client on this database (any tab, whatever it follows), an item it stored first may
     // not be known here yet: this one goes out in turn, after the read-back.
-    const sendNow = () => (!this.#tabs || this.#tabs.alone) && this.#session !== null && this.#session.sendNew({ conv, cmid, text });
+    const sendNow = () => (!this.#peers || this.#peers.alone) && this.#session !== null && this.#session.sendNew({ conv, cmid, text });
     const pass = this.#unsentItems === 0 && sendNow() ? () => {} : this.#holdSends();
     return this.#serial(async () => {
       const store = this.#storage.require();
       // Other tabs write to the same outbox: read back what is newer than this copy (this item included),
       // so items go out in the order they were stored, whichever tab stored them.
-      const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.#tabs ? this.#mirror.outboxHighWater() : undefined);
+      const writing = store.addToOutbox({ conv, cmid, text, createdAt, status: 'pending' }, this.#peers ? this.#mirror.outboxHighWater() : undefined);
       // The items added before it are in flight or in the copy now: it goes out if they all have.
       if (sendNow()) pass();
       const { record, newer } = await writing;
-      if (this.#tabs) this.#mirror.mergeOutbox(newer);
+      if (this.#peers) this.#mirror.mergeOutbox(newer);
       else this.#mirror.addOutbox(record);
       pass();
       this.emit('change', { conv });
@@ -227,7 +236,7 @@ export class ImbedClient extends ImbedEventTarget {
       if (!item || item.status !== 'failed') return;
       const store = this.#storage.require();
       const moved = await store.requeue(cmid);
-      if (this.#tabs) {
+      if (this.#peers) {
         this.#mirror.updateOutbox(cmid, null);
         this.#mirror.mergeOutbox(await store.loadOutbox(this.#mirror.outboxHighWater()));
       } else if (moved) this.#mirror.moveOutboxToEnd(cmid, moved);
@@ -266,7 +275,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#storage.kind === null) return false;
     if (await this.#olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
-    if (this.#tabs && !this.#tabs.isLeader) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
+    if (this.#tabs && !this.#leading) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
     return (await this.#session?.requestOlder(conv)) ?? false;
   }
 
@@ -295,7 +304,7 @@ export class ImbedClient extends ImbedEventTarget {
   reconnect(): void {
     if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
     if (this.#tokens.skipWait()) return;
-    if (this.#tabs && !this.#tabs.isLeader) this.#tabs.reconnect();
+    if (this.#tabs && !this.#leading) this.#tabs.reconnect();
     else if (!this.#connection) this.#connect();
     else if (this.#connection.isWaiting) this.#connection.retryNow();
     else if (this.#session?.established) this.#heartbeat.check();
@@ -394,11 +403,11 @@ export class ImbedClient extends ImbedEventTarget {
   #movedToMemory(reason: string): void {
     this.emit('storage', { kind: 'memory', reason });
     this.#emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
-    if (this.#tabs) {
-      this.#tabs.stop();
-      this.#tabs = null;
-      if (!this.#connection && !this.#finished) this.#connect();
-    }
+    if (!this.#peers) return;
+    this.#peers.close();
+    this.#peers = null;
+    this.#leaveGroup();
+    if (!this.#connection && !this.#finished) this.#connect();
   }
 
   /**
@@ -474,28 +483,59 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /**
-   * With IndexedDB, Web Locks and BroadcastChannel, joins the tab group of this database and conversations
-   * (one socket per browser); otherwise, or with `multiTab: false`, runs a socket of its own.
+   * With IndexedDB, Web Locks and BroadcastChannel, stands for the lead of the tab group of this database
+   * and conversations (one socket per browser), and starts the group once it meets another client of the
+   * database; otherwise, or with `multiTab: false`, runs a socket of its own.
    */
   #connectOrJoin(): void {
     if (this.#options.multiTab === false || this.#storage.kind !== 'indexeddb' || !multiTabSupported()) {
       this.#connect();
       return;
     }
-    this.#tabs = new TabGroup(tabGroupName(this.#dbName, this.#conversations), this.#dbName, this.#tabHost());
+    const name = tabGroupName(this.#dbName, this.#conversations);
+    this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name));
+    this.#election = new LeaderElection(name, () => {
+      this.#leading = true;
+      // The old leader may have stored acks and followers added items since this tab last looked.
+      void this.#serial(() => this.#reloadFromStore(this.#conversations))
+        .catch(() => {})
+        .then(() => {
+          if (!this.#finished && !this.#connection) this.#connect();
+        });
+    });
+  }
+
+  /**
+   * Loads the group's code and starts the group. If it cannot load (offline on a first visit, a deploy
+   * without the part), this client leaves the election and runs a socket of its own, as with
+   * `multiTab: false`: the server stores each item once by its cmid, whichever tab sends it.
+   */
+  #startGroup(name: string): void {
+    loadTabGroup().then(
+      (TabGroup) => {
+        if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
+      },
+      () => {
+        if (!this.#election || this.#finished) return;
+        this.#leaveGroup();
+        if (!this.#connection) this.#connect();
+      },
+    );
+  }
+
+  /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */
+  #leaveGroup(): void {
+    this.#tabs?.stop();
+    this.#tabs = null;
+    this.#election?.stop();
+    this.#election = null;
+    this.#leading = false;
   }
 
   /** What the tab group may do to the client. */
   #tabHost(): TabGroupHost {
     return {
-      lead: () => {
-        // The old leader may have stored acks and followers added items since this tab last looked.
-        void this.#serial(() => this.#reloadFromStore(this.#conversations))
-          .catch(() => {})
-          .then(() => {
-            if (!this.#finished && !this.#connection) this.#connect();
-          });
-      },
+      leading: () => this.#leading,
       refresh: (conv) => this.#markStale(conv),
       refreshAll: () => {
         for (const conv of this.#conversations) this.#markStale(conv);

@@ -8,6 +8,8 @@
  * with `also`. A client met stays counted, even after it closes: a tab that left may have left items in
  * the outbox, and waiting for the write (as with several tabs) costs a millisecond, never order. A page
  * back from the back-forward cache cannot know who came meanwhile, so it counts as not alone.
+ *
+ * Meeting one is also what starts the tab group (tab-group.ts): a client that has met no one leads alone.
  */
 import { newCmid } from './ids.js';
 
@@ -20,15 +22,18 @@ export class DatabasePeers {
   readonly #id = newCmid();
   #met = false;
   readonly #channel: BroadcastChannel;
+  readonly #onMeet: () => void;
   readonly #onPageShow = (event: PageTransitionEvent) => {
-    if (event.persisted) this.#met = true;
+    if (event.persisted) this.#meet();
   };
 
-  constructor(dbName: string) {
+  /** `onMeet` runs once, when the first other client is heard of. */
+  constructor(dbName: string, onMeet: () => void) {
+    this.#onMeet = onMeet;
     this.#channel = new BroadcastChannel(`imbed-db:${dbName}`);
     this.#channel.onmessage = ({ data }: MessageEvent<Partial<PeerMessage> | null>) => {
       if (typeof data?.id !== 'string' || data.id === this.#id || (data.peer !== 'here' && data.peer !== 'also')) return;
-      this.#met = true;
+      this.#meet();
       if (data.peer === 'here') this.#post('also');
     };
     addEventListener('pageshow', this.#onPageShow);
@@ -43,6 +48,12 @@ export class DatabasePeers {
   close(): void {
     removeEventListener('pageshow', this.#onPageShow);
     this.#channel.close();
+  }
+
+  #meet(): void {
+    if (this.#met) return;
+    this.#met = true;
+    this.#onMeet();
   }
 
   #post(peer: PeerMessage['peer']): void {

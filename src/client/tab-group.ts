@@ -3,17 +3,20 @@
  * the elected leader (leader.ts) holds the socket and drains the shared outbox; followers write to the
  * shared IndexedDB themselves and hear over the channel (tab-channel.ts) what to read back. This module
  * decides who says what to whom; `ImbedClient` does the work, through `TabGroupHost`.
+ *
+ * A page with one tab never needs it: `ImbedClient` holds the election and meets the other clients of its
+ * database itself (database-peers.ts), and loads this module only once it meets one (load-tab-group.ts).
+ * So a group may start late, on either side: a leader that starts one announces its state and reads the
+ * outbox back, and a follower asks for the state; either way each hears what the other did meanwhile.
  */
-import { DatabasePeers } from './database-peers.js';
 import { newCmid } from './ids.js';
-import { LeaderElection } from './leader.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
 import type { ItemError, StateChange } from './types.js';
 
 /** What the group needs from the client that belongs to it. */
 export interface TabGroupHost {
-  /** This client was elected: reload what the old leader changed, then open the connection. */
-  lead(): void;
+  /** Whether this client holds the connection for the group (it won the election). */
+  leading(): boolean;
   /** Read back from the store the outbox and, when given, the messages of `conv`; a leader then drains. */
   refresh(conv: string | null): void;
   /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
@@ -34,44 +37,29 @@ export interface TabGroupHost {
   report(error: ItemError & { cmid?: string; fatal: boolean }): void;
 }
 
-/** One client's membership of its tab group, from `start()` until `stop()`. */
+/** One client's membership of its tab group, from when it meets another client until `stop()`. */
 export class TabGroup {
   readonly #host: TabGroupHost;
   /** Names this client in the group, so followers notice a new leader. */
   readonly #id = newCmid();
   /** The leader this client last heard from, as a follower. */
   #leaderId: string | null = null;
-  #leading = false;
   /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
   readonly #olderWaits = new Map<string, Array<(stored: boolean) => void>>();
   readonly #channel: TabChannel;
-  readonly #election: LeaderElection;
-  readonly #peers: DatabasePeers;
 
-  /** `name` is the group's (leader.ts `tabGroupName`), `dbName` the database it shares with other groups too. */
-  constructor(name: string, dbName: string, host: TabGroupHost) {
+  /** `name` is the group's (leader.ts `tabGroupName`). */
+  constructor(name: string, host: TabGroupHost) {
     this.#host = host;
-    this.#peers = new DatabasePeers(dbName);
     this.#channel = new TabChannel(name, (message) => this.#onMessage(message));
-    this.#election = new LeaderElection(name, () => {
-      this.#leading = true;
-      this.#host.lead();
-    });
-    // Ask the leader, if there is one, for its state; a follower has none of its own.
-    this.#channel.post({ type: 'join' });
-  }
-
-  /** Whether this client holds the connection for the group. */
-  get isLeader(): boolean {
-    return this.#leading;
-  }
-
-  /**
-   * Leader, and no other client has been on this database since this one started (database-peers.ts), so
-   * no one else writes to the outbox. Once one has, it may have stored items this tab has yet to read back.
-   */
-  get alone(): boolean {
-    return this.#leading && this.#peers.alone;
+    if (host.leading()) {
+      // Followers that came before this group did may have stored items and asked for the state.
+      host.refresh(null);
+      this.announceState(host.lastChange());
+    } else {
+      // Ask the leader, if there is one, for its state; a follower has none of its own.
+      this.#channel.post({ type: 'join' });
+    }
   }
 
   /** The shared outbox changed in the store (any role). */
@@ -86,12 +74,12 @@ export class TabGroup {
 
   /** Leader: the connection state changed. */
   announceState(change: StateChange): void {
-    if (this.#leading) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
+    if (this.#host.leading()) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
   }
 
   /** Leader: an error every tab's person should hear of. */
   announceError(error: ItemError & { cmid?: string; fatal: boolean }): void {
-    if (this.#leading) this.#channel.post({ type: 'error', error });
+    if (this.#host.leading()) this.#channel.post({ type: 'error', error });
   }
 
   /** Follower: asks the leader to retry now. */
@@ -124,13 +112,10 @@ export class TabGroup {
     });
   }
 
-  /** Leaves the group: a leader hands over (the lock goes to the next tab in line), a follower leaves the line. */
+  /** Leaves the group; a leader says so first, so followers wait for the next one (the client then gives up the lock). */
   stop(): void {
-    if (this.#leading) this.#channel.post({ type: 'resign', leader: this.#id });
-    this.#leading = false;
-    this.#election.stop();
+    if (this.#host.leading()) this.#channel.post({ type: 'resign', leader: this.#id });
     this.#channel.close();
-    this.#peers.close();
     for (const waits of this.#olderWaits.values()) for (const done of [...waits]) done(false);
   }
 
@@ -143,19 +128,23 @@ export class TabGroup {
         for (const done of [...(this.#olderWaits.get(message.conv) ?? [])]) done(true);
         return;
       case 'older':
-        if (this.#leading) this.#host.older(message.conv);
+        if (this.#host.leading()) this.#host.older(message.conv);
         return;
       case 'join':
-        if (this.#leading) this.announceState(this.#host.lastChange());
+        if (this.#host.leading()) {
+          // A follower that joins late may have stored items before its group started.
+          this.#host.refresh(null);
+          this.announceState(this.#host.lastChange());
+        }
         return;
       case 'reconnect':
-        if (this.#leading) this.#host.reconnect();
+        if (this.#host.leading()) this.#host.reconnect();
         return;
       case 'restart':
-        if (this.#leading) this.#host.restart(message.token);
+        if (this.#host.leading()) this.#host.restart(message.token);
         return;
       case 'state':
-        if (!this.#leading) {
+        if (!this.#host.leading()) {
           // A leader that crashed may have stored messages it never announced: read everything back.
           if (message.leader !== this.#leaderId) {
             this.#leaderId = message.leader;
@@ -166,11 +155,11 @@ export class TabGroup {
         }
         return;
       case 'error':
-        if (!this.#leading) this.#host.report(message.error);
+        if (!this.#host.leading()) this.#host.report(message.error);
         return;
       case 'resign':
         // Only the leader followed so far: a late word from an earlier one must not undo its successor's state.
-        if (!this.#leading && message.leader === this.#leaderId) {
+        if (!this.#host.leading() && message.leader === this.#leaderId) {
           this.#host.follow({ to: 'connecting', reason: 'the tab holding the connection closed; another takes over' });
         }
         return;

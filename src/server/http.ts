@@ -86,6 +86,7 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       case '/imbed-notify.js':
       case '/imbed-launcher-mode.js':
       case '/imbed-bridge.js':
+      case '/imbed-tab-group.js':
         // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts): served, and cached, alike.
         return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
       case '/dev/token':

@@ -1,7 +1,7 @@
 /**
- * parts.ts for the script build (build/script-parts.ts puts it in that module's place): each part is a
- * classic script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`, `imbed-launcher-mode.js`,
- * `imbed-bridge.js`), added with the nonce `imbed.js` was given. So it loads from another origin without
+ * parts.ts and src/client/load-tab-group.ts for the script build (build/script-parts.ts puts it in their
+ * place): each part is a classic script beside `imbed.js` (`imbed-zh-CN.js`, `imbed-notify.js`,
+ * `imbed-launcher-mode.js`, `imbed-bridge.js`, `imbed-tab-group.js`), added with the nonce `imbed.js` was given. So it loads from another origin without
  * CORS headers, and under a nonce-based Content-Security-Policy, exactly as `imbed.js` did. A part hands
  * what it exports to the script element that loaded it, in an `imbed-part` event (src/ui/parts/), and
  * defines no global.
@@ -11,6 +11,7 @@
  * (`?v=`, which keeps HTTP caches apart), and a part from another build (a server or CDN that ignores the
  * query) is refused like one that did not load: the chat goes without it.
  */
+import type { TabGroup } from '../client/tab-group.js';
 import type { WebViewBridge } from './bridge.js';
 import { BUILD } from './build-stamp.js';
 import { loadOnce } from './load-once.js';
@@ -46,3 +47,6 @@ export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-m
 
 /** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
 export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart('bridge'));
+
+/** The tab group, for a client that meets another client of its database. */
+export const loadTabGroup = loadOnce((): Promise<typeof TabGroup> => loadPart('tab-group'));

@@ -1,0 +1,44 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+
+// The tab group's code (src/client/tab-group.ts) is loaded only when a client meets another client of
+// its database. Runs in a page of its own, so nothing else in it has asked for that module before.
+
+/** Requests this page made for the tab group's module. */
+function groupCodeRequests(): string[] {
+  return performance
+    .getEntriesByType('resource')
+    .map((entry) => entry.name)
+    .filter((name) => /\/client\/tab-group\.[jt]s(?:[?#]|$)/.test(new URL(name).pathname + new URL(name).search));
+}
+
+describe('the tab group, loaded when a second client appears', () => {
+  let tap: SocketTap | null = null;
+  afterEach(async () => {
+    tap?.restore();
+    tap = null;
+    await stopAll();
+  });
+
+  it('is not loaded by a client alone on its database, and is loaded once another comes; they then share one socket', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const first = await makeClient(user, [conv], { dbName });
+    await online(first.client, 'the first tab online');
+    await first.client.send(conv, 'alone');
+    await until(() => first.client.pendingCount() === 0, 'the first message sent');
+    expect(groupCodeRequests(), 'requests for tab-group code with one client').to.deep.equal([]);
+    expect(tap.sockets).to.equal(1);
+
+    const second = await makeClient(user, [conv], { dbName });
+    await online(second.client, 'the second tab online, following the first');
+    expect(groupCodeRequests()).to.have.length(1);
+    await second.client.send(conv, 'from the second');
+    await until(() => [first, second].every((t) => sentTexts(t.client, conv).length === 2), 'both messages in both tabs');
+    for (const t of [first, second]) expect(sentTexts(t.client, conv)).to.deep.equal(['alone', 'from the second']);
+    expect(tap.sockets, 'the second tab follows the first one socket').to.equal(1);
+  });
+});

@@ -43,6 +43,9 @@ import {
   type StorageKind,
 } from './types.js';
 
+/** How long a client waits for the tab group's code before it runs a socket of its own (ms). */
+const GROUP_LOAD_TIMEOUT = 10_000;
+
 /**
  * The headless imbed client for one user and a set of conversations.
  *
@@ -149,7 +152,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#finished) return;
     if (this.#started) {
       if (this.state !== 'stopped' || this.#connection || !this.#storage.kind) return;
-      if (this.#tabs && !this.#leading) this.#tabs.restart(this.#tokens.token);
+      if (this.#following()) this.#tabs?.restart(this.#tokens.token);
       else this.#connect();
       return;
     }
@@ -275,7 +278,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#storage.kind === null) return false;
     if (await this.#olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
-    if (this.#tabs && !this.#leading) return this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
+    if (this.#following()) return !!this.#tabs && this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
     return (await this.#session?.requestOlder(conv)) ?? false;
   }
 
@@ -304,7 +307,7 @@ export class ImbedClient extends ImbedEventTarget {
   reconnect(): void {
     if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
     if (this.#tokens.skipWait()) return;
-    if (this.#tabs && !this.#leading) this.#tabs.reconnect();
+    if (this.#following()) this.#tabs?.reconnect();
     else if (!this.#connection) this.#connect();
     else if (this.#connection.isWaiting) this.#connection.retryNow();
     else if (this.#session?.established) this.#heartbeat.check();
@@ -506,12 +509,14 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /**
-   * Loads the group's code and starts the group. If it cannot load (offline on a first visit, a deploy
-   * without the part), this client leaves the election and runs a socket of its own, as with
-   * `multiTab: false`: the server stores each item once by its cmid, whichever tab sends it.
+   * Loads the group's code and starts the group. If it cannot load within `GROUP_LOAD_TIMEOUT` (offline
+   * on a first visit, a deploy without the part), this client leaves the election and runs a socket of
+   * its own, as with `multiTab: false`: the server stores each item once by its cmid, whichever tab sends it.
    */
   #startGroup(name: string): void {
-    loadTabGroup().then(
+    // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers.
+    const timeout = new Promise<never>((_, reject) => setTimeout(reject, GROUP_LOAD_TIMEOUT));
+    Promise.race([loadTabGroup(), timeout]).then(
       (TabGroup) => {
         if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
       },
@@ -521,6 +526,14 @@ export class ImbedClient extends ImbedEventTarget {
         if (!this.#connection) this.#connect();
       },
     );
+  }
+
+  /**
+   * Whether another tab holds (or is about to hold) the socket this client shares: it stands in the
+   * election and has not won it, whether or not its group has started yet. Such a client never connects.
+   */
+  #following(): boolean {
+    return this.#election !== null && !this.#leading;
   }
 
   /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */

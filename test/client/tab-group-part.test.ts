@@ -41,4 +41,23 @@ describe('the tab group, loaded when a second client appears', () => {
     for (const t of [first, second]) expect(sentTexts(t.client, conv)).to.deep.equal(['alone', 'from the second']);
     expect(tap.sockets, 'the second tab follows the first one socket').to.equal(1);
   });
+
+  it('keeps a tab that waits for the lead from opening a socket of its own before its group starts', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const first = await makeClient(user, [conv], { dbName });
+    await online(first.client, 'the first tab online');
+    const second = await makeClient(user, [conv], { dbName });
+    await second.client.ready;
+    // It stands in the election now; it has not heard of the first tab or loaded the group yet. "Retry
+    // now" (or a hint from the browser: back online, the page shown again) must go to the leader.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    second.client.reconnect();
+    await online(second.client, 'the second tab online, following the first');
+    await second.client.send(conv, 'from the second');
+    await until(() => [first, second].every((t) => sentTexts(t.client, conv).length === 1), 'the message in both tabs');
+    expect(tap.sockets, 'sockets opened').to.equal(1);
+  });
 });

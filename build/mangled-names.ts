@@ -16,8 +16,33 @@ function imported(from: string, source: string): string | null {
   return source.startsWith('.') ? resolve(dirname(from), source).replace(/\.js$/, '.ts') : null;
 }
 
+const programs = new Map<string, ESTree.Program>();
+
 function parsed(file: string): ESTree.Program {
-  return parseSync(file, readFileSync(file, 'utf8')).program;
+  let program = programs.get(file);
+  if (!program) programs.set(file, (program = parseSync(file, readFileSync(file, 'utf8')).program));
+  return program;
+}
+
+/** The browser code's source files: src/ but its server. */
+function browserSources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? (entry.name === 'server' ? [] : browserSources(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+/** Visits `entries` and every module they reach through the sources `next` names in each (packages are left out). */
+function walkModules(entries: readonly string[], next: (file: string, program: ESTree.Program) => Iterable<string>): void {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const source of next(file, parsed(file))) {
+      const target = imported(file, source);
+      if (target) walk(target);
+    }
+  };
+  for (const entry of entries) walk(entry);
 }
 
 /**
@@ -26,43 +51,43 @@ function parsed(file: string): ESTree.Program {
  */
 function apiClasses(root: string): Set<string> {
   const names = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const node of parsed(file).body) {
-      if (node.type === 'ExportAllDeclaration') {
-        const next = imported(file, node.source.value);
-        if (next) walk(next);
-      } else if (node.type === 'ExportNamedDeclaration') {
+  walkModules([join(root, 'src/index.ts')], function* (_file, program) {
+    for (const node of program.body) {
+      if (node.type === 'ExportAllDeclaration') yield node.source.value;
+      else if (node.type === 'ExportNamedDeclaration') {
         for (const spec of node.specifiers) if (spec.exported.type === 'Identifier') names.add(spec.exported.name);
         if (node.declaration?.type === 'ClassDeclaration' && node.declaration.id) names.add(node.declaration.id.name);
-        const next = node.source && imported(file, node.source.value);
-        if (next) walk(next);
+        if (node.source) yield node.source.value;
       }
     }
-  };
-  walk(join(root, 'src/index.ts'));
+  });
+  const bases = new Map<string, string>();
+  for (const file of browserSources(join(root, 'src'))) {
+    new Visitor({
+      ClassDeclaration(node) {
+        if (node.id && node.superClass?.type === 'Identifier') bases.set(node.id.name, node.superClass.name);
+      },
+    }).visit(parsed(file));
+  }
+  for (const name of names) {
+    const base = bases.get(name);
+    if (base) names.add(base); // a Set visits what is added while it is iterated
+  }
   return names;
 }
 
 /** Every word of the modules the script build's parts (src/ui/parts/*.ts) are built from. */
 function partWords(root: string): Set<string> {
   const words = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = readFileSync(file, 'utf8');
-    for (const word of code.match(/[\w$]+/g) ?? []) words.add(word);
-    for (const node of parsed(file).body) {
-      const source = (node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source?.value;
-      const next = source && !(node.type === 'ImportDeclaration' && node.importKind === 'type') ? imported(file, source) : null;
-      if (next) walk(next);
-    }
-  };
   const parts = join(root, 'src/ui/parts');
-  for (const name of readdirSync(parts)) if (name.endsWith('.ts')) walk(join(parts, name));
+  const entries = readdirSync(parts).filter((name) => name.endsWith('.ts')).map((name) => join(parts, name));
+  walkModules(entries, function* (file, program) {
+    for (const word of readFileSync(file, 'utf8').match(/[\w$]+/g) ?? []) words.add(word);
+    for (const node of program.body) {
+      if (node.type === 'ImportDeclaration' && node.importKind !== 'type') yield node.source.value;
+      else if ((node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source) yield node.source.value;
+    }
+  });
   return words;
 }
 
@@ -93,12 +118,8 @@ export function mangledNames(root = join(import.meta.dirname, '..')): RegExp {
   }
   for (const dep of ['lit', 'lit-html', 'lit-element', '@lit/reactive-element', 'idb', 'reconnecting-websocket']) wordsIn(join(root, 'node_modules', dep), blocked);
   const api = apiClasses(root);
-  const sources = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? (entry.name === 'server' ? [] : sources(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-    );
   type Member = { accessibility?: string | null; override?: boolean; decorators?: unknown[]; kind?: string; key: ESTree.Node; computed?: boolean };
-  for (const file of sources(join(root, 'src'))) {
+  for (const file of browserSources(join(root, 'src'))) {
     const program = parsed(file);
     const allowed = new WeakSet<object>();
     const mentions: Array<{ node: object; name: string }> = [];

@@ -21,17 +21,23 @@ describe('the tab group, loaded when a second client appears', () => {
     await stopAll();
   });
 
-  it('is not loaded by a client alone on its database, and is loaded once another comes; they then share one socket', async () => {
+  /** A first tab of a fresh user, conversation and database, online: it leads, alone. Taps the sockets. */
+  async function firstTab() {
     tap = tapSockets();
     const conv = freshConv();
     const dbName = freshDb();
     const user = freshUser('alice');
     const first = await makeClient(user, [conv], { dbName });
     await online(first.client, 'the first tab online');
+    return { conv, dbName, user, first, socketTap: tap };
+  }
+
+  it('is not loaded by a client alone on its database, and is loaded once another comes; they then share one socket', async () => {
+    const { conv, dbName, user, first, socketTap } = await firstTab();
     await first.client.send(conv, 'alone');
     await until(() => first.client.pendingCount() === 0, 'the first message sent');
     expect(groupCodeRequests(), 'requests for tab-group code with one client').to.deep.equal([]);
-    expect(tap.sockets).to.equal(1);
+    expect(socketTap.sockets).to.equal(1);
 
     const second = await makeClient(user, [conv], { dbName });
     await online(second.client, 'the second tab online, following the first');
@@ -39,16 +45,11 @@ describe('the tab group, loaded when a second client appears', () => {
     await second.client.send(conv, 'from the second');
     await until(() => [first, second].every((t) => sentTexts(t.client, conv).length === 2), 'both messages in both tabs');
     for (const t of [first, second]) expect(sentTexts(t.client, conv)).to.deep.equal(['alone', 'from the second']);
-    expect(tap.sockets, 'the second tab follows the first one socket').to.equal(1);
+    expect(socketTap.sockets, 'the second tab follows the first one socket').to.equal(1);
   });
 
   it('keeps a tab that waits for the lead from opening a socket of its own before its group starts', async () => {
-    tap = tapSockets();
-    const conv = freshConv();
-    const dbName = freshDb();
-    const user = freshUser('alice');
-    const first = await makeClient(user, [conv], { dbName });
-    await online(first.client, 'the first tab online');
+    const { conv, dbName, user, first, socketTap } = await firstTab();
     const second = await makeClient(user, [conv], { dbName });
     await second.client.ready;
     // It stands in the election now; it has not heard of the first tab or loaded the group yet. "Retry
@@ -58,6 +59,6 @@ describe('the tab group, loaded when a second client appears', () => {
     await online(second.client, 'the second tab online, following the first');
     await second.client.send(conv, 'from the second');
     await until(() => [first, second].every((t) => sentTexts(t.client, conv).length === 1), 'the message in both tabs');
-    expect(tap.sockets, 'sockets opened').to.equal(1);
+    expect(socketTap.sockets, 'sockets opened').to.equal(1);
   });
 });

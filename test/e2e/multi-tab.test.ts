@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { Scenario } from '../support/scenario.ts';
 import { renderedMessages, until } from '../support/browser.ts';
 
@@ -110,45 +110,53 @@ describe('three tabs of one user, and the tab holding the socket crashes', () =>
 
 /**
  * The tab group's code is a part of the script build (`imbed-tab-group.js`), loaded when a second tab
- * appears. If it cannot load (offline on a first visit, a deploy that left it out), each tab runs a socket
- * of its own, as with `multiTab: false`, and still loses and doubles nothing.
+ * appears. If it cannot load (offline on a first visit, a deploy that left it out) or its request hangs
+ * (the client waits 10 s for it), each tab runs a socket of its own, as with `multiTab: false`, and still
+ * loses and doubles nothing.
  */
-describe('two tabs of one user when the tab group part cannot load', () => {
-  const s = new Scenario();
-  before(() => s.start());
-  after(() => s.dispose());
+const PART_FAILURES: Array<[string, (route: Route) => Promise<void> | void]> = [
+  ['fails', (route) => route.abort('internetdisconnected')],
+  ['never gets an answer', () => {}],
+];
 
-  it('opens a socket in each tab and delivers what both send, once each, in order', async () => {
-    const first = await s.open('alice');
-    const asked: string[] = [];
-    await first.context().route('**/imbed-tab-group.js*', (route) => {
-      asked.push(route.request().url());
-      return route.abort('internetdisconnected');
+for (const [how, fail] of PART_FAILURES) {
+  describe(`two tabs of one user when the request for the tab group part ${how}`, () => {
+    const s = new Scenario();
+    before(() => s.start());
+    after(() => s.dispose());
+
+    it('opens a socket in each tab and delivers what both send, once each, in order', async () => {
+      const first = await s.open('alice');
+      const asked: string[] = [];
+      await first.context().route('**/imbed-tab-group.js*', (route) => {
+        asked.push(route.request().url());
+        return fail(route);
+      });
+      await first.context().addInitScript(countSockets);
+      await first.reload();
+      await s.waitForWidget(first);
+      await until(async () => (await state(first)) === 'online', 'the first tab online');
+      assert.deepEqual(asked, [], 'one tab alone asks for no tab group part');
+
+      const second = await s.open('alice');
+      const tabs = [first, second];
+      const bob = await s.open('bob');
+      await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'both tabs online');
+      assert.ok(asked.length >= 1, 'the tabs asked for the part');
+      await until(async () => (await Promise.all(tabs.map(sockets))).every((n) => n === 1), 'a socket in each tab');
+
+      const type = async (page: Page, text: string) => {
+        await s.type(page, text);
+        await until(async () => (await renderedMessages(page)).some((m) => m.text === text), `"${text}" shown`);
+      };
+      await type(first, 'one');
+      await type(second, 'two');
+      await type(bob, 'from bob');
+      await type(first, 'three');
+      await type(second, 'four');
+
+      await s.quiesce([...tabs, bob], 5);
+      await s.assertConsistent([...tabs, bob], { alice: ['one', 'two', 'three', 'four'], bob: ['from bob'] });
     });
-    await first.context().addInitScript(countSockets);
-    await first.reload();
-    await s.waitForWidget(first);
-    await until(async () => (await state(first)) === 'online', 'the first tab online');
-    assert.deepEqual(asked, [], 'one tab alone asks for no tab group part');
-
-    const second = await s.open('alice');
-    const tabs = [first, second];
-    const bob = await s.open('bob');
-    await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'both tabs online');
-    assert.ok(asked.length >= 1, 'the tabs asked for the part');
-    await until(async () => (await Promise.all(tabs.map(sockets))).every((n) => n === 1), 'a socket in each tab');
-
-    const type = async (page: Page, text: string) => {
-      await s.type(page, text);
-      await until(async () => (await renderedMessages(page)).some((m) => m.text === text), `"${text}" shown`);
-    };
-    await type(first, 'one');
-    await type(second, 'two');
-    await type(bob, 'from bob');
-    await type(first, 'three');
-    await type(second, 'four');
-
-    await s.quiesce([...tabs, bob], 5);
-    await s.assertConsistent([...tabs, bob], { alice: ['one', 'two', 'three', 'four'], bob: ['from bob'] });
   });
-});
+}

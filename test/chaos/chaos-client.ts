@@ -164,11 +164,15 @@ export class ChaosClient {
         return;
       } catch {
         // The page went away under the send (reload, crash, closed tab). If the outbox write committed
-        // first, the message is queued; if not, it never was, and sending it again keeps the order.
+        // first, the message is queued. If not, it may still have reached the server, since a message
+        // goes out before its write when nothing older waits (docs/guarantees.md): only once the page
+        // is back online, caught up with the server, does a missing text mean it never left, and
+        // sending it again keeps the order.
         try {
           await new Promise((r) => setTimeout(r, 20));
           await tab.fault;
           await this.ready(tab.page);
+          await tab.page.waitForFunction(() => window.chaos!.state() === 'online', undefined, { timeout: READY_TIMEOUT, polling: 50 }).catch(() => {});
           const texts = await tab.page.evaluate(async () => (await window.chaos!.items()).map((i) => i.text));
           if (texts.includes(text)) {
             this.queued.push(text);

@@ -27,6 +27,8 @@ export interface ClientSnapshot {
 const READY_TIMEOUT = 60_000;
 /** Attempts at one send across page faults before it is recorded as an error. */
 const SEND_ATTEMPTS = 20;
+/** A `send()` slower than this (ms) is noted on the run's timeline. */
+const SLOW_SEND = 1000;
 
 /** One open page of a user (a tab), and the page fault it is going through, if any. */
 class Tab {
@@ -45,6 +47,8 @@ export class ChaosClient {
   /** Uncaught errors and crashes the pages reported that the run did not cause. */
   readonly pageErrors: string[] = [];
   private lane: Promise<void> = Promise.resolve();
+  /** Where the client notes, on the run's timeline, a send that took long or had to be made again. */
+  onNote: (line: string) => void = () => {};
 
   private constructor(
     readonly user: string,
@@ -156,9 +160,11 @@ export class ChaosClient {
     for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
       await tab.fault;
       const page = tab.page;
+      const began = Date.now();
       try {
         await this.ready(page);
         const error = await page.evaluate((t) => window.chaos!.send(t), text);
+        if (Date.now() - began > SLOW_SEND) this.onNote(`${this.user} ${text}: send() took ${Date.now() - began} ms`);
         if (error === null) this.queued.push(text);
         else this.sendErrors.push(`${this.user} ${text}: send() rejected: ${error}`);
         return;
@@ -178,6 +184,7 @@ export class ChaosClient {
             this.queued.push(text);
             return;
           }
+          this.onNote(`${this.user} ${text}: sent again, its page went away ${Date.now() - began} ms into the send`);
         } catch {
           // Still coming back: try again.
         }

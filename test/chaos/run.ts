@@ -233,6 +233,7 @@ export async function runChaos(options: ChaosOptions): Promise<Summary> {
     });
     for (let i = 0; i < clientCount; i++) proxies.push(await TcpProxy.start(server.port));
     for (let i = 0; i < clientCount; i++) clients.push(await ChaosClient.open(browser, site.url, conv, `c${i + 1}`, proxies[i]!, tabs));
+    for (const client of clients) client.onNote = note;
 
     // The run: sends without pause for acknowledgements, faults at random moments between them.
     const perSender = new Array<number>(clientCount).fill(0);

@@ -92,12 +92,11 @@ export class ImbedClient extends ImbedEventTarget {
   #session: Session | null = null;
   /**
    * With several tabs: the other clients of this database (null when this client keeps to itself), the
-   * election of the one that holds the group's socket (null outside a group), whether this client won it,
-   * and the group, once another client was met and its code loaded.
+   * election of the one that holds the group's socket (null outside a group), and the group, once another
+   * client was met and its code loaded.
    */
   #peers: DatabasePeers | null = null;
   #election: LeaderElection | null = null;
-  #leading = false;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
   #unsentItems = 0;
@@ -498,7 +497,6 @@ export class ImbedClient extends ImbedEventTarget {
     const name = tabGroupName(this.#dbName, this.#conversations);
     this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name));
     this.#election = new LeaderElection(name, () => {
-      this.#leading = true;
       // The old leader may have stored acks and followers added items since this tab last looked.
       void this.#serial(() => this.#reloadFromStore(this.#conversations))
         .catch(() => {})
@@ -533,7 +531,7 @@ export class ImbedClient extends ImbedEventTarget {
    * election and has not won it, whether or not its group has started yet. Such a client never connects.
    */
   #following(): boolean {
-    return this.#election !== null && !this.#leading;
+    return this.#election !== null && !this.#election.won;
   }
 
   /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */
@@ -542,13 +540,12 @@ export class ImbedClient extends ImbedEventTarget {
     this.#tabs = null;
     this.#election?.stop();
     this.#election = null;
-    this.#leading = false;
   }
 
   /** What the tab group may do to the client. */
   #tabHost(): TabGroupHost {
     return {
-      leading: () => this.#leading,
+      leading: () => this.#election?.won ?? false,
       refresh: (conv) => this.#markStale(conv),
       refreshAll: () => {
         for (const conv of this.#conversations) this.#markStale(conv);

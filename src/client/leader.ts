@@ -25,12 +25,14 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
 export class LeaderElection {
   readonly #abort = new AbortController();
   #release: (() => void) | null = null;
+  #won = false;
   #stopped = false;
 
   constructor(name: string, onLead: () => void) {
     navigator.locks
       .request(name, { signal: this.#abort.signal }, () => {
         if (this.#stopped) return undefined;
+        this.#won = true;
         onLead();
         // Held until stop(); the browser also releases it when this tab goes away.
         return new Promise<void>((resolve) => (this.#release = resolve));
@@ -40,10 +42,16 @@ export class LeaderElection {
       });
   }
 
+  /** Whether this client holds the lock: it leads until `stop()`. */
+  get won(): boolean {
+    return this.#won;
+  }
+
   /** Gives up the lead, or the place in the queue for it. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#won = false;
     if (this.#release) this.#release();
     else this.#abort.abort();
   }

@@ -6,8 +6,9 @@
  * with `<imbed-chat>`, and exposes `window.chaos` for the runner.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { tokenRoute } from '../support/browser.ts';
+import { servePages, type PageServer } from '../support/page-server.ts';
 import { root } from './paths.ts';
 
 /** What a chaos page exposes as `window.chaos` once its client's storage is open. */
@@ -97,34 +98,13 @@ const PAGE = `<!doctype html>
 </script></body></html>`;
 
 /** Starts the host site; `signToken` issues a user's token, as the host's backend would. */
-export async function startChaosSite(signToken: (user: string) => Promise<string>): Promise<{ url: string; close(): Promise<void> }> {
+export async function startChaosSite(signToken: (user: string) => Promise<string>): Promise<PageServer> {
   // CHAOS_BUNDLE pins a bundle (e.g. a copy of a known build) while others rebuild dist/.
   const bundlePath = process.env.CHAOS_BUNDLE || join(root, 'dist/imbed.js');
   if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run \`npm run build\` first`);
-  const bundle = readFileSync(bundlePath);
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://host');
-    if (url.pathname === '/token') {
-      const user = url.searchParams.get('user') ?? 'anonymous';
-      const token = await signToken(user);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
-    } else if (url.pathname === '/chaos.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-    } else if (url.pathname === '/imbed.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
-    } else {
-      res.writeHead(404).end();
-    }
+  return servePages({
+    '/token': tokenRoute(signToken),
+    '/chaos.html': { body: PAGE },
+    '/imbed.js': { body: readFileSync(bundlePath, 'utf8'), type: 'text/javascript; charset=utf-8' },
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://localhost:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -39,6 +39,11 @@ export async function servePages(routes: Record<string, Route>): Promise<PageSer
   const { port } = server.address() as { port: number };
   return {
     url: `http://localhost:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        // Idle keep-alive connections of a browser would otherwise hold the close back.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

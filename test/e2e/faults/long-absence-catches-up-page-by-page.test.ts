@@ -35,7 +35,15 @@ describe('a client that was away while 10,000 messages arrived', () => {
       const chat = document.querySelector('imbed-chat') as HTMLElement & { conversation: string; client: { items(conv: string): Array<{ status: string }> } };
       return chat.client.items(chat.conversation).filter((i) => i.status === 'sent').length;
     });
-    await until(async () => (await stored()) === BACKLOG + 1, `${BACKLOG + 1} messages stored on the returning client`, 120_000);
+    // Should it stall, say where: how far it got, the client's state, and the syncs and pages so far.
+    const progress = async () => {
+      const { sent, received } = await framesOf(back);
+      const state = await back.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client: { state: string } }).client.state);
+      return `${await stored()} stored, state ${state}, ${sent.filter((f) => f.type === 'sync').length} syncs sent, ${received.filter((f) => f.type === 'history').length} history pages received`;
+    };
+    await until(async () => (await stored()) === BACKLOG + 1, `${BACKLOG + 1} messages stored on the returning client`, 120_000).catch(async (e: Error) => {
+      throw new Error(`${e.message} (${await progress()})`);
+    });
     await s.quiesce([back], BACKLOG + 1);
     await s.assertConsistent([back], { alice: ['see you later'], carol: backlog });
 

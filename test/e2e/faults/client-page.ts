@@ -170,6 +170,37 @@ export async function stateOf(page: Page): Promise<string | null> {
   return page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { client: { state: string } | null }) | null)?.client?.state ?? null);
 }
 
+/**
+ * What the page's IndexedDB holds (read on a connection of its own): the messages of `conv` and the
+ * outbox items. The widget shows a message as sent before its write commits, so this, not the screen,
+ * says what the page would find after a crash.
+ */
+export async function storedOf(page: Page, conv: string): Promise<{ messages: number; outbox: number }> {
+  return page.evaluate(async (conv) => {
+    const names = (await indexedDB.databases()).map((d) => d.name).filter((name) => name?.startsWith('imbed:'));
+    if (names.length !== 1) throw new Error(`expected one imbed database, found ${names.length}`);
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(names[0]!);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      const tx = db.transaction(['messages', 'outbox']);
+      const [messages, outbox] = await Promise.all(
+        [tx.objectStore('messages').count(IDBKeyRange.bound([conv, 0], [conv, Infinity])), tx.objectStore('outbox').count()].map(
+          (request) => new Promise<number>((resolve, reject) => {
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          }),
+        ),
+      );
+      return { messages: messages!, outbox: outbox! };
+    } finally {
+      db.close();
+    }
+  }, conv);
+}
+
 /** Queues `texts` through the widget's `send()`, in order, without waiting for any acknowledgement. */
 export async function queue(page: Page, texts: string[]): Promise<void> {
   await page.evaluate(async (all) => {

@@ -44,7 +44,7 @@ import {
 } from './types.js';
 
 /** How long a client waits for the tab group's code before it runs a socket of its own (ms). */
-const GROUP_LOAD_TIMEOUT = 10_000;
+export const GROUP_LOAD_TIMEOUT = 10_000;
 
 /**
  * The headless imbed client for one user and a set of conversations.
@@ -512,18 +512,20 @@ export class ImbedClient extends ImbedEventTarget {
    * its own, as with `multiTab: false`: the server stores each item once by its cmid, whichever tab sends it.
    */
   #startGroup(name: string): void {
+    // Whichever comes first settles it; a late load or failure then finds the election left or the client
+    // stopped, and does nothing.
+    const fail = () => {
+      clearTimeout(timer);
+      if (!this.#election || this.#finished) return;
+      this.#leaveGroup();
+      if (!this.#connection) this.#connect();
+    };
     // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers.
-    const timeout = new Promise<never>((_, reject) => setTimeout(reject, GROUP_LOAD_TIMEOUT));
-    Promise.race([loadTabGroup(), timeout]).then(
-      (TabGroup) => {
-        if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
-      },
-      () => {
-        if (!this.#election || this.#finished) return;
-        this.#leaveGroup();
-        if (!this.#connection) this.#connect();
-      },
-    );
+    const timer = setTimeout(fail, GROUP_LOAD_TIMEOUT);
+    loadTabGroup().then((TabGroup) => {
+      clearTimeout(timer);
+      if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
+    }, fail);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { expect } from '@esm-bundle/chai';
+import { GROUP_LOAD_TIMEOUT } from '../../src/client/client.js';
 import { freshConv, until } from '../browser-support/server.js';
 import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
@@ -11,6 +12,28 @@ function groupCodeRequests(): string[] {
     .getEntriesByType('resource')
     .map((entry) => entry.name)
     .filter((name) => /\/client\/tab-group\.[jt]s(?:[?#]|$)/.test(new URL(name).pathname + new URL(name).search));
+}
+
+/** Counts the timers of `delay` ms set in this page while the watch runs that have neither fired nor been cleared. */
+function watchTimers(delay: number): { pending: () => number; restore: () => void } {
+  const { setTimeout: set, clearTimeout: clear } = window;
+  const pending = new Set<unknown>();
+  window.setTimeout = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
+    const id = set(typeof handler === 'function' && ms === delay ? (...a: unknown[]) => (pending.delete(id), handler(...a)) : handler, ms, ...args);
+    if (ms === delay) pending.add(id);
+    return id;
+  }) as typeof window.setTimeout;
+  window.clearTimeout = ((id?: number) => {
+    pending.delete(id);
+    clear(id);
+  }) as typeof window.clearTimeout;
+  return {
+    pending: () => pending.size,
+    restore() {
+      window.setTimeout = set;
+      window.clearTimeout = clear;
+    },
+  };
 }
 
 describe('the tab group, loaded when a second client appears', () => {
@@ -60,5 +83,19 @@ describe('the tab group, loaded when a second client appears', () => {
     await second.client.send(conv, 'from the second');
     await until(() => [first, second].every((t) => sentTexts(t.client, conv).length === 1), 'the message in both tabs');
     expect(socketTap.sockets, 'sockets opened').to.equal(1);
+  });
+
+  it('leaves no load deadline pending once the group has started in both tabs', async () => {
+    const { conv, dbName, user } = await firstTab();
+    // Watched from here: the first tab starts its group too only once it meets the second.
+    const timers = watchTimers(GROUP_LOAD_TIMEOUT);
+    try {
+      const second = await makeClient(user, [conv], { dbName });
+      // Online through the first tab's state, which its group sends once started: both groups have loaded.
+      await online(second.client, 'the second tab online, following the first');
+      expect(timers.pending(), 'load deadlines still pending').to.equal(0);
+    } finally {
+      timers.restore();
+    }
   });
 });

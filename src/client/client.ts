@@ -487,7 +487,8 @@ export class ImbedClient extends ImbedEventTarget {
   /**
    * With IndexedDB, Web Locks and BroadcastChannel, stands for the lead of the tab group of this database
    * and conversations (one socket per browser), and starts the group once it meets another client of the
-   * database; otherwise, or with `multiTab: false`, runs a socket of its own.
+   * database, or finds the lock held: a holder that never says `here` (a tab of an older build) still
+   * leads, and this client follows it; otherwise, or with `multiTab: false`, runs a socket of its own.
    */
   #connectOrJoin(): void {
     if (this.#options.multiTab === false || this.#storage.kind !== 'indexeddb' || !multiTabSupported()) {
@@ -495,30 +496,32 @@ export class ImbedClient extends ImbedEventTarget {
       return;
     }
     const name = tabGroupName(this.#dbName, this.#conversations);
-    this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name));
-    this.#election = new LeaderElection(name, () => {
-      // The old leader may have stored acks and followers added items since this tab last looked.
-      void this.#serial(() => this.#reloadFromStore(this.#conversations))
-        .catch(() => {})
-        .then(() => {
-          if (!this.#finished && !this.#connection) this.#connect();
-        });
-    });
+    const peers = (this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name)));
+    this.#election = new LeaderElection(
+      name,
+      () => {
+        // The old leader may have stored acks and followers added items since this tab last looked.
+        void this.#serial(() => this.#reloadFromStore(this.#conversations))
+          .catch(() => {})
+          .then(() => {
+            if (!this.#finished && !this.#connection) this.#connect();
+          });
+      },
+      () => peers.meet(),
+    );
   }
 
   /**
    * Loads the group's code and starts the group. If it cannot load within `GROUP_LOAD_TIMEOUT` (offline
-   * on a first visit, a deploy without the part), this client leaves the election and runs a socket of
-   * its own, as with `multiTab: false`: the server stores each item once by its cmid, whichever tab sends it.
+   * on a first visit, a deploy without the part), this client runs a socket of its own (`#runAlone`); so
+   * does a follower whose leader does not answer (tab-group.ts, `JOIN_TIMEOUT`).
    */
   #startGroup(name: string): void {
     // Whichever comes first settles it; a late load or failure then finds the election left or the client
     // stopped, and does nothing.
     const fail = () => {
       clearTimeout(timer);
-      if (!this.#election || this.#finished) return;
-      this.#leaveGroup();
-      if (!this.#connection) this.#connect();
+      this.#runAlone();
     };
     // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers.
     const timer = setTimeout(fail, GROUP_LOAD_TIMEOUT);
@@ -534,6 +537,17 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #following(): boolean {
     return this.#election !== null && !this.#election.won;
+  }
+
+  /**
+   * Leaves the tab group and the election for a socket of its own, as with `multiTab: false`, when the
+   * group cannot start: the server stores each item once by its cmid, whichever tab sends it. Does
+   * nothing once the election is left or the client stopped.
+   */
+  #runAlone(): void {
+    if (!this.#election || this.#finished) return;
+    this.#leaveGroup();
+    if (!this.#connection) this.#connect();
   }
 
   /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */
@@ -578,6 +592,7 @@ export class ImbedClient extends ImbedEventTarget {
       report: (error) => {
         if (!this.#finished) this.#emitError(error);
       },
+      unanswered: () => this.#runAlone(),
     };
   }
 

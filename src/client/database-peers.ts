@@ -9,7 +9,9 @@
  * the outbox, and waiting for the write (as with several tabs) costs a millisecond, never order. A page
  * back from the back-forward cache cannot know who came meanwhile, so it counts as not alone.
  *
- * Meeting one is also what starts the tab group (tab-group.ts): a client that has met no one leads alone.
+ * A client that finds its group's lock held (leader.ts) counts as having met one too: the holder may never
+ * speak on this channel (a tab of a build from before it existed), or their `here` and `also` may be lost. Meeting one is
+ * also what starts the tab group (tab-group.ts): a client that has met no one leads alone.
  */
 import { newCmid } from './ids.js';
 
@@ -24,23 +26,23 @@ export class DatabasePeers {
   readonly #channel: BroadcastChannel;
   readonly #onMeet: () => void;
   readonly #onPageShow = (event: PageTransitionEvent) => {
-    if (event.persisted) this.#meet();
+    if (event.persisted) this.meet();
   };
 
-  /** `onMeet` runs once, when the first other client is heard of. */
+  /** `onMeet` runs once, when the first other client is met. */
   constructor(dbName: string, onMeet: () => void) {
     this.#onMeet = onMeet;
     this.#channel = new BroadcastChannel(`imbed-db:${dbName}`);
     this.#channel.onmessage = ({ data }: MessageEvent<Partial<PeerMessage> | null>) => {
       if (typeof data?.id !== 'string' || data.id === this.#id || (data.peer !== 'here' && data.peer !== 'also')) return;
-      this.#meet();
+      this.meet();
       if (data.peer === 'here') this.#post('also');
     };
     addEventListener('pageshow', this.#onPageShow);
     this.#post('here');
   }
 
-  /** No other client on this database has been heard of since this one started. */
+  /** No other client on this database has been met since this one started. */
   get alone(): boolean {
     return !this.#met;
   }
@@ -50,7 +52,8 @@ export class DatabasePeers {
     this.#channel.close();
   }
 
-  #meet(): void {
+  /** Counts another client of this database as met, heard here or not (e.g. it holds the group's lock). */
+  meet(): void {
     if (this.#met) return;
     this.#met = true;
     this.#onMeet();

@@ -21,25 +21,41 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
   return `imbed-leader:${dbName}:${[...conversations].sort().join(',')}`;
 }
 
-/** One client's candidacy: `onLead` runs when this client becomes the leader, which it stays until `stop()`. */
+/**
+ * One client's candidacy: `onLead` runs when this client becomes the leader, which it stays until `stop()`.
+ * `onTaken` runs once, at the start, when another client holds the lock: this one is not alone, whether or
+ * not that client ever says so on any channel (a tab of an older build, a lost message). The lock says so
+ * itself: asked for with `ifAvailable` first, the browser grants it or answers at once that it is held, so
+ * no timer guesses and no `navigator.locks.query()` snapshot needs reading. A holder that leaves just after
+ * only makes this client a leader that started its group early.
+ */
 export class LeaderElection {
   readonly #abort = new AbortController();
   #release: (() => void) | null = null;
   #won = false;
   #stopped = false;
 
-  constructor(name: string, onLead: () => void) {
-    navigator.locks
-      .request(name, { signal: this.#abort.signal }, () => {
-        if (this.#stopped) return undefined;
-        this.#won = true;
-        onLead();
-        // Held until stop(); the browser also releases it when this tab goes away.
-        return new Promise<void>((resolve) => (this.#release = resolve));
-      })
-      .catch(() => {
+  constructor(name: string, onLead: () => void, onTaken: () => void) {
+    const request = (options: LockOptions) =>
+      navigator.locks.request(name, options, take).catch(() => {
         // Aborted by stop() while waiting: nothing to release.
       });
+    const take = (lock: Lock | null) => {
+      if (this.#stopped) return undefined;
+      if (!lock) {
+        // Held by another client: wait in line, which alone would never say that the lock is taken.
+        request({ signal: this.#abort.signal });
+        onTaken();
+        return undefined;
+      }
+      this.#won = true;
+      onLead();
+      // Held until stop(); the browser also releases it when this tab goes away.
+      return new Promise<void>((resolve) => (this.#release = resolve));
+    };
+    // First without waiting: the browser grants the lock if it is free, else answers at once with none.
+    // (`signal` may not go with `ifAvailable`; this request never waits, so it needs none.)
+    request({ ifAvailable: true });
   }
 
   /** Whether this client holds the lock: it leads until `stop()`. */

@@ -5,13 +5,25 @@
  * decides who says what to whom; `ImbedClient` does the work, through `TabGroupHost`.
  *
  * A page with one tab never needs it: `ImbedClient` holds the election and meets the other clients of its
- * database itself (database-peers.ts), and loads this module only once it meets one (load-tab-group.ts).
- * So a group may start late, on either side: a leader that starts one announces its state and reads the
- * outbox back, and a follower asks for the state; either way each hears what the other did meanwhile.
+ * database itself (database-peers.ts), and loads this module only once it meets one or finds the lock
+ * held (load-tab-group.ts). So a group may start late, on either side: a leader that starts one announces
+ * its state and reads the outbox back, and a follower asks for the state; either way each hears what the
+ * other did meanwhile.
+ *
+ * A leader of a build from before database-peers.ts (its group always ran) answers a follower's `join`
+ * too. One that never does, a leader of this build that has not met the follower (their `here` and `also`
+ * lost), has no group to hear it: after `JOIN_TIMEOUT` the follower gives up on it and runs a socket of
+ * its own rather than follow no one.
  */
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
 import type { ItemError, StateChange } from './types.js';
+
+/**
+ * How long a follower waits for a leader's state after its `join` (ms): as long as a leader that met it
+ * meanwhile may take to load this code and start its group (client.ts, `GROUP_LOAD_TIMEOUT`).
+ */
+export const JOIN_TIMEOUT = 10_000;
 
 /** What the group needs from the client that belongs to it. */
 export interface TabGroupHost {
@@ -35,9 +47,11 @@ export interface TabGroupHost {
   older(conv: string): void;
   /** Follower: an error the leader reported. */
   report(error: ItemError & { cmid?: string; fatal: boolean }): void;
+  /** Follower: no leader answered its `join` within `JOIN_TIMEOUT`; it should leave the group and connect itself. */
+  unanswered(): void;
 }
 
-/** One client's membership of its tab group, from when it meets another client until `stop()`. */
+/** One client's membership of its tab group, from when it meets another client (or finds the lock held) until `stop()`. */
 export class TabGroup {
   readonly #host: TabGroupHost;
   /** Names this client in the group, so followers notice a new leader. */
@@ -47,6 +61,8 @@ export class TabGroup {
   /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
   readonly #olderWaits = new Map<string, Array<(stored: boolean) => void>>();
   readonly #channel: TabChannel;
+  /** Follower: runs out when no leader has answered its `join` (see `JOIN_TIMEOUT`). */
+  #joinDeadline: ReturnType<typeof setTimeout> | undefined;
 
   /** `name` is the group's (leader.ts `tabGroupName`). */
   constructor(name: string, host: TabGroupHost) {
@@ -57,8 +73,10 @@ export class TabGroup {
       host.refresh(null);
       this.announceState(host.lastChange());
     } else {
-      // Ask the leader, if there is one, for its state; a follower has none of its own.
+      // Ask the leader for its state; a follower has none of its own. One that took the lead meanwhile
+      // needs no answer.
       this.#channel.post({ type: 'join' });
+      this.#joinDeadline = setTimeout(() => host.leading() || host.unanswered(), JOIN_TIMEOUT);
     }
   }
 
@@ -115,6 +133,7 @@ export class TabGroup {
   /** Leaves the group; a leader says so first, so followers wait for the next one (the client then gives up the lock). */
   stop(): void {
     if (this.#host.leading()) this.#channel.post({ type: 'resign', leader: this.#id });
+    clearTimeout(this.#joinDeadline);
     this.#channel.close();
     for (const waits of this.#olderWaits.values()) for (const done of [...waits]) done(false);
   }
@@ -144,6 +163,7 @@ export class TabGroup {
         if (this.#host.leading()) this.#host.restart(message.token);
         return;
       case 'state':
+        clearTimeout(this.#joinDeadline);
         if (!this.#host.leading()) {
           // A leader that crashed may have stored messages it never announced: read everything back.
           if (message.leader !== this.#leaderId) {

@@ -1,0 +1,119 @@
+import { expect } from '@esm-bundle/chai';
+import { tabGroupName } from '../../src/client/leader.js';
+import { JOIN_TIMEOUT } from '../../src/client/tab-group.js';
+import { freshConv, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+
+// A client whose tab group's lock is held by a client it never meets on its database's channel
+// (database-peers.ts): a tab of a build from before that channel existed, or one whose `here` and `also`
+// were lost. Such a holder leads, so the client must start its group and follow it, or run a socket of its
+// own when nobody answers, rather than wait for a meeting that never comes.
+
+const releases: Array<() => void> = [];
+
+/** Takes the Web Lock `name` for this page and holds it until the test ends, as another tab's leader would. */
+function holdLock(name: string): Promise<void> {
+  return new Promise((held) => {
+    void navigator.locks.request(name, () => new Promise<void>((release) => (releases.push(release), held())));
+  });
+}
+
+describe('a tab whose group lock is held by a client that never says here', () => {
+  let tap: SocketTap | null = null;
+  let channel: BroadcastChannel | null = null;
+  let restorePost: (() => void) | null = null;
+  afterEach(async () => {
+    tap?.restore();
+    tap = null;
+    channel?.close();
+    channel = null;
+    restorePost?.();
+    restorePost = null;
+    await stopAll();
+    for (const release of releases.splice(0)) release();
+  });
+
+  it('runs a socket of its own once the holder has not answered within the join deadline, and delivers in order', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    await holdLock(tabGroupName(dbName, [conv]));
+    const tab = await makeClient(freshUser('alice'), [conv], { dbName });
+    await tab.client.send(conv, 'past a silent holder');
+    await until(() => sentTexts(tab.client, conv).length === 1, 'the message delivered by the tab itself', JOIN_TIMEOUT + 10_000);
+    expect(tap.sockets, 'sockets opened').to.equal(1);
+
+    // Not alone on its database (the holder may have stored items it has yet to read back), so a new
+    // item goes out only once its outbox write is done, after a read-back.
+    const framesOutWhenStored: number[] = [];
+    const original = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<typeof original>) {
+      const request = original.apply(this, args);
+      if (this.name === 'outbox') request.addEventListener('success', () => framesOutWhenStored.push(tap!.sent.filter((f) => f.type === 'send').length));
+      return request;
+    };
+    try {
+      await tab.client.send(conv, 'after its write');
+    } finally {
+      IDBObjectStore.prototype.add = original;
+    }
+    expect(framesOutWhenStored, 'send frames out when the second item was stored').to.deep.equal([1]);
+    await until(() => sentTexts(tab.client, conv).length === 2, 'the second message delivered');
+
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 2, 'the other member got both');
+    expect(sentTexts(reader.client, conv)).to.deep.equal(['past a silent holder', 'after its write']);
+  });
+
+  it('follows a holder of an older build, which answers join on the tab channel, and opens no socket', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const name = tabGroupName(dbName, [conv]);
+    await holdLock(name);
+    // What a leader of a build from before database-peers.ts says: its group always ran.
+    const heard: string[] = [];
+    channel = new BroadcastChannel(name);
+    channel.onmessage = ({ data }: MessageEvent<{ type: string }>) => {
+      heard.push(data.type);
+      if (data.type === 'join') {
+        channel!.postMessage({ type: 'state', leader: 'older-build', change: { from: 'syncing', to: 'online', reason: 'caught up' }, user, name: 'alice' });
+      }
+    };
+    const tab = await makeClient(user, [conv], { dbName });
+    await online(tab.client, 'the tab online, following the holder');
+    expect(heard).to.deep.equal(['join']);
+
+    // Still a follower past the join deadline: the holder answered.
+    await new Promise((resolve) => setTimeout(resolve, JOIN_TIMEOUT + 500));
+    expect(tab.client.state).to.equal('online');
+    await tab.client.send(conv, 'for the holder to send');
+    await until(() => heard.includes('outbox'), 'the holder told of the new outbox item');
+    expect(tap.sockets, 'sockets opened').to.equal(0);
+  });
+
+  it('runs a socket of its own when the leader of this build never met it, and both tabs deliver', async () => {
+    // The database channel loses every `here` and `also`: the two tabs never meet.
+    const post = BroadcastChannel.prototype.postMessage;
+    BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, message: unknown) {
+      if (!this.name.startsWith('imbed-db:')) post.call(this, message);
+    };
+    restorePost = () => (BroadcastChannel.prototype.postMessage = post);
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const first = await makeClient(user, [conv], { dbName });
+    await online(first.client, 'the first tab online, leading');
+    const second = await makeClient(user, [conv], { dbName });
+    await second.client.send(conv, 'from the second');
+    await first.client.send(conv, 'from the first');
+    await until(() => sentTexts(second.client, conv).includes('from the second'), 'the second tab delivered its message', JOIN_TIMEOUT + 10_000);
+    expect(tap.sockets, 'a socket in each tab').to.equal(2);
+
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 2, 'the other member got both');
+    expect([...sentTexts(reader.client, conv)].sort()).to.deep.equal(['from the first', 'from the second']);
+  });
+});

@@ -110,8 +110,10 @@ export interface ImbedClientOptions {
    * conversations (default true). One tab, elected with the Web Locks API, holds the socket and drains
    * the shared outbox; the others read and write the shared IndexedDB and follow its state, and one of
    * them takes over when it closes. `false` gives every client its own socket, which is also what
-   * happens with memory storage, without Web Locks or BroadcastChannel, or when the code that coordinates
-   * tabs (loaded when a second one appears) cannot load; the server's dedupe by cmid keeps that safe.
+   * happens with memory storage, without Web Locks or BroadcastChannel, when the code that coordinates
+   * tabs (loaded when a second one appears or the lead is found taken) cannot load within 10 s, and when
+   * the tab holding the lead does not answer a waiting one within 10 s; the server's dedupe by cmid keeps
+   * that safe.
    */
   multiTab?: boolean;
 }

@@ -4,20 +4,19 @@
  */
 import type { ImbedClientEventMap } from './types.js';
 
+/**
+ * The typed overloads of `ImbedEventTarget`'s listener methods. Declared, not implemented: the methods
+ * are `EventTarget`'s own, so the typing costs the bundle nothing.
+ */
+export interface ImbedEventTarget {
+  addEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: this, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: this, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
 /** An `EventTarget` whose listeners are typed by `ImbedClientEventMap`; the base of `ImbedClient`. */
 export class ImbedEventTarget extends EventTarget {
-  override addEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: this, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | AddEventListenerOptions): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  override removeEventListener<K extends keyof ImbedClientEventMap>(type: K, listener: (this: this, ev: ImbedClientEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((ev: Event) => unknown), options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
   /** Dispatches `type` as a plain `CustomEvent` (not bubbling) carrying `detail`. */
   protected emit<K extends keyof ImbedClientEventMap>(type: K, detail: ImbedClientEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));

@@ -45,10 +45,12 @@ export class Mirror {
     reach(copy);
   }
 
-  /** What is held of `conv` here (`low`) and in the store (`floor`), to know where older messages come from. */
-  held(conv: string): { cursor: number; low: number; floor: number } {
-    const { cursor, low, floor } = this.#copy(conv);
-    return { cursor, low, floor };
+  /**
+   * What is held of `conv` here (`low`) and in the store (`floor`), to know where older messages come from.
+   * The copy's own fields, read-only: read them at once, they follow later changes.
+   */
+  held(conv: string): { readonly cursor: number; readonly low: number; readonly floor: number } {
+    return this.#copy(conv);
   }
 
   /**
@@ -60,7 +62,6 @@ export class Mirror {
     if (msgs.length === 0) copy.floor = copy.low;
     for (const m of msgs) copy.messages.set(m.seq, m);
     reach(copy);
-    copy.view = null;
   }
 
   /**
@@ -74,7 +75,6 @@ export class Mirror {
     copy.floor = range.floor;
     const { added } = this.acceptMessages(conv, msgs);
     reach(copy);
-    copy.view = null;
     return added;
   }
 
@@ -90,8 +90,9 @@ export class Mirror {
 
   /** The highest seq held for `conv`, gap or not. */
   highestSeq(conv: string): number {
-    let highest = this.#copy(conv).cursor;
-    for (const seq of this.#copy(conv).messages.keys()) if (seq > highest) highest = seq;
+    const copy = this.#copy(conv);
+    let highest = copy.cursor;
+    for (const seq of copy.messages.keys()) if (seq > highest) highest = seq;
     return highest;
   }
 
@@ -237,9 +238,7 @@ export class Mirror {
       if (!item) made.set(source, (item = make(source)));
       return item;
     };
-    const stored = [...copy.messages.values()]
-      .sort((a, b) => a.seq - b.seq)
-      .map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
+    const stored = this.storedMessages(conv).map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
     const outgoing = this.#outbox
       .filter((r) => r.conv === conv)
       .map((r) => itemOf(r, () => outboxItem(r, user, name)));
@@ -272,8 +271,9 @@ export function outboxItem(r: OutboxRecord, user: string | null, name: string | 
   return item;
 }
 
-/** Moves `low` down over the messages the copy holds just below it. */
+/** Moves `low` down over the messages the copy holds just below it, and forgets the rendered view. */
 function reach(copy: ConversationCopy): void {
   copy.low = Math.min(copy.low, copy.cursor + 1);
   while (copy.messages.has(copy.low - 1)) copy.low -= 1;
+  copy.view = null;
 }

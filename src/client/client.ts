@@ -238,11 +238,10 @@ export class ImbedClient extends ImbedEventTarget {
       if (!item || item.status !== 'failed') return;
       const store = this.#storage.require();
       const moved = await store.requeue(cmid);
-      if (this.#peers) {
-        this.#mirror.updateOutbox(cmid, null);
-        this.#mirror.mergeOutbox(await store.loadOutbox(this.#mirror.outboxHighWater()));
-      } else if (moved) this.#mirror.moveOutboxToEnd(cmid, moved);
-      else this.#mirror.updateOutbox(cmid, null);
+      // Taken out of the copy and put back at the end, where the store moved it.
+      this.#mirror.updateOutbox(cmid, null);
+      if (this.#peers) this.#mirror.mergeOutbox(await store.loadOutbox(this.#mirror.outboxHighWater()));
+      else if (moved) this.#mirror.addOutbox(moved);
       this.emit('change', { conv: item.conv });
       this.#tabs?.outboxChanged();
       this.#session?.drain();

@@ -220,12 +220,6 @@ export class Mirror {
     this.#copy(conv).view = null;
   }
 
-  /** Moves an outbox record to the end (a retried item goes out after everything already queued). */
-  moveOutboxToEnd(cmid: string, record: OutboxRecord): void {
-    this.updateOutbox(cmid, null);
-    this.addOutbox(record);
-  }
-
   /** Stored messages by seq, then this conversation's outbox items in outbox order. */
   items(conv: string): readonly ChatItem[] {
     const copy = this.#copy(conv);

@@ -125,8 +125,7 @@ export class Session {
     for (const item of this.#host.mirror.outboxItems()) {
       if (this.#inflight.size >= window) return;
       if (item.status !== 'pending' || this.#inflight.has(item.cmid)) continue;
-      if (!this.#host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return;
-      this.#inflight.add(item.cmid);
+      if (!this.#send(item)) return;
       sent = true;
     }
     if (!sent && this.#inflight.size === 0) this.#paced = false;
@@ -142,6 +141,11 @@ export class Session {
     if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return false;
     if (this.#inflight.size >= (this.#paced ? 1 : this.#window)) return false;
     for (const queued of this.#host.mirror.outboxItems()) if (queued.status === 'pending' && !this.#inflight.has(queued.cmid)) return false;
+    return this.#send(item);
+  }
+
+  /** Sends an outbox item and counts it in flight; false when the socket refused the frame. */
+  #send(item: { conv: string; cmid: string; text: string }): boolean {
     if (!this.#host.send({ type: 'send', conv: item.conv, cmid: item.cmid, text: item.text })) return false;
     this.#inflight.add(item.cmid);
     return true;
@@ -211,17 +215,18 @@ export class Session {
    */
   #requestSync(conv: string): void {
     if (!this.established || this.#syncs.has(conv)) return;
-    const ref = this.#nextRef++;
     const { mirror } = this.#host;
     const after = mirror.cursor(conv);
     const head = Math.max(this.#heads.get(conv) ?? 0, mirror.highestSeq(conv));
-    if (after === 0 && head > SYNC_PAGE) {
-      this.#syncs.set(conv, { ref, after, before: head + 1 });
-      this.#host.send({ type: 'sync', conv, before: head + 1, limit: SYNC_PAGE, ref });
-      return;
-    }
-    this.#syncs.set(conv, { ref, after });
-    this.#host.send({ type: 'sync', conv, after, limit: SYNC_PAGE, ref });
+    if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+    else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
+  }
+
+  /** Sends a `sync` for a page of `conv` after or before a seq; returns its ref. */
+  #sync(conv: string, from: { after: number } | { before: number }): number {
+    const ref = this.#nextRef++;
+    this.#host.send({ type: 'sync', conv, ...from, limit: SYNC_PAGE, ref });
+    return ref;
   }
 
   /**
@@ -231,8 +236,7 @@ export class Session {
   requestOlder(conv: string): Promise<boolean> {
     const { low, floor } = this.#host.mirror.held(conv);
     if (!this.established || low > floor || floor <= 1 || this.#host.mirror.cursor(conv) === 0) return Promise.resolve(false);
-    const ref = this.#nextRef++;
-    this.#host.send({ type: 'sync', conv, before: floor, limit: SYNC_PAGE, ref });
+    const ref = this.#sync(conv, { before: floor });
     return new Promise((resolve) => this.#older.set(ref, resolve));
   }
 

@@ -11,7 +11,7 @@
  * keeps to the rule: its write starts as it arrives, so the frames after it need not wait for its commit.
  */
 import { ErrorCode, LIMITS } from '../protocol/index.js';
-import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
+import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, Ref, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
 import type { Mirror } from './mirror.js';
 import type { OutboxRecord } from './store.js';
 import { ClientErrorCode, type ItemError } from './types.js';
@@ -262,9 +262,8 @@ export class Session {
   }
 
   async #onHistory(frame: HistoryFrame): Promise<void> {
-    const reader = typeof frame.ref === 'number' ? this.#older.get(frame.ref) : undefined;
+    const reader = this.#takeReader(frame.ref);
     if (reader) {
-      this.#older.delete(frame.ref as number);
       await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
       reader(frame.msgs.length > 0);
       return;
@@ -361,11 +360,7 @@ export class Session {
       this.drain();
       return;
     }
-    const reader = typeof frame.ref === 'number' ? this.#older.get(frame.ref) : undefined;
-    if (reader) {
-      this.#older.delete(frame.ref as number);
-      reader(false);
-    }
+    this.#takeReader(frame.ref)?.(false);
     const conv = [...this.#syncs].find(([, s]) => s.ref === frame.ref)?.[0];
     if (conv !== undefined) {
       this.#syncs.delete(conv);
@@ -380,6 +375,14 @@ export class Session {
     const about = frame.conv ?? conv;
     const reported = about === undefined ? error : { ...error, conv: about };
     this.#host.report(frame.retryAfter === undefined ? reported : { ...reported, retryAfter: frame.retryAfter });
+  }
+
+  /** Who waits for the answer to the `sync` for older messages with `ref`, no longer waiting for it; undefined for any other ref. */
+  #takeReader(ref: Ref | null | undefined): ((found: boolean) => void) | undefined {
+    // Refs of these syncs are numbers: a string or no ref finds no one.
+    const reader = this.#older.get(ref as number);
+    this.#older.delete(ref as number);
+    return reader;
   }
 
   /**

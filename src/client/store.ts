@@ -5,6 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Message } from '../protocol/index.js';
+import { settleWithin } from './timers.js';
 import type { ItemError, StorageKind } from './types.js';
 
 /** One outbox entry. `id` is the IndexedDB autoIncrement key, so ascending ids are outbox order. */
@@ -101,8 +102,6 @@ const DB_VERSION = 2;
  * `onLost` is called when another tab needs a newer schema, or the browser closes the database.
  */
 export async function openIdbStore(name: string, timeoutMs: number, onLost: (reason: string) => void): Promise<ChatStore> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
   const opening = openDB<ImbedDB>(name, DB_VERSION, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) {
@@ -122,20 +121,12 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
     },
   });
   let db: IDBPDatabase<ImbedDB> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`IndexedDB did not open within ${timeoutMs} ms`));
-    }, timeoutMs);
-  });
   try {
-    db = await Promise.race([opening, timeout]);
+    db = await settleWithin(opening, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
   } catch (e) {
-    // If it opens after all, close it so it never blocks a later upgrade.
-    if (timedOut) opening.then((late) => late.close(), () => {});
+    // If it opens after all, close it so it never blocks a later upgrade (an open that failed has none to close).
+    opening.then((late) => late.close(), () => {});
     throw e;
-  } finally {
-    clearTimeout(timer);
   }
   return new IdbStore(db);
 }

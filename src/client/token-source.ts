@@ -5,6 +5,7 @@
  * connection forever.
  */
 import { backoffDelay, type Backoff } from './connection.js';
+import { settleWithin } from './timers.js';
 import { ClientErrorCode, type ImbedClientEventMap, type ImbedClientOptions } from './types.js';
 
 /** Default of `tokenTimeout`: how long one `tokenProvider` call may take before it counts as failed. */
@@ -87,21 +88,4 @@ export class TokenSource {
       }
     }
   }
-}
-
-/** `promise`, or a rejection with `message` if it has not settled within `ms`. */
-function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

@@ -1,0 +1,18 @@
+/** The client's timed waits: a deadline on a promise, and a wait that "retry now" can end early. */
+
+/** `promise`, or a rejection with `message` if it has not settled within `ms`. */
+export function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

@@ -45,23 +45,21 @@ export function decideOnClose(code: number, reason: string, ctx: CloseContext): 
   const advice = reconnectAdvice(code);
   const info = (CLOSE_CODES as Record<number, CloseCodeInfo | undefined>)[code];
   const said = reason ? `: ${reason}` : '';
-  if (advice === 'refresh') {
-    if (ctx.canRefreshToken) return { action: 'refresh', reason: `token expired, getting a new one${said}` };
-    return { action: 'stop', reason: 'token expired', errorCode: ctx.refusal?.code ?? info?.name ?? 'TOKEN_EXPIRED' };
-  }
+  // The server's reason for refusing `hello` when it sent one, else the close code's name (4001 has one).
+  const stop = (why: string): CloseDecision => ({ action: 'stop', reason: why, errorCode: ctx.refusal?.code ?? info?.name ?? `CLOSE_${code}` });
+  if (advice === 'refresh') return ctx.canRefreshToken ? { action: 'refresh', reason: `token expired, getting a new one${said}` } : stop('token expired');
   if (advice === 'stop') {
-    const errorCode = ctx.refusal?.code ?? info?.name ?? `CLOSE_${code}`;
     switch (code) {
       case CloseCode.UNSUPPORTED_PROTOCOL:
-        return { action: 'stop', reason: `this page's imbed is incompatible with the server${said || ': unsupported protocol'}`, errorCode };
+        return stop(`this page's imbed is incompatible with the server${said || ': unsupported protocol'}`);
       case CloseCode.UNAUTHORIZED:
-        return { action: 'stop', reason: `the server refused the token${said}`, errorCode };
+        return stop(`the server refused the token${said}`);
       case CloseCode.BAD_HELLO:
-        return { action: 'stop', reason: `the server refused this client's hello${said}`, errorCode };
+        return stop(`the server refused this client's hello${said}`);
       case CloseCode.ORIGIN_NOT_ALLOWED:
-        return { action: 'stop', reason: `this site is not allowed to use the chat server${said}`, errorCode };
+        return stop(`this site is not allowed to use the chat server${said}`);
       default:
-        return { action: 'stop', reason: `the server closed the connection for good (${code})${said}`, errorCode };
+        return stop(`the server closed the connection for good (${code})${said}`);
     }
   }
   if (ctx.refusal?.code === ErrorCode.AUTH_UNAVAILABLE) return { action: 'retry', reason: `the server cannot check the token now${said}` };

@@ -49,10 +49,9 @@ export class Heartbeat {
     this.#deadline = undefined;
   }
 
+  /** Stops pinging and drops the deadline, as a frame arriving does. */
   stop(): void {
     clearInterval(this.#pingTimer);
-    clearTimeout(this.#deadline);
-    this.#pingTimer = undefined;
-    this.#deadline = undefined;
+    this.received();
   }
 }

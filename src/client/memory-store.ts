@@ -3,7 +3,7 @@
  * or when the host asks for `storage: 'memory'`. Same contract; nothing survives a reload.
  */
 import type { Message } from '../protocol/index.js';
-import { extendDown, type AcceptResult, type ChatStore, type HeldRange, type OutboxRecord } from './store.js';
+import { extendDown, requeued, type AcceptResult, type ChatStore, type HeldRange, type OutboxRecord } from './store.js';
 import type { ItemError } from './types.js';
 
 /** A `ChatStore` held in memory for the life of the page. */
@@ -47,7 +47,7 @@ export class MemoryStore implements ChatStore {
     const i = this.#outbox.findIndex((r) => r.cmid === cmid);
     if (i < 0) return null;
     const [record] = this.#outbox.splice(i, 1);
-    const moved: OutboxRecord = { conv: record.conv, cmid: record.cmid, text: record.text, createdAt: record.createdAt, status: 'pending', id: this.#nextId++ };
+    const moved = { ...requeued(record), id: this.#nextId++ };
     this.#outbox.push(moved);
     return { ...moved };
   }

@@ -189,8 +189,7 @@ class IdbStore implements ChatStore {
     let moved: OutboxRecord | null = null;
     if (record) {
       await tx.store.delete(record.id!);
-      const { id: _old, error: _error, ...rest } = record;
-      const fresh: OutboxRecord = { ...rest, status: 'pending' };
+      const fresh = requeued(record);
       moved = { ...fresh, id: await tx.store.add(fresh) };
     }
     await tx.done;
@@ -248,6 +247,11 @@ class IdbStore implements ChatStore {
 function handled<T extends { done: Promise<void> }>(tx: T): T {
   tx.done.catch(() => {});
   return tx;
+}
+
+/** `record` as it goes back into the outbox: pending, without its error, and without an id until it is added. */
+export function requeued({ id: _id, error: _error, ...rest }: OutboxRecord): OutboxRecord {
+  return { ...rest, status: 'pending' };
 }
 
 /** The held range a cursor record states (a record without `floor` was filled forward from seq 1). */

@@ -49,6 +49,10 @@ export function isRef(v: unknown): v is Ref {
   return (typeof v === 'string' && v.length <= 64) || Number.isSafeInteger(v);
 }
 
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
 function isSeq(v: unknown): v is number {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
@@ -78,7 +82,7 @@ function parseObject(raw: string): Obj | ProtocolError {
 
 /** Checks message text: a well-formed string of 1..maxText UTF-16 code units with something besides white space. */
 export function checkText(text: unknown, ref: Ref | null, maxText: number = LIMITS.maxText): ProtocolError | null {
-  if (typeof text !== 'string') return new ProtocolError(ErrorCode.BAD_FRAME, '`text` must be a string', ref);
+  if (!isString(text)) return new ProtocolError(ErrorCode.BAD_FRAME, '`text` must be a string', ref);
   if (text.length > maxText) return new ProtocolError(ErrorCode.TEXT_TOO_LONG, `\`text\` is longer than ${maxText} characters`, ref);
   if (text.trim() === '') return new ProtocolError(ErrorCode.TEXT_EMPTY, '`text` is empty', ref);
   if (!isWellFormed(text)) return new ProtocolError(ErrorCode.BAD_FRAME, '`text` has an unpaired surrogate', ref);
@@ -105,7 +109,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
     case 'hello': {
       // An empty token is well-formed: the server refuses it as TOKEN_MISSING (4003), which tells a
       // host that forgot to give one apart from a client that sends broken frames.
-      if (typeof o.token !== 'string' || o.token.length > 8192) {
+      if (!isString(o.token) || o.token.length > 8192) {
         return fail(ErrorCode.BAD_FRAME, '`token` must be a string of at most 8192 characters', ref);
       }
       const convs = o.convs === undefined ? [] : o.convs;
@@ -115,7 +119,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
       const cursors = [];
       for (const c of convs as unknown[]) {
         const cur = c as Obj | null;
-        if (typeof cur !== 'object' || cur === null || typeof cur.conv !== 'string' || !CONV_PATTERN.test(cur.conv) || !isSeq(cur.after)) {
+        if (typeof cur !== 'object' || cur === null || !isString(cur.conv) || !CONV_PATTERN.test(cur.conv) || !isSeq(cur.after)) {
           return fail(ErrorCode.BAD_FRAME, '`convs` items must be {conv, after} with a valid conversation id and a seq >= 0', ref);
         }
         cursors.push({ conv: cur.conv, after: cur.after });
@@ -125,11 +129,11 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
       return { ok: true, frame };
     }
     case 'send': {
-      const cmidRef = typeof o.cmid === 'string' && CMID_PATTERN.test(o.cmid) ? o.cmid : ref;
-      if (typeof o.cmid !== 'string' || !CMID_PATTERN.test(o.cmid)) {
+      const cmidRef = isString(o.cmid) && CMID_PATTERN.test(o.cmid) ? o.cmid : ref;
+      if (!isString(o.cmid) || !CMID_PATTERN.test(o.cmid)) {
         return fail(ErrorCode.BAD_FRAME, '`cmid` must be 8-64 characters of [A-Za-z0-9_-]', ref);
       }
-      if (typeof o.conv !== 'string' || !CONV_PATTERN.test(o.conv)) {
+      if (!isString(o.conv) || !CONV_PATTERN.test(o.conv)) {
         return fail(ErrorCode.BAD_FRAME, '`conv` must be 1-128 characters of [A-Za-z0-9_.:-]', cmidRef);
       }
       const textError = checkText(o.text, cmidRef, maxText);
@@ -137,7 +141,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
       return { ok: true, frame: { type: 'send', conv: o.conv, cmid: o.cmid, text: o.text as string } };
     }
     case 'sync': {
-      if (typeof o.conv !== 'string' || !CONV_PATTERN.test(o.conv)) {
+      if (!isString(o.conv) || !CONV_PATTERN.test(o.conv)) {
         return fail(ErrorCode.BAD_FRAME, '`conv` must be 1-128 characters of [A-Za-z0-9_.:-]', ref);
       }
       if ((o.after === undefined) === (o.before === undefined)) {
@@ -161,7 +165,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
       return { ok: true, frame };
     }
     default:
-      if (typeof o.type !== 'string') return fail(ErrorCode.BAD_FRAME, '`type` must be a string', ref);
+      if (!isString(o.type)) return fail(ErrorCode.BAD_FRAME, '`type` must be a string', ref);
       return { ok: true, frame: null };
   }
 }
@@ -170,9 +174,9 @@ function isMessage(m: unknown): boolean {
   const o = m as Obj | null;
   return (
     typeof o === 'object' && o !== null &&
-    typeof o.conv === 'string' && isSeq(o.seq) && (o.seq as number) >= 1 &&
-    typeof o.cmid === 'string' && typeof o.from === 'string' && typeof o.name === 'string' &&
-    typeof o.text === 'string' && Number.isFinite(o.ts)
+    isString(o.conv) && isSeq(o.seq) && (o.seq as number) >= 1 &&
+    isString(o.cmid) && isString(o.from) && isString(o.name) &&
+    isString(o.text) && Number.isFinite(o.ts)
   );
 }
 
@@ -185,24 +189,24 @@ export function parseServerFrame(raw: string): ServerFrame | null {
   if (o instanceof ProtocolError) return null;
   switch (o.type) {
     case 'welcome':
-      return typeof o.user === 'string' && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) &&
-        (o.denied === undefined || (Array.isArray(o.denied) && o.denied.every((c) => typeof c === 'string')))
+      return isString(o.user) && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) &&
+        (o.denied === undefined || (Array.isArray(o.denied) && o.denied.every(isString)))
         ? (o as unknown as ServerFrame)
         : null;
     case 'sent':
-      return typeof o.conv === 'string' && typeof o.cmid === 'string' && isSeq(o.seq) && Number.isFinite(o.ts) ? (o as unknown as ServerFrame) : null;
+      return isString(o.conv) && isString(o.cmid) && isSeq(o.seq) && Number.isFinite(o.ts) ? (o as unknown as ServerFrame) : null;
     case 'msg':
       return isMessage(o) ? (o as unknown as ServerFrame) : null;
     case 'history':
-      return typeof o.conv === 'string' && Array.isArray(o.msgs) && o.msgs.every(isMessage) && typeof o.more === 'boolean' && isSeq(o.head)
+      return isString(o.conv) && Array.isArray(o.msgs) && o.msgs.every(isMessage) && typeof o.more === 'boolean' && isSeq(o.head)
         ? (o as unknown as ServerFrame)
         : null;
     case 'pong':
       return o as unknown as ServerFrame;
     case 'error':
-      return typeof o.code === 'string' && typeof o.message === 'string' && typeof o.retryable === 'boolean' &&
+      return isString(o.code) && isString(o.message) && typeof o.retryable === 'boolean' &&
         (o.retryAfter === undefined || (Number.isFinite(o.retryAfter) && (o.retryAfter as number) >= 0)) &&
-        (o.conv === undefined || typeof o.conv === 'string')
+        (o.conv === undefined || isString(o.conv))
         ? (o as unknown as ServerFrame)
         : null;
     default:

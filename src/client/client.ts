@@ -167,10 +167,8 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#finished) return;
     this.#finished = true;
     this.#unlistenToBrowser();
-    this.#connection?.stop(1000, 'client stopped');
-    this.#connection = null;
     const session = this.#session;
-    this.#endSession();
+    this.#closeSocket('client stopped');
     this.#setState('stopped', 'stopped by the host');
     if (this.#started) await this.ready;
     await this.#storage.idle();
@@ -355,8 +353,7 @@ export class ImbedClient extends ImbedEventTarget {
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {
-      this.#connection?.stop();
-      this.#connection = null;
+      this.#closeSocket('');
       this.#setState('stopped', decision.reason, code);
       this.#emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
@@ -367,6 +364,13 @@ export class ImbedClient extends ImbedEventTarget {
     this.#setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.#emitSharedError({ ...refusal, retryable: true, fatal: false });
+  }
+
+  /** Closes the socket for good (its close is not reported) and ends its session. */
+  #closeSocket(reason: string): void {
+    this.#connection?.stop(1000, reason);
+    this.#connection = null;
+    this.#endSession();
   }
 
   /** Forgets everything tied to the socket that just closed. The outbox stays; unacknowledged items are resent. */
@@ -680,9 +684,7 @@ export class ImbedClient extends ImbedEventTarget {
    * `owner`, and draining them now would send one user's messages as another's.
    */
   #refuseUser(user: string): void {
-    this.#connection?.stop(1000, 'another user');
-    this.#connection = null;
-    this.#endSession();
+    this.#closeSocket('another user');
     const message = `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
     this.#setState('stopped', message);
     this.#emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
@@ -693,9 +695,7 @@ export class ImbedClient extends ImbedEventTarget {
   #onBrowserOffline(): void {
     if (this.#finished || this.state === 'stopped' || !this.#connection) return;
     // The socket may linger for minutes on a dead network; close it now and wait for `online`.
-    this.#connection.stop(1000, 'browser offline');
-    this.#connection = null;
-    this.#endSession();
+    this.#closeSocket('browser offline');
     this.#setState('offline', 'the browser is offline');
   }
 

@@ -349,7 +349,7 @@ export class ImbedClient extends ImbedEventTarget {
     this.#endSession();
     const decision = decideOnClose(code, reason, {
       established,
-      canRefreshToken: this.#tokens.canRefresh,
+      canRefreshToken: this.#options.tokenProvider !== undefined,
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {

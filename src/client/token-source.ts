@@ -38,11 +38,6 @@ export class TokenSource {
     return this.#current;
   }
 
-  /** Whether a 4001 close can be healed by asking `tokenProvider`. */
-  get canRefresh(): boolean {
-    return this.#options.tokenProvider !== undefined;
-  }
-
   /** Uses `token` for the next `hello`; the provider is not asked while it is usable. */
   set(token: string): void {
     this.#current = token;

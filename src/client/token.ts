@@ -10,8 +10,8 @@ export function tokenSubject(token: string | undefined | null): string | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
-    const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
-    const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+    // atob needs no padding: the forgiving-base64 decode adds it (https://infra.spec.whatwg.org/#forgiving-base64-decode).
+    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
     const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
     const payload: unknown = JSON.parse(json);
     const sub = (payload as { sub?: unknown } | null)?.sub;

@@ -8,7 +8,10 @@ import type { ItemError } from './types.js';
 
 /** A `ChatStore` held in memory for the life of the page. */
 export class MemoryStore implements ChatStore {
-  readonly kind = 'memory' as const;
+  get kind() {
+    return 'memory' as const;
+  }
+
   #nextId = 1;
   readonly #outbox: OutboxRecord[] = [];
   readonly #messages = new Map<string, Map<number, Message>>();

@@ -139,7 +139,10 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
 type ImbedDatabase = Pick<IDBPDatabase<ImbedDB>, 'transaction' | 'close'>;
 
 class IdbStore implements ChatStore {
-  readonly kind = 'indexeddb' as const;
+  get kind() {
+    return 'indexeddb' as const;
+  }
+
   readonly #db: ImbedDatabase;
 
   constructor(db: ImbedDatabase) {

@@ -67,16 +67,15 @@ function fail(code: ErrorCode, message: string, ref: Ref | null): { ok: false; e
   return { ok: false, error: new ProtocolError(code, message, ref) };
 }
 
-function parseObject(raw: string): Obj | ProtocolError {
+/** `raw` as a JSON object, or why it is none (the message of a BAD_JSON refusal). */
+function parseObject(raw: string): Obj | string {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    return new ProtocolError(ErrorCode.BAD_JSON, 'frame is not valid JSON');
+    return 'frame is not valid JSON';
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return new ProtocolError(ErrorCode.BAD_JSON, 'frame is not a JSON object');
-  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame is not a JSON object';
   return value as Obj;
 }
 
@@ -102,7 +101,7 @@ function isWellFormed(s: string): boolean {
  */
 export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText): ParseResult<ClientFrame | null> {
   const o = parseObject(raw);
-  if (o instanceof ProtocolError) return { ok: false, error: o };
+  if (isString(o)) return fail(ErrorCode.BAD_JSON, o, null);
   const ref = readRef(o);
   if (o.ref !== undefined && ref === null) return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', null);
   switch (o.type) {
@@ -186,7 +185,7 @@ function isMessage(m: unknown): boolean {
  */
 export function parseServerFrame(raw: string): ServerFrame | null {
   const o = parseObject(raw);
-  if (o instanceof ProtocolError) return null;
+  if (isString(o)) return null;
   switch (o.type) {
     case 'welcome':
       return isString(o.user) && Array.isArray(o.convs) && Number.isFinite(o.heartbeat) &&

@@ -207,7 +207,7 @@ export class ImbedClient extends ImbedEventTarget {
     // reaches the server twice (resent after a reload) is stored once by its cmid.
     // With another client on this database (any tab, whatever it follows), an item it stored first may
     // not be known here yet: this one goes out in turn, after the read-back.
-    const sendNow = () => (!this.#peers || this.#peers.alone) && this.#session !== null && this.#session.sendNew({ conv, cmid, text });
+    const sendNow = () => (!this.#peers || this.#peers.alone) && this.#session?.sendNew({ conv, cmid, text });
     const pass = this.#unsentItems === 0 && sendNow() ? () => {} : this.#holdSends();
     return this.#serial(async () => {
       const store = this.#storage.require();

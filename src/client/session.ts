@@ -338,7 +338,8 @@ export class Session {
 
   async #onError(frame: ErrorFrame): Promise<void> {
     const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
-    const item = typeof frame.ref === 'string' ? this.#host.mirror.findOutbox(frame.ref) : undefined;
+    // A refused `send` echoes its cmid as ref; a number or no ref finds no item.
+    const item = this.#host.mirror.findOutbox(frame.ref as string);
     if (item) {
       this.#inflight.delete(item.cmid);
       if (frame.code === ErrorCode.RATE_LIMITED) {

@@ -107,8 +107,7 @@ export class Session {
         return this.#onHistory(frame);
       case 'error':
         return this.#onError(frame);
-      case 'pong':
-        return;
+      // `pong` asks nothing of the session: it only proves the link alive.
     }
   }
 

@@ -18,7 +18,7 @@ const STORAGE_OPEN_TIMEOUT = 5_000;
 /** The store in use, and why it is not the one asked for (memory, or IndexedDB instead of the host's). */
 interface OpenedStorage {
   store: ChatStore;
-  reason?: string;
+  reason: string | undefined;
 }
 
 /** What the host said about where to keep things. */
@@ -70,7 +70,7 @@ async function openStorage(
     store = new MemoryStore();
     reason = `the local database cannot be read (${messageOf(e)})`;
   }
-  return reason === undefined ? { store } : { store, reason };
+  return { store, reason };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface SessionHost {
 export class Session {
   /** The client that owns this session. */
   readonly #host: SessionHost;
+  /** The host's copy of the store, read for cursors and the outbox. */
+  readonly #mirror: Mirror;
   #live = false;
   #draining = false;
   #closed = false;
@@ -84,6 +86,7 @@ export class Session {
 
   constructor(host: SessionHost) {
     this.#host = host;
+    this.#mirror = host.mirror;
   }
 
   /** Whether `welcome` has arrived and the socket is still open. */
@@ -121,7 +124,7 @@ export class Session {
     if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return;
     const window = this.#paced ? 1 : this.#window;
     let sent = false;
-    for (const item of this.#host.mirror.outboxItems()) {
+    for (const item of this.#mirror.outboxItems()) {
       if (this.#inflight.size >= window) return;
       if (item.status !== 'pending' || this.#inflight.has(item.cmid)) continue;
       if (!this.#send(item)) return;
@@ -139,7 +142,7 @@ export class Session {
     if (this.#inflight.has(item.cmid)) return true;
     if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return false;
     if (this.#inflight.size >= (this.#paced ? 1 : this.#window)) return false;
-    for (const queued of this.#host.mirror.outboxItems()) if (queued.status === 'pending' && !this.#inflight.has(queued.cmid)) return false;
+    for (const queued of this.#mirror.outboxItems()) if (queued.status === 'pending' && !this.#inflight.has(queued.cmid)) return false;
     return this.#send(item);
   }
 
@@ -192,7 +195,7 @@ export class Session {
     }
     const heads = (this.#heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
     for (const conv of this.#host.conversations) {
-      if ((heads.get(conv) ?? 0) > this.#host.mirror.cursor(conv)) {
+      if ((heads.get(conv) ?? 0) > this.#mirror.cursor(conv)) {
         this.#catchingUp.add(conv);
         this.#requestSync(conv);
       }
@@ -214,9 +217,8 @@ export class Session {
    */
   #requestSync(conv: string): void {
     if (!this.established || this.#syncs.has(conv)) return;
-    const { mirror } = this.#host;
-    const after = mirror.cursor(conv);
-    const head = Math.max(this.#heads.get(conv) ?? 0, mirror.highestSeq(conv));
+    const after = this.#mirror.cursor(conv);
+    const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
     if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
     else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
   }
@@ -233,8 +235,8 @@ export class Session {
    * has down to its floor. Resolves true once a page is stored, false when there is nothing to ask.
    */
   requestOlder(conv: string): Promise<boolean> {
-    const { low, floor } = this.#host.mirror.held(conv);
-    if (!this.established || low > floor || floor <= 1 || this.#host.mirror.cursor(conv) === 0) return Promise.resolve(false);
+    const { low, floor } = this.#mirror.held(conv);
+    if (!this.established || low > floor || floor <= 1 || this.#mirror.cursor(conv) === 0) return Promise.resolve(false);
     const ref = this.#sync(conv, { before: floor });
     return new Promise((resolve) => this.#older.set(ref, resolve));
   }
@@ -257,7 +259,7 @@ export class Session {
       .finally(() => this.#messageWrites.delete(write));
     this.#messageWrites.add(write);
     // A gap (seq beyond cursor + 1) means messages were missed: fetch them.
-    if (this.#host.mirror.cursor(message.conv) < message.seq) this.#requestSync(message.conv);
+    if (this.#mirror.cursor(message.conv) < message.seq) this.#requestSync(message.conv);
   }
 
   async #onHistory(frame: HistoryFrame): Promise<void> {
@@ -272,10 +274,9 @@ export class Session {
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
     else await this.#accept(frame.conv, frame.msgs);
     this.#syncs.delete(frame.conv);
-    const { mirror } = this.#host;
-    const cursor = mirror.cursor(frame.conv);
+    const cursor = this.#mirror.cursor(frame.conv);
     // A backward page's `more` speaks of older messages: only the head says whether newer ones remain.
-    const behind = (frame.more && !backward) || cursor < Math.max(frame.head, mirror.highestSeq(frame.conv));
+    const behind = (frame.more && !backward) || cursor < Math.max(frame.head, this.#mirror.highestSeq(frame.conv));
     // Ask again only when this page moved the cursor, so a server that answers oddly cannot make us loop.
     if (behind && (asked === undefined || cursor > asked.after)) {
       this.#requestSync(frame.conv);
@@ -287,8 +288,7 @@ export class Session {
 
   #onSent(frame: SentFrame): void {
     // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
-    const { mirror } = this.#host;
-    const text = mirror.findOutbox(frame.cmid)?.text ?? mirror.message(frame.conv, frame.seq)?.text;
+    const text = this.#mirror.findOutbox(frame.cmid)?.text ?? this.#mirror.message(frame.conv, frame.seq)?.text;
     if (text === undefined) {
       // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it.
       this.#requestSync(frame.conv);
@@ -330,7 +330,7 @@ export class Session {
       for (const m of msgs) this.#inflight.delete(m.cmid);
       return;
     }
-    if (this.#host.mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.#requestSync(conv);
+    if (this.#mirror.cursor(conv) < Math.max(...msgs.map((m) => m.seq))) this.#requestSync(conv);
     // An answer frees a place in the window (or, when paced, is the turn of the next item).
     this.drain();
   }
@@ -338,7 +338,7 @@ export class Session {
   async #onError(frame: ErrorFrame): Promise<void> {
     const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
     // A refused `send` echoes its cmid as ref; a number or no ref finds no item.
-    const item = this.#host.mirror.findOutbox(frame.ref as string);
+    const item = this.#mirror.findOutbox(frame.ref as string);
     if (item) {
       this.#inflight.delete(item.cmid);
       if (frame.code === ErrorCode.RATE_LIMITED) {

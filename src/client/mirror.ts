@@ -115,16 +115,12 @@ export class Mirror {
     let replaced = false;
     for (const m of msgs) {
       const held = copy.messages.get(m.seq);
-      if (held) {
-        // Seqs never change, but the sender's own copy is replaced once the server says its filter
-        // stored different text (the `msg` that follows a rewritten `sent`).
-        if (held.text === m.text) continue;
-        copy.messages.set(m.seq, m);
-        replaced = true;
-        continue;
-      }
+      // Seqs never change, but the sender's own copy is replaced once the server says its filter
+      // stored different text (the `msg` that follows a rewritten `sent`).
+      if (held?.text === m.text) continue;
       copy.messages.set(m.seq, m);
-      added.push(m);
+      if (held) replaced = true;
+      else added.push(m);
     }
     const cmids = new Set(msgs.map((m) => m.cmid));
     const before = this.#outbox.length;

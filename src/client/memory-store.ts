@@ -61,8 +61,20 @@ export class MemoryStore implements ChatStore {
   }
 
   async acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
-    const { held, removed } = this.#store(conv, msgs);
-    const range = older ? extendDown(this.#range(conv), msgs, older.more) : this.#range(conv);
+    let held = this.#messages.get(conv);
+    if (!held) this.#messages.set(conv, (held = new Map()));
+    // Held by seq, and no longer in the outbox: a message is never both pending and stored.
+    const removed: string[] = [];
+    for (const m of msgs) {
+      held.set(m.seq, { ...m });
+      const i = this.#outbox.findIndex((r) => r.cmid === m.cmid);
+      if (i >= 0) {
+        this.#outbox.splice(i, 1);
+        removed.push(m.cmid);
+      }
+    }
+    const before = this.#range(conv);
+    const range = older ? extendDown(before, msgs, older.more) : before;
     while (held.has(range.cursor + 1)) range.cursor += 1;
     this.#ranges.set(conv, range);
     return { ...range, removed };
@@ -76,21 +88,5 @@ export class MemoryStore implements ChatStore {
 
   #sorted(conv: string): Message[] {
     return [...(this.#messages.get(conv)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((m) => ({ ...m }));
-  }
-
-  /** Holds `msgs` and removes outbox items with the same cmids. */
-  #store(conv: string, msgs: readonly Message[]): { held: Map<number, Message>; removed: string[] } {
-    let held = this.#messages.get(conv);
-    if (!held) this.#messages.set(conv, (held = new Map()));
-    const removed: string[] = [];
-    for (const m of msgs) {
-      held.set(m.seq, { ...m });
-      const i = this.#outbox.findIndex((r) => r.cmid === m.cmid);
-      if (i >= 0) {
-        this.#outbox.splice(i, 1);
-        removed.push(m.cmid);
-      }
-    }
-    return { held, removed };
   }
 }

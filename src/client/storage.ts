@@ -190,7 +190,8 @@ export class ClientStorage {
       return await task();
     } catch (e) {
       if (ranOn?.kind === 'memory' || this.#host.finished()) throw e;
-      await this.#fallBackToMemory(e);
+      // Ack and live-message writes run outside serial(), so two failures can race here: both wait for one move.
+      await (this.#movingToMemory ??= this.#moveToMemory(e));
       return task();
     }
   }
@@ -201,12 +202,6 @@ export class ClientStorage {
   }
 
   /** Replaces a failing store by a memory store holding what the mirror holds, and says so. */
-  #fallBackToMemory(cause: unknown): Promise<void> {
-    // Ack and live-message writes run outside serial(), so two failures can race here: both wait for one move.
-    this.#movingToMemory ??= this.#moveToMemory(cause);
-    return this.#movingToMemory;
-  }
-
   async #moveToMemory(cause: unknown): Promise<void> {
     const reason = `${this.#store?.kind === 'native' ? "the app's storage" : 'IndexedDB'} failed during the session (${messageOf(cause)})`;
     const memory = await copyToMemory(this.#mirror, this.#conversations);

@@ -15,63 +15,10 @@ export const FIRST_PAGE = 100;
 /** How long IndexedDB may take to open before the memory store is used instead. */
 const STORAGE_OPEN_TIMEOUT = 5_000;
 
-/** The store in use, and why it is not the one asked for (memory, or IndexedDB instead of the host's). */
-interface OpenedStorage {
-  store: ChatStore;
-  reason: string | undefined;
-}
-
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-/**
- * Opens the database `name` (memory when `storage` says so; the host's store when it supplies one and it
- * opens, else IndexedDB; memory when that cannot be opened or read) and loads the cache of
- * `conversations` and the outbox into `mirror`. Never rejects. `onLost` hears of an open database the
- * browser takes away later.
- */
-async function openStorage(
-  name: string,
-  { storage, openStore }: StorageOptions,
-  conversations: readonly string[],
-  mirror: Mirror,
-  onLost: (reason: string) => void,
-): Promise<OpenedStorage> {
-  let store: ChatStore | undefined;
-  let reason: string | undefined;
-  if (storage === 'memory') {
-    store = new MemoryStore();
-    reason = 'the host asked for memory storage';
-  } else {
-    try {
-      if (openStore) store = await openStore(name);
-    } catch (e) {
-      // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
-      reason = `the app's storage is unavailable (${messageOf(e)})`;
-    }
-    try {
-      store ??= await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
-    } catch (e) {
-      store = new MemoryStore();
-      reason = `IndexedDB is unavailable (${messageOf(e)})`;
-    }
-  }
-  try {
-    for (const conv of conversations) {
-      const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
-      mirror.loadConversation(conv, messages, range);
-    }
-    mirror.loadOutbox(await store.loadOutbox());
-  } catch (e) {
-    // A database that opens but cannot be read is no better than none.
-    store.close();
-    store = new MemoryStore();
-    reason = `the local database cannot be read (${messageOf(e)})`;
-  }
-  return { store, reason };
-}
 
 /**
  * A memory store holding what `mirror` holds (the messages of `conversations` it loaded, and every outbox
@@ -133,11 +80,44 @@ export class ClientStorage {
   }
 
   /**
-   * Opens the database `name` (or memory, see `openStorage`) and loads it into the mirror. Resolves with
-   * the reason the store is not the one asked for, when it is not, so a person can be told.
+   * Opens the database `name` (memory when `storage` says so; the host's store when it supplies one and it
+   * opens, else IndexedDB; memory when that cannot be opened or read) and loads the cache of the
+   * conversations and the outbox into the mirror. Never rejects. Resolves with the reason the store is not
+   * the one asked for, when it is not, so a person can be told. `onLost` hears of an open database the
+   * browser takes away later.
    */
-  async open(name: string, options: StorageOptions, onLost: (reason: string) => void): Promise<string | undefined> {
-    const { store, reason } = await openStorage(name, options, this.#conversations, this.#mirror, onLost);
+  async open(name: string, { storage, openStore }: StorageOptions, onLost: (reason: string) => void): Promise<string | undefined> {
+    let store: ChatStore | undefined;
+    let reason: string | undefined;
+    if (storage === 'memory') {
+      store = new MemoryStore();
+      reason = 'the host asked for memory storage';
+    } else {
+      try {
+        if (openStore) store = await openStore(name);
+      } catch (e) {
+        // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
+        reason = `the app's storage is unavailable (${messageOf(e)})`;
+      }
+      try {
+        store ??= await openIdbStore(name, STORAGE_OPEN_TIMEOUT, onLost);
+      } catch (e) {
+        store = new MemoryStore();
+        reason = `IndexedDB is unavailable (${messageOf(e)})`;
+      }
+    }
+    try {
+      for (const conv of this.#conversations) {
+        const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
+        this.#mirror.loadConversation(conv, messages, range);
+      }
+      this.#mirror.loadOutbox(await store.loadOutbox());
+    } catch (e) {
+      // A database that opens but cannot be read is no better than none.
+      store.close();
+      store = new MemoryStore();
+      reason = `the local database cannot be read (${messageOf(e)})`;
+    }
     this.#store = store;
     if (store.deleteDatabase) this.#hosted = store;
     return reason;

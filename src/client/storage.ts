@@ -147,7 +147,7 @@ export class ClientStorage {
       }
       return value;
     });
-    this.#work = result.catch((e: unknown) => this.#host.failed(e instanceof Error ? e.message : String(e)));
+    this.#work = result.catch((e: unknown) => this.#host.failed(messageOf(e)));
     return result;
   }
 

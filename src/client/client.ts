@@ -20,6 +20,7 @@ import {
 import { listenToBrowser } from './browser-hints.js';
 import { CloseNotebook, decideOnClose } from './close-policy.js';
 import { Connection, type Backoff } from './connection.js';
+import { messageOf } from './error-text.js';
 import { ImbedEventTarget } from './events.js';
 import { Heartbeat } from './heartbeat.js';
 import { newCmid } from './ids.js';
@@ -716,10 +717,9 @@ export class ImbedClient extends ImbedEventTarget {
   async clearLocalData(): Promise<void> {
     await this.stop();
     const left: string[] = [];
-    const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
-    await this.#storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${reason(error)})`));
+    await this.#storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
     if (this.#dbName && this.#options.storage !== 'memory') {
-      await deleteDB(this.#dbName).catch((error: unknown) => left.push(`IndexedDB ${this.#dbName} (${reason(error)})`));
+      await deleteDB(this.#dbName).catch((error: unknown) => left.push(`IndexedDB ${this.#dbName} (${messageOf(error)})`));
     }
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }

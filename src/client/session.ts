@@ -12,6 +12,7 @@
  */
 import { ErrorCode, LIMITS } from '../protocol/index.js';
 import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, Ref, SentFrame, ServerFrame, WelcomeFrame } from '../protocol/index.js';
+import { messageOf } from './error-text.js';
 import type { Mirror } from './mirror.js';
 import type { OutboxRecord } from './store.js';
 import { ClientErrorCode, type ItemError } from './types.js';
@@ -254,7 +255,7 @@ export class Session {
       .catch((e: unknown) => {
         // Not stored even in memory: shown for now; the store's cursor stays before it, so the next page
         // load fetches it again.
-        this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+        this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: messageOf(e), retryable: false });
       })
       .finally(() => this.#messageWrites.delete(write));
     this.#messageWrites.add(write);
@@ -325,7 +326,7 @@ export class Session {
     } catch (e) {
       // The items stay in the outbox and go out again on the next session; the server's dedupe answers
       // them with their original seq.
-      this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: e instanceof Error ? e.message : String(e), retryable: false });
+      this.#host.report({ code: ClientErrorCode.STORAGE_FAILED, message: messageOf(e), retryable: false });
       // Not stored, so not done: the next drain sends them again and the server answers with a dup ack.
       for (const m of msgs) this.#inflight.delete(m.cmid);
       return;

@@ -4,6 +4,7 @@
  * one queue in which every store write and every frame is handled, and the move to memory when the store
  * fails mid-session, so nothing typed is lost while the page stays open.
  */
+import { messageOf } from './error-text.js';
 import { MemoryStore } from './memory-store.js';
 import type { Mirror } from './mirror.js';
 import { openIdbStore, type ChatStore } from './store.js';
@@ -17,8 +18,6 @@ const STORAGE_OPEN_TIMEOUT = 5_000;
 
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * A memory store holding what `mirror` holds (the messages of `conversations` it loaded, and every outbox

@@ -5,6 +5,7 @@
  * connection forever.
  */
 import { backoffDelay, type Backoff } from './connection.js';
+import { messageOf } from './error-text.js';
 import { settleWithin } from './timers.js';
 import { ClientErrorCode, type ImbedClientEventMap, type ImbedClientOptions } from './types.js';
 
@@ -71,7 +72,7 @@ export class TokenSource {
         this.set(token);
       } catch (e) {
         failures += 1;
-        this.#report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${e instanceof Error ? e.message : String(e)}`, retryable: true, fatal: false });
+        this.#report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${messageOf(e)}`, retryable: true, fatal: false });
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, backoffDelay(failures, this.#backoff()));
           this.#endWait = () => {

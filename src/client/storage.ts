@@ -19,23 +19,6 @@ const STORAGE_OPEN_TIMEOUT = 5_000;
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
 
-/**
- * A memory store holding what `mirror` holds (the messages of `conversations` it loaded, and every outbox
- * item this page knows); `mirror`'s outbox is reloaded from it, since the memory store numbers items anew.
- */
-async function copyToMemory(mirror: Mirror, conversations: readonly string[]): Promise<MemoryStore> {
-  const memory = new MemoryStore();
-  for (const conv of conversations) {
-    const { cursor, low } = mirror.held(conv);
-    const held = mirror.storedMessages(conv);
-    // Its held range is what the mirror holds without a gap: older pages then come from the server.
-    if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
-    await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
-  }
-  await copyOutbox(mirror, memory);
-  return memory;
-}
-
 /** Makes the outbox of `memory` the mirror's, in its order, and gives the mirror the ids memory holds the items under. */
 async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
   const records = [...mirror.outboxItems()];
@@ -183,7 +166,17 @@ export class ClientStorage {
   /** Replaces a failing store by a memory store holding what the mirror holds, and says so. */
   async #moveToMemory(cause: unknown): Promise<void> {
     const reason = `${this.#store?.kind === 'native' ? "the app's storage" : 'IndexedDB'} failed during the session (${messageOf(cause)})`;
-    const memory = await copyToMemory(this.#mirror, this.#conversations);
+    // A memory store holding what the mirror holds: the messages of the conversations it loaded, and every
+    // outbox item this page knows (the mirror's outbox is reloaded from it: memory numbers items anew).
+    const memory = new MemoryStore();
+    for (const conv of this.#conversations) {
+      const { cursor, low } = this.#mirror.held(conv);
+      const held = this.#mirror.storedMessages(conv);
+      // Its held range is what the mirror holds without a gap: older pages then come from the server.
+      if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
+      await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
+    }
+    await copyOutbox(this.#mirror, memory);
     this.#store?.close();
     this.#store = memory;
     this.#host.movedToMemory(reason);

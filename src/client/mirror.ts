@@ -228,10 +228,26 @@ export class Mirror {
       if (!item) made.set(source, (item = make(source)));
       return item;
     };
-    const stored = this.storedMessages(conv).map((m) => itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })));
+    const stored = this.storedMessages(conv).map((m) =>
+      itemOf(m, (): ChatItem => ({ conv: m.conv, cmid: m.cmid, seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts, status: 'sent', mine: m.from === user })),
+    );
+    // An outbox record is the user's own, not yet given a seq; `error` only when it failed.
     const outgoing = this.#outbox
       .filter((r) => r.conv === conv)
-      .map((r) => itemOf(r, () => outboxItem(r, user, name)));
+      .map((r) =>
+        itemOf(r, (): ChatItem => ({
+          conv: r.conv,
+          cmid: r.cmid,
+          seq: null,
+          from: user ?? '',
+          name: name ?? user ?? '',
+          text: r.text,
+          ts: r.createdAt,
+          status: r.status,
+          mine: true,
+          ...(r.error && { error: r.error }),
+        })),
+      );
     copy.view = Object.freeze([...stored, ...outgoing]);
     return copy.view;
   }
@@ -252,13 +268,6 @@ export class Mirror {
     if (!copy) this.#convs.set(conv, (copy = { messages: new Map(), cursor: 0, low: 1, floor: 1, view: null }));
     return copy;
   }
-}
-
-/** The UI's view of an outbox record. */
-export function outboxItem(r: OutboxRecord, user: string | null, name: string | null): ChatItem {
-  const item: ChatItem = { conv: r.conv, cmid: r.cmid, seq: null, from: user ?? '', name: name ?? user ?? '', text: r.text, ts: r.createdAt, status: r.status, mine: true };
-  if (r.error) item.error = r.error;
-  return item;
 }
 
 /** Moves `low` down over the messages the copy holds just below it, and forgets the rendered view. */

@@ -226,7 +226,11 @@ class IdbStore implements ChatStore {
     const range = older ? extendDown(before, msgs, older.more) : before;
     // The seqs held after the cursor, in order (usually just this batch): the cursor moves over the gap-free run.
     const [after] = await Promise.all([messages.getAllKeys(IDBKeyRange.bound([conv, range.cursor + 1], [conv, Infinity])), ...deletes]);
-    const cursor = runFrom(range.cursor, after.map(([, seq]) => seq));
+    let cursor = range.cursor;
+    for (const [, seq] of after) {
+      if (seq !== cursor + 1) break;
+      cursor = seq;
+    }
     // The cursor's write and the commit are awaited together: one round trip to IndexedDB fewer per batch.
     const moved = cursor !== before.cursor || range.floor !== before.floor;
     await Promise.all([moved && cursors.put({ conv, after: cursor, floor: range.floor }), tx.done]);
@@ -270,13 +274,4 @@ export function extendDown(range: HeldRange, msgs: readonly Message[], more: boo
   const floor = more ? first.seq : 1;
   if (range.cursor === 0) return { cursor: last.seq, floor };
   return last.seq >= range.floor - 1 && floor < range.floor ? { ...range, floor } : range;
-}
-
-/** The end of the gap-free run from `cursor` over the ascending `seqs`. */
-export function runFrom(cursor: number, seqs: readonly number[]): number {
-  for (const seq of seqs) {
-    if (seq !== cursor + 1) break;
-    cursor = seq;
-  }
-  return cursor;
 }

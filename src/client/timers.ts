@@ -1,4 +1,4 @@
-/** The client's timed waits: a deadline on a promise, and a wait that "retry now" can end early. */
+/** The client's timed waits: a deadline on a promise. */
 
 /** `promise`, or a rejection with `message` if it has not settled within `ms`. */
 export function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

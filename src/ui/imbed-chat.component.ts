@@ -492,8 +492,8 @@ export class ImbedChat extends LitElement {
     if (this.mode !== 'launcher' || !launcher) return html`${body}${this.#announcer.render()}`;
     // The button comes first in the tab order, then the panel it opens.
     return html`
-      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.onToggle, this.onPanelKeydown)}
-      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.onClose, this.onPanelKeydown)}
+      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.toggle, this.onPanelKeydown)}
+      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.close, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
   }
@@ -699,19 +699,22 @@ export class ImbedChat extends LitElement {
     this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending }));
   }
 
-  private readonly onScroll = (): void => {
+  // Listeners bound in the element's own templates are plain methods: Lit calls them with the element as
+  // `this` (LitElement's `host` render option). Those called from elsewhere (the document, the message
+  // list's own renders) are arrow functions bound to it.
+  private onScroll(): void {
     this.#list.scrolled();
     const log = this.#log;
     if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
       // The update this schedules counts the messages now in view as seen (trackUnread).
       this.newBelow = false;
     }
-  };
+  }
 
-  private readonly onNewMessages = (): void => {
+  private onNewMessages(): void {
     if (this.#log) this.#log.scrollTop = this.#log.scrollHeight;
     this.newBelow = false;
-  };
+  }
 
   private readonly onVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
@@ -719,15 +722,7 @@ export class ImbedChat extends LitElement {
     this.trackUnread();
   };
 
-  private readonly onToggle = (): void => {
-    this.toggle();
-  };
-
-  private readonly onClose = (): void => {
-    this.close();
-  };
-
-  private readonly onPanelKeydown = (event: KeyboardEvent): void => {
+  private onPanelKeydown(event: KeyboardEvent): void {
     if (event.key === 'Tab') {
       this.wrapFocus(event);
       return;
@@ -736,7 +731,7 @@ export class ImbedChat extends LitElement {
     if (event.key !== 'Escape' || event.isComposing || this.#composing) return;
     event.preventDefault();
     this.close();
-  };
+  }
 
   /**
    * Full screen, the panel covers the page: Tab wraps around inside it rather than moving to controls
@@ -753,9 +748,9 @@ export class ImbedChat extends LitElement {
     next.focus();
   }
 
-  private readonly onReconnect = (): void => {
+  private onReconnect(): void {
     this.client?.reconnect();
-  };
+  }
 
   private readonly onRetry = (cmid: string): void => {
     this.client?.retry(cmid).catch((error: unknown) => this.showRefusal(error));
@@ -765,29 +760,29 @@ export class ImbedChat extends LitElement {
     this.client?.discard(cmid).catch((error: unknown) => this.showRefusal(error));
   };
 
-  private readonly onInput = (event: InputEvent): void => {
+  private onInput(event: InputEvent): void {
     this.draft = (event.target as HTMLTextAreaElement).value;
     if (this.composerError && this.draft.length <= LIMITS.maxText) this.composerError = '';
-  };
+  }
 
-  private readonly onKeydown = (event: KeyboardEvent): void => {
+  private onKeydown(event: KeyboardEvent): void {
     if (!isSendKey(event, this.#composing)) return;
     event.preventDefault();
     this.#submit();
-  };
+  }
 
-  private readonly onCompositionStart = (): void => {
+  private onCompositionStart(): void {
     this.#composing = true;
-  };
+  }
 
-  private readonly onCompositionEnd = (): void => {
+  private onCompositionEnd(): void {
     this.#composing = false;
-  };
+  }
 
-  private readonly onSubmit = (event: Event): void => {
+  private onSubmit(event: Event): void {
     event.preventDefault();
     this.#submit();
-  };
+  }
 
   /** Sends the draft: nothing for blank text, a visible refusal for over-long text, else clear and keep focus. */
   #submit(): void {

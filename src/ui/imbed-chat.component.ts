@@ -225,10 +225,6 @@ export class ImbedChat extends LitElement {
     return this.renderRoot?.querySelector('textarea') ?? null;
   }
 
-  private get launcherButton(): HTMLButtonElement | null {
-    return this.renderRoot?.querySelector('.launcher') ?? null;
-  }
-
   /** Keeps `--imbed-keyboard-inset` while the element is in the document. */
   private readonly keyboard = new KeyboardInsetController(this);
 
@@ -429,7 +425,7 @@ export class ImbedChat extends LitElement {
       if (this.opened) {
         if (this.mode === 'launcher') this.#input?.focus();
       } else if (this.#focusWasInside) {
-        this.launcherButton?.focus();
+        this.renderRoot.querySelector<HTMLElement>('.launcher')?.focus();
       }
       this.dispatchEvent(imbedEvent(this.opened ? 'imbed-open' : 'imbed-close', {}));
     }

@@ -28,16 +28,17 @@ function renderText(text: string): Array<string | TemplateResult> {
   );
 }
 
+/** The icon of each status of an own message, and the word (in `Strings`) that names it. */
+const STATUS_ICONS = {
+  pending: [clockIcon, 'sending'],
+  sent: [checkIcon, 'sent'],
+  failed: [alertIcon, 'failed'],
+} as const;
+
 function renderStatus(item: ChatItem, strings: Strings): TemplateResult | typeof nothing {
   if (!item.mine) return nothing;
-  switch (item.status) {
-    case 'pending':
-      return html`<span class="status" part="status" title=${strings.sending} role="img" aria-label=${strings.sending}>${clockIcon}</span>`;
-    case 'sent':
-      return html`<span class="status" part="status" title=${strings.sent} role="img" aria-label=${strings.sent}>${checkIcon}</span>`;
-    case 'failed':
-      return html`<span class="status" part="status" title=${strings.failed} role="img" aria-label=${strings.failed}>${alertIcon}</span>`;
-  }
+  const [icon, word] = STATUS_ICONS[item.status];
+  return html`<span class="status" part="status" title=${strings[word]} role="img" aria-label=${strings[word]}>${icon}</span>`;
 }
 
 function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings): TemplateResult | typeof nothing {

@@ -20,14 +20,11 @@ function formatter(locale: string, style: keyof typeof STYLES): Intl.DateTimeFor
   return made;
 }
 
-function sameDay(a: Date, b: Date): boolean {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-}
-
 /** Short label: "2:05 PM" today, "Nov 25, 2:05 PM" otherwise (in en-US). `now` is injectable for tests. */
 export function formatTime(ts: number, locale: string, now: Date = new Date()): string {
   const date = new Date(ts);
-  return formatter(locale, sameDay(date, now) ? 'time' : 'dateTime').format(date);
+  // The same local calendar day: toDateString() is the local year, month and day (and weekday).
+  return formatter(locale, date.toDateString() === now.toDateString() ? 'time' : 'dateTime').format(date);
 }
 
 /** Long label for a tooltip: weekday, date and time. */

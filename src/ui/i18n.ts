@@ -12,8 +12,8 @@ export type Locale = 'en' | 'zh-CN';
 
 /** The words of each locale loaded so far. */
 const words: { [locale in Locale]?: Strings } = { en };
-const loaders: Record<Exclude<Locale, 'en'>, () => Promise<Strings>> = { 'zh-CN': loadZhCN };
-const loading: { [locale in Locale]?: Promise<void> } = {};
+/** The Simplified Chinese words on their way: English is built in, so they are the only ones loaded. */
+let loadingZhCN: Promise<void> | undefined;
 
 /**
  * Loads the words of `locale` unless they are there already (then null): a render in that locale waits
@@ -21,7 +21,7 @@ const loading: { [locale in Locale]?: Promise<void> } = {};
  */
 export function loadWords(locale: Locale): Promise<void> | null {
   if (words[locale]) return null;
-  return (loading[locale] ??= loaders[locale as Exclude<Locale, 'en'>]().then(
+  return (loadingZhCN ??= loadZhCN().then(
     (strings) => {
       words[locale] = strings;
     },

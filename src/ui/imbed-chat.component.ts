@@ -445,7 +445,7 @@ export class ImbedChat extends LitElement {
     const strings = words.strings;
     const banner = describeConnection({
       state: client?.state ?? null,
-      pending: client && this.conversation ? client.pendingCount(this.conversation) : 0,
+      pending: this.#pending(),
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
@@ -579,6 +579,12 @@ export class ImbedChat extends LitElement {
     return localize(this.lang || inheritedLang(this), navigator.languages, this.strings);
   }
 
+  /** How many of the shown conversation's messages wait to send. */
+  #pending(): number {
+    const client = this.client;
+    return client && this.conversation ? client.pendingCount(this.conversation) : 0;
+  }
+
   #items(): readonly ChatItem[] {
     const client = this.client;
     return client && this.conversation ? client.items(this.conversation) : [];
@@ -691,8 +697,7 @@ export class ImbedChat extends LitElement {
     if (change.to === 'online') this.#announceReady();
     // Every new session decides membership again: its welcome lists the refused conversations anew.
     if (change.to === 'syncing') this.#notMemberOf.clear();
-    const pending = this.client && this.conversation ? this.client.pendingCount(this.conversation) : 0;
-    this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending }));
+    this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending: this.#pending() }));
   }
 
   // Listeners bound in the element's own templates are plain methods: Lit calls them with the element as

@@ -253,22 +253,22 @@ export class ImbedChat extends LitElement {
   #lastConversation = '';
   #scrollAfterUpdate = false;
   /** A wait the server asked for (rate limit, too many connections) and when it ends, for the banner. */
-  #hold: { kind: 'rate' | 'connections'; until: number } | null = null;
+  #hold?: { kind: 'rate' | 'connections'; until: number };
   /** Conversations the server refused to this user on the current connection, for the banner. */
   #notMemberOf = new Set<string>();
   /** Re-renders the banner's countdown once a second while a wait runs. */
   #holdTimer: ReturnType<typeof setInterval> | undefined;
   /** The client `imbed-ready` was last dispatched for: once per client. */
-  #readyClient: ImbedClient | null = null;
+  #readyClient?: ImbedClient;
   /** `logout()` ran and no client has replaced the one it ended: the banner says "Signed out". */
-  #signedOut = false;
+  #signedOut?: boolean;
   /**
    * The read state of the shown conversation (unread-record.ts): `seen` is the highest seq seen, null on
    * a first visit until its history is in; `saved` what was last stored, so renders do not rewrite it.
    */
   #read: ReadState | null = null;
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
-  #focusWasInside = false;
+  #focusWasInside?: boolean;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
   readonly #list = new MessageList(this, () => this.#log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
@@ -276,9 +276,9 @@ export class ImbedChat extends LitElement {
   /** The focused node at the start of an update, to notice when the update removes it. */
   #focusedBefore: Element | null = null;
   /** Title, sound and system notifications: their code loads with the first `notify` opt-in (parts.ts). */
-  #notify: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify } | null = null;
+  #notify?: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify };
   /** The button, panel and styles of `mode="launcher"`: they load when the element first takes it (parts.ts). */
-  #launcherMode: typeof LauncherMode | null = null;
+  #launcherMode?: typeof LauncherMode;
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its
@@ -688,7 +688,7 @@ export class ImbedChat extends LitElement {
   }
 
   private endHold(): void {
-    this.#hold = null;
+    this.#hold = undefined;
     clearInterval(this.#holdTimer);
     this.#holdTimer = undefined;
   }

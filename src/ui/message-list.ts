@@ -113,20 +113,20 @@ export class MessageList implements ReactiveController {
   #items: readonly ChatItem[] = [];
   #start = 0;
   #end = 0;
-  #anchor: [node: HTMLElement, top: number] | null = null;
+  #anchor?: [node: HTMLElement, top: number];
   /** What the next `hostUpdated` puts in the DOM: the window's items and the spacers' heights. */
-  #view: [start: number, end: number, above: number, below: number, actions: MessageActions, words: Localized] | null = null;
+  #view?: [start: number, end: number, above: number, below: number, actions: MessageActions, words: Localized];
   /** The node of each rendered item, by cmid: Lit renders into it, and it moves only when its item does. */
   #nodes = new Map<string, HTMLElement>();
   #spacers = [spacer(), spacer()] as const;
   /** What each node shows: its item and the one before (for the run), to render only nodes that changed. */
   #shown = new WeakMap<HTMLElement, [item: ChatItem, previous: ChatItem | undefined]>();
-  #words: Localized | null = null;
+  #words?: Localized;
   #observer = new ResizeObserver((entries) => this.#measure(entries));
-  #loading = false;
-  #wantsOlder = false;
+  #loading?: boolean;
+  #wantsOlder?: boolean;
   /** Whether the last render ended at the newest item, the view sticking to the bottom. */
-  #atBottom = false;
+  #atBottom?: boolean;
 
   /** `onTop` is called when the reader reaches the oldest item held: time to load older ones. */
   constructor(host: ReactiveControllerHost, log: () => HTMLElement | null, onTop: () => Promise<unknown> | undefined) {
@@ -152,7 +152,7 @@ export class MessageList implements ReactiveController {
     if (box) this.#place(box);
     const [node, top] = this.#anchor ?? [];
     if (node?.isConnected) log.scrollTop += node.offsetTop - top!;
-    this.#anchor = null;
+    this.#anchor = undefined;
     // A render that ends at the newest item sticks to the bottom: its window is already the right one.
     if (!this.#atBottom) this.scrolled(false);
   }
@@ -171,7 +171,7 @@ export class MessageList implements ReactiveController {
       else low = mid + 1;
     }
     const node = rows[low];
-    this.#anchor = node ? [node, node.offsetTop] : null;
+    this.#anchor = node && [node, node.offsetTop];
   }
 
   /**

@@ -164,7 +164,8 @@ export class MessageList implements ReactiveController {
   #noteAnchor(log: HTMLElement): void {
     const rows = this.#rows(log);
     const edge = log.scrollTop + log.offsetTop;
-    let [low, high] = [0, rows.length];
+    let low = 0;
+    let high = rows.length;
     while (low < high) {
       const mid = (low + high) >> 1;
       if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
@@ -191,7 +192,10 @@ export class MessageList implements ReactiveController {
     const key = first && keyOf(first);
     const moved = first && keyOf(items[this.#start] ?? first) !== key ? items.findIndex((i) => keyOf(i) === key) - this.#start : 0;
     this.#items = items;
-    if (moved > 0) [this.#start, this.#end] = [this.#start + moved, this.#end + moved];
+    if (moved > 0) {
+      this.#start += moved;
+      this.#end += moved;
+    }
     if (n <= MAX_NODES || atBottom || this.#end <= this.#start) this.#fit(n);
     const start = (this.#start = Math.max(0, Math.min(this.#start, n - 1)));
     const end = (this.#end = Math.min(this.#end, n));
@@ -213,7 +217,8 @@ export class MessageList implements ReactiveController {
     const sameWords = last?.tag === words.tag && Object.entries(words.strings).every(([key, value]) => last.strings[key as keyof Strings] === value);
     this.#words = words;
     for (let i = start; i < end; i++) {
-      const [item, previous] = [items[i]!, items[i - 1]];
+      const item = items[i]!;
+      const previous = items[i - 1];
       const key = keyOf(item);
       const known = this.#nodes.get(key);
       const node = known ?? row();
@@ -231,7 +236,10 @@ export class MessageList implements ReactiveController {
     }
     this.#nodes = nodes;
     const [top, bottom] = this.#spacers;
-    [top.style.height, top.hidden, bottom.style.height, bottom.hidden] = [`${above}px`, !above, `${below}px`, !below];
+    top.style.height = `${above}px`;
+    top.hidden = !above;
+    bottom.style.height = `${below}px`;
+    bottom.hidden = !below;
     // Only nodes out of place move (moving a node would drop the focus inside it).
     let at = box.firstChild;
     for (const node of [top, ...nodes.values(), bottom]) {

@@ -90,7 +90,5 @@ export function inheritedLang(el: Element): string {
  */
 export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
   const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
-  const base = words[locale] ?? en;
-  const strings = overrides ? { ...base, ...overrides } : base;
-  return { locale, tag, strings };
+  return { locale, tag, strings: { ...(words[locale] ?? en), ...overrides } };
 }

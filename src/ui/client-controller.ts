@@ -15,6 +15,8 @@ export interface ClientControllerCallbacks {
 
 type ClientEventName = keyof ImbedClientEventMap;
 const CLIENT_EVENTS: readonly ClientEventName[] = ['state', 'change', 'message', 'error', 'storage'];
+/** A client event with its name as a literal type, so checking `type` narrows `detail`. */
+type ClientEvent = { [K in ClientEventName]: { type: K; detail: ImbedClientEventMap[K]['detail'] } }[ClientEventName];
 
 export class ClientController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
@@ -80,25 +82,17 @@ export class ClientController implements ReactiveController {
   // One bound listener for every event type, so removal always matches what was added. `change` and
   // `storage` need nothing beyond the re-render.
   readonly #onEvent = (event: Event): void => {
-    const detail = (event as CustomEvent).detail;
-    switch (event.type as ClientEventName) {
-      case 'state': {
-        const change = detail as StateChange;
-        this.lastChange = change;
-        if (change.to === 'online') this.wasOnline = true;
-        if (change.to !== 'stopped') this.fatalReason = null;
-        this.#callbacks.onState?.(change);
-        break;
-      }
-      case 'message':
-        this.#callbacks.onMessage?.(detail);
-        break;
-      case 'error': {
-        const error = detail as ImbedClientEventMap['error']['detail'];
-        if (error.fatal) this.fatalReason = error.message;
-        this.#callbacks.onError?.(error);
-        break;
-      }
+    const { type, detail } = event as CustomEvent as ClientEvent;
+    if (type === 'state') {
+      this.lastChange = detail;
+      if (detail.to === 'online') this.wasOnline = true;
+      if (detail.to !== 'stopped') this.fatalReason = null;
+      this.#callbacks.onState?.(detail);
+    } else if (type === 'message') {
+      this.#callbacks.onMessage?.(detail);
+    } else if (type === 'error') {
+      if (detail.fatal) this.fatalReason = detail.message;
+      this.#callbacks.onError?.(detail);
     }
     this.#host.requestUpdate();
   };

@@ -1,5 +1,5 @@
 import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
-import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type StateChange } from '../client/index.js';
+import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
@@ -229,7 +229,12 @@ export class ImbedChat extends LitElement {
   private readonly keyboard = new KeyboardInsetController(this);
 
   readonly #controller = new ClientController(this, {
-    onState: (change) => this.#onState(change),
+    onState: (change) => {
+      if (change.to === 'online') this.#announceReady();
+      // Every new session decides membership again: its welcome lists the refused conversations anew.
+      if (change.to === 'syncing') this.#notMemberOf.clear();
+      this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending: this.#pending() }));
+    },
     onMessage: ({ message }) => {
       if (message.conv !== this.conversation) return;
       this.dispatchEvent(imbedEvent('imbed-message', { message }));
@@ -691,13 +696,6 @@ export class ImbedChat extends LitElement {
     this.#hold = undefined;
     clearInterval(this.#holdTimer);
     this.#holdTimer = undefined;
-  }
-
-  #onState(change: StateChange): void {
-    if (change.to === 'online') this.#announceReady();
-    // Every new session decides membership again: its welcome lists the refused conversations anew.
-    if (change.to === 'syncing') this.#notMemberOf.clear();
-    this.dispatchEvent(imbedEvent('imbed-status', { ...change, pending: this.#pending() }));
   }
 
   // Listeners bound in the element's own templates are plain methods: Lit calls them with the element as

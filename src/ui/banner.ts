@@ -38,7 +38,7 @@ export interface BannerModel {
 /** The banner's words for `facts`, in the language of `strings` (English unless given). */
 export function describeConnection(facts: ConnectionFacts, strings: Strings = en): BannerModel {
   const { state, pending, wasOnline } = facts;
-  const withPending = (status: string, n: number): string => (n > 0 ? strings.withWaiting(status, n) : status);
+  const withPending = (status: string): string => (pending > 0 ? strings.withWaiting(status, pending) : status);
   const notice = facts.storageKind === 'memory' ? strings.memoryStorage : '';
   let status = '';
   let canRetry = false;
@@ -48,15 +48,15 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       status = strings.noClient;
       break;
     case 'idle':
-      status = withPending(strings.notStarted, pending);
+      status = withPending(strings.notStarted);
       break;
     case 'connecting':
     case 'authenticating':
-      status = withPending(wasOnline ? strings.reconnecting : strings.connecting, pending);
+      status = withPending(wasOnline ? strings.reconnecting : strings.connecting);
       canRetry = wasOnline;
       break;
     case 'offline':
-      status = withPending(strings.offline, pending);
+      status = withPending(strings.offline);
       canRetry = true;
       break;
     case 'syncing':
@@ -74,7 +74,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
   const hold = facts.hold;
   if (hold && state !== 'stopped' && state !== null) {
     if (hold.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
-    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds), pending);
+    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds));
   }
   // Connected but refused: no state line would explain an empty conversation and messages that fail.
   if (facts.notMember && state !== 'stopped' && state !== null) {

@@ -70,16 +70,16 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       tone = 'error';
       break;
   }
-  // Said instead of a bare "Offline" or "waiting to send": the person learns why, and for how long.
-  const hold = facts.hold;
-  if (hold && state !== 'stopped' && state !== null) {
-    if (hold.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
-    if (hold.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds));
-  }
-  // Connected but refused: no state line would explain an empty conversation and messages that fail.
-  if (facts.notMember && state !== 'stopped' && state !== null) {
-    status = strings.notMember;
-    tone = 'error';
+  if (state !== 'stopped' && state !== null) {
+    // Said instead of a bare "Offline" or "waiting to send": the person learns why, and for how long.
+    const hold = facts.hold;
+    if (hold?.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
+    if (hold?.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds));
+    // Connected but refused: no state line would explain an empty conversation and messages that fail.
+    if (facts.notMember) {
+      status = strings.notMember;
+      tone = 'error';
+    }
   }
   return { status, notice, canRetry, tone };
 }

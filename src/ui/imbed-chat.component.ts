@@ -347,9 +347,8 @@ export class ImbedChat extends LitElement {
    * with the user signed out all the same, when some of the local data could not be deleted.
    */
   async logout(): Promise<void> {
-    const owned = this.#owned?.client ?? null;
     // Started before syncClient() stops the client, so this is the stop that the deletion waits for.
-    const cleared = owned?.clearLocalData();
+    const cleared = this.#owned?.client.clearLocalData();
     this.#hostClient = null;
     this.token = '';
     this.tokenProvider = null;

@@ -37,7 +37,8 @@ export interface ComposerHandlers {
 
 /**
  * The composer's form. The textarea's value is not bound: the person's typing owns it, and the element
- * writes its draft into it after an update where the two differ (ImbedChat `updated`).
+ * writes its draft into it after an update where the two differ (ImbedChat `updated`). A boolean bound to
+ * an ARIA attribute is written as its `true` or `false`.
  */
 export function renderComposer(model: ComposerModel, on: ComposerHandlers, strings: Strings): TemplateResult {
   const length = model.draft.length;
@@ -52,14 +53,14 @@ export function renderComposer(model: ComposerModel, on: ComposerHandlers, strin
         rows="1"
         aria-label=${strings.composerLabel}
         placeholder=${strings.composerPlaceholder}
-        aria-invalid=${over ? 'true' : 'false'}
+        aria-invalid=${over}
         aria-describedby="composer-note"
         @input=${on.input}
         @keydown=${on.keydown}
         @compositionstart=${on.compositionstart}
         @compositionend=${on.compositionend}
       ></textarea>
-      <button class="send" type="submit" part="send-button" aria-disabled=${blank ? 'true' : 'false'}>${strings.send}</button>
+      <button class="send" type="submit" part="send-button" aria-disabled=${blank}>${strings.send}</button>
     </div>
     <p class="composer-note" id="composer-note" ?data-empty=${!hasNote}>
       <span class="composer-error" part="composer-error" aria-live="polite">${model.error}</span>

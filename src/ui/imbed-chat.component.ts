@@ -477,7 +477,7 @@ export class ImbedChat extends LitElement {
           : nothing}
       </div>
       ${renderComposer(
-        { draft: this.draft, maxText: LIMITS.maxText, error: this.composerError },
+        { draft: this.draft, error: this.composerError },
         {
           input: this.onInput,
           keydown: this.onKeydown,

@@ -658,7 +658,7 @@ export class ImbedChat extends LitElement {
    */
   private planScroll(): void {
     const items = this.#items();
-    const newest = items.length ? items[items.length - 1]! : null;
+    const newest = items.at(-1);
     const newestCmid = newest?.cmid ?? null;
     const log = this.#log;
     const nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;

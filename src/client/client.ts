@@ -98,6 +98,8 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #peers: DatabasePeers | null = null;
   #election: LeaderElection | null = null;
+  /** Runs out when the tab group's code has not loaded in time (`#startGroup`); cleared once it has, or on leaving. */
+  #groupDeadline: ReturnType<typeof setTimeout> | undefined;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
   #unsentItems = 0;
@@ -524,13 +526,13 @@ export class ImbedClient extends ImbedEventTarget {
     // Whichever comes first settles it; a late load or failure then finds the election left or the client
     // stopped, and does nothing.
     const fail = () => {
-      clearTimeout(timer);
+      clearTimeout(this.#groupDeadline);
       this.#runAlone();
     };
     // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers.
-    const timer = setTimeout(fail, GROUP_LOAD_TIMEOUT);
+    this.#groupDeadline = setTimeout(fail, GROUP_LOAD_TIMEOUT);
     loadTabGroup().then((TabGroup) => {
-      clearTimeout(timer);
+      clearTimeout(this.#groupDeadline);
       if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
     }, fail);
   }
@@ -556,6 +558,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */
   #leaveGroup(): void {
+    clearTimeout(this.#groupDeadline);
     this.#tabs?.stop();
     this.#tabs = null;
     this.#election?.stop();

@@ -14,13 +14,23 @@ function groupCodeRequests(): string[] {
     .filter((name) => /\/client\/tab-group\.[jt]s(?:[?#]|$)/.test(new URL(name).pathname + new URL(name).search));
 }
 
-/** Counts the timers of `delay` ms set in this page while the watch runs that have neither fired nor been cleared. */
-function watchTimers(delay: number): { pending: () => number; restore: () => void } {
+/**
+ * Watches the timers of `delay` ms that `setter` (a function name in the stack where the timer is set)
+ * sets in this page while the watch runs: how many it set, and how many have neither fired nor been
+ * cleared. Other timers of the same length (a heartbeat's answer deadline, a tab group's join deadline)
+ * are not counted.
+ */
+function watchTimers(delay: number, setter: string): { created: () => number; pending: () => number; restore: () => void } {
   const { setTimeout: set, clearTimeout: clear } = window;
   const pending = new Set<unknown>();
+  let created = 0;
   window.setTimeout = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
-    const id = set(typeof handler === 'function' && ms === delay ? (...a: unknown[]) => (pending.delete(id), handler(...a)) : handler, ms, ...args);
-    if (ms === delay) pending.add(id);
+    const watched = ms === delay && typeof handler === 'function' && (new Error().stack ?? '').includes(setter);
+    const id = set(watched ? (...a: unknown[]) => (pending.delete(id), (handler as (...a: unknown[]) => void)(...a)) : handler, ms, ...args);
+    if (watched) {
+      created += 1;
+      pending.add(id);
+    }
     return id;
   }) as typeof window.setTimeout;
   window.clearTimeout = ((id?: number) => {
@@ -28,6 +38,7 @@ function watchTimers(delay: number): { pending: () => number; restore: () => voi
     clear(id);
   }) as typeof window.clearTimeout;
   return {
+    created: () => created,
     pending: () => pending.size,
     restore() {
       window.setTimeout = set;
@@ -88,11 +99,12 @@ describe('the tab group, loaded when a second client appears', () => {
   it('leaves no load deadline pending once the group has started in both tabs', async () => {
     const { conv, dbName, user } = await firstTab();
     // Watched from here: the first tab starts its group too only once it meets the second.
-    const timers = watchTimers(GROUP_LOAD_TIMEOUT);
+    const timers = watchTimers(GROUP_LOAD_TIMEOUT, 'startGroup');
     try {
       const second = await makeClient(user, [conv], { dbName });
       // Online through the first tab's state, which its group sends once started: both groups have loaded.
       await online(second.client, 'the second tab online, following the first');
+      expect(timers.created(), 'load deadlines set, one per tab').to.equal(2);
       expect(timers.pending(), 'load deadlines still pending').to.equal(0);
     } finally {
       timers.restore();

@@ -10,8 +10,8 @@
  * back from the back-forward cache cannot know who came meanwhile, so it counts as not alone.
  *
  * A client that finds its group's lock held (leader.ts) counts as having met one too: the holder may never
- * speak on this channel (a tab of a build from before it existed), or their `here` and `also` may be lost. Meeting one is
- * also what starts the tab group (tab-group.ts): a client that has met no one leads alone.
+ * speak on this channel (a tab of a build from before it existed), or their `here` and `also` may be lost.
+ * Meeting one is also what starts the tab group (tab-group.ts): a client that has met no one leads alone.
  */
 import { newCmid } from './ids.js';
 

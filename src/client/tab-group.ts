@@ -76,7 +76,9 @@ export class TabGroup {
       // Ask the leader for its state; a follower has none of its own. One that took the lead meanwhile
       // needs no answer.
       this.#channel.post({ type: 'join' });
-      this.#joinDeadline = setTimeout(() => host.leading() || host.unanswered(), JOIN_TIMEOUT);
+      this.#joinDeadline = setTimeout(() => {
+        if (!host.leading()) host.unanswered();
+      }, JOIN_TIMEOUT);
     }
   }
 

@@ -17,16 +17,18 @@ let loadingZhCN: Promise<void> | undefined;
 
 /**
  * Loads the words of `locale` unless they are there already (then null): a render in that locale waits
- * for them. A part that cannot load (offline, blocked) leaves English in its place rather than no chat.
+ * for them. English is built in, so what loads is Simplified Chinese (a second loaded locale would need
+ * its own part here). A part that cannot load (offline, blocked) leaves English in its place rather than
+ * no chat.
  */
 export function loadWords(locale: Locale): Promise<void> | null {
   if (words[locale]) return null;
   return (loadingZhCN ??= loadZhCN().then(
     (strings) => {
-      words[locale] = strings;
+      words['zh-CN'] = strings;
     },
     () => {
-      words[locale] = en;
+      words['zh-CN'] = en;
     },
   ));
 }

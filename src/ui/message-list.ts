@@ -29,7 +29,7 @@ function renderText(text: string): Array<string | TemplateResult> {
 }
 
 /** The icon of each status of an own message, and the word (in `Strings`) that names it. */
-const STATUS_ICONS = {
+const STATUS_LOOK = {
   pending: [clockIcon, 'sending'],
   sent: [checkIcon, 'sent'],
   failed: [alertIcon, 'failed'],
@@ -37,7 +37,7 @@ const STATUS_ICONS = {
 
 function renderStatus(item: ChatItem, strings: Strings): TemplateResult | typeof nothing {
   if (!item.mine) return nothing;
-  const [icon, word] = STATUS_ICONS[item.status];
+  const [icon, word] = STATUS_LOOK[item.status];
   return html`<span class="status" part="status" title=${strings[word]} role="img" aria-label=${strings[word]}>${icon}</span>`;
 }
 

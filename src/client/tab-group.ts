@@ -74,8 +74,10 @@ export class TabGroup {
       this.announceState(host.lastChange());
     } else {
       // Ask the leader for its state; a follower has none of its own. One that took the lead meanwhile
-      // needs no answer.
+      // needs no answer. Then say the outbox changed: this client may have stored items before its group
+      // started, and a leader of an older build does not read the outbox back on `join`.
       this.#channel.post({ type: 'join' });
+      this.#channel.post({ type: 'outbox' });
       this.#joinDeadline = setTimeout(() => {
         if (!host.leading()) host.unanswered();
       }, JOIN_TIMEOUT);

@@ -83,13 +83,15 @@ describe('a tab whose group lock is held by a client that never says here', () =
     };
     const tab = await makeClient(user, [conv], { dbName });
     await online(tab.client, 'the tab online, following the holder');
-    expect(heard).to.deep.equal(['join']);
+    // After `join`, `outbox`: an older build's leader reads the outbox back only when told, and this tab
+    // may have stored items before its group started.
+    expect(heard).to.deep.equal(['join', 'outbox']);
 
     // Still a follower past the join deadline: the holder answered.
     await new Promise((resolve) => setTimeout(resolve, JOIN_TIMEOUT + 500));
     expect(tab.client.state).to.equal('online');
     await tab.client.send(conv, 'for the holder to send');
-    await until(() => heard.includes('outbox'), 'the holder told of the new outbox item');
+    await until(() => heard.filter((type) => type === 'outbox').length === 2, 'the holder told of the new outbox item');
     expect(tap.sockets, 'sockets opened').to.equal(0);
   });
 

@@ -29,6 +29,7 @@ import { LeaderElection, multiTabSupported, tabGroupName } from './leader.js';
 import { loadTabGroup } from './load-tab-group.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
+import { settleWithin } from './timers.js';
 import { ClientStorage, FIRST_PAGE } from './storage.js';
 import type { TabGroup, TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';
@@ -98,8 +99,6 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #peers: DatabasePeers | null = null;
   #election: LeaderElection | null = null;
-  /** Runs out when the tab group's code has not loaded in time (`#startGroup`); cleared once it has, or on leaving. */
-  #groupDeadline: ReturnType<typeof setTimeout> | undefined;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
   #unsentItems = 0;
@@ -523,18 +522,11 @@ export class ImbedClient extends ImbedEventTarget {
    * does a follower whose leader does not answer (tab-group.ts, `JOIN_TIMEOUT`).
    */
   #startGroup(name: string): void {
-    // Whichever comes first settles it; a late load or failure then finds the election left or the client
-    // stopped, and does nothing.
-    const fail = () => {
-      clearTimeout(this.#groupDeadline);
-      this.#runAlone();
-    };
-    // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers.
-    this.#groupDeadline = setTimeout(fail, GROUP_LOAD_TIMEOUT);
-    loadTabGroup().then((TabGroup) => {
-      clearTimeout(this.#groupDeadline);
+    // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers. One
+    // that settles after the client left the election or stopped does nothing.
+    settleWithin(loadTabGroup(), GROUP_LOAD_TIMEOUT, 'the tab group did not load in time').then((TabGroup) => {
       if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
-    }, fail);
+    }, () => this.#runAlone());
   }
 
   /**
@@ -558,7 +550,6 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Leaves the tab group, if any, then the election: a leader's lock goes to the next tab in line. */
   #leaveGroup(): void {
-    clearTimeout(this.#groupDeadline);
     this.#tabs?.stop();
     this.#tabs = null;
     this.#election?.stop();

@@ -29,7 +29,7 @@ import { LeaderElection, multiTabSupported, tabGroupName } from './leader.js';
 import { loadTabGroup } from './load-tab-group.js';
 import { Mirror } from './mirror.js';
 import { Session, type SessionHost } from './session.js';
-import { settleWithin } from './timers.js';
+import { settleWithin } from './settle-within.js';
 import { ClientStorage, FIRST_PAGE } from './storage.js';
 import type { TabGroup, TabGroupHost } from './tab-group.js';
 import { tokenSubject } from './token.js';

@@ -5,7 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Message } from '../protocol/index.js';
-import { settleWithin } from './timers.js';
+import { settleWithin } from './settle-within.js';
 import type { ItemError, StorageKind } from './types.js';
 
 /** One outbox entry. `id` is the IndexedDB autoIncrement key, so ascending ids are outbox order. */

@@ -6,7 +6,7 @@
  */
 import { backoffDelay, type Backoff } from './connection.js';
 import { messageOf } from './error-text.js';
-import { settleWithin } from './timers.js';
+import { settleWithin } from './settle-within.js';
 import { ClientErrorCode, type ImbedClientEventMap, type ImbedClientOptions } from './types.js';
 
 /** Default of `tokenTimeout`: how long one `tokenProvider` call may take before it counts as failed. */

@@ -1,4 +1,4 @@
-/** The client's timed waits: a deadline on a promise. */
+/** A deadline on a promise: the client bounds the wait for IndexedDB, a token and the tab group's code with it. */
 
 /** `promise`, or a rejection with `message` if it has not settled within `ms`. */
 export function settleWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -70,8 +70,7 @@ export class TabGroup {
     this.#channel = new TabChannel(name, (message) => this.#onMessage(message));
     if (host.leading()) {
       // Followers that came before this group did may have stored items and asked for the state.
-      host.refresh(null);
-      this.announceState(host.lastChange());
+      this.#greet();
     } else {
       // Ask the leader for its state; a follower has none of its own. One that took the lead meanwhile
       // needs no answer. Then say the outbox changed: this client may have stored items before its group
@@ -142,6 +141,12 @@ export class TabGroup {
     for (const waits of this.#olderWaits.values()) for (const done of [...waits]) done(false);
   }
 
+  /** Leader: reads back the outbox followers may have added to, then tells them its state. */
+  #greet(): void {
+    this.#host.refresh(null);
+    this.announceState(this.#host.lastChange());
+  }
+
   #onMessage(message: TabMessage): void {
     switch (message.type) {
       case 'outbox':
@@ -154,11 +159,8 @@ export class TabGroup {
         if (this.#host.leading()) this.#host.older(message.conv);
         return;
       case 'join':
-        if (this.#host.leading()) {
-          // A follower that joins late may have stored items before its group started.
-          this.#host.refresh(null);
-          this.announceState(this.#host.lastChange());
-        }
+        // A follower that joins late may have stored items before its group started.
+        if (this.#host.leading()) this.#greet();
         return;
       case 'reconnect':
         if (this.#host.leading()) this.#host.reconnect();

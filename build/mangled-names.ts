@@ -16,12 +16,21 @@ function imported(from: string, source: string): string | null {
   return source.startsWith('.') ? resolve(dirname(from), source).replace(/\.js$/, '.ts') : null;
 }
 
-const programs = new Map<string, ESTree.Program>();
+/** A source file's text and its parse, read once however many walks visit it. */
+interface Module {
+  text: string;
+  program: ESTree.Program;
+}
 
-function parsed(file: string): ESTree.Program {
-  let program = programs.get(file);
-  if (!program) programs.set(file, (program = parseSync(file, readFileSync(file, 'utf8')).program));
-  return program;
+const modules = new Map<string, Module>();
+
+function parsed(file: string): Module {
+  let module = modules.get(file);
+  if (!module) {
+    const text = readFileSync(file, 'utf8');
+    modules.set(file, (module = { text, program: parseSync(file, text).program }));
+  }
+  return module;
 }
 
 /** The browser code's source files: src/ but its server. */
@@ -32,12 +41,12 @@ function browserSources(dir: string): string[] {
 }
 
 /** Visits `entries` and every module they reach through the sources `next` names in each (packages are left out). */
-function walkModules(entries: readonly string[], next: (file: string, program: ESTree.Program) => Iterable<string>): void {
+function walkModules(entries: readonly string[], next: (module: Module) => Iterable<string>): void {
   const seen = new Set<string>();
   const walk = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const source of next(file, parsed(file))) {
+    for (const source of next(parsed(file))) {
       const target = imported(file, source);
       if (target) walk(target);
     }
@@ -51,7 +60,7 @@ function walkModules(entries: readonly string[], next: (file: string, program: E
  */
 function apiClasses(root: string): Set<string> {
   const names = new Set<string>();
-  walkModules([join(root, 'src/index.ts')], function* (_file, program) {
+  walkModules([join(root, 'src/index.ts')], function* ({ program }) {
     for (const node of program.body) {
       if (node.type === 'ExportAllDeclaration') yield node.source.value;
       else if (node.type === 'ExportNamedDeclaration') {
@@ -67,7 +76,7 @@ function apiClasses(root: string): Set<string> {
       ClassDeclaration(node) {
         if (node.id && node.superClass?.type === 'Identifier') bases.set(node.id.name, node.superClass.name);
       },
-    }).visit(parsed(file));
+    }).visit(parsed(file).program);
   }
   for (const name of names) {
     const base = bases.get(name);
@@ -81,8 +90,8 @@ function partWords(root: string): Set<string> {
   const words = new Set<string>();
   const parts = join(root, 'src/ui/parts');
   const entries = readdirSync(parts).filter((name) => name.endsWith('.ts')).map((name) => join(parts, name));
-  walkModules(entries, function* (file, program) {
-    for (const word of readFileSync(file, 'utf8').match(/[\w$]+/g) ?? []) words.add(word);
+  walkModules(entries, function* ({ text, program }) {
+    for (const word of text.match(/[\w$]+/g) ?? []) words.add(word);
     for (const node of program.body) {
       if (node.type === 'ImportDeclaration' && node.importKind !== 'type') yield node.source.value;
       else if ((node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source) yield node.source.value;
@@ -120,7 +129,7 @@ export function mangledNames(root = join(import.meta.dirname, '..')): RegExp {
   const api = apiClasses(root);
   type Member = { accessibility?: string | null; override?: boolean; decorators?: unknown[]; kind?: string; key: ESTree.Node; computed?: boolean };
   for (const file of browserSources(join(root, 'src'))) {
-    const program = parsed(file);
+    const { program } = parsed(file);
     const allowed = new WeakSet<object>();
     const mentions: Array<{ node: object; name: string }> = [];
     /** Members of the classes of this file that are not part of the API. */

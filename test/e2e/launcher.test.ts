@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, renderedMessages, until } from '../support/browser.ts';
 import { servePages, type PageServer, type Served } from '../support/page-server.ts';
 import { ServerProcess } from '../support/server-process.ts';
-import { unreadKey } from '../../src/ui/unread-record.ts';
+import { readUnread, unreadKey } from '../../src/ui/unread-record.ts';
 
 const launcherPath = fileURLToPath(new URL('../../dist/imbed-launcher.js', import.meta.url));
 const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
@@ -341,7 +341,7 @@ describe('the lazy launcher on a host page of another origin', () => {
     await until(async () => (await label(first.page)) === 'Open chat, 2 unread', 'two unread on the first page');
     // Shown is not yet stored: the count reaches localStorage in a task after the render, and a page closed
     // before it would leave the next page's loader a count of 1.
-    const stored = () => first.page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null')?.n, unreadKey(chat.wsUrl, conv));
+    const stored = async () => (await first.page.evaluate(readUnread, unreadKey(chat.wsUrl, conv)))?.n;
     await until(async () => (await stored()) === 2, 'two unread stored for the next page');
 
     // She goes to the next page; one more message is sent in between.

@@ -9,7 +9,8 @@
  * - scrolling: the element's log is scrolled programmatically from the newest message to the oldest, a step
  *   per animation frame; frame times are the gaps between requestAnimationFrame callbacks. At the top the
  *   loop waits for the older page (`loadOlder`), timing it, and measures how far the message in view moved
- *   (anchor drift);
+ *   (anchor drift). Before it, the same gaps with nothing scrolling: the frame clock's own spread, which
+ *   a p95 of scrolling frames is read against; a gap over 1.5 idle frames counts as a dropped frame;
  * - the most message nodes ever in the DOM (MutationObserver, every mutation).
  * Prints numbers; asserts nothing. Usage: node --import tsx bench/history.ts [--messages 10000] [--step 800]
  */
@@ -124,6 +125,19 @@ async function scrollToOldest(step: number): Promise<{ frames: number[]; pages: 
   return { frames, pages, drifts, held: held().length, first: held()[0]?.seq ?? null, ms: performance.now() - started };
 }
 
+/** Runs in the page: the gaps between `count` animation frames while nothing changes, the frame clock's own spread. */
+async function idleFrames(count: number): Promise<number[]> {
+  const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
+  const gaps: number[] = [];
+  let last = await frame();
+  while (gaps.length < count) {
+    const now = await frame();
+    gaps.push(now - last);
+    last = now;
+  }
+  return gaps;
+}
+
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -131,6 +145,7 @@ function percentile(values: number[], p: number): number {
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-bench-history-'));
@@ -148,8 +163,10 @@ async function main(): Promise<void> {
   const server = await createImbedServer({ port: 0, host: '127.0.0.1', db, secret: 'bench-history-secret', dev: true, limits: NO_LIMITS, log: () => {} });
   const bundle = readFileSync(join(root, 'dist/imbed.js'));
   const site: Server = createServer((req, res) => {
-    if (req.url === '/imbed.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+    // Cross-origin isolated, so the page's clock (and its frame times) is not coarsened to 0.1 ms.
+    const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+    if (req.url === '/imbed.js') res.writeHead(200, { 'content-type': 'text/javascript', ...isolated }).end(bundle);
+    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...isolated }).end(PAGE);
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   const sitePort = (site.address() as { port: number }).port;
@@ -173,6 +190,8 @@ async function main(): Promise<void> {
     await page.reload();
     const cached = await mount();
     await page.waitForFunction(() => (window as any).chat.client?.state === 'online');
+    const idle = await page.evaluate(idleFrames, 600);
+    const isolated = await page.evaluate(() => (window as any).crossOriginIsolated === true);
     const scroll = await page.evaluate(scrollToOldest, STEP);
     const maxNodes = await page.evaluate(() => (window as any).bench.maxNodes as number);
 
@@ -180,7 +199,10 @@ async function main(): Promise<void> {
     console.log(`fresh (nothing cached): newest message rendered ${f1(fresh.renderedMs)} ms, painted ${f1(fresh.paintedMs)} ms after mount; held then: ${freshHeld} messages`);
     console.log(`reload (IndexedDB cache): newest message rendered ${f1(cached.renderedMs)} ms, painted ${f1(cached.paintedMs)} ms after mount; client state then: ${cached.state}`);
     console.log(`max message nodes in DOM: ${maxNodes}`);
-    console.log(`scroll newest -> oldest (${STEP} px/frame, ${(scroll.ms / 1000).toFixed(1)} s, ${scroll.frames.length} frames): frame ms p50 ${f1(percentile(scroll.frames, 50))}  p95 ${f1(percentile(scroll.frames, 95))}  max ${f1(Math.max(...scroll.frames))}`);
+    console.log(`scroll newest -> oldest (${STEP} px/frame, ${(scroll.ms / 1000).toFixed(1)} s, ${scroll.frames.length} frames): frame ms p50 ${f2(percentile(scroll.frames, 50))}  p95 ${f2(percentile(scroll.frames, 95))}  max ${f1(Math.max(...scroll.frames))}`);
+    // A frame is dropped when its gap holds a second one: over 1.5 idle frames.
+    const dropped = scroll.frames.filter((ms) => ms > 1.5 * percentile(idle, 50)).length;
+    console.log(`  the same page idle (${idle.length} frames, nothing scrolling; clock ${isolated ? 'not coarsened' : 'coarsened to 0.1 ms'}): frame ms p50 ${f2(percentile(idle, 50))}  p95 ${f2(percentile(idle, 95))}  max ${f2(Math.max(...idle))}; scrolling dropped ${dropped} of ${scroll.frames.length} frames`);
     console.log(`older pages: ${scroll.pages.length} loads (cache then server), ms p50 ${f1(percentile(scroll.pages, 50))}  p95 ${f1(percentile(scroll.pages, 95))}  max ${f1(Math.max(...scroll.pages))}`);
     console.log(`anchor drift px: max ${f1(Math.max(0, ...scroll.drifts))} over ${scroll.drifts.length} prepends`);
     console.log(`held at the end: ${scroll.held} messages, oldest seq ${scroll.first}`);

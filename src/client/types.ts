@@ -98,7 +98,10 @@ export interface ImbedClientOptions {
    * Ignored with `storage: 'memory'`.
    */
   openStore?: (name: string) => Promise<ChatStore>;
-  /** Ping interval in ms (default 15000). */
+  /**
+   * Ping interval in ms. By default the server's `welcome.heartbeat` (15000 unless the server sets
+   * another); a longer interval is lowered to it, since the server drops a socket silent for three.
+   */
   heartbeatInterval?: number;
   /** How long after a ping silence means a dead link, in ms (default 10000). */
   heartbeatTimeout?: number;

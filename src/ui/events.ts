@@ -20,6 +20,8 @@ export interface ImbedErrorDetail extends ItemError {
   fatal: boolean;
   /** For `RATE_LIMITED` and `TOO_MANY_CONNECTIONS`: ms until the client tries again. */
   retryAfter?: number;
+  /** The conversation a refusal is about rather than one message: `FORBIDDEN` when the user is not, or no longer, a member. */
+  conv?: string;
 }
 
 /** Detail of `imbed-unread`: how many messages from others arrived unseen (panel closed or page hidden). */

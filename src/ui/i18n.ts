@@ -1,8 +1,8 @@
 /**
- * Which language `<imbed-chat>` speaks: the element's `lang`, else the nearest ancestor's (across
- * shadow roots), else the browser's `navigator.languages`; the first of those imbed has words for
- * wins, and English is the last resort. Pure functions, so the choice is testable without stubbing
- * `navigator`.
+ * Which language `<imbed-chat>` speaks: the one declared nearest (the element's `lang`, else the
+ * nearest ancestor's, across shadow roots) if imbed has words for it, else the first of the browser's
+ * `navigator.languages` it has words for; English is the last resort. Pure functions, so the choice is
+ * testable without stubbing `navigator`.
  */
 import { loadZhCN } from './parts.js';
 import { en, type Strings } from './strings.js';

@@ -85,7 +85,7 @@ interface OwnedClient {
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
- * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error. `detail: {code, message, retryable, cmid?, fatal}`.
+ * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error. `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
  * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
  * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { filesUnder } from './files.ts';
 
 /**
  * The build stamp `imbed.js` and its parts share (src/ui/build-stamp.ts): a hash of the browser sources,
@@ -9,12 +10,7 @@ import { join } from 'node:path';
  */
 export function buildStamp(root = join(import.meta.dirname, '..')): string {
   const hash = createHash('sha256');
-  // Every file under `dir`, but for the folders named `skip` (src/server is no part of the browser build).
-  const files = (dir: string, skip?: string): string[] =>
-    readdirSync(dir, { withFileTypes: true })
-      .flatMap((entry) => (entry.isDirectory() ? (entry.name === skip ? [] : files(join(dir, entry.name), skip)) : [join(dir, entry.name)]))
-      .sort();
-  for (const file of [...files(join(root, 'src'), 'server'), ...files(join(root, 'build')), join(root, 'package-lock.json'), join(root, 'vite.config.ts')]) {
+  for (const file of [...filesUnder(join(root, 'src'), { skip: 'server' }), ...filesUnder(join(root, 'build')), join(root, 'package-lock.json'), join(root, 'vite.config.ts')]) {
     hash.update(file.slice(root.length)).update('\0').update(readFileSync(file)).update('\0');
   }
   return hash.digest('hex').slice(0, 10);

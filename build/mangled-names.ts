@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseSync, Visitor, type ESTree } from 'vite';
+import { filesUnder } from './files.ts';
 
-/** Every word of the `.js` files under `dir` and its subfolders. */
+/** Every word of the `.js` and `.ts` files under `dir` and its subfolders. */
 function wordsIn(dir: string, into: Set<string>): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) wordsIn(path, into);
-    else if (/\.(?:js|ts)$/.test(entry.name)) for (const word of readFileSync(path, 'utf8').match(/[\w$]+/g) ?? []) into.add(word);
+  for (const file of filesUnder(dir, { keep: (name) => /\.(?:js|ts)$/.test(name) })) {
+    for (const word of readFileSync(file, 'utf8').match(/[\w$]+/g) ?? []) into.add(word);
   }
 }
 
@@ -35,9 +34,7 @@ function parsed(file: string): Module {
 
 /** The browser code's source files: src/ but its server. */
 function browserSources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? (entry.name === 'server' ? [] : browserSources(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  );
+  return filesUnder(dir, { skip: 'server', keep: (name) => name.endsWith('.ts') });
 }
 
 /** Visits `entries` and every module they reach through the sources `next` names in each (packages are left out). */

@@ -44,6 +44,32 @@ describe('imbed-server CLI', () => {
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
   });
 
+  it('exits 2 on a commit interval that is not a whole number of ms up to 1000', async () => {
+    for (const value of ['-5', '2.5', 'soon', '1001']) {
+      const proc = runCli([`--commit-interval=${value}`, '--dev', '--db', `${tmp.dir}/ci.db`]);
+      assert.equal((await proc.exited).code, 2, value);
+      assert.match(proc.stderr, /--commit-interval must be an integer from 0 to 1000/, value);
+    }
+  });
+
+  it('stores and acknowledges with --commit-interval', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/ci2.db`, '--dev', '--commit-interval', '20'], { IMBED_SECRET: SECRET });
+    try {
+      const port = await cliPort(proc);
+      const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+      await client.opened();
+      client.send({ type: 'hello', token: await signTestToken('alice'), convs: [{ conv: 'c', after: 0 }] });
+      await client.next('welcome');
+      for (const cmid of ['cmid-interval-1', 'cmid-interval-2']) client.send({ type: 'send', conv: 'c', cmid, text: cmid });
+      assert.deepEqual([(await client.next('sent')).seq, (await client.next('sent')).seq], [1, 2]);
+    } catch (err) {
+      proc.child.kill('SIGKILL');
+      throw new Error(`${String(err)}\nstdout: ${proc.stdout}\nstderr: ${proc.stderr}`);
+    }
+    proc.child.kill('SIGTERM');
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
   it('exits 1 naming IMBED_SECRET when started without it outside dev mode', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/b.db`]);
     assert.equal((await proc.exited).code, 1);

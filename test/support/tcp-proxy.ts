@@ -83,6 +83,7 @@ class Pair {
       if (this.proxy.blackholes(direction)) {
         lane.broken = true;
         this.proxy.droppedBytes += chunk.length;
+        this.proxy.droppedToClient += direction === 'toClient' ? chunk.toString('latin1') : '';
       } else {
         lane.push(chunk);
       }
@@ -150,6 +151,11 @@ export class TcpProxy {
   paused = false;
   /** Bytes dropped by blackholes since the proxy started (lets tests wait until a fault has bitten). */
   droppedBytes = 0;
+  /**
+   * The bytes dropped on their way to clients, as latin1 text: server frames are not masked, so a test
+   * can wait until the very frame it means to lose (an ack naming a cmid) has been dropped.
+   */
+  droppedToClient = '';
   private blackholed: { toServer: boolean; toClient: boolean } = { toServer: false, toClient: false };
   private refusing = false;
   private readonly pairs = new Set<Pair>();

@@ -348,7 +348,6 @@ export class ImbedClient extends ImbedEventTarget {
   #onClose(code: number, reason: string): void {
     const established = this.#session?.established ?? false;
     const { refusal, retryAfter } = this.#closeNotes.take();
-    this.#endSession();
     const decision = decideOnClose(code, reason, {
       established,
       canRefreshToken: this.#options.tokenProvider !== undefined,
@@ -360,6 +359,7 @@ export class ImbedClient extends ImbedEventTarget {
       this.#emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
       return;
     }
+    this.#endSession();
     if (decision.action === 'refresh') this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
     if (retryAfter !== null) this.#connection?.holdOff(retryAfter);

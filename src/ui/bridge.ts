@@ -37,7 +37,7 @@ export type BridgeMessage = StorageRequest | ({ v: 1 } & (
   | { type: 'message'; conv: string; from: string; name: string; text: string; ts: number; seq: number }
   | { type: 'open' | 'close' | 'signedOut' }
   | { type: 'status'; state: string; pending: number }
-  | { type: 'error'; code: string; message: string; fatal: boolean; command?: string }
+  | { type: 'error'; code: string; message: string; fatal: boolean; command?: string; conv?: string }
 ));
 
 const THEMES = ['light', 'dark', 'auto'];
@@ -78,7 +78,7 @@ const FORWARDED: Record<string, (detail: never) => BridgeMessage> = {
   'imbed-open': () => ({ v: 1, type: 'open' }),
   'imbed-close': () => ({ v: 1, type: 'close' }),
   'imbed-status': ({ to, pending }: ImbedStatusDetail) => ({ v: 1, type: 'status', state: to, pending }),
-  'imbed-error': ({ code, message, fatal }: ImbedErrorDetail) => ({ v: 1, type: 'error', code, message, fatal }),
+  'imbed-error': ({ code, message, fatal, conv }: ImbedErrorDetail) => ({ v: 1, type: 'error', code, message, fatal, ...(conv !== undefined && { conv }) }),
   'imbed-ready': ({ user }: { user: string | null }) => ready(user),
 };
 

@@ -225,6 +225,20 @@ describe('the WebView bridge on an emulated phone', () => {
         assert.deepEqual(await chatState(page), before);
       });
 
+      it('passes on an error with the conversation a refusal names', async () => {
+        await page.evaluate(() =>
+          document.querySelector('imbed-chat')!.dispatchEvent(
+            new CustomEvent('imbed-error', {
+              detail: { code: 'FORBIDDEN', message: 'not a member', retryable: false, fatal: false, conv: 'secret-room' },
+              bubbles: true,
+              composed: true,
+            }),
+          ),
+        );
+        const { message } = await awaitMessage(page, 'error', (m) => m.code === 'FORBIDDEN');
+        assert.deepEqual(message, { v: 1, type: 'error', code: 'FORBIDDEN', message: 'not a member', fatal: false, conv: 'secret-room' });
+      });
+
       it('signs out on logout, deleting the local database, answers signedOut, and signs the next user in on setToken', async () => {
         const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name ?? '').filter((name) => name.includes('alice')));
         assert.notDeepEqual(await databases(), [], 'alice has a local database');

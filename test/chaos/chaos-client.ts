@@ -178,7 +178,8 @@ export class ChaosClient {
           await new Promise((r) => setTimeout(r, 20));
           await tab.fault;
           await this.ready(tab.page);
-          await tab.page.waitForFunction(() => window.chaos!.state() === 'online', undefined, { timeout: READY_TIMEOUT, polling: 50 }).catch(() => {});
+          // `?.`: the page may reload again meanwhile, and a predicate that throws is reported as the page's own error.
+          await tab.page.waitForFunction(() => window.chaos?.state() === 'online', undefined, { timeout: READY_TIMEOUT, polling: 50 }).catch(() => {});
           const texts = await tab.page.evaluate(async () => (await window.chaos!.items()).map((i) => i.text));
           if (texts.includes(text)) {
             this.queued.push(text);

@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { tabGroupName } from '../../src/client/leader.js';
 import { JOIN_TIMEOUT } from '../../src/client/tab-group.js';
 import { freshConv, until } from '../browser-support/server.js';
-import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { firstTab, freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 // A client whose tab group's lock is held by a client it never meets on its database's channel
 // (database-peers.ts): a tab of a build from before that channel existed, or one whose `here` and `also`
@@ -103,11 +103,7 @@ describe('a tab whose group lock is held by a client that never says here', () =
     };
     restorePost = () => (BroadcastChannel.prototype.postMessage = post);
     tap = tapSockets();
-    const conv = freshConv();
-    const dbName = freshDb();
-    const user = freshUser('alice');
-    const first = await makeClient(user, [conv], { dbName });
-    await online(first.client, 'the first tab online, leading');
+    const { conv, dbName, user, first } = await firstTab('the first tab online, leading');
     const second = await makeClient(user, [conv], { dbName });
     await second.client.send(conv, 'from the second');
     await first.client.send(conv, 'from the first');

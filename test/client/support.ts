@@ -1,7 +1,7 @@
 /** Shared set-up for the client tests: clients against the real test server, recorded events, clean-up. */
 import { ImbedClient, type ChatItem, type ImbedClientOptions, type StateChange } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/index.js';
-import { serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 
 const running: ImbedClient[] = [];
 
@@ -61,6 +61,16 @@ export async function stopAll(): Promise<void> {
 
 export async function online(client: ImbedClient, what = 'client online', timeout = 15_000): Promise<void> {
   await until(() => client.state === 'online', what, timeout);
+}
+
+/** A first tab of a fresh user, conversation and database, online: it leads its tab group, alone. */
+export async function firstTab(what = 'the first tab online'): Promise<{ conv: string; dbName: string; user: string; first: TestClient }> {
+  const conv = freshConv();
+  const dbName = freshDb();
+  const user = freshUser('alice');
+  const first = await makeClient(user, [conv], { dbName });
+  await online(first.client, what);
+  return { conv, dbName, user, first };
 }
 
 /** The texts of the stored (sent) items of `conv`, by seq. */

@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { GROUP_LOAD_TIMEOUT } from '../../src/client/client.js';
-import { freshConv, until } from '../browser-support/server.js';
-import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { until } from '../browser-support/server.js';
+import { firstTab, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 // The tab group's code (src/client/tab-group.ts) is loaded only when a client meets another client of
 // its database. Runs in a page of its own, so nothing else in it has asked for that module before.
@@ -55,19 +55,14 @@ describe('the tab group, loaded when a second client appears', () => {
     await stopAll();
   });
 
-  /** A first tab of a fresh user, conversation and database, online: it leads, alone. Taps the sockets. */
-  async function firstTab() {
-    tap = tapSockets();
-    const conv = freshConv();
-    const dbName = freshDb();
-    const user = freshUser('alice');
-    const first = await makeClient(user, [conv], { dbName });
-    await online(first.client, 'the first tab online');
-    return { conv, dbName, user, first, socketTap: tap };
+  /** `firstTab`, with the page's sockets tapped from before it connects. */
+  async function tappedFirstTab() {
+    const socketTap = (tap = tapSockets());
+    return { ...(await firstTab()), socketTap };
   }
 
   it('is not loaded by a client alone on its database, and is loaded once another comes; they then share one socket', async () => {
-    const { conv, dbName, user, first, socketTap } = await firstTab();
+    const { conv, dbName, user, first, socketTap } = await tappedFirstTab();
     await first.client.send(conv, 'alone');
     await until(() => first.client.pendingCount() === 0, 'the first message sent');
     expect(groupCodeRequests(), 'requests for tab-group code with one client').to.deep.equal([]);
@@ -83,7 +78,7 @@ describe('the tab group, loaded when a second client appears', () => {
   });
 
   it('keeps a tab that waits for the lead from opening a socket of its own before its group starts', async () => {
-    const { conv, dbName, user, first, socketTap } = await firstTab();
+    const { conv, dbName, user, first, socketTap } = await tappedFirstTab();
     const second = await makeClient(user, [conv], { dbName });
     await second.client.ready;
     // It stands in the election now; it has not heard of the first tab or loaded the group yet. "Retry
@@ -97,7 +92,7 @@ describe('the tab group, loaded when a second client appears', () => {
   });
 
   it('leaves no load deadline pending once the group has started in both tabs', async () => {
-    const { conv, dbName, user } = await firstTab();
+    const { conv, dbName, user } = await tappedFirstTab();
     // Watched from here: the first tab starts its group too only once it meets the second.
     const timers = watchTimers(GROUP_LOAD_TIMEOUT, 'startGroup');
     try {

@@ -523,8 +523,9 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #startGroup(name: string): void {
     // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers. One
-    // that settles after the client left the election or stopped does nothing.
-    settleWithin(loadTabGroup(), GROUP_LOAD_TIMEOUT, 'the tab group did not load in time').then((TabGroup) => {
+    // that settles after the client left the election or stopped does nothing. Neither failure's reason
+    // is shown, so the deadline's message is empty.
+    settleWithin(loadTabGroup(), GROUP_LOAD_TIMEOUT, '').then((TabGroup) => {
       if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
     }, () => this.#runAlone());
   }

@@ -27,7 +27,9 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
  * not that client ever says so on any channel (a tab of an older build, a lost message). The lock says so
  * itself: asked for with `ifAvailable` first, the browser grants it or answers at once that it is held, so
  * no timer guesses and no `navigator.locks.query()` snapshot needs reading. A holder that leaves just after
- * only makes this client a leader that started its group early.
+ * still counts as met: this client then leads with its group started early, and its sends wait for their
+ * outbox write as with any other tab. (A reloaded page does not see its previous page's lock: Chromium
+ * releases it before the new page asks.)
  */
 export class LeaderElection {
   readonly #abort = new AbortController();

@@ -15,7 +15,7 @@ import type { ClientFrame, ErrorFrame, HistoryFrame, Message, MsgFrame, Ref, Sen
 import { messageOf } from './error-text.js';
 import type { Mirror } from './mirror.js';
 import type { OutboxRecord } from './store.js';
-import { ClientErrorCode, type ItemError } from './types.js';
+import { ClientErrorCode, type ClientErrorDetail, type ItemError } from './types.js';
 
 /** Most messages asked for per `sync` page. */
 const SYNC_PAGE = LIMITS.syncLimit;
@@ -44,7 +44,7 @@ export interface SessionHost {
   /** Every conversation is caught up: the outbox starts draining. */
   caughtUp(): void;
   /** A refusal a person should hear of; `retryAfter` (ms) when the server said how long to wait. */
-  report(error: ItemError & { cmid?: string; retryAfter?: number; conv?: string }): void;
+  report(error: Omit<ClientErrorDetail, 'fatal'>): void;
 }
 
 /** The protocol work of one socket, from `welcome` to its close. */

@@ -3,7 +3,7 @@
  * carries hints: what changed and where. Message contents and outbox items are always read back from
  * IndexedDB, which every tab shares and which stays the one source of truth.
  */
-import type { ConnectionState, ItemError, StateChange } from './types.js';
+import type { ClientErrorDetail, ConnectionState, StateChange } from './types.js';
 
 /** Every message of the channel, by sender. */
 export type TabMessage =
@@ -23,7 +23,7 @@ export type TabMessage =
   // From the leader: messages of `conv` with these seqs are now stored.
   | { type: 'stored'; conv: string; seqs: number[] }
   // From the leader: an error a person should hear of (a refused message, a fatal close).
-  | { type: 'error'; error: ItemError & { cmid?: string; fatal: boolean } }
+  | { type: 'error'; error: ClientErrorDetail }
   // From the leader: it is stopping; another tab takes over.
   | { type: 'resign'; leader: string };
 

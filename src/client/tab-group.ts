@@ -17,7 +17,7 @@
  */
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
-import type { ItemError, StateChange } from './types.js';
+import type { ClientErrorDetail, StateChange } from './types.js';
 
 /**
  * How long a follower waits for a leader's state after its `join` (ms): as long as a leader that met it
@@ -46,7 +46,7 @@ export interface TabGroupHost {
   /** Leader: a follower holds all the store has of `conv` and wants the page before it from the server. */
   older(conv: string): void;
   /** Follower: an error the leader reported. */
-  report(error: ItemError & { cmid?: string; fatal: boolean }): void;
+  report(error: ClientErrorDetail): void;
   /** Follower: no leader answered its `join` within `JOIN_TIMEOUT`; it should leave the group and connect itself. */
   unanswered(): void;
 }
@@ -99,7 +99,7 @@ export class TabGroup {
   }
 
   /** Leader: an error every tab's person should hear of. */
-  announceError(error: ItemError & { cmid?: string; fatal: boolean }): void {
+  announceError(error: ClientErrorDetail): void {
     if (this.#host.leading()) this.#channel.post({ type: 'error', error });
   }
 

@@ -44,6 +44,19 @@ export interface ItemError {
   retryable: boolean;
 }
 
+/**
+ * What the client's `error` event reports: a refusal or failure a person should hear of. `cmid` names the
+ * message it is about; `conv` the conversation, when the refusal is about it rather than one message
+ * (`FORBIDDEN`: the user is not, or no longer, a member); `retryAfter` (ms) for `RATE_LIMITED` and
+ * `TOO_MANY_CONNECTIONS`, until the client tries again; `fatal` that the client stopped.
+ */
+export interface ClientErrorDetail extends ItemError {
+  cmid?: string;
+  fatal: boolean;
+  retryAfter?: number;
+  conv?: string;
+}
+
 /** One line of a conversation as the UI renders it: a stored message, or an outbox item not yet acknowledged. */
 export interface ChatItem {
   conv: string;
@@ -129,12 +142,8 @@ export interface ImbedClientEventMap {
   change: CustomEvent<{ conv: string }>;
   /** A message from someone else arrived live or through sync. */
   message: CustomEvent<{ message: Message }>;
-  /**
-   * Something went wrong that a person should hear of (refused message, fatal close, storage). `conv`
-   * names the conversation when the refusal is about it rather than one message: `FORBIDDEN` when the
-   * user is not, or no longer, a member.
-   */
-  error: CustomEvent<ItemError & { cmid?: string; fatal: boolean; retryAfter?: number; conv?: string }>;
+  /** Something went wrong that a person should hear of (refused message, fatal close, storage). */
+  error: CustomEvent<ClientErrorDetail>;
   /** The storage backend was chosen; `reason` says why when it is not the one asked for (memory, or IndexedDB instead of `openStore`'s). */
   storage: CustomEvent<{ kind: StorageKind; reason?: string }>;
 }

@@ -2,7 +2,7 @@
  * The events `<imbed-chat>` dispatches, in one typed map. All bubble and are `composed`, so a host
  * page hears them on `document` even though they start inside the element's shadow root.
  */
-import type { ItemError, Message, StateChange } from '../client/index.js';
+import type { ClientErrorDetail, Message, StateChange } from '../client/index.js';
 
 /** Detail of `imbed-message`: a message from someone else arrived (live or through catch-up). */
 export interface ImbedMessageDetail {
@@ -15,14 +15,7 @@ export interface ImbedStatusDetail extends StateChange {
 }
 
 /** Detail of `imbed-error`: something went wrong that a person should hear of. `fatal` means the chat stopped. */
-export interface ImbedErrorDetail extends ItemError {
-  cmid?: string;
-  fatal: boolean;
-  /** For `RATE_LIMITED` and `TOO_MANY_CONNECTIONS`: ms until the client tries again. */
-  retryAfter?: number;
-  /** The conversation a refusal is about rather than one message: `FORBIDDEN` when the user is not, or no longer, a member. */
-  conv?: string;
-}
+export type ImbedErrorDetail = ClientErrorDetail;
 
 /** Detail of `imbed-unread`: how many messages from others arrived unseen (panel closed or page hidden). */
 export interface ImbedUnreadDetail {

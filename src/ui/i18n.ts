@@ -92,5 +92,6 @@ export function inheritedLang(el: Element): string {
  */
 export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
   const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
-  return { locale, tag, strings: { ...(words[locale] ?? en), ...overrides } };
+  const base = words[locale] ?? en;
+  return { locale, tag, strings: overrides ? { ...base, ...overrides } : base };
 }

@@ -125,11 +125,12 @@ export interface ImbedServer {
    * its request listener.
    */
   handleAdmin(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Closes every client socket with `code` (default 1012), keeps listening. */
+  /** Closes every client socket with `code` (default 1012), keeps listening. Throws a RangeError, closing nothing, for a code a close frame may not carry. */
   dropConnections(code?: number, reason?: string): void;
   /**
    * Closes every socket with `code` (default 1001), stops accepting connections, stops listening (own
-   * mode) and closes the database. Resolves within about a second even if clients never answer.
+   * mode) and closes the database. Resolves within about a second even if clients never answer. Rejects
+   * with a RangeError, closing nothing, for a code a close frame may not carry.
    */
   close(opts?: { code?: number }): Promise<void>;
 }
@@ -268,8 +269,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       pathname = '';
     }
     if (pathname !== path) {
-      // Attach mode: another upgrade handler of the host (a dev server's own socket) may want it.
-      if (!options.server) rejectUpgrade(socket, 404, 'Not Found');
+      // Attach mode: another upgrade handler of the host (a dev server's own socket) may want it. With
+      // none, nobody would ever answer or close the socket: Node leaves an upgraded socket to its listeners.
+      if (!options.server || httpServer.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -352,10 +354,17 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     signToken: (user, opts = {}) => auth.sign(user, opts),
     handleAdmin,
     dropConnections(code = CloseCode.SERVICE_RESTART, reason) {
+      checkCloseCode(code);
       closeAll(code, reason);
     },
     close(opts = {}) {
-      closed ??= shutdown(opts.code ?? CloseCode.GOING_AWAY);
+      const code = opts.code ?? CloseCode.GOING_AWAY;
+      try {
+        checkCloseCode(code);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      closed ??= shutdown(code);
       return closed;
     },
   };
@@ -369,6 +378,16 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Throws unless a close frame may carry `code` (RFC 6455 section 7.4: 1004-1006 and 1015 are never sent).
+ * Checked before any socket is touched: ws throws on such a code, which would leave the sessions before it
+ * closed and the rest open, ignoring their frames.
+ */
+function checkCloseCode(code: number): void {
+  if (Number.isInteger(code) && ((code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999))) return;
+  throw new RangeError(`${code} is not a close code a server may send (1000-1003, 1007-1014 or 3000-4999)`);
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import WebSocket from 'ws';
 import { createImbedServer, type ImbedServer } from '../../src/server/index.ts';
@@ -65,6 +65,36 @@ describe('attach mode on a host http.Server', () => {
     });
     assert.equal(first, 'host socket');
     ws.close();
+  });
+
+  it('answers 404 to another upgrade path when the host has no upgrade handler of its own', async () => {
+    const bare = createServer((req, res) => res.end('host'));
+    // An upgraded socket nobody answered would keep `close()` waiting: dropped at the end whatever happened.
+    const accepted = new Set<Socket>();
+    bare.on('connection', (s) => accepted.add(s));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    const other = tempDb();
+    const attached = await createImbedServer({ db: other.db, server: bare, path: '/chat', secret: SECRET, log: () => {} });
+    try {
+      const port = (bare.address() as AddressInfo).port;
+      // Without an answer the socket would stay open for good: Node leaves an upgraded socket to its listeners.
+      const socket = connect(port, '127.0.0.1');
+      socket.write('GET /elsewhere HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      const ended = await Promise.race([
+        new Promise<string>((resolve) => socket.once('end', () => resolve('ended by the server'))),
+        new Promise<string>((resolve) => setTimeout(resolve, 2000, 'still open after 2 s')),
+      ]);
+      socket.destroy();
+      assert.equal(ended, 'ended by the server');
+      assert.match(answer, /^HTTP\/1\.1 404 /);
+    } finally {
+      await attached.close();
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
+      other.remove();
+    }
   });
 
   it('keeps the host listening after close', async () => {

@@ -85,6 +85,27 @@ describe('closing and dropping connections', () => {
     }
   });
 
+  it('refuses a close code a close frame may not carry, closing no one', async () => {
+    const server = await startServer(tmp.db);
+    try {
+      const { client: a } = await openSession(server, 'alice');
+      const { client: b } = await openSession(server, 'bob');
+      for (const code of [1005, 1006, 1015, 999, 5000, 1000.5]) {
+        assert.throws(() => server.dropConnections(code), RangeError);
+        await assert.rejects(server.close({ code }), RangeError);
+      }
+      // Both sessions still answer: none was marked closed with its socket left open.
+      for (const client of [a, b]) {
+        client.send({ type: 'ping', ref: 7 });
+        assert.equal((await client.next('pong')).ref, 7);
+      }
+      server.dropConnections(4000, 'valid');
+      assert.deepEqual(await a.closed, { code: 4000, reason: 'valid' });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('listens again on the same port with the same database after close', async () => {
     const first = await startServer(tmp.db);
     const port = first.port;

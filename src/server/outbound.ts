@@ -62,7 +62,7 @@ export class TextFrame {
 }
 
 /** The net socket under a ws WebSocket (ws keeps it in `_socket`, as Socket.IO's engine.io relies on too). */
-function netSocket(ws: WebSocket): Socket | undefined {
+export function netSocket(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket;
 }
 

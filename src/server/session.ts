@@ -21,7 +21,6 @@ import {
 } from '../protocol/index.js';
 import type {
   HelloFrame,
-  HistoryFrame,
   MsgFrame,
   PongFrame,
   Ref,
@@ -37,7 +36,7 @@ import { answerStored, type CommitParty, type GroupCommit } from './commits.js';
 import { applyFilter, type MessageFilter } from './filter.js';
 import type { Hub, Subscriber } from './hub.js';
 import { CONNECTION_RETRY_AFTER, ConnectionLimits, type LimitsRegistry } from './limits.js';
-import { TextFrame, type Outbound } from './outbound.js';
+import { netSocket, TextFrame, type Outbound } from './outbound.js';
 import { isStorageUnavailable, type AppendResult, type NewMessage, type Store } from './store.js';
 
 /** What every session of one server shares. */
@@ -88,6 +87,13 @@ export function deadlineTick(timeouts: Pick<SessionContext, 'helloTimeout' | 'id
 const DEFAULT_SYNC_LIMIT = 100;
 
 /**
+ * Most `sync`s that may wait for a connection's output to drain (see `onSync`): one per conversation of
+ * a `hello` and as many again for older pages. A client that asks for more while not reading what it
+ * asked for is closed as not reading.
+ */
+const MAX_HELD_SYNCS = 2 * LIMITS.maxConvs;
+
+/**
  * A live connection. Its user is set only from a verified token. The server calls `checkDeadlines`
  * every `deadlineTick()` ms, which enforces the hello and idle timeouts: one timer for all sessions
  * rather than two per session, whose Timeout objects and closures were the largest part of a
@@ -115,6 +121,8 @@ export class Session implements Subscriber, CommitParty {
   private readonly rate: ConnectionLimits;
   /** Whether this session holds one of its user's connection slots (released on close). */
   private holdsUserSlot = false;
+  /** `sync`s waiting, in order, for what was sent to this connection to drain (see `onSync`); null when none wait. */
+  private heldSyncs: SyncFrame[] | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -224,6 +232,7 @@ export class Session implements Subscriber, CommitParty {
     // Never acknowledged, so the client still has them and sends them again; nothing is lost.
     this.sends = [];
     this.rewritten = null;
+    this.heldSyncs = null;
     this.ctx.hub.unsubscribeAll(this);
     if (this.holdsUserSlot) {
       this.holdsUserSlot = false;
@@ -542,7 +551,60 @@ export class Session implements Subscriber, CommitParty {
     if (this.rewritten?.delete(message.cmid)) this.sendFrame(frame ?? TextFrame.of(JSON.stringify({ type: 'msg', ...message } satisfies MsgFrame)));
   }
 
+  /**
+   * History is sent as fast as the client reads it, never faster: while more than an eighth of the
+   * slow-reader limit waits to be sent to this connection, a `sync` waits, with every later one, until
+   * the socket drains. So a client catching up many conversations at once, or conversations of long
+   * texts, is paced by its own reading instead of being closed as not reading; each page is itself
+   * at most that size (`answerSync`). Waiting changes nothing the client can see but timing: the
+   * access check, the subscription and the read of the page happen together when it is answered.
+   */
   private onSync(frame: SyncFrame): void {
+    if (this.heldSyncs === null && this.ws.bufferedAmount <= this.historyShare()) {
+      this.answerSync(frame);
+      return;
+    }
+    const socket = netSocket(this.ws);
+    if (socket === undefined) {
+      this.answerSync(frame);
+      return;
+    }
+    if (this.heldSyncs === null) {
+      this.heldSyncs = [];
+      socket.once('drain', () => this.releaseSyncs());
+    }
+    if (this.heldSyncs.length >= MAX_HELD_SYNCS) {
+      this.dropSlowConsumer();
+      return;
+    }
+    this.heldSyncs.push(frame);
+  }
+
+  /** Answers the `sync`s that waited for the socket to drain, until it is full again. */
+  private releaseSyncs(): void {
+    const held = this.heldSyncs;
+    if (held === null || this.state === 'closed') return;
+    while (held.length > 0 && this.ws.bufferedAmount <= this.historyShare()) {
+      const frame = held.shift()!;
+      try {
+        this.answerSync(frame);
+      } catch (err) {
+        this.ctx.log(`session ${this.id} failed on a sync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the server failed to handle the frame', frame.ref ?? null));
+      }
+    }
+    // An answer may have closed the connection (over the slow-reader limit after all).
+    if ((this.state as State) === 'closed') return;
+    if (held.length === 0) this.heldSyncs = null;
+    else netSocket(this.ws)?.once('drain', () => this.releaseSyncs());
+  }
+
+  /** Bytes of history in one `history` frame at most, and of output above which a `sync` waits: an eighth of the slow-reader limit. */
+  private historyShare(): number {
+    return this.ctx.limits.config.maxBufferedBytes / 8;
+  }
+
+  private answerSync(frame: SyncFrame): void {
     const ref = frame.ref ?? null;
     if (!this.ctx.access.can(this.user, frame.conv)) {
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, ref));
@@ -550,12 +612,24 @@ export class Session implements Subscriber, CommitParty {
     }
     this.ctx.hub.subscribe(frame.conv, this);
     const limit = Math.min(frame.limit ?? DEFAULT_SYNC_LIMIT, LIMITS.syncLimit);
-    const page = frame.before === undefined
-      ? this.ctx.store.page(frame.conv, frame.after, limit)
-      : this.ctx.store.pageBefore(frame.conv, frame.before, limit);
-    const history: HistoryFrame = { type: 'history', conv: frame.conv, msgs: page.msgs, more: page.more, head: page.head };
-    if (frame.ref !== undefined) history.ref = frame.ref;
-    this.send(history);
+    const forward = frame.before === undefined;
+    const page = forward ? this.ctx.store.page(frame.conv, frame.after, limit) : this.ctx.store.pageBefore(frame.conv, frame.before!, limit);
+    // A page of long texts holds fewer messages, and says `more`: forward the oldest of them, backward the
+    // newest (the end the client reads from), always at least one.
+    const encoded = page.msgs.map((m) => JSON.stringify(m));
+    let kept = 0;
+    let bytes = 0;
+    for (let i = 0; i < encoded.length; i++) {
+      bytes += Buffer.byteLength(encoded[forward ? i : encoded.length - 1 - i]!) + 1;
+      if (bytes > this.historyShare() && kept > 0) break;
+      kept++;
+    }
+    const msgs = forward ? encoded.slice(0, kept) : encoded.slice(encoded.length - kept);
+    const more = page.more || kept < encoded.length;
+    // Written out rather than through JSON.stringify, so each message is encoded once.
+    this.sendRaw(
+      `{"type":"history","conv":${JSON.stringify(frame.conv)},"msgs":[${msgs.join(',')}],"more":${more},"head":${page.head}${frame.ref === undefined ? '' : `,"ref":${JSON.stringify(frame.ref)}`}}`,
+    );
   }
 }
 

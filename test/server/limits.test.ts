@@ -424,10 +424,38 @@ describe('limits', () => {
     assert.deepEqual(lines.filter((l) => l.includes('not reading')), []);
   });
 
+  /** Waits until a line of `lines` includes `text`, or fails after 10 s saying `what`. */
+  async function logged(lines: string[], text: string, what: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!lines.some((l) => l.includes(text))) {
+      assert.ok(Date.now() < deadline, what);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   it('closes a connection that stops reading with 1008', async () => {
     const lines: string[] = [];
     await serve({ maxBufferedBytes: 256 * 1024 }, { log: (line) => lines.push(line) });
     const conv = 'slow-reader';
+    const writer = (await session('bob')).client;
+    const { client: reader } = await session('alice', [{ conv, after: 0 }]);
+    const socket = (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // Live messages of about 4 KB; the kernel's buffers hold a few MB before the server's own grows.
+    const text = 'x'.repeat(3990);
+    for (let sent = 0; !lines.some((l) => l.includes('not reading')); sent += 100) {
+      assert.ok(sent < 10_000, 'the server noticed the reader is not reading');
+      for (let i = 0; i < 100; i++) writer.send({ type: 'send', conv, cmid: newCmid(), text: `${sent + i} ${text}` });
+      await writer.take('sent', 100);
+    }
+    socket.resume();
+    assert.equal((await reader.closed).code, 1008);
+  });
+
+  it('closes a connection that keeps asking for history it does not read', async () => {
+    const lines: string[] = [];
+    await serve({ maxBufferedBytes: 256 * 1024 }, { log: (line) => lines.push(line) });
+    const conv = 'slow-asker';
     const writer = (await session('bob')).client;
     const text = 'x'.repeat(3990);
     for (let i = 0; i < 200; i++) writer.send({ type: 'send', conv, cmid: newCmid(), text: `${i} ${text}` });
@@ -435,14 +463,61 @@ describe('limits', () => {
     const { client: reader } = await session('alice');
     const socket = (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
-    // Each page is about 800 KB; the kernel's buffers hold a few MB before the server's own grows.
-    for (let i = 0; i < 60; i++) reader.send({ type: 'sync', conv, after: 0, limit: 200 });
-    const deadline = Date.now() + 10_000;
-    while (!lines.some((l) => l.includes('not reading'))) {
-      assert.ok(Date.now() < deadline, 'the server noticed the reader is not reading');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Pages wait while the answers are not read; past 200 waiting the connection is not reading.
+    for (let i = 0; i < 400; i++) reader.send({ type: 'sync', conv, after: 0, limit: 200 });
+    await logged(lines, 'not reading', 'the server noticed the reader is not reading');
     socket.resume();
     assert.equal((await reader.closed).code, 1008);
+  });
+
+  it('sends history as fast as the client reads it, in pages that fit, and never closes a reader', async () => {
+    const lines: string[] = [];
+    const limit = 256 * 1024;
+    await serve({ maxBufferedBytes: limit }, { log: (line) => lines.push(line) });
+    // Control characters are escaped as six bytes each: 4,000 of them make a message of about 24 KB, and a
+    // page of 200 about 4.8 MB, far over the limit on its own.
+    const text = '\u0001'.repeat(3990);
+    const convs = ['long-a', 'long-b', 'long-c'];
+    const writer = (await session('bob')).client;
+    for (const conv of convs) {
+      for (let i = 0; i < 200; i++) writer.send({ type: 'send', conv, cmid: newCmid(), text: `${i} ${text}` });
+      await writer.take('sent', 200);
+    }
+    const { client: reader } = await session('alice');
+    const sizes: number[] = [];
+    reader.ws.on('message', (data: Buffer) => sizes.push(data.length));
+    const socket = (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    // Asks for all three at once, backward for one, and reads slowly: a pause, then everything.
+    reader.send({ type: 'sync', conv: 'long-a', after: 0, limit: 200, ref: 'long-a' });
+    reader.send({ type: 'sync', conv: 'long-b', after: 0, limit: 200, ref: 'long-b' });
+    reader.send({ type: 'sync', conv: 'long-c', before: 201, limit: 200, ref: 'long-c' });
+    socket.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    socket.resume();
+    const seqs: Record<string, number[]> = { 'long-a': [], 'long-b': [], 'long-c': [] };
+    const pending = new Set(convs);
+    while (pending.size > 0) {
+      const page = await reader.next('history');
+      assert.ok(page.msgs.length > 0 && page.msgs.length < 200, `a page of long texts holds fewer than its limit (${page.msgs.length})`);
+      const conv = page.conv;
+      seqs[conv]!.push(...page.msgs.map((m) => m.seq));
+      const backward = conv === 'long-c';
+      const done = backward ? page.msgs[0]!.seq === 1 : page.msgs.at(-1)!.seq === 200;
+      assert.equal(page.more, !done, 'more until the end of the conversation');
+      if (done) pending.delete(conv);
+      else if (backward) reader.send({ type: 'sync', conv, before: page.msgs[0]!.seq, limit: 200, ref: conv });
+      else reader.send({ type: 'sync', conv, after: page.msgs.at(-1)!.seq, limit: 200, ref: conv });
+    }
+    const all = Array.from({ length: 200 }, (_, i) => i + 1);
+    assert.deepEqual(seqs['long-a'], all);
+    assert.deepEqual(seqs['long-b'], all);
+    // Backward pages keep the newest messages and go down from there.
+    assert.deepEqual(seqs['long-c']!.toSorted((a, b) => a - b), all);
+    assert.equal(seqs['long-c']![0]! > 150, true, 'the first backward page ends at the newest message');
+    // Each frame is at most an eighth of the limit plus one message.
+    assert.ok(Math.max(...sizes) <= limit / 8 + 25_000, `largest frame ${Math.max(...sizes)} bytes`);
+    assert.equal(lines.some((l) => l.includes('not reading')), false);
+    reader.send({ type: 'ping', ref: 'still' });
+    assert.equal((await reader.next('pong')).ref, 'still');
   });
 });

@@ -387,9 +387,14 @@ export class ImbedClient extends ImbedEventTarget {
   async #openStorage(): Promise<void> {
     // The default database name needs the user, which only the token knows.
     if (this.#options.dbName === undefined) await this.#tokens.obtain(() => !this.#finished);
+    if (this.#finished && !this.#tokens.token) {
+      // Stopped before any token came: no user to name a database after, and nothing to open one for.
+      this.#resolveReady();
+      return;
+    }
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
-    const name = this.#options.dbName ?? `imbed:${new URL(this.#options.url).host}:${this.#user ?? 'anonymous'}`;
+    const name = this.#defaultDbName();
     const reason = await this.#storage.open(name, this.#options, (why) =>
       this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
@@ -707,15 +712,26 @@ export class ImbedClient extends ImbedEventTarget {
    * messages and the outbox, unsent messages included), for a logout: the next person on this device finds
    * nothing of this user's. Other tabs that hold the same database close it and continue in memory.
    * Tries both, and rejects naming what could not be deleted, so a logout never reports success over a
-   * user's messages left behind.
+   * user's messages left behind: also when the database is named after a user no token has named yet
+   * (a `tokenProvider` that had not answered).
    */
   async clearLocalData(): Promise<void> {
     await this.stop();
     const left: string[] = [];
     await this.#storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
-    if (this.#dbName && this.#options.storage !== 'memory') {
-      await deleteDB(this.#dbName).catch((error: unknown) => left.push(`IndexedDB ${this.#dbName} (${messageOf(error)})`));
+    if (this.#options.storage !== 'memory') {
+      // The database this client opened; else the one it would open, when its name is known without a token.
+      const known = this.#options.dbName !== undefined || (this.#user ?? tokenSubject(this.#tokens.token)) != null;
+      const name = this.#dbName || (known ? this.#defaultDbName() : '');
+      if (name) await deleteDB(name).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
+      // The database is named after the user, and no token named one: it cannot be found.
+      else left.push('IndexedDB (no token named the user)');
     }
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
+  }
+
+  /** The database's name: `dbName`, else one per server and user (the user as the token names them). */
+  #defaultDbName(): string {
+    return this.#options.dbName ?? `imbed:${new URL(this.#options.url).host}:${this.#user ?? tokenSubject(this.#tokens.token) ?? 'anonymous'}`;
   }
 }

@@ -1,0 +1,46 @@
+import { expect } from '@esm-bundle/chai';
+import { freshConv, tokenFor } from '../browser-support/server.js';
+import { DEAD_URL, freshUser, makeClient, readOutbox, stopAll } from './support.js';
+
+/** The names of this origin's IndexedDB databases. */
+async function databases(): Promise<string[]> {
+  return (await indexedDB.databases()).map((d) => d.name ?? '');
+}
+
+/** The rejection `promise` ends with (fails the test when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('clearLocalData (logout)', () => {
+  afterEach(stopAll);
+
+  it('never reports success over a database it cannot name, and deletes the one a token names', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    // The database a client of this server names after the user (no `dbName`), holding an unsent message.
+    const name = `imbed:${new URL(DEAD_URL).host}:${user}`;
+    const first = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined });
+    await first.client.ready;
+    await first.client.send(conv, 'typed offline');
+    await first.client.stop();
+    expect((await readOutbox(name)).map((r) => r.text)).to.deep.equal(['typed offline']);
+
+    // Logged out before its tokenProvider answered: whose database it is, nobody knows yet.
+    const waiting = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined, token: undefined, tokenProvider: () => new Promise<string>(() => {}), tokenTimeout: 300 });
+    const error = await rejection(waiting.client.clearLocalData());
+    expect(error.message).to.contain('local data not deleted').and.to.contain('IndexedDB (no token named the user)');
+    expect(await databases()).to.include(name);
+    expect(await databases()).not.to.include(`imbed:${new URL(DEAD_URL).host}:anonymous`);
+
+    // A client that never started, with a token: its database is named by the token, and deleted.
+    const unstarted = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined, token: await tokenFor(user), start: false });
+    await unstarted.client.clearLocalData();
+    expect(await databases()).not.to.include(name);
+  });
+});

@@ -49,6 +49,11 @@ export class Hub<S extends Subscriber = Subscriber> {
     return this.members.get(conv) ?? NONE;
   }
 
+  /** How many conversations `sub` is subscribed to. */
+  count(sub: S): number {
+    return this.convsOf.get(sub)?.size ?? 0;
+  }
+
   /** Whether `sub` is subscribed to `conv`. */
   has(conv: string, sub: S): boolean {
     return this.members.get(conv)?.has(sub) ?? false;

@@ -94,6 +94,13 @@ const DEFAULT_SYNC_LIMIT = 100;
 const MAX_HELD_SYNCS = 2 * LIMITS.maxConvs;
 
 /**
+ * Most conversations one connection follows (`hello`, `sync` and `send` each subscribe it): ten times a
+ * `hello`'s. Without a bound, a client could grow the server's memory by following conversation after
+ * conversation (any id is open with `access: 'open'`).
+ */
+export const MAX_FOLLOWED = 10 * LIMITS.maxConvs;
+
+/**
  * A live connection. Its user is set only from a verified token. The server calls `checkDeadlines`
  * every `deadlineTick()` ms, which enforces the hello and idle timeouts: one timer for all sessions
  * rather than two per session, whose Timeout objects and closures were the largest part of a
@@ -420,7 +427,7 @@ export class Session implements Subscriber, CommitParty {
       // refusing it would show the sender as failed a message everyone else can read. It goes through
       // the group commit like any send, whose transaction answers it in arrival order.
       this.rate.settled(frame.cmid);
-      if (this.ctx.access.can(this.user, stored.conv)) this.ctx.hub.subscribe(stored.conv, this);
+      if (this.ctx.access.can(this.user, stored.conv) && this.mayFollow(stored.conv)) this.ctx.hub.subscribe(stored.conv, this);
       this.queueSend(frame, frame.text);
       return;
     }
@@ -433,6 +440,11 @@ export class Session implements Subscriber, CommitParty {
     if (!this.ctx.access.can(this.user, frame.conv)) {
       this.storeSends();
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, frame.cmid));
+      return;
+    }
+    if (!this.mayFollow(frame.conv)) {
+      this.storeSends();
+      this.sendError(this.followRefusal(frame.cmid));
       return;
     }
     const text = this.admitSend(frame);
@@ -599,6 +611,15 @@ export class Session implements Subscriber, CommitParty {
     else netSocket(this.ws)?.once('drain', () => this.releaseSyncs());
   }
 
+  /** Whether this connection follows `conv` already or may follow one more conversation. */
+  private mayFollow(conv: string): boolean {
+    return this.ctx.hub.count(this) < MAX_FOLLOWED || this.ctx.hub.has(conv, this);
+  }
+
+  private followRefusal(ref: Ref | null): ProtocolError {
+    return new ProtocolError(ErrorCode.TOO_MANY_CONVERSATIONS, `this connection follows ${MAX_FOLLOWED} conversations already; open another connection for more`, ref);
+  }
+
   /** Bytes of history in one `history` frame at most, and of output above which a `sync` waits: an eighth of the slow-reader limit. */
   private historyShare(): number {
     return this.ctx.limits.config.maxBufferedBytes / 8;
@@ -608,6 +629,10 @@ export class Session implements Subscriber, CommitParty {
     const ref = frame.ref ?? null;
     if (!this.ctx.access.can(this.user, frame.conv)) {
       this.sendError(new ProtocolError(ErrorCode.FORBIDDEN, `no access to ${frame.conv}`, ref));
+      return;
+    }
+    if (!this.mayFollow(frame.conv)) {
+      this.sendError(this.followRefusal(ref));
       return;
     }
     this.ctx.hub.subscribe(frame.conv, this);

@@ -5,6 +5,7 @@ import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
 import { BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
+import { MAX_FOLLOWED } from '../../src/server/session.ts';
 import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 describe('TokenBucket', () => {
@@ -432,6 +433,29 @@ describe('limits', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+
+  it('refuses to follow more than 1,000 conversations on one connection, and keeps those it follows', async () => {
+    await serve({});
+    const { client } = await session('alice', [{ conv: 'follow-hello', after: 0 }]);
+    for (let i = 1; i < MAX_FOLLOWED; i++) client.send({ type: 'sync', conv: `follow-${i}`, after: 0, ref: i });
+    assert.equal((await client.take('history', MAX_FOLLOWED - 1)).length, MAX_FOLLOWED - 1);
+    // One more, by sync or by send: refused, nothing stored.
+    client.send({ type: 'sync', conv: 'follow-one-more', after: 0, ref: 'over' });
+    const overSync = await client.next('error');
+    assert.deepEqual([overSync.code, overSync.ref, overSync.retryable], ['TOO_MANY_CONVERSATIONS', 'over', false]);
+    const cmid = newCmid();
+    client.send({ type: 'send', conv: 'follow-one-more', cmid, text: 'hello?' });
+    const overSend = await client.next('error');
+    assert.deepEqual([overSend.code, overSend.ref], ['TOO_MANY_CONVERSATIONS', cmid]);
+    // Those it follows work as before.
+    client.send({ type: 'send', conv: 'follow-7', cmid: newCmid(), text: 'still here' });
+    assert.equal((await client.next('sent')).conv, 'follow-7');
+    client.send({ type: 'sync', conv: 'follow-hello', after: 0, ref: 'again' });
+    assert.equal((await client.next('history')).ref, 'again');
+    const reader = (await session('bob')).client;
+    reader.send({ type: 'sync', conv: 'follow-one-more', after: 0, ref: 'check' });
+    assert.deepEqual((await reader.next('history')).msgs, []);
+  });
 
   it('closes a connection that stops reading with 1008', async () => {
     const lines: string[] = [];

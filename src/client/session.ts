@@ -291,8 +291,11 @@ export class Session {
     // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
     const text = this.#mirror.findOutbox(frame.cmid)?.text ?? this.#mirror.message(frame.conv, frame.seq)?.text;
     if (text === undefined) {
-      // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it.
+      // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it. It is no
+      // longer in flight from here: the page that brings it may be a backward one, which would not say so.
+      this.#inflight.delete(frame.cmid);
       this.#requestSync(frame.conv);
+      this.drain();
       return;
     }
     const { user, name } = this.#host.me();

@@ -46,7 +46,7 @@ function harness(outboxSize: number) {
   const session = new Session(host);
   const ack = (n: number): SentFrame => ({ type: 'sent', conv: CONV, cmid: records[n - 1]!.cmid, seq: n, ts: n });
   const seqsOf = (w: { msgs: Message[] }) => w.msgs.map((m) => m.seq);
-  return { session, writes, sent, reports, ack, seqsOf };
+  return { session, writes, sent, reports, ack, seqsOf, mirror, records };
 }
 
 /** Lets pending promise callbacks run. */
@@ -123,5 +123,21 @@ describe('acks stored by a session', () => {
     writes[2]!.finish();
     await session.acksStored();
     expect(writes.map(seqsOf)).to.deep.equal([[1], [2], [3]]);
+  });
+
+  it('free the place in flight of an item another tab had acknowledged, so the next goes out', async () => {
+    const { session, sent, ack, mirror, records } = harness(2);
+    // One send in flight at a time (a server allowing one frame a second).
+    await session.handle({
+      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
+      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
+    });
+    const sends = () => sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid);
+    expect(sends()).to.deep.equal([records[0]!.cmid]);
+    // Another tab's connection got the first one acknowledged and took it out of the shared outbox.
+    mirror.loadOutbox(records.slice(1));
+    await session.handle(ack(1));
+    expect(sent.filter((f) => f.type === 'sync')).to.have.length(1);
+    expect(sends()).to.deep.equal([records[0]!.cmid, records[1]!.cmid]);
   });
 });

@@ -22,7 +22,7 @@ import { CloseNotebook, decideOnClose } from './close-policy.js';
 import { Connection, type Backoff } from './connection.js';
 import { messageOf } from './error-text.js';
 import { ImbedEventTarget } from './events.js';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, pingInterval } from './heartbeat.js';
 import { newCmid } from './ids.js';
 import { DatabasePeers } from './database-peers.js';
 import { LeaderElection, multiTabSupported, tabGroupName } from './leader.js';
@@ -672,7 +672,7 @@ export class ImbedClient extends ImbedEventTarget {
         this.#user = welcome.user;
         this.#name = welcome.name;
         this.#mirror.invalidateAll();
-        this.#heartbeat.start(Math.min(this.#options.heartbeatInterval ?? welcome.heartbeat, welcome.heartbeat || Infinity));
+        this.#heartbeat.start(pingInterval(this.#options.heartbeatInterval, welcome.heartbeat));
         this.#setState('syncing', 'catching up');
       },
       caughtUp: () => this.#setState('online', 'caught up'),

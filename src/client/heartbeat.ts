@@ -5,6 +5,16 @@
  * So the client pings, and silence for `timeout` after a ping means the link is dead.
  */
 
+/**
+ * The ping interval: the host's `heartbeatInterval`, at most the server's `welcome.heartbeat`, which is the
+ * default. An interval that is none (0 or less) would ping without pause: the host's is then ignored, the
+ * server's taken as 15 s.
+ */
+export function pingInterval(host: number | undefined, server: number): number {
+  const asked = server > 0 ? server : 15_000;
+  return host !== undefined && host > 0 ? Math.min(host, asked) : asked;
+}
+
 /** Pings every `interval` ms and calls `onDead` when nothing at all arrives within `timeout` ms after a ping. */
 export class Heartbeat {
   readonly #timeout: number;

@@ -113,7 +113,8 @@ export interface ImbedClientOptions {
   openStore?: (name: string) => Promise<ChatStore>;
   /**
    * Ping interval in ms. By default the server's `welcome.heartbeat` (15000 unless the server sets
-   * another); a longer interval is lowered to it, since the server drops a socket silent for three.
+   * another); a longer interval is lowered to it, since the server drops a socket silent for three. 0 or
+   * less is ignored.
    */
   heartbeatInterval?: number;
   /** How long after a ping silence means a dead link, in ms (default 10000). */

@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { backoffDelay } from '../../src/client/connection.js';
+import { pingInterval } from '../../src/client/heartbeat.js';
 import { newCmid } from '../../src/client/ids.js';
 import { tokenSubject } from '../../src/client/token.js';
 import { CMID_PATTERN } from '../../src/protocol/index.js';
@@ -54,5 +55,21 @@ describe('backoff', () => {
   it('spreads clients apart', () => {
     const delays = new Set(Array.from({ length: 20 }, () => Math.round(backoffDelay(1, bounds))));
     expect(delays.size).to.be.greaterThan(10);
+  });
+});
+
+describe('ping interval', () => {
+  it("is the host's, at most the server's, which is the default", () => {
+    expect(pingInterval(undefined, 20_000)).to.equal(20_000);
+    expect(pingInterval(300, 15_000)).to.equal(300);
+    expect(pingInterval(30_000, 15_000)).to.equal(15_000);
+  });
+
+  it('never pings without pause: an interval of 0 or less is no interval', () => {
+    expect(pingInterval(undefined, 0)).to.equal(15_000);
+    expect(pingInterval(undefined, -1)).to.equal(15_000);
+    expect(pingInterval(0, 0)).to.equal(15_000);
+    expect(pingInterval(0, 5_000)).to.equal(5_000);
+    expect(pingInterval(-10, 5_000)).to.equal(5_000);
   });
 });

@@ -35,7 +35,7 @@ import type { Auth } from './auth.js';
 import { answerStored, type CommitParty, type GroupCommit } from './commits.js';
 import { applyFilter, type MessageFilter } from './filter.js';
 import type { Hub, Subscriber } from './hub.js';
-import { CONNECTION_RETRY_AFTER, ConnectionLimits, type LimitsRegistry } from './limits.js';
+import { CONNECTION_RETRY_AFTER, ConnectionLimits, type FrameVerdict, type LimitsRegistry } from './limits.js';
 import { netSocket, TextFrame, type Outbound } from './outbound.js';
 import { isStorageUnavailable, type AppendResult, type NewMessage, type Store } from './store.js';
 
@@ -111,8 +111,11 @@ export class Session implements Subscriber, CommitParty {
   private state: State = 'awaiting-hello';
   private user = '';
   private name = '';
-  /** Frames that arrived while hello was being verified, handled right after, in order (none: null). */
-  private queue: Array<{ data: RawData; isBinary: boolean }> | null = null;
+  /**
+   * Frames that arrived while hello was being verified, handled right after, in order (none: null), each
+   * with the frame rate's verdict from when it arrived.
+   */
+  private queue: Array<{ data: RawData; isBinary: boolean; verdict: FrameVerdict }> | null = null;
   private queuedBytes = 0;
   /** Accepted `send`s not yet stored: committed with every session's at the end of this turn of the event loop. */
   private sends: NewMessage[] = [];
@@ -255,12 +258,15 @@ export class Session implements Subscriber, CommitParty {
     this.send(errorFrame(error));
   }
 
-  /** Handles one frame; never throws, so no client can take the process down. */
-  private handle(data: RawData, isBinary: boolean): void {
+  /**
+   * Handles one frame; never throws, so no client can take the process down. `verdict`: the frame rate's
+   * verdict when the frame arrived, for one that waited for `welcome`.
+   */
+  private handle(data: RawData, isBinary: boolean, verdict?: FrameVerdict): void {
     if (this.state === 'closed') return;
     let ref: Ref | null = null;
     try {
-      if (!this.withinFrameRate(data, isBinary)) return;
+      if (!this.withinFrameRate(data, isBinary, verdict ?? this.rate.frame())) return;
       if (isBinary) {
         this.storeSends();
         this.sendError(new ProtocolError(ErrorCode.BINARY_UNSUPPORTED, 'binary frames are not part of protocol v1'));
@@ -310,8 +316,7 @@ export class Session implements Subscriber, CommitParty {
    * overtakes it). A `ping` over the rate is still answered, so the heartbeat never starves, and so is
    * `hello`, which no client sends twice; both still count towards a flood, which closes with 1008.
    */
-  private withinFrameRate(data: RawData, isBinary: boolean): boolean {
-    const verdict = this.rate.frame();
+  private withinFrameRate(data: RawData, isBinary: boolean, verdict: FrameVerdict): boolean {
     if (verdict.ok) return true;
     if (verdict.flood) {
       this.ctx.log(`session ${this.id} flooding, closing`);
@@ -410,14 +415,16 @@ export class Session implements Subscriber, CommitParty {
       this.close(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
       return;
     }
-    this.queue.push({ data, isBinary });
+    // Counted against the frame rate now: frames sent at an allowed pace while a JWKS fetch takes seconds
+    // would otherwise all be counted at once after `welcome`, and refused past the burst.
+    this.queue.push({ data, isBinary, verdict: this.rate.frame() });
   }
 
   private drainQueue(): void {
     const queued = this.queue ?? [];
     this.queue = null;
     this.queuedBytes = 0;
-    for (const { data, isBinary } of queued) this.handle(data, isBinary);
+    for (const { data, isBinary, verdict } of queued) this.handle(data, isBinary, verdict);
   }
 
   private onSend(frame: SendFrame): void {

@@ -4,7 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
-import type { ImbedServer } from '../../src/server/index.ts';
+import { NO_LIMITS, type ImbedServer } from '../../src/server/index.ts';
 import { deadlineTick, MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
 import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
@@ -181,6 +181,7 @@ describe('frames sent while hello is being verified', () => {
   let key: CryptoKey;
   /** JWKS requests not answered yet: hello verification waits until the test answers them. */
   let pending: ServerResponse[];
+  let jwksUrl: string;
   let requested: Promise<void>;
 
   before(async () => {
@@ -201,7 +202,8 @@ describe('frames sent while hello is being verified', () => {
     });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const { port } = jwks.address() as AddressInfo;
-    server = await startServer(tmp.db, { secret: undefined, jwksUrl: `http://127.0.0.1:${port}/jwks.json` });
+    jwksUrl = `http://127.0.0.1:${port}/jwks.json`;
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl });
   });
   afterEach(async () => {
     answerJwks();
@@ -234,6 +236,23 @@ describe('frames sent while hello is being verified', () => {
     await client.next('welcome');
     const pongs = await client.take('pong', MAX_QUEUED_FRAMES);
     assert.deepEqual(pongs.map((p) => p.ref), Array.from({ length: MAX_QUEUED_FRAMES }, (_, i) => i));
+    await client.close();
+  });
+
+  it('counts each frame against the frame rate when it arrived, not all at once after welcome', async () => {
+    // 25 frames a second (bursts of 50): 60 syncs sent at that pace while the key set is fetched.
+    await server.close();
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl, limits: { ...NO_LIMITS, framesPerSecond: 25 } });
+    const client = await verifying();
+    for (let i = 0; i < 60; i++) {
+      client.send({ type: 'sync', conv: 'paced', after: 0, ref: i });
+      await new Promise((r) => setTimeout(r, 45));
+    }
+    answerJwks();
+    await client.next('welcome');
+    const pages = await client.take('history', 60);
+    assert.deepEqual(pages.map((p) => p.ref), Array.from({ length: 60 }, (_, i) => i));
+    assert.deepEqual(client.received.filter((f) => f.type === 'error'), []);
     await client.close();
   });
 

@@ -130,7 +130,8 @@ export interface ImbedClientOptions {
    * happens with memory storage, without Web Locks or BroadcastChannel, when the code that coordinates
    * tabs (loaded when a second one appears or the lead is found taken) cannot load within 10 s, and when
    * the tab holding the lead does not answer a waiting one within 10 s; the server's dedupe by cmid keeps
-   * that safe.
+   * that safe. With `false` a client also does not listen for other tabs, so order is kept among each
+   * tab's own messages only (docs/guarantees.md).
    */
   multiTab?: boolean;
 }

@@ -276,7 +276,10 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#storage.kind === null) return false;
     if (await this.#olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
-    if (this.#following()) return !!this.#tabs && this.#mirror.held(conv).floor > 1 && (await this.#tabs.requestOlder(conv)) && this.#olderFromCache(conv);
+    if (this.#following()) {
+      const { floor } = this.#mirror.held(conv);
+      return !!this.#tabs && floor > 1 && (await this.#tabs.requestOlder(conv, floor)) && this.#olderFromCache(conv);
+    }
     return (await this.#session?.requestOlder(conv)) ?? false;
   }
 

@@ -266,8 +266,14 @@ export class Session {
   async #onHistory(frame: HistoryFrame): Promise<void> {
     const reader = this.#takeReader(frame.ref);
     if (reader) {
-      await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
-      reader(frame.msgs.length > 0);
+      // Whatever happens to the write, the reader who asked hears back (else its view waits for good).
+      let stored = false;
+      try {
+        await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
+        stored = frame.msgs.length > 0;
+      } finally {
+        reader(stored);
+      }
       return;
     }
     const asked = this.#syncs.get(frame.conv);

@@ -58,8 +58,8 @@ export class TabGroup {
   readonly #id = newCmid();
   /** The leader this client last heard from, as a follower. */
   #leaderId: string | null = null;
-  /** Follower: `requestOlder` calls waiting for the leader to store something of their conversation. */
-  readonly #olderWaits = new Map<string, Array<(stored: boolean) => void>>();
+  /** Follower: `requestOlder` calls waiting for the leader to store messages of their conversation below `below`. */
+  readonly #olderWaits = new Map<string, Array<{ below: number; done: (stored: boolean) => void }>>();
   readonly #channel: TabChannel;
   /** Follower: runs out when no leader has answered its `join` (see `JOIN_TIMEOUT`). */
   #joinDeadline: ReturnType<typeof setTimeout> | undefined;
@@ -114,21 +114,26 @@ export class TabGroup {
   }
 
   /**
-   * Follower: asks the leader to fetch the page of `conv` before what the store holds. Resolves true once
-   * the leader stored messages of `conv` (read them from the store), false after `timeoutMs` or on `stop()`.
+   * Follower: asks the leader to fetch the page of `conv` before what the store holds, which starts at
+   * `below`. Resolves true once the leader stored messages of `conv` below it (read them from the store),
+   * false after `timeoutMs` or on `stop()`. Messages stored meanwhile that are not older (live ones,
+   * acks) do not end the wait.
    */
-  requestOlder(conv: string, timeoutMs = 10_000): Promise<boolean> {
+  requestOlder(conv: string, below: number, timeoutMs = 10_000): Promise<boolean> {
     return new Promise((resolve) => {
       const waits = this.#olderWaits.get(conv) ?? [];
       this.#olderWaits.set(conv, waits);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      const done = (stored: boolean): void => {
-        clearTimeout(timer);
-        const at = waits.indexOf(done);
-        if (at >= 0) waits.splice(at, 1);
-        resolve(stored);
+      const timer = setTimeout(() => wait.done(false), timeoutMs);
+      const wait = {
+        below,
+        done: (stored: boolean): void => {
+          clearTimeout(timer);
+          const at = waits.indexOf(wait);
+          if (at >= 0) waits.splice(at, 1);
+          resolve(stored);
+        },
       };
-      waits.push(done);
+      waits.push(wait);
       this.#channel.post({ type: 'older', conv });
     });
   }
@@ -138,7 +143,7 @@ export class TabGroup {
     if (this.#host.leading()) this.#channel.post({ type: 'resign', leader: this.#id });
     clearTimeout(this.#joinDeadline);
     this.#channel.close();
-    for (const waits of this.#olderWaits.values()) for (const done of [...waits]) done(false);
+    for (const waits of this.#olderWaits.values()) for (const { done } of [...waits]) done(false);
   }
 
   /** Leader: reads back the outbox followers may have added to, then tells them its state. */
@@ -153,7 +158,7 @@ export class TabGroup {
         return this.#host.refresh(null);
       case 'stored':
         this.#host.refresh(message.conv);
-        for (const done of [...(this.#olderWaits.get(message.conv) ?? [])]) done(true);
+        for (const { below, done } of [...(this.#olderWaits.get(message.conv) ?? [])]) if (message.seqs.some((seq) => seq < below)) done(true);
         return;
       case 'older':
         if (this.#host.leading()) this.#host.older(message.conv);

@@ -8,6 +8,7 @@
  * answers keep the arrival order.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import {
   CloseCode,
@@ -579,12 +580,8 @@ export class Session implements Subscriber, CommitParty {
    * access check, the subscription and the read of the page happen together when it is answered.
    */
   private onSync(frame: SyncFrame): void {
-    if (this.heldSyncs === null && this.ws.bufferedAmount <= this.historyShare()) {
-      this.answerSync(frame);
-      return;
-    }
     const socket = netSocket(this.ws);
-    if (socket === undefined) {
+    if (socket === undefined || (this.heldSyncs === null && !this.backedUp(socket))) {
       this.answerSync(frame);
       return;
     }
@@ -602,8 +599,9 @@ export class Session implements Subscriber, CommitParty {
   /** Answers the `sync`s that waited for the socket to drain, until it is full again. */
   private releaseSyncs(): void {
     const held = this.heldSyncs;
-    if (held === null || this.state === 'closed') return;
-    while (held.length > 0 && this.ws.bufferedAmount <= this.historyShare()) {
+    const socket = netSocket(this.ws);
+    if (held === null || socket === undefined || this.state === 'closed') return;
+    while (held.length > 0 && !this.backedUp(socket)) {
       const frame = held.shift()!;
       try {
         this.answerSync(frame);
@@ -615,7 +613,16 @@ export class Session implements Subscriber, CommitParty {
     // An answer may have closed the connection (over the slow-reader limit after all).
     if ((this.state as State) === 'closed') return;
     if (held.length === 0) this.heldSyncs = null;
-    else netSocket(this.ws)?.once('drain', () => this.releaseSyncs());
+    else socket.once('drain', () => this.releaseSyncs());
+  }
+
+  /**
+   * Whether more than `historyShare()` waits to be sent and the socket will say when it has drained: Node
+   * emits `drain` only after a write found its buffer full (`writableNeedDrain`). Below that mark (16 KiB
+   * and more) the wait is short and `drain` may never come, so a `sync` is answered at once.
+   */
+  private backedUp(socket: Socket): boolean {
+    return socket.writableNeedDrain && this.ws.bufferedAmount > this.historyShare();
   }
 
   /** Whether this connection follows `conv` already or may follow one more conversation. */

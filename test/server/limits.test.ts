@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
@@ -492,6 +493,31 @@ describe('limits', () => {
     await logged(lines, 'not reading', 'the server noticed the reader is not reading');
     socket.resume();
     assert.equal((await reader.closed).code, 1008);
+  });
+
+  it('answers a sync at once while what waits is under the socket\'s own mark, which would never say drained', async () => {
+    // An eighth of 64 KiB is below the 16 KiB a socket buffers before a write reports it full: Node only
+    // emits `drain` after such a write, so a sync held at 9 KB buffered would wait for good.
+    await serve({ maxBufferedBytes: 64 * 1024 });
+    const onServer: Socket[] = [];
+    server!.http.on('upgrade', (_req, socket) => onServer.push(socket as Socket));
+    const conv = 'small-buffer';
+    const writer = (await session('bob')).client;
+    const { client: reader } = await session('alice', [{ conv, after: 0 }]);
+    const readerOnServer = onServer[1]!;
+    const socket = (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // Fills the kernel's buffers, then the server's by about 1 KB at a time, to just over an eighth.
+    for (let i = 0; readerOnServer.writableLength <= (64 * 1024) / 8 + 1000; i++) {
+      assert.ok(i < 50_000, 'the server buffered for the paused reader');
+      writer.send({ type: 'send', conv, cmid: newCmid(), text: 'x'.repeat(readerOnServer.writableLength === 0 ? 3990 : 1000) });
+      await writer.next('sent');
+    }
+    assert.equal(readerOnServer.writableNeedDrain, false);
+    reader.send({ type: 'sync', conv, after: 0, limit: 5, ref: 'small' });
+    await new Promise((r) => setTimeout(r, 200));
+    socket.resume();
+    assert.equal((await reader.next('history')).ref, 'small');
   });
 
   it('sends history as fast as the client reads it, in pages that fit, and never closes a reader', async () => {

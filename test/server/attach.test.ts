@@ -89,6 +89,30 @@ describe('attach mode on a host http.Server', () => {
       socket.destroy();
       assert.equal(ended, 'ended by the server');
       assert.match(answer, /^HTTP\/1\.1 404 /);
+      // A second imbed server on the same host leaves the first one's path to it, and still answers others.
+      const third = tempDb();
+      const second = await createImbedServer({ db: third.db, server: bare, path: '/other-chat', secret: SECRET, log: () => {} });
+      try {
+        const client = new TestClient(`ws://127.0.0.1:${port}/chat`);
+        await client.opened();
+        client.send({ type: 'hello', token: await attached.signToken('alice'), convs: [] });
+        assert.equal((await client.next('welcome')).user, 'alice');
+        await client.close();
+        const status = await new Promise<number>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/neither`);
+          ws.on('error', () => {}); // terminate() before the handshake completes reports one
+          ws.once('unexpected-response', (_req, res) => {
+            resolve(res.statusCode ?? 0);
+            ws.terminate();
+          });
+          ws.once('open', () => reject(new Error('opened')));
+          setTimeout(() => reject(new Error('no answer within 2 s')), 2000);
+        });
+        assert.equal(status, 404);
+      } finally {
+        await second.close();
+        third.remove();
+      }
     } finally {
       await attached.close();
       for (const s of accepted) s.destroy();

@@ -721,11 +721,11 @@ export class ImbedClient extends ImbedEventTarget {
   async clearLocalData(): Promise<void> {
     await this.stop();
     const left: string[] = [];
-    await this.#storage.deleteHosted().catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
+    // The database this client opened; else the one it would open, when its name is known without a token.
+    const known = this.#options.dbName !== undefined || (this.#user ?? tokenSubject(this.#tokens.token)) != null;
+    const name = this.#dbName || (known ? this.#defaultDbName() : '');
     if (this.#options.storage !== 'memory') {
-      // The database this client opened; else the one it would open, when its name is known without a token.
-      const known = this.#options.dbName !== undefined || (this.#user ?? tokenSubject(this.#tokens.token)) != null;
-      const name = this.#dbName || (known ? this.#defaultDbName() : '');
+      await this.#storage.deleteHosted(name, this.#options.openStore).catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
       if (name) await deleteDB(name).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
       // The database is named after the user, and no token named one: it cannot be found.
       else left.push('IndexedDB (no token named the user)');

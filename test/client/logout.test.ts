@@ -1,4 +1,5 @@
 import { expect } from '@esm-bundle/chai';
+import type { ChatStore } from '../../src/client/index.js';
 import { freshConv, tokenFor } from '../browser-support/server.js';
 import { DEAD_URL, freshUser, makeClient, readOutbox, stopAll } from './support.js';
 
@@ -42,5 +43,19 @@ describe('clearLocalData (logout)', () => {
     const unstarted = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined, token: await tokenFor(user), start: false });
     await unstarted.client.clearLocalData();
     expect(await databases()).not.to.include(name);
+  });
+
+  it("deletes the app's store of a client that never started, opening it by the name the token gives", async () => {
+    const user = freshUser('alice');
+    const calls: string[] = [];
+    const openStore = async (name: string): Promise<ChatStore> =>
+      ({
+        deleteDatabase: async () => void calls.push(`delete ${name}`),
+        close: () => void calls.push(`close ${name}`),
+      }) as unknown as ChatStore;
+    const { client } = await makeClient(user, [freshConv()], { url: DEAD_URL, dbName: undefined, token: await tokenFor(user), openStore, start: false });
+    await client.clearLocalData();
+    const name = `imbed:${new URL(DEAD_URL).host}:${user}`;
+    expect(calls).to.deep.equal([`delete ${name}`, `close ${name}`]);
   });
 });

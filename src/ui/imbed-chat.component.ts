@@ -632,6 +632,9 @@ export class ImbedChat extends LitElement {
     } else {
       this.#owned = null;
     }
+    // What was typed belongs to the conversation and the user it was typed for: another client (a logout,
+    // another user, another conversation) starts with an empty composer, so it is never sent as another.
+    if (this.#controller.client && next !== this.#controller.client) this.draft = '';
     this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.

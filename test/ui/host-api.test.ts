@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
 import { dropConnections, freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, freshUser, mountBare, mountChat, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 
 /** The IndexedDB database the element's client keeps for `user` on the test server. */
 async function databaseOf(user: string): Promise<string> {
@@ -70,6 +70,35 @@ describe('<imbed-chat> host API', () => {
     // The history comes back from the server, not from a database that should be gone.
     await until(() => texts(el).includes('kept on this device'), 'the history from the server');
     expect(bannerText(el)).to.not.include('Signed out');
+  });
+
+  it('empties the composer when the chat changes hands: a logout, another user, another conversation', async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const el = await mountChat({ user, conversation: conv });
+    await untilOnline(el);
+    const input = fillComposer(el, 'half a sentence for alice');
+    await el.logout();
+    await el.updateComplete;
+    expect(input.value).to.equal('');
+
+    el.setToken(await tokenFor(user));
+    await untilOnline(el);
+    fillComposer(el, 'for this conversation only');
+    el.conversation = freshConv();
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+
+    // A new token for the same user keeps what is being typed.
+    fillComposer(el, 'still mine');
+    el.setToken(await tokenFor(user));
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('still mine');
+
+    const other = freshUser('bob');
+    el.setToken(await tokenFor(other));
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
   });
 
   it('announces a host\'s client that is online already as ready, and logout() only forgets it, leaving it running', async () => {

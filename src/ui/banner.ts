@@ -20,7 +20,7 @@ export interface ConnectionFacts {
    * A wait the server asked for, in whole seconds left: `rate` while the outbox waits out `RATE_LIMITED`,
    * `connections` while reconnecting waits out `TOO_MANY_CONNECTIONS`. Absent or null when none.
    */
-  hold?: { kind: 'rate' | 'connections'; seconds: number } | null;
+  hold?: { kind: 'rate' | 'connections'; seconds: number; total: number } | null;
   /** The server refused this conversation to this user (`FORBIDDEN`): not, or no longer, a member. */
   notMember?: boolean;
 }
@@ -28,6 +28,11 @@ export interface ConnectionFacts {
 export interface BannerModel {
   /** The connection line; empty when there is nothing to say. */
   status: string;
+  /**
+   * What assistive technology reads instead of `status`, when set: a countdown is said once, with the
+   * whole wait, rather than every second as the line counts down.
+   */
+  spoken?: string;
   /** A persistent notice (in-memory storage), shown under any state. */
   notice: string;
   /** Offer "Retry now" (`client.reconnect()`). */
@@ -73,13 +78,22 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
   if (state !== 'stopped' && state !== null) {
     // Said instead of a bare "Offline" or "waiting to send": the person learns why, and for how long.
     const hold = facts.hold;
-    if (hold?.kind === 'connections' && state !== 'online' && state !== 'syncing') status = strings.tooManyConnections(hold.seconds);
-    if (hold?.kind === 'rate' && state === 'online' && pending > 0) status = withPending(strings.sendingTooFast(hold.seconds));
+    let spoken: string | undefined;
+    if (hold?.kind === 'connections' && state !== 'online' && state !== 'syncing') {
+      status = strings.tooManyConnections(hold.seconds);
+      spoken = strings.tooManyConnections(hold.total);
+    }
+    if (hold?.kind === 'rate' && state === 'online' && pending > 0) {
+      status = withPending(strings.sendingTooFast(hold.seconds));
+      spoken = strings.sendingTooFast(hold.total);
+    }
     // Connected but refused: no state line would explain an empty conversation and messages that fail.
     if (facts.notMember) {
       status = strings.notMember;
+      spoken = undefined;
       tone = 'error';
     }
+    if (spoken !== undefined) return { status, spoken, notice, canRetry, tone };
   }
   return { status, notice, canRetry, tone };
 }
@@ -95,7 +109,11 @@ export function renderBanner(model: BannerModel, state: ConnectionState | null, 
     data-tone=${model.tone}
     ?data-empty=${empty}
   >
-    ${model.status ? html`<p class="banner-line" part="banner-status">${model.status}</p>` : nothing}
+    ${model.status
+      ? html`<p class="banner-line" part="banner-status">${model.spoken === undefined
+        ? model.status
+        : html`<span aria-hidden="true">${model.status}</span><span class="visually-hidden">${model.spoken}</span>`}</p>`
+      : nothing}
     ${model.canRetry
       ? html`<button type="button" part="banner-retry" @click=${onRetry}>${strings.retryNow}</button>`
       : nothing}

@@ -258,7 +258,7 @@ export class ImbedChat extends LitElement {
   #lastConversation = '';
   #scrollAfterUpdate = false;
   /** A wait the server asked for (rate limit, too many connections) and when it ends, for the banner. */
-  #hold?: { kind: 'rate' | 'connections'; until: number };
+  #hold?: { kind: 'rate' | 'connections'; until: number; total: number };
   /** Conversations the server refused to this user on the current connection, for the banner. */
   #notMemberOf = new Set<string>();
   /** Re-renders the banner's countdown once a second while a wait runs. */
@@ -453,7 +453,7 @@ export class ImbedChat extends LitElement {
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
-      hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000) } : null,
+      hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000), total: this.#hold.total } : null,
       notMember: this.#notMemberOf.has(this.conversation),
     }, strings);
     const body = html`
@@ -634,7 +634,11 @@ export class ImbedChat extends LitElement {
     }
     // What was typed belongs to the conversation and the user it was typed for: another client (a logout,
     // another user, another conversation) starts with an empty composer, so it is never sent as another.
-    if (this.#controller.client && next !== this.#controller.client) this.draft = '';
+    if (this.#controller.client && next !== this.#controller.client) {
+      this.draft = '';
+      // A wait the server asked of the client being left behind is not the next one's.
+      this.endHold();
+    }
     this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.
@@ -686,7 +690,7 @@ export class ImbedChat extends LitElement {
   private noteHold(error: { code: string; retryAfter?: number }): void {
     const kind = error.code === 'RATE_LIMITED' ? 'rate' : error.code === 'TOO_MANY_CONNECTIONS' ? 'connections' : null;
     if (kind === null || error.retryAfter === undefined) return;
-    this.#hold = { kind, until: Date.now() + error.retryAfter };
+    this.#hold = { kind, until: Date.now() + error.retryAfter, total: Math.ceil(error.retryAfter / 1000) };
     clearInterval(this.#holdTimer);
     this.#holdTimer = setInterval(() => {
       if (this.#hold && this.#hold.until <= Date.now()) this.endHold();

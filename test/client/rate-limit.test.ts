@@ -78,13 +78,17 @@ describe('server limits', () => {
     mounted.push(el);
 
     for (const text of ['one', 'two', 'three']) await alice.client.send(conv, text);
-    const banner = () => el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '';
+    const banner = () => el.shadowRoot?.querySelector('[part="banner-status"]');
     let seen = '';
+    let spoken = '';
     await until(() => {
-      seen = banner();
+      seen = banner()?.querySelector('[aria-hidden="true"]')?.textContent ?? '';
+      spoken = banner()?.querySelector('.visually-hidden')?.textContent ?? '';
       return seen.includes('Sending too fast');
     }, 'the waiting notice');
+    // On screen the wait counts down; a screen reader hears it once, as the server gave it.
     expect(seen).to.match(/waiting \d+ s/);
+    expect(spoken).to.match(/^Sending too fast — waiting \d+ s$/);
     expect(alice.client.items(conv).filter((i) => i.status === 'pending').length).to.be.greaterThan(0);
 
     await until(() => alice.client.pendingCount() === 0, 'all sent', 20_000);

@@ -11,6 +11,11 @@ export interface ConnectionFacts {
   state: ConnectionState | null;
   /** Messages of this conversation waiting to send. */
   pending: number;
+  /**
+   * Online, whether one of them has waited longer than a send takes (`PENDING_NOTICE_AFTER`): only then
+   * does the banner count them, so that every message sent does not flash a notice.
+   */
+  waitingLong?: boolean;
   storageKind: StorageKind | null;
   /** The client has been online before, so a new `connecting` is a reconnect. */
   wasOnline: boolean;
@@ -24,6 +29,9 @@ export interface ConnectionFacts {
   /** The server refused this conversation to this user (`FORBIDDEN`): not, or no longer, a member. */
   notMember?: boolean;
 }
+
+/** How long a message may wait to send while online before the banner counts it (ms). */
+export const PENDING_NOTICE_AFTER = 2_000;
 
 export interface BannerModel {
   /** The connection line; empty when there is nothing to say. */
@@ -68,7 +76,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       status = strings.catchingUp;
       break;
     case 'online':
-      status = pending > 0 ? strings.waiting(pending) : '';
+      status = pending > 0 && facts.waitingLong ? strings.waiting(pending) : '';
       break;
     case 'stopped':
       status = strings.unavailable(facts.stopReason);

@@ -1,7 +1,7 @@
 import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem } from '../client/index.js';
 import { Announcer } from './announcer.js';
-import { describeConnection, renderBanner } from './banner.js';
+import { describeConnection, PENDING_NOTICE_AFTER, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
 import { isSendKey, renderComposer } from './composer.js';
 import { KeyboardInsetController } from './keyboard-inset.js';
@@ -91,7 +91,7 @@ interface OwnedClient {
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.
  * @event {CustomEvent<ImbedReadyDetail>} imbed-ready - The element's client came online for the first time (once per client: again after a new token for another user, or a `logout()` and a new login). `detail: {user}`.
  *
- * @csspart banner - The connection banner (`role="status"`); empty and collapsed when online with nothing waiting.
+ * @csspart banner - The connection banner (`role="status"`); empty and collapsed when online with nothing waiting for over 2 s.
  * @csspart banner-status - The connection line in the banner.
  * @csspart banner-notice - The persistent notice that messages are kept in memory only.
  * @csspart banner-retry - The "Retry now" button shown while offline or reconnecting.
@@ -263,6 +263,8 @@ export class ImbedChat extends LitElement {
   #notMemberOf = new Set<string>();
   /** Re-renders the banner's countdown once a second while a wait runs. */
   #holdTimer: ReturnType<typeof setInterval> | undefined;
+  /** The render that counts a message once it has waited long enough to send (see `#waitingLong`). */
+  #pendingNotice: ReturnType<typeof setTimeout> | undefined;
   /** The client `imbed-ready` was last dispatched for: once per client. */
   #readyClient?: ImbedClient;
   /** `logout()` ran and no client has replaced the one it ended: the banner says "Signed out". */
@@ -369,6 +371,7 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
+    clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
     this.endHold();
     this.syncClient();
@@ -447,9 +450,11 @@ export class ImbedChat extends LitElement {
     const items = this.#items();
     const words = this.localize();
     const strings = words.strings;
+    const pending = this.#pending();
     const banner = describeConnection({
       state: client?.state ?? null,
-      pending: this.#pending(),
+      pending,
+      waitingLong: client?.state === 'online' && pending > 0 && this.#waitingLong(items),
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
@@ -584,6 +589,25 @@ export class ImbedChat extends LitElement {
   }
 
   /** How many of the shown conversation's messages wait to send. */
+  /**
+   * Whether a message of this conversation has waited to send longer than `PENDING_NOTICE_AFTER`; if not,
+   * renders again when the first would have.
+   */
+  #waitingLong(items: readonly ChatItem[]): boolean {
+    let soonest = Infinity;
+    for (const item of items) {
+      if (item.status !== 'pending') continue;
+      const left = item.ts + PENDING_NOTICE_AFTER - Date.now();
+      if (left <= 0) return true;
+      soonest = Math.min(soonest, left);
+    }
+    if (soonest < Infinity) {
+      clearTimeout(this.#pendingNotice);
+      this.#pendingNotice = setTimeout(() => this.requestUpdate(), soonest);
+    }
+    return false;
+  }
+
   #pending(): number {
     const client = this.client;
     return client && this.conversation ? client.pendingCount(this.conversation) : 0;

@@ -59,4 +59,9 @@ describe('<imbed-chat> message times', () => {
     expect([reconnecting.status, reconnecting.spoken]).to.deep.equal(['Too many open chats — reconnecting in 3 s', 'Too many open chats — reconnecting in 30 s']);
     expect(describeConnection({ ...base, state: 'offline' }).spoken).to.equal(undefined);
   });
+
+  it('counts messages waiting while online only once one has waited longer than a send takes', () => {
+    expect(describeConnection({ ...base, pending: 1 }).status).to.equal('');
+    expect(describeConnection({ ...base, pending: 2, waitingLong: true }).status).to.equal('2 messages waiting to send');
+  });
 });

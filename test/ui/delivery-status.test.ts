@@ -61,6 +61,23 @@ describe('<imbed-chat> delivery status', () => {
     expect(seenStatuses.every((s) => s === 'pending' || s === 'sent')).to.equal(true);
   });
 
+  it('shows no banner for messages on their way while online: only the message says Sending…', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    const banners: string[] = [];
+    const banner = part(el, 'banner');
+    const observer = new MutationObserver(() => banners.push(banner.textContent?.trim() ?? ''));
+    observer.observe(banner, { subtree: true, childList: true, characterData: true });
+    for (const text of ['one', 'two', 'three', 'four', 'five']) {
+      fillComposer(el, text);
+      part(el, 'send-button').click();
+      await until(() => messageNode(el, text) !== undefined, 'the message node');
+    }
+    await until(() => ['one', 'two', 'three', 'four', 'five'].every((t) => statusOf(el, t) === 'sent'), 'all sent');
+    observer.disconnect();
+    expect(banners.filter((b) => b !== '')).to.deep.equal([]);
+  });
+
   it('shows a message sent while the server is down as pending, counts it in the banner, and sends it when the server is back', async () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
     await untilOnline(el);

@@ -266,8 +266,7 @@ export class MessageList implements ReactiveController {
       this.#loading = !!loading;
       void loading?.finally(() => (this.#loading = false));
     }
-    let first = 0;
-    for (let y = 0; first < n - 1 && (y += this.#guess(items[first]!)) < top; ) first++;
+    const first = this.#firstInView(log, n);
     let last = first;
     for (let y = 0; last < n - 1 && y < view; ) y += this.#guess(items[last++]!);
     // Half a viewport to spare at either edge of the window: nothing to render.
@@ -275,6 +274,31 @@ export class MessageList implements ReactiveController {
     if ((first - margin >= this.#start || this.#start === 0) && (last + margin < this.#end || this.#end === n)) return;
     this.#fit(n, first);
     this.#host.requestUpdate();
+  }
+
+  /**
+   * The index of the item at the top of the viewport. Where the window's nodes are, read from the DOM
+   * (bisection, as `#noteAnchor`); over a spacer, counted from the window's edge in items of the mean
+   * pitch. Never from the top of the list: the spacers were sized with the guesses of their render, and
+   * measures taken since (or a list first laid out while hidden) would put the reader somewhere else.
+   */
+  #firstInView(log: HTMLElement, n: number): number {
+    const rows = this.#rows(log);
+    const edge = log.scrollTop + log.offsetTop;
+    const head = rows[0];
+    const tail = rows.at(-1);
+    if (!head || !tail) return 0;
+    if (edge < head.offsetTop) return Math.max(0, this.#start - Math.ceil((head.offsetTop - edge) / this.#mean()));
+    const bottom = tail.offsetTop + tail.offsetHeight;
+    if (edge >= bottom) return Math.min(n - 1, this.#start + rows.length + Math.floor((edge - bottom) / this.#mean()));
+    let low = 0;
+    let high = rows.length - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
+      else low = mid + 1;
+    }
+    return this.#start + low;
   }
 
   /**
@@ -310,6 +334,8 @@ export class MessageList implements ReactiveController {
     rows.forEach((row, i) => {
       if (!resized.has(row) && !resized.has(rows[i + 1]!)) return;
       const pitch = rows[i + 1] ? rows[i + 1]!.offsetTop - row.offsetTop : row.offsetHeight;
+      // A list laid out while hidden (a closed launcher panel) measures every node as 0: no measure at all.
+      if (pitch <= 0) return;
       const held = this.#pitch.get(row.dataset.key!);
       if (held === undefined) this.#measured++;
       this.#total += pitch - (held ?? 0);

@@ -178,6 +178,8 @@ export const chatStyles = css`
     flex: 1 1 auto;
     min-height: 0;
     overflow-y: auto;
+    /* The list keeps the message in view in place itself (message-list.ts); the browser's own anchoring would move it twice. */
+    overflow-anchor: none;
     overscroll-behavior: contain;
     padding-block: calc(var(--_sp) * 1.5);
     padding-inline: calc(var(--_sp) * 1.75);

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, seedMessages, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
-import { freshUser, messageNodes, mountChat, part, root, texts, unmountAll, untilOnline } from './fixtures.js';
+import { freshUser, messageNodes, mountChat, mountLauncher, part, root, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
 const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
@@ -56,6 +56,34 @@ describe('<imbed-chat> long history', () => {
     expect(heldSeqs(alice)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => i + 1));
     log.scrollTop = 0;
     await until(() => texts(alice)[0]?.startsWith('seeded 1 ') ?? false, 'the first message rendered');
+  });
+
+  it('scrolls up by as much as the reader scrolls, also after messages arrived while the panel was closed', async () => {
+    const conv = freshConv('closed');
+    await seedMessages(conv, 700);
+    const el = await mountLauncher(conv);
+    await untilOnline(el);
+    // Held while the panel is closed (display: none), where every message measures 0 px.
+    while (heldSeqs(el).length < 450) expect(await el.client!.loadOlder(conv)).to.equal(true);
+    el.open();
+    await el.updateComplete;
+    const log = part(el, 'log');
+    await until(() => log.clientHeight > 0 && log.scrollHeight - log.scrollTop - log.clientHeight <= 1, 'the open panel at the bottom');
+    const windows = new Set<string>();
+    for (let step = 0; step < 30; step++) {
+      await nextFrame();
+      await el.updateComplete;
+      const before = topVisible(el);
+      log.scrollTop -= 120;
+      await nextFrame();
+      await el.updateComplete;
+      await nextFrame();
+      windows.add(messageNodes(el)[0]!.dataset.seq!);
+      // The message that was at the top is still rendered, 120 px lower: the view moved by what the reader scrolled.
+      expect(messageNodes(el).some((n) => n.dataset.seq === before.seq), `step ${step}: seq ${before.seq} still rendered`).to.equal(true);
+      expect(topVisible(el, before.seq).offset - before.offset, `step ${step}: seq ${before.seq} moved`).to.be.closeTo(120, 1);
+    }
+    expect(windows.size, 'the list rendered other windows on the way').to.be.above(1);
   });
 
   it('renders the cached newest messages after a reload before the server answers', async () => {

@@ -221,6 +221,23 @@ export class ImbedChat extends LitElement {
     return this.renderRoot?.querySelector('.log') ?? null;
   }
 
+  /** Whether the reader is at the newest message, as of their last scroll or the last render that stuck to it. */
+  #atEnd = true;
+  /**
+   * Keeps a reader who was at the newest message there when the log itself changes size without a render
+   * (an on-screen keyboard, a rotation, a resized panel, a composer growing by a line).
+   */
+  readonly #logSize = new ResizeObserver(() => {
+    const log = this.#log;
+    if (!log) return;
+    // The reader's last scroll may not have been reported yet: it counts first.
+    this.#noteScroll(log);
+    if (this.#atEnd) this.#toEnd(log);
+  });
+  /** The log's scroll position when last looked at: a scroll event that finds it unchanged says nothing new. */
+  #lastTop = 0;
+  #sizedLog: HTMLElement | null = null;
+
   get #input(): HTMLTextAreaElement | null {
     return this.renderRoot?.querySelector('textarea') ?? null;
   }
@@ -421,8 +438,10 @@ export class ImbedChat extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (this.#scrollAfterUpdate && this.#log) this.#log.scrollTop = this.#log.scrollHeight;
+    const log = this.#log;
+    if (this.#scrollAfterUpdate && log) this.#toEnd(log);
     this.#scrollAfterUpdate = false;
+    if (log && log !== this.#sizedLog) this.#logSize.observe((this.#sizedLog = log));
     // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
     // which typing changes, rather than with the last one rendered.
     const input = this.#input;
@@ -733,16 +752,34 @@ export class ImbedChat extends LitElement {
   // list's own renders) are arrow functions bound to it.
   private onScroll(): void {
     this.#list.scrolled();
-    const log = this.#log;
-    if (this.newBelow && log && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM) {
+    if (this.#log) this.#noteScroll(this.#log);
+    if (this.newBelow && this.#atEnd) {
       // The update this schedules counts the messages now in view as seen (trackUnread).
       this.newBelow = false;
     }
   }
 
   private onNewMessages(): void {
-    if (this.#log) this.#log.scrollTop = this.#log.scrollHeight;
+    if (this.#log) this.#toEnd(this.#log);
     this.newBelow = false;
+  }
+
+  /**
+   * Notes whether the reader is at the newest message, when the log has scrolled since last looked at.
+   * Scroll events come late: one for a position this element set itself may find the log resized
+   * meanwhile, and must not read that as the reader leaving the newest message.
+   */
+  #noteScroll(log: HTMLElement): void {
+    if (log.scrollTop === this.#lastTop) return;
+    this.#lastTop = log.scrollTop;
+    this.#atEnd = log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
+  }
+
+  /** Scrolls to the newest message. */
+  #toEnd(log: HTMLElement): void {
+    log.scrollTop = log.scrollHeight;
+    this.#lastTop = log.scrollTop;
+    this.#atEnd = true;
   }
 
   private readonly onVisibility = (): void => {

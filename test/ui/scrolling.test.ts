@@ -3,6 +3,11 @@ import { freshConv, until } from '../browser-support/server.js';
 import { fillComposer, freshUser, maybePart, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
+/** Waits for `n` frames: a ResizeObserver reports after the frame's layout, after its animation callbacks. */
+async function frames(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => requestAnimationFrame(r));
+}
+
 function distanceFromBottom(log: HTMLElement): number {
   return log.scrollHeight - log.scrollTop - log.clientHeight;
 }
@@ -32,6 +37,31 @@ describe('<imbed-chat> scrolling', () => {
     await alice.updateComplete;
     expect(distanceFromBottom(log)).to.be.at.most(1);
     expect(maybePart(alice, 'new-messages')).to.equal(null);
+  });
+
+  it('stays at the newest message when the chat gets shorter, as when an on-screen keyboard opens', async () => {
+    const { alice, bob } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    await until(() => distanceFromBottom(log) <= 1, 'alice to be at the bottom');
+    const tall = log.clientHeight;
+    alice.style.height = '240px';
+    await until(() => log.clientHeight <= tall - 50, 'the shorter chat');
+    await frames(2);
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    await bob.send('while typing');
+    await until(() => texts(alice).includes('while typing'), 'the new message');
+    await alice.updateComplete;
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    expect(maybePart(alice, 'new-messages')).to.equal(null);
+    // A reader who scrolled up stays where they are.
+    alice.style.height = '300px';
+    await until(() => log.clientHeight === tall, 'the taller chat');
+    log.scrollTop = 0;
+    await frames(2);
+    alice.style.height = '240px';
+    await until(() => log.clientHeight <= tall - 50, 'the shorter chat again');
+    await frames(2);
+    expect(log.scrollTop).to.equal(0);
   });
 
   it('shows a New messages pill instead of jumping when the reader scrolled up, and scrolls down on click', async () => {

@@ -32,13 +32,15 @@ interface ReadState {
   saved: string;
 }
 
-/** The highest seq among `items` (the newest stored message), 0 when none is stored. */
+/** The newest stored message among `items` (the highest seq; own messages not yet stored come after it). */
+function newestStored(items: readonly ChatItem[]): ChatItem | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.seq !== null) return items[i];
+  return undefined;
+}
+
+/** The highest seq among `items`, 0 when none is stored. */
 function newestSeq(items: readonly ChatItem[]): number {
-  for (let i = items.length - 1; i >= 0; i--) {
-    const seq = items[i]!.seq;
-    if (seq !== null) return seq;
-  }
-  return 0;
+  return newestStored(items)?.seq ?? 0;
 }
 
 /** Where the element's own client gets its tokens: a fixed one, or the host's provider. */
@@ -272,6 +274,8 @@ export class ImbedChat extends LitElement {
   #composing = false;
   /** The newest item at the last render, to tell "a message arrived" from any other re-render. */
   #lastCmid: string | null = null;
+  /** The seq of the newest stored message at the last render, to notice one from someone else. */
+  #lastSeq = 0;
   #lastConversation = '';
   #scrollAfterUpdate = false;
   /** A wait the server asked for (rate limit, too many connections) and when it ends, for the banner. */
@@ -710,6 +714,7 @@ export class ImbedChat extends LitElement {
     const items = this.#items();
     const newest = items.at(-1);
     const newestCmid = newest?.cmid ?? null;
+    const stored = newestStored(items);
     const log = this.#log;
     const nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
     if (this.conversation !== this.#lastConversation) {
@@ -718,15 +723,16 @@ export class ImbedChat extends LitElement {
       this.newBelow = false;
     } else if (nearBottom) {
       this.#scrollAfterUpdate = true;
-    } else if (newest && newestCmid !== this.#lastCmid) {
-      if (newest.mine) {
-        this.#scrollAfterUpdate = true;
-        this.newBelow = false;
-      } else {
-        this.newBelow = true;
-      }
+    } else if (newest?.mine && newestCmid !== this.#lastCmid) {
+      this.#scrollAfterUpdate = true;
+      this.newBelow = false;
+    } else if (stored && stored.seq! > this.#lastSeq && !stored.mine) {
+      // Compared by seq, not by the last item: own messages not yet sent (a failed one left there) stay
+      // after the newest stored message, and someone else's arrives before them.
+      this.newBelow = true;
     }
     this.#lastCmid = newestCmid;
+    this.#lastSeq = stored?.seq ?? 0;
   }
 
   /** Starts the banner's countdown for a refusal that says how long the client waits. */

@@ -81,6 +81,21 @@ describe('<imbed-chat> scrolling', () => {
     expect(maybePart(alice, 'new-messages')).to.equal(null);
   });
 
+  it('shows the pill for someone else\'s new message also when a failed one of yours is last', async () => {
+    const { alice, bob } = await twoPeopleWithHistory(25);
+    // Over the test server's text limit, under the composer's: the server refuses it and it stays last.
+    const refused = 'x'.repeat(1500);
+    await alice.send(refused);
+    await until(() => statusOf(alice, refused) === 'failed', 'the refusal');
+    const log = part(alice, 'log');
+    log.scrollTop = 0;
+    await frames(2);
+    await bob.send('after the failure');
+    await until(() => texts(alice).includes('after the failure'), 'the new message');
+    await until(() => maybePart(alice, 'new-messages') !== null, 'the pill');
+    expect(log.scrollTop).to.equal(0);
+  });
+
   it('hides the pill when the reader scrolls to the bottom themselves', async () => {
     const { alice, bob } = await twoPeopleWithHistory(25);
     const log = part(alice, 'log');

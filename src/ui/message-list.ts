@@ -80,7 +80,10 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
     data-key=${keyOf(item)}
     data-seq=${item.seq ?? nothing}
   >
-    ${!item.mine && startsRun ? html`<span class="sender" part="sender">${item.name}</span>` : nothing}
+    ${!item.mine && startsRun
+      ? html`<span class="sender" part="sender">${item.name}</span>`
+      : // Who wrote it, for a screen reader that meets this message on its own: the screen shows it by side and run.
+        html`<span class="visually-hidden">${item.mine ? words.strings.you : item.name}</span>`}
     <p class="bubble" part="text" dir="auto">${renderText(item.text)}</p>
     <div class="meta" part="meta">
       <time part="time" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts, words.tag)}>${formatTime(item.ts, words.tag)}</time>

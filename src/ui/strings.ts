@@ -10,6 +10,8 @@ export const en = {
   composerPlaceholder: 'Write a message…',
   send: 'Send',
   newMessages: 'New messages',
+  /** Names one's own messages for assistive technology (the screen shows them on their own side). */
+  you: 'You',
   sending: 'Sending…',
   sent: 'Sent',
   failed: 'Not sent',

@@ -93,6 +93,30 @@ describe('<imbed-chat> rendering', () => {
     }
   });
 
+  it('names the sender of every message for a screen reader, where the screen shows it by side and run', async () => {
+    const conv = freshConv();
+    const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv });
+    const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv });
+    await untilOnline(alice);
+    await untilOnline(bob);
+    await bob.send('first of a run');
+    await bob.send('second of a run');
+    await until(() => texts(alice).length === 2, 'bob\'s two messages');
+    await alice.send('my answer');
+    await until(() => statusOf(alice, 'my answer') === 'sent', 'the answer sent');
+    await alice.updateComplete;
+    const spoken = messageNodes(alice).map((node) => [
+      node.querySelector('[part~="sender"]')?.textContent ?? null,
+      node.querySelector('.visually-hidden')?.textContent ?? null,
+      getComputedStyle(node.querySelector('.visually-hidden') ?? node).position,
+    ]);
+    expect(spoken).to.deep.equal([
+      ['Bob', null, 'static'],
+      [null, 'Bob', 'absolute'],
+      [null, 'You', 'absolute'],
+    ]);
+  });
+
   it('colours links with --imbed-link-color and isolates them from surrounding bidi controls', async () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
     await untilOnline(el);

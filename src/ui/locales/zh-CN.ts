@@ -8,6 +8,7 @@ export const zhCN: Strings = {
   composerPlaceholder: '输入消息……',
   send: '发送',
   newMessages: '有新消息',
+  you: '我',
   sending: '正在发送……',
   sent: '已发送',
   failed: '发送失败',

@@ -12,6 +12,12 @@ const KINDS: readonly NotifyKind[] = ['title', 'sound', 'system'];
 /** How often the flashing title switches between the page's title and the notice (ms). */
 const FLASH_INTERVAL = 1000;
 
+/**
+ * Least time between two beeps, and between two system notifications (ms). A tab that comes back gets a
+ * page of messages at once: one beep for all, and one notification now and one for the last of them.
+ */
+const QUIET = 1000;
+
 /** The opt-ins named in a `notify` attribute value; unknown words are ignored. */
 export function parseNotify(value: string | null | undefined): ReadonlySet<NotifyKind> {
   const words = new Set((value ?? '').split(/\s+/));
@@ -34,6 +40,11 @@ export class Notifier {
   #timer: ReturnType<typeof setInterval> | undefined;
   #audio: AudioContext | null = null;
   #shown: Notification | null = null;
+  /** When the last beep and the last notification went out (`performance.now()`). */
+  #beeped = -Infinity;
+  #showed = -Infinity;
+  /** The notification waiting for the end of the quiet time, for the latest message, while one waits. */
+  #next: { message: Message; count: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(options: NotifierOptions) {
     this.#options = options;
@@ -53,8 +64,29 @@ export class Notifier {
   arrived(message: Message, count: number): void {
     if (document.visibilityState !== 'hidden') return;
     if (this.#kinds.has('title')) this.flash(count);
-    if (this.#kinds.has('sound')) this.beep();
-    if (this.#kinds.has('system')) this.show(message, count);
+    const now = performance.now();
+    if (this.#kinds.has('sound') && now - this.#beeped >= QUIET) {
+      this.#beeped = now;
+      this.beep();
+    }
+    if (!this.#kinds.has('system')) return;
+    if (this.#next) {
+      this.#next.message = message;
+      this.#next.count = count;
+    } else if (now - this.#showed >= QUIET) {
+      this.#showed = now;
+      this.show(message, count);
+    } else {
+      const next = (this.#next = {
+        message,
+        count,
+        timer: setTimeout(() => {
+          this.#next = null;
+          this.#showed = performance.now();
+          this.show(next.message, next.count);
+        }, QUIET - (now - this.#showed)),
+      });
+    }
   }
 
   /** The person is looking again: the exact page title comes back and the system notification goes. */
@@ -65,6 +97,8 @@ export class Notifier {
     this.#pageTitle = null;
     this.#shown?.close();
     this.#shown = null;
+    clearTimeout(this.#next?.timer);
+    this.#next = null;
   }
 
   /**

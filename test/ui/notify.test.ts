@@ -136,6 +136,20 @@ describe('notifications', () => {
     expect(fake.log.slice(-1)).to.deep.equal(['audio closed']);
   });
 
+  it('beeps once and shows two notifications, not two hundred, for a page of messages arriving at once', async () => {
+    const fake = fakes();
+    undo = fake.restore;
+    const notifier = new Notifier({ notice: (n) => `(${n}) New messages`, activate: () => {} });
+    notifier.kinds = parseNotify('sound system');
+    hideDocument();
+    for (let i = 1; i <= 200; i++) notifier.arrived({ ...message, seq: i, text: `catch-up ${i}` }, i);
+    expect(fake.log).to.deep.equal(['audio', 'beep', 'notification (1) New messages / Bob: catch-up 1']);
+    // Once the quiet time is over, the last of them, with the whole count.
+    await until(() => fake.log.length > 3, 'the notification for the last one', 3_000);
+    expect(fake.log.slice(3)).to.deep.equal(['notification closed', 'notification (200) New messages / Bob: catch-up 200']);
+    notifier.dispose();
+  });
+
   it('asks for notification permission on prepare() only when system notifications are opted in', () => {
     const fake = fakes();
     undo = fake.restore;

@@ -168,6 +168,8 @@ export class ImbedClient extends ImbedEventTarget {
   async stop(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
+    // A token nobody will use: storage opening behind it must not wait for a provider that hangs.
+    this.#tokens.abandon();
     this.#unlistenToBrowser();
     const session = this.#session;
     this.#closeSocket('client stopped');

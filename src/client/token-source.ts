@@ -21,6 +21,8 @@ export class TokenSource {
   #needed: boolean;
   /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
   #endWait: (() => void) | null = null;
+  /** Stops waiting for the `tokenProvider` call in progress (see `abandon`); null when none is. */
+  #stopWaiting: (() => void) | null = null;
 
   constructor(
     options: Pick<ImbedClientOptions, 'token' | 'tokenProvider' | 'tokenTimeout'>,
@@ -57,6 +59,12 @@ export class TokenSource {
     return true;
   }
 
+  /** The client stopped: a pending `obtain` ends now, without waiting for the provider's answer or the backoff. */
+  abandon(): void {
+    this.#stopWaiting?.();
+    this.#endWait?.();
+  }
+
   /**
    * Asks `tokenProvider` until it gives a token (with backoff between failures, each reported as a
    * non-fatal error), while `wanted()` holds. A no-op when a usable token is already there. A call that
@@ -67,10 +75,14 @@ export class TokenSource {
     const timeout = this.#options.tokenTimeout ?? TOKEN_TIMEOUT;
     for (let failures = 0; provider && this.#needed && wanted(); ) {
       try {
-        const token = await settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`);
+        const token = await Promise.race([
+          settleWithin(Promise.resolve().then(provider), timeout, `tokenProvider did not answer within ${timeout} ms`),
+          new Promise<never>((_, reject) => (this.#stopWaiting = () => reject(new Error('abandoned')))),
+        ]);
         if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
         this.set(token);
       } catch (e) {
+        if (!wanted()) return;
         failures += 1;
         this.#report({ code: ClientErrorCode.TOKEN_UNAVAILABLE, message: `could not get a token: ${messageOf(e)}`, retryable: true, fatal: false });
         await new Promise<void>((resolve) => {

@@ -32,8 +32,10 @@ describe('clearLocalData (logout)', () => {
     await first.client.stop();
     expect((await readOutbox(name)).map((r) => r.text)).to.deep.equal(['typed offline']);
 
-    // Logged out before its tokenProvider answered: whose database it is, nobody knows yet.
-    const waiting = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined, token: undefined, tokenProvider: () => new Promise<string>(() => {}), tokenTimeout: 300 });
+    // Logged out before its tokenProvider answered: whose database it is, nobody knows yet. The logout
+    // does not wait for the provider (this one would count as failed only after a minute, past the
+    // test's own timeout).
+    const waiting = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined, token: undefined, tokenProvider: () => new Promise<string>(() => {}), tokenTimeout: 60_000 });
     const error = await rejection(waiting.client.clearLocalData());
     expect(error.message).to.contain('local data not deleted').and.to.contain('IndexedDB (no token named the user)');
     expect(await databases()).to.include(name);

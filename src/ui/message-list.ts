@@ -104,7 +104,8 @@ const GUESS = 56;
  * `MAX_NODES` nodes. Nodes are keyed by `cmid`. Each rendered node's pitch is measured (ResizeObserver, then
  * the distance to the next node, which counts gaps and margins); unmeasured ones are guessed as the mean.
  * The node at the top of the viewport stays put through every render (scroll anchoring done here, as
- * Safari has no `overflow-anchor`), whether older items are prepended or guesses give way to measures.
+ * Safari has no `overflow-anchor`; where the browser has it too, the result is the same), whether older
+ * items are prepended or guesses give way to measures.
  */
 export class MessageList implements ReactiveController {
   readonly #host: ReactiveControllerHost;
@@ -116,7 +117,7 @@ export class MessageList implements ReactiveController {
   #items: readonly ChatItem[] = [];
   #start = 0;
   #end = 0;
-  #anchor?: [node: HTMLElement, top: number];
+  #anchor?: [node: HTMLElement, top: number, scrollTop: number];
   /** What the next `hostUpdated` puts in the DOM: the window's items and the spacers' heights. */
   #view?: [start: number, end: number, above: number, below: number, actions: MessageActions, words: Localized];
   /** The node of each rendered item, by cmid: Lit renders into it, and it moves only when its item does. */
@@ -153,8 +154,9 @@ export class MessageList implements ReactiveController {
     if (!log) return;
     const box = log.querySelector('.rows');
     if (box) this.#place(box);
-    const [node, top] = this.#anchor ?? [];
-    if (node?.isConnected) log.scrollTop += node.offsetTop - top!;
+    const [node, top, scrollTop] = this.#anchor ?? [];
+    // Set, not added to: a browser with its own scroll anchoring may have moved the view already.
+    if (node?.isConnected) log.scrollTop = scrollTop! + node.offsetTop - top!;
     this.#anchor = undefined;
     // A render that ends at the newest item sticks to the bottom: its window is already the right one.
     if (!this.#atBottom) this.scrolled(false);
@@ -175,7 +177,7 @@ export class MessageList implements ReactiveController {
       else low = mid + 1;
     }
     const node = rows[low];
-    this.#anchor = node && [node, node.offsetTop];
+    this.#anchor = node && [node, node.offsetTop, log.scrollTop];
   }
 
   /**

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
-import { fillComposer, freshUser, maybePart, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { fillComposer, freshUser, maybePart, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
 /** Waits for `n` frames: a ResizeObserver reports after the frame's layout, after its animation callbacks. */
@@ -62,6 +62,30 @@ describe('<imbed-chat> scrolling', () => {
     await until(() => log.clientHeight <= tall - 50, 'the shorter chat again');
     await frames(2);
     expect(log.scrollTop).to.equal(0);
+  });
+
+  it('keeps the message a reader scrolled to in view when the chat gets narrower and the text wraps anew', async () => {
+    const conv = freshConv();
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '300px' });
+    const bob = await mountChat({ user: freshUser('bob'), conversation: conv, height: '300px' });
+    await untilOnline(alice);
+    await untilOnline(bob);
+    for (let i = 1; i <= 40; i++) await bob.send(`long ${i} ${'words that wrap when the chat is narrow '.repeat(4)}`);
+    await until(() => texts(alice).length === 40, 'the 40 messages');
+    alice.style.width = '600px';
+    const log = part(alice, 'log');
+    log.scrollTop = log.scrollHeight / 2;
+    await frames(2);
+    const inView = () => {
+      const box = log.getBoundingClientRect();
+      return [...root(alice).querySelectorAll<HTMLElement>('[part~="message"]')].find((n) => n.getBoundingClientRect().bottom > box.top)!;
+    };
+    const seen = inView();
+    alice.style.width = '320px';
+    await frames(3);
+    const box = log.getBoundingClientRect();
+    const rect = seen.getBoundingClientRect();
+    expect(rect.bottom > box.top && rect.top < box.bottom, 'the same message still in view').to.equal(true);
   });
 
   it('shows a New messages pill instead of jumping when the reader scrolled up, and scrolls down on click', async () => {

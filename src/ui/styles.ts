@@ -178,8 +178,6 @@ export const chatStyles = css`
     flex: 1 1 auto;
     min-height: 0;
     overflow-y: auto;
-    /* The list keeps the message in view in place itself (message-list.ts); the browser's own anchoring would move it twice. */
-    overflow-anchor: none;
     overscroll-behavior: contain;
     padding-block: calc(var(--_sp) * 1.5);
     padding-inline: calc(var(--_sp) * 1.75);
@@ -199,6 +197,8 @@ export const chatStyles = css`
    * Inline margins are logical, so the sides swap in right-to-left text.
    */
   .message {
+    /* Holds its visually hidden sender name, which would otherwise be placed outside the scrolling log. */
+    position: relative;
     display: flex;
     flex-direction: column;
     inline-size: fit-content;

@@ -111,10 +111,15 @@ describe('<imbed-chat> rendering', () => {
       getComputedStyle(node.querySelector('.visually-hidden') ?? node).position,
     ]);
     expect(spoken).to.deep.equal([
-      ['Bob', null, 'static'],
+      ['Bob', null, 'relative'],
       [null, 'Bob', 'absolute'],
       [null, 'You', 'absolute'],
     ]);
+    // Each hidden name is placed in its own message, so it scrolls with it inside the log.
+    for (const node of messageNodes(alice)) {
+      const hidden = node.querySelector<HTMLElement>('.visually-hidden');
+      if (hidden) expect(hidden.offsetParent).to.equal(node);
+    }
   });
 
   it('colours links with --imbed-link-color and isolates them from surrounding bidi controls', async () => {

@@ -93,7 +93,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
     }
     if (hold?.kind === 'rate' && state === 'online' && pending > 0) {
       status = withPending(strings.sendingTooFast(hold.seconds));
-      spoken = strings.sendingTooFast(hold.total);
+      spoken = withPending(strings.sendingTooFast(hold.total));
     }
     // Connected but refused: no state line would explain an empty conversation and messages that fail.
     if (facts.notMember) {

@@ -377,6 +377,7 @@ export class ImbedChat extends LitElement {
     this.tokenProvider = null;
     this.syncClient();
     this.#signedOut = true;
+    this.#leaveClient();
     if (this.#read) writeUnread(this.#read.key, null);
     this.#read = null;
     this.setUnread(0);
@@ -622,7 +623,8 @@ export class ImbedChat extends LitElement {
       if (item.status !== 'pending') continue;
       const left = item.ts + PENDING_NOTICE_AFTER - Date.now();
       if (left <= 0) return true;
-      soonest = Math.min(soonest, left);
+      // At most the notice's own delay: an item dated in the future (a clock set back) is looked at again.
+      soonest = Math.min(soonest, left, PENDING_NOTICE_AFTER);
     }
     if (soonest < Infinity) {
       clearTimeout(this.#pendingNotice);
@@ -679,13 +681,10 @@ export class ImbedChat extends LitElement {
     } else {
       this.#owned = null;
     }
-    // What was typed belongs to the conversation and the user it was typed for: another client (a logout,
-    // another user, another conversation) starts with an empty composer, so it is never sent as another.
-    if (this.#controller.client && next !== this.#controller.client) {
-      this.draft = '';
-      // A wait the server asked of the client being left behind is not the next one's.
-      this.endHold();
-    }
+    // What was typed belongs to the conversation and the user it was typed for: another client (another
+    // user, another conversation; logout() clears it itself) starts with an empty composer, so it is never
+    // sent as another. Not when the element only left the page for a moment (moved by the host's framework).
+    if (next && this.#controller.client && next !== this.#controller.client) this.#leaveClient();
     this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.
@@ -745,6 +744,12 @@ export class ImbedChat extends LitElement {
       if (this.#hold && this.#hold.until <= Date.now()) this.endHold();
       this.requestUpdate();
     }, 1000);
+  }
+
+  /** Forgets what belonged to the client being left: the draft, and a wait the server asked of it. */
+  #leaveClient(): void {
+    this.draft = '';
+    this.endHold();
   }
 
   private endHold(): void {

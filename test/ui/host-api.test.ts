@@ -95,6 +95,13 @@ describe('<imbed-chat> host API', () => {
     await el.updateComplete;
     expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('still mine');
 
+    // Moved in the page (a framework re-parenting it), the chat keeps what is being typed.
+    fillComposer(el, 'moving along');
+    el.remove();
+    document.body.append(el);
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('moving along');
+
     const other = freshUser('bob');
     el.setToken(await tokenFor(other));
     await el.updateComplete;

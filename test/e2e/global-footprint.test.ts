@@ -181,6 +181,8 @@ describe('the script-tag build on a blank page', () => {
         window.onmessage = function onMessage() {};
         new BroadcastChannel('footprint-control').addEventListener('message', function onChannel() {});`,
     });
+    // An inline module runs as a task of its own, after the tag is in (and whole): observed once it has run.
+    await page.waitForFunction(() => 'strayGlobal' in window);
     const observed = await observe(page);
     assert.deepEqual(observed.added, ['Imbed', 'strayGlobal']);
     assert.equal(observed.windowMessageListeners.length, 2, 'listeners on the window, not the channel\'s');

@@ -40,7 +40,6 @@ import {
   type ConnectionState,
   type ImbedClientEventMap,
   type ImbedClientOptions,
-  type ItemError,
   type StateChange,
   type StorageKind,
 } from './types.js';
@@ -399,7 +398,7 @@ export class ImbedClient extends ImbedEventTarget {
     }
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
-    const name = this.#defaultDbName();
+    const name = this.#databaseName('anonymous')!;
     const reason = await this.#storage.open(name, this.#options, (why) =>
       this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
@@ -723,9 +722,8 @@ export class ImbedClient extends ImbedEventTarget {
   async clearLocalData(): Promise<void> {
     await this.stop();
     const left: string[] = [];
-    // The database this client opened; else the one it would open, when its name is known without a token.
-    const known = this.#options.dbName !== undefined || (this.#user ?? tokenSubject(this.#tokens.token)) != null;
-    const name = this.#dbName || (known ? this.#defaultDbName() : '');
+    // The database this client opened; else the one it would open, when its name is known.
+    const name = this.#dbName || this.#databaseName();
     if (this.#options.storage !== 'memory') {
       await this.#storage.deleteHosted(name, this.#options.openStore).catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
       if (name) await deleteDB(name).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
@@ -735,8 +733,12 @@ export class ImbedClient extends ImbedEventTarget {
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }
 
-  /** The database's name: `dbName`, else one per server and user (the user as the token names them). */
-  #defaultDbName(): string {
-    return this.#options.dbName ?? `imbed:${new URL(this.#options.url).host}:${this.#user ?? tokenSubject(this.#tokens.token) ?? 'anonymous'}`;
+  /**
+   * The database's name: `dbName`, else one per server and user (the user as the token names them, else
+   * `unnamed`); null when there is neither.
+   */
+  #databaseName(unnamed?: string): string | null {
+    const user = this.#user ?? tokenSubject(this.#tokens.token) ?? unnamed;
+    return this.#options.dbName ?? (user === undefined ? null : `imbed:${new URL(this.#options.url).host}:${user}`);
   }
 }

@@ -109,7 +109,7 @@ export class ClientStorage {
    * Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself); rejects when it
    * could not. A client that never opened the store `openStore` gives opens the one named `name` to delete it.
    */
-  async deleteHosted(name: string, openStore: StorageOptions['openStore']): Promise<void> {
+  async deleteHosted(name: string | null, openStore: StorageOptions['openStore']): Promise<void> {
     if (this.#hosted) return this.#hosted.deleteDatabase?.();
     if (!openStore || !name || this.#store) return;
     const store = await openStore(name);

@@ -135,11 +135,11 @@ export interface ImbedServer {
   close(opts?: { code?: number }): Promise<void>;
 }
 
-/** The `upgrade` listeners of imbed servers, told apart from the host's own. */
-const imbedListeners = new WeakSet<object>();
-
-/** The paths the imbed servers attached to an http server serve, so that each leaves the others' to them. */
-const attachedPaths = new WeakMap<Server, Set<string>>();
+/**
+ * Per http server, the `upgrade` listener of each imbed server on it and the path it serves: each leaves
+ * the others' paths to them, and tells the host's own listeners from theirs.
+ */
+const attached = new WeakMap<Server, Map<object, string>>();
 
 /** How long `close` waits for clients to answer the close handshake before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -278,9 +278,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       // Attach mode: another upgrade handler of the host (a dev server's own socket), or another imbed
       // server on its own path, may want it. With none, nobody would ever answer or close the socket:
       // Node leaves an upgraded socket to its listeners.
-      const imbedPaths = attachedPaths.get(httpServer);
-      const hostListens = httpServer.listeners('upgrade').some((listener) => !imbedListeners.has(listener));
-      if (!options.server || (!hostListens && !imbedPaths?.has(pathname))) rejectUpgrade(socket, 404, 'Not Found');
+      const imbed = attached.get(httpServer)!;
+      const hostListens = httpServer.listeners('upgrade').some((listener) => !imbed.has(listener));
+      if (!options.server || (!hostListens && ![...imbed.values()].includes(pathname))) rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -319,10 +319,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     }
   }
   httpServer.on('upgrade', onUpgrade);
-  imbedListeners.add(onUpgrade);
-  let paths = attachedPaths.get(httpServer);
-  if (!paths) attachedPaths.set(httpServer, (paths = new Set()));
-  paths.add(path);
+  let imbed = attached.get(httpServer);
+  if (!imbed) attached.set(httpServer, (imbed = new Map()));
+  imbed.set(onUpgrade, path);
   const deadlines = setInterval(() => {
     const now = performance.now();
     for (const session of sessions) session.checkDeadlines(now);
@@ -338,7 +337,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   async function shutdown(code: number): Promise<void> {
     closing = true;
     httpServer.off('upgrade', onUpgrade);
-    attachedPaths.get(httpServer)?.delete(path);
+    attached.get(httpServer)?.delete(onUpgrade);
     closeAll(code);
     const allClosed = whenNoSessions();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'timeout').unref());

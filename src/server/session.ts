@@ -305,10 +305,15 @@ export class Session implements Subscriber, CommitParty {
       if (frame.type === 'send') this.onSend(frame);
       else this.onSync(frame);
     } catch (err) {
-      this.ctx.log(`session ${this.id} failed on a frame: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      this.storeSends();
-      this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the server failed to handle the frame', ref));
+      this.failedOn(err, ref);
     }
+  }
+
+  /** A frame that threw: logged, and answered `INTERNAL` after the sends before it, which are stored. */
+  private failedOn(err: unknown, ref: Ref | null): void {
+    this.ctx.log(`session ${this.id} failed on a frame: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    this.storeSends();
+    this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the server failed to handle the frame', ref));
   }
 
   /**
@@ -606,8 +611,7 @@ export class Session implements Subscriber, CommitParty {
       try {
         this.answerSync(frame);
       } catch (err) {
-        this.ctx.log(`session ${this.id} failed on a sync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        this.sendError(new ProtocolError(ErrorCode.INTERNAL, 'the server failed to handle the frame', frame.ref ?? null));
+        this.failedOn(err, frame.ref ?? null);
       }
     }
     // An answer may have closed the connection (over the slow-reader limit after all).

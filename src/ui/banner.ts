@@ -54,6 +54,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
   const withPending = (status: string): string => (pending > 0 ? strings.withWaiting(status, pending) : status);
   const notice = facts.storageKind === 'memory' ? strings.memoryStorage : '';
   let status = '';
+  let spoken: string | undefined;
   let canRetry = false;
   let tone: BannerModel['tone'] = 'info';
   switch (state) {
@@ -86,7 +87,6 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
   if (state !== 'stopped' && state !== null) {
     // Said instead of a bare "Offline" or "waiting to send": the person learns why, and for how long.
     const hold = facts.hold;
-    let spoken: string | undefined;
     if (hold?.kind === 'connections' && state !== 'online' && state !== 'syncing') {
       status = strings.tooManyConnections(hold.seconds);
       spoken = strings.tooManyConnections(hold.total);
@@ -101,9 +101,8 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       spoken = undefined;
       tone = 'error';
     }
-    if (spoken !== undefined) return { status, spoken, notice, canRetry, tone };
   }
-  return { status, notice, canRetry, tone };
+  return { status, ...(spoken !== undefined && { spoken }), notice, canRetry, tone };
 }
 
 export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: () => void, strings: Strings): TemplateResult {

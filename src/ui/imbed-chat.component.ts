@@ -43,6 +43,11 @@ function newestSeq(items: readonly ChatItem[]): number {
   return newestStored(items)?.seq ?? 0;
 }
 
+/** Whether the log is scrolled to (within `NEAR_BOTTOM` of) its newest message. */
+function atNewest(log: HTMLElement): boolean {
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
+}
+
 /** Where the element's own client gets its tokens: a fixed one, or the host's provider. */
 type TokenProvider = () => Promise<string>;
 
@@ -612,7 +617,6 @@ export class ImbedChat extends LitElement {
     return localize(this.lang || inheritedLang(this), navigator.languages, this.strings);
   }
 
-  /** How many of the shown conversation's messages wait to send. */
   /**
    * Whether a message of this conversation has waited to send longer than `PENDING_NOTICE_AFTER`; if not,
    * renders again when the first would have.
@@ -633,6 +637,7 @@ export class ImbedChat extends LitElement {
     return false;
   }
 
+  /** How many of the shown conversation's messages wait to send. */
   #pending(): number {
     const client = this.client;
     return client && this.conversation ? client.pendingCount(this.conversation) : 0;
@@ -715,7 +720,7 @@ export class ImbedChat extends LitElement {
     const newestCmid = newest?.cmid ?? null;
     const stored = newestStored(items);
     const log = this.#log;
-    const nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
+    const nearBottom = !log || atNewest(log);
     if (this.conversation !== this.#lastConversation) {
       this.#lastConversation = this.conversation;
       this.#scrollAfterUpdate = true;
@@ -783,7 +788,7 @@ export class ImbedChat extends LitElement {
   #noteScroll(log: HTMLElement): void {
     if (log.scrollTop === this.#lastTop) return;
     this.#lastTop = log.scrollTop;
-    this.#atEnd = log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_BOTTOM;
+    this.#atEnd = atNewest(log);
   }
 
   /** Scrolls to the newest message. */

@@ -163,20 +163,11 @@ export class MessageList implements ReactiveController {
   }
 
   /**
-   * Before the DOM changes: notes the first node the reader sees and where, found by bisection (nodes are
-   * in document order), so a render costs a few layout reads whatever the window's length.
+   * Before the DOM changes: notes the first node the reader sees and where (`firstVisible`).
    */
   #noteAnchor(log: HTMLElement): void {
     const rows = this.#rows(log);
-    const edge = log.scrollTop + log.offsetTop;
-    let low = 0;
-    let high = rows.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
-      else low = mid + 1;
-    }
-    const node = rows[low];
+    const node = rows[firstVisible(rows, log)];
     this.#anchor = node && [node, node.offsetTop, log.scrollTop];
   }
 
@@ -283,7 +274,7 @@ export class MessageList implements ReactiveController {
 
   /**
    * The index of the item at the top of the viewport. Where the window's nodes are, read from the DOM
-   * (bisection, as `#noteAnchor`); over a spacer, counted from the window's edge in items of the mean
+   * (`firstVisible`); over a spacer, counted from the window's edge in items of the mean
    * pitch. Never from the top of the list: the spacers were sized with the guesses of their render, and
    * measures taken since (or a list first laid out while hidden) would put the reader somewhere else.
    */
@@ -296,14 +287,7 @@ export class MessageList implements ReactiveController {
     if (edge < head.offsetTop) return Math.max(0, this.#start - Math.ceil((head.offsetTop - edge) / this.#mean()));
     const bottom = tail.offsetTop + tail.offsetHeight;
     if (edge >= bottom) return Math.min(n - 1, this.#start + rows.length + Math.floor((edge - bottom) / this.#mean()));
-    let low = 0;
-    let high = rows.length - 1;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
-      else low = mid + 1;
-    }
-    return this.#start + low;
+    return this.#start + firstVisible(rows, log);
   }
 
   /**
@@ -347,6 +331,23 @@ export class MessageList implements ReactiveController {
       this.#pitch.set(row.dataset.key!, pitch);
     });
   }
+}
+
+/**
+ * The index of the first of `rows` (message nodes, in document order) that reaches below the top of the
+ * log's viewport, found by bisection so that it costs a few layout reads whatever their number;
+ * `rows.length` when none does.
+ */
+function firstVisible(rows: readonly HTMLElement[], log: HTMLElement): number {
+  const edge = log.scrollTop + log.offsetTop;
+  let low = 0;
+  let high = rows.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (rows[mid]!.offsetTop + rows[mid]!.offsetHeight > edge) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 /** The box a message renders into: it takes no part in layout itself. */

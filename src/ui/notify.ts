@@ -74,7 +74,6 @@ export class Notifier {
       this.#next.message = message;
       this.#next.count = count;
     } else if (now - this.#showed >= QUIET) {
-      this.#showed = now;
       this.show(message, count);
     } else {
       const next = (this.#next = {
@@ -82,7 +81,6 @@ export class Notifier {
         count,
         timer: setTimeout(() => {
           this.#next = null;
-          this.#showed = performance.now();
           this.show(next.message, next.count);
         }, QUIET - (now - this.#showed)),
       });
@@ -154,6 +152,7 @@ export class Notifier {
   }
 
   private show(message: Message, count: number): void {
+    this.#showed = performance.now();
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     this.#shown?.close();
     try {

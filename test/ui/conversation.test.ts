@@ -1,16 +1,12 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
-import { fillComposer, freshUser, messageNodes, mountChat, part, texts, unmountAll, untilOnline } from './fixtures.js';
+import { fillComposer, freshUser, messageNodes, mountChat, part, texts, twoPeople, unmountAll, untilOnline } from './fixtures.js';
 
 describe('<imbed-chat> two people in one conversation', () => {
   afterEach(unmountAll);
 
   it('shows each person the other\'s messages once, as theirs, and their own as mine', async () => {
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv });
-    const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople();
 
     fillComposer(alice, 'hi bob');
     part(alice, 'send-button').click();
@@ -44,11 +40,7 @@ describe('<imbed-chat> two people in one conversation', () => {
   });
 
   it('names the sender once for consecutive messages from the same person', async () => {
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv });
-    const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople();
     for (const text of ['one', 'two', 'three']) {
       await bob.send(text);
     }

@@ -34,6 +34,15 @@ export async function mountChat(options: MountOptions): Promise<ImbedChat> {
   return el;
 }
 
+/** Alice and Bob, each with an `<imbed-chat>` in `conversation`, both online. */
+export async function twoPeople(conversation = freshConv(), height?: string): Promise<{ alice: ImbedChat; bob: ImbedChat }> {
+  const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation, ...(height && { height }) });
+  const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation, ...(height && { height }) });
+  await untilOnline(alice);
+  await untilOnline(bob);
+  return { alice, bob };
+}
+
 /** Adds an empty `<imbed-chat>` (a host will set `client` and `conversation` itself). */
 export function mountBare(): ImbedChat {
   const el = document.createElement('imbed-chat');

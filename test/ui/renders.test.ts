@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, maybePart, messageNodes, mountBare, mountChat, part, root, freshUser, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { bannerText, maybePart, messageNodes, mountBare, mountChat, part, root, freshUser, statusOf, texts, twoPeople, unmountAll, untilOnline } from './fixtures.js';
 
 describe('<imbed-chat> rendering', () => {
   afterEach(unmountAll);
@@ -66,11 +66,7 @@ describe('<imbed-chat> rendering', () => {
   });
 
   it('renders an https URL in a message as exactly one link that opens in a new tab, and javascript: text as text', async () => {
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv });
-    const bob = await mountChat({ user: freshUser('bob'), conversation: conv });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople();
     const url = 'https://example.com/a?b=1';
     await bob.send(`see ${url}.`);
     await bob.send('javascript:alert(1)');
@@ -94,11 +90,7 @@ describe('<imbed-chat> rendering', () => {
   });
 
   it('names the sender of every message for a screen reader, where the screen shows it by side and run', async () => {
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv });
-    const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople();
     await bob.send('first of a run');
     await bob.send('second of a run');
     await until(() => texts(alice).length === 2, 'bob\'s two messages');

@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
-import { freshUser, messageNode, mountChat, part, texts, unmountAll, untilOnline } from './fixtures.js';
+import { freshUser, messageNode, mountChat, part, texts, twoPeople, unmountAll } from './fixtures.js';
 
 /** Which edge of the log a message's bubble sits against. */
 function side(el: ImbedChat, text: string): 'left' | 'right' {
@@ -27,11 +27,7 @@ describe('<imbed-chat> right-to-left', () => {
 
   it('mirrors on a dir="rtl" page: own messages and the send button on the left, others\' on the right', async () => {
     document.documentElement.dir = 'rtl';
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv });
-    const bob = await mountChat({ user: freshUser('bob'), conversation: conv });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople();
     await bob.send('مرحبا');
     await until(() => texts(alice).includes('مرحبا'), 'alice to receive bob\'s message');
     await alice.send('hello');

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
-import { fillComposer, freshUser, maybePart, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
+import { fillComposer, maybePart, part, root, statusOf, texts, twoPeople, unmountAll } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
 /** Waits for `n` frames: a ResizeObserver reports after the frame's layout, after its animation callbacks. */
@@ -13,11 +13,7 @@ function distanceFromBottom(log: HTMLElement): number {
 }
 
 async function twoPeopleWithHistory(count: number): Promise<{ alice: ImbedChat; bob: ImbedChat }> {
-  const conv = freshConv();
-  const alice = await mountChat({ user: freshUser('alice'), name: 'Alice', conversation: conv, height: '300px' });
-  const bob = await mountChat({ user: freshUser('bob'), name: 'Bob', conversation: conv, height: '300px' });
-  await untilOnline(alice);
-  await untilOnline(bob);
+  const { alice, bob } = await twoPeople(freshConv(), '300px');
   for (let i = 1; i <= count; i++) await bob.send(`history ${i}`);
   await until(() => texts(alice).length === count, `alice to receive ${count} messages`);
   await alice.updateComplete;
@@ -65,11 +61,7 @@ describe('<imbed-chat> scrolling', () => {
   });
 
   it('keeps the message a reader scrolled to in view when the chat gets narrower and the text wraps anew', async () => {
-    const conv = freshConv();
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '300px' });
-    const bob = await mountChat({ user: freshUser('bob'), conversation: conv, height: '300px' });
-    await untilOnline(alice);
-    await untilOnline(bob);
+    const { alice, bob } = await twoPeople(freshConv(), '300px');
     for (let i = 1; i <= 40; i++) await bob.send(`long ${i} ${'words that wrap when the chat is narrow '.repeat(4)}`);
     await until(() => texts(alice).length === 40, 'the 40 messages');
     alice.style.width = '600px';

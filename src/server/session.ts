@@ -441,6 +441,8 @@ export class Session implements Subscriber, CommitParty {
       // the group commit like any send, whose transaction answers it in arrival order.
       this.rate.settled(frame.cmid);
       if (this.ctx.access.can(this.user, stored.conv) && this.mayFollow(stored.conv)) this.ctx.hub.subscribe(stored.conv, this);
+      // The filter rewrote it when it was stored: the `msg` after the ack gives the sender's copy that text again.
+      if (stored.text !== frame.text) (this.rewritten ??= new Set()).add(frame.cmid);
       this.queueSend(frame, frame.text);
       return;
     }

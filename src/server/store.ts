@@ -184,10 +184,11 @@ export class Store {
   }
 
   /**
-   * Where `from` already stored `cmid`, or null. Only the UNIQUE (sender, cmid) index is read (it holds
-   * the primary key), so asking this of every `send` costs one index lookup.
+   * Where `from` already stored `cmid`, and its stored text, or null. A new cmid is not found in the
+   * UNIQUE (sender, cmid) index, so asking this of every `send` costs one index lookup; only a resend
+   * reads its row.
    */
-  findSent(from: string, cmid: string): { conv: string; seq: number } | null {
+  findSent(from: string, cmid: string): { conv: string; seq: number; text: string } | null {
     return this.stmt.findSent.get(from, cmid) ?? null;
   }
 
@@ -285,7 +286,7 @@ function prepare(db: Database.Database) {
     findByCmid: db.prepare<[string, string], { conv: string; seq: number; name: string; text: string; ts: number }>(
       'SELECT conv, seq, name, text, ts FROM messages WHERE sender = ? AND cmid = ?',
     ),
-    findSent: db.prepare<[string, string], { conv: string; seq: number }>('SELECT conv, seq FROM messages WHERE sender = ? AND cmid = ?'),
+    findSent: db.prepare<[string, string], { conv: string; seq: number; text: string }>('SELECT conv, seq, text FROM messages WHERE sender = ? AND cmid = ?'),
     bumpHead: db.prepare<[string], { head: number }>(
       'INSERT INTO conversations (id, head) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET head = head + 1 RETURNING head',
     ),

@@ -166,6 +166,30 @@ describe('anti-spam and the message filter', () => {
     assert.deepEqual(await storedTexts(bob, conv), ['what the ****']);
   });
 
+  it('gives the sender the stored text again when it resends a message the filter rewrote', async () => {
+    await serve({ filter: wordListFilter(['heck'], { mode: 'mask' }) });
+    const conv = 'filter-mask-dup';
+    const alice = await session('alice');
+    const cmid = newCmid();
+    alice.send({ type: 'send', conv, cmid, text: 'what the heck' });
+    const first = await alice.next('sent');
+    assert.equal((await alice.next('msg')).text, 'what the ****');
+    // Another connection, as after a reconnect that lost the ack: its copy still holds the typed text.
+    const again = await session('alice');
+    again.send({ type: 'send', conv, cmid, text: 'what the heck' });
+    assert.deepEqual(await again.next('sent'), { ...first, dup: true });
+    const own = await again.next('msg');
+    assert.deepEqual([own.seq, own.cmid, own.text], [first.seq, cmid, 'what the ****']);
+    // A resend of text stored as typed brings no `msg`.
+    const plain = newCmid();
+    again.send({ type: 'send', conv, cmid: plain, text: 'all fine' });
+    await again.next('sent');
+    again.send({ type: 'send', conv, cmid: plain, text: 'all fine' });
+    assert.equal((await again.next('sent')).dup, true);
+    await again.roundTrip();
+    assert.equal(again.inbox.some((f) => f.type === 'msg'), false);
+  });
+
   it('applies a custom filter\'s rewrite, and its context names the sender and conversation', async () => {
     const seen: Array<Parameters<MessageFilter>[1]> = [];
     await serve({

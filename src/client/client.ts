@@ -69,6 +69,8 @@ export class ImbedClient extends ImbedEventTarget {
   #lastChange: StateChange = { from: 'idle', to: 'idle', reason: 'created' };
   #user: string | null;
   #name: string | null = null;
+  /** The server's longest text, from `welcome` (this tab's or the group leader's); null until one is heard. */
+  #maxText: number | null = null;
   readonly #tokens: TokenSource;
   /**
    * The user the outbox and cache belong to: the token's user when storage opened (the default database
@@ -139,6 +141,15 @@ export class ImbedClient extends ImbedEventTarget {
     return this.#user;
   }
 
+  /**
+   * The longest text `send()` takes, in UTF-16 code units: the server's `welcome.limits.maxText` once
+   * this client (or the tab holding the group's connection) has heard it, else the protocol's 4000. A
+   * message queued before the server's limit was heard may still be refused as TEXT_TOO_LONG.
+   */
+  get maxText(): number {
+    return this.#maxText ?? LIMITS.maxText;
+  }
+
   /** Where the outbox and cache live; null until storage is open. */
   get storageKind(): StorageKind | null {
     return this.#storage.kind;
@@ -186,13 +197,13 @@ export class ImbedClient extends ImbedEventTarget {
   }
 
   /**
-   * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against the
-   * protocol's limit, BAD_FRAME) before storing anything; otherwise the item is written to the outbox and
+   * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against
+   * `maxText`, BAD_FRAME) before storing anything; otherwise the item is written to the outbox and
    * the promise resolves with it as `pending` once the write is durable. When online and nothing older is
    * waiting, it is sent at once, before that write; it never goes out before older pending items.
    */
   async send(conv: string, text: string): Promise<ChatItem> {
-    const invalid = checkText(text, null);
+    const invalid = checkText(text, null, this.maxText);
     if (invalid) throw invalid;
     if (!this.#conversations.includes(conv)) {
       throw new ProtocolError(ErrorCode.BAD_FRAME, `\`conv\` ${conv} is not one of this client's conversations`);
@@ -576,6 +587,7 @@ export class ImbedClient extends ImbedEventTarget {
       },
       follow: ({ to, reason, code }, me) => {
         if (this.#finished) return;
+        if (me?.maxText) this.#maxText = me.maxText;
         if (me?.user && (me.user !== this.#user || me.name !== this.#name)) {
           this.#user = me.user;
           this.#name = me.name;
@@ -584,7 +596,7 @@ export class ImbedClient extends ImbedEventTarget {
         this.#setState(to, reason, code);
       },
       lastChange: () => this.#lastChange,
-      me: () => ({ user: this.#user, name: this.#name }),
+      me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: () => this.reconnect(),
       restart: (token) => {
         if (token) this.setToken(token);
@@ -675,6 +687,7 @@ export class ImbedClient extends ImbedEventTarget {
         this.#connection?.established();
         this.#user = welcome.user;
         this.#name = welcome.name;
+        this.#maxText = welcome.limits?.maxText || null;
         this.#mirror.invalidateAll();
         this.#heartbeat.start(pingInterval(this.#options.heartbeatInterval, welcome.heartbeat));
         this.#setState('syncing', 'catching up');

@@ -3,7 +3,7 @@
  * carries hints: what changed and where. Message contents and outbox items are always read back from
  * IndexedDB, which every tab shares and which stays the one source of truth.
  */
-import type { ClientErrorDetail, ConnectionState, StateChange } from './types.js';
+import type { ClientErrorDetail, ConnectionState, Me, StateChange } from './types.js';
 
 /** Every message of the channel, by sender. */
 export type TabMessage =
@@ -16,8 +16,8 @@ export type TabMessage =
   // From a follower whose host called `start()` after a fatal close, with the token it has now.
   | { type: 'restart'; token: string | null }
   // From the leader (`leader` names it): its connection state changed, or a follower joined; who the
-  // user is, once known.
-  | { type: 'state'; leader: string; change: StateChange; user: string | null; name: string | null }
+  // user is and the server's text limit, once known.
+  | ({ type: 'state'; leader: string; change: StateChange } & Me)
   // From a follower: it holds everything the store has of `conv`; the leader should fetch the page before it.
   | { type: 'older'; conv: string }
   // From the leader: messages of `conv` with these seqs are now stored.

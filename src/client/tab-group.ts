@@ -17,7 +17,7 @@
  */
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
-import type { ClientErrorDetail, StateChange } from './types.js';
+import type { ClientErrorDetail, Me, StateChange } from './types.js';
 
 /**
  * How long a follower waits for a leader's state after its `join` (ms): as long as a leader that met it
@@ -34,11 +34,11 @@ export interface TabGroupHost {
   /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
   refreshAll(): void;
   /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
-  follow(change: Omit<StateChange, 'from'>, me?: { user: string | null; name: string | null }): void;
+  follow(change: Omit<StateChange, 'from'>, me?: Me): void;
   /** Leader: the last state change, to tell a follower that joins. */
   lastChange(): StateChange;
   /** Leader: who the user is, as far as known. */
-  me(): { user: string | null; name: string | null };
+  me(): Me;
   /** Leader: a follower asked for "retry now". */
   reconnect(): void;
   /** Leader: a follower's host called `start()` after a fatal close. */
@@ -182,7 +182,7 @@ export class TabGroup {
             this.#host.refreshAll();
           }
           const { to, reason, code } = message.change;
-          this.#host.follow(code === undefined ? { to, reason } : { to, reason, code }, { user: message.user, name: message.name });
+          this.#host.follow(code === undefined ? { to, reason } : { to, reason, code }, message);
         }
         return;
       case 'error':

@@ -35,6 +35,14 @@ export interface StateChange {
   code?: number;
 }
 
+/** What the tab holding a group's connection tells the others about its session, as far as known. */
+export interface Me {
+  user: string | null;
+  name: string | null;
+  /** The server's `welcome.limits.maxText`; absent from a tab of a build that did not share it. */
+  maxText?: number | null;
+}
+
 export type MessageStatus = 'pending' | 'sent' | 'failed';
 
 /** Why the server refused a message, or why the client gave up on it. */

@@ -3,7 +3,6 @@
  * and an Enter that commits an IME composition never sends.
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import { LIMITS } from '../client/index.js';
 import type { Strings } from './strings.js';
 
 /** Show the character counter once the draft is this close to the limit. */
@@ -23,6 +22,8 @@ export function isSendKey(event: KeyboardEvent, composing: boolean): boolean {
 
 export interface ComposerModel {
   draft: string;
+  /** The longest text the client takes (its `maxText`). */
+  maxText: number;
   /** A refusal to show under the input (too long, or the client's own refusal). */
   error: string;
 }
@@ -42,8 +43,8 @@ export interface ComposerHandlers {
  */
 export function renderComposer(model: ComposerModel, on: ComposerHandlers, strings: Strings): TemplateResult {
   const length = model.draft.length;
-  const showCounter = length >= LIMITS.maxText * COUNTER_THRESHOLD;
-  const over = length > LIMITS.maxText;
+  const showCounter = length >= model.maxText * COUNTER_THRESHOLD;
+  const over = length > model.maxText;
   const blank = model.draft.trim() === '';
   const hasNote = showCounter || Boolean(model.error);
   return html`<form class="composer" part="composer" @submit=${on.submit}>
@@ -65,7 +66,7 @@ export function renderComposer(model: ComposerModel, on: ComposerHandlers, strin
     <p class="composer-note" id="composer-note" ?data-empty=${!hasNote}>
       <span class="composer-error" part="composer-error" aria-live="polite">${model.error}</span>
       ${showCounter
-        ? html`<span class="counter" part="counter" ?data-over=${over}>${strings.charactersLeft(LIMITS.maxText - length)}</span>`
+        ? html`<span class="counter" part="counter" ?data-over=${over}>${strings.charactersLeft(model.maxText - length)}</span>`
         : nothing}
     </p>
   </form>`;

@@ -511,7 +511,7 @@ export class ImbedChat extends LitElement {
           : nothing}
       </div>
       ${renderComposer(
-        { draft: this.draft, error: this.composerError },
+        { draft: this.draft, maxText: this.#maxText(), error: this.composerError },
         {
           input: this.onInput,
           keydown: this.onKeydown,
@@ -844,7 +844,7 @@ export class ImbedChat extends LitElement {
 
   private onInput(event: InputEvent): void {
     this.draft = (event.target as HTMLTextAreaElement).value;
-    if (this.composerError && this.draft.length <= LIMITS.maxText) this.composerError = '';
+    if (this.composerError && this.draft.length <= this.#maxText()) this.composerError = '';
   }
 
   private onKeydown(event: KeyboardEvent): void {
@@ -866,6 +866,11 @@ export class ImbedChat extends LitElement {
     this.#submit();
   }
 
+  /** The longest text the chat's client takes: the server's limit once heard. */
+  #maxText(): number {
+    return this.client?.maxText ?? LIMITS.maxText;
+  }
+
   /** Sends the draft: nothing for blank text, a visible refusal for over-long text, else clear and keep focus. */
   #submit(): void {
     // Read the textarea itself: an `input` event may not have been handled yet when Enter arrives.
@@ -873,9 +878,9 @@ export class ImbedChat extends LitElement {
     if (text.trim() === '') return;
     // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
     this.#notify?.notifier.prepare();
-    if (text.length > LIMITS.maxText) {
+    if (text.length > this.#maxText()) {
       this.draft = text;
-      this.composerError = this.localize().strings.tooLong(LIMITS.maxText);
+      this.composerError = this.localize().strings.tooLong(this.#maxText());
       return;
     }
     this.composerError = '';
@@ -890,7 +895,7 @@ export class ImbedChat extends LitElement {
   }
 
   private showRefusal(error: unknown): void {
-    if (error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG') this.composerError = this.localize().strings.tooLong(LIMITS.maxText);
+    if (error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG') this.composerError = this.localize().strings.tooLong(this.#maxText());
     else this.composerError = error instanceof Error ? error.message : String(error);
   }
 }

@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { ImbedClient } from '../../src/client/index.js';
 import { freshConv, seedMessages, startServer, stopServer, until } from '../browser-support/server.js';
+import { REFUSED_TEXT } from '../support/refused-text.js';
 import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap, type TestClient } from './support.js';
 
 // Several clients in one page on the same database and conversations behave as tabs of one browser:
@@ -171,10 +172,14 @@ describe('several tabs of one browser', () => {
     const dbName = freshDb();
     const tabs = await threeTabs(conv, {}, dbName);
     const clients = tabs.map((t) => t.client);
-    // The test server refuses texts over 1000 characters (TEXT_TOO_LONG) for good.
-    const long = await clients[1].send(conv, 'x'.repeat(1001));
+    // Every tab knows the server's text limit, heard by the one holding the connection.
+    await until(() => clients.every((c) => c.state === 'online'), 'every tab online');
+    expect(clients.map((c) => c.maxText)).to.deep.equal([1000, 1000, 1000]);
+    const tooLong = await clients[2].send(conv, 'x'.repeat(1001)).then(() => null, (e: { code?: string }) => e);
+    expect(tooLong?.code).to.equal('TEXT_TOO_LONG');
+    const long = await clients[1].send(conv, REFUSED_TEXT);
     await until(() => clients.every((c) => c.items(conv)[0]?.status === 'failed'), 'the refusal shown in every tab');
-    expect(tabs[2].events.errors.map((e) => [e.code, e.cmid])).to.deep.equal([['TEXT_TOO_LONG', long.cmid]]);
+    expect(tabs[2].events.errors.map((e) => [e.code, e.cmid])).to.deep.equal([['REJECTED', long.cmid]]);
 
     await clients[2].retry(long.cmid);
     await until(() => tabs[2].events.errors.length === 2, 'refused again after the retry');

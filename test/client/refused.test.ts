@@ -1,6 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
-import { freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { LIMITS } from '../../src/client/index.js';
+import { REFUSED_TEXT } from '../support/refused-text.js';
+import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 // The test server's maxText is 1000 (test/support/imbed-server-plugin.ts); the protocol's is 4000, which
 // is all the client checks before it has heard the server's limit.
@@ -21,17 +23,17 @@ describe('messages the server refuses', () => {
     const bob = await makeClient(freshUser('bob'), [conv]);
     await online(alice.client);
     await alice.client.send(conv, 'before');
-    const long = await alice.client.send(conv, LONG);
+    const long = await alice.client.send(conv, REFUSED_TEXT);
     await alice.client.send(conv, 'after');
     await until(() => alice.client.pendingCount() === 0, 'outbox settled');
 
     expect(sentTexts(alice.client, conv)).to.deep.equal(['before', 'after']);
     const failed = alice.client.items(conv).find((i) => i.cmid === long.cmid)!;
     expect(failed.status).to.equal('failed');
-    expect(failed.error?.code).to.equal('TEXT_TOO_LONG');
-    expect(failed.error?.message).to.contain('1000');
+    expect(failed.error?.code).to.equal('REJECTED');
+    expect(failed.error?.message).to.contain('refuses texts marked');
     expect(alice.events.errors).to.have.length(1);
-    expect(alice.events.errors[0]).to.include({ code: 'TEXT_TOO_LONG', cmid: long.cmid, fatal: false, retryable: false });
+    expect(alice.events.errors[0]).to.include({ code: 'REJECTED', cmid: long.cmid, fatal: false, retryable: false });
     expect((await readOutbox(dbName)).map((r) => [r.cmid, r.status])).to.deep.equal([[long.cmid, 'failed']]);
 
     // A later message goes through while the failed one stays failed, not resent.
@@ -46,7 +48,7 @@ describe('messages the server refuses', () => {
     const dbName = freshDb();
     const alice = await makeClient(freshUser('alice'), [conv], { dbName });
     await online(alice.client);
-    const long = await alice.client.send(conv, LONG);
+    const long = await alice.client.send(conv, REFUSED_TEXT);
     await until(() => alice.events.errors.length === 1, 'refused once');
 
     await alice.client.retry(long.cmid);
@@ -56,6 +58,32 @@ describe('messages the server refuses', () => {
     await alice.client.discard(long.cmid);
     expect(alice.client.items(conv)).to.deep.equal([]);
     expect(await readOutbox(dbName)).to.deep.equal([]);
+  });
+
+  it('takes on the server\'s text limit from welcome, and refuses longer text before storing it', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    // Before any welcome the protocol's limit is all the client knows: a longer text it queues now is
+    // the server's to refuse.
+    const offline = await makeClient(user, [conv], { url: DEAD_URL, dbName });
+    expect(offline.client.maxText).to.equal(LIMITS.maxText);
+    const queued = await offline.client.send(conv, LONG);
+    await offline.client.stop();
+
+    const alice = await makeClient(user, [conv], { dbName });
+    await online(alice.client);
+    expect(alice.client.maxText).to.equal(1000);
+    const refused = await alice.client.send(conv, 'y'.repeat(1001)).then(() => null, (e: { code?: string }) => e);
+    expect(refused?.code).to.equal('TEXT_TOO_LONG');
+    await alice.client.send(conv, 'z'.repeat(1000));
+    await until(() => alice.client.pendingCount() === 0, 'outbox settled');
+    const items = alice.client.items(conv);
+    expect(items.map((i) => [i.text.length, i.status, i.error?.code]).sort()).to.deep.equal([
+      [1000, 'sent', undefined],
+      [1500, 'failed', 'TEXT_TOO_LONG'],
+    ]);
+    expect((await readOutbox(dbName)).map((r) => r.cmid)).to.deep.equal([queued.cmid]);
   });
 
   it('keeps an item pending after a retryable refusal and sends it again after a pause, not in a loop', async () => {

@@ -11,14 +11,16 @@
  * - `{ action: 'admin', method, path, body? }` calls the admin API (`/admin/v1/` + path) -> `{ status, body }`;
  * - `{ action: 'seed', conv, count }` -> `{ head }` stores `count` messages of varied length from `seeder` in
  *   one transaction, straight into the database (no live delivery), for tests of long histories.
- * The shared server enforces no rate, connection or repeat limits: tests send bursts of one user.
+ * The shared server enforces no rate, connection or repeat limits: tests send bursts of one user. Its
+ * filter rejects texts holding `REFUSED_MARK` (refused-text.ts), and its `maxText` is 1000.
  * The server lives on its own port, so every browser test is also a cross-origin test.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
+import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig, type MessageFilter } from '../../src/server/index.ts';
 import { Store } from '../../src/server/store.ts';
+import { REFUSED_MARK } from './refused-text.ts';
 
 interface Command {
   action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin' | 'seed';
@@ -49,9 +51,14 @@ export function imbedServerPlugin() {
   /** A second connection to the shared database, for `seed`. */
   let seeder: Store | null = null;
 
+  /** Refuses for good any text holding the mark: a message the server refuses however the client checked it. */
+  const filter: MessageFilter = ({ text }) =>
+    text.includes(REFUSED_MARK) ? { action: 'reject', reason: `the test server refuses texts marked ${REFUSED_MARK}` } : { action: 'allow' };
+
   async function start(): Promise<ImbedServer> {
-    // maxText 1000 (below the protocol's 4000) lets client tests see a server-side TEXT_TOO_LONG refusal.
-    server = await createImbedServer({ port, host: '127.0.0.1', db, secret, adminSecret, dev: true, maxText: 1000, limits: NO_LIMITS, log: () => {} });
+    // maxText 1000 (below the protocol's 4000) lets client tests see the client take on the server's limit,
+    // and a message queued before it was heard refused with TEXT_TOO_LONG.
+    server = await createImbedServer({ port, host: '127.0.0.1', db, secret, adminSecret, dev: true, maxText: 1000, filter, limits: NO_LIMITS, log: () => {} });
     port = server.port;
     return server;
   }

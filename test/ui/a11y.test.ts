@@ -14,6 +14,7 @@ import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { en } from '../../src/ui/strings.js';
 import { THEMES } from '../../src/ui/styles.js';
 import { adminCall, freshConv, startServer, stopServer, until } from '../browser-support/server.js';
+import { REFUSED_TEXT } from '../support/refused-text.js';
 import { bannerText, fillComposer, freshUser, maybePart, mountChat, mountLauncher, otherUser, part, root, statusOf, stopOthers, texts, untilOnline, unmountAll } from './fixtures.js';
 
 // axe-core is a UMD script: imported for its side effect, it sets `window.axe`.
@@ -21,8 +22,6 @@ const axe = (window as unknown as { axe: typeof Axe }).axe;
 
 /** The runner's page size; every test that changes it puts it back. */
 const DEFAULT_VIEWPORT = { width: 800, height: 600 };
-/** Longer than the test server accepts (1000, see test/support/imbed-server-plugin.ts), shorter than the client's limit: refused by the server. */
-const REFUSED_TEXT = 'x'.repeat(1500);
 
 const mountedHere: HTMLElement[] = [];
 
@@ -80,7 +79,7 @@ async function chatWithEveryKindOfMessage(el: ImbedChat, conversation: string, b
   await el.send('mine, sent');
   await until(() => statusOf(el, 'mine, sent') === 'sent', 'the own message to be sent');
   await el.send(REFUSED_TEXT);
-  await until(() => statusOf(el, REFUSED_TEXT) === 'failed', 'the server to refuse the long message');
+  await until(() => statusOf(el, REFUSED_TEXT) === 'failed', 'the server to refuse the message');
   expect(bob.items(conversation).length).to.be.at.least(1);
 }
 

@@ -1,27 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { LIMITS } from '../../src/client/index.js';
-import { PROTOCOL, type WelcomeFrame } from '../../src/protocol/index.js';
 import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
-import { bannerText, fillComposer, freshUser, maybePart, messageNode, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
+import { bannerText, fillComposer, freshUser, maybePart, messageNode, mountBare, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
-
-/** The text limit the test server states in `welcome`, read over a raw socket. */
-async function serverMaxText(): Promise<number> {
-  const token = await tokenFor(freshUser('probe'));
-  const socket = new WebSocket(await serverUrl(), PROTOCOL);
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      socket.onopen = () => socket.send(JSON.stringify({ type: 'hello', token, convs: [] }));
-      socket.onmessage = (event) => {
-        const frame = JSON.parse(String(event.data)) as WelcomeFrame;
-        if (frame.type === 'welcome') resolve(frame.limits.maxText);
-      };
-      socket.onerror = () => reject(new Error('probe socket failed'));
-    });
-  } finally {
-    socket.close();
-  }
-}
 
 /** Brings a reconnecting chat back at once, through the banner's own button, instead of waiting out the backoff. */
 async function retryNowUntilOnline(el: ImbedChat): Promise<void> {
@@ -101,16 +82,20 @@ describe('<imbed-chat> delivery status', () => {
     await until(() => bannerText(el) === '', 'the banner to clear');
   });
 
-  it('shows the server\'s reason with Retry and Discard when the server refuses a queued message', async function () {
-    const maxText = await serverMaxText();
-    if (maxText >= LIMITS.maxText) {
-      // Only a server with a lower limit than the client's can refuse text the composer lets through.
-      this.skip();
-    }
-    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
-    await untilOnline(el);
+  it('shows the server\'s reason with Retry and Discard when the server refuses a queued message', async () => {
+    // A chat that has never reached the server knows only the protocol's text limit, not the test
+    // server's 1000: the composer takes a longer text, and the server refuses it once it is back.
+    const conversation = freshConv();
+    const token = await tokenFor(freshUser('alice'));
+    const url = await serverUrl();
     await stopServer();
-    await until(() => el.client?.state !== 'online', 'the chat to notice the server is gone');
+    const el = mountBare();
+    el.setAttribute('server', url);
+    el.setAttribute('conversation', conversation);
+    el.token = token;
+    await until(() => el.client?.state === 'offline', 'the chat to find the server gone');
+    expect(el.client!.maxText).to.equal(LIMITS.maxText);
+    const maxText = 1000;
 
     const longText = 'x'.repeat(maxText + 500);
     fillComposer(el, longText);
@@ -120,6 +105,7 @@ describe('<imbed-chat> delivery status', () => {
     await startServer();
     await retryNowUntilOnline(el);
     await until(() => statusOf(el, longText) === 'failed', 'the server to refuse the message');
+    expect(el.client!.maxText).to.equal(maxText);
     const node = messageNode(el, longText)!;
     expect(node.querySelector('[part~="failure-reason"]')?.textContent).to.contain(String(maxText));
     const retry = node.querySelector<HTMLButtonElement>('[part~="retry-button"]')!;

@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { freshConv, until } from '../browser-support/server.js';
+import { REFUSED_TEXT } from '../support/refused-text.js';
 import { fillComposer, maybePart, part, root, statusOf, texts, twoPeople, unmountAll } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
@@ -99,8 +100,8 @@ describe('<imbed-chat> scrolling', () => {
 
   it('shows the pill for someone else\'s new message also when a failed one of yours is last', async () => {
     const { alice, bob } = await twoPeopleWithHistory(25);
-    // Over the test server's text limit, under the composer's: the server refuses it and it stays last.
-    const refused = 'x'.repeat(1500);
+    // The server refuses it, and it stays last.
+    const refused = REFUSED_TEXT;
     await alice.send(refused);
     await until(() => statusOf(alice, refused) === 'failed', 'the refusal');
     const log = part(alice, 'log');

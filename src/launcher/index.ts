@@ -10,8 +10,11 @@
  * `imbed.js` adds its exports to the same object.
  *
  * The button shows the unread count the widget last stored for this `server` and `conversation`
- * (unread-record.ts), so a returning reader sees it before the widget has loaded and caught up.
+ * (unread-record.ts), so a returning reader sees it before the widget has loaded and caught up: only the
+ * count of the user the config's `token` names, as the widget does (with a `tokenProvider` the user is
+ * not known before the widget asks it).
  */
+import { tokenSubject } from '../client/token.js';
 import { readUnread, unreadKey } from '../ui/unread-record.js';
 
 /** What a page may put in `window.Imbed.config`: the `<imbed-chat>` attributes and properties of the same names. */
@@ -118,7 +121,10 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     button = document.createElement('button');
     button.type = 'button';
     button.part = 'launcher-button';
-    const unread = config.server && config.conversation ? (readUnread(unreadKey(config.server, config.conversation))?.n ?? 0) : 0;
+    const record = config.server && config.conversation ? readUnread(unreadKey(config.server, config.conversation)) : null;
+    // Another user's count is not this person's to see (the same browser, someone else signed in).
+    const user = tokenSubject(config.token);
+    const unread = record && (user === null || record.u === user) ? record.n : 0;
     button.setAttribute('aria-label', openLabel(config, unread));
     button.setAttribute('aria-expanded', 'false');
     button.innerHTML = CHAT_ICON;

@@ -85,6 +85,8 @@ interface PageOptions {
   nonce?: string;
   /** Open the page in this browser context (same storage as its other pages) rather than a new one. */
   context?: BrowserContext;
+  /** Put this token in the config itself instead of a `tokenProvider` asking the host's backend. */
+  token?: string;
 }
 
 interface Opened {
@@ -102,7 +104,7 @@ describe('the lazy launcher on a host page of another origin', () => {
 
   /**
    * The page a customer writes: a config object, then the loader from the chat server. The token comes
-   * from the host's own backend (`/token`), as `tokenProvider`.
+   * from the host's own backend (`/token`), as `tokenProvider`, unless the page was asked with one.
    */
   function hostPage(url: URL): Served {
     const q = (name: string) => url.searchParams.get(name) ?? '';
@@ -115,12 +117,14 @@ describe('the lazy launcher on a host page of another origin', () => {
       ...(q('lang') && { lang: q('lang') }),
       ...(q('theme') && { theme: q('theme') }),
       ...(q('notify') && { notify: q('notify') }),
+      ...(q('token') && { token: q('token') }),
     };
+    const provider = q('token') ? '{}' : `{
+  tokenProvider: () => fetch('/token?user=' + ${JSON.stringify(q('user'))}).then((r) => r.text()),
+}`;
     const body = `<!doctype html>
 <html lang="en"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
-<script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, {
-  tokenProvider: () => fetch('/token?user=' + ${JSON.stringify(q('user'))}).then((r) => r.text()),
-});</script>
+<script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, ${provider});</script>
 <script src="${chat.httpUrl}/imbed-launcher.js" async${attr}></script>
 </head><body><h1>Shop</h1></body></html>`;
     const wsUrl = chat.httpUrl.replace(/^http/, 'ws');
@@ -361,6 +365,22 @@ describe('the lazy launcher on a host page of another origin', () => {
     await until(async () => (await label(next.page)) === 'Close chat', 'the panel to open');
     assert.equal(await next.page.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { unread: number }).unread), 0);
     assert.deepEqual(next.errors, []);
+  });
+
+  it('shows no count stored for another user than the config\'s token names', async () => {
+    const context = await browser.newContext();
+    const { page } = await open({ user: 'xena', holdIdle: true, context });
+    await page.evaluate(({ key }) => localStorage.setItem(key, JSON.stringify({ u: 'yuri', s: 3, n: 5 })), { key: unreadKey(chat.wsUrl, conv) });
+    // Zoe signs in on the browser Yuri used: his count is not hers.
+    const zoe = await open({ user: 'zoe', token: await chat.token('zoe'), holdIdle: true, context });
+    await zoe.page.locator(loaderButton).waitFor();
+    assert.equal(await zoe.page.locator(loaderButton).getAttribute('aria-label'), 'Open chat');
+    assert.equal(await zoe.page.locator(`${loaderButton} [part~="unread-badge"]`).count(), 0);
+    // Yuri himself sees it.
+    const yuri = await open({ user: 'yuri', token: await chat.token('yuri'), holdIdle: true, context });
+    await yuri.page.getByRole('button', { name: 'Open chat, 5 unread' }).waitFor();
+    assert.deepEqual([...zoe.errors, ...yuri.errors], []);
+    await context.close();
   });
 
   it('labels the button in the configured language before the widget loads', async () => {

@@ -76,7 +76,8 @@ export class ClientStorage {
       reason = 'the host asked for memory storage';
     } else {
       try {
-        if (openStore) store = await openStore(name);
+        // Remembered for a logout even when it cannot be read below: whatever it holds must then go too.
+        if (openStore) this.#hosted = store = await openStore(name);
       } catch (e) {
         // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
         reason = `the app's storage is unavailable (${messageOf(e)})`;
@@ -101,17 +102,18 @@ export class ClientStorage {
       reason = `the local database cannot be read (${messageOf(e)})`;
     }
     this.#store = store;
-    if (store.deleteDatabase) this.#hosted = store;
     return reason;
   }
 
   /**
    * Deletes what the host's store holds, for a logout (the client deletes IndexedDB itself); rejects when it
-   * could not. A client that never opened the store `openStore` gives opens the one named `name` to delete it.
+   * could not. A client that did not open the store `openStore` gives (it never started, or that store
+   * failed to open and IndexedDB stood in) opens the one named `name` to delete it: an earlier session may
+   * have left messages there.
    */
   async deleteHosted(name: string | null, openStore: StorageOptions['openStore']): Promise<void> {
     if (this.#hosted) return this.#hosted.deleteDatabase?.();
-    if (!openStore || !name || this.#store) return;
+    if (!openStore || !name) return;
     const store = await openStore(name);
     try {
       await store.deleteDatabase?.();

@@ -126,6 +126,37 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(app.requests.map((r) => r.op)).to.deep.equal(['loadConversation']);
   });
 
+  it('deletes the app\'s database on logout also when the chat started in memory because the app did not answer', async () => {
+    let reads = 0;
+    // Only the first read goes unanswered: the app's database holds what an earlier session left there.
+    const app = fakeApp((op) => (op === 'loadConversation' && reads++ === 0 ? 'silent' : 'ok'));
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: async (name) => bridge.openStore(name) });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('memory');
+    const [first] = app.requests;
+    await alice.client.clearLocalData();
+    expect(app.requests.filter((r) => r.op === 'deleteDatabase').map((r) => r.db)).to.deep.equal([first!.db]);
+  });
+
+  it('opens the app\'s store to delete it on logout when it failed to open and IndexedDB stood in', async () => {
+    const deleted: string[] = [];
+    const opens: string[] = [];
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], {
+      openStore: async (name) => {
+        if (opens.push(name) === 1) throw new Error('the app is still starting');
+        const store = new MemoryStore();
+        return Object.assign(store, { deleteDatabase: async () => void deleted.push(name) });
+      },
+    });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('indexeddb');
+    await alice.client.clearLocalData();
+    expect(opens).to.have.length(2);
+    expect(deleted).to.deep.equal([opens[0]]);
+  });
+
   it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {
     const app = fakeApp();
     expect(bridge.receive({ v: 1, type: 'storageResult', id: 987654, ok: true, result: null })).to.equal(false);

@@ -50,7 +50,7 @@ function isText(value: unknown, max: number): value is string {
 
 /** What is wrong with `input` as a command, or null when it is a well-formed v1 command. */
 function problemWith(input: Record<string, unknown>): [code: string, why: string] | null {
-  if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${String(input.v)} is not supported; this build speaks v${BRIDGE_VERSION}`];
+  if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${JSON.stringify(input.v ?? null)} is not supported; this build speaks v${BRIDGE_VERSION}`];
   if (input.id !== undefined && input.type !== 'storageResult' && !isText(input.id, 256)) return [BridgeErrorCode.BAD_COMMAND, '`id` must be a non-empty string'];
   switch (input.type) {
     case 'open':
@@ -104,7 +104,11 @@ export class WebViewBridge {
       if (!sink) throw new Error('there is no native side');
       sink(request);
     },
-    () => Number(nativeMeta()?.dataset.storageTimeout) || STORAGE_TIMEOUT,
+    () => {
+      // Longer than a timer can wait is as long as it can: setTimeout fires at once past 2³¹−1 ms.
+      const ms = Number(nativeMeta()?.dataset.storageTimeout);
+      return ms > 0 ? Math.min(ms, 2 ** 31 - 1) : STORAGE_TIMEOUT;
+    },
   );
   readonly #forward = (event: Event): void => {
     this.post(FORWARDED[event.type]!((event as CustomEvent).detail as never));

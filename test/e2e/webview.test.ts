@@ -211,6 +211,8 @@ describe('the WebView bridge on an emulated phone', () => {
           [{ v: 1, type: 'setLocale', lang: '<script>' }, 'BRIDGE_BAD_COMMAND'],
           [{ v: 1, type: 'setToken', token: 42 }, 'BRIDGE_BAD_COMMAND'],
           [{ v: 2, type: 'open' }, 'BRIDGE_UNSUPPORTED_VERSION'],
+          // A `v` that String() cannot print.
+          ['{"v":{"toString":0},"type":"open"}', 'BRIDGE_UNSUPPORTED_VERSION'],
           [{ v: 1, type: 'open', id: 'no-such-chat' }, 'BRIDGE_NO_ELEMENT'],
         ];
         for (const [input, code] of bad) {

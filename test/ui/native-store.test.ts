@@ -157,6 +157,20 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(deleted).to.deep.equal([opens[0]]);
   });
 
+  it('takes a storage timeout longer than a timer can wait as the longest it can', async () => {
+    const meta = document.querySelector<HTMLMetaElement>('meta[name=imbed-native]')!;
+    meta.dataset.storageTimeout = '3000000000';
+    try {
+      fakeApp();
+      const alice = await makeClient(freshUser('alice'), [freshConv()], { openStore: async (name) => bridge.openStore(name) });
+      await alice.client.ready;
+      expect(alice.client.storageKind).to.equal('native');
+      expect(alice.events.storage).to.deep.equal([{ kind: 'native' }]);
+    } finally {
+      meta.dataset.storageTimeout = '400';
+    }
+  });
+
   it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {
     const app = fakeApp();
     expect(bridge.receive({ v: 1, type: 'storageResult', id: 987654, ok: true, result: null })).to.equal(false);

@@ -9,30 +9,26 @@
 import type { BridgeMessage, WebViewBridge } from './bridge.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
 import type { ImbedChat } from './imbed-chat.component.js';
-import { loadBridge } from './parts-script.js';
+import { bridgeLoaded, loadBridge } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
-let loaded: WebViewBridge | null = null;
-let loading: Promise<WebViewBridge> | undefined;
-
 /** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */
 function withBridge(use: (real: WebViewBridge) => void): void {
-  if (loaded) return use(loaded);
-  loading ??= loadBridge().then((real) => (loaded = real));
-  // A bridge that cannot load is reported once, by the loader.
-  loading.then(use, () => {});
+  if (bridgeLoaded) return use(bridgeLoaded);
+  // A bridge that cannot load is reported by the loader, which tries again on a call 10 s later.
+  loadBridge().then(use, () => {});
 }
 
 export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'detach' | 'receive' | 'post' | 'start'> = {
   version: BRIDGE_VERSION,
   get element(): ImbedChat | null {
-    return loaded?.element ?? null;
+    return bridgeLoaded?.element ?? null;
   },
   attach: (element) => withBridge((real) => real.attach(element)),
   detach: () => withBridge((real) => real.detach()),
   receive(input) {
-    if (loaded) return loaded.receive(input);
+    if (bridgeLoaded) return bridgeLoaded.receive(input);
     withBridge(() => {});
     return false;
   },

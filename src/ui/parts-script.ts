@@ -45,8 +45,14 @@ export const loadZhCN = loadOnce((): Promise<Strings> => loadPart('zh-CN'));
 export const loadNotify = loadOnce((): Promise<typeof import('./notify.js')> => loadPart('notify'));
 export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-mode.js')> => loadPart('launcher-mode'));
 
+/**
+ * The WebView bridge's code once it has loaded, for bridge-script.ts, whoever asked for it: the store an
+ * app that declares `storage` keeps may load it first, and its answers come in through `Imbed.bridge`.
+ */
+export let bridgeLoaded: WebViewBridge | null = null;
+
 /** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
-export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart('bridge'));
+export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart<WebViewBridge>('bridge').then((real) => (bridgeLoaded = real)));
 
 /** The tab group, for a client that meets another client of its database. */
 export const loadTabGroup = loadOnce((): Promise<typeof TabGroup> => loadPart('tab-group'));

@@ -251,6 +251,32 @@ describe('the chat\'s storage kept by the app, through the WebView bridge', () =
     });
   }
 
+  it('keeps Imbed.bridge working when its code loads only on a second try', async () => {
+    app.answer = () => 'ok';
+    const conv = `native-late-${Date.now().toString(36)}`;
+    const user = 'dave-late';
+    let asked = 0;
+    // The first request fails (a moment offline as imbed.js ran); a later one gets the code.
+    const page = await phone('Pixel 7', '/android.html', user, (context) =>
+      context.route((url) => url.pathname.endsWith('/imbed-bridge.js'), (route) => (asked++ === 0 ? route.fulfill({ status: 503, body: 'busy' }) : route.fallback())),
+    );
+    await page.waitForFunction(() => (window as unknown as { Imbed?: { bridge?: unknown } }).Imbed?.bridge !== undefined);
+    await until(async () => asked === 1, 'the first request for the bridge');
+    // The chat appears once the loader would ask again (10 s after the failure).
+    await page.waitForTimeout(10_500);
+    const requestsBefore = app.requests.length;
+    await mount(page, chat.wsUrl, conv, await chat.token(user));
+    await page.waitForFunction(() => document.querySelector<Chat>('imbed-chat')?.client?.state === 'online');
+    assert.equal(asked, 2);
+    // The app's answers reach the store through Imbed.bridge, which has the code now too.
+    assert.equal(await storageKind(page), 'native');
+    assert.ok(app.requests.length > requestsBefore, 'storage went through the app');
+    assert.equal(await page.evaluate(() => (window as unknown as { Imbed: { bridge: { receive(c: unknown): boolean } } }).Imbed.bridge.receive({ v: 1, type: 'open' })), true);
+    await type(page, 'kept by the app after all');
+    await until(async () => (await renderedMessages(page)).some((m) => m.status === 'sent'), 'the message sent');
+    assert.deepEqual(serverLog(conv).map((m) => m.text), ['kept by the app after all']);
+  });
+
   it('stays on IndexedDB, and still delivers, when the bridge\'s code cannot load', async () => {
     app.answer = () => 'ok';
     const conv = `native-nopart-${Date.now().toString(36)}`;

@@ -33,8 +33,8 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
     return false;
   },
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
-  // The code starts itself when it arrives.
-  start: () => withBridge(() => {}),
+  // The code is loaded only where it can be of use, and starts when it arrives (parts-script.ts).
+  start() {
+    if (nativeSink()) withBridge(() => {});
+  },
 };
-
-if (nativeSink()) bridge.start();

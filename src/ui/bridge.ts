@@ -254,6 +254,9 @@ export class WebViewBridge {
   }
 }
 
-/** The page's one bridge. */
+/**
+ * The page's one bridge. It starts (attaches itself when a native host is there) when the package's
+ * entry runs, or when its code arrives as a part of the script build and is taken: never from a part
+ * `imbed.js` refuses.
+ */
 export const bridge = new WebViewBridge();
-bridge.start();

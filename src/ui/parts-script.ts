@@ -52,7 +52,12 @@ export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-m
 export let bridgeLoaded: WebViewBridge | null = null;
 
 /** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
-export const loadBridge = loadOnce((): Promise<WebViewBridge> => loadPart<WebViewBridge>('bridge').then((real) => (bridgeLoaded = real)));
+export const loadBridge = loadOnce((): Promise<WebViewBridge> =>
+  loadPart<WebViewBridge>('bridge').then((real) => {
+    real.start();
+    return (bridgeLoaded = real);
+  }),
+);
 
 /** The tab group, for a client that meets another client of its database. */
 export const loadTabGroup = loadOnce((): Promise<typeof TabGroup> => loadPart('tab-group'));

@@ -19,4 +19,9 @@ export const loadNotify = loadOnce((): Promise<typeof import('./notify.js')> => 
 export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-mode.js')> => import('./launcher-mode.js'));
 
 /** The WebView bridge (src/ui/bridge.ts), for the store an app that declares `storage` keeps. */
-export const loadBridge = loadOnce((): Promise<WebViewBridge> => import('./bridge.js').then((part) => part.bridge));
+export const loadBridge = loadOnce((): Promise<WebViewBridge> =>
+  import('./bridge.js').then(({ bridge }) => {
+    bridge.start();
+    return bridge;
+  }),
+);

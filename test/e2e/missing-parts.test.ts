@@ -124,4 +124,32 @@ describe('the script build when its parts come from another build', () => {
     const refused = warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load') && text.includes('is from build 0123456789'));
     assert.equal(refused.length, 3, warnings.join('\n'));
   });
+
+  it('runs nothing of a WebView bridge from another build: no message reaches the app', async () => {
+    const bridgeAsked: string[] = [];
+    const inApp = await browser.newPage();
+    await inApp.route((url) => url.origin === ORIGIN, (route) => {
+      const url = new URL(route.request().url());
+      const name = url.pathname.slice(1);
+      if (name === 'imbed.js') return route.fulfill({ contentType: 'text/javascript', body: dist(name) });
+      bridgeAsked.push(name);
+      return route.fulfill({ contentType: 'text/javascript', body: dist(name).replaceAll(`"${url.searchParams.get('v')}"`, '"0123456789"') });
+    });
+    // The app's injected object is there before imbed.js, so imbed.js asks for the bridge at once.
+    await inApp.setContent(`<!doctype html><html lang="en"><head>
+<script>window.toApp = []; window.ImbedNative = { postMessage: (json) => window.toApp.push(JSON.parse(json).type) };</script>
+<script src="${ORIGIN}/imbed.js"></script></head><body><imbed-chat></imbed-chat></body></html>`);
+    await inApp.waitForFunction(() => document.querySelector('imbed-chat')?.shadowRoot?.querySelector('[part~="composer"]') !== null);
+    const received = await inApp.evaluate(async () => {
+      // The refused part has run by now: the loader removes its script element after it ran.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A bridge that had started would pass this event on to the app.
+      document.querySelector('imbed-chat')!.dispatchEvent(new CustomEvent('imbed-open', { bubbles: true, composed: true }));
+      const answered = (window as unknown as { Imbed: { bridge: { receive(c: unknown): boolean } } }).Imbed.bridge.receive({ v: 1, type: 'open' });
+      return { answered, toApp: (window as unknown as { toApp: string[] }).toApp };
+    });
+    assert.deepEqual(bridgeAsked, ['imbed-bridge.js']);
+    assert.deepEqual(received, { answered: false, toApp: [] });
+    await inApp.close();
+  });
 });

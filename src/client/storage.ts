@@ -4,16 +4,21 @@
  * one queue in which every store write and every frame is handled, and the move to memory when the store
  * fails mid-session, so nothing typed is lost while the page stays open.
  */
+import { deleteDB } from 'idb';
 import { messageOf } from './error-text.js';
 import { MemoryStore } from './memory-store.js';
 import type { Mirror } from './mirror.js';
+import { settleWithin } from './settle-within.js';
 import { openIdbStore, type ChatStore } from './store.js';
 import type { ImbedClientOptions, StorageKind } from './types.js';
 
 /** Messages per conversation read at start: the newest, enough to fill the view; older ones follow on demand. */
 export const FIRST_PAGE = 100;
 
-/** How long IndexedDB may take to open before the memory store is used instead. */
+/**
+ * How long the host's store may take to open before IndexedDB is used instead, and IndexedDB before the
+ * memory store is.
+ */
 const STORAGE_OPEN_TIMEOUT = 5_000;
 
 /** What the host said about where to keep things. */
@@ -25,6 +30,21 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
   for (const { cmid } of await memory.loadOutbox()) await memory.removeFromOutbox(cmid);
   for (const { id: _id, ...record } of records) await memory.addToOutbox(record);
   mirror.loadOutbox(await memory.loadOutbox());
+}
+
+/**
+ * Moves into the host's `store` the outbox that a page which could not open it (its code did not load)
+ * left in IndexedDB under the same name, then deletes that database: those messages would otherwise wait
+ * there, unsent, until a page fell back to IndexedDB again. What `store` holds already is skipped, so a
+ * move cut short is finished by the next page; the database is deleted only once all of it was moved.
+ */
+async function adoptOutbox(name: string, store: ChatStore): Promise<void> {
+  if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return;
+  const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
+  const records = await left.loadOutbox().finally(() => left.close());
+  const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
+  for (const { id: _id, ...record } of records) if (!held.has(record.cmid)) await store.addToOutbox(record);
+  await deleteDB(name);
 }
 
 /** What the storage may do to the client that owns it. */
@@ -77,7 +97,7 @@ export class ClientStorage {
     } else {
       try {
         // Remembered for a logout even when it cannot be read below: whatever it holds must then go too.
-        if (openStore) this.#hosted = store = await openStore(name);
+        if (openStore) this.#hosted = store = await this.#openHosted(openStore, name);
       } catch (e) {
         // One rung down the ladder: without the host's store, IndexedDB keeps things instead.
         reason = `the app's storage is unavailable (${messageOf(e)})`;
@@ -90,6 +110,8 @@ export class ClientStorage {
       }
     }
     try {
+      // Not moving it only leaves it where it was, for the next page to move.
+      if (store === this.#hosted) await adoptOutbox(name, store).catch(() => {});
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
         this.#mirror.loadConversation(conv, messages, range);
@@ -114,12 +136,17 @@ export class ClientStorage {
   async deleteHosted(name: string | null, openStore: StorageOptions['openStore']): Promise<void> {
     if (this.#hosted) return this.#hosted.deleteDatabase?.();
     if (!openStore || !name) return;
-    const store = await openStore(name);
+    const store = await this.#openHosted(openStore, name);
     try {
       await store.deleteDatabase?.();
     } finally {
       store.close();
     }
+  }
+
+  /** The host's store `name`; a host whose store does not open in time (its code did not load) has none. */
+  #openHosted(openStore: NonNullable<StorageOptions['openStore']>, name: string): Promise<ChatStore> {
+    return settleWithin(Promise.resolve().then(() => openStore(name)), STORAGE_OPEN_TIMEOUT, `it did not open within ${STORAGE_OPEN_TIMEOUT} ms`);
   }
 
   /** The open store; throws before `open`. */

@@ -3,7 +3,7 @@ import { MemoryStore } from '../../src/client/memory-store.js';
 import { bridge, type BridgeMessage } from '../../src/ui/bridge.js';
 import type { StorageRequest } from '../../src/ui/native-store.js';
 import { freshConv, until } from '../browser-support/server.js';
-import { makeClient, online, sentTexts, stopAll } from '../client/support.js';
+import { DEAD_URL, freshDb, makeClient, online, sentTexts, stopAll } from '../client/support.js';
 import { freshUser, mountChat, otherUser, stopOthers, unmountAll } from './fixtures.js';
 
 /** How the fake app answers a storage operation: `ok` applies it, `refuse` answers `ok: false`, `silent` never answers. */
@@ -169,6 +169,42 @@ describe('the store kept by the app, through the WebView bridge', () => {
     } finally {
       meta.dataset.storageTimeout = '400';
     }
+  });
+
+  it('moves into the app\'s store, and sends, what a page that could not reach the app left in IndexedDB', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    // A page whose bridge did not load: the chat kept its outbox in IndexedDB, offline.
+    const before = await makeClient(user, [conv], { dbName, url: DEAD_URL });
+    await before.client.ready;
+    expect(before.client.storageKind).to.equal('indexeddb');
+    await before.client.send(conv, 'typed while the app was out of reach');
+    await before.client.stop();
+
+    // The next page reaches the app.
+    const app = fakeApp();
+    const alice = await makeClient(user, [conv], { dbName, openStore: async (name) => bridge.openStore(name) });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('native');
+    expect(alice.client.items(conv).map((i) => [i.text, i.status])).to.deep.equal([['typed while the app was out of reach', 'pending']]);
+    await online(alice.client);
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
+    expect(sentTexts(alice.client, conv)).to.deep.equal(['typed while the app was out of reach']);
+    expect(await app.databases.get(dbName)!.loadOutbox()).to.deep.equal([]);
+    expect((await indexedDB.databases()).map((db) => db.name)).to.not.include(dbName);
+  });
+
+  it('uses IndexedDB when the app\'s store does not open in time', async function () {
+    this.timeout(15_000);
+    const conv = freshConv();
+    const alice = await makeClient(freshUser('alice'), [conv], { openStore: () => new Promise(() => {}) });
+    await alice.client.ready;
+    expect(alice.client.storageKind).to.equal('indexeddb');
+    expect(alice.events.storage.map((e) => e.reason)).to.deep.equal(["the app's storage is unavailable (it did not open within 5000 ms)"]);
+    await online(alice.client);
+    await alice.client.send(conv, 'kept in IndexedDB');
+    await until(() => alice.client.pendingCount() === 0, 'the ack');
   });
 
   it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {

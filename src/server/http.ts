@@ -19,6 +19,9 @@ const PRODUCTION_DEV_TOKEN =
 /** How long browsers may use `/imbed.js` and `/imbed-launcher.js` without asking; after that they revalidate with their ETag. */
 const BUNDLE_CACHE = 'public, max-age=300';
 
+/** A part of the script build in dist/ (`imbed-zh-CN.js`, `imbed-bridge.js`, ...): a name of letters and dashes only. */
+const PART = /^\/imbed-[A-Za-z-]+\.js$/;
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'application/javascript; charset=utf-8',
@@ -82,15 +85,13 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       case '/imbed-launcher.js':
         // The loader fetches imbed.js from the folder it came from: both are served, and cached, alike.
         return serveFile(req, res, launcher, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-launcher.js not built: run npm run build\n');
-      case '/imbed-zh-CN.js':
-      case '/imbed-notify.js':
-      case '/imbed-launcher-mode.js':
-      case '/imbed-bridge.js':
-      case '/imbed-tab-group.js':
-        // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts): served, and cached, alike.
-        return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
       case '/dev/token':
         return devToken(url, res);
+    }
+    if (PART.test(url.pathname)) {
+      // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts), each language
+      // among them: served, and cached, alike.
+      return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
     }
     let path: string;
     try {

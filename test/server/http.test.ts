@@ -109,6 +109,24 @@ describe('HTTP routes', () => {
     assert.equal(again.headers.get('access-control-allow-origin'), '*');
   });
 
+  it('serves every part of the script build beside imbed.js, a language added later too', async () => {
+    const dist = join(packageRoot(), 'dist');
+    const parts = existsSync(dist) ? readdirSync(dist).filter((name) => /^imbed-[A-Za-z-]+\.js$/.test(name)) : [];
+    for (const name of parts) {
+      const res = await fetch(url(prod, `/${name}?v=0123456789`));
+      assert.equal(res.status, 200, name);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*', name);
+      assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/, name);
+    }
+    // A locale nobody built: the same route, telling what is missing.
+    const missing = await fetch(url(prod, '/imbed-fr.js'));
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('access-control-allow-origin'), '*');
+    assert.match(await missing.text(), /imbed-fr\.js not built: run npm run build/);
+    // Only names of letters and dashes.
+    assert.equal((await rawGet(prod.port, '/imbed-..%2Fpackage.js')).status, 404);
+  });
+
   it('answers 304 to a revalidation with the current ETag', async () => {
     const first = await fetch(url(dev, '/demo.css'));
     const etag = first.headers.get('etag');

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError, errorFrame } from '../protocol/index.js';
@@ -180,9 +180,14 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
 
   const hub = new Hub<Session>();
   const sessions = new Set<Session>();
+  /**
+   * Sockets upgraded only to be closed with a code that says why (origin, protocol, per-address limit).
+   * They are not sessions, but ws would wait 30 s for their close frame, so `close` ends them too.
+   */
+  const refused = new Set<WebSocket>();
   const outbound = new Outbound();
-  /** Resolves `whenNoSessions()` once the last session has closed. */
-  let noSessionsLeft: (() => void) | null = null;
+  /** Resolves `whenAllClosed()` once the last session and refused socket have closed. */
+  let nothingLeftOpen: (() => void) | null = null;
   const ctx: SessionContext = {
     store,
     hub,
@@ -200,7 +205,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     sessionClosed: (session) => {
       sessions.delete(session);
       ctx.limits.releaseIp(session.ip);
-      if (sessions.size === 0) noSessionsLeft?.();
+      if (noneOpen()) nothingLeftOpen?.();
     },
   };
 
@@ -239,8 +244,18 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     log(`connections from ${ip} reached the per-address limit (${ctx.limits.config.connectionsPerIp}); if this server is behind a reverse proxy, start it with --trust-proxy (trustProxy: true), else every client counts as the proxy's address`);
   }
 
+  /** Keeps `ws` among the refused sockets until it has closed. */
+  function trackRefused(ws: WebSocket): void {
+    refused.add(ws);
+    ws.once('close', () => {
+      refused.delete(ws);
+      if (noneOpen()) nothingLeftOpen?.();
+    });
+  }
+
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     if (ws.protocol !== PROTOCOL) {
+      trackRefused(ws);
       ws.on('error', (err) => log(`refused socket error: ${err.message}`));
       ws.close(CloseCode.UNSUPPORTED_PROTOCOL, `unsupported protocol; this server speaks ${PROTOCOL}`);
       log(`refused connection offering ${ws.protocol || 'no protocol'}`);
@@ -248,6 +263,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     }
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy);
     if (!ctx.limits.acquireIp(ip)) {
+      trackRefused(ws);
       ws.on('error', (err) => log(`refused socket error: ${err.message}`));
       const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
       ws.send(JSON.stringify(errorFrame(error)));
@@ -261,9 +277,13 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     log(`session ${session.id} open from ${ip}`);
   }
 
-  function whenNoSessions(): Promise<void> {
-    if (sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => (noSessionsLeft = resolve));
+  function noneOpen(): boolean {
+    return sessions.size === 0 && refused.size === 0;
+  }
+
+  function whenAllClosed(): Promise<void> {
+    if (noneOpen()) return Promise.resolve();
+    return new Promise((resolve) => (nothingLeftOpen = resolve));
   }
 
   let closing = false;
@@ -289,6 +309,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       // A browser shows a refused handshake as a bare 1006 and would retry forever; a coded close
       // after the handshake tells the page, and the person running it, what is wrong.
       wss.handleUpgrade(req, socket, head, (ws) => {
+        trackRefused(ws);
         ws.on('error', () => {});
         ws.close(CloseCode.ORIGIN_NOT_ALLOWED, truncateReason(`origin ${origin} is not allowed`));
       });
@@ -299,6 +320,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   }
 
   let httpServer: Server;
+  /**
+   * Own mode: every TCP connection of the server, for `close` to drop. `httpServer.close()` waits for
+   * each, and `closeAllConnections()` knows only HTTP ones, not upgraded sockets nor TLS handshakes that
+   * never finish (Node gives up on those after 120 s).
+   */
+  const connections = new Set<Socket>();
   if (options.server) {
     httpServer = options.server;
   } else {
@@ -311,6 +338,10 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       log,
     });
     httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+    httpServer.on('connection', (socket: Socket) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
+    });
     try {
       await listen(httpServer, options.port ?? 8787, options.host ?? '127.0.0.1');
     } catch (err) {
@@ -339,18 +370,19 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     httpServer.off('upgrade', onUpgrade);
     attached.get(httpServer)?.delete(onUpgrade);
     closeAll(code);
-    const allClosed = whenNoSessions();
+    const allClosed = whenAllClosed();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'timeout').unref());
     if ((await Promise.race([allClosed, grace])) === 'timeout') {
       for (const s of sessions) s.terminate();
+      for (const ws of refused) ws.terminate();
       await allClosed;
     }
     clearInterval(deadlines);
     wss.close();
     if (!options.server) {
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      // Keep-alive HTTP sockets would hold close() open until they time out.
-      httpServer.closeAllConnections();
+      // Keep-alive HTTP sockets, silent TLS handshakes and any socket ws still holds would keep it waiting.
+      for (const socket of connections) socket.destroy();
       await stopped;
     }
     store.close();

@@ -121,6 +121,36 @@ describe('attach mode on a host http.Server', () => {
     }
   });
 
+  it('on close ends the sockets it refused, and leaves the host\'s own sockets open', async () => {
+    const other = tempDb();
+    const lines: string[] = [];
+    const guarded = await createImbedServer({ db: other.db, server: host, path: '/guarded', origins: ['https://app.example'], secret: SECRET, log: (line) => lines.push(line) });
+    const hostSocket = new WebSocket(`ws://${base}/wds`);
+    await new Promise((resolve, reject) => {
+      hostSocket.once('message', resolve);
+      hostSocket.once('error', reject);
+    });
+    // Refused for its origin; it reads its close frame but, like a frozen page, never answers it.
+    const refused = connect((host.address() as AddressInfo).port, '127.0.0.1');
+    refused.write(
+      'GET /guarded HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nOrigin: https://evil.example\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: imbed.v1\r\n\r\n',
+    );
+    refused.on('error', () => {});
+    refused.resume();
+    const refusedEnded = new Promise<string>((resolve) => refused.once('close', () => resolve('ended by the server')));
+    try {
+      while (!lines.some((line) => line.startsWith('refused origin'))) await new Promise((resolve) => setTimeout(resolve, 10));
+      await guarded.close();
+      assert.equal(await Promise.race([refusedEnded, new Promise((resolve) => setTimeout(resolve, 3000, 'still open after 3 s'))]), 'ended by the server');
+      assert.equal(hostSocket.readyState, WebSocket.OPEN);
+    } finally {
+      refused.destroy();
+      hostSocket.close();
+      other.remove();
+    }
+  });
+
   it('keeps the host listening after close', async () => {
     const other = tempDb();
     const second = await createImbedServer({ db: other.db, server: host, path: '/second', secret: SECRET, log: () => {} });

@@ -2,7 +2,18 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { PROTOCOL } from '../../src/protocol/index.ts';
+import { NO_LIMITS } from '../../src/server/index.ts';
 import { newCmid, openSession, startServer, tempDb } from './helpers.ts';
+
+/** Resolves with 'resolved' when `promise` does within `ms`, else with 'timed out'. */
+function within(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'timed out'> {
+  return Promise.race([promise.then(() => 'resolved' as const), new Promise<'timed out'>((resolve) => setTimeout(resolve, ms, 'timed out'))]);
+}
+
+/** Resolves once `lines`, where a server's log writes, holds one matching `pattern`. */
+async function logged(lines: string[], pattern: RegExp): Promise<void> {
+  while (!lines.some((line) => pattern.test(line))) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 /** Opens a WebSocket by hand and then never answers anything, like a frozen peer. */
 function frozenPeer(port: number): Promise<Socket> {
@@ -56,6 +67,36 @@ describe('closing and dropping connections', () => {
     await server.close();
     await ended;
     assert.equal(peer.destroyed, true);
+  });
+
+  it('resolves within about a second when sockets refused for their origin, protocol or address never answer the close', async () => {
+    const lines: string[] = [];
+    const server = await startServer(tmp.db, { origins: ['https://app.example'], limits: { ...NO_LIMITS, connectionsPerIp: 1 }, log: (line) => lines.push(line) });
+    // None of these peers reads anything, so none ever answers its close frame.
+    const peers: Socket[] = [];
+    const open = (origin: string, protocol: string) => {
+      const socket = connect(server.port, '127.0.0.1', () =>
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Origin: ${origin}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+        ),
+      );
+      socket.on('error', () => {});
+      peers.push(socket);
+    };
+    try {
+      open('https://evil.example', PROTOCOL);
+      await logged(lines, /refused origin https:\/\/evil\.example/);
+      open('https://app.example', 'imbed.v2');
+      await logged(lines, /refused connection offering imbed\.v2/);
+      open('https://app.example', PROTOCOL);
+      await logged(lines, /session \S+ open from/);
+      open('https://app.example', PROTOCOL);
+      await logged(lines, /refused connection from \S+: too many connections/);
+      assert.equal(await within(server.close(), 3000), 'resolved');
+    } finally {
+      for (const peer of peers) peer.destroy();
+    }
   });
 
   it('drops every client with 1012 but keeps serving new ones', async () => {

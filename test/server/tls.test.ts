@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ImbedServer } from '../../src/server/index.ts';
@@ -49,5 +50,24 @@ describe('wss served directly', () => {
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/ws`, PROTOCOL);
     const error = await new Promise<Error>((resolve) => ws.on('error', resolve));
     assert.match(error.message, /self[- ]signed/i);
+  });
+});
+
+describe('closing a wss server', () => {
+  it('resolves within about a second while a connection never starts its TLS handshake', async () => {
+    const tmp = tempDb();
+    const server = await startServer(tmp.db, { tls: { cert, key } });
+    const accepted = new Promise((resolve) => server.http.once('connection', resolve));
+    // Node would wait 120 s (its TLS handshake timeout) for this socket to say anything.
+    const silent = connect(server.port, '127.0.0.1');
+    silent.on('error', () => {});
+    try {
+      await accepted;
+      const closed = await Promise.race([server.close().then(() => 'resolved'), new Promise((resolve) => setTimeout(resolve, 3000, 'timed out'))]);
+      assert.equal(closed, 'resolved');
+    } finally {
+      silent.destroy();
+      tmp.remove();
+    }
   });
 });

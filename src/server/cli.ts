@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * `imbed-server`: runs the imbed server on its own port until SIGTERM/SIGINT (clients see 1001) or
- * SIGUSR2 (nodemon's restart signal; clients see 1012 and reconnect with a spread-out delay).
+ * SIGUSR2 (nodemon's restart signal; clients see 1012 and reconnect with a spread-out delay). A second
+ * SIGTERM/SIGINT exits without waiting for clients.
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CloseCode } from '../protocol/index.js';
 import { isAccessMode } from './access.js';
@@ -233,8 +235,19 @@ async function start(options: ImbedServerOptions): Promise<void> {
   console.log(`imbed server on ${options.tls ? 'https' : 'http'}://${shownHost}:${server.port} (ws path /ws)${dev ? ', dev mode' : ''}`);
 
   let stopping = false;
-  const stop = (code: number) => {
-    if (stopping) return;
+  /**
+   * Closes the server and exits (0, or 1 if closing failed). A SIGINT or SIGTERM while it closes exits
+   * at once: a person pressing Ctrl-C again, or a supervisor done waiting, wants the process gone now.
+   * Its code is 128 + the signal's number (130, 143), what a shell reports for a process that signal
+   * ended, so the stop is never taken for a clean one. Nothing acknowledged is lost: a message is
+   * committed before its ack. A second SIGUSR2 asks for the restart already under way and is ignored.
+   */
+  const stop = (code: number, signal: NodeJS.Signals) => {
+    if (stopping) {
+      if (signal === 'SIGUSR2') return;
+      console.error(`imbed-server: ${signal} while stopping, exiting without waiting for clients`);
+      process.exit(128 + constants.signals[signal]);
+    }
     stopping = true;
     server.close({ code }).then(
       () => process.exit(0),
@@ -244,9 +257,9 @@ async function start(options: ImbedServerOptions): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop(CloseCode.GOING_AWAY));
-  process.on('SIGINT', () => stop(CloseCode.GOING_AWAY));
-  process.on('SIGUSR2', () => stop(CloseCode.SERVICE_RESTART));
+  process.on('SIGTERM', () => stop(CloseCode.GOING_AWAY, 'SIGTERM'));
+  process.on('SIGINT', () => stop(CloseCode.GOING_AWAY, 'SIGINT'));
+  process.on('SIGUSR2', () => stop(CloseCode.SERVICE_RESTART, 'SIGUSR2'));
 }
 
 main();

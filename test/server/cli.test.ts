@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { cliPort, runCli, SECRET, tempDb, TestClient, signTestToken } from './helpers.ts';
+import { cliPort, frozenPeer, runCli, SECRET, tempDb, TestClient, signTestToken } from './helpers.ts';
 
 describe('imbed-server CLI', () => {
   const tmp = tempDb();
@@ -87,6 +87,22 @@ describe('imbed-server CLI', () => {
     proc.child.kill('SIGTERM');
     assert.equal((await client.closed).code, 1001);
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
+  it('exits at once with 130 on a second signal while it waits for a client to answer its close', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/twice.db`], { IMBED_SECRET: SECRET });
+    const peer = await frozenPeer(await cliPort(proc));
+    try {
+      const closing = new Promise((resolve) => peer.once('data', resolve));
+      proc.child.kill('SIGTERM');
+      // The peer has its close frame, so the first signal is being handled; it never answers.
+      await closing;
+      proc.child.kill('SIGINT');
+      assert.deepEqual(await proc.exited, { code: 130, signal: null });
+      assert.match(proc.stderr, /SIGINT while stopping/);
+    } finally {
+      peer.destroy();
+    }
   });
 
   it('closes clients with 1012 on SIGUSR2 (restart), exiting 0', async () => {

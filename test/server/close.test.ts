@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import { NO_LIMITS } from '../../src/server/index.ts';
-import { newCmid, openSession, startServer, tempDb } from './helpers.ts';
+import { frozenPeer, newCmid, openSession, startServer, tempDb } from './helpers.ts';
 
 /** Resolves with 'resolved' when `promise` does within `ms`, else with 'timed out'. */
 function within(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'timed out'> {
@@ -13,20 +13,6 @@ function within(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'ti
 /** Resolves once `lines`, where a server's log writes, holds one matching `pattern`. */
 async function logged(lines: string[], pattern: RegExp): Promise<void> {
   while (!lines.some((line) => pattern.test(line))) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
-/** Opens a WebSocket by hand and then never answers anything, like a frozen peer. */
-function frozenPeer(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(
-        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
-      );
-    });
-    socket.once('data', (chunk) => (String(chunk).startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(String(chunk)))));
-    socket.on('error', () => {});
-  });
 }
 
 describe('closing and dropping connections', () => {

@@ -128,9 +128,10 @@ export interface ImbedServer {
   /** Closes every client socket with `code` (default 1012), keeps listening. Throws a RangeError, closing nothing, for a code a close frame may not carry. */
   dropConnections(code?: number, reason?: string): void;
   /**
-   * Closes every socket with `code` (default 1001), stops accepting connections, stops listening (own
-   * mode) and closes the database. Resolves within about a second even if clients never answer. Rejects
-   * with a RangeError, closing nothing, for a code a close frame may not carry.
+   * Closes every socket with `code` (default 1001), answering new WebSockets 503 meanwhile, then stops
+   * listening (own mode) or leaves its path to the host (attach mode), and closes the database. Resolves
+   * within about a second even if clients never answer. Rejects with a RangeError, closing nothing, for a
+   * code a close frame may not carry.
    */
   close(opts?: { code?: number }): Promise<void>;
 }
@@ -367,8 +368,6 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   let closed: Promise<void> | null = null;
   async function shutdown(code: number): Promise<void> {
     closing = true;
-    httpServer.off('upgrade', onUpgrade);
-    attached.get(httpServer)?.delete(onUpgrade);
     closeAll(code);
     const allClosed = whenAllClosed();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'timeout').unref());
@@ -377,6 +376,10 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       for (const ws of refused) ws.terminate();
       await allClosed;
     }
+    // Only now: until here onUpgrade answers this path's upgrades 503. Without it they would reach the
+    // request handler as plain requests (404) in own mode, or the host's listeners in attach mode.
+    httpServer.off('upgrade', onUpgrade);
+    attached.get(httpServer)?.delete(onUpgrade);
     clearInterval(deadlines);
     wss.close();
     if (!options.server) {

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import { NO_LIMITS } from '../../src/server/index.ts';
-import { frozenPeer, newCmid, openSession, startServer, tempDb } from './helpers.ts';
+import { frozenPeer, newCmid, openSession, startServer, tempDb, wsUrl } from './helpers.ts';
 
 /** Resolves with 'resolved' when `promise` does within `ms`, else with 'timed out'. */
 function within(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'timed out'> {
@@ -82,6 +83,27 @@ describe('closing and dropping connections', () => {
       assert.equal(await within(server.close(), 3000), 'resolved');
     } finally {
       for (const peer of peers) peer.destroy();
+    }
+  });
+
+  it('answers 503 to a new WebSocket while it waits for clients to answer its close', async () => {
+    const server = await startServer(tmp.db);
+    const peer = await frozenPeer(server.port);
+    const closed = server.close();
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl(server), PROTOCOL);
+        ws.on('error', () => {}); // terminate() before the handshake completes reports one
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.once('open', () => reject(new Error('opened')));
+      });
+      assert.equal(status, 503);
+    } finally {
+      await closed;
+      peer.destroy();
     }
   });
 

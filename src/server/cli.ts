@@ -139,6 +139,16 @@ function main(): void {
     console.error(`imbed-server: --port must be an integer 0-65535, got ${JSON.stringify(values.port)}`);
     process.exit(2);
   }
+  // SQLite takes an empty path for a temporary database, deleted when it closes: every message lost at restart.
+  if (values.db === '') {
+    console.error('imbed-server: --db must name a database file, got ""');
+    process.exit(2);
+  }
+  // Node binds an empty host to every interface, the opposite of leaving --host out.
+  if (values.host === '') {
+    console.error('imbed-server: --host must be an address to bind, such as 127.0.0.1 or 0.0.0.0, got ""');
+    process.exit(2);
+  }
   const keySources = [values['public-key-file'], values['jwks-url'], process.env.IMBED_SECRET, process.env.IMBED_PUBLIC_KEY, process.env.IMBED_JWKS_URL];
   if (!values.dev && !keySources.some((source) => source)) {
     console.error(

@@ -27,6 +27,17 @@ describe('imbed-server CLI', () => {
     assert.match(proc.stderr, /--port/);
   });
 
+  it('exits 2 on an empty --db or --host instead of opening a temporary database or binding every interface', async () => {
+    for (const args of [['--db', ''], ['--db='], ['--host', '', '--db', `${tmp.dir}/host.db`]]) {
+      const proc = runCli(['--port', '0', '--dev', ...args]);
+      const started = new Promise<string>((resolve) => proc.child.stdout!.on('data', () => proc.stdout.includes('imbed server on') && resolve('started')));
+      const outcome = await Promise.race([proc.exited.then(({ code }) => code), started]);
+      proc.child.kill('SIGKILL');
+      assert.equal(outcome, 2, JSON.stringify(args));
+      assert.match(proc.stderr, args[0].startsWith('--db') ? /--db must name a database file/ : /--host must be an address/, JSON.stringify(args));
+    }
+  });
+
   it('exits 2 on a heartbeat below one second', async () => {
     const proc = runCli(['--heartbeat', '10', '--dev', '--db', `${tmp.dir}/hb.db`]);
     assert.equal((await proc.exited).code, 2);

@@ -27,7 +27,10 @@ export { DEFAULT_LIMITS, NO_LIMITS, type LimitsConfig } from './limits.js';
 export interface ImbedServerOptions {
   /** SQLite file path; its folder is created if missing. */
   db: string;
-  /** Attach mode: handle WebSocket upgrades for `path` only; every other request and upgrade is left to the host. */
+  /**
+   * Attach mode: handle WebSocket upgrades for `path` only; every other request and upgrade is left to the
+   * host. Several imbed servers may share one http.Server, each on its own path.
+   */
   server?: Server;
   /** Own mode (no `server`): listen here. Port 0 picks a free port; read it from `ImbedServer.port`. */
   port?: number;
@@ -153,7 +156,10 @@ const CLOSE_REASONS: Readonly<Record<number, string>> = {
   [CloseCode.SERVICE_RESTART]: 'server restarting',
 };
 
-/** Starts an imbed server; resolves once it accepts connections. Throws when no token key source can be found. */
+/**
+ * Starts an imbed server; resolves once it accepts connections. Rejects when no token key source can be
+ * found, or when another imbed server already serves `path` on the same http server.
+ */
 export async function createImbedServer(options: ImbedServerOptions): Promise<ImbedServer> {
   const log = options.log ?? ((line: string) => console.log(`[imbed] ${line}`));
   const path = options.path ?? '/ws';
@@ -161,6 +167,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const heartbeat = options.heartbeatInterval ?? 15_000;
   const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
+  // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
+  // upgrade event: the host process would crash at the first client.
+  if (options.server && [...(attached.get(options.server)?.values() ?? [])].includes(path)) {
+    throw new Error(`imbed: another imbed server already serves ${path} on this http server; give each its own path`);
+  }
   const store = new Store(options.db);
   let auth: Auth;
   try {

@@ -151,6 +151,25 @@ describe('attach mode on a host http.Server', () => {
     }
   });
 
+  it('refuses a second imbed server on a path another already serves on the same host', async () => {
+    const other = tempDb();
+    const listeners = host.listenerCount('upgrade');
+    const duplicate = createImbedServer({ db: other.db, server: host, path: '/chat', secret: SECRET, log: () => {} });
+    try {
+      await assert.rejects(duplicate, /another imbed server already serves \/chat on this http server/);
+      assert.equal(host.listenerCount('upgrade'), listeners);
+      // Two listeners on one path would both hand the socket to ws, whose second handleUpgrade throws.
+      const client = new TestClient(`ws://${base}/chat`);
+      await client.opened();
+      client.send({ type: 'hello', token: await imbed.signToken('alice'), convs: [] });
+      assert.equal((await client.next('welcome')).user, 'alice');
+      await client.close();
+    } finally {
+      await duplicate.then((server) => server.close(), () => {});
+      other.remove();
+    }
+  });
+
   it('keeps the host listening after close', async () => {
     const other = tempDb();
     const second = await createImbedServer({ db: other.db, server: host, path: '/second', secret: SECRET, log: () => {} });

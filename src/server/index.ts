@@ -341,22 +341,25 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   if (options.server) {
     httpServer = options.server;
   } else {
-    const handler = createRequestHandler({
-      dev,
-      connections: () => sessions.size,
-      signDevToken: (user, name) => auth.sign(user, name === undefined ? {} : { name }),
-      admin: handleAdmin,
-      devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
-      log,
-    });
-    httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
-    httpServer.on('connection', (socket: Socket) => {
-      connections.add(socket);
-      socket.once('close', () => connections.delete(socket));
-    });
+    // A certificate Node cannot read throws here as surely as a port in use: either way the database
+    // and the limits' sweeper must not outlive the failed start.
     try {
+      const handler = createRequestHandler({
+        dev,
+        connections: () => sessions.size,
+        signDevToken: (user, name) => auth.sign(user, name === undefined ? {} : { name }),
+        admin: handleAdmin,
+        devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
+        log,
+      });
+      httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+      httpServer.on('connection', (socket: Socket) => {
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
+      });
       await listen(httpServer, options.port ?? 8787, options.host ?? '127.0.0.1');
     } catch (err) {
+      ctx.limits.dispose();
       store.close();
       throw err;
     }

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
@@ -67,6 +67,21 @@ describe('closing a wss server', () => {
       assert.equal(closed, 'resolved');
     } finally {
       silent.destroy();
+      tmp.remove();
+    }
+  });
+});
+
+describe('starting with a certificate that cannot be read', () => {
+  it('rejects and leaves the database closed for the next server', async () => {
+    const tmp = tempDb();
+    try {
+      await assert.rejects(startServer(tmp.db, { tls: { cert: 'x', key: 'x' } }));
+      // SQLite removes the write-ahead log when the last connection to the database closes.
+      assert.equal(existsSync(`${tmp.db}-wal`), false);
+      const next = await startServer(tmp.db);
+      await next.close();
+    } finally {
       tmp.remove();
     }
   });

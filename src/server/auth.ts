@@ -4,7 +4,7 @@
  * session always comes from here, never from a frame. See docs/auth.md.
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { CloseCode, ErrorCode, USER_PATTERN } from '../protocol/index.js';
 import type { ImbedServerOptions } from './index.js';
 import type { Store } from './store.js';
@@ -22,6 +22,12 @@ const JWKS_TIMEOUT_MS = 5_000;
 const JWKS_COOLDOWN_MS = 30_000;
 /** A fetched JWKS is used for this long, then fetched again (picks up rotated keys). */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * After the JWKS could not be fetched, hellos are answered AUTH_UNAVAILABLE without asking again for this
+ * long: an identity provider that is down or answering 429 gets one request per interval, not one per
+ * hello of every client (and of anyone sending made-up tokens) retrying meanwhile.
+ */
+const JWKS_RETRY_MS = 5_000;
 
 /** Algorithms accepted from a JWKS. */
 const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -105,7 +111,22 @@ export class Auth {
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`imbed: the JWKS URL must be http(s): ${config.jwksUrl}`);
       const remote = createRemoteJWKSet(url, { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS });
+      /** The last failure to fetch the set, and until when it stands in for asking again. */
+      let unreachable: { reason: string; until: number } | null = null;
       this.key = async (header, token) => {
+        if (unreachable && Date.now() < unreachable.until) {
+          // Not asked for again yet: a set still fresh answers with the keys it holds, and nothing else.
+          const held = remote.fresh ? remote.jwks() : undefined;
+          const why = `${unreachable.reason}; asked again from ${new Date(unreachable.until).toISOString()}`;
+          if (!held) throw new KeySourceUnavailable(why);
+          try {
+            return await createLocalJWKSet(held)(header, token);
+          } catch (err) {
+            // The key may be one published since the set was fetched.
+            if (err instanceof errors.JWKSNoMatchingKey) throw new KeySourceUnavailable(why);
+            throw err;
+          }
+        }
         // Read before the lookup: when the set is cooling down, jose answers an unknown kid from the set
         // it has rather than fetching it again, and that set may predate a key rotation.
         const coolingDown = remote.coolingDown;
@@ -119,7 +140,9 @@ export class Auth {
           // not hold: a forged or foreign token.
           if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) throw err;
           // Anything else is the set itself: unreachable, timed out, not 200, not a JWKS.
-          throw new KeySourceUnavailable(err instanceof Error ? err.message : String(err));
+          const reason = err instanceof Error ? err.message : String(err);
+          unreachable = { reason, until: Date.now() + JWKS_RETRY_MS };
+          throw new KeySourceUnavailable(reason);
         }
       };
       this.algorithms = JWKS_ALGORITHMS;

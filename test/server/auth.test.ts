@@ -77,15 +77,20 @@ async function refused(server: ImbedServer, token: string): Promise<[string, num
   return [outcome.error.code, outcome.close];
 }
 
-/** A JWKS endpoint on port 0 that counts its requests; `serve` swaps the set, as an identity provider rotating keys does. */
+/**
+ * A JWKS endpoint on port 0 that counts its requests; `serve` swaps the set, as an identity provider
+ * rotating keys does, and `down` makes it answer that status instead (null: up again).
+ */
 async function jwksServer(
   initial: object[],
-): Promise<{ url: string; requests: () => number; serve: (keys: object[]) => void; close: () => Promise<void> }> {
+): Promise<{ url: string; requests: () => number; serve: (keys: object[]) => void; down: (status: number | null) => void; close: () => Promise<void> }> {
   let requests = 0;
   let keys = initial;
+  let status: number | null = null;
   const server: Server = createServer((req, res) => {
     requests += 1;
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys }));
+    if (status !== null) res.writeHead(status).end('unavailable');
+    else res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -94,6 +99,9 @@ async function jwksServer(
     requests: () => requests,
     serve: (next) => {
       keys = next;
+    },
+    down: (next) => {
+      status = next;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -375,6 +383,50 @@ describe('auth with an unreachable JWKS URL', () => {
   it('answers AUTH_UNAVAILABLE (retryable) and closes with 1011, not TOKEN_INVALID', async () => {
     const outcome = await hello(server, await sign(pair.privateKey, { alg: 'RS256', kid: 'k1' }));
     assert.deepEqual(outcome, { error: { code: 'AUTH_UNAVAILABLE', ref: 'h1', retryable: true }, close: 1011 });
+  });
+});
+
+describe('auth with a JWKS URL that answers errors', () => {
+  const tmp = tempDb();
+  let server: ImbedServer;
+  let jwks: Awaited<ReturnType<typeof jwksServer>>;
+  let pair: KeyPair;
+  const jwk = async (kid: string) => ({ ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' });
+
+  before(async () => {
+    pair = await keyPair('RS256');
+    jwks = await jwksServer([]);
+    server = await startServer(tmp.db, { secret: undefined, jwksUrl: jwks.url });
+  });
+  after(async () => {
+    mock.timers.reset();
+    await server.close();
+    await jwks.close();
+    tmp.remove();
+  });
+
+  it('asks the identity provider once per 5 s while it fails, not once per hello, and keeps using a set it holds', async () => {
+    jwks.down(503);
+    const token = await sign(pair.privateKey, { alg: 'RS256', kid: 'k1' });
+    for (let i = 0; i < 10; i++) assert.deepEqual(await refused(server, token), ['AUTH_UNAVAILABLE', 1011]);
+    assert.equal(jwks.requests(), 1);
+
+    // Up again, and 5 s later: asked again, and the token is accepted.
+    jwks.down(null);
+    jwks.serve([await jwk('k1')]);
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 5_100 });
+    assert.equal((await accepted(server, token)).user, 'alice');
+    assert.equal(jwks.requests(), 2);
+
+    // Down again, past the cooldown: made-up kids ask once; the set held still verifies its own keys.
+    jwks.down(429);
+    mock.timers.reset();
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 5_100 + PAST_JWKS_COOLDOWN_MS });
+    const forged = await sign((await keyPair('RS256')).privateKey, { alg: 'RS256', kid: 'made-up' });
+    for (let i = 0; i < 10; i++) assert.deepEqual(await refused(server, forged), ['AUTH_UNAVAILABLE', 1011]);
+    assert.equal(jwks.requests(), 3);
+    assert.equal((await accepted(server, token)).user, 'alice');
+    assert.equal(jwks.requests(), 3);
   });
 });
 

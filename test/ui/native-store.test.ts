@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { MemoryStore } from '../../src/client/memory-store.js';
 import { bridge, type BridgeMessage } from '../../src/ui/bridge.js';
-import type { StorageRequest } from '../../src/ui/native-store.js';
+import { StorageRequests, type StorageRequest } from '../../src/ui/native-store.js';
 import { freshConv, until } from '../browser-support/server.js';
 import { DEAD_URL, freshDb, makeClient, online, sentTexts, stopAll } from '../client/support.js';
 import { freshUser, mountChat, otherUser, stopOthers, unmountAll } from './fixtures.js';
@@ -205,6 +205,21 @@ describe('the store kept by the app, through the WebView bridge', () => {
     await online(alice.client);
     await alice.client.send(conv, 'kept in IndexedDB');
     await until(() => alice.client.pendingCount() === 0, 'the ack');
+  });
+
+  it('numbers the requests of each page from its own random start', () => {
+    const sent: number[][] = [[], []];
+    // Two pages' worth of requests: an app's queue that outlives a reload sees both.
+    for (const page of [0, 1]) {
+      const requests = new StorageRequests((request) => void sent[page]!.push(request.id), () => 60_000);
+      for (let i = 0; i < 3; i++) void requests.request('db', 'loadOutbox', [0]).catch(() => {});
+    }
+    const [first, second] = sent as [number[], number[]];
+    for (const ids of sent) {
+      expect(ids.every((id) => Number.isSafeInteger(id) && id > 0)).to.equal(true);
+      expect(ids).to.deep.equal([ids[0], ids[0]! + 1, ids[0]! + 2]);
+    }
+    expect(first.some((id) => second.includes(id))).to.equal(false);
   });
 
   it('answers a storageResult nobody waits for, or a malformed one, with false and an error', () => {

@@ -239,6 +239,24 @@ function algorithmsFor(key: KeyObject): string[] {
   }
 }
 
+/**
+ * What in `config` lets tokens through that the person running the server likely did not mean to
+ * accept, one sentence each, for the server to log at start.
+ */
+export function authWarnings(config: AuthConfig): string[] {
+  const warnings: string[] = [];
+  if (config.jwksUrl !== undefined) {
+    const { protocol, hostname } = new URL(config.jwksUrl);
+    if (protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)) {
+      warnings.push(`the JWKS URL is plain http: whoever sits between this server and ${hostname} can hand it keys of their own and sign tokens for any user; use https`);
+    }
+  }
+  if (config.secret === undefined && config.audience === undefined) {
+    warnings.push('no audience is required (audience, --audience, IMBED_AUDIENCE): any token the identity provider signs for another application is accepted here too');
+  }
+  return warnings;
+}
+
 /** The key-source options of `ImbedServerOptions`. */
 export type AuthOptions = Pick<ImbedServerOptions, 'secret' | 'publicKey' | 'jwksUrl' | 'audience' | 'issuer'>;
 

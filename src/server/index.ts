@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError, errorFrame } from '../protocol/index.js';
 import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
-import { Auth, resolveAuthConfig } from './auth.js';
+import { Auth, authWarnings, resolveAuthConfig } from './auth.js';
 import { GroupCommit } from './commits.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
@@ -175,7 +175,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const store = new Store(options.db);
   let auth: Auth;
   try {
-    auth = new Auth(resolveAuthConfig(options, dev, store));
+    const config = resolveAuthConfig(options, dev, store);
+    auth = new Auth(config);
+    for (const warning of authWarnings(config)) log(`warning: ${warning}`);
   } catch (err) {
     store.close();
     throw err;

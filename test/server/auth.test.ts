@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { ImbedServer } from '../../src/server/index.ts';
+import { authWarnings } from '../../src/server/auth.ts';
 import { SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 interface KeyPair {
@@ -431,6 +432,29 @@ describe('auth with a JWKS URL that answers errors', () => {
 });
 
 describe('auth configuration', () => {
+  it('warns at start of a JWKS fetched over plain http from another host, and of tokens for any audience', async () => {
+    assert.deepEqual(authWarnings({ secret: SECRET }), []);
+    assert.deepEqual(authWarnings({ jwksUrl: 'https://id.example.com/jwks.json', audience: 'imbed' }), []);
+    assert.deepEqual(authWarnings({ jwksUrl: 'http://127.0.0.1:9000/jwks.json', audience: 'imbed' }), [], 'loopback');
+    const [http, ...rest] = authWarnings({ jwksUrl: 'http://id.example.com/jwks.json', audience: 'imbed' });
+    assert.match(http!, /plain http.*id\.example\.com.*use https/);
+    assert.deepEqual(rest, []);
+    const [audience] = authWarnings({ jwksUrl: 'https://id.example.com/jwks.json' });
+    assert.match(audience!, /no audience is required/);
+
+    // The server logs them as it starts.
+    const tmp = tempDb();
+    const lines: string[] = [];
+    const pair = await keyPair('ES256');
+    const server = await startServer(tmp.db, { secret: undefined, publicKey: pair.pem, log: (line) => lines.push(line) });
+    try {
+      assert.deepEqual(lines.filter((line) => line.startsWith('warning:')), [`warning: ${audience}`]);
+    } finally {
+      await server.close();
+      tmp.remove();
+    }
+  });
+
   it('refuses to start with two key sources', async () => {
     const tmp = tempDb();
     const { pem } = await keyPair('ES256');

@@ -141,7 +141,7 @@ export const CLOSE_DESCRIPTIONS: Readonly<Record<CloseCode, string>> = {
   1009: 'A frame was larger than `limits.maxFrame` bytes; the frame is lost, the client reconnects.',
   1011: 'The server hit an unexpected error on this connection, e.g. it could not store a `send`.',
   1012: 'The server is restarting; reconnect with a spread-out delay.',
-  4001: 'The token in `hello` has expired; get a new one and reconnect.',
+  4001: 'The token has expired, at `hello` or later in the session; get a new one and reconnect.',
   4002: 'The client did not offer a protocol version this server speaks (`Sec-WebSocket-Protocol`). The close reason lists the supported ones.',
   4003: 'The token in `hello` is missing, malformed, forged, or has a wrong claim; the `error` frame before the close says which.',
   4004: 'No `hello` arrived in time after the connection opened.',

@@ -67,7 +67,8 @@ export type VerifyFailure = {
   reason: string;
 };
 
-export type VerifyResult = { ok: true; user: string; name: string } | VerifyFailure;
+/** A token that verified: its user, display name, and when it stops being accepted (`exp` plus the tolerance, ms since the epoch). */
+export type VerifyResult = { ok: true; user: string; name: string; expiresAt: number } | VerifyFailure;
 
 export interface SignOptions {
   name?: string;
@@ -196,7 +197,7 @@ export class Auth {
       // The admin API only takes ids of this form, so a user with any other sub could never be a member.
       if (!USER_PATTERN.test(payload.sub)) return fail(ErrorCode.TOKEN_CLAIMS, 'sub is not a valid user id (1-128 characters of A-Z a-z 0-9 _ . : @ | + -)');
       const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? payload.name.slice(0, MAX_NAME) : payload.sub;
-      return { ok: true, user: payload.sub, name };
+      return { ok: true, user: payload.sub, name, expiresAt: (payload.exp! + CLOCK_TOLERANCE_S) * 1000 };
     } catch (err) {
       return refusal(err);
     }

@@ -128,6 +128,8 @@ export class Session implements Subscriber, CommitParty {
   /** When the socket opened and when its last frame arrived (`performance.now()`), for the deadlines. */
   private readonly openedAt = performance.now();
   private heardAt = this.openedAt;
+  /** When the token of this session stops being accepted (`performance.now()`), from `welcome` on. */
+  private expiresAt = Infinity;
   /** This connection's frame rate and send deadline. */
   private readonly rate: ConnectionLimits;
   /** Whether this session holds one of its user's connection slots (released on close). */
@@ -201,6 +203,15 @@ export class Session implements Subscriber, CommitParty {
     if (now - this.heardAt >= this.ctx.idleTimeout) {
       this.ctx.log(`session ${this.id} idle for ${this.ctx.idleTimeout} ms, terminated`);
       this.terminate();
+      return;
+    }
+    // A session lasts as long as its token, as a new connection with that token would: a token that
+    // leaked gives no session without end, and the client connects again with a new one.
+    if (now >= this.expiresAt) {
+      this.ctx.log(`session ${this.id} token expired, closing`);
+      this.storeSends();
+      this.sendError(new ProtocolError(ErrorCode.TOKEN_EXPIRED, 'token expired; connect again with a new one', null));
+      this.close(CloseCode.TOKEN_EXPIRED, 'token expired');
     }
   }
 
@@ -353,6 +364,7 @@ export class Session implements Subscriber, CommitParty {
           this.close(result.code, result.reason);
           return;
         }
+        this.expiresAt = performance.now() + (result.expiresAt - Date.now());
         this.welcome(frame, result.user, result.name);
         this.drainQueue();
       },

@@ -169,6 +169,28 @@ describe('tokenProvider failures and refreshes', () => {
     expect(events.errors).to.deep.equal([]);
   });
 
+  it('connects again with a new token when the server ends the session at its token\'s expiry', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const tokens: string[] = [];
+    const { client, events } = await makeClient(user, [conv], {
+      token: undefined,
+      tokenProvider: async () => {
+        // The first expired 28 s ago: the server's 30 s of tolerance leave it about 2 s of session.
+        const { token } = (await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: tokens.length === 0 ? -28 : '1h' })) as { token: string };
+        tokens.push(token);
+        return token;
+      },
+    });
+    await online(client);
+    await until(() => events.states.some((s) => s.code === 4001), 'the server to end the session', 10_000);
+    await online(client, 'online again with the new token');
+    expect(tokens).to.have.length(2);
+    expect(events.errors).to.deep.equal([]);
+    await client.send(conv, 'after the new token');
+    await until(() => sentTexts(client, conv).length === 1, 'delivered');
+  });
+
   it("stops with USER_CHANGED instead of sending one user's outbox as another user", async () => {
     const conv = freshConv();
     const alice = freshUser('alice');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { ImbedServer } from '../../src/server/index.ts';
 import { authWarnings } from '../../src/server/auth.ts';
-import { SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+import { openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 interface KeyPair {
   privateKey: CryptoKey;
@@ -139,6 +139,29 @@ describe('auth with an HS256 secret', () => {
   it('refuses an expired token with TOKEN_EXPIRED and 4001, retryable with a new token', async () => {
     const outcome = await hello(server, await sign(key, { exp: Math.floor(Date.now() / 1000) - 60 }));
     assert.deepEqual(outcome, { error: { code: 'TOKEN_EXPIRED', ref: 'h1', retryable: true }, close: 4001 });
+  });
+
+  it('ends a session when its token expires: TOKEN_EXPIRED, then 4001, after storing what was sent', { timeout: 10_000 }, async () => {
+    // Expired 28 s ago, so still accepted for the 30 s of tolerance: about 2 s left.
+    const token = await sign(key, { exp: Math.floor(Date.now() / 1000) - 28 });
+    const client = new TestClient(wsUrl(server));
+    await client.opened();
+    client.send({ type: 'hello', token, convs: [] });
+    await client.next('welcome');
+    const openedAt = performance.now();
+    client.send({ type: 'send', conv: 'expiring', cmid: 'expiring-cmid-1', text: 'just in time' });
+    const sent = await client.next('sent');
+    const { code } = await client.closed;
+    assert.equal(code, 4001);
+    assert.ok(performance.now() - openedAt < 5_000, 'closed within the token\'s last seconds and one deadline tick');
+    const error = client.received.find((f) => f.type === 'error');
+    assert.deepEqual(error && [error.code, error.retryable], ['TOKEN_EXPIRED', true]);
+    // The message stays stored: a new session sees it.
+    const { client: later } = await openSession(server, 'alice', [{ conv: 'expiring', after: 0 }]);
+    later.send({ type: 'sync', conv: 'expiring', after: 0 });
+    const history = await later.next('history');
+    assert.deepEqual(history.msgs.map((m) => [m.seq, m.text]), [[sent.seq, 'just in time']]);
+    await later.close();
   });
 
   it('refuses a token signed with another secret as TOKEN_INVALID with 4003', async () => {

@@ -25,7 +25,14 @@ async function mount(pane) {
     const chat = document.createElement('imbed-chat');
     chat.setAttribute('server', server);
     chat.setAttribute('conversation', conversation);
-    chat.setAttribute('token', await devToken(user));
+    // Asked first here, so a server without --dev is explained in the pane; then asked again by the
+    // chat whenever the token expires, as a page's own backend would be.
+    let first = await devToken(user);
+    chat.tokenProvider = async () => {
+      const token = first ?? (await devToken(user));
+      first = null;
+      return token;
+    };
     slot.replaceChildren(chat);
   } catch (err) {
     const p = document.createElement('p');

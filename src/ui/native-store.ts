@@ -45,12 +45,13 @@ interface Waiting {
 /**
  * The storage requests waiting for the app's answer, numbered for the life of the page from a random
  * start: the app's queue outlives a reload, and a late answer to the page before must not be taken for
- * the answer to a request of this one that happens to have its number.
+ * the answer to a request of this one that happens to have its number. Every number fits in a signed
+ * 32-bit integer, what an app reads it as (`getInt` in Kotlin).
  */
 export class StorageRequests {
   readonly #send: (request: StorageRequest) => void;
   readonly #timeoutMs: () => number;
-  #next = 1 + Math.floor(Math.random() * 2 ** 40);
+  #next = 1 + Math.floor(Math.random() * 2 ** 30);
   readonly #waiting = new Map<number, Waiting>();
 
   /** `send` hands a request to the app (it throws when there is none); `timeoutMs` bounds the wait. */

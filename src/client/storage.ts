@@ -4,7 +4,6 @@
  * one queue in which every store write and every frame is handled, and the move to memory when the store
  * fails mid-session, so nothing typed is lost while the page stays open.
  */
-import { deleteDB } from 'idb';
 import { messageOf } from './error-text.js';
 import { MemoryStore } from './memory-store.js';
 import type { Mirror } from './mirror.js';
@@ -34,17 +33,23 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
 
 /**
  * Moves into the host's `store` the outbox that a page which could not open it (its code did not load)
- * left in IndexedDB under the same name, then deletes that database: those messages would otherwise wait
- * there, unsent, until a page fell back to IndexedDB again. What `store` holds already is skipped, so a
- * move cut short is finished by the next page; the database is deleted only once all of it was moved.
+ * left in IndexedDB under the same name: those messages would otherwise wait there, unsent, until a page
+ * fell back to IndexedDB again. Each record leaves IndexedDB once `store` holds it, so a move cut short
+ * is finished by the next page, and a page still using that database (it fell back, this one did not)
+ * keeps it: nothing but the moved records is taken from it.
  */
 async function adoptOutbox(name: string, store: ChatStore): Promise<void> {
   if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return;
   const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
-  const records = await left.loadOutbox().finally(() => left.close());
-  const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
-  for (const { id: _id, ...record } of records) if (!held.has(record.cmid)) await store.addToOutbox(record);
-  await deleteDB(name);
+  try {
+    const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
+    for (const { id: _id, ...record } of await left.loadOutbox()) {
+      if (!held.has(record.cmid)) await store.addToOutbox(record);
+      await left.removeFromOutbox(record.cmid);
+    }
+  } finally {
+    left.close();
+  }
 }
 
 /** What the storage may do to the client that owns it. */
@@ -110,8 +115,8 @@ export class ClientStorage {
       }
     }
     try {
-      // Not moving it only leaves it where it was, for the next page to move.
-      if (store === this.#hosted) await adoptOutbox(name, store).catch(() => {});
+      // Not moving it, or not in time (IndexedDB can hang in some WebViews), leaves it for the next page.
+      if (store === this.#hosted) await settleWithin(adoptOutbox(name, store), STORAGE_OPEN_TIMEOUT, 'moving the outbox took too long').catch(() => {});
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
         this.#mirror.loadConversation(conv, messages, range);

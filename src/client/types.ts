@@ -115,8 +115,9 @@ export interface ImbedClientOptions {
   /**
    * Opens the store to use instead of IndexedDB, given the database name (e.g. the WebView bridge's
    * store in the app's own database, docs/webview.md). A rejection falls back to IndexedDB, with the
-   * reason in the `storage` event; a store that fails later is replaced by memory, as IndexedDB is.
-   * Ignored with `storage: 'memory'`.
+   * reason in the `storage` event; a store that fails later is replaced by memory, as IndexedDB is. Once
+   * it opens, an outbox an earlier page left in IndexedDB under the same name (it fell back) is moved
+   * into it. Ignored with `storage: 'memory'`.
    */
   openStore?: (name: string) => Promise<ChatStore>;
   /**

@@ -143,8 +143,9 @@ export class ImbedClient extends ImbedEventTarget {
 
   /**
    * The longest text `send()` takes, in UTF-16 code units: the server's `welcome.limits.maxText` once
-   * this client (or the tab holding the group's connection) has heard it, else the protocol's 4000. A
-   * message queued before the server's limit was heard may still be refused as TEXT_TOO_LONG.
+   * this client (or the tab holding the group's connection) has heard it and when it is lower than the
+   * protocol's 4000, else 4000. A message queued before the server's limit was heard may still be
+   * refused as TEXT_TOO_LONG.
    */
   get maxText(): number {
     return this.#maxText ?? LIMITS.maxText;
@@ -687,7 +688,9 @@ export class ImbedClient extends ImbedEventTarget {
         this.#connection?.established();
         this.#user = welcome.user;
         this.#name = welcome.name;
-        this.#maxText = welcome.limits?.maxText || null;
+        // Never above the protocol's: its limit is also what a frame is sure to hold (`maxFrame`).
+        const limit = welcome.limits?.maxText ?? 0;
+        this.#maxText = limit > 0 && limit < LIMITS.maxText ? limit : null;
         this.#mirror.invalidateAll();
         this.#heartbeat.start(pingInterval(this.#options.heartbeatInterval, welcome.heartbeat));
         this.#setState('syncing', 'catching up');

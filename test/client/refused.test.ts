@@ -86,6 +86,18 @@ describe('messages the server refuses', () => {
     expect((await readOutbox(dbName)).map((r) => r.cmid)).to.deep.equal([queued.cmid]);
   });
 
+  it('keeps to the protocol\'s text limit when a server states a higher one', async () => {
+    const conv = freshConv();
+    tap = tapSockets();
+    // 30,000 characters of CJK text would be a frame over limits.maxFrame: the server would close with 1009.
+    tap.rewriteIncoming = (f) => (f.type === 'welcome' ? { ...f, limits: { ...(f.limits as object), maxText: 30_000 } } : f);
+    const alice = await makeClient(freshUser('alice'), [conv]);
+    await online(alice.client);
+    expect(alice.client.maxText).to.equal(LIMITS.maxText);
+    const refused = await alice.client.send(conv, '字'.repeat(LIMITS.maxText + 1)).then(() => null, (e: { code?: string }) => e);
+    expect(refused?.code).to.equal('TEXT_TOO_LONG');
+  });
+
   it('keeps an item pending after a retryable refusal and sends it again after a pause, not in a loop', async () => {
     const conv = freshConv();
     tap = tapSockets();

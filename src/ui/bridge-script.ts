@@ -9,6 +9,7 @@
 import type { BridgeMessage, WebViewBridge } from './bridge.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
 import type { ImbedChat } from './imbed-chat.component.js';
+import { PART_RETRY_AFTER } from './load-once.js';
 import { bridgeLoaded, loadBridge } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
@@ -33,8 +34,10 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
     return false;
   },
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
-  // The code is loaded only where it can be of use, and starts when it arrives (parts-script.ts).
+  // The code is loaded only where it can be of use, and starts when it arrives (parts-script.ts). The app
+  // sends nothing before `ready`, so nothing else would ask again: a first load that failed is tried once
+  // more when the loader allows it.
   start() {
-    if (nativeSink()) withBridge(() => {});
+    if (nativeSink()) loadBridge().catch(() => setTimeout(() => withBridge(() => {}), PART_RETRY_AFTER));
   },
 };

@@ -44,13 +44,18 @@ const THEMES = ['light', 'dark', 'auto'];
 /** A BCP 47 tag in its common shape (`zh-CN`, `en`, `zh-Hant-TW`): enough to refuse junk. */
 const LANG = /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4}$/;
 
+/** `value` for a message: a string or number as JSON, anything else by its type (a BigInt or a cycle cannot be printed). */
+function shown(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : typeof value;
+}
+
 function isText(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= max;
 }
 
 /** What is wrong with `input` as a command, or null when it is a well-formed v1 command. */
 function problemWith(input: Record<string, unknown>): [code: string, why: string] | null {
-  if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${JSON.stringify(input.v ?? null)} is not supported; this build speaks v${BRIDGE_VERSION}`];
+  if (input.v !== BRIDGE_VERSION) return [BridgeErrorCode.UNSUPPORTED_VERSION, `bridge version ${shown(input.v)} is not supported; this build speaks v${BRIDGE_VERSION}`];
   if (input.id !== undefined && input.type !== 'storageResult' && !isText(input.id, 256)) return [BridgeErrorCode.BAD_COMMAND, '`id` must be a non-empty string'];
   switch (input.type) {
     case 'open':
@@ -67,7 +72,7 @@ function problemWith(input: Record<string, unknown>): [code: string, why: string
       if (!Number.isSafeInteger(input.id) || typeof input.ok !== 'boolean') return [BridgeErrorCode.BAD_COMMAND, '`storageResult` needs the numeric `id` of its request and a boolean `ok`'];
       return input.error === undefined || typeof input.error === 'string' ? null : [BridgeErrorCode.BAD_COMMAND, '`error` must be a string'];
     default:
-      return [BridgeErrorCode.BAD_COMMAND, `unknown command type ${JSON.stringify(input.type ?? null)}`];
+      return [BridgeErrorCode.BAD_COMMAND, `unknown command type ${shown(input.type)}`];
   }
 }
 
@@ -200,7 +205,7 @@ export class WebViewBridge {
     }
   }
 
-  /** Attaches by itself when a native host is present; called once when the module loads. */
+  /** Attaches by itself when a native host is present: called by the package's entry, and when the script build takes the part. */
   start(): void {
     if (nativeSink()) this.#sync();
   }

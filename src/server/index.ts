@@ -258,30 +258,31 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     log(`connections from ${ip} reached the per-address limit (${ctx.limits.config.connectionsPerIp}); if this server is behind a reverse proxy, start it with --trust-proxy (trustProxy: true), else every client counts as the proxy's address`);
   }
 
-  /** Keeps `ws` among the refused sockets until it has closed. */
-  function trackRefused(ws: WebSocket): void {
+  /**
+   * Closes an upgraded socket that gets no session with `code` and `reason` (after `error`, when given),
+   * keeping it among the refused sockets until it has closed.
+   */
+  function refuse(ws: WebSocket, code: number, reason: string, error?: ProtocolError): void {
     refused.add(ws);
     ws.once('close', () => {
       refused.delete(ws);
       if (noneOpen()) nothingLeftOpen?.();
     });
+    ws.on('error', (err) => log(`refused socket error: ${err.message}`));
+    if (error) ws.send(JSON.stringify(errorFrame(error)));
+    ws.close(code, reason);
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     if (ws.protocol !== PROTOCOL) {
-      trackRefused(ws);
-      ws.on('error', (err) => log(`refused socket error: ${err.message}`));
-      ws.close(CloseCode.UNSUPPORTED_PROTOCOL, `unsupported protocol; this server speaks ${PROTOCOL}`);
+      refuse(ws, CloseCode.UNSUPPORTED_PROTOCOL, `unsupported protocol; this server speaks ${PROTOCOL}`);
       log(`refused connection offering ${ws.protocol || 'no protocol'}`);
       return;
     }
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy);
     if (!ctx.limits.acquireIp(ip)) {
-      trackRefused(ws);
-      ws.on('error', (err) => log(`refused socket error: ${err.message}`));
       const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
-      ws.send(JSON.stringify(errorFrame(error)));
-      ws.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address');
+      refuse(ws, CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address', error);
       log(`refused connection from ${ip}: too many connections`);
       warnAboutProxy(ip);
       return;
@@ -322,11 +323,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     if (!originAllowed(origin, req.headers.host)) {
       // A browser shows a refused handshake as a bare 1006 and would retry forever; a coded close
       // after the handshake tells the page, and the person running it, what is wrong.
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        trackRefused(ws);
-        ws.on('error', () => {});
-        ws.close(CloseCode.ORIGIN_NOT_ALLOWED, truncateReason(`origin ${origin} is not allowed`));
-      });
+      wss.handleUpgrade(req, socket, head, (ws) => refuse(ws, CloseCode.ORIGIN_NOT_ALLOWED, truncateReason(`origin ${origin} is not allowed`)));
       log(`refused origin ${origin?.slice(0, MAX_LOGGED_ORIGIN)} from ${req.socket.remoteAddress ?? 'unknown'}; allow it with --origin or IMBED_ORIGINS`);
       return;
     }

@@ -93,7 +93,9 @@ describe('closing and dropping connections', () => {
     try {
       const status = await new Promise<number>((resolve, reject) => {
         const ws = new WebSocket(wsUrl(server), PROTOCOL);
-        ws.on('error', () => {}); // terminate() before the handshake completes reports one
+        // terminate() before the handshake completes reports one, once answered; before, it is the failure.
+        ws.on('error', reject);
+        ws.once('close', () => reject(new Error('closed without an HTTP answer')));
         ws.once('unexpected-response', (_req, res) => {
           resolve(res.statusCode ?? 0);
           ws.terminate();

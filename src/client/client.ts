@@ -71,6 +71,8 @@ export class ImbedClient extends ImbedEventTarget {
   #name: string | null = null;
   /** The server's longest text, from `welcome` (this tab's or the group leader's); null until one is heard. */
   #maxText: number | null = null;
+  /** The token of the last `hello`: a 4001 with another one set since is healed by connecting with that. */
+  #helloToken: string | null = null;
   readonly #tokens: TokenSource;
   /**
    * The user the outbox and cache belong to: the token's user when storage opened (the default database
@@ -327,7 +329,10 @@ export class ImbedClient extends ImbedEventTarget {
     else if (this.#session?.established) this.#heartbeat.check();
   }
 
-  /** Sets the token used by the next `hello`. */
+  /**
+   * Sets the token used by the next `hello`. When the server ends the session because the token it
+   * opened with expired (4001), a token set since is used to connect again, as a `tokenProvider`'s is.
+   */
   setToken(token: string): void {
     this.#tokens.set(token);
   }
@@ -366,7 +371,7 @@ export class ImbedClient extends ImbedEventTarget {
     const { refusal, retryAfter } = this.#closeNotes.take();
     const decision = decideOnClose(code, reason, {
       established,
-      canRefreshToken: this.#options.tokenProvider !== undefined,
+      canRefreshToken: this.#options.tokenProvider !== undefined || this.#tokens.token !== this.#helloToken,
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {
@@ -382,6 +387,11 @@ export class ImbedClient extends ImbedEventTarget {
     this.#setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.#emitSharedError({ ...refusal, retryable: true, fatal: false });
+  }
+
+  /** Takes the server's text limit, never above the protocol's: that is also what a frame is sure to hold (`maxFrame`). */
+  #takeMaxText(limit = 0): void {
+    this.#maxText = limit > 0 && limit < LIMITS.maxText ? limit : null;
   }
 
   /** Closes the socket for good (its close is not reported) and ends its session. */
@@ -588,7 +598,7 @@ export class ImbedClient extends ImbedEventTarget {
       },
       follow: ({ to, reason, code }, me) => {
         if (this.#finished) return;
-        if (me?.maxText) this.#maxText = me.maxText;
+        if (me?.maxText) this.#takeMaxText(me.maxText);
         if (me?.user && (me.user !== this.#user || me.name !== this.#name)) {
           this.#user = me.user;
           this.#name = me.name;
@@ -644,7 +654,7 @@ export class ImbedClient extends ImbedEventTarget {
     this.#closeNotes.clear();
     this.#session = new Session(this.#sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
-    this.#sendFrame({ type: 'hello', token: this.#tokens.token ?? '', convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
+    this.#sendFrame({ type: 'hello', token: (this.#helloToken = this.#tokens.token ?? ''), convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
     this.#setState('authenticating', 'hello sent');
     this.#heartbeat.expectAnswer();
   }
@@ -688,9 +698,7 @@ export class ImbedClient extends ImbedEventTarget {
         this.#connection?.established();
         this.#user = welcome.user;
         this.#name = welcome.name;
-        // Never above the protocol's: its limit is also what a frame is sure to hold (`maxFrame`).
-        const limit = welcome.limits?.maxText ?? 0;
-        this.#maxText = limit > 0 && limit < LIMITS.maxText ? limit : null;
+        this.#takeMaxText(welcome.limits?.maxText);
         this.#mirror.invalidateAll();
         this.#heartbeat.start(pingInterval(this.#options.heartbeatInterval, welcome.heartbeat));
         this.#setState('syncing', 'catching up');

@@ -19,6 +19,8 @@ export class TokenSource {
   readonly #report: (error: ImbedClientEventMap['error']['detail']) => void;
   #current: string | null;
   #needed: boolean;
+  /** The token the server last said expired: a provider that gives it again has not renewed it. */
+  #expired: string | null = null;
   /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
   #endWait: (() => void) | null = null;
   /** Stops waiting for the `tokenProvider` call in progress (see `abandon`); null when none is. */
@@ -50,6 +52,7 @@ export class TokenSource {
   /** The server said the token expired: the next `obtain` asks the provider again. */
   expire(): void {
     this.#needed = true;
+    this.#expired = this.#current;
   }
 
   /** "Retry now" while waiting between two provider attempts: ends the wait. False when not waiting. */
@@ -80,6 +83,8 @@ export class TokenSource {
           new Promise<never>((_, reject) => (this.#stopWaiting = () => reject(new Error('abandoned')))),
         ]);
         if (typeof token !== 'string' || token === '') throw new Error('tokenProvider gave no token');
+        // A cache that goes by a clock behind the server's would give it again, and again.
+        if (token === this.#expired) throw new Error('tokenProvider gave the token the server said expired');
         this.set(token);
       } catch (e) {
         if (!wanted()) return;

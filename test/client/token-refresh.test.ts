@@ -191,6 +191,27 @@ describe('tokenProvider failures and refreshes', () => {
     await until(() => sentTexts(client, conv).length === 1, 'delivered');
   });
 
+  it('reports a tokenProvider that gives back the token the server said expired, and carries on with a new one', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const given: string[] = [];
+    let stale = '';
+    const { client, events } = await makeClient(user, [conv], {
+      token: undefined,
+      tokenProvider: async () => {
+        // A cache that keeps its token until exp by a clock behind the server's: the same token twice.
+        if (given.length < 2) stale ||= ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: -28 })) as { token: string }).token;
+        const token = given.length < 2 ? stale : await tokenFor(user);
+        given.push(token);
+        return token;
+      },
+    });
+    await online(client);
+    await until(() => given.length === 3 && client.state === 'online', 'online with the third token', 30_000);
+    expect(events.errors.map((e) => [e.code, e.fatal])).to.deep.equal([['TOKEN_UNAVAILABLE', false]]);
+    expect(events.errors[0]!.message).to.contain('the token the server said expired');
+  });
+
   it("stops with USER_CHANGED instead of sending one user's outbox as another user", async () => {
     const conv = freshConv();
     const alice = freshUser('alice');

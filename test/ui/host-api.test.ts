@@ -1,4 +1,5 @@
 import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
 import { dropConnections, freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
@@ -7,6 +8,11 @@ import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, status
 /** The IndexedDB database the element's client keeps for `user` on the test server. */
 async function databaseOf(user: string): Promise<string> {
   return `imbed:${new URL(await serverUrl()).host}:${user}`;
+}
+
+/** A token for `user` whose `exp` is `seconds` from now (negative: already past). */
+async function expiringToken(user: string, seconds: number): Promise<string> {
+  return ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: seconds })) as { token: string }).token;
 }
 
 async function databaseNames(): Promise<string[]> {
@@ -42,6 +48,36 @@ describe('<imbed-chat> host API', () => {
     await until(() => client.state !== 'online', 'the drop to be noticed');
     await untilOnline(el, 'the client to reconnect');
     expect(ready).to.deep.equal([{ user }]);
+  });
+
+  it('setToken() renews before the server ends the session, and the same token again retries a stopped chat', async () => {
+    const user = freshUser('alice');
+    const conversation = freshConv();
+    const el = mountBare();
+    el.setAttribute('server', await serverUrl());
+    el.setAttribute('conversation', conversation);
+    // Expired 28 s ago: the server's 30 s of tolerance leave it about 2 s of session.
+    el.setToken(await expiringToken(user, -28));
+    await untilOnline(el);
+    const client = el.client!;
+    const changes: Array<{ to: string; code?: number }> = [];
+    client.addEventListener('state', (event) => changes.push(event.detail));
+    // The app renews while online, as it should, without a tokenProvider.
+    el.setToken(await tokenFor(user));
+    await until(() => changes.some((c) => c.code === 4001), 'the server to end the first token\'s session', 10_000);
+    await untilOnline(el, 'online again with the renewed token');
+    expect(el.client).to.equal(client);
+    expect(changes.some((c) => c.to === 'stopped')).to.equal(false);
+
+    // Stopped on a token that had expired, the same token given again is tried again (a cache that
+    // knew no better, or a clock fixed since): the chat does not stay stopped without a try.
+    const stale = await expiringToken(user, -60);
+    el.setToken(stale);
+    await dropConnections();
+    await until(() => client.state === 'stopped', 'stopped on the expired token');
+    changes.length = 0;
+    el.setToken(stale);
+    await until(() => changes.some((c) => c.to === 'connecting'), 'another try');
   });
 
   it('logout() stops the client, deletes the user\'s local database and shows signed out; a new login works', async () => {

@@ -19,6 +19,12 @@ export const FIRST_PAGE = 100;
  * memory store is.
  */
 const STORAGE_OPEN_TIMEOUT = 5_000;
+/**
+ * How long start-up waits for the move of an outbox left in IndexedDB into the host's store: IndexedDB
+ * can hang in the WebViews that keep their storage in the app, and what is not moved in time stays for
+ * the next page.
+ */
+const ADOPT_TIMEOUT = 1_000;
 
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
@@ -39,17 +45,23 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
  * keeps it: nothing but the moved records is taken from it.
  */
 async function adoptOutbox(name: string, store: ChatStore): Promise<void> {
-  if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return;
-  const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
-  try {
-    const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
-    for (const { id: _id, ...record } of await left.loadOutbox()) {
-      if (!held.has(record.cmid)) await store.addToOutbox(record);
-      await left.removeFromOutbox(record.cmid);
+  let late = false;
+  const move = async (): Promise<void> => {
+    if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return;
+    const left = await openIdbStore(name, ADOPT_TIMEOUT, () => {});
+    try {
+      const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
+      for (const { id: _id, ...record } of await left.loadOutbox()) {
+        // Past the deadline the chat has read the outbox: what is added now would wait for the next page.
+        if (late) return;
+        if (!held.has(record.cmid)) await store.addToOutbox(record);
+        await left.removeFromOutbox(record.cmid);
+      }
+    } finally {
+      left.close();
     }
-  } finally {
-    left.close();
-  }
+  };
+  await settleWithin(move(), ADOPT_TIMEOUT, 'moving the outbox took too long').catch(() => (late = true));
 }
 
 /** What the storage may do to the client that owns it. */
@@ -115,8 +127,7 @@ export class ClientStorage {
       }
     }
     try {
-      // Not moving it, or not in time (IndexedDB can hang in some WebViews), leaves it for the next page.
-      if (store === this.#hosted) await settleWithin(adoptOutbox(name, store), STORAGE_OPEN_TIMEOUT, 'moving the outbox took too long').catch(() => {});
+      if (store === this.#hosted) await adoptOutbox(name, store);
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
         this.#mirror.loadConversation(conv, messages, range);

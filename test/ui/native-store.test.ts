@@ -196,6 +196,34 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(await readOutbox(dbName)).to.deep.equal([]);
   });
 
+  it('stops moving an outbox left in IndexedDB at its deadline, leaving the rest for the next page', async function () {
+    this.timeout(15_000);
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    const before = await makeClient(user, [conv], { dbName, url: DEAD_URL });
+    await before.client.ready;
+    await before.client.send(conv, 'first left behind');
+    await before.client.send(conv, 'second left behind');
+    await before.client.stop();
+
+    // An app's store that takes 1.5 s to add a record: past the 1 s the move may take at start-up.
+    const slow = new MemoryStore();
+    const add = slow.addToOutbox.bind(slow);
+    slow.addToOutbox = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return add(...args);
+    };
+    const alice = await makeClient(user, [conv], { dbName, url: DEAD_URL, openStore: async () => slow });
+    const started = performance.now();
+    await alice.client.ready;
+    expect(performance.now() - started).to.be.below(1_400);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // The add under way when the deadline came landed; the next was not started and stays in IndexedDB.
+    expect((await slow.loadOutbox()).map((r) => r.text)).to.deep.equal(['first left behind']);
+    expect((await readOutbox(dbName)).map((r) => r.text)).to.deep.equal(['second left behind']);
+  });
+
   it('starts on the app\'s store also when IndexedDB hangs while it looks for an outbox to move', async function () {
     this.timeout(15_000);
     const databases = Object.getOwnPropertyDescriptor(IDBFactory.prototype, 'databases')!;

@@ -4,7 +4,7 @@
  * session always comes from here, never from a frame. See docs/auth.md.
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { CloseCode, ErrorCode, USER_PATTERN } from '../protocol/index.js';
 import type { ImbedServerOptions } from './index.js';
 import type { Store } from './store.js';
@@ -114,17 +114,17 @@ export class Auth {
       const remote = createRemoteJWKSet(url, { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS });
       /** The last failure to fetch the set, and until when it stands in for asking again. */
       let unreachable: { reason: string; until: number } | null = null;
-      /** The keys of the set held while it is not asked for again, imported once per set. */
-      let heldKeys: { set: JSONWebKeySet; get: ReturnType<typeof createLocalJWKSet> } | null = null;
+      /** The keys of the set held while it is not asked for again: imported once, for that while. */
+      let heldKeys: ReturnType<typeof createLocalJWKSet> | null = null;
       this.key = async (header, token) => {
         if (unreachable && Date.now() < unreachable.until) {
           // Not asked for again yet: a set still fresh answers with the keys it holds, and nothing else.
           const held = remote.fresh ? remote.jwks() : undefined;
           const why = `${unreachable.reason}; asked again from ${new Date(unreachable.until).toISOString()}`;
           if (!held) throw new KeySourceUnavailable(why);
-          if (heldKeys?.set !== held) heldKeys = { set: held, get: createLocalJWKSet(held) };
+          heldKeys ??= createLocalJWKSet(held);
           try {
-            return await heldKeys.get(header, token);
+            return await heldKeys(header, token);
           } catch (err) {
             // The key may be one published since the set was fetched.
             if (err instanceof errors.JWKSNoMatchingKey) throw new KeySourceUnavailable(why);
@@ -146,6 +146,7 @@ export class Auth {
           // Anything else is the set itself: unreachable, timed out, not 200, not a JWKS.
           const reason = err instanceof Error ? err.message : String(err);
           unreachable = { reason, until: Date.now() + JWKS_RETRY_MS };
+          heldKeys = null;
           throw new KeySourceUnavailable(reason);
         }
       };

@@ -79,7 +79,10 @@ export interface ImbedServerOptions {
   access?: AccessMode;
   /** Bearer secret of the admin API (`/admin/v1/`); else `IMBED_ADMIN_SECRET`; without one the admin API is off. */
   adminSecret?: string;
-  /** Longest message text, default `LIMITS.maxText`; stated in `welcome.limits`. */
+  /**
+   * Longest message text, 1 to `LIMITS.maxText` (4000, the default): a longer text could make a frame over
+   * `maxFrame`. Stated in `welcome.limits`.
+   */
   maxText?: number;
   /** Ping interval in ms asked of clients in `welcome.heartbeat`, default 15000. */
   heartbeatInterval?: number;
@@ -167,6 +170,10 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const heartbeat = options.heartbeatInterval ?? 15_000;
   const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
+  const maxText = options.maxText ?? LIMITS.maxText;
+  if (!Number.isInteger(maxText) || maxText < 1 || maxText > LIMITS.maxText) {
+    throw new Error(`imbed: maxText must be an integer from 1 to ${LIMITS.maxText}, got ${JSON.stringify(options.maxText)}`);
+  }
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.
   if (options.server && [...(attached.get(options.server)?.values() ?? [])].includes(path)) {
@@ -207,7 +214,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     hub,
     auth,
     access: new Access(store, accessMode),
-    maxText: options.maxText ?? LIMITS.maxText,
+    maxText,
     heartbeat,
     idleTimeout: options.idleTimeout ?? 3 * heartbeat,
     helloTimeout: options.helloTimeout ?? 10_000,

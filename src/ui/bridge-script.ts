@@ -14,6 +14,12 @@ import { bridgeLoaded, loadBridge } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
+/** Loads the bridge's code, and after a failure asks again up to `retries` times, each once the loader allows it. */
+function load(retries: number): void {
+  // A moment past the loader's wait, which it measures from when it noted the failure.
+  loadBridge().catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER + 100));
+}
+
 /** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */
 function withBridge(use: (real: WebViewBridge) => void): void {
   if (bridgeLoaded) return use(bridgeLoaded);
@@ -35,9 +41,9 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   },
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
   // The code is loaded only where it can be of use, and starts when it arrives (parts-script.ts). The app
-  // sends nothing before `ready`, so nothing else would ask again: a first load that failed is tried once
-  // more when the loader allows it.
+  // sends nothing before `ready`, so nothing else would ask again: a load that failed is tried again, a
+  // few times, as soon as the loader allows it.
   start() {
-    if (nativeSink()) loadBridge().catch(() => setTimeout(() => withBridge(() => {}), PART_RETRY_AFTER));
+    if (nativeSink()) load(5);
   },
 };

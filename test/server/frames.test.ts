@@ -95,6 +95,25 @@ describe('frames a client gets wrong', () => {
     assert.ok((await client.next('sent')).seq >= 1);
   });
 
+  it('refuses to start with a maxText the protocol does not allow, and states a lower one in welcome', async () => {
+    const other = tempDb();
+    try {
+      for (const maxText of [LIMITS.maxText + 1, 0, 1.5]) {
+        await assert.rejects(startServer(other.db, { maxText }), /maxText must be an integer from 1 to 4000/, String(maxText));
+      }
+      const lower = await startServer(other.db, { maxText: 500 });
+      try {
+        const { client: limited, welcome } = await openSession(lower, 'alice');
+        assert.equal(welcome.limits.maxText, 500);
+        await limited.close();
+      } finally {
+        await lower.close();
+      }
+    } finally {
+      other.remove();
+    }
+  });
+
   it('closes with 1009 on a frame larger than maxFrame, and keeps serving others', async () => {
     const { client: big } = await openSession(server, 'alice');
     big.send({ type: 'send', conv, cmid: newCmid(), text: 'x'.repeat(LIMITS.maxFrame) });

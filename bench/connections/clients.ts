@@ -70,8 +70,9 @@ function disconnected(what: string): void {
   stats.firstDisconnect ??= what;
 }
 
+/** Valid for a day, beyond any run: the server ends a session when its token expires, which would count as a disconnect. */
 function token(user: string): Promise<string> {
-  return new SignJWT({ name: `Bench ${user}` }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().setExpirationTime('2h').sign(key);
+  return new SignJWT({ name: `Bench ${user}` }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().setExpirationTime('24h').sign(key);
 }
 
 /** Opens client `i` and resolves once it is connected the way its server defines it. */

@@ -124,6 +124,7 @@ export class ImbedClient extends ImbedEventTarget {
     this.#storage = new ClientStorage(this.#mirror, this.#conversations, {
       failed: (message) => this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
       movedToMemory: (reason) => this.#movedToMemory(reason),
+      outboxChanged: () => this.#markStale(null),
       finished: () => this.#finished,
     });
     this.#heartbeat = new Heartbeat(
@@ -381,7 +382,8 @@ export class ImbedClient extends ImbedEventTarget {
       return;
     }
     this.#endSession();
-    if (decision.action === 'refresh') this.#tokens.expire();
+    // A token set since the hello is the new one already; only the hello's is expired.
+    if (decision.action === 'refresh' && this.#tokens.token === this.#helloToken) this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
     if (retryAfter !== null) this.#connection?.holdOff(retryAfter);
     this.#setState('offline', decision.reason, code);

@@ -21,8 +21,8 @@ export const FIRST_PAGE = 100;
 const STORAGE_OPEN_TIMEOUT = 5_000;
 /**
  * How long start-up waits for the move of an outbox left in IndexedDB into the host's store: IndexedDB
- * can hang in the WebViews that keep their storage in the app, and what is not moved in time stays for
- * the next page.
+ * can hang in the WebViews that keep their storage in the app. A move that takes longer goes on, and
+ * the outbox is read again when it ends.
  */
 const ADOPT_TIMEOUT = 1_000;
 
@@ -42,26 +42,25 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
  * left in IndexedDB under the same name: those messages would otherwise wait there, unsent, until a page
  * fell back to IndexedDB again. Each record leaves IndexedDB once `store` holds it, so a move cut short
  * is finished by the next page, and a page still using that database (it fell back, this one did not)
- * keeps it: nothing but the moved records is taken from it.
+ * keeps it: nothing but the moved records is taken from it. Resolves with whether it added any.
  */
-async function adoptOutbox(name: string, store: ChatStore): Promise<void> {
-  let late = false;
-  const move = async (): Promise<void> => {
-    if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return;
-    const left = await openIdbStore(name, ADOPT_TIMEOUT, () => {});
-    try {
-      const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
-      for (const { id: _id, ...record } of await left.loadOutbox()) {
-        // Past the deadline the chat has read the outbox: what is added now would wait for the next page.
-        if (late) return;
-        if (!held.has(record.cmid)) await store.addToOutbox(record);
-        await left.removeFromOutbox(record.cmid);
+async function adoptOutbox(name: string, store: ChatStore): Promise<boolean> {
+  if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return false;
+  const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
+  let added = false;
+  try {
+    const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
+    for (const { id: _id, ...record } of await left.loadOutbox()) {
+      if (!held.has(record.cmid)) {
+        await store.addToOutbox(record);
+        added = true;
       }
-    } finally {
-      left.close();
+      await left.removeFromOutbox(record.cmid);
     }
-  };
-  await settleWithin(move(), ADOPT_TIMEOUT, 'moving the outbox took too long').catch(() => (late = true));
+  } finally {
+    left.close();
+  }
+  return added;
 }
 
 /** What the storage may do to the client that owns it. */
@@ -72,6 +71,8 @@ export interface StorageHost {
   movedToMemory(reason: string): void;
   /** Whether the client has stopped: a failure then is no reason to move. */
   finished(): boolean;
+  /** Records were added to the store's outbox outside the queue (an outbox moved over late): read it again. */
+  outboxChanged(): void;
 }
 
 /** The store in use and the one queue of work over it. */
@@ -127,7 +128,12 @@ export class ClientStorage {
       }
     }
     try {
-      if (store === this.#hosted) await adoptOutbox(name, store);
+      if (store === this.#hosted) {
+        const moving = adoptOutbox(name, store).catch(() => false);
+        // What is not moved by then is left to finish; the client reads the outbox again when it has.
+        const late = await settleWithin(moving.then(() => false), ADOPT_TIMEOUT, '').catch(() => true);
+        if (late) void moving.then((added) => added && this.#host.outboxChanged());
+      }
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
         this.#mirror.loadConversation(conv, messages, range);

@@ -366,13 +366,10 @@ export class ImbedChat extends LitElement {
   /**
    * Same as setting `token`: a new token for the same user is used from the next connection (the server
    * ends a session when its token expires, and the chat connects again with the new one), one for
-   * another user switches user. After the chat stopped, even the same token makes it try again.
+   * another user switches user.
    */
   setToken(token: string): void {
     this.token = token;
-    // The same token again after the chat stopped (an app renewing from its cache) asks to try it again;
-    // Lit sees no change to act on.
-    if (this.#owned?.token === token && this.#owned.client.state === 'stopped') this.#owned.client.start();
   }
 
   /**

@@ -212,6 +212,28 @@ describe('tokenProvider failures and refreshes', () => {
     expect(events.errors[0]!.message).to.contain('the token the server said expired');
   });
 
+  it('connects with a token set since the hello when the server ends the session, also beside a tokenProvider', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const renewed = await tokenFor(user);
+    let asked = 0;
+    const { client, events } = await makeClient(user, [conv], {
+      // About 2 s of session left (the server's 30 s of tolerance).
+      token: ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: -28 })) as { token: string }).token,
+      // The app's cache: the token the page was given meanwhile.
+      tokenProvider: async () => {
+        asked += 1;
+        return renewed;
+      },
+    });
+    await online(client);
+    client.setToken(renewed);
+    await until(() => events.states.some((s) => s.code === 4001), 'the server to end the first token\'s session', 10_000);
+    await online(client, 'online again with the renewed token');
+    expect(events.errors).to.deep.equal([]);
+    expect(asked).to.equal(0);
+  });
+
   it("stops with USER_CHANGED instead of sending one user's outbox as another user", async () => {
     const conv = freshConv();
     const alice = freshUser('alice');

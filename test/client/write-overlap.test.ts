@@ -250,6 +250,7 @@ describe('a storage task that failed on IndexedDB after another moved the client
     const storage = new ClientStorage(new Mirror(() => ({ user: 'alice', name: 'Alice' })), ['c'], {
       failed: (message) => failures.push(message),
       movedToMemory: (reason) => moves.push(reason),
+      outboxChanged: () => {},
       finished: () => false,
     });
     await storage.open(freshDb(), {}, () => {});

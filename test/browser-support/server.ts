@@ -9,6 +9,14 @@ export async function tokenFor(user: string, name?: string): Promise<string> {
   return ((await executeServerCommand('imbed-server', { action: 'token', user, name })) as { token: string }).token;
 }
 
+/**
+ * A token for `user` whose `exp` is `seconds` from now (negative: already past). Within 30 s past it is
+ * still accepted, the server's clock tolerance: -28 gives a session of about 2 s.
+ */
+export async function tokenExpiringIn(user: string, seconds: number): Promise<string> {
+  return ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: seconds })) as { token: string }).token;
+}
+
 /** Stops the server (sockets closed with `code`, default 1012); the database is kept. */
 export async function stopServer(code?: number): Promise<void> {
   await executeServerCommand('imbed-server', { action: 'stop', code });

@@ -1,12 +1,10 @@
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import type { ImbedClient } from '../../src/client/index.js';
-import { adminCall, dropConnections, freshConv, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
+import { adminCall, dropConnections, freshConv, startServer, stopServer, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { freshDb, freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
 
-async function expiredToken(user: string): Promise<string> {
-  return ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: -60 })) as { token: string }).token;
-}
+/** A token that expired a minute ago: past the server's 30 s of tolerance. */
+const expiredToken = (user: string) => tokenExpiringIn(user, -60);
 
 describe('expired tokens', () => {
   afterEach(stopAll);
@@ -177,7 +175,7 @@ describe('tokenProvider failures and refreshes', () => {
       token: undefined,
       tokenProvider: async () => {
         // The first expired 28 s ago: the server's 30 s of tolerance leave it about 2 s of session.
-        const { token } = (await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: tokens.length === 0 ? -28 : '1h' })) as { token: string };
+        const token = tokens.length === 0 ? await tokenExpiringIn(user, -28) : await tokenFor(user);
         tokens.push(token);
         return token;
       },
@@ -200,7 +198,7 @@ describe('tokenProvider failures and refreshes', () => {
       token: undefined,
       tokenProvider: async () => {
         // A cache that keeps its token until exp by a clock behind the server's: the same token twice.
-        if (given.length < 2) stale ||= ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: -28 })) as { token: string }).token;
+        if (given.length < 2) stale ||= await tokenExpiringIn(user, -28);
         const token = given.length < 2 ? stale : await tokenFor(user);
         given.push(token);
         return token;
@@ -219,7 +217,7 @@ describe('tokenProvider failures and refreshes', () => {
     let asked = 0;
     const { client, events } = await makeClient(user, [conv], {
       // About 2 s of session left (the server's 30 s of tolerance).
-      token: ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: -28 })) as { token: string }).token,
+      token: await tokenExpiringIn(user, -28),
       // The app's cache: the token the page was given meanwhile.
       tokenProvider: async () => {
         asked += 1;

@@ -1,18 +1,12 @@
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
-import { dropConnections, freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { dropConnections, freshConv, serverUrl, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 
 /** The IndexedDB database the element's client keeps for `user` on the test server. */
 async function databaseOf(user: string): Promise<string> {
   return `imbed:${new URL(await serverUrl()).host}:${user}`;
-}
-
-/** A token for `user` whose `exp` is `seconds` from now (negative: already past). */
-async function expiringToken(user: string, seconds: number): Promise<string> {
-  return ((await executeServerCommand('imbed-server', { action: 'token', user, expiresIn: seconds })) as { token: string }).token;
 }
 
 async function databaseNames(): Promise<string[]> {
@@ -57,7 +51,7 @@ describe('<imbed-chat> host API', () => {
     el.setAttribute('server', await serverUrl());
     el.setAttribute('conversation', conversation);
     // Expired 28 s ago: the server's 30 s of tolerance leave it about 2 s of session.
-    el.setToken(await expiringToken(user, -28));
+    el.setToken(await tokenExpiringIn(user, -28));
     await untilOnline(el);
     const client = el.client!;
     const changes: Array<{ to: string; code?: number }> = [];

@@ -4,6 +4,7 @@
  * Pure bookkeeping over an injected clock; the session turns its verdicts into `error` frames and closes.
  */
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 
 /** A token bucket: holds up to `capacity` tokens and gains `refillPerSecond` of them every second. */
 export class TokenBucket {
@@ -155,13 +156,16 @@ export class LimitsRegistry {
     release(this.userConnections, user);
   }
 
-  /** Counts a connection from `ip`; false (and nothing counted) when it already holds the most allowed. */
+  /**
+   * Counts a connection from `ip` (under its `addressKey`); false (and nothing counted) when that already
+   * holds the most allowed.
+   */
   acquireIp(ip: string): boolean {
-    return acquire(this.ipConnections, ip, this.config.connectionsPerIp);
+    return acquire(this.ipConnections, addressKey(ip), this.config.connectionsPerIp);
   }
 
   releaseIp(ip: string): void {
-    release(this.ipConnections, ip);
+    release(this.ipConnections, addressKey(ip));
   }
 
   /**
@@ -353,6 +357,26 @@ export function clientAddress(remoteAddress: string | undefined, forwardedFor: s
     if (last) return last;
   }
   return remoteAddress ?? 'unknown';
+}
+
+/**
+ * What the per-address connection limit counts `ip` under: an IPv4 address, also one mapped into IPv6, as
+ * itself; an IPv6 address by its /64 network, the block one subscriber or host is usually given, so that
+ * taking a new address of one's own /64 for every connection does not get around the limit.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const address = ip.split('%')[0]!;
+  if (!isIPv6(address)) return ip;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // An IPv4 tail (64:ff9b::1.2.3.4) takes two groups' room.
+  const size = (list: string[]) => list.reduce((n, group) => n + (group.includes('.') ? 2 : 1), 0);
+  const left = groups(head);
+  const right = groups(tail);
+  const full = tail === undefined ? left : [...left, ...Array<string>(8 - size(left) - size(right)).fill('0'), ...right];
+  return `${full.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 /**

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
-import { BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
+import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
 import { MAX_FOLLOWED } from '../../src/server/session.ts';
 import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
@@ -109,6 +109,32 @@ describe('clientAddress', () => {
   it('takes the last X-Forwarded-For entry behind a trusted proxy: the earlier ones are the client\'s claim', () => {
     assert.equal(clientAddress('10.0.0.9', '6.6.6.6, 1.2.3.4', true), '1.2.3.4');
     assert.equal(clientAddress('10.0.0.9', undefined, true), '10.0.0.9');
+  });
+});
+
+describe('addressKey', () => {
+  it('counts IPv4 addresses as themselves, mapped into IPv6 too, and IPv6 ones by their /64', () => {
+    assert.equal(addressKey('203.0.113.7'), '203.0.113.7');
+    assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7');
+    const net = '2001:db8:85a3:8d3::/64';
+    for (const ip of ['2001:db8:85a3:8d3::1', '2001:0db8:85a3:08d3:1319:8a2e:0370:7344', '2001:DB8:85A3:8D3:ffff::', '2001:db8:85a3:8d3::%eth0', '2001:db8:85a3:8d3:1:2:1.2.3.4']) {
+      assert.equal(addressKey(ip), net, ip);
+    }
+    assert.equal(addressKey('2001:db8:85a3:8d4::1'), '2001:db8:85a3:8d4::/64');
+    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(addressKey('::1'), '0:0:0:0::/64');
+    assert.equal(addressKey('unknown'), 'unknown');
+  });
+
+  it('limits connections per /64: new addresses of the same network do not get around it', () => {
+    const registry = new LimitsRegistry({ ...NO_LIMITS, connectionsPerIp: 2 }, () => 0);
+    assert.equal(registry.acquireIp('2001:db8:1:2::a'), true);
+    assert.equal(registry.acquireIp('2001:db8:1:2::b'), true);
+    assert.equal(registry.acquireIp('2001:db8:1:2:ffff::c'), false);
+    assert.equal(registry.acquireIp('2001:db8:1:3::a'), true, 'another /64');
+    registry.releaseIp('2001:db8:1:2::a');
+    assert.equal(registry.acquireIp('2001:db8:1:2::d'), true);
+    registry.dispose();
   });
 });
 

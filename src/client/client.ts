@@ -370,9 +370,11 @@ export class ImbedClient extends ImbedEventTarget {
   #onClose(code: number, reason: string): void {
     const established = this.#session?.established ?? false;
     const { refusal, retryAfter } = this.#closeNotes.take();
+    // A token set since the hello is the new one already: a 4001 is healed by connecting with it.
+    const renewed = this.#tokens.token !== this.#helloToken;
     const decision = decideOnClose(code, reason, {
       established,
-      canRefreshToken: this.#options.tokenProvider !== undefined || this.#tokens.token !== this.#helloToken,
+      canRefreshToken: this.#options.tokenProvider !== undefined || renewed,
       ...(refusal && { refusal }),
     });
     if (decision.action === 'stop') {
@@ -382,8 +384,8 @@ export class ImbedClient extends ImbedEventTarget {
       return;
     }
     this.#endSession();
-    // A token set since the hello is the new one already; only the hello's is expired.
-    if (decision.action === 'refresh' && this.#tokens.token === this.#helloToken) this.#tokens.expire();
+    // Only the hello's token is expired.
+    if (decision.action === 'refresh' && !renewed) this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
     if (retryAfter !== null) this.#connection?.holdOff(retryAfter);
     this.#setState('offline', decision.reason, code);

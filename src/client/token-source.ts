@@ -23,7 +23,10 @@ export class TokenSource {
   #expired: string | null = null;
   /** Ends the backoff between two `tokenProvider` attempts ("retry now"); null when not waiting. */
   #endWait: (() => void) | null = null;
-  /** Stops waiting for the `tokenProvider` call in progress (see `abandon`); null when none is. */
+  /**
+   * Stops waiting for the `tokenProvider` call in progress (see `abandon`); null before the first. After a
+   * call settled it is that call's, and calling it does nothing.
+   */
   #stopWaiting: (() => void) | null = null;
 
   constructor(

@@ -15,7 +15,7 @@
  * not known before the widget asks it).
  */
 import { tokenSubject } from '../client/token.js';
-import { readUnread, unreadKey } from '../ui/unread-record.js';
+import { readOwnUnread, unreadKey } from '../ui/unread-record.js';
 
 /** What a page may put in `window.Imbed.config`: the `<imbed-chat>` attributes and properties of the same names. */
 export interface LauncherConfig {
@@ -121,10 +121,7 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     button = document.createElement('button');
     button.type = 'button';
     button.part = 'launcher-button';
-    const record = config.server && config.conversation ? readUnread(unreadKey(config.server, config.conversation)) : null;
-    // Another user's count is not this person's to see (the same browser, someone else signed in).
-    const user = tokenSubject(config.token);
-    const unread = record && (user === null || record.u === user) ? record.n : 0;
+    const unread = config.server && config.conversation ? (readOwnUnread(unreadKey(config.server, config.conversation), tokenSubject(config.token))?.n ?? 0) : 0;
     button.setAttribute('aria-label', openLabel(config, unread));
     button.setAttribute('aria-expanded', 'false');
     button.innerHTML = CHAT_ICON;

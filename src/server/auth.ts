@@ -112,19 +112,20 @@ export class Auth {
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`imbed: the JWKS URL must be http(s): ${config.jwksUrl}`);
       const remote = createRemoteJWKSet(url, { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS });
-      /** The last failure to fetch the set, and until when it stands in for asking again. */
-      let unreachable: { reason: string; until: number } | null = null;
-      /** The keys of the set held while it is not asked for again: imported once, for that while. */
-      let heldKeys: ReturnType<typeof createLocalJWKSet> | null = null;
+      /**
+       * The last failure to fetch the set, until when it stands in for asking again, and the keys of the
+       * set held meanwhile (imported once, for that while).
+       */
+      let unreachable: { reason: string; until: number; keys?: ReturnType<typeof createLocalJWKSet> } | null = null;
       this.key = async (header, token) => {
         if (unreachable && Date.now() < unreachable.until) {
           // Not asked for again yet: a set still fresh answers with the keys it holds, and nothing else.
           const held = remote.fresh ? remote.jwks() : undefined;
           const why = `${unreachable.reason}; asked again from ${new Date(unreachable.until).toISOString()}`;
           if (!held) throw new KeySourceUnavailable(why);
-          heldKeys ??= createLocalJWKSet(held);
+          unreachable.keys ??= createLocalJWKSet(held);
           try {
-            return await heldKeys(header, token);
+            return await unreachable.keys(header, token);
           } catch (err) {
             // The key may be one published since the set was fetched.
             if (err instanceof errors.JWKSNoMatchingKey) throw new KeySourceUnavailable(why);
@@ -146,7 +147,6 @@ export class Auth {
           // Anything else is the set itself: unreachable, timed out, not 200, not a JWKS.
           const reason = err instanceof Error ? err.message : String(err);
           unreachable = { reason, until: Date.now() + JWKS_RETRY_MS };
-          heldKeys = null;
           throw new KeySourceUnavailable(reason);
         }
       };

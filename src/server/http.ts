@@ -16,11 +16,15 @@ const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
 const PRODUCTION_DEV_TOKEN =
   'dev tokens are off: this server runs without --dev. Your backend must sign user tokens (see docs/auth.md).';
 
-/** How long browsers may use `/imbed.js` and `/imbed-launcher.js` without asking; after that they revalidate with their ETag. */
+/** How long browsers may use the scripts of dist/ without asking; after that they revalidate with their ETag. */
 const BUNDLE_CACHE = 'public, max-age=300';
 
-/** A part of the script build in dist/ (`imbed-zh-CN.js`, `imbed-bridge.js`, ...): a name of letters and dashes only. */
-const PART = /^\/imbed-[A-Za-z-]+\.js$/;
+/**
+ * A browser script of dist/: `imbed.js`, `imbed-launcher.js` and the parts `imbed.js` loads from beside
+ * itself (`imbed-zh-CN.js`, `imbed-bridge.js`, ...); names of letters and dashes only. The nginx advice in
+ * docs/deploy.md passes the same paths on.
+ */
+const SCRIPT = /^\/imbed(?:-[A-Za-z-]+)?\.js$/;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -66,8 +70,6 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
 export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, res: ServerResponse) => void {
   const root = packageRoot();
   const demoDir = join(root, 'demo');
-  const bundle = join(root, 'dist', 'imbed.js');
-  const launcher = join(root, 'dist', 'imbed-launcher.js');
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -78,19 +80,13 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
     switch (url.pathname) {
       case '/healthz':
         return json(res, 200, { ok: true, connections: ctx.connections() });
-      case '/imbed.js':
-        // Cached for a few minutes, so a page reloaded while the chat server is down still gets the
-        // widget from the browser's cache and can show (and later send) its outbox.
-        return serveFile(req, res, bundle, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed.js not built: run npm run build\n');
-      case '/imbed-launcher.js':
-        // The loader fetches imbed.js from the folder it came from: both are served, and cached, alike.
-        return serveFile(req, res, launcher, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, 'imbed-launcher.js not built: run npm run build\n');
       case '/dev/token':
         return devToken(url, res);
     }
-    if (PART.test(url.pathname)) {
-      // The parts imbed.js loads from its own folder on first use (src/ui/parts-script.ts), each language
-      // among them: served, and cached, alike.
+    if (SCRIPT.test(url.pathname)) {
+      // Cached for a few minutes, so a page reloaded while the chat server is down still gets the widget
+      // from the browser's cache and can show (and later send) its outbox. The launcher loads imbed.js,
+      // and imbed.js its parts, from the folder it came from: all are served, and cached, alike.
       return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
     }
     let path: string;

@@ -148,6 +148,11 @@ export interface ImbedServer {
  */
 const attached = new WeakMap<Server, Map<object, string>>();
 
+/** Whether an imbed server on `server` serves `path`. */
+function servesPath(server: Server, path: string): boolean {
+  return [...(attached.get(server)?.values() ?? [])].includes(path);
+}
+
 /** How long `close` waits for clients to answer the close handshake before dropping them. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -176,7 +181,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   }
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.
-  if (options.server && [...(attached.get(options.server)?.values() ?? [])].includes(path)) {
+  if (options.server && servesPath(options.server, path)) {
     throw new Error(`imbed: another imbed server already serves ${path} on this http server; give each its own path`);
   }
   const store = new Store(options.db);
@@ -226,7 +231,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     sessionClosed: (session) => {
       sessions.delete(session);
       ctx.limits.releaseIp(session.ip);
-      if (noneOpen()) nothingLeftOpen?.();
+      closedOne();
     },
   };
 
@@ -273,7 +278,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     refused.add(ws);
     ws.once('close', () => {
       refused.delete(ws);
-      if (noneOpen()) nothingLeftOpen?.();
+      closedOne();
     });
     ws.on('error', (err) => log(`refused socket error: ${err.message}`));
     if (error) ws.send(JSON.stringify(errorFrame(error)));
@@ -303,6 +308,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     return sessions.size === 0 && refused.size === 0;
   }
 
+  /** A session or a refused socket closed: `whenAllClosed()` resolves once it was the last. */
+  function closedOne(): void {
+    if (noneOpen()) nothingLeftOpen?.();
+  }
+
   function whenAllClosed(): Promise<void> {
     if (noneOpen()) return Promise.resolve();
     return new Promise((resolve) => (nothingLeftOpen = resolve));
@@ -317,12 +327,13 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       pathname = '';
     }
     if (pathname !== path) {
+      if (!options.server) return rejectUpgrade(socket, 404, 'Not Found');
       // Attach mode: another upgrade handler of the host (a dev server's own socket), or another imbed
       // server on its own path, may want it. With none, nobody would ever answer or close the socket:
       // Node leaves an upgraded socket to its listeners.
       const imbed = attached.get(httpServer)!;
       const hostListens = httpServer.listeners('upgrade').some((listener) => !imbed.has(listener));
-      if (!options.server || (!hostListens && ![...imbed.values()].includes(pathname))) rejectUpgrade(socket, 404, 'Not Found');
+      if (!hostListens && !servesPath(httpServer, pathname)) rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -343,7 +354,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
    * each, and `closeAllConnections()` knows only HTTP ones, not upgraded sockets nor TLS handshakes that
    * never finish (Node gives up on those after 120 s).
    */
-  const connections = new Set<Socket>();
+  const sockets = new Set<Socket>();
   if (options.server) {
     httpServer = options.server;
   } else {
@@ -360,8 +371,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       });
       httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
       httpServer.on('connection', (socket: Socket) => {
-        connections.add(socket);
-        socket.once('close', () => connections.delete(socket));
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
       });
       await listen(httpServer, options.port ?? 8787, options.host ?? '127.0.0.1');
     } catch (err) {
@@ -405,7 +416,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     if (!options.server) {
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       // Keep-alive HTTP sockets, silent TLS handshakes and any socket ws still holds would keep it waiting.
-      for (const socket of connections) socket.destroy();
+      for (const socket of sockets) socket.destroy();
       await stopped;
     }
     store.close();

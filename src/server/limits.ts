@@ -359,14 +359,19 @@ export function clientAddress(remoteAddress: string | undefined, forwardedFor: s
   return remoteAddress ?? 'unknown';
 }
 
+/** `ip` without the `::ffff:` of an IPv4 address mapped into IPv6. */
+function unmapped(ip: string): string {
+  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1] ?? ip;
+}
+
 /**
  * What the per-address connection limit counts `ip` under: an IPv4 address, also one mapped into IPv6, as
  * itself; an IPv6 address by its /64 network, the block one subscriber or host is usually given, so that
  * taking a new address of one's own /64 for every connection does not get around the limit.
  */
 export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1]!;
+  const v4 = unmapped(ip);
+  if (v4 !== ip) return v4;
   const address = ip.split('%')[0]!;
   if (!isIPv6(address)) return ip;
   const [head = '', tail] = address.toLowerCase().split('::');
@@ -384,7 +389,7 @@ export function addressKey(ip: string): string {
  * mapped into IPv6): where a reverse proxy in front of this server usually connects from.
  */
 export function isPrivateAddress(ip: string): boolean {
-  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/i.exec(ip);
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(unmapped(ip));
   if (v4) {
     const a = Number(v4[1]);
     const b = Number(v4[2]);

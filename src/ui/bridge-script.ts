@@ -23,7 +23,7 @@ function load(retries: number): void {
 /** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */
 function withBridge(use: (real: WebViewBridge) => void): void {
   if (bridgeLoaded) return use(bridgeLoaded);
-  // A bridge that cannot load is reported by the loader, which tries again on a call 10 s later.
+  // A bridge that cannot load is reported by the loader, which tries again on a call `PART_RETRY_AFTER` later.
   loadBridge().then(use, () => {});
 }
 

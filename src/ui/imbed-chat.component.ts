@@ -16,7 +16,7 @@ import { nativeStorageDeclared } from './bridge-contract.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
-import { readUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
+import { readOwnUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
@@ -551,8 +551,7 @@ export class ImbedChat extends LitElement {
     const key = unreadKey(this.server, this.conversation);
     // Read again once the user is known: a record read before may be another user's.
     if (this.#read?.key !== key || this.#read.client !== client || this.#read.user !== client.user) {
-      const record = readUnread(key);
-      const own = record && (client.user === null || record.u === client.user) ? record : null;
+      const own = readOwnUnread(key, client.user);
       this.#read = { key, client, user: client.user, seen: own?.s ?? null, stored: own?.n ?? 0, saved: '' };
     }
     return this.#read;

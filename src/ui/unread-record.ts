@@ -32,6 +32,15 @@ export function readUnread(key: string): UnreadRecord | null {
   }
 }
 
+/**
+ * The record under `key` when it is `user`'s: another user's count is not this person's to see (the same
+ * browser, someone else signed in). With `user` null (not known yet) any record is taken.
+ */
+export function readOwnUnread(key: string, user: string | null): UnreadRecord | null {
+  const record = readUnread(key);
+  return record && (user === null || record.u === user) ? record : null;
+}
+
 /** Records waiting for `writeUnreadSoon`'s write, by key. */
 const waiting = new Map<string, UnreadRecord>();
 

@@ -333,9 +333,12 @@ export class ImbedClient extends ImbedEventTarget {
   /**
    * Sets the token used by the next `hello`. When the server ends the session because the token it
    * opened with expired (4001), a token set since is used to connect again, as a `tokenProvider`'s is.
+   * The other tabs of the group (see `multiTab`) take it too when it expires later than theirs, so the
+   * tab that holds the connection, now or after this one closes, opens it with the newest token.
    */
   setToken(token: string): void {
     this.#tokens.set(token);
+    this.#tabs?.shareToken(token);
   }
 
   // ---- events ----
@@ -628,6 +631,8 @@ export class ImbedClient extends ImbedEventTarget {
         if (!this.#finished) this.#emitError(error);
       },
       unanswered: () => this.#runAlone(),
+      token: () => this.#tokens.token,
+      takeToken: (token) => this.#tokens.set(token),
     };
   }
 

@@ -25,11 +25,13 @@ export type TabMessage =
   // From the leader: an error a person should hear of (a refused message, a fatal close).
   | { type: 'error'; error: ClientErrorDetail }
   // From the leader: it is stopping; another tab takes over.
-  | { type: 'resign'; leader: string };
+  | { type: 'resign'; leader: string }
+  // From any tab: the token it holds, when the group starts and whenever its host sets one.
+  | { type: 'token'; token: string };
 
 export type TabMessageType = TabMessage['type'];
 
-const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'error', 'resign']);
+const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'error', 'resign', 'token']);
 const STATES: ReadonlySet<string> = new Set<ConnectionState>(['idle', 'connecting', 'authenticating', 'syncing', 'online', 'offline', 'stopped']);
 
 /**
@@ -54,6 +56,8 @@ export function parseTabMessage(data: unknown): TabMessage | null {
       return typeof m.error === 'object' && m.error !== null ? (m as TabMessage) : null;
     case 'resign':
       return typeof m.leader === 'string' ? (m as TabMessage) : null;
+    case 'token':
+      return typeof m.token === 'string' ? (m as TabMessage) : null;
     default:
       return m as TabMessage;
   }

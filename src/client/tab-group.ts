@@ -17,6 +17,7 @@
  */
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
+import { tokenClaims } from './token.js';
 import type { ClientErrorDetail, Me, StateChange } from './types.js';
 
 /**
@@ -49,6 +50,21 @@ export interface TabGroupHost {
   report(error: ClientErrorDetail): void;
   /** Follower: no leader answered its `join` within `JOIN_TIMEOUT`; it should leave the group and connect itself. */
   unanswered(): void;
+  /** The token this client would open its next session with; null when it has none. */
+  token(): string | null;
+  /** Another tab holds a token of the same user that expires later: use it from the next `hello`. */
+  takeToken(token: string): void;
+}
+
+/**
+ * Whether `offered` is the better token for the next `hello` than `held`: both readable JWTs of the same
+ * user, `offered` expiring later (a token without `exp` never expires).
+ */
+export function isLaterToken(offered: string, held: string | null): boolean {
+  const a = tokenClaims(offered);
+  const b = tokenClaims(held);
+  const expiry = (claims: { exp?: unknown }) => (typeof claims.exp === 'number' ? claims.exp : Infinity);
+  return !!a && !!b && typeof a.sub === 'string' && a.sub === b.sub && expiry(a) > expiry(b);
 }
 
 /** One client's membership of its tab group, from when it meets another client (or finds the lock held) until `stop()`. */
@@ -81,6 +97,14 @@ export class TabGroup {
         if (!host.leading()) host.unanswered();
       }, JOIN_TIMEOUT);
     }
+    // Whichever tab opens the next session (the leader after its token expires, a follower that takes
+    // over) has the token of the same user that lasts longest, whichever tab's host set it.
+    this.shareToken(host.token());
+  }
+
+  /** Any role: the host set a token; the other tabs take it if it lasts longer than theirs. */
+  shareToken(token: string | null): void {
+    if (token) this.#channel.post({ type: 'token', token });
   }
 
   /** The shared outbox changed in the store (any role). */
@@ -188,6 +212,14 @@ export class TabGroup {
       case 'error':
         if (!this.#host.leading()) this.#host.report(message.error);
         return;
+      case 'token': {
+        // A tab that says it holds an earlier one answers with its own: the first word of the tab whose
+        // group started first reached no one.
+        const held = this.#host.token();
+        if (isLaterToken(message.token, held)) this.#host.takeToken(message.token);
+        else if (held && isLaterToken(held, message.token)) this.shareToken(held);
+        return;
+      }
       case 'resign':
         // Only the leader followed so far: a late word from an earlier one must not undo its successor's state.
         if (!this.#host.leading() && message.leader === this.#leaderId) {

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { ImbedClient } from '../../src/client/index.js';
-import { freshConv, seedMessages, startServer, stopServer, until } from '../browser-support/server.js';
+import { freshConv, seedMessages, startServer, stopServer, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { REFUSED_TEXT } from '../support/refused-text.js';
 import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap, type TestClient } from './support.js';
 
@@ -132,6 +132,49 @@ describe('several tabs of one browser', () => {
     const reader = await makeClient(freshUser('carol'), [conv]);
     await until(() => sentTexts(reader.client, conv).length === 4, 'the other member caught up');
     expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
+  });
+
+  it("connects the leader with a token a following tab's host set, when the server ends the leader's session at its token's expiry", async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    // About 5 s of session left (the server's 30 s of tolerance), for both tabs; no tokenProvider.
+    const stale = await tokenExpiringIn(user, -25);
+    const leader = await makeClient(user, [conv], { dbName, token: stale });
+    await online(leader.client, 'the first tab online');
+    const follower = await makeClient(user, [conv], { dbName, token: stale });
+    await online(follower.client, 'the following tab online');
+    follower.client.setToken(await tokenFor(user));
+
+    await until(() => leader.events.states.some((s) => s.code === 4001), "the server to end the stale token's session", 15_000);
+    await online(leader.client, 'the leader online again with the renewed token');
+    await online(follower.client, 'the follower online with it');
+    expect(leader.events.errors).to.deep.equal([]);
+    expect(follower.events.errors).to.deep.equal([]);
+    await follower.client.send(conv, 'after the renewal');
+    await until(() => allSent([leader.client, follower.client], conv, 1), 'the message sent in both tabs');
+  });
+
+  it("opens the next session with the leader's token when a tab whose token has expired takes over", async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const leader = await makeClient(user, [conv], { dbName, token: await tokenFor(user) });
+    await online(leader.client, 'the first tab online');
+    // A tab opened long ago: the server would refuse its own token (expired beyond the tolerance).
+    const follower = await makeClient(user, [conv], { dbName, token: await tokenExpiringIn(user, -120) });
+    await online(follower.client, 'the following tab online');
+    expect(tap.sockets).to.equal(1);
+
+    await follower.client.send(conv, 'queued in the old tab');
+    await until(() => allSent([leader.client, follower.client], conv, 1), 'sent through the leader');
+    await leader.client.stop(); // the leader's tab closes
+    await until(() => tap!.sockets === 2, 'the old tab took over and opened a socket');
+    await online(follower.client, 'the old tab online with the token it took');
+    expect(follower.events.errors).to.deep.equal([]);
+    await follower.client.send(conv, 'after the takeover');
+    await until(() => allSent([follower.client], conv, 2), 'delivered after the takeover');
   });
 
   it('loses and doubles nothing when the leader closes in the middle of a burst', async () => {

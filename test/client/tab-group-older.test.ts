@@ -14,6 +14,8 @@ const follower: TabGroupHost = {
   older: () => {},
   report: () => {},
   unanswered: () => {},
+  token: () => null,
+  takeToken: () => {},
 };
 
 describe("a following tab's request for older messages", () => {

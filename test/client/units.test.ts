@@ -2,6 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { backoffDelay } from '../../src/client/connection.js';
 import { pingInterval } from '../../src/client/heartbeat.js';
 import { newCmid } from '../../src/client/ids.js';
+import { isLaterToken } from '../../src/client/tab-group.js';
 import { tokenSubject } from '../../src/client/token.js';
 import { CMID_PATTERN } from '../../src/protocol/index.js';
 
@@ -34,7 +35,19 @@ describe('token subject', () => {
   });
 
   it('returns null for anything unreadable', () => {
-    for (const t of ['', 'abc', 'a.b.c', jwt({}), jwt({ sub: 5 })]) expect(tokenSubject(t), t).to.equal(null);
+    for (const t of ['', 'abc', 'a.b.c', jwt({}), jwt({ sub: 5 }), jwt(null as unknown as object)]) expect(tokenSubject(t), t).to.equal(null);
+  });
+
+  it('takes, from another tab, only a token of the same user that expires later', () => {
+    const held = jwt({ sub: 'alice', exp: 1000 });
+    expect(isLaterToken(jwt({ sub: 'alice', exp: 2000 }), held)).to.equal(true);
+    expect(isLaterToken(jwt({ sub: 'alice' }), held), 'no exp: never expires').to.equal(true);
+    expect(isLaterToken(jwt({ sub: 'alice', exp: 1000 }), held), 'the same expiry').to.equal(false);
+    expect(isLaterToken(jwt({ sub: 'alice', exp: 500 }), held), 'an older token').to.equal(false);
+    expect(isLaterToken(jwt({ sub: 'bob', exp: 2000 }), held), 'another user').to.equal(false);
+    expect(isLaterToken(jwt({ sub: 'alice', exp: 2000 }), jwt({ sub: 'alice' })), 'held never expires').to.equal(false);
+    expect(isLaterToken(jwt({ sub: 'alice', exp: 2000 }), null), 'none held: the user is unknown').to.equal(false);
+    expect(isLaterToken('not a jwt', held)).to.equal(false);
   });
 });
 

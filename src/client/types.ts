@@ -179,5 +179,10 @@ export const ClientErrorCode = {
    * one user's pending messages can never go out as another's; create a new client for the new user.
    */
   USER_CHANGED: 'USER_CHANGED',
+  /**
+   * `<imbed-chat>`'s `server` is not a URL, or its `conversation` not an id the protocol allows (`ImbedClient`
+   * throws a `TypeError` for these): no client runs until the host sets usable ones.
+   */
+  BAD_OPTIONS: 'BAD_OPTIONS',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

@@ -1,5 +1,5 @@
 import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
-import { ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem } from '../client/index.js';
+import { ClientErrorCode, ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, PENDING_NOTICE_AFTER, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
@@ -51,6 +51,18 @@ function atNewest(log: HTMLElement): boolean {
 /** Where the element's own client gets its tokens: a fixed one, or the host's provider. */
 type TokenProvider = () => Promise<string>;
 
+/** Which chat a client shows: what a draft belongs to. */
+interface ChatOf {
+  server: string;
+  conversation: string;
+  user: string | null;
+}
+
+/** Whether a draft typed for `a` may be sent in `b`: the same server and conversation, and no other user. */
+function isSameChat(a: ChatOf, b: ChatOf): boolean {
+  return a.server === b.server && a.conversation === b.conversation && (!a.user || !b.user || a.user === b.user);
+}
+
 interface OwnedClient {
   client: ImbedClient;
   server: string;
@@ -92,7 +104,7 @@ interface OwnedClient {
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
- * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error. `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
+ * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed). `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
  * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
  * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.
@@ -295,6 +307,14 @@ export class ImbedChat extends LitElement {
   #readyClient?: ImbedClient;
   /** `logout()` ran and no client has replaced the one it ended: the banner says "Signed out". */
   #signedOut?: boolean;
+  /** Why `server` or `conversation` cannot run a client (a malformed URL or id); the banner says so. */
+  #badOptions?: string;
+  /** The client this element ran last, kept after it stopped so `logout()` can still delete its data. */
+  #lastOwned?: ImbedClient;
+  /** Who the draft was typed for while the element was out of the document without a client (see `syncClient`). */
+  #draftFor?: ChatOf;
+  /** Stops the client of an element that left the document and did not come back within the task (a move). */
+  #leaving: ReturnType<typeof setTimeout> | undefined;
   /**
    * The read state of the shown conversation (unread-record.ts): `seen` is the highest seq seen, null on
    * a first visit until its history is in; `saved` what was last stored, so renders do not rewrite it.
@@ -374,13 +394,15 @@ export class ImbedChat extends LitElement {
 
   /**
    * Signs out: stops the element's own client, forgets `token` and `tokenProvider`, and deletes this
-   * user's local database (cached messages and unsent ones). A `client` the host set is only forgotten:
+   * user's local database (cached messages and unsent ones), also when the element has left the page
+   * and its client has stopped. A `client` the host set is only forgotten:
    * its data is the host's to clear (`client.clearLocalData()`). Set a token again to sign in. Rejects,
    * with the user signed out all the same, when some of the local data could not be deleted.
    */
   async logout(): Promise<void> {
     // Started before syncClient() stops the client, so this is the stop that the deletion waits for.
-    const cleared = this.#owned?.client.clearLocalData();
+    const cleared = (this.#owned?.client ?? this.#lastOwned)?.clearLocalData();
+    this.#lastOwned = undefined;
     this.#hostClient = null;
     this.token = '';
     this.tokenProvider = null;
@@ -396,6 +418,7 @@ export class ImbedChat extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.onVisibility);
+    clearTimeout(this.#leaving);
     this.syncClient();
   }
 
@@ -405,7 +428,9 @@ export class ImbedChat extends LitElement {
     clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
     this.endHold();
-    this.syncClient();
+    // A framework that moves the element (a portal, a re-parenting) takes it out and puts it back in one
+    // task: the client, its socket and the messages it holds in memory stay. Removed for good, it stops.
+    this.#leaving = setTimeout(() => this.syncClient());
   }
 
   /**
@@ -495,7 +520,12 @@ export class ImbedChat extends LitElement {
       notMember: this.#notMemberOf.has(this.conversation),
     }, strings);
     const body = html`
-      ${renderBanner(this.#signedOut && !client ? { ...banner, status: strings.signedOut, tone: 'info' } : banner, client?.state ?? null, this.onReconnect, strings)}
+      ${renderBanner(
+        this.#badOptions ? { ...banner, status: strings.unavailable(this.#badOptions), tone: 'error' } : this.#signedOut && !client ? { ...banner, status: strings.signedOut, tone: 'info' } : banner,
+        client?.state ?? null,
+        this.onReconnect,
+        strings,
+      )}
       <div class="log-area">
         <div
           class="log"
@@ -660,6 +690,7 @@ export class ImbedChat extends LitElement {
     const previous = this.#owned;
     let created: ImbedClient | null = null;
     let next: ImbedClient | null = null;
+    let badOptions: string | undefined;
     if (this.#hostClient) {
       this.#owned = null;
       next = this.#hostClient;
@@ -676,29 +707,53 @@ export class ImbedChat extends LitElement {
           if (owned.client.state === 'stopped') owned.client.start();
         }
       } else {
-        created = new ImbedClient({
-          url: this.server,
-          conversations: [this.conversation],
-          ...(this.tokenProvider ? { tokenProvider: this.tokenProvider } : { token: this.token }),
-          // The app keeps the storage: the bridge's code carries it, so storage waits for that part.
-          ...(nativeStorageDeclared() && { openStore: (name: string) => loadBridge().then((bridge) => bridge.openStore(name)) }),
-        });
-        this.#owned = { client: created, server: this.server, token: this.token, tokenProvider: this.tokenProvider, conversation: this.conversation };
+        this.#owned = null;
+        try {
+          created = new ImbedClient({
+            url: this.server,
+            conversations: [this.conversation],
+            ...(this.tokenProvider ? { tokenProvider: this.tokenProvider } : { token: this.token }),
+            // The app keeps the storage: the bridge's code carries it, so storage waits for that part.
+            ...(nativeStorageDeclared() && { openStore: (name: string) => loadBridge().then((bridge) => bridge.openStore(name)) }),
+          });
+          this.#owned = { client: created, server: this.server, token: this.token, tokenProvider: this.tokenProvider, conversation: this.conversation };
+        } catch (error) {
+          // A malformed `server` URL or a conversation id the protocol does not allow: no client runs
+          // (the previous one, of other attributes, stops) until the host sets usable ones.
+          badOptions = (error as Error).message;
+        }
       }
-      next = this.#owned!.client;
+      next = this.#owned?.client ?? null;
     } else {
       this.#owned = null;
     }
-    // What was typed belongs to the conversation and the user it was typed for: another client (another
-    // user, another conversation; logout() clears it itself) starts with an empty composer, so it is never
-    // sent as another. Not when the element only left the page for a moment (moved by the host's framework).
-    if (next && this.#controller.client && next !== this.#controller.client) this.#leaveClient();
+    this.#badOptions = badOptions;
+    if (badOptions) this.dispatchEvent(imbedEvent('imbed-error', { code: ClientErrorCode.BAD_OPTIONS, message: badOptions, retryable: false, fatal: true }));
+    // What was typed belongs to the chat (server, conversation, user) it was typed for: another client, or
+    // none while in the document (the token or conversation cleared; logout() clears it itself), starts
+    // with an empty composer, so it is never sent as another user or elsewhere. An element taken out of
+    // the document keeps it for a client of the same chat when it comes back.
+    const shown = this.#controller.client;
+    if (shown && next !== shown) {
+      if (next || this.isConnected) this.#leaveClient();
+      else this.#draftFor = this.#chatOf(shown);
+    } else if (next && !shown && this.#draftFor && !isSameChat(this.#draftFor, this.#chatOf(next))) {
+      this.#leaveClient();
+    }
+    if (next) this.#draftFor = undefined;
     this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.
     if (next?.state === 'online' && this.isConnected) this.#announceReady();
-    if (previous && previous !== this.#owned) void previous.client.stop();
+    if (previous && previous !== this.#owned) {
+      this.#lastOwned = previous.client;
+      void previous.client.stop();
+    }
     created?.start();
+  }
+
+  #chatOf(client: ImbedClient): ChatOf {
+    return { server: this.server, conversation: this.conversation, user: client.user };
   }
 
   /**
@@ -754,9 +809,11 @@ export class ImbedChat extends LitElement {
     }, 1000);
   }
 
-  /** Forgets what belonged to the client being left: the draft, and a wait the server asked of it. */
+  /** Forgets what belonged to the client being left: the draft, its refusal, and a wait the server asked of it. */
   #leaveClient(): void {
     this.draft = '';
+    this.composerError = '';
+    this.#notMemberOf.clear();
     this.endHold();
   }
 

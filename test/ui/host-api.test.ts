@@ -123,10 +123,112 @@ describe('<imbed-chat> host API', () => {
     await el.updateComplete;
     expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('moving along');
 
+    // Signed out by clearing the token rather than with logout(), then in as someone else.
+    el.token = '';
+    await el.updateComplete;
+    el.setToken(await tokenFor(freshUser('carol')));
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+    await untilOnline(el);
+
     const other = freshUser('bob');
     el.setToken(await tokenFor(other));
     await el.updateComplete;
     expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+  });
+
+  it('keeps its client, socket and pending message when a framework moves it, and stops it when removed for good', async () => {
+    const conv = freshConv();
+    const el = await mountChat({ user: freshUser('alice'), conversation: conv });
+    await untilOnline(el);
+    const client = el.client!;
+    const ready: ImbedReadyDetail[] = [];
+    const states: string[] = [];
+    el.addEventListener('imbed-ready', (e) => ready.push(e.detail));
+    el.addEventListener('imbed-status', (e) => states.push(e.detail.to));
+    await dropConnections(); // the message waits, reconnecting
+    await el.send('waiting through the move');
+    const portal = document.createElement('div');
+    document.body.append(portal);
+    try {
+      // Out of the document and back in within one task, as a framework's removeChild and appendChild.
+      // (One append() that moves it runs both callbacks with the element already in its new place.)
+      el.remove();
+      portal.append(el);
+      await el.updateComplete;
+      expect(el.client).to.equal(client);
+      await until(() => statusOf(el, 'waiting through the move') === 'sent', 'the waiting message sent by the same client');
+      expect(client.state).to.equal('online');
+      expect(states).to.not.include('stopped');
+      expect(ready, 'no second imbed-ready: the same client').to.deep.equal([]);
+
+      el.remove();
+      await until(() => client.state === 'stopped', 'the removed element\'s client to stop');
+      expect(el.client).to.equal(null);
+    } finally {
+      portal.remove();
+    }
+  });
+
+  it('keeps the draft for the same chat after a while out of the document, not for another user', async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const el = await mountChat({ user, conversation: conv });
+    await untilOnline(el);
+    const first = el.client!;
+    fillComposer(el, 'typed before a tab switch');
+    el.remove(); // a framework keeping the element aside (a hidden tab, a keep-alive cache)
+    await until(() => first.state === 'stopped', 'the detached element\'s client to stop');
+    document.body.append(el);
+    await untilOnline(el);
+    expect(el.client).to.not.equal(first);
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('typed before a tab switch');
+
+    const second = el.client!;
+    el.remove();
+    await until(() => second.state === 'stopped', 'the detached element\'s client to stop');
+    el.setToken(await tokenFor(freshUser('bob'))); // signed in as someone else meanwhile
+    document.body.append(el);
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+  });
+
+  it('reports a server or conversation a client cannot use, runs none, and recovers once both are usable', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    const first = el.client!;
+    const errors: Array<{ code: string; fatal: boolean; message: string }> = [];
+    el.addEventListener('imbed-error', (e) => errors.push(e.detail));
+    el.conversation = 'order 42'; // a space: not an id the protocol allows
+    await el.updateComplete;
+    expect(errors.map((e) => [e.code, e.fatal])).to.deep.equal([['BAD_OPTIONS', true]]);
+    expect(errors[0]!.message).to.contain('order 42');
+    expect(el.client).to.equal(null);
+    await until(() => first.state === 'stopped', 'the previous conversation\'s client to stop');
+    expect(bannerText(el)).to.match(/^Chat unavailable: .*order 42/);
+
+    el.conversation = freshConv();
+    el.server = 'not a url';
+    await el.updateComplete;
+    expect(errors.map((e) => e.code)).to.deep.equal(['BAD_OPTIONS', 'BAD_OPTIONS']);
+    el.server = await serverUrl();
+    await untilOnline(el, 'online once both are usable');
+    expect(bannerText(el)).to.equal('');
+  });
+
+  it('deletes the data of the client it ran on logout(), also after the element left the page', async () => {
+    const user = freshUser('alice');
+    const el = await mountChat({ user, conversation: freshConv() });
+    await untilOnline(el);
+    const client = el.client!;
+    await el.send('kept on this device');
+    await until(() => statusOf(el, 'kept on this device') === 'sent', 'the message sent and cached');
+    const name = (await indexedDB.databases()).map((d) => d.name).find((n) => n?.endsWith(`:${user}`));
+    expect(name, "the user's database").to.be.a('string');
+    el.remove(); // the app unmounts the chat, then signs out
+    await until(() => client.state === 'stopped', 'the removed element\'s client to stop');
+    await el.logout();
+    expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(name);
   });
 
   it('announces a host\'s client that is online already as ready, and logout() only forgets it, leaving it running', async () => {

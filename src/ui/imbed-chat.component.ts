@@ -418,6 +418,7 @@ export class ImbedChat extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.onVisibility);
+    addEventListener('storage', this.onStorage);
     clearTimeout(this.#leaving);
     this.syncClient();
   }
@@ -425,6 +426,7 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
+    removeEventListener('storage', this.onStorage);
     clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
     this.endHold();
@@ -862,6 +864,19 @@ export class ImbedChat extends LitElement {
     if (document.visibilityState !== 'visible') return;
     this.#notify?.notifier.seen();
     this.trackUnread();
+  };
+
+  /**
+   * Another tab of this origin stored the read state of this conversation: what the person saw there is
+   * seen here too, so this tab's badge follows and its next write does not take the record back.
+   */
+  private readonly onStorage = (event: StorageEvent): void => {
+    const read = this.#read;
+    const stored = read && event.key === read.key ? readOwnUnread(read.key, read.user) : null;
+    if (stored && stored.s > (read!.seen ?? -1)) {
+      read!.seen = stored.s;
+      this.requestUpdate();
+    }
   };
 
   private onPanelKeydown(event: KeyboardEvent): void {

@@ -245,6 +245,34 @@ describe('<imbed-chat> unread count', () => {
     expect(seen.unread).to.equal(0);
   });
 
+  it('follows what the person read in another tab, and never writes the record back to less', async () => {
+    const conv = freshConv();
+    const alice = freshUser('alice');
+    const el = await mountLauncher(conv, alice);
+    await untilOnline(el);
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'one');
+    await bob.send(conv, 'two');
+    await until(() => el.unread === 2, 'two unread messages');
+    const key = unreadKey(await serverUrl(), conv);
+    const newest = Math.max(...el.client!.items(conv).map((i) => i.seq ?? 0));
+
+    // Another tab of this origin (a frame here: its storage events reach this window) shows the chat and
+    // records both as seen.
+    const tab = document.createElement('iframe');
+    document.body.append(tab);
+    try {
+      tab.contentWindow!.localStorage.setItem(key, JSON.stringify({ u: alice, s: newest, n: 0 }));
+      await until(() => el.unread === 0, 'the badge to follow the other tab');
+      await bob.send(conv, 'three');
+      await until(() => el.unread === 1, 'only the new message unread');
+      await until(() => readUnread(key)?.n === 1, 'the new count recorded');
+      expect(readUnread(key)).to.include({ u: alice, s: newest, n: 1 });
+    } finally {
+      tab.remove();
+    }
+  });
+
   it('ignores the read state another user left in this browser, and logout() forgets its own', async () => {
     const conv = freshConv();
     const bob = await otherUser(conv);

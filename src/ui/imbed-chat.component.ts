@@ -487,8 +487,10 @@ export class ImbedChat extends LitElement {
     // which typing changes, rather than with the last one rendered.
     const input = this.#input;
     if (input && input.value !== this.draft) input.value = this.draft;
-    // Not on the first render: a page that starts with the panel open has not asked to move focus.
-    if (changed.has('opened') && changed.get('opened') !== undefined) {
+    // Not on the first render: a page that starts with the panel open has not asked to move focus. Nor
+    // when it was closed and opened again (or the reverse) before this update: nothing changed.
+    const was = changed.get('opened');
+    if (changed.has('opened') && was !== undefined && was !== this.opened) {
       if (this.opened) {
         if (this.mode === 'launcher') this.#input?.focus();
       } else if (this.#focusWasInside) {
@@ -568,9 +570,12 @@ export class ImbedChat extends LitElement {
     `;
   }
 
-  /** Whether a message arriving now goes unseen: the launcher panel is closed, or the page is hidden. */
+  /**
+   * Whether a message arriving now goes unseen: the launcher panel is closed, or the page is hidden. A
+   * launcher whose part did not load shows the chat inline, in view.
+   */
   private isUnseen(): boolean {
-    return (this.mode === 'launcher' && !this.opened) || document.visibilityState === 'hidden';
+    return (this.mode === 'launcher' && !!this.#launcherMode && !this.opened) || document.visibilityState === 'hidden';
   }
 
   /**

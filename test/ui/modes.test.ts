@@ -60,6 +60,16 @@ describe('<imbed-chat mode="launcher">', () => {
     await el.updateComplete;
     expect(el.opened).to.equal(true);
     expect(fired).to.deep.equal(['imbed-open:{}', 'imbed-close:{}', 'imbed-open:{}']);
+
+    // Closed and opened again before the element updated: no change, no event.
+    el.close();
+    el.open();
+    await el.updateComplete;
+    el.toggle();
+    el.toggle();
+    await el.updateComplete;
+    expect(el.opened).to.equal(true);
+    expect(fired).to.have.length(3);
   });
 
   it('opens on a click of the button with focus in the composer, and gives focus back to the button on Escape', async () => {

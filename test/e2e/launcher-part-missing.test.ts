@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { until } from '../support/browser.ts';
+import { Scenario } from '../support/scenario.ts';
+
+/**
+ * `mode="launcher"` whose part (imbed-launcher-mode.js) did not load shows the chat inline: a chat the
+ * person can see, so what arrives in it is read, not counted or announced as unread.
+ */
+describe('a launcher whose part did not load', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  it('shows the chat inline and counts nothing that arrives in it as unread', async () => {
+    const alice = await s.newPage('alice');
+    await alice.route('**/imbed-launcher-mode.js*', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const token = await s.server.token('alice');
+    const url = s.serve(
+      'launcher-part-missing',
+      `<!doctype html><html lang="en"><head><script src="${s.server.httpUrl}/imbed.js"></script></head><body>
+<imbed-chat mode="launcher" server="${s.server.wsUrl}" token="${token}" conversation="${s.conv}"></imbed-chat></body></html>`,
+    );
+    await alice.goto(url);
+    await s.waitForWidget(alice);
+    await until(() => alice.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client: { state: string } | null }).client?.state === 'online'), 'alice online');
+    const counts: number[] = [];
+    await alice.exposeFunction('noteUnread', (count: number) => counts.push(count));
+    await alice.evaluate(() => document.addEventListener('imbed-unread', (e) => (window as unknown as { noteUnread(n: number): void }).noteUnread((e as CustomEvent<{ count: number }>).detail.count)));
+
+    const bob = await s.open('bob');
+    await s.type(bob, 'can you see this?');
+    await until(
+      () => alice.evaluate(() => document.querySelector('imbed-chat')!.shadowRoot!.textContent!.includes('can you see this?')),
+      'the message shown in the inline chat',
+    );
+    const shown = await alice.evaluate(() => {
+      const chat = document.querySelector('imbed-chat') as HTMLElement & { unread: number };
+      return { unread: chat.unread, button: chat.shadowRoot!.querySelector('[part~="launcher-button"]') !== null };
+    });
+    assert.deepEqual(shown, { unread: 0, button: false });
+    assert.deepEqual(counts, []);
+  });
+});

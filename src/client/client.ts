@@ -124,7 +124,7 @@ export class ImbedClient extends ImbedEventTarget {
     this.#storage = new ClientStorage(this.#mirror, this.#conversations, {
       failed: (message) => this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message, retryable: false, fatal: false }),
       movedToMemory: (reason) => this.#movedToMemory(reason),
-      outboxChanged: () => this.#markStale(null),
+      outboxChanged: () => (this.#finished ? undefined : this.#serial(() => this.#reloadFromStore([]))),
       finished: () => this.#finished,
     });
     this.#heartbeat = new Heartbeat(
@@ -214,6 +214,7 @@ export class ImbedClient extends ImbedEventTarget {
     }
     if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
     await this.ready;
+    await this.#storage.adopted();
     // Chosen once, outside the task: if the task is run again after a storage failure, a copy that
     // did reach IndexedDB carries the same cmid, so the server stores the message once either way.
     const cmid = newCmid();

@@ -25,6 +25,8 @@ const STORAGE_OPEN_TIMEOUT = 5_000;
  * the outbox is read again when it ends.
  */
 const ADOPT_TIMEOUT = 1_000;
+/** How long a send waits for a move that is adding records after start-up, so it goes out after them. */
+const ADOPT_SEND_WAIT = 10_000;
 
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
@@ -41,24 +43,32 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
  * Moves into the host's `store` the outbox that a page which could not open it (its code did not load)
  * left in IndexedDB under the same name: those messages would otherwise wait there, unsent, until a page
  * fell back to IndexedDB again. Each record leaves IndexedDB once `store` holds it, so a move cut short
- * is finished by the next page, and a page still using that database (it fell back, this one did not)
- * keeps it: nothing but the moved records is taken from it. Resolves with whether it added any.
+ * (by a failure, or by `stopped()`, checked before each record: a logout's deletion must not be followed
+ * by one) is finished by the next page, and a page still using that database (it fell back, this one did
+ * not) keeps it: nothing but the moved records is taken from it. `adding` runs before the first record
+ * is added. Never rejects: resolves with whether it added any.
  */
-async function adoptOutbox(name: string, store: ChatStore): Promise<boolean> {
-  if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return false;
-  const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
+async function adoptOutbox(name: string, store: ChatStore, stopped: () => boolean, adding: () => void): Promise<boolean> {
   let added = false;
   try {
-    const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
-    for (const { id: _id, ...record } of await left.loadOutbox()) {
-      if (!held.has(record.cmid)) {
-        await store.addToOutbox(record);
-        added = true;
+    if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return false;
+    const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
+    try {
+      const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
+      for (const { id: _id, ...record } of await left.loadOutbox()) {
+        if (stopped()) break;
+        if (!held.has(record.cmid)) {
+          adding();
+          await store.addToOutbox(record);
+          added = true;
+        }
+        await left.removeFromOutbox(record.cmid);
       }
-      await left.removeFromOutbox(record.cmid);
+    } finally {
+      left.close();
     }
-  } finally {
-    left.close();
+  } catch {
+    // What was not moved stays in IndexedDB for the next page; what was is read again (see `open`).
   }
   return added;
 }
@@ -72,7 +82,7 @@ export interface StorageHost {
   /** Whether the client has stopped: a failure then is no reason to move. */
   finished(): boolean;
   /** Records were added to the store's outbox outside the queue (an outbox moved over late): read it again. */
-  outboxChanged(): void;
+  outboxChanged(): Promise<unknown> | void;
 }
 
 /** The store in use and the one queue of work over it. */
@@ -87,6 +97,11 @@ export class ClientStorage {
   #movingToMemory: Promise<void> | null = null;
   /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
   #hosted: ChatStore | null = null;
+  /**
+   * A move of a left outbox that is adding records, until the mirror has read them (see `adopted`); null
+   * when none is. A move that hangs before it finds any (IndexedDB hanging) holds nothing up.
+   */
+  #adopting: Promise<void> | null = null;
 
   constructor(mirror: Mirror, conversations: readonly string[], host: StorageHost) {
     this.#mirror = mirror;
@@ -129,10 +144,17 @@ export class ClientStorage {
     }
     try {
       if (store === this.#hosted) {
-        const moving = adoptOutbox(name, store).catch(() => false);
+        let settle!: () => void;
+        const read = new Promise<void>((resolve) => (settle = resolve));
+        const moving = adoptOutbox(name, store, () => this.#host.finished(), () => (this.#adopting ??= read));
         // What is not moved by then is left to finish; the client reads the outbox again when it has.
         const late = await settleWithin(moving.then(() => false), ADOPT_TIMEOUT, '').catch(() => true);
-        if (late) void moving.then((added) => added && this.#host.outboxChanged());
+        const done = () => {
+          this.#adopting = null;
+          settle();
+        };
+        if (late) void moving.then((added) => added && this.#host.outboxChanged()).then(done, done);
+        else done();
       }
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
@@ -169,6 +191,15 @@ export class ClientStorage {
   /** The host's store `name`; a host whose store does not open in time (its code did not load) has none. */
   #openHosted(openStore: NonNullable<StorageOptions['openStore']>, name: string): Promise<ChatStore> {
     return settleWithin(Promise.resolve().then(() => openStore(name)), STORAGE_OPEN_TIMEOUT, `it did not open within ${STORAGE_OPEN_TIMEOUT} ms`);
+  }
+
+  /**
+   * Resolves once the records a late move is adding are in the mirror (at once when no move is adding
+   * any), or after `ADOPT_SEND_WAIT`: a message typed meanwhile is stored, and sent, after the ones typed
+   * before it on a page that could not reach the host's store.
+   */
+  async adopted(): Promise<void> {
+    if (this.#adopting) await settleWithin(this.#adopting, ADOPT_SEND_WAIT, '').catch(() => {});
   }
 
   /** The open store; throws before `open`. */

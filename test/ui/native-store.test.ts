@@ -38,6 +38,47 @@ function fakeApp(answer: (op: string) => Answer = () => 'ok') {
   return { databases, requests, others };
 }
 
+/**
+ * An app's store that applies operations one at a time in the order asked, as an app answering the
+ * bridge's numbered requests does, with `addToOutbox` taking `addMs`; `failAdd` makes the nth add fail.
+ */
+function slowAppStore(addMs: number, failAdd?: number): MemoryStore {
+  const store = new MemoryStore();
+  let queue: Promise<unknown> = Promise.resolve();
+  let adds = 0;
+  for (const op of ['loadConversation', 'loadOlder', 'loadOutbox', 'addToOutbox', 'markFailed', 'requeue', 'removeFromOutbox', 'acceptMessages'] as const) {
+    const apply = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[op];
+    (store as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+      const result = queue.then(async () => {
+        if (op === 'addToOutbox') {
+          adds += 1;
+          await new Promise((resolve) => setTimeout(resolve, addMs));
+          if (adds === failAdd) throw new Error('disk I/O error');
+        }
+        return apply.apply(store, args);
+      });
+      queue = result.catch(() => {});
+      return result;
+    };
+  }
+  (store as { deleteDatabase?: () => Promise<void> }).deleteDatabase = () => {
+    const result = queue.then(async () => {
+      for (const { cmid } of await MemoryStore.prototype.loadOutbox.call(store)) await MemoryStore.prototype.removeFromOutbox.call(store, cmid);
+    });
+    queue = result;
+    return result;
+  };
+  return store;
+}
+
+/** An outbox of `texts` left in IndexedDB `dbName` by a page that could not reach the app. */
+async function leaveOutbox(user: string, conv: string, dbName: string, texts: string[]): Promise<void> {
+  const before = await makeClient(user, [conv], { dbName, url: DEAD_URL });
+  await before.client.ready;
+  for (const text of texts) await before.client.send(conv, text);
+  await before.client.stop();
+}
+
 /** Declares `storage` as the app's document-start script would, with a short timeout for the tests. */
 function declareStorage(timeoutMs = 400): void {
   const meta = document.createElement('meta');
@@ -223,6 +264,54 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(sentTexts(alice.client, conv)).to.deep.equal(['first left behind', 'second left behind']);
     expect(await readOutbox(dbName)).to.deep.equal([]);
     await until(async () => (await slow.loadOutbox()).length === 0, 'the app\'s outbox emptied by the acks');
+  });
+
+  it('sends a message typed during a slow move after the ones moved, in the order they were typed', async function () {
+    this.timeout(20_000);
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    const left = ['first left behind', 'second left behind', 'third left behind'];
+    await leaveOutbox(user, conv, dbName, left);
+    const alice = await makeClient(user, [conv], { dbName, openStore: async () => slowAppStore(1_200) });
+    await alice.client.ready; // after 1 s, before the first record is in
+    await online(alice.client);
+    await alice.client.send(conv, 'typed on this page');
+    await until(() => sentTexts(alice.client, conv).length === 4, 'all four sent', 15_000);
+    expect(sentTexts(alice.client, conv)).to.deep.equal([...left, 'typed on this page']);
+    const reader = await makeClient(freshUser('bob'), [conv]);
+    await until(() => sentTexts(reader.client, conv).length === 4, 'the other member has them');
+    expect(sentTexts(reader.client, conv)).to.deep.equal([...left, 'typed on this page']);
+  });
+
+  it('reads back and sends what a late move added before it failed, and leaves the rest in IndexedDB', async function () {
+    this.timeout(20_000);
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    await leaveOutbox(user, conv, dbName, ['moved first', 'moved after start-up', 'not moved']);
+    // Start-up reads the outbox after the first add (the app answers in order); the second add comes
+    // after that read, and the third fails.
+    const alice = await makeClient(user, [conv], { dbName, openStore: async () => slowAppStore(1_200, 3) });
+    await alice.client.ready;
+    await until(() => sentTexts(alice.client, conv).length === 2, 'both moved records sent', 15_000);
+    expect(sentTexts(alice.client, conv)).to.deep.equal(['moved first', 'moved after start-up']);
+    expect((await readOutbox(dbName)).map((r) => r.text)).to.deep.equal(['not moved']);
+  });
+
+  it('adds nothing to the app\'s store after a logout deleted it, when the logout comes during a slow move', async function () {
+    this.timeout(20_000);
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = freshDb();
+    await leaveOutbox(user, conv, dbName, ['one', 'two', 'three']);
+    const app = slowAppStore(600);
+    const alice = await makeClient(user, [conv], { dbName, url: DEAD_URL, openStore: async () => app });
+    await alice.client.ready;
+    await alice.client.clearLocalData();
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the next add would take
+    expect(await app.loadOutbox()).to.deep.equal([]);
+    expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(dbName);
   });
 
   it('starts on the app\'s store also when IndexedDB hangs while it looks for an outbox to move', async function () {

@@ -111,10 +111,11 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
         db.createObjectStore('cursors', { keyPath: 'conv' });
       }
     },
-    blocking() {
-      // Another tab runs a newer imbed that must upgrade the schema: let it, rather than block it forever.
+    blocking(_version, next) {
+      // Another tab deletes the database (a logout: no next version), or runs a newer imbed that must
+      // upgrade the schema: let it, rather than block it forever.
       db?.close();
-      onLost('the local database was closed for a newer version of imbed in another tab; reload this page');
+      onLost(next === null ? 'the local database was deleted in another tab (a logout)' : 'the local database was closed for a newer version of imbed in another tab; reload this page');
     },
     terminated() {
       onLost('the browser closed the local database unexpectedly');

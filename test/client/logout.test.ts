@@ -47,6 +47,19 @@ describe('clearLocalData (logout)', () => {
     expect(await databases()).not.to.include(name);
   });
 
+  it('tells another tab holding the database that a logout deleted it, not that a newer imbed needs it', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = `imbed-test-logout-${user}`;
+    const other = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    await other.client.ready;
+    const leaving = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    await leaving.client.ready;
+    await leaving.client.clearLocalData();
+    expect(await databases()).not.to.include(dbName);
+    expect(other.events.errors.map((e) => [e.code, e.message])).to.deep.equal([['STORAGE_FAILED', 'the local database was deleted in another tab (a logout)']]);
+  });
+
   it("deletes the app's store of a client that never started, opening it by the name the token gives", async () => {
     const user = freshUser('alice');
     const calls: string[] = [];

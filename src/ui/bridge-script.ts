@@ -42,8 +42,10 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
   // The code is loaded only where it can be of use, and starts when it arrives (parts-script.ts). The app
   // sends nothing before `ready`, so nothing else would ask again: a load that failed is tried again, a
-  // few times, as soon as the loader allows it.
+  // few times, as soon as the loader allows it, and whenever the browser comes back online.
   start() {
-    if (nativeSink()) load(5);
+    if (!nativeSink()) return;
+    load(5);
+    addEventListener('online', () => bridgeLoaded || loadBridge(true).catch(() => {}));
   },
 };

@@ -277,6 +277,26 @@ describe('the chat\'s storage kept by the app, through the WebView bridge', () =
     assert.deepEqual(serverLog(conv).map((m) => m.text), ['kept by the app after all']);
   });
 
+  it('asks for the bridge\'s code again as soon as the browser is back online', async () => {
+    app.answer = () => 'ok';
+    let asked = 0;
+    // The first request fails (offline as imbed.js ran); the next, made when the network returns, gets it.
+    let context!: BrowserContext;
+    const page = await phone('Pixel 7', '/android.html', 'erin-online', (c) => {
+      context = c;
+      return c.route((url) => url.pathname.endsWith('/imbed-bridge.js'), (route) => (asked++ < 1 ? route.fulfill({ status: 503, body: 'busy' }) : route.fallback()));
+    });
+    await until(async () => asked === 1, 'the first request for the bridge');
+    await context.setOffline(true);
+    await context.setOffline(false);
+    // Long before the 10 s after which it would ask again by itself.
+    await until(async () => asked === 2, 'a request once back online', 5_000);
+    await mount(page, chat.wsUrl, `native-online-${Date.now().toString(36)}`, await chat.token('erin-online'));
+    await page.waitForFunction(() => document.querySelector<Chat>('imbed-chat')?.client?.state === 'online');
+    assert.equal(await storageKind(page), 'native');
+    assert.equal(await page.evaluate(() => (window as unknown as { Imbed: { bridge: { receive(c: unknown): boolean } } }).Imbed.bridge.receive({ v: 1, type: 'open' })), true);
+  });
+
   it('stays on IndexedDB, and still delivers, when the bridge\'s code cannot load', async () => {
     app.answer = () => 'ok';
     const conv = `native-nopart-${Date.now().toString(36)}`;

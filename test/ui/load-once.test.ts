@@ -44,4 +44,23 @@ describe('loading a part of the chat', () => {
       console.warn = warn;
     }
   });
+
+  it('asks again at once, when told to, for a part that failed, and never for one that loaded', async () => {
+    let fetched = 0;
+    const load = loadOnce(async () => {
+      fetched++;
+      if (fetched === 1) throw new Error('offline');
+      return 'bridge';
+    });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      await load().catch(() => {});
+      expect(await load(true)).to.equal('bridge');
+      expect(await load(true)).to.equal('bridge');
+      expect(fetched).to.equal(2);
+    } finally {
+      console.warn = warn;
+    }
+  });
 });

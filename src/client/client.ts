@@ -204,7 +204,9 @@ export class ImbedClient extends ImbedEventTarget {
    * Queues `text` for `conv`. Rejects with a `ProtocolError` (TEXT_EMPTY, TEXT_TOO_LONG against
    * `maxText`, BAD_FRAME) before storing anything; otherwise the item is written to the outbox and
    * the promise resolves with it as `pending` once the write is durable. When online and nothing older is
-   * waiting, it is sent at once, before that write; it never goes out before older pending items.
+   * waiting, it is sent at once, before that write; it never goes out before older pending items (also
+   * not before those of an outbox a page left in IndexedDB that is being moved into the host's store:
+   * it waits for them, at most 10 s). Rejects when the client stopped before it could be stored.
    */
   async send(conv: string, text: string): Promise<ChatItem> {
     const invalid = checkText(text, null, this.maxText);
@@ -215,6 +217,8 @@ export class ImbedClient extends ImbedEventTarget {
     if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
     await this.ready;
     await this.#storage.adopted();
+    // Stopped meanwhile (a logout): its store may be deleted already, and nothing may be added to it.
+    if (this.#finished) throw new Error('ImbedClient stopped before the message was stored');
     // Chosen once, outside the task: if the task is run again after a storage failure, a copy that
     // did reach IndexedDB carries the same cmid, so the server stores the message once either way.
     const cmid = newCmid();

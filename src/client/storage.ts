@@ -45,20 +45,21 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
  * fell back to IndexedDB again. Each record leaves IndexedDB once `store` holds it, so a move cut short
  * (by a failure, or by `stopped()`, checked before each record: a logout's deletion must not be followed
  * by one) is finished by the next page, and a page still using that database (it fell back, this one did
- * not) keeps it: nothing but the moved records is taken from it. `adding` runs before the first record
- * is added. Never rejects: resolves with whether it added any.
+ * not) keeps it: nothing but the moved records is taken from it. `adding` runs once it found such a
+ * database (not while `indexedDB.databases()` hangs). Never rejects: resolves with whether it added any.
  */
 async function adoptOutbox(name: string, store: ChatStore, stopped: () => boolean, adding: () => void): Promise<boolean> {
   let added = false;
   try {
     if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return false;
+    // A page fell back to IndexedDB here before: what it left may be older than what is typed now.
+    adding();
     const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
     try {
       const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
       for (const { id: _id, ...record } of await left.loadOutbox()) {
         if (stopped()) break;
         if (!held.has(record.cmid)) {
-          adding();
           await store.addToOutbox(record);
           added = true;
         }
@@ -98,8 +99,8 @@ export class ClientStorage {
   /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
   #hosted: ChatStore | null = null;
   /**
-   * A move of a left outbox that is adding records, until the mirror has read them (see `adopted`); null
-   * when none is. A move that hangs before it finds any (IndexedDB hanging) holds nothing up.
+   * A move of a left outbox under way, until the mirror has read what it added (see `adopted`); null when
+   * none is. A move that hangs before it finds a database to move from (IndexedDB hanging) holds nothing up.
    */
   #adopting: Promise<void> | null = null;
 
@@ -142,19 +143,16 @@ export class ClientStorage {
         reason = `IndexedDB is unavailable (${messageOf(e)})`;
       }
     }
+    let settle!: () => void;
+    const read = new Promise<void>((resolve) => (settle = resolve));
+    let late: Promise<boolean> | undefined;
     try {
       if (store === this.#hosted) {
-        let settle!: () => void;
-        const read = new Promise<void>((resolve) => (settle = resolve));
         const moving = adoptOutbox(name, store, () => this.#host.finished(), () => (this.#adopting ??= read));
-        // What is not moved by then is left to finish; the client reads the outbox again when it has.
-        const late = await settleWithin(moving.then(() => false), ADOPT_TIMEOUT, '').catch(() => true);
-        const done = () => {
-          this.#adopting = null;
-          settle();
-        };
-        if (late) void moving.then((added) => added && this.#host.outboxChanged()).then(done, done);
-        else done();
+        // What is not moved by then is left to finish; the client reads the outbox again when it has,
+        // once this store is the client's (below: before, it would find none open).
+        const moved = await settleWithin(moving.then(() => true), ADOPT_TIMEOUT, '').catch(() => false);
+        if (!moved) late = moving;
       }
       for (const conv of this.#conversations) {
         const { messages, ...range } = await store.loadConversation(conv, { limit: FIRST_PAGE });
@@ -168,6 +166,12 @@ export class ClientStorage {
       reason = `the local database cannot be read (${messageOf(e)})`;
     }
     this.#store = store;
+    const done = () => {
+      this.#adopting = null;
+      settle();
+    };
+    if (late) void late.then((added) => added && this.#host.outboxChanged()).then(done, done);
+    else done();
     return reason;
   }
 

@@ -308,7 +308,13 @@ describe('the store kept by the app, through the WebView bridge', () => {
     const app = slowAppStore(600);
     const alice = await makeClient(user, [conv], { dbName, url: DEAD_URL, openStore: async () => app });
     await alice.client.ready;
+    // Typed while the move goes on: it waits for the move, and must not be stored after the logout.
+    const typed = alice.client.send(conv, 'typed before the logout').then(
+      () => 'stored',
+      (error: Error) => error.message,
+    );
     await alice.client.clearLocalData();
+    expect(await typed).to.equal('ImbedClient stopped before the message was stored');
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the next add would take
     expect(await app.loadOutbox()).to.deep.equal([]);
     expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(dbName);

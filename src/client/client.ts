@@ -668,6 +668,9 @@ export class ImbedClient extends ImbedEventTarget {
     this.#closeNotes.clear();
     this.#session = new Session(this.#sessionHost());
     // hello is the only frame sent before welcome; the outbox waits for the session.
+    // The other tabs take it if it lasts longer than theirs (a `tokenProvider` renewed it): the tab that
+    // takes over the connection from this one opens it with this token.
+    this.#tabs?.shareToken(this.#tokens.token);
     this.#sendFrame({ type: 'hello', token: (this.#helloToken = this.#tokens.token ?? ''), convs: this.#conversations.map((conv) => ({ conv, after: this.#mirror.cursor(conv) })) });
     this.#setState('authenticating', 'hello sent');
     this.#heartbeat.expectAnswer();

@@ -177,6 +177,32 @@ describe('several tabs of one browser', () => {
     await until(() => allSent([follower.client], conv, 2), 'delivered after the takeover');
   });
 
+  it("opens the next session with the token the leader's tokenProvider renewed, when a tab takes over", async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    let asked = 0;
+    const leader = await makeClient(user, [conv], {
+      dbName,
+      token: undefined,
+      // About 5 s of session for the first token (the server's 30 s of tolerance), then a fresh one.
+      tokenProvider: async () => (asked++ === 0 ? tokenExpiringIn(user, -25) : tokenFor(user)),
+    });
+    await online(leader.client, 'the first tab online');
+    // A tab opened long ago: its own token would be refused.
+    const follower = await makeClient(user, [conv], { dbName, token: await tokenExpiringIn(user, -120) });
+    await online(follower.client, 'the following tab online');
+    await until(() => leader.events.states.some((s) => s.code === 4001), "the server to end the first token's session", 15_000);
+    await online(leader.client, 'the leader online with the renewed token');
+    // Past the first token's tolerance too: only the renewed one opens a session now.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await leader.client.stop(); // the leader's tab closes
+    await online(follower.client, 'the old tab online with the renewed token');
+    expect(follower.events.errors).to.deep.equal([]);
+    await follower.client.send(conv, 'after the takeover');
+    await until(() => allSent([follower.client], conv, 1), 'delivered after the takeover');
+  });
+
   it('loses and doubles nothing when the leader closes in the middle of a burst', async () => {
     const conv = freshConv();
     const [leader, ...followers] = await threeTabs(conv);

@@ -115,7 +115,7 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
       // Another tab deletes the database (a logout: no next version), or runs a newer imbed that must
       // upgrade the schema: let it, rather than block it forever.
       db?.close();
-      onLost(next === null ? 'the local database was deleted in another tab (a logout)' : 'the local database was closed for a newer version of imbed in another tab; reload this page');
+      onLost(next === null ? 'the local database was deleted by a logout (in another tab, or another client of this page)' : 'the local database was closed for a newer version of imbed in another tab; reload this page');
     },
     terminated() {
       onLost('the browser closed the local database unexpectedly');

@@ -57,7 +57,7 @@ describe('clearLocalData (logout)', () => {
     await leaving.client.ready;
     await leaving.client.clearLocalData();
     expect(await databases()).not.to.include(dbName);
-    expect(other.events.errors.map((e) => [e.code, e.message])).to.deep.equal([['STORAGE_FAILED', 'the local database was deleted in another tab (a logout)']]);
+    expect(other.events.errors.map((e) => [e.code, e.message])).to.deep.equal([['STORAGE_FAILED', 'the local database was deleted by a logout (in another tab, or another client of this page)']]);
   });
 
   it("deletes the app's store of a client that never started, opening it by the name the token gives", async () => {

@@ -58,6 +58,11 @@ interface ChatOf {
   user: string | null;
 }
 
+/** The chat `client` shows, for the server and conversation of `source`. */
+function chatOf(source: { server: string; conversation: string }, client: ImbedClient): ChatOf {
+  return { server: source.server, conversation: source.conversation, user: client.user };
+}
+
 /** Whether a draft typed for `a` may be sent in `b`: the same server and conversation, and no other user. */
 function isSameChat(a: ChatOf, b: ChatOf): boolean {
   return a.server === b.server && a.conversation === b.conversation && (!a.user || !b.user || a.user === b.user);
@@ -400,13 +405,15 @@ export class ImbedChat extends LitElement {
    * with the user signed out all the same, when some of the local data could not be deleted.
    */
   async logout(): Promise<void> {
-    // Started before syncClient() stops the client, so this is the stop that the deletion waits for.
-    const cleared = (this.#owned?.client ?? this.#lastOwned)?.clearLocalData();
-    this.#lastOwned = undefined;
+    // Started before syncClient() stops the client, so this is the stop that the deletion waits for. The
+    // last client the element ran is not what a host's client shows: the host's data is the host's.
+    const cleared = (this.#owned?.client ?? (this.#hostClient ? undefined : this.#lastOwned))?.clearLocalData();
     this.#hostClient = null;
     this.token = '';
     this.tokenProvider = null;
     this.syncClient();
+    // Deleted: a second logout must not delete it again, once that user has signed in elsewhere.
+    this.#lastOwned = undefined;
     this.#signedOut = true;
     this.#leaveClient();
     if (this.#read) writeUnread(this.#read.key, null);
@@ -429,10 +436,13 @@ export class ImbedChat extends LitElement {
     removeEventListener('storage', this.onStorage);
     clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
-    this.endHold();
     // A framework that moves the element (a portal, a re-parenting) takes it out and puts it back in one
-    // task: the client, its socket and the messages it holds in memory stay. Removed for good, it stops.
-    this.#leaving = setTimeout(() => this.syncClient());
+    // task: the client, its socket, the messages it holds in memory and a wait the server asked of it
+    // stay. Removed for good, it stops.
+    this.#leaving = setTimeout(() => {
+      this.endHold();
+      this.syncClient();
+    });
   }
 
   /**
@@ -734,8 +744,11 @@ export class ImbedChat extends LitElement {
     } else {
       this.#owned = null;
     }
+    // Said once per value, not again at each update or change of another attribute while it stands.
+    if (badOptions && badOptions !== this.#badOptions) {
+      this.dispatchEvent(imbedEvent('imbed-error', { code: ClientErrorCode.BAD_OPTIONS, message: badOptions, retryable: false, fatal: true }));
+    }
     this.#badOptions = badOptions;
-    if (badOptions) this.dispatchEvent(imbedEvent('imbed-error', { code: ClientErrorCode.BAD_OPTIONS, message: badOptions, retryable: false, fatal: true }));
     // What was typed belongs to the chat (server, conversation, user) it was typed for: another client, or
     // none while in the document (the token or conversation cleared; logout() clears it itself), starts
     // with an empty composer, so it is never sent as another user or elsewhere. An element taken out of
@@ -743,8 +756,9 @@ export class ImbedChat extends LitElement {
     const shown = this.#controller.client;
     if (shown && next !== shown) {
       if (next || this.isConnected) this.#leaveClient();
-      else this.#draftFor = this.#chatOf(shown);
-    } else if (next && !shown && this.#draftFor && !isSameChat(this.#draftFor, this.#chatOf(next))) {
+      // The chat the client was made for: the attributes may have changed already, out of the document.
+      else this.#draftFor = chatOf(previous?.client === shown ? previous : this, shown);
+    } else if (next && !shown && this.#draftFor && !isSameChat(this.#draftFor, chatOf(this, next))) {
       this.#leaveClient();
     }
     if (next) this.#draftFor = undefined;
@@ -757,10 +771,6 @@ export class ImbedChat extends LitElement {
       void previous.client.stop();
     }
     created?.start();
-  }
-
-  #chatOf(client: ImbedClient): ChatOf {
-    return { server: this.server, conversation: this.conversation, user: client.user };
   }
 
   /**

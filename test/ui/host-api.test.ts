@@ -191,6 +191,34 @@ describe('<imbed-chat> host API', () => {
     document.body.append(el);
     await el.updateComplete;
     expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+
+    await untilOnline(el);
+    fillComposer(el, 'typed in the first conversation');
+    const third = el.client!;
+    el.remove();
+    el.conversation = freshConv(); // moved on to another conversation while out of the document
+    await until(() => third.state === 'stopped', 'the detached element\'s client to stop');
+    document.body.append(el);
+    await el.updateComplete;
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+  });
+
+  it('reports an unusable conversation once, not again at each update or token while it stands', async () => {
+    const el = mountBare();
+    const errors: string[] = [];
+    el.addEventListener('imbed-error', (e) => errors.push(e.detail.code));
+    el.setAttribute('server', await serverUrl());
+    el.setAttribute('token', await tokenFor(freshUser('alice')));
+    el.setAttribute('conversation', 'order/42');
+    await el.updateComplete;
+    el.setToken(await tokenFor(freshUser('alice')));
+    el.theme = 'dark';
+    await el.updateComplete;
+    el.remove();
+    document.body.append(el); // moved
+    await el.updateComplete;
+    expect(errors).to.deep.equal(['BAD_OPTIONS']);
+    expect(el.client).to.equal(null);
   });
 
   it('reports a server or conversation a client cannot use, runs none, and recovers once both are usable', async () => {
@@ -214,6 +242,32 @@ describe('<imbed-chat> host API', () => {
     el.server = await serverUrl();
     await untilOnline(el, 'online once both are usable');
     expect(bannerText(el)).to.equal('');
+  });
+
+  it("leaves the database of a host's client alone on logout(), also after the element ran its own for that user", async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const el = await mountChat({ user, conversation: conv });
+    await untilOnline(el);
+    const own = el.client!;
+    // The host takes over with a client of its own for the same user: the same database.
+    const hosts = new ImbedClient({ url: await serverUrl(), token: await tokenFor(user), conversations: [conv] });
+    el.client = hosts;
+    hosts.start();
+    try {
+      await until(() => own.state === 'stopped' && hosts.state === 'online', "the element's client stopped, the host's online");
+      const name = (await indexedDB.databases()).map((d) => d.name).find((n) => n?.endsWith(`:${user}`));
+      expect(name, "the user's database").to.be.a('string');
+      const kinds: string[] = [];
+      hosts.addEventListener('storage', (e) => kinds.push(e.detail.kind));
+      await el.logout();
+      expect((await indexedDB.databases()).map((d) => d.name)).to.include(name);
+      await hosts.send(conv, 'still stored on this device');
+      expect(hosts.storageKind).to.equal('indexeddb');
+      expect(kinds).to.deep.equal([]);
+    } finally {
+      await hosts.stop();
+    }
   });
 
   it('deletes the data of the client it ran on logout(), also after the element left the page', async () => {

@@ -14,10 +14,12 @@ import { bridgeLoaded, loadBridge } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
-/** Loads the bridge's code, and after a failure asks again up to `retries` times, each once the loader allows it. */
+/**
+ * Loads the bridge's code, and after a failure asks again up to `retries` times, `PART_RETRY_AFTER`
+ * apart: each time a request, also when one made meanwhile (back online) failed less than that ago.
+ */
 function load(retries: number): void {
-  // A moment past the loader's wait, which it measures from when it noted the failure.
-  loadBridge().catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER + 100));
+  loadBridge(true).catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER));
 }
 
 /** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */

@@ -96,7 +96,7 @@ interface OwnedClient {
  * @attr server - WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`.
  * @attr token - The JWT identifying the user to the server.
  * @attr conversation - The id of the conversation to show.
- * @prop {(() => Promise<string>) | null} tokenProvider - Gives the element's own client its tokens instead of `token`: asked before each connection that needs one and after an expiry.
+ * @prop {(() => Promise<string>) | null} tokenProvider - Gives the element's own client its tokens instead of `token`: asked before each connection that needs one and after an expiry. Another function starts another client (for another user, say): a framework template should pass the same function at every render (one defined once, or React's `useCallback`), not a new arrow function each time.
  * @prop {ImbedClient | null} client - The `ImbedClient` shown: set your own (the element never starts or stops it), or `null` to run one from the attributes.
  * @attr {'inline' | 'launcher'} mode - `inline` (default) fills its container; `launcher` is a floating round button with an unread badge that opens the chat in a panel (full screen below 480 px wide). Methods `open()`, `close()`, `toggle()`.
  * @attr {boolean} opened - Reflected: whether the launcher panel is open. In inline mode it changes nothing visible (the chat is always shown) but still fires `imbed-open`/`imbed-close`.

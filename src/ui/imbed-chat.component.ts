@@ -80,7 +80,8 @@ interface OwnedClient {
  * A chat window for one conversation: message list, composer and connection banner.
  *
  * Give it `server`, `token` (or a `tokenProvider`) and `conversation` and it runs its own `ImbedClient`
- * while it is in the document (stopped on removal, recreated when `server`, `conversation` or the
+ * while it is in the document (stopped on removal, unless the element is back within the same task, as
+ * when a framework moves it; recreated when `server`, `conversation` or the
  * `tokenProvider` change, or when a new `token` is for another user; a new token for the same user is
  * handed to the running client, and a user's outbox is never sent under another user's name). In a hybrid
  * app that declares `<meta name="imbed-native" content="storage">`, that client keeps its outbox and cache

@@ -328,7 +328,9 @@ export class ImbedClient extends ImbedEventTarget {
    */
   reconnect(): void {
     if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
-    if (this.#tokens.skipWait()) return;
+    // A wait for the token provider is cut short; it is all there is to do while an attempt waits on it.
+    // Not when the browser's `offline` closed that attempt meanwhile: the wait then ends with nothing.
+    if (this.#tokens.skipWait() && this.#connection) return;
     if (this.#following()) this.#tabs?.reconnect();
     else if (!this.#connection) this.#connect();
     else if (this.#connection.isWaiting) this.#connection.retryNow();

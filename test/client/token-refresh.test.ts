@@ -118,6 +118,29 @@ describe('tokenProvider failures and refreshes', () => {
     expect(events.states.some((s) => s.to === 'stopped')).to.equal(false);
   });
 
+  it('connects when the browser is back online while it waited to ask a failing tokenProvider again', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    let asked = 0;
+    const { client, events } = await makeClient(user, [conv], {
+      token: undefined,
+      // A long wait between two provider attempts, for the network to go and come back within it.
+      minReconnectDelay: 20_000,
+      maxReconnectDelay: 20_000,
+      tokenProvider: async () => {
+        asked += 1;
+        if (asked === 1) throw new Error('auth service unreachable');
+        return tokenFor(user);
+      },
+    });
+    await until(() => events.errors.some((e) => e.code === 'TOKEN_UNAVAILABLE'), 'the first provider call to fail');
+    window.dispatchEvent(new Event('offline'));
+    await until(() => client.state === 'offline', 'offline');
+    window.dispatchEvent(new Event('online'));
+    await online(client, 'online long before the 20 s wait was over', 5_000);
+    expect(asked).to.equal(2);
+  });
+
   it('gives up on a provider call that never settles after tokenTimeout and asks again', async () => {
     const conv = freshConv();
     const user = freshUser('alice');

@@ -48,6 +48,18 @@ import {
 export const GROUP_LOAD_TIMEOUT = 10_000;
 
 /**
+ * Why a browser would refuse a WebSocket to `url` from a page served over `page` (its protocol), or null:
+ * not a URL, not `ws:` or `wss:`, or plain `ws:` to another host from an https page (mixed content; the
+ * loopback address is exempt, as browsers exempt it).
+ */
+export function socketUrlProblem(url: string, page = globalThis.location?.protocol): string | null {
+  const { protocol, hostname } = new URL(url);
+  return protocol !== 'wss:' && (protocol !== 'ws:' || (page === 'https:' && !/^(localhost|127\.[\d.]+|\[::1\])$/.test(hostname)))
+    ? `not a WebSocket URL this page may open (wss://, or ws:// from an http page): ${url}`
+    : null;
+}
+
+/**
  * The headless imbed client for one user and a set of conversations.
  *
  * Call `start()` once; `items(conv)` is then a synchronous view of stored messages followed by the outbox,
@@ -111,7 +123,10 @@ export class ImbedClient extends ImbedEventTarget {
   constructor(options: ImbedClientOptions) {
     super();
     this.#options = options;
-    new URL(options.url); // throws early on a malformed URL instead of wedging the socket later
+    // Early, rather than wedge the connection: `new WebSocket` would throw inside reconnecting-websocket,
+    // where nothing reports it, and the state would stay `connecting`.
+    const problem = socketUrlProblem(options.url);
+    if (problem) throw new TypeError(problem);
     if (!options.token && !options.tokenProvider) throw new TypeError('ImbedClient needs `token` or `tokenProvider`');
     if (options.conversations.length > LIMITS.maxConvs) throw new TypeError(`ImbedClient follows at most ${LIMITS.maxConvs} conversations`);
     for (const conv of options.conversations) {

@@ -1,4 +1,5 @@
 import { expect } from '@esm-bundle/chai';
+import { ImbedClient, socketUrlProblem } from '../../src/client/client.js';
 import { backoffDelay } from '../../src/client/connection.js';
 import { pingInterval } from '../../src/client/heartbeat.js';
 import { newCmid } from '../../src/client/ids.js';
@@ -48,6 +49,19 @@ describe('token subject', () => {
     expect(isLaterToken(jwt({ sub: 'alice', exp: 2000 }), jwt({ sub: 'alice' })), 'held never expires').to.equal(false);
     expect(isLaterToken(jwt({ sub: 'alice', exp: 2000 }), null), 'none held: the user is unknown').to.equal(false);
     expect(isLaterToken('not a jwt', held)).to.equal(false);
+  });
+});
+
+describe('the server URL', () => {
+  it('is refused when a browser would refuse a WebSocket to it, before anything connects', () => {
+    expect(socketUrlProblem('wss://chat.example.com/ws', 'https:')).to.equal(null);
+    expect(socketUrlProblem('ws://chat.example.com/ws', 'http:')).to.equal(null);
+    expect(socketUrlProblem('ws://localhost:8787/ws', 'https:'), 'loopback is exempt').to.equal(null);
+    expect(socketUrlProblem('ws://127.0.0.1:8787/ws', 'https:')).to.equal(null);
+    expect(socketUrlProblem('ws://chat.example.com/ws', 'https:')).to.contain('not a WebSocket URL this page may open');
+    expect(socketUrlProblem('https://chat.example.com/ws', 'https:')).to.contain('not a WebSocket URL');
+    expect(() => socketUrlProblem('chat.example.com', 'https:')).to.throw(TypeError);
+    expect(() => new ImbedClient({ url: 'http://chat.example.com/ws', token: 'x', conversations: [] })).to.throw(TypeError, /not a WebSocket URL/);
   });
 });
 

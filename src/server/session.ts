@@ -277,6 +277,7 @@ export class Session implements Subscriber, CommitParty {
   private handle(data: RawData, isBinary: boolean, verdict?: FrameVerdict): void {
     if (this.state === 'closed') return;
     let ref: Ref | null = null;
+    let sending = false;
     try {
       if (!this.withinFrameRate(data, isBinary, verdict ?? this.rate.frame())) return;
       if (isBinary) {
@@ -300,6 +301,7 @@ export class Session implements Subscriber, CommitParty {
       }
       const frame = parsed.frame;
       if (frame === null) return; // unknown type: ignored, so newer clients work with this server
+      sending = frame.type === 'send';
       ref = frame.type === 'send' ? frame.cmid : (frame.ref ?? null);
       switch (frame.type) {
         case 'hello':
@@ -317,6 +319,9 @@ export class Session implements Subscriber, CommitParty {
       else this.onSync(frame);
     } catch (err) {
       this.failedOn(err, ref);
+      // As after a send that could not be stored: a send pipelined behind this one must not be stored
+      // before the client sends this one again.
+      if (sending) this.close(CloseCode.INTERNAL_ERROR, 'failed on a send');
     }
   }
 

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import type { ImbedServer } from '../../src/server/index.ts';
+import { Store } from '../../src/server/store.ts';
 import { newCmid, openSession, startServer, tempDb, type TestClient } from './helpers.ts';
 
 describe('send', () => {
@@ -200,5 +201,33 @@ describe('send', () => {
     assert.deepEqual(history.msgs.map((m) => m.text), ['ok'], 'neither the failed send nor the one behind it is stored');
     again.send({ type: 'send', conv, cmid: boom, text: 'boom' });
     assert.equal((await again.next('sent')).seq, 2, 'the resent message takes the next seq, in order');
+  });
+
+  it('closes with 1011 also when a send fails before it is stored, so no later send overtakes it', async () => {
+    const conv = 'send-check-fails';
+    const alice = await session('alice');
+    const boom = newCmid();
+    // A read that fails for this one send (a transient storage error while checking for a resend).
+    const findSent = Object.getOwnPropertyDescriptor(Store.prototype, 'findSent')!;
+    Object.defineProperty(Store.prototype, 'findSent', {
+      configurable: true,
+      value(this: Store, from: string, cmid: string) {
+        if (cmid === boom) throw new Error('injected read failure');
+        return (findSent.value as Store['findSent']).call(this, from, cmid);
+      },
+    });
+    try {
+      alice.send({ type: 'send', conv, cmid: boom, text: 'first' });
+      alice.send({ type: 'send', conv, cmid: newCmid(), text: 'behind' });
+      const error = await alice.next('error');
+      assert.equal(error.code, 'INTERNAL');
+      assert.equal(error.ref, boom);
+      assert.equal((await alice.closed).code, 1011);
+    } finally {
+      Object.defineProperty(Store.prototype, 'findSent', findSent);
+    }
+    const again = await session('alice');
+    again.send({ type: 'sync', conv, after: 0 });
+    assert.deepEqual((await again.next('history')).msgs.map((m) => m.text), [], 'the send behind it is not stored first');
   });
 });

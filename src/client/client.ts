@@ -48,15 +48,15 @@ import {
 export const GROUP_LOAD_TIMEOUT = 10_000;
 
 /**
- * Why a browser would refuse a WebSocket to `url` from a page served over `page` (its protocol), or null:
- * not a URL, not `ws:` or `wss:`, or plain `ws:` to another host from an https page (mixed content; the
- * loopback address is exempt, as browsers exempt it).
+ * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
+ * newer browsers do themselves, and older ones refuse to). Throws a TypeError for anything else, which
+ * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it.
  */
-export function socketUrlProblem(url: string, page = globalThis.location?.protocol): string | null {
-  const { protocol, hostname } = new URL(url);
-  return protocol !== 'wss:' && (protocol !== 'ws:' || (page === 'https:' && !/^(localhost|127\.[\d.]+|\[::1\])$/.test(hostname)))
-    ? `not a WebSocket URL this page may open (wss://, or ws:// from an http page): ${url}`
-    : null;
+export function socketUrl(url: string): string {
+  const parsed = new URL(url);
+  if (!/^(ws|http)s?:$/.test(parsed.protocol)) throw new TypeError(`not a WebSocket URL (wss:// or ws://): ${url}`);
+  parsed.protocol = parsed.protocol.replace('http', 'ws');
+  return parsed.href;
 }
 
 /**
@@ -85,6 +85,8 @@ export class ImbedClient extends ImbedEventTarget {
   #maxText: number | null = null;
   /** The token of the last `hello`: a 4001 with another one set since is healed by connecting with that. */
   #helloToken: string | null = null;
+  /** The server's WebSocket URL (`url`, an `http(s):` one as `ws(s):`). */
+  readonly #url: string;
   readonly #tokens: TokenSource;
   /**
    * The user the outbox and cache belong to: the token's user when storage opened (the default database
@@ -123,10 +125,8 @@ export class ImbedClient extends ImbedEventTarget {
   constructor(options: ImbedClientOptions) {
     super();
     this.#options = options;
-    // Early, rather than wedge the connection: `new WebSocket` would throw inside reconnecting-websocket,
-    // where nothing reports it, and the state would stay `connecting`.
-    const problem = socketUrlProblem(options.url);
-    if (problem) throw new TypeError(problem);
+    // Early, rather than wedge the connection in `connecting`.
+    this.#url = socketUrl(options.url);
     if (!options.token && !options.tokenProvider) throw new TypeError('ImbedClient needs `token` or `tokenProvider`');
     if (options.conversations.length > LIMITS.maxConvs) throw new TypeError(`ImbedClient follows at most ${LIMITS.maxConvs} conversations`);
     for (const conv of options.conversations) {
@@ -660,7 +660,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   #connect(): void {
     const connection: Connection = new Connection(
-      this.#options.url,
+      this.#url,
       this.#backoff(),
       {
         prepare: async () => {

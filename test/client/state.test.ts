@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { dropConnections, freshConv, until } from '../browser-support/server.js';
+import { dropConnections, freshConv, serverUrl, until } from '../browser-support/server.js';
 import type { StateChange } from '../../src/client/index.js';
 import { freshUser, makeClient, online, stopAll } from './support.js';
 
@@ -51,6 +51,12 @@ describe('state events', () => {
     // start the backoff anew (each wait would be 0.2–0.4 s).
     expect(gaps[3], gaps.map(Math.round).join(', ')).to.be.above(800);
     expect(gaps[0]).to.be.below(800);
+  });
+
+  it('go online with the server given by an http:// URL, as by its ws:// one', async () => {
+    const url = (await serverUrl()).replace(/^ws/, 'http');
+    const { client } = await makeClient(freshUser('alice'), [freshConv()], { url });
+    await online(client, 'online through the http:// URL');
   });
 
   it('keep one funnel while the server is unreachable', async () => {

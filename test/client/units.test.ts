@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { ImbedClient, socketUrlProblem } from '../../src/client/client.js';
+import { ImbedClient, socketUrl } from '../../src/client/client.js';
 import { backoffDelay } from '../../src/client/connection.js';
 import { pingInterval } from '../../src/client/heartbeat.js';
 import { newCmid } from '../../src/client/ids.js';
@@ -53,15 +53,14 @@ describe('token subject', () => {
 });
 
 describe('the server URL', () => {
-  it('is refused when a browser would refuse a WebSocket to it, before anything connects', () => {
-    expect(socketUrlProblem('wss://chat.example.com/ws', 'https:')).to.equal(null);
-    expect(socketUrlProblem('ws://chat.example.com/ws', 'http:')).to.equal(null);
-    expect(socketUrlProblem('ws://localhost:8787/ws', 'https:'), 'loopback is exempt').to.equal(null);
-    expect(socketUrlProblem('ws://127.0.0.1:8787/ws', 'https:')).to.equal(null);
-    expect(socketUrlProblem('ws://chat.example.com/ws', 'https:')).to.contain('not a WebSocket URL this page may open');
-    expect(socketUrlProblem('https://chat.example.com/ws', 'https:')).to.contain('not a WebSocket URL');
-    expect(() => socketUrlProblem('chat.example.com', 'https:')).to.throw(TypeError);
-    expect(() => new ImbedClient({ url: 'http://chat.example.com/ws', token: 'x', conversations: [] })).to.throw(TypeError, /not a WebSocket URL/);
+  it('takes ws:// and wss://, turns http(s):// into them, and refuses anything else before connecting', () => {
+    expect(socketUrl('wss://chat.example.com/ws')).to.equal('wss://chat.example.com/ws');
+    expect(socketUrl('ws://127.0.0.1:8787/ws')).to.equal('ws://127.0.0.1:8787/ws');
+    expect(socketUrl('https://chat.example.com/ws?x=1')).to.equal('wss://chat.example.com/ws?x=1');
+    expect(socketUrl('http://localhost:8787/ws')).to.equal('ws://localhost:8787/ws');
+    expect(() => socketUrl('ftp://chat.example.com/ws')).to.throw(TypeError, /not a WebSocket URL/);
+    expect(() => socketUrl('chat.example.com')).to.throw(TypeError);
+    expect(() => new ImbedClient({ url: 'file:///ws', token: 'x', conversations: [] })).to.throw(TypeError, /not a WebSocket URL/);
   });
 });
 

@@ -71,6 +71,8 @@ export class Connection {
   #failures = 0;
   /** When the current session was established (welcome arrived); 0 when none is. */
   #establishedAt = 0;
+  /** Sessions in a row that ended within `LASTED` of their welcome. */
+  #shortRun = 0;
   #skipWait: (() => void) | null = null;
   /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
   #notBefore = 0;
@@ -96,10 +98,13 @@ export class Connection {
     });
     this.#rws.addEventListener('close', (event) => {
       if (this.#stopped) return;
-      // A session that lasted starts the backoff from the beginning; one ended soon after its welcome
-      // (a server that fails every session it opens) counts as a failed attempt, so it is not hammered.
-      if (this.#establishedAt && Date.now() - this.#establishedAt >= LASTED) this.#failures = 0;
-      this.#establishedAt = 0;
+      // After a session the backoff starts anew, but each session in a row that ended soon after its
+      // welcome (a server that fails every session it opens) waits longer, so it is not hammered.
+      if (this.#establishedAt) {
+        this.#shortRun = Date.now() - this.#establishedAt < LASTED ? this.#shortRun + 1 : 0;
+        this.#failures = this.#shortRun;
+        this.#establishedAt = 0;
+      }
       this.#failures += 1;
       this.#hooks.close(event.code, event.reason ?? '');
     });

@@ -45,21 +45,20 @@ async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
  * fell back to IndexedDB again. Each record leaves IndexedDB once `store` holds it, so a move cut short
  * (by a failure, or by `stopped()`, checked before each record: a logout's deletion must not be followed
  * by one) is finished by the next page, and a page still using that database (it fell back, this one did
- * not) keeps it: nothing but the moved records is taken from it. `adding` runs once it found such a
- * database (not while `indexedDB.databases()` hangs). Never rejects: resolves with whether it added any.
+ * not) keeps it: nothing but the moved records is taken from it. `adding` runs before each record it
+ * adds. Never rejects: resolves with whether it added any.
  */
 async function adoptOutbox(name: string, store: ChatStore, stopped: () => boolean, adding: () => void): Promise<boolean> {
   let added = false;
   try {
     if (!(await indexedDB.databases?.())?.some((db) => db.name === name)) return false;
-    // A page fell back to IndexedDB here before: what it left may be older than what is typed now.
-    adding();
     const left = await openIdbStore(name, STORAGE_OPEN_TIMEOUT, () => {});
     try {
       const held = new Set((await store.loadOutbox()).map((r) => r.cmid));
       for (const { id: _id, ...record } of await left.loadOutbox()) {
         if (stopped()) break;
         if (!held.has(record.cmid)) {
+          adding();
           await store.addToOutbox(record);
           added = true;
         }
@@ -99,8 +98,8 @@ export class ClientStorage {
   /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
   #hosted: ChatStore | null = null;
   /**
-   * A move of a left outbox under way, until the mirror has read what it added (see `adopted`); null when
-   * none is. A move that hangs before it finds a database to move from (IndexedDB hanging) holds nothing up.
+   * A move of a left outbox that is adding records, until the mirror has read them (see `adopted`); null
+   * when none is. A move that finds nothing to add (or hangs before it finds any) holds nothing up.
    */
   #adopting: Promise<void> | null = null;
 

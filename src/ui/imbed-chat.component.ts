@@ -407,8 +407,9 @@ export class ImbedChat extends LitElement {
    */
   async logout(): Promise<void> {
     // Started before syncClient() stops the client, so this is the stop that the deletion waits for. The
-    // last client the element ran is not what a host's client shows: the host's data is the host's.
-    const cleared = (this.#owned?.client ?? (this.#hostClient ? undefined : this.#lastOwned))?.clearLocalData();
+    // last client the element ran is deleted unless a host's client for the same user uses its database.
+    const last = this.#lastOwned;
+    const cleared = (this.#owned?.client ?? (last && this.#hostClient?.user === last.user ? undefined : last))?.clearLocalData();
     this.#hostClient = null;
     this.token = '';
     this.tokenProvider = null;

@@ -57,9 +57,6 @@ export function backoffDelay(failures: number, { min, max }: Backoff, random: ()
   return Math.min(max, base * (1 + random()));
 }
 
-/** How long a session must have lasted (ms) for its close to start the backoff anew. */
-const LASTED = 10_000;
-
 /** A self-healing socket to `url`: connects on construction, reconnects after each close until `stop()`. */
 export class Connection {
   readonly #url: string;
@@ -67,12 +64,8 @@ export class Connection {
   readonly #hooks: ConnectionHooks;
   readonly #rws: ReconnectingWebSocket;
   #stopped = false;
-  /** Consecutive closes since the last session that lasted (see `established`); drives the backoff. */
+  /** Consecutive closes since the last established session; drives the backoff. */
   #failures = 0;
-  /** When the current session was established (welcome arrived); 0 when none is. */
-  #establishedAt = 0;
-  /** Sessions in a row that ended within `LASTED` of their welcome. */
-  #shortRun = 0;
   #skipWait: (() => void) | null = null;
   /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
   #notBefore = 0;
@@ -98,13 +91,6 @@ export class Connection {
     });
     this.#rws.addEventListener('close', (event) => {
       if (this.#stopped) return;
-      // After a session the backoff starts anew, but each session in a row that ended soon after its
-      // welcome (a server that fails every session it opens) waits longer, so it is not hammered.
-      if (this.#establishedAt) {
-        this.#shortRun = Date.now() - this.#establishedAt < LASTED ? this.#shortRun + 1 : 0;
-        this.#failures = this.#shortRun;
-        this.#establishedAt = 0;
-      }
       this.#failures += 1;
       this.#hooks.close(event.code, event.reason ?? '');
     });
@@ -127,9 +113,9 @@ export class Connection {
     return true;
   }
 
-  /** The session is established (welcome arrived): a drop once it has lasted starts the backoff from the beginning. */
+  /** The session is established (welcome arrived): the next drop starts the backoff from the beginning. */
   established(): void {
-    this.#establishedAt = Date.now();
+    this.#failures = 0;
   }
 
   /** Ends the current wait at once ("retry now"); a no-op when no attempt is waiting. */

@@ -47,10 +47,13 @@ import {
 /** How long a client waits for the tab group's code before it runs a socket of its own (ms). */
 export const GROUP_LOAD_TIMEOUT = 10_000;
 
+
 /**
  * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
  * newer browsers do themselves, and older ones refuse to). Throws a TypeError for anything else, which
- * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it.
+ * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it. (Not in
+ * connection.ts: the script build's check of what that module reads of the socket library would take
+ * `URL.protocol` for the socket's.)
  */
 export function socketUrl(url: string): string {
   const parsed = new URL(url);

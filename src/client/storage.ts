@@ -97,11 +97,13 @@ export class ClientStorage {
   #movingToMemory: Promise<void> | null = null;
   /** The store `openStore` gave, kept after a move to memory so that a logout can still delete it. */
   #hosted: ChatStore | null = null;
-  /**
-   * A move of a left outbox that is adding records, until the mirror has read them (see `adopted`); null
-   * when none is. A move that finds nothing to add (or hangs before it finds any) holds nothing up.
-   */
+  /** A move of a left outbox that went on past start-up, until the mirror has read what it added; null when none does. */
   #adopting: Promise<void> | null = null;
+  /**
+   * Whether that move has begun adding records: only then do sends wait for it (see `adopted`). One that
+   * finds nothing to add (or hangs before it finds any) holds nothing up.
+   */
+  #adding = false;
 
   constructor(mirror: Mirror, conversations: readonly string[], host: StorageHost) {
     this.#mirror = mirror;
@@ -142,12 +144,10 @@ export class ClientStorage {
         reason = `IndexedDB is unavailable (${messageOf(e)})`;
       }
     }
-    let settle!: () => void;
-    const read = new Promise<void>((resolve) => (settle = resolve));
     let late: Promise<boolean> | undefined;
     try {
       if (store === this.#hosted) {
-        const moving = adoptOutbox(name, store, () => this.#host.finished(), () => (this.#adopting ??= read));
+        const moving = adoptOutbox(name, store, () => this.#host.finished(), () => (this.#adding = true));
         // What is not moved by then is left to finish; the client reads the outbox again when it has,
         // once this store is the client's (below: before, it would find none open).
         const moved = await settleWithin(moving.then(() => true), ADOPT_TIMEOUT, '').catch(() => false);
@@ -165,12 +165,14 @@ export class ClientStorage {
       reason = `the local database cannot be read (${messageOf(e)})`;
     }
     this.#store = store;
-    const done = () => {
-      this.#adopting = null;
-      settle();
-    };
-    if (late) void late.then((added) => added && this.#host.outboxChanged()).then(done, done);
-    else done();
+    if (late) {
+      this.#adopting = late
+        .then((added) => added && this.#host.outboxChanged())
+        .catch(() => {})
+        .then(() => {
+          this.#adopting = null;
+        });
+    }
     return reason;
   }
 
@@ -202,7 +204,7 @@ export class ClientStorage {
    * before it on a page that could not reach the host's store.
    */
   async adopted(): Promise<void> {
-    if (this.#adopting) await settleWithin(this.#adopting, ADOPT_SEND_WAIT, '').catch(() => {});
+    if (this.#adding && this.#adopting) await settleWithin(this.#adopting, ADOPT_SEND_WAIT, '').catch(() => {});
   }
 
   /** The open store; throws before `open`. */

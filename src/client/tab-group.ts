@@ -17,7 +17,7 @@
  */
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
-import { tokenClaims } from './token.js';
+import { isLaterToken } from './token.js';
 import type { ClientErrorDetail, Me, StateChange } from './types.js';
 
 /**
@@ -54,17 +54,6 @@ export interface TabGroupHost {
   token(): string | null;
   /** Another tab holds a token of the same user that expires later: use it from the next `hello`. */
   takeToken(token: string): void;
-}
-
-/**
- * Whether `offered` is the better token for the next `hello` than `held`: both readable JWTs of the same
- * user, `offered` expiring later (a token without `exp` never expires).
- */
-export function isLaterToken(offered: string, held: string | null): boolean {
-  const a = tokenClaims(offered);
-  const b = tokenClaims(held);
-  const expiry = (claims: { exp?: unknown }) => (typeof claims.exp === 'number' ? claims.exp : Infinity);
-  return !!a && !!b && typeof a.sub === 'string' && a.sub === b.sub && expiry(a) > expiry(b);
 }
 
 /** One client's membership of its tab group, from when it meets another client (or finds the lock held) until `stop()`. */

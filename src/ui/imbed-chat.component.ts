@@ -751,19 +751,7 @@ export class ImbedChat extends LitElement {
       this.dispatchEvent(imbedEvent('imbed-error', { code: ClientErrorCode.BAD_OPTIONS, message: badOptions, retryable: false, fatal: true }));
     }
     this.#badOptions = badOptions;
-    // What was typed belongs to the chat (server, conversation, user) it was typed for: another client, or
-    // none while in the document (the token or conversation cleared; logout() clears it itself), starts
-    // with an empty composer, so it is never sent as another user or elsewhere. An element taken out of
-    // the document keeps it for a client of the same chat when it comes back.
-    const shown = this.#controller.client;
-    if (shown && next !== shown) {
-      if (next || this.isConnected) this.#leaveClient();
-      // The chat the client was made for: the attributes may have changed already, out of the document.
-      else this.#draftFor = chatOf(previous?.client === shown ? previous : this, shown);
-    } else if (next && !shown && this.#draftFor && !isSameChat(this.#draftFor, chatOf(this, next))) {
-      this.#leaveClient();
-    }
-    if (next) this.#draftFor = undefined;
+    this.#carryDraft(next, previous);
     this.#controller.setClient(next);
     if (next) this.#signedOut = false;
     // A host's client may be online already: it will not say so again.
@@ -826,6 +814,25 @@ export class ImbedChat extends LitElement {
       if (this.#hold && this.#hold.until <= Date.now()) this.endHold();
       this.requestUpdate();
     }, 1000);
+  }
+
+  /**
+   * What was typed belongs to the chat (server, conversation, user) it was typed for: another client, or
+   * none while in the document (the token or conversation cleared; logout() clears it itself), starts
+   * with an empty composer, so it is never sent as another user or elsewhere. An element taken out of
+   * the document keeps it for a client of the same chat when it comes back. `previous` is the owned
+   * client before this sync, if any.
+   */
+  #carryDraft(next: ImbedClient | null, previous: OwnedClient | null): void {
+    const shown = this.#controller.client;
+    if (shown && next !== shown) {
+      if (next || this.isConnected) this.#leaveClient();
+      // The chat the client was made for: the attributes may have changed already, out of the document.
+      else this.#draftFor = chatOf(previous?.client === shown ? previous : this, shown);
+    } else if (next && !shown && this.#draftFor && !isSameChat(this.#draftFor, chatOf(this, next))) {
+      this.#leaveClient();
+    }
+    if (next) this.#draftFor = undefined;
   }
 
   /** Forgets what belonged to the client being left: the draft, its refusal, and a wait the server asked of it. */

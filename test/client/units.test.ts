@@ -3,8 +3,7 @@ import { ImbedClient, socketUrl } from '../../src/client/client.js';
 import { backoffDelay } from '../../src/client/connection.js';
 import { pingInterval } from '../../src/client/heartbeat.js';
 import { newCmid } from '../../src/client/ids.js';
-import { isLaterToken } from '../../src/client/tab-group.js';
-import { tokenSubject } from '../../src/client/token.js';
+import { isLaterToken, tokenSubject } from '../../src/client/token.js';
 import { CMID_PATTERN } from '../../src/protocol/index.js';
 
 describe('cmids', () => {

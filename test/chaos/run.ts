@@ -93,10 +93,10 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** The server's log of `conv`, read from its SQLite file without disturbing it. */
-function readLog(db: string, conv: string): StoredMessage[] {
+function readLog(db: string, conv: string): Array<StoredMessage & { ts: number }> {
   const sqlite = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    return sqlite.prepare('SELECT seq, cmid, sender, text FROM messages WHERE conv = ? ORDER BY seq').all(conv) as StoredMessage[];
+    return sqlite.prepare('SELECT seq, cmid, sender, text, ts FROM messages WHERE conv = ? ORDER BY seq').all(conv) as Array<StoredMessage & { ts: number }>;
   } catch {
     return []; // the table does not exist before the first start has migrated the database
   } finally {
@@ -293,7 +293,14 @@ export async function runChaos(options: ChaosOptions): Promise<Summary> {
         problems.push(`could not read ${c.user}'s page: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    verdict = judge(new Map(clients.map((c) => [c.user, c.queued])), messages, readLog(server.db, conv), snapshots);
+    const log = readLog(server.db, conv);
+    verdict = judge(new Map(clients.map((c) => [c.user, c.queued])), messages, log, snapshots);
+    if (verdict.duplicated > 0) {
+      // Each copy's cmid and when it was stored, on the run's timeline, to read beside the faults.
+      const copies = new Map<string, string[]>();
+      for (const m of log) copies.set(m.text, [...(copies.get(m.text) ?? []), `seq ${m.seq} cmid ${m.cmid} at ${((m.ts - started) / 1000).toFixed(1)}s`]);
+      for (const [text, list] of copies) if (list.length > 1) problems.push(`${text} stored as: ${list.join('; ')}`);
+    }
     for (const c of clients) problems.push(...c.sendErrors, ...c.pageErrors);
     problems.push(...verdict.problems);
   } catch (e) {

@@ -157,41 +157,52 @@ export class ChaosClient {
   }
 
   private async deliver(text: string, tab: Tab): Promise<void> {
+    // Set once a `send()` was handed to a page that then went away: from then on every attempt first
+    // finds out whether the message got through, and sends it again only when it did not. (An attempt
+    // that sent without looking, after a look that failed, stored one text under two cmids.)
+    let unsure = false;
     for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
       await tab.fault;
-      const page = tab.page;
-      const began = Date.now();
       try {
+        if (unsure) {
+          if (await this.arrived(tab, text)) {
+            this.queued.push(text);
+            return;
+          }
+          this.onNote(`${this.user} ${text}: sent again, its page went away during the send`);
+        }
+        const page = tab.page;
         await this.ready(page);
+        const began = Date.now();
+        unsure = true;
         const error = await page.evaluate((t) => window.chaos!.send(t), text);
         if (Date.now() - began > SLOW_SEND) this.onNote(`${this.user} ${text}: send() took ${Date.now() - began} ms`);
         if (error === null) this.queued.push(text);
         else this.sendErrors.push(`${this.user} ${text}: send() rejected: ${error}`);
         return;
       } catch {
-        // The page went away under the send (reload, crash, closed tab). If the outbox write committed
-        // first, the message is queued. If not, it may still have reached the server, since a message
-        // goes out before its write when nothing older waits (docs/guarantees.md): only once the page
-        // is back online, caught up with the server, does a missing text mean it never left, and
-        // sending it again keeps the order.
-        try {
-          await new Promise((r) => setTimeout(r, 20));
-          await tab.fault;
-          await this.ready(tab.page);
-          // `?.`: the page may reload again meanwhile, and a predicate that throws is reported as the page's own error.
-          await tab.page.waitForFunction(() => window.chaos?.state() === 'online', undefined, { timeout: READY_TIMEOUT, polling: 50 }).catch(() => {});
-          const texts = await tab.page.evaluate(async () => (await window.chaos!.items()).map((i) => i.text));
-          if (texts.includes(text)) {
-            this.queued.push(text);
-            return;
-          }
-          this.onNote(`${this.user} ${text}: sent again, its page went away ${Date.now() - began} ms into the send`);
-        } catch {
-          // Still coming back: try again.
-        }
+        // The page went away (reload, crash, closed tab) under the send or under the look: try again.
+        await new Promise((r) => setTimeout(r, 20));
       }
     }
     this.sendErrors.push(`${this.user} ${text}: could not be handed to the page in ${SEND_ATTEMPTS} attempts`);
+  }
+
+  /**
+   * Whether `text`, handed to a page that went away before its `send()` resolved, got through. If the
+   * outbox write committed first, the message is queued. If not, it may still have reached the server,
+   * since a message goes out before its write when nothing older waits (docs/guarantees.md): only once
+   * the page is back online, caught up with the server, does a missing text mean it never left.
+   * Throws when the page goes away again meanwhile.
+   */
+  private async arrived(tab: Tab, text: string): Promise<boolean> {
+    await tab.fault;
+    await this.ready(tab.page);
+    // `?.`: the page may reload again meanwhile, and a predicate that throws is reported as the page's own error.
+    // Not online in time: no answer either way, so this throws too, and the next attempt looks again.
+    await tab.page.waitForFunction(() => window.chaos?.state() === 'online', undefined, { timeout: READY_TIMEOUT, polling: 50 });
+    const texts = await tab.page.evaluate(async () => (await window.chaos!.items()).map((i) => i.text));
+    return texts.includes(text);
   }
 
   async close(): Promise<void> {

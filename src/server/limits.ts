@@ -6,6 +6,12 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 
+/**
+ * The limits' clock: ms that only ever grow. The wall clock may step back (an NTP correction, a resumed
+ * virtual machine), and buckets would stop refilling and repeats stop expiring for as long.
+ */
+export const monotonic = (): number => performance.now();
+
 /** A token bucket: holds up to `capacity` tokens and gains `refillPerSecond` of them every second. */
 export class TokenBucket {
   private tokens: number;
@@ -14,14 +20,14 @@ export class TokenBucket {
   constructor(
     readonly capacity: number,
     readonly refillPerSecond: number,
-    now: number = Date.now(),
+    now: number = monotonic(),
   ) {
     this.tokens = capacity;
     this.last = now;
   }
 
   /** Takes `n` tokens and returns 0, or takes nothing and returns the ms until `n` are available. */
-  take(n = 1, now: number = Date.now()): number {
+  take(n = 1, now: number = monotonic()): number {
     this.refill(now);
     if (this.tokens >= n) {
       this.tokens -= n;
@@ -32,7 +38,7 @@ export class TokenBucket {
   }
 
   /** Whether the bucket is full: such a bucket is the same as a new one and may be forgotten. */
-  isFull(now: number = Date.now()): boolean {
+  isFull(now: number = monotonic()): boolean {
     this.refill(now);
     return this.tokens >= this.capacity;
   }
@@ -123,7 +129,7 @@ export class LimitsRegistry {
 
   constructor(
     readonly config: LimitsConfig,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = monotonic,
   ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL);
     this.sweeper.unref();
@@ -257,43 +263,41 @@ export const REFUSED_SEND_HOLD = 60_000;
 
 /**
  * The rate state of one connection: its frame bucket, the send last refused for rate (every other send
- * is refused until that cmid is sent again, so no send overtakes it), and a count of refused frames in
- * a row to spot a flood.
+ * is refused until that cmid is sent again, so no send overtakes it), and a bucket of refusals to spot
+ * a flood.
  */
 export class ConnectionLimits {
   private readonly frames: TokenBucket | null;
   /** The send refused for rate that every other send waits behind, and when its own wait ends. */
   private refused: { cmid: string; until: number } | null = null;
-  private refusedInRow = 0;
   /**
-   * Refused frames in a row after which the connection counts as a flood. A well-behaved client can
-   * have at most a catch-up (one `sync` per conversation, at most 100) plus a burst of sends in flight
-   * when it is first refused; ten bursts is well beyond that.
+   * Refusals the connection may still earn before it counts as a flood. A well-behaved client can have
+   * at most a catch-up (one `sync` per conversation, at most 100) plus a burst of sends in flight when it
+   * is first refused; ten bursts is well beyond that. It refills at the frame rate, so a client that
+   * keeps sending at twice the rate is refused half its frames for good, and one far over it is closed
+   * within moments, even though some of its frames keep getting through.
    */
-  private readonly floodAfter: number;
+  private readonly refusals: TokenBucket | null;
 
   constructor(
     private readonly registry: LimitsRegistry,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = monotonic,
   ) {
     const fps = registry.config.framesPerSecond;
     this.frames = fps > 0 ? new TokenBucket(2 * fps, fps, clock()) : null;
-    this.floodAfter = Math.max(200, 20 * fps);
+    this.refusals = fps > 0 ? new TokenBucket(Math.max(200, 20 * fps), fps, clock()) : null;
   }
 
   /**
-   * Checks one incoming frame against the frame rate. A refused frame counts towards a flood: more than
-   * `floodAfter` refused in a row and the verdict says to close.
+   * Checks one incoming frame against the frame rate. A refused frame takes from the refusals bucket;
+   * once that is empty the verdict says to close.
    */
   frame(): FrameVerdict {
     if (!this.frames) return { ok: true };
-    const wait = this.frames.take(1, this.clock());
-    if (wait === 0) {
-      this.refusedInRow = 0;
-      return { ok: true };
-    }
-    this.refusedInRow += 1;
-    return { ok: false, retryAfter: wait, flood: this.refusedInRow > this.floodAfter };
+    const now = this.clock();
+    const wait = this.frames.take(1, now);
+    if (wait === 0) return { ok: true };
+    return { ok: false, retryAfter: wait, flood: this.refusals!.take(1, now) > 0 };
   }
 
   /**

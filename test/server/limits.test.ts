@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
@@ -97,6 +97,33 @@ describe('ConnectionLimits', () => {
     const verdicts = Array.from({ length: 201 }, () => conn.frame());
     assert.ok(verdicts.slice(0, 200).every((v) => !v.ok && !v.flood));
     assert.deepEqual(verdicts[200], { ok: false, retryAfter: 1000, flood: true });
+    registry.dispose();
+  });
+
+  it('calls a steady flood a flood though some of its frames keep getting through', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({ framesPerSecond: 1 }), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    let seconds = 0;
+    // Each second one frame fits the rate and 49 do not.
+    for (let flood = false; !flood && seconds < 60; seconds++, now += 1000) {
+      for (let i = 0; i < 50 && !flood; i++) {
+        const verdict = conn.frame();
+        flood = !verdict.ok && verdict.flood;
+      }
+    }
+    assert.ok(seconds < 10, `closed after ${seconds} s`);
+    registry.dispose();
+  });
+
+  it('never calls a client a flood that keeps to twice the rate', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({ framesPerSecond: 2 }), () => now);
+    const conn = new ConnectionLimits(registry, () => now);
+    const verdicts = [];
+    for (let i = 0; i < 4000; i++, now += 250) verdicts.push(conn.frame());
+    assert.ok(verdicts.some((v) => !v.ok), 'some frames were refused');
+    assert.ok(verdicts.every((v) => v.ok || !v.flood));
     registry.dispose();
   });
 });
@@ -390,6 +417,27 @@ describe('limits', () => {
     assert.equal(error.code, 'TOO_MANY_CONNECTIONS');
     assert.ok(error.retryAfter! > 0);
     assert.equal((await third.closed).code, 4029);
+  });
+
+  it('drops a refused socket that never answers the close handshake', async () => {
+    await serve({ connectionsPerIp: 1 });
+    await session('alice');
+    // A bare upgrade on a raw socket: nothing here answers the server's close frame.
+    const raw = connect(server!.port, '127.0.0.1');
+    raw.on('error', () => {});
+    raw.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
+    );
+    let received = '';
+    raw.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise<'closed'>((resolve) => raw.once('close', () => resolve('closed')));
+    // ws itself would hold it for 30 s.
+    const bound = new Promise<'open'>((resolve) => setTimeout(resolve, 10_000, 'open').unref());
+    assert.equal(await Promise.race([closed, bound]), 'closed');
+    assert.match(received, /101 Switching Protocols/);
+    assert.match(received, /TOO_MANY_CONNECTIONS/);
+    raw.destroy();
   });
 
   it('frees a per-address slot when its connection closes', async () => {

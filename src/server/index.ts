@@ -153,7 +153,10 @@ function servesPath(server: Server, path: string): boolean {
   return [...(attached.get(server)?.values() ?? [])].includes(path);
 }
 
-/** How long `close` waits for clients to answer the close handshake before dropping them. */
+/**
+ * How long a refused socket, and every client at `close`, may take to answer the close handshake before
+ * it is dropped.
+ */
 const CLOSE_GRACE_MS = 1000;
 
 /** Most characters of a client's `Origin` header written to the log: the header is the client's to make up. */
@@ -283,6 +286,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     ws.on('error', (err) => log(`refused socket error: ${err.message}`));
     if (error) ws.send(JSON.stringify(errorFrame(error)));
     ws.close(code, reason);
+    // A peer that never answers the close would hold the socket for ws's 30 s, outside every limit:
+    // refusals at a high rate from one address would pile up as open sockets.
+    const hang = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    hang.unref();
+    ws.once('close', () => clearTimeout(hang));
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {

@@ -243,10 +243,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     store,
     // Stop live delivery to every session that may no longer read the conversation (removed member,
     // or an open conversation just restricted to members).
+    // Everyone who lost access stops hearing first, so a send flushed by a revocation below (one that
+    // arrived before the change) reaches only those who may still read it, whatever the sessions' order.
     membershipChanged: (conv) => {
-      for (const session of hub.subscribers(conv)) {
-        if (!ctx.access.can(session.userId, conv)) session.revoke(conv);
-      }
+      const lost = hub.subscribers(conv).filter((session) => !ctx.access.can(session.userId, conv) && hub.unsubscribe(conv, session));
+      for (const session of lost) session.revoked(conv);
     },
     log,
   });

@@ -221,14 +221,13 @@ export class Session implements Subscriber, CommitParty {
   }
 
   /**
-   * Ends this session's live delivery of `conv` after the user lost access to it (removed while
-   * connected), and tells the client with a `FORBIDDEN` error naming the conversation. Sends that
+   * Tells the client that the user lost access to `conv` (removed while connected), which the hub no
+   * longer delivers to this session, with a `FORBIDDEN` error naming the conversation. Sends that
    * arrived before the removal are stored and answered first, as they would have been anyway.
    */
-  revoke(conv: string): void {
+  revoked(conv: string): void {
     if (this.state !== 'ready') return;
     this.storeSends();
-    if (!this.ctx.hub.unsubscribe(conv, this)) return;
     this.ctx.log(`session ${this.id} user ${this.user} lost access to ${conv}`);
     this.send({ type: 'error', code: ErrorCode.FORBIDDEN, message: `no longer a member of ${conv}`, ref: null, retryable: false, conv });
   }

@@ -229,6 +229,36 @@ describe('membership (open mode)', () => {
   });
 });
 
+describe('a membership change while a send waits for its commit', () => {
+  it('delivers the send only to those who may still read the conversation, whatever order the sessions came in', async () => {
+    const tmp = tempDb();
+    // Commits at most every 2 s: a send after the first waits in its session meanwhile.
+    const server = await startServer(tmp.db, { access: 'open', adminSecret: ADMIN, commitInterval: 2000 });
+    const clients: TestClient[] = [];
+    try {
+      // Alice first, so her session is the first the change meets.
+      for (const user of ['alice', 'zed']) clients.push((await openSession(server, user, [{ conv: 'race', after: 0 }])).client);
+      const [alice, zed] = clients as [TestClient, TestClient];
+      alice.send({ type: 'send', conv: 'race', cmid: newCmid(), text: 'first' });
+      await alice.next('sent');
+      await zed.next('msg');
+      alice.send({ type: 'send', conv: 'race', cmid: newCmid(), text: 'waiting' });
+      // Time for the frame to reach the server (a frame of alice's own would store the send at once).
+      await new Promise((r) => setTimeout(r, 200));
+      const created = await admin(server, 'POST', 'conversations', { id: 'race', kind: 'group', members: ['carol'] });
+      assert.equal(created.status, 201);
+      assert.equal((await alice.next('sent')).seq, 2, 'it arrived before the change: stored and answered');
+      assert.equal((await zed.next('error')).code, 'FORBIDDEN');
+      await zed.roundTrip();
+      assert.deepEqual(zed.received.flatMap((f) => (f.type === 'msg' ? [f.text] : [])), ['first']);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+      tmp.remove();
+    }
+  });
+});
+
 describe('access mode defaults', () => {
   it('is members in production and open in dev mode', async () => {
     const tmp = tempDb();

@@ -95,6 +95,9 @@ function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
+/** The client frame types this protocol version reads. */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(['hello', 'send', 'sync', 'ping']);
+
 /**
  * Parses a text frame from a client. Unknown types come back as `{ ok: true, frame: null }`: the
  * protocol says they are ignored, so newer clients can talk to older servers.
@@ -103,7 +106,12 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
   const o = parseObject(raw);
   if (isString(o)) return fail(ErrorCode.BAD_JSON, o, null);
   const ref = readRef(o);
-  if (o.ref !== undefined && ref === null) return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', null);
+  // Only a frame the server reads has its `ref` checked: an unknown type is ignored whatever it carries.
+  if (o.ref !== undefined && ref === null && KNOWN_TYPES.has(o.type as string)) {
+    // An error about a send carries its cmid, when it has a readable one.
+    const about = o.type === 'send' && isString(o.cmid) && CMID_PATTERN.test(o.cmid) ? o.cmid : null;
+    return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', about);
+  }
   switch (o.type) {
     case 'hello': {
       // An empty token is well-formed: the server refuses it as TOKEN_MISSING (4003), which tells a

@@ -78,6 +78,16 @@ describe('parseClientFrame', () => {
       assert.deepEqual([error.code, error.ref], ['BAD_FRAME', null], JSON.stringify(ref));
     }
   });
+
+  it('answers a send with an invalid ref by its cmid, as every error about a send', () => {
+    const error = refused(JSON.stringify({ type: 'send', conv: 'c', cmid, text: 'hi', ref: { a: 1 } }));
+    assert.deepEqual([error.code, error.ref], ['BAD_FRAME', cmid]);
+  });
+
+  it('ignores an unknown type whatever its ref, so a newer client can add frames', () => {
+    assert.equal(accepted({ type: 'typing', conv: 'c', ref: { id: 1 } }), null);
+    assert.equal(accepted({ type: 'typing', ref: 'r'.repeat(65) }), null);
+  });
 });
 
 describe('checkText and isRef', () => {

@@ -12,6 +12,16 @@ import type { Store } from './store.js';
 /** Longest display name kept from a token; a longer one is cut, so one claim cannot bloat every frame. */
 const MAX_NAME = 64;
 
+/**
+ * The display name a `name` claim gives: at most `MAX_NAME` UTF-16 units, cut between characters, with
+ * any lone surrogate (which JSON allows) made U+FFFD. SQLite would store such a half as U+FFFD anyway, so
+ * the live copy of a message and its history would name the sender differently.
+ */
+export function displayName(claim: string): string {
+  const cut = claim.slice(0, MAX_NAME).replace(/[\uD800-\uDBFF]$/, '');
+  return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 /** How long one fetch of the JWKS may take before the hello is answered with AUTH_UNAVAILABLE. */
 const JWKS_TIMEOUT_MS = 5_000;
 /**
@@ -200,7 +210,7 @@ export class Auth {
       if (typeof payload.sub !== 'string' || payload.sub === '') return fail(ErrorCode.TOKEN_CLAIMS, 'token has no sub');
       // The admin API only takes ids of this form, so a user with any other sub could never be a member.
       if (!USER_PATTERN.test(payload.sub)) return fail(ErrorCode.TOKEN_CLAIMS, 'sub is not a valid user id (1-128 characters of A-Z a-z 0-9 _ . : @ | + -)');
-      const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? payload.name.slice(0, MAX_NAME) : payload.sub;
+      const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? displayName(payload.name) : payload.sub;
       return { ok: true, user: payload.sub, name, expiresAt: (payload.exp! + CLOCK_TOLERANCE_S) * 1000 };
     } catch (err) {
       return refusal(err);

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { ImbedServer } from '../../src/server/index.ts';
-import { authWarnings } from '../../src/server/auth.ts';
+import { authWarnings, displayName } from '../../src/server/auth.ts';
 import { openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 interface KeyPair {
@@ -118,6 +118,15 @@ const PAST_JWKS_COOLDOWN_MS = 31_000;
 function afterCooldown(): void {
   mock.timers.enable({ apis: ['Date'], now: Date.now() + PAST_JWKS_COOLDOWN_MS });
 }
+
+describe('displayName', () => {
+  it('cuts a long name between characters and keeps no lone surrogate', () => {
+    assert.equal(displayName('a'.repeat(63) + '😀'), 'a'.repeat(63));
+    assert.equal(displayName('x'.repeat(62) + '😀b'), 'x'.repeat(62) + '😀');
+    assert.equal(displayName('a\uD800b\uDC00'), 'a\uFFFDb\uFFFD');
+    assert.equal(displayName('李雷 😀'), '李雷 😀');
+  });
+});
 
 describe('auth with an HS256 secret', () => {
   const tmp = tempDb();

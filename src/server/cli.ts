@@ -139,9 +139,10 @@ function main(): void {
     console.error(`imbed-server: --port must be an integer 0-65535, got ${JSON.stringify(values.port)}`);
     process.exit(2);
   }
-  // SQLite takes an empty path for a temporary database, deleted when it closes: every message lost at restart.
-  if (values.db === '') {
-    console.error('imbed-server: --db must name a database file, got ""');
+  // SQLite takes an empty path for a temporary database, deleted when it closes, and `:memory:` for one
+  // in memory: either way every acknowledged message would be lost at the next restart.
+  if (values.db === '' || values.db === ':memory:') {
+    console.error(`imbed-server: --db must name a database file, got ${JSON.stringify(values.db)}`);
     process.exit(2);
   }
   // Node binds an empty host to every interface, the opposite of leaving --host out.

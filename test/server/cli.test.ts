@@ -27,8 +27,8 @@ describe('imbed-server CLI', () => {
     assert.match(proc.stderr, /--port/);
   });
 
-  it('exits 2 on an empty --db or --host instead of opening a temporary database or binding every interface', async () => {
-    for (const args of [['--db', ''], ['--db='], ['--host', '', '--db', `${tmp.dir}/host.db`]]) {
+  it('exits 2 on an empty or in-memory --db or an empty --host instead of opening a database that forgets or binding every interface', async () => {
+    for (const args of [['--db', ''], ['--db='], ['--db', ':memory:'], ['--host', '', '--db', `${tmp.dir}/host.db`]]) {
       const proc = runCli(['--port', '0', '--dev', ...args]);
       const started = new Promise<string>((resolve) => proc.child.stdout!.on('data', () => proc.stdout.includes('imbed server on') && resolve('started')));
       const outcome = await Promise.race([proc.exited.then(({ code }) => code), started]);

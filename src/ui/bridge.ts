@@ -229,6 +229,11 @@ export class WebViewBridge {
     for (const name of Object.keys(FORWARDED)) element.addEventListener(name, this.#forward);
     // The element announced `imbed-ready` before the bridge listened: the host still needs its handshake.
     if (element.client?.state === 'online') this.post(ready(element.client.user));
+    // No one is signed in yet (no token once its attributes are applied): an app that brings the token
+    // itself waits for a `ready` before its `setToken`, so it gets one, for no user.
+    void element.updateComplete.then(() => {
+      if (this.#element === element && !element.client) this.post(ready(null));
+    });
     this.#watch();
   }
 

@@ -376,6 +376,21 @@ describe('the WebView bridge on an emulated phone', () => {
       assert.equal((await received(page)).length, before, 'a command that succeeds sends nothing back');
     });
 
+    it('says ready for no user to an app that brings the token itself, and ready for the user after its setToken', async () => {
+      const app = await open('Pixel 7', '/android.html', 'frank');
+      await app.evaluate(({ server, conv }) => {
+        const el = document.createElement('imbed-chat');
+        el.setAttribute('server', server);
+        el.setAttribute('conversation', conv);
+        document.body.append(el);
+      }, { server: chat.wsUrl, conv });
+      const first = await awaitMessage(app, 'ready');
+      assert.equal(first.message.user, null);
+      assert.equal(await command(app, { v: 1, type: 'setToken', token: await chat.token('frank') }), true);
+      await awaitMessage(app, 'ready', (m) => m.user === 'frank');
+      assert.equal((await received(app)).filter((r) => r.message.type === 'ready').length, 2);
+    });
+
     it('attaches on request to an element the document observer cannot see, with a ready at once if it is online', async () => {
       await page.evaluate(({ server, conv, token }) => {
         // Inside another component's shadow root: not in the document's tree, so never picked up by itself.

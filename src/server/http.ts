@@ -1,5 +1,6 @@
 /**
- * HTTP routes of a server that owns its port: health, the browser bundle, dev tokens and the demo pages.
+ * HTTP routes of a server that owns its port: health and the browser bundle, and with `--dev` dev tokens
+ * and the demo pages.
  * A server attached to a host's http.Server serves none of these: the host owns its routes.
  */
 import { createHash } from 'node:crypto';
@@ -89,6 +90,8 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       // and imbed.js its parts, from the folder it came from: all are served, and cached, alike.
       return serveFile(req, res, join(root, 'dist', url.pathname.slice(1)), { 'Access-Control-Allow-Origin': '*', 'Cache-Control': BUNDLE_CACHE }, `${url.pathname.slice(1)} not built: run npm run build\n`);
     }
+    // The demo's pages are for a laptop: a production server publishes only the chat and its scripts.
+    if (!ctx.dev) return text(res, 404, 'not found (the demo pages are served with --dev only)\n');
     let path: string;
     try {
       path = decodeURIComponent(url.pathname);

@@ -159,6 +159,15 @@ describe('HTTP routes', () => {
     }
   });
 
+  it('serves no demo page without --dev', async () => {
+    for (const path of ['/', '/index.html', '/demo.css']) {
+      const res = await fetch(url(prod, path));
+      assert.equal(res.status, 404, path);
+      assert.match(await res.text(), /--dev only/, path);
+    }
+    assert.equal((await fetch(url(prod, '/healthz'))).status, 200);
+  });
+
   it('refuses paths that climb out of demo/', async () => {
     for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/%2e%2e%2f%2e%2e%2fetc/passwd', '/demo/../../package.json']) {
       const res = await rawGet(dev.port, path);

@@ -1,8 +1,9 @@
 /**
  * What `<imbed-chat>` tells screen readers about arriving messages. The message log is not a live
  * region, since a catch-up or a re-render would then be read out whole: the element hands the announcer
- * each new message from someone else, and it writes a short batch ("Bob: hello") into a visually hidden
- * status region, in the chat's language.
+ * each new message from someone else, and each of the reader's own the server refused for good, and it
+ * writes a short batch ("Bob: hello", "Not sent: hi") into a visually hidden status region, in the chat's
+ * language.
  */
 import { html, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { Message } from '../client/index.js';
@@ -15,8 +16,11 @@ const MAX_LINES = 3;
 /** Longer texts are cut: the announcement is a notice, the log holds the whole message. */
 const MAX_CHARS = 160;
 
+/** One line to announce: who (or what happened) and the message's text. */
+type Notice = Pick<Message, 'name' | 'text'>;
+
 /** The lines announced for one batch: each message as "name: text", or a count for a long batch. */
-export function announcement(messages: readonly Message[], strings: Strings): string[] {
+export function announcement(messages: readonly Notice[], strings: Strings): string[] {
   if (messages.length > MAX_LINES) return [strings.announceMany(messages.length)];
   return messages.map(({ name, text }) => {
     const short = text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text;
@@ -27,7 +31,7 @@ export function announcement(messages: readonly Message[], strings: Strings): st
 export class Announcer implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   readonly #strings: () => Strings;
-  #queue: Message[] = [];
+  #queue: Notice[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
    * The last batch's lines, as nodes made for that batch: screen readers read nodes added to the region,
@@ -43,9 +47,14 @@ export class Announcer implements ReactiveController {
   }
 
   /** Queues a message that just arrived from someone else, for the next batch. */
-  add(message: Message): void {
+  add(message: Notice): void {
     this.#queue.push(message);
     this.#timer ??= setTimeout(this.#flush, BATCH_DELAY);
+  }
+
+  /** Queues the notice that a message the reader sent was refused for good: "Not sent: its text". */
+  refused(text: string): void {
+    this.add({ name: this.#strings().failed, text });
   }
 
   hostDisconnected(): void {

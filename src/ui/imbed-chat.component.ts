@@ -287,6 +287,9 @@ export class ImbedChat extends LitElement {
     },
     onError: (detail) => {
       this.noteHold(detail);
+      // A send refused for good shows "Not sent" in the log, which is not read out: say it.
+      const failed = detail.cmid && !detail.retryable && this.#items().find((item) => item.cmid === detail.cmid);
+      if (failed) this.#announcer.refused(failed.text);
       if (detail.code === 'FORBIDDEN' && detail.conv !== undefined) this.#notMemberOf.add(detail.conv);
       this.dispatchEvent(imbedEvent('imbed-error', { ...detail }));
     },
@@ -477,6 +480,8 @@ export class ImbedChat extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
+    // A draft is for one conversation, also when a host's client follows several.
+    if (changed.get('conversation') && changed.get('conversation') !== this.conversation) this.draft = this.composerError = '';
     if (changed.has('notify') && this.#notify) this.#notify.notifier.kinds = this.#notify.parse(this.notify);
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.#focusedBefore = this.shadowRoot?.activeElement ?? null;
@@ -792,7 +797,8 @@ export class ImbedChat extends LitElement {
       this.newBelow = false;
     } else if (nearBottom) {
       this.#scrollAfterUpdate = true;
-    } else if (newest?.mine && newestCmid !== this.#lastCmid) {
+    } else if (newest?.mine && newest.status === 'pending' && newestCmid !== this.#lastCmid) {
+      // Sent from here (it shows pending first); one sent from another device arrives stored.
       this.#scrollAfterUpdate = true;
       this.newBelow = false;
     } else if (stored && stored.seq! > this.#lastSeq && !stored.mine) {
@@ -909,7 +915,7 @@ export class ImbedChat extends LitElement {
       return;
     }
     // An Escape that cancels an IME composition is the input method's, not a request to close.
-    if (event.key !== 'Escape' || event.isComposing || this.#composing) return;
+    if (event.key !== 'Escape' || event.isComposing || event.keyCode === 229 || this.#composing) return;
     event.preventDefault();
     this.close();
   }

@@ -245,6 +245,16 @@ describe('<imbed-chat> announcements', () => {
     expect(region.getBoundingClientRect().width).to.be.at.most(1);
   });
 
+  it('announces a message of the reader\'s that the server refused for good', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    const said = recordAnnouncements(el);
+    await untilOnline(el);
+    await el.send(REFUSED_TEXT);
+    await until(() => statusOf(el, REFUSED_TEXT) === 'failed', 'the refusal');
+    await until(() => said.length > 0, 'an announcement');
+    expect(said).to.deep.equal([`Not sent: ${REFUSED_TEXT}`]);
+  });
+
   it('announces again when a message says the same as the last one, and in the chat\'s language', async () => {
     const conv = freshConv();
     const bob = await otherUser(conv);

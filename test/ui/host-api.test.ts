@@ -170,6 +170,25 @@ describe('<imbed-chat> host API', () => {
     }
   });
 
+  it('leaves a draft behind when the element moves to another conversation of a host\'s client', async () => {
+    const [first, second] = [freshConv(), freshConv()];
+    const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('alice')), conversations: [first, second], storage: 'memory' });
+    client.start();
+    try {
+      const el = mountBare();
+      el.client = client;
+      el.conversation = first;
+      await untilOnline(el);
+      fillComposer(el, 'meant for the first conversation');
+      el.conversation = second;
+      await el.updateComplete;
+      expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('');
+      expect(el.client).to.equal(client);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it('keeps the draft for the same chat after a while out of the document, not for another user', async () => {
     const user = freshUser('alice');
     const conv = freshConv();

@@ -91,6 +91,20 @@ describe('<imbed-chat mode="launcher">', () => {
     expect(el.opened).to.equal(false);
   });
 
+  it('stays open on an Escape that cancels an input method\'s composition, as Safari reports it', async () => {
+    const el = await mountLauncher();
+    el.open();
+    await el.updateComplete;
+    // Safari ends the composition before the keydown and says isComposing: false, but keyCode 229.
+    const input = part(el, 'composer-input');
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', keyCode: 229, bubbles: true, composed: true }));
+    await el.updateComplete;
+    expect(el.opened).to.equal(true);
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }));
+    await el.updateComplete;
+    expect(el.opened).to.equal(false);
+  });
+
   it('closes from the close button in the panel header', async () => {
     const el = await mountLauncher();
     el.open();

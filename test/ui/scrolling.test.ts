@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, until } from '../browser-support/server.js';
+import { ImbedClient } from '../../src/client/index.js';
+import { freshConv, serverUrl, until } from '../browser-support/server.js';
 import { REFUSED_TEXT } from '../support/refused-text.js';
 import { fillComposer, maybePart, part, root, statusOf, texts, twoPeople, unmountAll } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
@@ -121,6 +122,25 @@ describe('<imbed-chat> scrolling', () => {
     await until(() => maybePart(alice, 'new-messages') !== null, 'the pill');
     log.scrollTop = log.scrollHeight;
     await until(() => maybePart(alice, 'new-messages') === null, 'the pill to go');
+  });
+
+  it('keeps the reader\'s place when their own message arrives from another device', async () => {
+    const { alice } = await twoPeopleWithHistory(25);
+    const log = part(alice, 'log');
+    log.scrollTop = 0;
+    await frames(2);
+    // Alice again, in another browser: her message reaches this page stored, never pending here.
+    const elsewhere = new ImbedClient({ url: await serverUrl(), token: alice.token, conversations: [alice.conversation], storage: 'memory' });
+    elsewhere.start();
+    try {
+      await elsewhere.send(alice.conversation, 'from my phone');
+      await until(() => texts(alice).includes('from my phone'), 'the message');
+      await alice.updateComplete;
+      await frames(2);
+      expect(log.scrollTop).to.equal(0);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 
   it('always scrolls to the bottom when the reader sends a message', async () => {

@@ -568,6 +568,9 @@ export class ImbedClient extends ImbedEventTarget {
     this.#election = new LeaderElection(
       name,
       () => {
+        // A follower showed the old leader's session, which ended with it: until this tab's own opens
+        // (after a token, perhaps from a slow tokenProvider), there is none.
+        if (/^(online|syncing|auth)/.test(this.state)) this.#setState('connecting', 'taking over the connection');
         // The old leader may have stored acks and followers added items since this tab last looked.
         void this.#serial(() => this.#reloadFromStore(this.#conversations))
           .catch(() => {})

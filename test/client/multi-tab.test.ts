@@ -203,6 +203,39 @@ describe('several tabs of one browser', () => {
     await until(() => allSent([follower.client], conv, 1), 'delivered after the takeover');
   });
 
+  it('shows no session in a tab that takes over from a crashed leader while it waits for its token', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const leader = await makeClient(user, [conv], { dbName });
+    await online(leader.client, 'the first tab online');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const follower = await makeClient(user, [conv], {
+      dbName,
+      token: undefined,
+      tokenProvider: async () => {
+        await held;
+        return tokenFor(user);
+      },
+    });
+    await online(follower.client, 'the following tab online');
+    // The leader's tab crashes: it says nothing on the channel, only its lock goes.
+    const post = BroadcastChannel.prototype.postMessage;
+    BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, message: unknown) {
+      if ((message as { type?: string } | null)?.type !== 'resign') post.call(this, message);
+    };
+    try {
+      await leader.client.stop();
+    } finally {
+      BroadcastChannel.prototype.postMessage = post;
+    }
+    await until(() => follower.client.state !== 'online', 'the taken-over tab to stop showing a session');
+    expect(follower.client.state).to.equal('connecting');
+    release();
+    await online(follower.client, 'online through its own socket');
+  });
+
   it('loses and doubles nothing when the leader closes in the middle of a burst', async () => {
     const conv = freshConv();
     const [leader, ...followers] = await threeTabs(conv);

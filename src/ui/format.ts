@@ -1,10 +1,11 @@
 /**
  * Time formatting for message timestamps, in the chat's locale: hour and minute for today, with the
- * date for older messages. Formatters are built once per locale; `Intl.DateTimeFormat` construction is slow.
+ * date for older messages, and the year for those of another year. Formatters are built once per locale; `Intl.DateTimeFormat` construction is slow.
  */
 const STYLES = {
   time: { hour: 'numeric', minute: '2-digit' },
   dateTime: { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' },
+  yearDateTime: { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' },
   full: { dateStyle: 'full', timeStyle: 'short' },
 } as const satisfies Record<string, Intl.DateTimeFormatOptions>;
 
@@ -20,11 +21,20 @@ function formatter(locale: string, style: keyof typeof STYLES): Intl.DateTimeFor
   return made;
 }
 
-/** Short label: "2:05 PM" today, "Nov 25, 2:05 PM" otherwise (in en-US). `now` is injectable for tests. */
+/**
+ * Short label: "2:05 PM" today, "Nov 25, 2:05 PM" this year, "Nov 25, 2023, 2:05 PM" before (in
+ * en-US). `now` is injectable for tests.
+ */
 export function formatTime(ts: number, locale: string, now: Date = new Date()): string {
   const date = new Date(ts);
   // The same local calendar day: toDateString() is the local year, month and day (and weekday).
-  return formatter(locale, date.toDateString() === now.toDateString() ? 'time' : 'dateTime').format(date);
+  const style = date.toDateString() === now.toDateString() ? 'time' : date.getFullYear() === now.getFullYear() ? 'dateTime' : 'yearDateTime';
+  return formatter(locale, style).format(date);
+}
+
+/** Ms from `now` until the next local midnight, when "today" labels stop being today's. */
+export function untilTomorrow(now: Date = new Date()): number {
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime() - now.getTime();
 }
 
 /** Long label for a tooltip: weekday, date and time. */

@@ -5,7 +5,7 @@
  */
 import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { ChatItem } from '../client/index.js';
-import { formatFullTime, formatTime } from './format.js';
+import { formatFullTime, formatTime, untilTomorrow } from './format.js';
 import { alertIcon, checkIcon, clockIcon } from './icons.js';
 import { splitLinks } from './links.js';
 import type { Localized } from './i18n.js';
@@ -126,6 +126,9 @@ export class MessageList implements ReactiveController {
   /** What each node shows: its item and the one before (for the run), to render only nodes that changed. */
   #shown = new WeakMap<HTMLElement, [item: ChatItem, previous: ChatItem | undefined]>();
   #words?: Localized;
+  /** The local day the shown time labels were written on; past midnight they are written again. */
+  #day?: string;
+  #midnight?: ReturnType<typeof setTimeout>;
   #observer = new ResizeObserver((entries) => this.#measure(entries));
   #loading?: boolean;
   #wantsOlder?: boolean;
@@ -146,6 +149,8 @@ export class MessageList implements ReactiveController {
 
   hostDisconnected(): void {
     this.#observer.disconnect();
+    clearTimeout(this.#midnight);
+    this.#day = undefined;
   }
 
   /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
@@ -210,8 +215,15 @@ export class MessageList implements ReactiveController {
     const items = this.#items;
     const nodes = new Map<string, HTMLElement>();
     const last = this.#words;
-    const sameWords = last?.tag === words.tag && Object.entries(words.strings).every(([key, value]) => last.strings[key as keyof Strings] === value);
+    const day = new Date().toDateString();
+    const same = day === this.#day && last?.tag === words.tag && Object.entries(words.strings).every(([key, value]) => last.strings[key as keyof Strings] === value);
     this.#words = words;
+    if (day !== this.#day) {
+      // Yesterday's messages lose their "today" labels at midnight, also in a chat left open and quiet.
+      this.#day = day;
+      clearTimeout(this.#midnight);
+      this.#midnight = setTimeout(() => this.#host.requestUpdate(), untilTomorrow() + 1000);
+    }
     for (let i = start; i < end; i++) {
       const item = items[i]!;
       const previous = items[i - 1];
@@ -219,7 +231,7 @@ export class MessageList implements ReactiveController {
       const known = this.#nodes.get(key);
       const node = known ?? row();
       const [was, before] = this.#shown.get(node) ?? [];
-      if (!sameWords || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
+      if (!same || was !== item || before !== previous) render(renderItem(item, previous, actions, words), node);
       // Lit keeps the message element its template made: watched from its first render to its removal.
       if (!known) this.#observer.observe(node.firstElementChild!);
       this.#shown.set(node, [item, previous]);

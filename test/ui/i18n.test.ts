@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { describeConnection } from '../../src/ui/banner.js';
-import { formatFullTime, formatTime } from '../../src/ui/format.js';
+import { formatFullTime, formatTime, untilTomorrow } from '../../src/ui/format.js';
 import { localize, matchLocale } from '../../src/ui/i18n.js';
 import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { en } from '../../src/ui/strings.js';
@@ -65,6 +65,9 @@ describe('<imbed-chat> locale choice', () => {
     expect(formatTime(older, 'en', now)).to.match(/Nov/);
     expect(formatTime(older, 'zh-CN', now)).to.match(/11月20日/);
     expect(formatTime(new Date(2026, 10, 26, 21, 5).getTime(), 'en-GB', now)).to.equal('21:05');
+    expect(formatTime(new Date(2025, 11, 31, 21, 5).getTime(), 'en', now)).to.match(/2025/);
+    expect(formatTime(older, 'en', now)).to.not.match(/2026/);
+    expect(untilTomorrow(new Date(2026, 10, 26, 23, 59, 30))).to.equal(30_000);
     expect(formatFullTime(older, 'zh-CN')).to.match(/星期五/);
     expect(formatFullTime(older, 'en')).to.match(/Friday/);
   });
@@ -123,6 +126,33 @@ describe('<imbed-chat> in the page\'s language', () => {
     expect(placeholder(el)).to.equal('有问题尽管问');
     // Words not overridden stay in the chosen language.
     expect(bannerText(el)).to.equal(zhCN.noClient);
+  });
+
+  it('writes a time label again once its day is over, though nothing else changed', async () => {
+    const chat = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await chat.send('late at night');
+    await chat.updateComplete;
+    const today = part(chat, 'time').textContent!.trim();
+    expect(today).to.not.match(/[A-Z][a-z]{2} \d/);
+    // The clock passes midnight: a day later, as the list's midnight timer wakes it.
+    const RealDate = Date;
+    const later = RealDate.now() + 24 * 3600 * 1000;
+    globalThis.Date = class extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(later);
+        else super(...(args as [number]));
+      }
+      static override now(): number {
+        return later;
+      }
+    } as DateConstructor;
+    try {
+      chat.requestUpdate();
+      await chat.updateComplete;
+      expect(part(chat, 'time').textContent!.trim()).to.match(/[A-Z][a-z]{2} \d+, /);
+    } finally {
+      globalThis.Date = RealDate;
+    }
   });
 
   it('shows message times in the chat\'s locale', async () => {

@@ -509,12 +509,15 @@ export class ImbedClient extends ImbedEventTarget {
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
     const writing = this.#storage.require().acceptMessages(conv, msgs);
     const { added, changed } = this.#mirror.acceptMessages(conv, msgs);
-    if (changed) this.emit('change', { conv });
-    for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+    // A conversation this client does not follow comes only from sending an item another client of the
+    // database left in the shared outbox (which subscribes the socket): stored, and nobody here is told.
+    const followed = this.#conversations.includes(conv);
+    if (changed && followed) this.emit('change', { conv });
+    for (const message of added) if (message.from !== this.#user && followed) this.emit('message', { message });
     const { cursor } = await writing;
     this.#tabs?.stored(conv, msgs.map((m) => m.seq));
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
-    if (cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
+    if (followed && cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
   }
 
   /**

@@ -291,6 +291,28 @@ describe('several tabs of one browser', () => {
     expect(await readOutbox(dbName)).to.deep.equal([]);
   });
 
+  it('sends what a client of other conversations left in the shared outbox, and tells nobody here of that conversation', async () => {
+    const [mine, theirs] = [freshConv(), freshConv()];
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    // A page of the other conversation, offline: its message waits in the database's outbox.
+    const other = await makeClient(user, [theirs], { dbName, url: DEAD_URL });
+    await other.client.send(theirs, 'left in the outbox');
+    await other.client.stop();
+    const here = await makeClient(user, [mine], { dbName });
+    await online(here.client, 'the client of the other conversation online');
+    const changes: string[] = [];
+    here.client.addEventListener('change', (e) => changes.push(e.detail.conv));
+    const reader = await makeClient(freshUser('bob'), [theirs]);
+    await until(() => sentTexts(reader.client, theirs).includes('left in the outbox'), 'the waiting message delivered');
+    await reader.client.send(theirs, 'an answer there');
+    await until(() => sentTexts(reader.client, theirs).length === 2, 'the answer stored');
+    await here.client.send(mine, 'a message here');
+    await until(() => allSent([here.client], mine, 1), 'the own message sent');
+    expect(here.events.messages.map((m) => m.conv)).to.not.include(theirs);
+    expect(changes).to.not.include(theirs);
+  });
+
   it('gives each client its own socket with multiTab: false, and the server dedupes the shared outbox', async () => {
     const conv = freshConv();
     const dbName = freshDb();

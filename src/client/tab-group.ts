@@ -184,7 +184,8 @@ export class TabGroup {
         if (this.#host.leading()) this.#host.reconnect();
         return;
       case 'restart':
-        if (this.#host.leading()) this.#host.restart(message.token);
+        // A tab whose host had not heard of the newer token yet asks with its older one: the leader keeps its own.
+        if (this.#host.leading()) this.#host.restart(message.token && isLaterToken(message.token, this.#host.token()) ? message.token : null);
         return;
       case 'state':
         clearTimeout(this.#joinDeadline);

@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { ImbedClient } from '../../src/client/index.js';
+import { tabGroupName } from '../../src/client/leader.js';
 import { freshConv, seedMessages, startServer, stopServer, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { REFUSED_TEXT } from '../support/refused-text.js';
 import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap, type TestClient } from './support.js';
@@ -234,6 +235,29 @@ describe('several tabs of one browser', () => {
     expect(follower.client.state).to.equal('connecting');
     release();
     await online(follower.client, 'online through its own socket');
+  });
+
+  it('restarts with the newer token when a tab asks for a restart with an older one', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    // About 5 s of session (the server's 30 s of tolerance), then a fatal 4001: no tokenProvider.
+    const leader = await makeClient(user, [conv], { dbName, token: await tokenExpiringIn(user, -25) });
+    await online(leader.client, 'the first tab online');
+    const follower = await makeClient(user, [conv], { dbName, token: await tokenExpiringIn(user, -25) });
+    await online(follower.client, 'the following tab online');
+    await until(() => leader.client.state === 'stopped', "the server to end the token's session", 15_000);
+    const before = leader.events.states.length;
+    leader.client.setToken(await tokenFor(user));
+    // A tab whose host had not heard of that token yet asks for a restart with its expired one.
+    const channel = new BroadcastChannel(tabGroupName(dbName, [conv]));
+    channel.postMessage({ type: 'restart', token: await tokenExpiringIn(user, -120) });
+    channel.close();
+    await online(leader.client, 'the leader online with the newer token');
+    // Straight there: no hello with the older token, refused with 4001 on the way.
+    expect(leader.events.states.slice(before).map((s) => s.code)).to.not.include(4001);
+    await leader.client.send(conv, 'after the restart');
+    await until(() => allSent([leader.client, follower.client], conv, 1), 'delivered after the restart');
   });
 
   it('loses and doubles nothing when the leader closes in the middle of a burst', async () => {

@@ -145,12 +145,18 @@ export class MessageList implements ReactiveController {
 
   hostConnected(): void {
     for (const node of this.#nodes.values()) this.#observer.observe(node.firstElementChild!);
+    this.#atMidnight();
   }
 
   hostDisconnected(): void {
     this.#observer.disconnect();
     clearTimeout(this.#midnight);
-    this.#day = undefined;
+  }
+
+  /** Renders again just after the next midnight (only while in the document: the timer holds the host). */
+  #atMidnight(): void {
+    clearTimeout(this.#midnight);
+    this.#midnight = setTimeout(() => this.#host.requestUpdate(), untilTomorrow() + 1000);
   }
 
   /** After the DOM changed: puts the anchor node back where it was, and measures the nodes. */
@@ -221,8 +227,7 @@ export class MessageList implements ReactiveController {
     if (day !== this.#day) {
       // Yesterday's messages lose their "today" labels at midnight, also in a chat left open and quiet.
       this.#day = day;
-      clearTimeout(this.#midnight);
-      this.#midnight = setTimeout(() => this.#host.requestUpdate(), untilTomorrow() + 1000);
+      if (box.isConnected) this.#atMidnight();
     }
     for (let i = start; i < end; i++) {
       const item = items[i]!;

@@ -481,7 +481,8 @@ export class ImbedChat extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('token') || changed.has('tokenProvider') || changed.has('conversation')) this.syncClient();
     // A draft is for one conversation, also when a host's client follows several.
-    if (changed.get('conversation') && changed.get('conversation') !== this.conversation) this.draft = this.composerError = '';
+    // (Out of the document the draft waits for the chat it was typed for: #carryDraft decides on return.)
+    if (this.isConnected && changed.get('conversation') && changed.get('conversation') !== this.conversation) this.draft = this.composerError = '';
     if (changed.has('notify') && this.#notify) this.#notify.notifier.kinds = this.#notify.parse(this.notify);
     if (changed.has('opened') && !this.opened) this.#focusWasInside = this.shadowRoot?.activeElement != null;
     this.#focusedBefore = this.shadowRoot?.activeElement ?? null;

@@ -189,6 +189,21 @@ describe('<imbed-chat> host API', () => {
     }
   });
 
+  it('keeps the draft of a detached element whose conversation changed and changed back meanwhile', async () => {
+    const conv = freshConv();
+    const el = await mountChat({ user: freshUser('alice'), conversation: conv });
+    await untilOnline(el);
+    fillComposer(el, 'typed before a tab switch');
+    el.remove();
+    el.conversation = freshConv();
+    await el.updateComplete;
+    el.conversation = conv;
+    await el.updateComplete;
+    document.body.append(el);
+    await untilOnline(el);
+    expect(part<HTMLTextAreaElement>(el, 'composer-input').value).to.equal('typed before a tab switch');
+  });
+
   it('keeps the draft for the same chat after a while out of the document, not for another user', async () => {
     const user = freshUser('alice');
     const conv = freshConv();

@@ -731,7 +731,7 @@ export class ImbedClient extends ImbedEventTarget {
       fail: async (item, error) => {
         if (await this.#storage.require().markFailed(item.cmid, error)) {
           this.#mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
-          this.emit('change', { conv: item.conv });
+          if (this.#conversations.includes(item.conv)) this.emit('change', { conv: item.conv });
           this.#tabs?.outboxChanged();
         }
       },
@@ -747,7 +747,11 @@ export class ImbedClient extends ImbedEventTarget {
         this.#setState('syncing', 'catching up');
       },
       caughtUp: () => this.#setState('online', 'caught up'),
-      report: (error) => this.#emitSharedError({ ...error, fatal: false }),
+      report: (error) => {
+        // A refusal of an item sent for another client of the database (see #accept) is not this host's.
+        const item = error.cmid && this.#mirror.findOutbox(error.cmid);
+        if (!item || this.#conversations.includes(item.conv)) this.#emitSharedError({ ...error, fatal: false });
+      },
     };
   }
 

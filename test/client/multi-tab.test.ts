@@ -322,6 +322,7 @@ describe('several tabs of one browser', () => {
     // A page of the other conversation, offline: its message waits in the database's outbox.
     const other = await makeClient(user, [theirs], { dbName, url: DEAD_URL });
     await other.client.send(theirs, 'left in the outbox');
+    await other.client.send(theirs, REFUSED_TEXT);
     await other.client.stop();
     const here = await makeClient(user, [mine], { dbName });
     await online(here.client, 'the client of the other conversation online');
@@ -333,7 +334,9 @@ describe('several tabs of one browser', () => {
     await until(() => sentTexts(reader.client, theirs).length === 2, 'the answer stored');
     await here.client.send(mine, 'a message here');
     await until(() => allSent([here.client], mine, 1), 'the own message sent');
+    expect((await readOutbox(dbName)).map((r) => [r.text, r.status])).to.deep.equal([[REFUSED_TEXT, 'failed']]);
     expect(here.events.messages.map((m) => m.conv)).to.not.include(theirs);
+    expect(here.events.errors).to.deep.equal([]);
     expect(changes).to.not.include(theirs);
   });
 

@@ -232,7 +232,7 @@ export class WebViewBridge {
     // No one is signed in yet (no token once its attributes are applied): an app that brings the token
     // itself waits for a `ready` before its `setToken`, so it gets one, for no user.
     void element.updateComplete.then(() => {
-      if (this.#element === element && !element.client) this.post(ready(null));
+      if (this.#element === element && !element.client && !element.token && !element.tokenProvider) this.post(ready(null));
     });
     this.#watch();
   }

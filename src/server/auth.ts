@@ -18,7 +18,8 @@ const MAX_NAME = 64;
  * the live copy of a message and its history would name the sender differently.
  */
 export function displayName(claim: string): string {
-  const cut = claim.slice(0, MAX_NAME).replace(/[\uD800-\uDBFF]$/, '');
+  // A pair the cut splits loses its first half; any other lone half is the claim's own.
+  const cut = /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(claim.slice(MAX_NAME - 1, MAX_NAME + 1)) ? claim.slice(0, MAX_NAME - 1) : claim.slice(0, MAX_NAME);
   return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
@@ -210,7 +211,8 @@ export class Auth {
       if (typeof payload.sub !== 'string' || payload.sub === '') return fail(ErrorCode.TOKEN_CLAIMS, 'token has no sub');
       // The admin API only takes ids of this form, so a user with any other sub could never be a member.
       if (!USER_PATTERN.test(payload.sub)) return fail(ErrorCode.TOKEN_CLAIMS, 'sub is not a valid user id (1-128 characters of A-Z a-z 0-9 _ . : @ | + -)');
-      const name = typeof payload.name === 'string' && payload.name.trim() !== '' ? displayName(payload.name) : payload.sub;
+      const shown = typeof payload.name === 'string' ? displayName(payload.name) : '';
+      const name = shown.trim() !== '' ? shown : payload.sub;
       return { ok: true, user: payload.sub, name, expiresAt: (payload.exp! + CLOCK_TOLERANCE_S) * 1000 };
     } catch (err) {
       return refusal(err);

@@ -124,6 +124,7 @@ describe('displayName', () => {
     assert.equal(displayName('a'.repeat(63) + '😀'), 'a'.repeat(63));
     assert.equal(displayName('x'.repeat(62) + '😀b'), 'x'.repeat(62) + '😀');
     assert.equal(displayName('a\uD800b\uDC00'), 'a\uFFFDb\uFFFD');
+    assert.equal(displayName('Bob\uD800'), 'Bob\uFFFD');
     assert.equal(displayName('李雷 😀'), '李雷 😀');
   });
 });

@@ -14,14 +14,14 @@ import { parseOriginList } from './origins.js';
 
 const USAGE = `Usage: imbed-server [--port 8787] [--host 127.0.0.1] [--db ./data/imbed.db] [--dev]
 
-Runs the imbed chat server: WebSocket endpoint at /ws, GET /healthz, /imbed.js and the demo pages.
+Runs the imbed chat server: WebSocket endpoint at /ws, GET /healthz and /imbed.js (and its parts).
 
 Options:
   --port <n>    port to listen on; 0 picks a free one (default 8787)
   --host <h>    address to bind (default 127.0.0.1)
   --db <file>   SQLite database file, created if missing (default ./data/imbed.db)
-  --dev         dev mode: GET /dev/token?user=NAME, and a generated token secret
-                when no token key source is set
+  --dev         dev mode: GET /dev/token?user=NAME, the demo pages at /, and a
+                generated token secret when no token key source is set
   --origin <list>
                 web pages allowed to connect, comma-separated origins such as
                 https://app.example or https://*.example, or * for any

@@ -4,9 +4,25 @@
  * a whole `send` runs without yielding, so no other frame can interleave between seq and insert.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Message } from '../protocol/index.js';
+
+/**
+ * better-sqlite3, or an error that says how to get it. It is an optional dependency of the package (an
+ * app that only embeds the chat must install where the native driver cannot be built), so a server may
+ * find it missing: a bare ERR_MODULE_NOT_FOUND would not say that installing it is the fix.
+ */
+export function loadSqlite(require: (id: string) => unknown = createRequire(import.meta.url)): typeof Database {
+  try {
+    return require('better-sqlite3') as typeof Database;
+  } catch (err) {
+    throw new Error('imbed server: its SQLite driver, better-sqlite3, is not installed or could not load (an optional dependency of imbed, skipped where it could not be built): run `npm install better-sqlite3`', { cause: err });
+  }
+}
+
+const Sqlite = loadSqlite();
 
 /**
  * Schema steps; step i brings `PRAGMA user_version` from i to i + 1. Append new steps, never edit one
@@ -116,7 +132,7 @@ export class Store {
   /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = new Sqlite(file);
     // WAL lets readers run during a write; synchronous=FULL fsyncs the WAL on every commit, so a
     // message acked with `sent` survives kill -9 and power loss (NORMAL would only survive kill -9).
     this.db.pragma('journal_mode = WAL');
@@ -274,7 +290,7 @@ export class Store {
  * the same writes one by one would only fail the same way, each after its own busy timeout.
  */
 export function isStorageUnavailable(err: unknown): boolean {
-  if (err instanceof Database.SqliteError) {
+  if (err instanceof Sqlite.SqliteError) {
     return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/.test(err.code);
   }
   return err instanceof TypeError && /database connection is not open/.test(err.message);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Store } from '../../src/server/store.ts';
+import { loadSqlite, Store } from '../../src/server/store.ts';
 import { tempDb } from './helpers.ts';
 
 describe('Store', () => {
@@ -68,5 +68,15 @@ describe('Store', () => {
     assert.throws(() => store.append({ ...message('m-000002'), text: null as unknown as string }));
     assert.equal(store.head('c'), 1);
     assert.equal(store.append(message('m-000003')).message.seq, 2);
+  });
+});
+
+describe('loadSqlite', () => {
+  it('loads better-sqlite3, and says how to install it when it is missing', () => {
+    assert.equal(typeof loadSqlite().SqliteError, 'function');
+    const missing = () => {
+      throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
+    };
+    assert.throws(() => loadSqlite(missing), /npm install better-sqlite3/);
   });
 });

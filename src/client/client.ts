@@ -47,7 +47,6 @@ import {
 /** How long a client waits for the tab group's code before it runs a socket of its own (ms). */
 export const GROUP_LOAD_TIMEOUT = 10_000;
 
-
 /**
  * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
  * newer browsers do themselves, and older ones refuse to). Throws a TypeError for anything else, which
@@ -229,7 +228,7 @@ export class ImbedClient extends ImbedEventTarget {
   async send(conv: string, text: string): Promise<ChatItem> {
     const invalid = checkText(text, null, this.maxText);
     if (invalid) throw invalid;
-    if (!this.#conversations.includes(conv)) {
+    if (!this.#follows(conv)) {
       throw new ProtocolError(ErrorCode.BAD_FRAME, `\`conv\` ${conv} is not one of this client's conversations`);
     }
     if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
@@ -304,6 +303,15 @@ export class ImbedClient extends ImbedEventTarget {
   /** Stored messages of `conv` by seq, then its outbox items (pending and failed) in outbox order. */
   items(conv: string): readonly ChatItem[] {
     return this.#mirror.items(conv);
+  }
+
+  /**
+   * Whether this client follows `conv`. Its socket may carry others: sending an item another client of
+   * the database left in the shared outbox subscribes it to that item's conversation, which is stored
+   * here but raises no event.
+   */
+  #follows(conv: string): boolean {
+    return this.#conversations.includes(conv);
   }
 
   /**
@@ -509,9 +517,7 @@ export class ImbedClient extends ImbedEventTarget {
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
     const writing = this.#storage.require().acceptMessages(conv, msgs);
     const { added, changed } = this.#mirror.acceptMessages(conv, msgs);
-    // A conversation this client does not follow comes only from sending an item another client of the
-    // database left in the shared outbox (which subscribes the socket): stored, and nobody here is told.
-    const followed = this.#conversations.includes(conv);
+    const followed = this.#follows(conv);
     if (changed && followed) this.emit('change', { conv });
     for (const message of added) if (message.from !== this.#user && followed) this.emit('message', { message });
     const { cursor } = await writing;
@@ -530,7 +536,7 @@ export class ImbedClient extends ImbedEventTarget {
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
     const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
-    for (const conv of changed) if (this.#conversations.includes(conv)) this.emit('change', { conv });
+    for (const conv of changed) if (this.#follows(conv)) this.emit('change', { conv });
     for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     this.#session?.drain();
   }
@@ -540,7 +546,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#finished) return;
     const scheduled = this.#stale !== null;
     this.#stale ??= new Set();
-    if (conv !== null && this.#conversations.includes(conv)) this.#stale.add(conv);
+    if (conv !== null && this.#follows(conv)) this.#stale.add(conv);
     if (scheduled) return;
     void this.#serial(() => {
       const convs = [...(this.#stale ?? [])];
@@ -573,7 +579,7 @@ export class ImbedClient extends ImbedEventTarget {
       () => {
         // A follower showed the old leader's session, which ended with it: until this tab's own opens
         // (after a token, perhaps from a slow tokenProvider), there is none.
-        if (/^(online|syncing|auth)/.test(this.state)) this.#setState('connecting', 'taking over the connection');
+        if (/^(online|syncing|authenticating)$/.test(this.state)) this.#setState('connecting', 'taking over the connection');
         // The old leader may have stored acks and followers added items since this tab last looked.
         void this.#serial(() => this.#reloadFromStore(this.#conversations))
           .catch(() => {})
@@ -731,7 +737,7 @@ export class ImbedClient extends ImbedEventTarget {
       fail: async (item, error) => {
         if (await this.#storage.require().markFailed(item.cmid, error)) {
           this.#mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
-          if (this.#conversations.includes(item.conv)) this.emit('change', { conv: item.conv });
+          if (this.#follows(item.conv)) this.emit('change', { conv: item.conv });
           this.#tabs?.outboxChanged();
         }
       },
@@ -748,9 +754,9 @@ export class ImbedClient extends ImbedEventTarget {
       },
       caughtUp: () => this.#setState('online', 'caught up'),
       report: (error) => {
-        // A refusal of an item sent for another client of the database (see #accept) is not this host's.
+        // A refusal of an item sent for another client of the database (see #follows) is not this host's.
         const item = error.cmid && this.#mirror.findOutbox(error.cmid);
-        if (!item || this.#conversations.includes(item.conv)) this.#emitSharedError({ ...error, fatal: false });
+        if (!item || this.#follows(item.conv)) this.#emitSharedError({ ...error, fatal: false });
       },
     };
   }

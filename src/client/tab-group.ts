@@ -186,7 +186,7 @@ export class TabGroup {
       case 'restart':
         // A tab whose host had not heard of the newer token yet asks with its older one: the leader keeps its
         // own. Any other token may be the fix for the refusal that stopped it (not only for an expiry).
-        if (this.#host.leading()) this.#host.restart(isLaterToken(this.#host.token()!, message.token!) ? null : message.token);
+        if (this.#host.leading()) this.#host.restart(isLaterToken(this.#host.token(), message.token) ? null : message.token);
         return;
       case 'state':
         clearTimeout(this.#joinDeadline);

@@ -28,7 +28,7 @@ export function tokenSubject(token: string | undefined | null): string | null {
  * Whether `offered` is the better token for the next `hello` than `held`: both readable JWTs of the same
  * user, `offered` expiring later (a token without `exp` never expires).
  */
-export function isLaterToken(offered: string, held: string | null): boolean {
+export function isLaterToken(offered: string | null, held: string | null): boolean {
   const a = tokenClaims(offered);
   const b = tokenClaims(held);
   const expiry = (claims: { exp?: unknown }) => (typeof claims.exp === 'number' ? claims.exp : Infinity);

@@ -88,15 +88,23 @@ export function checkText(text: unknown, ref: Ref | null, maxText: number = LIMI
   return null;
 }
 
+/** Half of a surrogate pair without its other half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 function isWellFormed(s: string): boolean {
   // String.prototype.isWellFormed is ES2024; the regex is the same test for older engines.
   const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
   if (typeof f === 'function') return f.call(s);
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+  return s.search(LONE_SURROGATE) < 0;
 }
 
-/** The client frame types this protocol version reads. */
-const KNOWN_TYPES: ReadonlySet<string> = new Set(['hello', 'send', 'sync', 'ping']);
+/** `s` with every lone surrogate made U+FFFD, as String.prototype.toWellFormed (ES2024) does. */
+export function toWellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** The client frame types this protocol version reads (the compiler holds it to `ClientFrame`). */
+const KNOWN_TYPES: Record<ClientFrame['type'], true> = { hello: true, send: true, sync: true, ping: true };
 
 /**
  * Parses a text frame from a client. Unknown types come back as `{ ok: true, frame: null }`: the
@@ -107,7 +115,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
   if (isString(o)) return fail(ErrorCode.BAD_JSON, o, null);
   const ref = readRef(o);
   // Only a frame the server reads has its `ref` checked: an unknown type is ignored whatever it carries.
-  if (o.ref !== undefined && ref === null && KNOWN_TYPES.has(o.type as string)) {
+  if (o.ref !== undefined && ref === null && Object.hasOwn(KNOWN_TYPES, o.type as string)) {
     // An error about a send carries its cmid, when it has a readable one.
     const about = o.type === 'send' && isString(o.cmid) && CMID_PATTERN.test(o.cmid) ? o.cmid : null;
     return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', about);

@@ -5,7 +5,7 @@
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { CloseCode, ErrorCode, USER_PATTERN } from '../protocol/index.js';
+import { CloseCode, ErrorCode, toWellFormed, USER_PATTERN } from '../protocol/index.js';
 import type { ImbedServerOptions } from './index.js';
 import type { Store } from './store.js';
 
@@ -19,8 +19,8 @@ const MAX_NAME = 64;
  */
 export function displayName(claim: string): string {
   // A pair the cut splits loses its first half; any other lone half is the claim's own.
-  const cut = /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(claim.slice(MAX_NAME - 1, MAX_NAME + 1)) ? claim.slice(0, MAX_NAME - 1) : claim.slice(0, MAX_NAME);
-  return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const splits = /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(claim.slice(MAX_NAME - 1, MAX_NAME + 1));
+  return toWellFormed(claim.slice(0, splits ? MAX_NAME - 1 : MAX_NAME));
 }
 
 /** How long one fetch of the JWKS may take before the hello is answered with AUTH_UNAVAILABLE. */

@@ -241,10 +241,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const handleAdmin = createAdminHandler({
     secret: options.adminSecret ?? process.env.IMBED_ADMIN_SECRET,
     store,
-    // Stop live delivery to every session that may no longer read the conversation (removed member,
-    // or an open conversation just restricted to members).
-    // Everyone who lost access stops hearing first, so a send flushed by a revocation below (one that
-    // arrived before the change) reaches only those who may still read it, whatever the sessions' order.
+    // Stops live delivery to every session that may no longer read the conversation (removed member, or
+    // an open conversation just restricted to members). All of them stop hearing before any is told, so
+    // a send a revocation stores (one that arrived before the change) reaches only those who still may.
     membershipChanged: (conv) => {
       const lost = hub.subscribers(conv).filter((session) => !ctx.access.can(session.userId, conv) && hub.unsubscribe(conv, session));
       for (const session of lost) session.revoked(conv);
@@ -288,10 +287,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     if (error) ws.send(JSON.stringify(errorFrame(error)));
     ws.close(code, reason);
     // A peer that never answers the close would hold the socket for ws's 30 s, outside every limit:
-    // refusals at a high rate from one address would pile up as open sockets.
-    const hang = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-    hang.unref();
-    ws.once('close', () => clearTimeout(hang));
+    // refusals at a high rate from one address would pile up as open sockets. (As a session that stops
+    // reading is dropped; terminating a socket that has closed meanwhile does nothing.)
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {

@@ -10,7 +10,7 @@ import { isIPv6 } from 'node:net';
  * The limits' clock: ms that only ever grow. The wall clock may step back (an NTP correction, a resumed
  * virtual machine), and buckets would stop refilling and repeats stop expiring for as long.
  */
-export const monotonic = (): number => performance.now();
+const monotonic = (): number => performance.now();
 
 /** A token bucket: holds up to `capacity` tokens and gains `refillPerSecond` of them every second. */
 export class TokenBucket {

@@ -1,6 +1,7 @@
 /**
  * Time formatting for message timestamps, in the chat's locale: hour and minute for today, with the
- * date for older messages, and the year for those of another year. Formatters are built once per locale; `Intl.DateTimeFormat` construction is slow.
+ * date for older messages, and the year for those of another year. Formatters are built once per
+ * locale; `Intl.DateTimeFormat` construction is slow.
  */
 const STYLES = {
   time: { hour: 'numeric', minute: '2-digit' },

@@ -132,7 +132,7 @@ interface OwnedClient {
  * @csspart time - The message time.
  * @csspart status - The status icon of an own message (sending, sent, not sent).
  * @csspart failure - The explanation and actions under a message that was not sent.
- * @csspart failure-reason - The server's reason for refusing the message.
+ * @csspart failure-reason - Why the server refused the message, in the chat's language (`strings.refusal`).
  * @csspart retry-button - Sends a failed message again.
  * @csspart discard-button - Removes a failed message.
  * @csspart new-messages - The "New messages" pill shown when messages arrive while the reader is scrolled up.
@@ -558,7 +558,7 @@ export class ImbedChat extends LitElement {
           tabindex="0"
           @scroll=${this.onScroll}
         >
-          ${this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard }, words, this.#scrollAfterUpdate)}
+          ${this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard, maxText: this.#maxText() }, words, this.#scrollAfterUpdate)}
         </div>
         ${this.newBelow
           ? html`<button type="button" class="new-messages" part="new-messages" @click=${this.onNewMessages}>

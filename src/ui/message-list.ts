@@ -11,9 +11,12 @@ import { splitLinks } from './links.js';
 import type { Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 
+/** What the list needs from the element for the reader's failed messages. */
 export interface MessageActions {
   retry(cmid: string): void;
   discard(cmid: string): void;
+  /** The server's text limit, named under a message refused as too long. */
+  maxText: number;
 }
 
 /**
@@ -44,7 +47,7 @@ function renderStatus(item: ChatItem, strings: Strings): TemplateResult | typeof
 function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings): TemplateResult | typeof nothing {
   if (item.status !== 'failed') return nothing;
   return html`<div class="failure" part="failure">
-    <span part="failure-reason">${item.error?.message ?? strings.failed}</span>
+    <span part="failure-reason">${item.error ? strings.refusal(item.error.code, item.error.message, actions.maxText) : strings.failed}</span>
     <button type="button" part="retry-button" aria-label=${strings.retryLabel} @click=${() => actions.retry(item.cmid)}>
       ${strings.retry}
     </button>

@@ -40,6 +40,23 @@ export const en = {
   },
   charactersLeft: (n: number): string => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
   tooLong: (max: number): string => `This message is too long: the limit is ${max} characters.`,
+  /**
+   * Shown under one of the reader's messages that the server refused for good, by the refusal's `code`
+   * (see the error codes in docs/protocol.md). `reason` is the server's own text, shown only for
+   * `REJECTED`: a message filter's reason, written for the sender. `max` is the server's text limit. A
+   * method, so overridden entries are used here too.
+   */
+  refusal(code: string, reason: string, max: number): string {
+    return code === 'REJECTED' && reason
+      ? reason
+      : code === 'TEXT_TOO_LONG'
+        ? this.tooLong(max)
+        : code === 'FORBIDDEN'
+          ? this.notMember
+          : code === 'SPAM'
+            ? 'You sent this too many times in a short while.'
+            : 'The server did not accept this message.';
+  },
   noClient: 'The chat is not connected: set server, token and conversation.',
   notMember: 'You are not a member of this conversation.',
   signedOut: 'Signed out.',

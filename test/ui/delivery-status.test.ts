@@ -1,5 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { LIMITS } from '../../src/client/index.js';
+import { en } from '../../src/ui/strings.js';
+import { REFUSED_MARK, REFUSED_TEXT } from '../support/refused-text.js';
 import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
 import { bannerText, fillComposer, freshUser, maybePart, messageNode, mountBare, mountChat, part, root, statusOf, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
@@ -82,6 +84,15 @@ describe('<imbed-chat> delivery status', () => {
     await until(() => bannerText(el) === '', 'the banner to clear');
   });
 
+  it('shows a message filter\'s own reason under the message it refused', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    await el.send(REFUSED_TEXT);
+    await until(() => statusOf(el, REFUSED_TEXT) === 'failed', 'the refusal');
+    const reason = messageNode(el, REFUSED_TEXT)!.querySelector('[part~="failure-reason"]')?.textContent;
+    expect(reason).to.equal(`the test server refuses texts marked ${REFUSED_MARK}`);
+  });
+
   it('shows the server\'s reason with Retry and Discard when the server refuses a queued message', async () => {
     // A chat that has never reached the server knows only the protocol's text limit, not the test
     // server's 1000: the composer takes a longer text, and the server refuses it once it is back.
@@ -107,7 +118,8 @@ describe('<imbed-chat> delivery status', () => {
     await until(() => statusOf(el, longText) === 'failed', 'the server to refuse the message');
     expect(el.client!.maxText).to.equal(maxText);
     const node = messageNode(el, longText)!;
-    expect(node.querySelector('[part~="failure-reason"]')?.textContent).to.contain(String(maxText));
+    // In the chat's words, with the server's limit; not the server's text for developers.
+    expect(node.querySelector('[part~="failure-reason"]')?.textContent).to.equal(en.tooLong(maxText));
     const retry = node.querySelector<HTMLButtonElement>('[part~="retry-button"]')!;
     expect(retry.textContent?.trim()).to.equal('Retry');
     expect(node.querySelector('[part~="discard-button"]')).to.not.equal(null);

@@ -52,6 +52,17 @@ describe('<imbed-chat> locale choice', () => {
     }
   });
 
+  it('words a refusal by its code in the chat\'s language, and shows a message filter\'s own reason', () => {
+    expect(en.refusal('TEXT_TOO_LONG', '`text` is longer than 1000 characters', 1000)).to.equal(en.tooLong(1000));
+    expect(zhCN.refusal('TEXT_TOO_LONG', '`text` is longer than 1000 characters', 1000)).to.equal('消息过长：最多 1000 个字。');
+    expect(zhCN.refusal('FORBIDDEN', 'no access to c1', 1000)).to.equal(zhCN.notMember);
+    expect(zhCN.refusal('SPAM', 'the same text was sent too many times in a short while', 1000)).to.equal('短时间内重复发送次数过多。');
+    expect(zhCN.refusal('REJECTED', '不允许发送链接', 1000)).to.equal('不允许发送链接');
+    expect(en.refusal('BAD_FRAME', '`text` has an unpaired surrogate', 1000)).to.equal('The server did not accept this message.');
+    // Words the refusal is made of follow the host's overrides.
+    expect(localize('en', [], { notMember: 'Members only.' }).strings.refusal('FORBIDDEN', '', 1000)).to.equal('Members only.');
+  });
+
   it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {
     const facts = { state: 'offline', pending: 3, storageKind: 'indexeddb', wasOnline: true, stopReason: '' } as const;
     expect(describeConnection(facts, zhCN).status).to.equal('已离线，3 条消息等待发送');

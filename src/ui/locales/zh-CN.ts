@@ -32,6 +32,17 @@ export const zhCN: Strings = {
   },
   charactersLeft: (n) => (n >= 0 ? `还可输入 ${n} 个字` : `已超出 ${-n} 个字`),
   tooLong: (max) => `消息过长：最多 ${max} 个字。`,
+  refusal(code, reason, max) {
+    return code === 'REJECTED' && reason
+      ? reason
+      : code === 'TEXT_TOO_LONG'
+        ? this.tooLong(max)
+        : code === 'FORBIDDEN'
+          ? this.notMember
+          : code === 'SPAM'
+            ? '短时间内重复发送次数过多。'
+            : '服务器未接受这条消息。';
+  },
   noClient: '聊天未连接：请设置 server、token 和 conversation。',
   notMember: '你不是此会话的成员。',
   signedOut: '已退出登录。',

@@ -19,19 +19,24 @@ const MAX_CHARS = 160;
 /** One line to announce: who (or what happened) and the message's text. */
 type Notice = Pick<Message, 'name' | 'text'>;
 
-/** The lines announced for one batch: each message as "name: text", or a count for a long batch. */
-export function announcement(messages: readonly Notice[], strings: Strings): string[] {
-  if (messages.length > MAX_LINES) return [strings.announceMany(messages.length)];
-  return messages.map(({ name, text }) => {
-    const short = text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text;
-    return strings.announceMessage(name, short);
-  });
+/**
+ * The lines announced for one batch: each arrival as "name: text", or their count for a long batch, then
+ * each refusal (at most `MAX_LINES`) as "Not sent: text", so a refusal is never counted as news.
+ */
+export function announcement(arrived: readonly Notice[], strings: Strings, refused: readonly string[] = []): string[] {
+  const line = ({ name, text }: Notice): string =>
+    strings.announceMessage(name, text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text);
+  return [
+    ...(arrived.length > MAX_LINES ? [strings.announceMany(arrived.length)] : arrived.map(line)),
+    ...refused.slice(0, MAX_LINES).map((text) => line({ name: strings.failed, text })),
+  ];
 }
 
 export class Announcer implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   readonly #strings: () => Strings;
   #queue: Notice[] = [];
+  #refused: string[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
    * The last batch's lines, as nodes made for that batch: screen readers read nodes added to the region,
@@ -54,13 +59,15 @@ export class Announcer implements ReactiveController {
 
   /** Queues the notice that a message the reader sent was refused for good: "Not sent: its text". */
   refused(text: string): void {
-    this.add({ name: this.#strings().failed, text });
+    this.#refused.push(text);
+    this.#timer ??= setTimeout(this.#flush, BATCH_DELAY);
   }
 
   hostDisconnected(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue = [];
+    this.#refused = [];
   }
 
   /** The status region. Always rendered, so screen readers have it registered before anything is written. */
@@ -72,7 +79,7 @@ export class Announcer implements ReactiveController {
 
   readonly #flush = (): void => {
     this.#timer = undefined;
-    this.#lines = announcement(this.#queue.splice(0), this.#strings()).map((line) => {
+    this.#lines = announcement(this.#queue.splice(0), this.#strings(), this.#refused.splice(0)).map((line) => {
       const node = document.createElement('p');
       node.textContent = line;
       return node;

@@ -281,6 +281,14 @@ describe('<imbed-chat> announcements', () => {
     expect(long!.length).to.be.below(200);
     expect(long!.endsWith('…')).to.equal(true);
   });
+
+  it('reads refusals after the arrivals of their batch, never counted among the new messages', () => {
+    const message = (name: string, text: string) => ({ conv: 'c', seq: 1, cmid: 'm', from: name, name, text, ts: 0 });
+    const arrived = [1, 2, 3].map((i) => message('Bob', `m${i}`));
+    expect(announcement(arrived, en, ['mine'])).to.deep.equal(['Bob: m1', 'Bob: m2', 'Bob: m3', 'Not sent: mine']);
+    expect(announcement([...arrived, message('Bob', 'm4')], en, ['mine'])).to.deep.equal(['4 new messages', 'Not sent: mine']);
+    expect(announcement([], zhCN, ['a', 'b', 'c', 'd'])).to.deep.equal(['发送失败：a', '发送失败：b', '发送失败：c']);
+  });
 });
 
 describe('<imbed-chat> by keyboard', () => {

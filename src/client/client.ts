@@ -413,12 +413,7 @@ export class ImbedClient extends ImbedEventTarget {
       canRefreshToken: this.#options.tokenProvider !== undefined || renewed,
       ...(refusal && { refusal }),
     });
-    if (decision.action === 'stop') {
-      this.#closeSocket('');
-      this.#setState('stopped', decision.reason, code);
-      this.#emitSharedError({ code: decision.errorCode, message: decision.reason, retryable: false, fatal: true });
-      return;
-    }
+    if (decision.action === 'stop') return this.#stopFor(decision.errorCode, decision.reason, '', code);
     this.#endSession();
     // Only the hello's token is expired.
     if (decision.action === 'refresh' && !renewed) this.#tokens.expire();
@@ -686,6 +681,7 @@ export class ImbedClient extends ImbedEventTarget {
         open: () => this.#onOpen(),
         frame: (frame) => this.#onFrame(frame),
         close: (code, reason) => this.#onClose(code, reason),
+        refused: (error) => this.#stopFor(ClientErrorCode.BAD_OPTIONS, `the browser will not open a WebSocket to ${this.#url}: ${error}`),
       },
     );
     this.#connection = connection;
@@ -766,10 +762,18 @@ export class ImbedClient extends ImbedEventTarget {
    * `owner`, and draining them now would send one user's messages as another's.
    */
   #refuseUser(user: string): void {
-    this.#closeSocket('another user');
     const message = `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
-    this.#setState('stopped', message);
-    this.#emitSharedError({ code: ClientErrorCode.USER_CHANGED, message, retryable: false, fatal: true });
+    this.#stopFor(ClientErrorCode.USER_CHANGED, message, 'another user');
+  }
+
+  /**
+   * Stops for good because nothing can succeed until the host acts (a fatal close, another user, a URL
+   * the browser will not open), and tells the host and the other tabs why with `errorCode`.
+   */
+  #stopFor(errorCode: string, reason: string, socketReason = '', code?: number): void {
+    this.#closeSocket(socketReason);
+    this.#setState('stopped', reason, code);
+    this.#emitSharedError({ code: errorCode, message: reason, retryable: false, fatal: true });
   }
 
   // ---- the browser's hints about the network ----

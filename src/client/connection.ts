@@ -16,7 +16,10 @@
  *    never rejects, and `stop()` throws the instance away;
  * 6. its own backoff has no jitter and restarts at zero after every long-lived connection, so a server
  *    restart would get every client back at the same instant: we set its delays to 0 and wait in the
- *    URL provider instead, with growth and per-attempt jitter, where "retry now" can cut the wait short.
+ *    URL provider instead, with growth and per-attempt jitter, where "retry now" can cut the wait short;
+ * 7. a WebSocket constructor that throws (Chromium and Firefox throw a SecurityError for `ws://` from an
+ *    https page, and for a port they block) rejects inside its connect chain, where nothing reports it,
+ *    and leaves `_connectLock` set: the socket class we give it reports the throw first.
  */
 import ReconnectingWebSocket from 'reconnecting-websocket';
 import { parseServerFrame, PROTOCOL } from '../protocol/index.js';
@@ -35,6 +38,11 @@ export interface ConnectionHooks {
   frame(frame: ServerFrame): void;
   /** The socket closed or an attempt failed; RWS will try again unless `stop()` is called now. */
   close(code: number, reason: string): void;
+  /**
+   * The browser would not create a socket for the URL (trap 7), so no attempt can ever succeed; RWS makes
+   * none again. `error` is what the WebSocket constructor threw.
+   */
+  refused(error: unknown): void;
 }
 
 /** Backoff bounds in ms. */
@@ -75,6 +83,17 @@ export class Connection {
     this.#backoff = backoff;
     this.#hooks = hooks;
     this.#rws = new ReconnectingWebSocket(() => this.#nextUrl(), protocols, {
+      // Trap 7. The error is thrown on as well: RWS is left waiting on its lock, and the owner stops.
+      WebSocket: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          try {
+            super(url, protocols);
+          } catch (error) {
+            hooks.refused(error);
+            throw error;
+          }
+        }
+      },
       maxEnqueuedMessages: 0,
       minReconnectionDelay: 0,
       maxReconnectionDelay: 0,

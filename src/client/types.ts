@@ -181,7 +181,8 @@ export const ClientErrorCode = {
   USER_CHANGED: 'USER_CHANGED',
   /**
    * `<imbed-chat>`'s `server` is not a URL, or its `conversation` not an id the protocol allows (`ImbedClient`
-   * throws a `TypeError` for these): no client runs until the host sets usable ones.
+   * throws a `TypeError` for these): no client runs until the host sets usable ones. Also the fatal error
+   * of a client whose URL the browser will not open a WebSocket to (`ws://` from an https page): it stops.
    */
   BAD_OPTIONS: 'BAD_OPTIONS',
 } as const;

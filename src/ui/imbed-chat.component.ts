@@ -110,7 +110,7 @@ interface OwnedClient {
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
- * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed). `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
+ * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed; also when the browser will not open `server`, e.g. `ws://` from an https page). `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
  * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
  * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.

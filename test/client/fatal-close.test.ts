@@ -46,6 +46,7 @@ describe('fatal closes', () => {
         closes.push({ code, reason });
         connection.stop();
       },
+      refused: () => {},
     }, ['imbed.v0']);
     await until(() => closes.length > 0, 'the server closed the socket');
     expect(opened).to.equal(1);

@@ -40,20 +40,24 @@ export class LeaderElection {
   constructor(name: string, onLead: () => void, onTaken: () => void) {
     const request = (options: LockOptions) =>
       navigator.locks.request(name, options, take).catch(() => {
-        // Aborted by stop() while waiting: nothing to release.
+        // Aborted by stop() while waiting: nothing to release. Any other refusal (a document that is not
+        // fully active, storage the browser denies) would leave this client waiting for a lead that never
+        // comes: it leads without the lock, and the server drops a message that two tabs send twice.
+        if (!this.#stopped) void lead();
       });
-    const take = (lock: Lock | null) => {
-      if (this.#stopped) return undefined;
-      if (!lock) {
-        // Held by another client: wait in line, which alone would never say that the lock is taken.
-        request({ signal: this.#abort.signal });
-        onTaken();
-        return undefined;
-      }
+    const lead = () => {
       this.#won = true;
       onLead();
       // Held until stop(); the browser also releases it when this tab goes away.
       return new Promise<void>((resolve) => (this.#release = resolve));
+    };
+    const take = (lock: Lock | null) => {
+      if (this.#stopped) return undefined;
+      if (lock) return lead();
+      // Held by another client: wait in line, which alone would never say that the lock is taken.
+      request({ signal: this.#abort.signal });
+      onTaken();
+      return undefined;
     };
     // First without waiting: the browser grants the lock if it is free, else answers at once with none.
     // (`signal` may not go with `ifAvailable`; this request never waits, so it needs none.)

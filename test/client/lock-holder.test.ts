@@ -115,3 +115,20 @@ describe('a tab whose group lock is held by a client that never says here', () =
     expect([...sentTexts(reader.client, conv)].sort()).to.deep.equal(['from the first', 'from the second']);
   });
 });
+
+describe('a tab whose browser refuses the Web Lock request', () => {
+  afterEach(async () => {
+    delete (navigator.locks as { request?: unknown }).request;
+    await stopAll();
+  });
+
+  it('leads without the lock rather than wait for good, and delivers', async () => {
+    // As a document that is not fully active, or whose storage the browser denies, is answered.
+    navigator.locks.request = () => Promise.reject(new DOMException('the request was denied', 'SecurityError'));
+    const conv = freshConv();
+    const { client } = await makeClient(freshUser('alice'), [conv]);
+    await online(client, 'the client online without the lock');
+    await client.send(conv, 'no lock needed');
+    await until(() => sentTexts(client, conv).includes('no lock needed'), 'the message sent');
+  });
+});

@@ -267,25 +267,25 @@ export const REFUSED_SEND_HOLD = 60_000;
  * a flood.
  */
 export class ConnectionLimits {
-  private readonly frames: TokenBucket | null;
+  /**
+   * Null with no frame rate. `frames` is the rate itself. `refusals` are the refusals the connection may
+   * still earn before it counts as a flood: a well-behaved client can have at most a catch-up (one `sync`
+   * per conversation, at most 100) plus a burst of sends in flight when it is first refused; ten bursts
+   * is well beyond that. It refills at the frame rate, so a client that keeps sending at twice the rate
+   * is refused half its frames for good, and one far over it is closed within moments, even though some
+   * of its frames keep getting through.
+   */
+  private readonly rate: { frames: TokenBucket; refusals: TokenBucket } | null;
   /** The send refused for rate that every other send waits behind, and when its own wait ends. */
   private refused: { cmid: string; until: number } | null = null;
-  /**
-   * Refusals the connection may still earn before it counts as a flood. A well-behaved client can have
-   * at most a catch-up (one `sync` per conversation, at most 100) plus a burst of sends in flight when it
-   * is first refused; ten bursts is well beyond that. It refills at the frame rate, so a client that
-   * keeps sending at twice the rate is refused half its frames for good, and one far over it is closed
-   * within moments, even though some of its frames keep getting through.
-   */
-  private readonly refusals: TokenBucket | null;
 
   constructor(
     private readonly registry: LimitsRegistry,
     private readonly clock: () => number = monotonic,
   ) {
     const fps = registry.config.framesPerSecond;
-    this.frames = fps > 0 ? new TokenBucket(2 * fps, fps, clock()) : null;
-    this.refusals = fps > 0 ? new TokenBucket(Math.max(200, 20 * fps), fps, clock()) : null;
+    const now = clock();
+    this.rate = fps > 0 ? { frames: new TokenBucket(2 * fps, fps, now), refusals: new TokenBucket(Math.max(200, 20 * fps), fps, now) } : null;
   }
 
   /**
@@ -293,11 +293,12 @@ export class ConnectionLimits {
    * once that is empty the verdict says to close.
    */
   frame(): FrameVerdict {
-    if (!this.frames) return { ok: true };
+    const rate = this.rate;
+    if (!rate) return { ok: true };
     const now = this.clock();
-    const wait = this.frames.take(1, now);
+    const wait = rate.frames.take(1, now);
     if (wait === 0) return { ok: true };
-    return { ok: false, retryAfter: wait, flood: this.refusals!.take(1, now) > 0 };
+    return { ok: false, retryAfter: wait, flood: rate.refusals.take(1, now) > 0 };
   }
 
   /**

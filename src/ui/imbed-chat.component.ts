@@ -16,32 +16,10 @@ import { nativeStorageDeclared } from './bridge-contract.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
-import { readOwnUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
+import { newestStored, UnreadTracker } from './unread-tracker.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
-
-/** The read state the element keeps for the shown conversation; see `#read`. */
-interface ReadState {
-  key: string;
-  client: ImbedClient;
-  /** The client's user when the record was read: null until a token provider's first welcome. */
-  user: string | null;
-  seen: number | null;
-  stored: number;
-  saved: string;
-}
-
-/** The newest stored message among `items` (the highest seq; own messages not yet stored come after it). */
-function newestStored(items: readonly ChatItem[]): ChatItem | undefined {
-  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.seq !== null) return items[i];
-  return undefined;
-}
-
-/** The highest seq among `items`, 0 when none is stored. */
-function newestSeq(items: readonly ChatItem[]): number {
-  return newestStored(items)?.seq ?? 0;
-}
 
 /** Whether the log is scrolled to (within `NEAR_BOTTOM` of) its newest message. */
 function atNewest(log: HTMLElement): boolean {
@@ -194,7 +172,6 @@ export class ImbedChat extends LitElement {
     draft: { state: true, attribute: false },
     composerError: { state: true, attribute: false },
     newBelow: { state: true, attribute: false },
-    unreadCount: { state: true, attribute: false },
   };
 
   /** WebSocket URL of the imbed server. */
@@ -240,7 +217,6 @@ export class ImbedChat extends LitElement {
   private draft = '';
   private composerError = '';
   private newBelow = false;
-  private unreadCount = 0;
 
   get #log(): HTMLElement | null {
     return this.renderRoot?.querySelector('.log') ?? null;
@@ -283,7 +259,7 @@ export class ImbedChat extends LitElement {
       // The first catch-up of a client is history, not news: only what arrives after it is announced.
       if (!this.#controller.wasOnline) return;
       this.#announcer.add(message);
-      if (this.isUnseen()) this.#notify?.notifier.arrived(message, this.countUnread());
+      if (this.isUnseen()) this.#notify?.notifier.arrived(message, this.#unread.recount());
     },
     onError: (detail) => {
       this.noteHold(detail);
@@ -324,11 +300,8 @@ export class ImbedChat extends LitElement {
   #draftFor?: ChatOf;
   /** Stops the client of an element that left the document and did not come back within the task (a move). */
   #leaving: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * The read state of the shown conversation (unread-record.ts): `seen` is the highest seq seen, null on
-   * a first visit until its history is in; `saved` what was last stored, so renders do not rewrite it.
-   */
-  #read: ReadState | null = null;
+  /** The unread count, and what the person has seen of the shown conversation. */
+  readonly #unread = new UnreadTracker(this);
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside?: boolean;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
@@ -371,7 +344,7 @@ export class ImbedChat extends LitElement {
 
   /** How many messages from others are newer than the newest one seen here (this browser, across reloads). */
   get unread(): number {
-    return this.unreadCount;
+    return this.#unread.tally;
   }
 
   /** Opens the launcher panel and moves focus into the composer. */
@@ -421,16 +394,13 @@ export class ImbedChat extends LitElement {
     this.#lastOwned = undefined;
     this.#signedOut = true;
     this.#leaveClient();
-    if (this.#read) writeUnread(this.#read.key, null);
-    this.#read = null;
-    this.setUnread(0);
+    this.#unread.forgetSeen();
     await cleared;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.onVisibility);
-    addEventListener('storage', this.onStorage);
     clearTimeout(this.#leaving);
     this.syncClient();
   }
@@ -438,7 +408,6 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
-    removeEventListener('storage', this.onStorage);
     clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
     // A framework that moves the element (a portal, a re-parenting) takes it out and puts it back in one
@@ -493,7 +462,7 @@ export class ImbedChat extends LitElement {
       this.newBelow = false;
     }
     // Here rather than in updated(): a count that changes renders with this update, not in another one.
-    this.trackUnread();
+    this.#trackUnread();
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -582,7 +551,7 @@ export class ImbedChat extends LitElement {
     if (this.mode !== 'launcher' || !launcher) return html`${body}${this.#announcer.render()}`;
     // The button comes first in the tab order, then the panel it opens.
     return html`
-      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.unreadCount, label: this.opened ? strings.closeChat : strings.openChat(this.unreadCount) }, this.toggle, this.onPanelKeydown)}
+      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.#unread.tally, label: this.opened ? strings.closeChat : strings.openChat(this.#unread.tally) }, this.toggle, this.onPanelKeydown)}
       ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.close, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
@@ -596,64 +565,9 @@ export class ImbedChat extends LitElement {
     return (this.mode === 'launcher' && !!this.#launcherMode && !this.opened) || document.visibilityState === 'hidden';
   }
 
-  /**
-   * The read state of the shown conversation, loaded from storage when the client or conversation
-   * changed. A record of another user is not this person's: it is ignored, and overwritten once seen.
-   */
-  private readState(): ReadState | null {
-    const client = this.client;
-    if (!client || !this.conversation) return (this.#read = null);
-    const key = unreadKey(this.server, this.conversation);
-    // Read again once the user is known: a record read before may be another user's.
-    if (this.#read?.key !== key || this.#read.client !== client || this.#read.user !== client.user) {
-      const own = readOwnUnread(key, client.user);
-      this.#read = { key, client, user: client.user, seen: own?.s ?? null, stored: own?.n ?? 0, saved: '' };
-    }
-    return this.#read;
-  }
-
-  /**
-   * Unread messages: those from others with a seq above the seen one, counted from the newest item.
-   * Before any item is loaded, the stored count stands in, so a reload does not flash the badge to 0.
-   */
-  private countUnread(): number {
-    const read = this.readState();
-    if (read?.seen == null) return 0;
-    const items = this.#items();
-    if (items.length === 0) return read.stored;
-    let count = 0;
-    for (let i = items.length - 1; i >= 0; i--) {
-      const { seq, mine } = items[i]!;
-      if (seq === null) continue;
-      if (seq <= read.seen) break;
-      if (!mine) count++;
-    }
-    return count;
-  }
-
-  /**
-   * Moves the seen seq to the newest message while the person can see it (visible, open, not scrolled
-   * up), so the count goes back to 0; a first visit starts there once its history is in, so old history
-   * is never unread. Then updates the count and stores both. Runs in every update.
-   */
-  private trackUnread(): void {
-    const read = this.readState();
-    const user = this.client?.user;
-    if (!read) return this.setUnread(0);
-    // Known from the token, or only after welcome with a token provider: until then only the count shows.
-    if (!user) return this.setUnread(this.countUnread());
-    const newest = newestSeq(this.#items());
-    if ((!this.isUnseen() && !this.newBelow) || (read.seen === null && this.#controller.wasOnline)) {
-      read.seen = Math.max(read.seen ?? 0, newest);
-    }
-    const count = this.countUnread();
-    if (read.seen !== null) {
-      const record = { u: user, s: read.seen, n: count };
-      const saved = JSON.stringify(record);
-      if (saved !== read.saved) writeUnreadSoon(read.key, record);
-      read.saved = saved;
-    }
-    this.setUnread(count);
+  /** Counts the unread messages again; what is in view counts as seen while the person can see it. */
+  #trackUnread(): void {
+    this.#unread.trackSeen(!this.isUnseen() && !this.newBelow, this.#controller.wasOnline);
   }
 
   /** `imbed-ready`, once per client: the first time the current client is online. */
@@ -662,12 +576,6 @@ export class ImbedChat extends LitElement {
     if (!client || client === this.#readyClient) return;
     this.#readyClient = client;
     this.dispatchEvent(imbedEvent('imbed-ready', { user: client.user }));
-  }
-
-  private setUnread(count: number): void {
-    if (count === this.unreadCount) return;
-    this.unreadCount = count;
-    this.dispatchEvent(imbedEvent('imbed-unread', { count }));
   }
 
   /** The words and time locale in effect: `lang` (own or inherited), else the browser's; `strings` on top. */
@@ -863,7 +771,7 @@ export class ImbedChat extends LitElement {
     this.#list.scrolled();
     if (this.#log) this.#noteScroll(this.#log);
     if (this.newBelow && this.#atEnd) {
-      // The update this schedules counts the messages now in view as seen (trackUnread).
+      // The update this schedules counts the messages now in view as seen (the unread tracker).
       this.newBelow = false;
     }
   }
@@ -894,20 +802,7 @@ export class ImbedChat extends LitElement {
   private readonly onVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
     this.#notify?.notifier.seen();
-    this.trackUnread();
-  };
-
-  /**
-   * Another tab of this origin stored the read state of this conversation: what the person saw there is
-   * seen here too, so this tab's badge follows and its next write does not take the record back.
-   */
-  private readonly onStorage = (event: StorageEvent): void => {
-    const read = this.#read;
-    const stored = read && event.key === read.key ? readOwnUnread(read.key, read.user) : null;
-    if (stored && stored.s > (read!.seen ?? -1)) {
-      read!.seen = stored.s;
-      this.requestUpdate();
-    }
+    this.#trackUnread();
   };
 
   private onPanelKeydown(event: KeyboardEvent): void {

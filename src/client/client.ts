@@ -645,7 +645,7 @@ export class ImbedClient extends ImbedEventTarget {
         }
         this.#setState(to, reason, code);
       },
-      lastChange: () => this.#lastChange,
+      lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: () => this.reconnect(),
       restart: (token) => {

@@ -36,8 +36,11 @@ export interface TabGroupHost {
   refreshAll(): void;
   /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
   follow(change: Omit<StateChange, 'from'>, me?: Me): void;
-  /** Leader: the last state change, to tell a follower that joins. */
-  lastChange(): StateChange;
+  /**
+   * Leader: the last state change, to tell a follower that joins; null once the leader is stopping: its
+   * own `stopped` is not the followers' state, and they hear the next leader's after its `resign`.
+   */
+  lastChange(): StateChange | null;
   /** Leader: who the user is, as far as known. */
   me(): Me;
   /** Leader: a follower asked for "retry now". */
@@ -106,9 +109,9 @@ export class TabGroup {
     this.#channel.post({ type: 'stored', conv, seqs });
   }
 
-  /** Leader: the connection state changed. */
-  announceState(change: StateChange): void {
-    if (this.#host.leading()) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
+  /** Leader: the connection state changed (null: nothing to say, the leader is stopping). */
+  announceState(change: StateChange | null): void {
+    if (change && this.#host.leading()) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
   }
 
   /** Leader: an error every tab's person should hear of. */

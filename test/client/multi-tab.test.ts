@@ -237,6 +237,50 @@ describe('several tabs of one browser', () => {
     await online(follower.client, 'online through its own socket');
   });
 
+  it('tells a tab that joins while the leader stops nothing of its own stop: that tab hears of the next leader', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    const leader = await makeClient(user, [conv], { dbName });
+    await online(leader.client, 'the first tab online');
+    const follower = await makeClient(user, [conv], { dbName });
+    await online(follower.client, 'the following tab online');
+    const heard: Array<{ type: string; change?: { to: string } }> = [];
+    const channel = new BroadcastChannel(tabGroupName(dbName, [conv]));
+    channel.onmessage = (event: MessageEvent) => heard.push(event.data as (typeof heard)[number]);
+    // Holds the outbox, so the leader's stop waits for a send's write: the window a joining tab can fall in.
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(dbName);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    let held = true;
+    const outbox = db.transaction('outbox', 'readwrite').objectStore('outbox');
+    const spin = (): void => {
+      if (held) outbox.count().onsuccess = spin;
+    };
+    spin();
+    try {
+      const sent = leader.client.send(conv, 'written while the leader stops');
+      // Let the send reach its write, which waits for the outbox.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stopping = leader.client.stop();
+      channel.postMessage({ type: 'join' });
+      // An answer not given can only be shown by waiting: far longer than the channel takes.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(leader.client.state).to.equal('stopped');
+      held = false;
+      await Promise.all([sent, stopping]);
+    } finally {
+      held = false;
+      db.close();
+    }
+    await until(() => heard.some((m) => m.type === 'resign'), 'the leader to resign');
+    expect(heard.filter((m) => m.type === 'state' && m.change?.to === 'stopped')).to.deep.equal([]);
+    await online(follower.client, 'the following tab online through its own socket');
+    channel.close();
+  });
+
   it('restarts with the newer token when a tab asks for a restart with an older one', async () => {
     const conv = freshConv();
     const dbName = freshDb();

@@ -14,19 +14,31 @@ import { bridgeLoaded, loadBridge } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
-/**
- * Loads the bridge's code, and after a failure asks again up to `retries` times, `PART_RETRY_AFTER`
- * apart: each time a request, also when one made meanwhile (back online) failed less than that ago.
- */
-function load(retries: number): void {
-  loadBridge(true).catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER));
+/** Calls made before the bridge's code arrived (`attach`, `detach`, `post`), to apply in order when it does. */
+const waiting: Array<(real: WebViewBridge) => void> = [];
+
+function applyWaiting(real: WebViewBridge): void {
+  for (const use of waiting.splice(0)) use(real);
 }
 
-/** Runs `use` with the bridge's code: now if it is here, else once it has loaded. */
+/**
+ * Loads the bridge's code (`retry`: also when a load failed less than `PART_RETRY_AFTER` ago) and applies
+ * what waits for it. A load that fails is reported by the loader; what waits stays for the next one.
+ */
+function fetchBridge(retry?: boolean): Promise<unknown> {
+  return loadBridge(retry).then(applyWaiting);
+}
+
+/** Loads the bridge's code, and after a failure asks again up to `retries` times, `PART_RETRY_AFTER` apart. */
+function load(retries: number): void {
+  fetchBridge(true).catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER));
+}
+
+/** Runs `use` with the bridge's code: now if it is here, else once it has loaded (by this call or a later one). */
 function withBridge(use: (real: WebViewBridge) => void): void {
   if (bridgeLoaded) return use(bridgeLoaded);
-  // A bridge that cannot load is reported by the loader, which tries again on a call `PART_RETRY_AFTER` later.
-  loadBridge().then(use, () => {});
+  waiting.push(use);
+  fetchBridge().catch(() => {});
 }
 
 export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'detach' | 'receive' | 'post' | 'start'> = {
@@ -38,7 +50,7 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   detach: () => withBridge((real) => real.detach()),
   receive(input) {
     if (bridgeLoaded) return bridgeLoaded.receive(input);
-    withBridge(() => {});
+    fetchBridge().catch(() => {});
     return false;
   },
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
@@ -48,6 +60,6 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   start() {
     if (!nativeSink()) return;
     load(5);
-    addEventListener('online', () => bridgeLoaded || loadBridge(true).catch(() => {}));
+    addEventListener('online', () => bridgeLoaded || fetchBridge(true).catch(() => {}));
   },
 };

@@ -6,7 +6,7 @@
  * API, adds no global of its own and never listens to the window's `message` event. It also carries the
  * operations of the store an app that declares `storage` keeps for the chat (native-store.ts).
  */
-import type { ChatStore } from '../client/index.js';
+import type { ChatStore, ImbedClient } from '../client/index.js';
 import type { ImbedChat } from './imbed-chat.component.js';
 import type { ImbedErrorDetail, ImbedMessageDetail, ImbedStatusDetail } from './events.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeMeta, nativeSink } from './bridge-contract.js';
@@ -115,8 +115,15 @@ export class WebViewBridge {
       return ms > 0 ? Math.min(ms, 2 ** 31 - 1) : STORAGE_TIMEOUT;
     },
   );
+  /** The client the host last heard `ready` for: the element says `imbed-ready` once per client. */
+  #readyFor: ImbedClient | null = null;
   readonly #forward = (event: Event): void => {
-    this.post(FORWARDED[event.type]!((event as CustomEvent).detail as never));
+    const message = FORWARDED[event.type]!((event as CustomEvent).detail as never);
+    const client = this.#element?.client ?? null;
+    if (message.type === 'ready') this.#readyFor = client;
+    this.post(message);
+    // Bound while that client was reconnecting, after its `imbed-ready`: the host hears `ready` now.
+    if (message.type === 'status' && message.state === 'online' && client && this.#readyFor !== client) this.#ready(client.user);
   };
 
   /** The `<imbed-chat>` whose events go to the native host, or null. */
@@ -210,6 +217,11 @@ export class WebViewBridge {
     if (nativeSink()) this.#sync();
   }
 
+  #ready(user: string | null): void {
+    this.#readyFor = this.#element?.client ?? null;
+    this.post(ready(user));
+  }
+
   #refuse(code: string, message: string, command?: string): false {
     this.post({ v: 1, type: 'error', code, message, fatal: false, ...(command ? { command } : {}) });
     return false;
@@ -217,6 +229,8 @@ export class WebViewBridge {
 
   #target(id: string | undefined): ImbedChat | null {
     if (id === undefined) return this.#element ?? document.querySelector('imbed-chat');
+    // The attached element first: inside a shadow root, getElementById does not find it.
+    if (this.#element?.id === id) return this.#element;
     const found = document.getElementById(id);
     return found && (found === this.#element || found.localName === 'imbed-chat') ? (found as ImbedChat) : null;
   }
@@ -227,12 +241,16 @@ export class WebViewBridge {
     this.#element = element;
     if (!element) return;
     for (const name of Object.keys(FORWARDED)) element.addEventListener(name, this.#forward);
-    // The element announced `imbed-ready` before the bridge listened: the host still needs its handshake.
-    if (element.client?.state === 'online') this.post(ready(element.client.user));
+    // What the element said before the bridge listened (its code may arrive late, or `attach` come late):
+    // the handshake if its client is online (else at its next `online`), the count, the connection's state.
+    const client = element.client;
+    if (client?.state === 'online') this.#ready(client.user);
+    if (element.unread) this.post({ v: 1, type: 'unread', count: element.unread });
+    if (client) this.post({ v: 1, type: 'status', state: client.state, pending: client.pendingCount(element.conversation) });
     // No one is signed in yet (no token once its attributes are applied): an app that brings the token
     // itself waits for a `ready` before its `setToken`, so it gets one, for no user.
     void element.updateComplete.then(() => {
-      if (this.#element === element && !element.client && !element.token && !element.tokenProvider) this.post(ready(null));
+      if (this.#element === element && !element.client && !element.token && !element.tokenProvider) this.#ready(null);
     });
     this.#watch();
   }

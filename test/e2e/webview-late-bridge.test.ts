@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, until } from '../support/browser.ts';
+import { ServerProcess } from '../support/server-process.ts';
+
+/**
+ * The WebView bridge whose code (`imbed-bridge.js`, a part of the script build) or whose `attach` comes
+ * after the element has been at work: the native side must still get what the element said meanwhile.
+ * The scripts come from a CDN the test answers; the chat server is a real one.
+ */
+
+const ORIGIN = 'https://cdn.imbed.test';
+const dist = (name: string) => readFileSync(fileURLToPath(new URL(`../../dist/${name}`, import.meta.url)), 'utf8');
+
+type Message = { type: string; [field: string]: unknown };
+
+/** A page with a fake Android native side defined before `imbed.js`; `bridgeServed()` says whether the CDN serves the bridge's code. */
+async function appPage(browser: Browser, bridgeServed: () => boolean): Promise<Page> {
+  const page = await browser.newPage();
+  await page.route((url) => url.origin === ORIGIN, (route) => {
+    const name = new URL(route.request().url()).pathname.slice(1);
+    if (name === 'imbed-bridge.js' && !bridgeServed()) return route.fulfill({ status: 503, body: 'unavailable' });
+    return route.fulfill({ contentType: 'text/javascript', body: dist(name) });
+  });
+  await page.setContent(`<!doctype html><html lang="en"><head>
+<script>window.toApp = []; window.ImbedNative = { postMessage: (json) => window.toApp.push(JSON.parse(json)) };</script>
+<script src="${ORIGIN}/imbed.js"></script></head><body></body></html>`);
+  return page;
+}
+
+/** Mounts an `<imbed-chat>` with these attributes inside a shadow root, where the bridge never finds it by itself. */
+async function mountNested(page: Page, attributes: Record<string, string>): Promise<void> {
+  await page.evaluate((attributes) => {
+    const shell = document.createElement('div');
+    const chat = document.createElement('imbed-chat');
+    chat.id = 'nested';
+    for (const [name, value] of Object.entries(attributes)) chat.setAttribute(name, value);
+    shell.attachShadow({ mode: 'open' }).append(chat);
+    document.body.append(shell);
+  }, attributes);
+}
+
+const toApp = (page: Page) => page.evaluate(() => (window as unknown as { toApp: Message[] }).toApp);
+const clientState = (page: Page) =>
+  page.evaluate(() => (document.querySelector('div')!.shadowRoot!.querySelector('imbed-chat') as HTMLElement & { client: { state: string } | null }).client?.state);
+const attachNested = (page: Page) =>
+  page.evaluate(() => {
+    const nested = document.querySelector('div')!.shadowRoot!.querySelector('imbed-chat')!;
+    (window as unknown as { Imbed: { bridge: { attach(el: Element): void } } }).Imbed.bridge.attach(nested);
+  });
+
+describe('a WebView bridge that comes late', () => {
+  const chat = new ServerProcess();
+  let browser: Browser;
+
+  before(async () => {
+    assert.ok(existsSync(fileURLToPath(new URL('../../dist/imbed.js', import.meta.url))), 'run `npm run build` first');
+    await chat.start();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await chat.dispose();
+  });
+
+  it('says ready once the client is back online, when attached while it reconnects, and passes on its state at once', async () => {
+    const page = await appPage(browser, () => true);
+    const conv = `late-${Date.now().toString(36)}`;
+    await mountNested(page, { server: chat.wsUrl, conversation: conv, token: await chat.token('dave') });
+    await until(async () => (await clientState(page)) === 'online', 'the chat online');
+    await chat.stop();
+    try {
+      await until(async () => (await clientState(page)) !== 'online', 'the chat to lose the server');
+      await attachNested(page);
+      await until(async () => (await toApp(page)).some((m) => m.type === 'status'), 'the state passed on at attach');
+      const [status] = await toApp(page);
+      assert.equal(status!.type, 'status');
+      assert.notEqual(status!.state, 'online');
+      assert.equal((await toApp(page)).filter((m) => m.type === 'ready').length, 0, 'no ready while reconnecting');
+    } finally {
+      await chat.start();
+    }
+    await until(async () => (await toApp(page)).some((m) => m.type === 'ready'), 'ready once back online');
+    const ready = (await toApp(page)).filter((m) => m.type === 'ready');
+    assert.deepEqual(ready.map((m) => m.user), ['dave']);
+    await page.close();
+  });
+
+  it('applies an attach made while its code could not load, once it loads, and finds the attached element by id', async () => {
+    let served = false;
+    const page = await appPage(browser, () => served);
+    // No token: an element no one has signed in to, whose bridge says ready for no user.
+    await mountNested(page, {});
+    await attachNested(page);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await toApp(page), [], 'nothing before the code is there');
+    served = true;
+    // The part is asked for again when the browser comes back online.
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    await until(async () => (await toApp(page)).some((m) => m.type === 'ready'), 'ready from the attached element');
+    assert.equal(await page.evaluate(() => (window as unknown as { Imbed: { bridge: { element: Element | null } } }).Imbed.bridge.element?.id), 'nested');
+    const applied = await page.evaluate(() => (window as unknown as { Imbed: { bridge: { receive(c: unknown): boolean } } }).Imbed.bridge.receive({ v: 1, type: 'setTheme', theme: 'dark', id: 'nested' }));
+    assert.equal(applied, true);
+    assert.equal(await page.evaluate(() => document.querySelector('div')!.shadowRoot!.querySelector('imbed-chat')!.getAttribute('theme')), 'dark');
+    await page.close();
+  });
+});

@@ -31,6 +31,12 @@ const ADOPT_SEND_WAIT = 10_000;
 /** What the host said about where to keep things. */
 type StorageOptions = Pick<ImbedClientOptions, 'storage' | 'openStore'>;
 
+/** Deletes everything a host's store holds; rejects when it has no way to (no `deleteDatabase`), rather than leave it unsaid. */
+async function deleteAll(store: ChatStore): Promise<void> {
+  if (!store.deleteDatabase) throw new Error('it has no deleteDatabase');
+  await store.deleteDatabase();
+}
+
 /** Makes the outbox of `memory` the mirror's, in its order, and gives the mirror the ids memory holds the items under. */
 async function copyOutbox(mirror: Mirror, memory: ChatStore): Promise<void> {
   const records = [...mirror.outboxItems()];
@@ -183,11 +189,11 @@ export class ClientStorage {
    * have left messages there.
    */
   async deleteHosted(name: string | null, openStore: StorageOptions['openStore']): Promise<void> {
-    if (this.#hosted) return this.#hosted.deleteDatabase?.();
+    if (this.#hosted) return deleteAll(this.#hosted);
     if (!openStore || !name) return;
     const store = await this.#openHosted(openStore, name);
     try {
-      await store.deleteDatabase?.();
+      await deleteAll(store);
     } finally {
       store.close();
     }

@@ -76,7 +76,8 @@ export interface ChatStore {
   close(): void;
   /**
    * Deletes everything the store holds, for a logout; called after `close`. Only stores supplied through
-   * `openStore` have it: the client deletes its IndexedDB database by name.
+   * `openStore` have it (the client deletes its IndexedDB database by name), and they need it: without
+   * it, a logout rejects, saying the store's data is left.
    */
   deleteDatabase?(): Promise<void>;
 }

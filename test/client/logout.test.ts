@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { ChatStore } from '../../src/client/index.js';
+import { MemoryStore } from '../../src/client/memory-store.js';
 import { freshConv, tokenFor } from '../browser-support/server.js';
 import { DEAD_URL, freshUser, makeClient, readOutbox, stopAll } from './support.js';
 
@@ -72,5 +73,13 @@ describe('clearLocalData (logout)', () => {
     await client.clearLocalData();
     const name = `imbed:${new URL(DEAD_URL).host}:${user}`;
     expect(calls).to.deep.equal([`delete ${name}`, `close ${name}`]);
+  });
+
+  it("rejects rather than report success when the app's store has no way to delete its data", async () => {
+    const user = freshUser('alice');
+    const { client } = await makeClient(user, [freshConv()], { url: DEAD_URL, openStore: async () => new MemoryStore() });
+    await client.ready;
+    const error = await rejection(client.clearLocalData());
+    expect(error.message).to.equal("local data not deleted: the app's store (it has no deleteDatabase)");
   });
 });

@@ -108,7 +108,11 @@ export interface ImbedClientOptions {
   tokenTimeout?: number;
   /** Conversation ids to follow. */
   conversations: string[];
-  /** IndexedDB database name; default derived from the server host and the token's user. */
+  /**
+   * IndexedDB database name (or the name `openStore` is given); default derived from the server host and
+   * the token's user. Give each user their own: a client opened with a name reads what another left
+   * under it, cached history and unsent messages alike, and would send those as its own user's.
+   */
   dbName?: string;
   /** `memory` forces the in-memory store (nothing survives a reload). Default `auto`. */
   storage?: 'auto' | 'memory';

@@ -179,8 +179,8 @@ function main(): void {
   }
   if (values.heartbeat !== undefined) {
     const heartbeat = Number(values.heartbeat);
-    if (!/^\d+$/.test(values.heartbeat) || heartbeat < 1000) {
-      console.error(`imbed-server: --heartbeat must be an integer >= 1000 (ms), got ${JSON.stringify(values.heartbeat)}`);
+    if (!/^\d+$/.test(values.heartbeat) || heartbeat < 1000 || heartbeat > 3_600_000) {
+      console.error(`imbed-server: --heartbeat must be an integer from 1000 to 3600000 (ms), got ${JSON.stringify(values.heartbeat)}`);
       process.exit(2);
     }
     options.heartbeatInterval = heartbeat;

@@ -84,14 +84,15 @@ export interface ImbedServerOptions {
    * `maxFrame`. Stated in `welcome.limits`.
    */
   maxText?: number;
-  /** Ping interval in ms asked of clients in `welcome.heartbeat`, default 15000. */
+  /** Ping interval in ms asked of clients in `welcome.heartbeat`, 10 to 3600000, default 15000. */
   heartbeatInterval?: number;
   /**
-   * A socket that sends nothing for this long is terminated, default 3 x heartbeatInterval. Checked
-   * every second (a quarter of the timeout when shorter), so it happens up to that much later.
+   * A socket that sends nothing for this long (ms, 10 to 10800000) is terminated, default 3 x
+   * heartbeatInterval. Checked every second (a quarter of the timeout when shorter), so it happens up to
+   * that much later.
    */
   idleTimeout?: number;
-  /** A socket without `hello` for this long is closed with 4004, default 10000; checked as `idleTimeout` is. */
+  /** A socket without `hello` for this long (ms, 10 to 3600000) is closed with 4004, default 10000; checked as `idleTimeout` is. */
   helloTimeout?: number;
   /** One line per event; default console.log. */
   log?: (line: string) => void;
@@ -113,7 +114,7 @@ export interface ImbedServerOptions {
    * Least time in ms between two group commits, default 0. The sends of every connection that arrive
    * meanwhile are stored in one transaction and reach each connection in one write, which saves
    * server CPU per delivered message under load, at the cost of up to this much latency. 0 commits
-   * once per turn of the event loop, which already groups the sends that arrive together.
+   * once per turn of the event loop, which already groups the sends that arrive together. At most 1000.
    */
   commitInterval?: number;
 }
@@ -167,6 +168,19 @@ const CLOSE_REASONS: Readonly<Record<number, string>> = {
   [CloseCode.SERVICE_RESTART]: 'server restarting',
 };
 
+const HOUR = 3_600_000;
+
+/**
+ * `value` of option `name` when it is an integer from `min` to `max`; throws otherwise. A NaN, a 0 or a
+ * huge interval would not fail loudly later: it would close every connection at once, or never.
+ */
+function whole(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`imbed: ${name} must be an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /**
  * Starts an imbed server; resolves once it accepts connections. Rejects when no token key source can be
  * found, or when another imbed server already serves `path` on the same http server.
@@ -175,13 +189,13 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const log = options.log ?? ((line: string) => console.log(`[imbed] ${line}`));
   const path = options.path ?? '/ws';
   const dev = options.dev ?? false;
-  const heartbeat = options.heartbeatInterval ?? 15_000;
+  const heartbeat = whole('heartbeatInterval', options.heartbeatInterval ?? 15_000, 10, HOUR);
+  const idleTimeout = whole('idleTimeout', options.idleTimeout ?? 3 * heartbeat, 10, 3 * HOUR);
+  const helloTimeout = whole('helloTimeout', options.helloTimeout ?? 10_000, 10, HOUR);
+  const commitInterval = whole('commitInterval', options.commitInterval ?? 0, 0, 1000);
   const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
-  const maxText = options.maxText ?? LIMITS.maxText;
-  if (!Number.isInteger(maxText) || maxText < 1 || maxText > LIMITS.maxText) {
-    throw new Error(`imbed: maxText must be an integer from 1 to ${LIMITS.maxText}, got ${JSON.stringify(options.maxText)}`);
-  }
+  const maxText = whole('maxText', options.maxText ?? LIMITS.maxText, 1, LIMITS.maxText);
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.
   if (options.server && servesPath(options.server, path)) {
@@ -224,12 +238,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     access: new Access(store, accessMode),
     maxText,
     heartbeat,
-    idleTimeout: options.idleTimeout ?? 3 * heartbeat,
-    helloTimeout: options.helloTimeout ?? 10_000,
+    idleTimeout,
+    helloTimeout,
     log,
     limits: new LimitsRegistry(resolveLimits(options.limits)),
     filter: options.filter,
-    commits: new GroupCommit(store, hub, outbound, log, options.commitInterval ?? 0),
+    commits: new GroupCommit(store, hub, outbound, log, commitInterval),
     outbound,
     sessionClosed: (session) => {
       sessions.delete(session);

@@ -95,6 +95,24 @@ describe('handshake', () => {
     assert.equal(deadlineTick({ helloTimeout: 200, idleTimeout: 400 }), 50);
   });
 
+  it('refuses to start with an interval or timeout that would close every connection at once, or never', async () => {
+    const other = tempDb();
+    try {
+      const refused: Array<[Record<string, number>, RegExp]> = [
+        [{ heartbeatInterval: 0 }, /heartbeatInterval must be an integer from 10 to 3600000, got 0/],
+        [{ heartbeatInterval: Number.NaN }, /heartbeatInterval must be an integer from 10 to 3600000, got NaN/],
+        [{ heartbeatInterval: 2 ** 31 }, /heartbeatInterval must be an integer from 10 to 3600000/],
+        [{ idleTimeout: 0 }, /idleTimeout must be an integer from 10 to 10800000, got 0/],
+        [{ helloTimeout: Number.POSITIVE_INFINITY }, /helloTimeout must be an integer from 10 to 3600000/],
+        [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 1000/],
+        [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 1000/],
+      ];
+      for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
+    } finally {
+      other.remove();
+    }
+  });
+
   it('keeps a socket that pings alive past idleTimeout', async () => {
     const { client } = await openSession(server, 'alice');
     for (let i = 0; i < 12; i++) {

@@ -31,6 +31,7 @@ export const AdminErrorCode = {
   CONVERSATION_EXISTS: 'CONVERSATION_EXISTS',
   DIRECT_FULL: 'DIRECT_FULL',
   INTERNAL: 'INTERNAL',
+  SERVER_CLOSED: 'SERVER_CLOSED',
 } as const;
 export type AdminErrorCode = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
 
@@ -45,6 +46,7 @@ const STATUS: Readonly<Record<AdminErrorCode, number>> = {
   CONVERSATION_EXISTS: 409,
   DIRECT_FULL: 409,
   INTERNAL: 500,
+  SERVER_CLOSED: 503,
 };
 
 class AdminError extends Error {
@@ -64,6 +66,8 @@ export interface AdminContext {
   /** Membership of `conv` changed: sessions that may no longer read it must stop receiving it. */
   membershipChanged: (conv: string) => void;
   log: (line: string) => void;
+  /** Whether `close()` has closed the database: the API has nothing to serve from. */
+  closed: () => boolean;
 }
 
 /**
@@ -87,6 +91,7 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
   async function route(req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
     if (!secretHash) throw new AdminError(AdminErrorCode.ADMIN_DISABLED, 'the admin API is off: start the server with an admin secret (IMBED_ADMIN_SECRET)');
     authorize(req);
+    if (ctx.closed()) throw new AdminError(AdminErrorCode.SERVER_CLOSED, 'the imbed server is closed: its database is closed');
     const method = req.method ?? 'GET';
     const [first, id, third, user, ...rest] = segments;
     if (first === 'conversations' && segments.length === 1) {
@@ -193,8 +198,14 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
   };
 }
 
-/** The path segments after `/admin/v1/`, percent-decoded; null when the path is not an admin path. */
+/**
+ * The path segments after `/admin/v1/`, percent-decoded; null when the path is not an admin path. The
+ * path as sent must name the API itself: one that only leads there once `\` or dot segments are
+ * resolved (`/admin\v1/…`, `/x/../admin/v1/…`) is not, so a proxy rule that guards `/admin/` holds.
+ */
 function adminSegments(url: string | undefined): string[] | null {
+  const sent = (url ?? '/').split('?', 1)[0]!;
+  if (!sent.startsWith(ADMIN_PREFIX.slice(0, -1)) || sent.includes('\\') || sent.split('/').some((part) => /^(?:\.|%2e){1,2}$/i.test(part))) return null;
   let pathname: string;
   try {
     pathname = new URL(url ?? '/', 'http://localhost').pathname;
@@ -246,6 +257,8 @@ function unknownConversation(id: string): AdminError {
 
 /** Reads a JSON object body of at most MAX_ADMIN_BODY bytes. */
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  // Its `end` would never come: the request would wait for good.
+  if (req.readableEnded) throw new AdminError(AdminErrorCode.INTERNAL, 'the request body was read before the admin API got it: call handleAdmin before any body parser');
   const tooLarge = () => new AdminError(AdminErrorCode.BODY_TOO_LARGE, `the body is larger than ${MAX_ADMIN_BODY} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > MAX_ADMIN_BODY) throw tooLarge();
   const raw = await new Promise<Buffer>((resolve, reject) => {

@@ -252,9 +252,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     },
   };
 
+  /** Set once `close()` has closed the database. */
+  let storeClosed = false;
   const handleAdmin = createAdminHandler({
     secret: options.adminSecret ?? process.env.IMBED_ADMIN_SECRET,
     store,
+    closed: () => storeClosed,
     // Stops live delivery to every session that may no longer read the conversation (removed member, or
     // an open conversation just restricted to members). All of them stop hearing before any is told, so
     // a send a revocation stores (one that arrived before the change) reaches only those who still may.
@@ -440,6 +443,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       for (const socket of sockets) socket.destroy();
       await stopped;
     }
+    storeClosed = true;
     store.close();
     ctx.limits.dispose();
     log(`server closed (${code})`);

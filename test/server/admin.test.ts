@@ -242,6 +242,23 @@ describe('admin API', () => {
       const res = await fetch(`${base}/healthz`);
       assert.equal(res.status, 200);
     });
+
+    it('takes only a path that names the API as sent, not one that leads there once resolved', async () => {
+      // Raw requests: fetch would resolve the path itself. A proxy rule guarding /admin/ sees these paths.
+      // Each resolves to a route that answers 200 (asked as sent, below).
+      for (const path of ['/admin\\v1\\users/alice/conversations', '/x/../admin/v1/users/alice/conversations', '/admin/v1/%2e%2e/v1/users/alice/conversations', '/admin/v1/./users/alice/conversations']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: server.port, path, headers: { Authorization: `Bearer ${ADMIN}` } }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        assert.equal(status, 404, path);
+      }
+      assert.equal((await api('GET', 'users/alice/conversations')).status, 200);
+    });
   });
 });
 
@@ -318,6 +335,42 @@ describe('admin API in attach mode', () => {
   });
 });
 
+describe('admin API in attach mode, asked after a body parser or after close()', () => {
+  const tmp = tempDb();
+  let host: Server;
+  let imbed: ImbedServer;
+  let base: string;
+
+  before(async () => {
+    // A host that reads every body itself (as a JSON body parser does) before asking imbed.
+    host = createServer((req, res) => {
+      req.resume();
+      req.once('end', () => {
+        if (!imbed.handleAdmin(req, res)) res.end('host answered');
+      });
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: ADMIN, log: () => {} });
+    base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => host.close(() => resolve()));
+    tmp.remove();
+  });
+
+  it('answers a request whose body was read already with 500 saying so, rather than wait for good', async () => {
+    const res = await call(base, 'POST', 'conversations', { body: JSON.stringify({ kind: 'group' }) });
+    assert.deepEqual([res.status, res.json.error.code], [500, 'INTERNAL']);
+    assert.match(res.json.error.message, /call handleAdmin before any body parser/);
+  });
+
+  it('answers 503 SERVER_CLOSED once close() has closed the database', async () => {
+    await imbed.close();
+    const res = await call(base, 'GET', 'conversations/any');
+    assert.deepEqual([res.status, res.json.error.code], [503, 'SERVER_CLOSED']);
+  });
+});
+
 describe('admin API when live sessions cannot be told about a change', () => {
   const tmp = tempDb();
   let store: Store;
@@ -334,6 +387,7 @@ describe('admin API when live sessions cannot be told about a change', () => {
         throw new Error('hub is gone');
       },
       log: (line) => logged.push(line),
+      closed: () => false,
     });
     http = createServer((req, res) => {
       if (!handle(req, res)) res.writeHead(404).end();

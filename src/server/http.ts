@@ -77,7 +77,13 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // `//` and the like read as a URL without a host: the client's mistake, not the server's.
+      return text(res, 400, 'bad path\n');
+    }
     switch (url.pathname) {
       case '/healthz':
         return json(res, 200, { ok: true, connections: ctx.connections() });

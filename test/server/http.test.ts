@@ -178,6 +178,13 @@ describe('HTTP routes', () => {
     assert.equal((await rawGet(dev.port, '/%E0%A4%A')).status, 400);
   });
 
+  it('answers 400 to a path that does not parse as one, with or without --dev', async () => {
+    for (const server of [dev, prod]) {
+      const res = await rawGet(server.port, '//');
+      assert.deepEqual([res.status, res.body], [400, 'bad path\n']);
+    }
+  });
+
   it('answers 404 for a missing file and 405 for other methods', async () => {
     assert.equal((await fetch(url(dev, '/no-such-file.html'))).status, 404);
     const post = await fetch(url(dev, '/healthz'), { method: 'POST' });

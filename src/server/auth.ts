@@ -256,6 +256,9 @@ function algorithmsFor(key: KeyObject): string[] {
   }
 }
 
+/** Shorter secrets (HS256's, the admin API's) are warned about: they can be guessed. */
+export const MIN_SECRET_BYTES = 32;
+
 /**
  * What in `config` lets tokens through that the person running the server likely did not mean to
  * accept, one sentence each, for the server to log at start.
@@ -267,6 +270,9 @@ export function authWarnings(config: AuthConfig): string[] {
     if (protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(hostname)) {
       warnings.push(`the JWKS URL is plain http: whoever sits between this server and ${hostname} can hand it keys of their own and sign tokens for any user; use https`);
     }
+  }
+  if (config.secret !== undefined && Buffer.byteLength(config.secret) < MIN_SECRET_BYTES) {
+    warnings.push(`the token secret is shorter than ${MIN_SECRET_BYTES} bytes: anyone holding a token it signed can guess it offline, then sign tokens for any user; make one with openssl rand -base64 32`);
   }
   if (config.secret === undefined && config.audience === undefined) {
     warnings.push('no audience is required (audience, --audience, IMBED_AUDIENCE): any token the identity provider signs for another application is accepted here too');

@@ -488,6 +488,26 @@ describe('auth configuration', () => {
     }
   });
 
+  it('warns at start of a token secret or an admin secret short enough to guess', async () => {
+    const [short, ...others] = authWarnings({ secret: 'changeme', audience: 'imbed' });
+    assert.match(short!, /token secret is shorter than 32 bytes.*openssl rand -base64 32/);
+    assert.deepEqual(others, []);
+    assert.deepEqual(authWarnings({ secret: 'x'.repeat(32) }), []);
+
+    const tmp = tempDb();
+    const lines: string[] = [];
+    const server = await startServer(tmp.db, { secret: 'changeme', adminSecret: 'admin', log: (line) => lines.push(line) });
+    try {
+      const warnings = lines.filter((line) => line.startsWith('warning:'));
+      assert.equal(warnings.length, 2, warnings.join('\n'));
+      assert.match(warnings[0]!, /token secret is shorter than 32 bytes/);
+      assert.match(warnings[1]!, /admin secret is shorter than 32 bytes/);
+    } finally {
+      await server.close();
+      tmp.remove();
+    }
+  });
+
   it('refuses to start with two key sources', async () => {
     const tmp = tempDb();
     const { pem } = await keyPair('ES256');

@@ -14,7 +14,7 @@ import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { Cursor, ServerFrame } from '../../src/protocol/index.ts';
 import { createImbedServer, NO_LIMITS, type ImbedServer, type ImbedServerOptions } from '../../src/server/index.ts';
 
-export const SECRET = 'server-test-secret';
+export const SECRET = 'server-test-secret-of-at-least-32-bytes';
 
 /** How long a helper waits for something that should happen before it fails the test. */
 const WAIT_MS = 5000;

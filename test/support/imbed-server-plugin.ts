@@ -43,7 +43,7 @@ interface Command {
 export function imbedServerPlugin() {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-wtr-'));
   const db = join(dir, 'imbed.db');
-  const secret = 'browser-test-secret';
+  const secret = 'browser-test-secret-of-at-least-32-bytes';
   const adminSecret = 'browser-test-admin-secret';
   let server: ImbedServer | null = null;
   let limited: ImbedServer | null = null;

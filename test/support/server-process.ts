@@ -3,6 +3,7 @@
  * with SIGKILL or restart it on the same database and port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ export async function freePort(): Promise<number> {
 export class ServerProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'imbed-proc-'));
   readonly db = join(this.dir, 'imbed.db');
-  readonly secret = 'e2e-secret-' + Math.random().toString(36).slice(2);
+  readonly secret = 'e2e-secret-' + randomBytes(24).toString('base64url');
   port = 0;
   private child: ChildProcess | null = null;
   output = '';

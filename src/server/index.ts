@@ -114,7 +114,8 @@ export interface ImbedServerOptions {
    * Least time in ms between two group commits, default 0. The sends of every connection that arrive
    * meanwhile are stored in one transaction and reach each connection in one write, which saves
    * server CPU per delivered message under load, at the cost of up to this much latency. 0 commits
-   * once per turn of the event loop, which already groups the sends that arrive together. At most 1000.
+   * once per turn of the event loop, which already groups the sends that arrive together. At most 60000
+   * (the CLI takes up to 1000).
    */
   commitInterval?: number;
 }
@@ -192,7 +193,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const heartbeat = whole('heartbeatInterval', options.heartbeatInterval ?? 15_000, 10, HOUR);
   const idleTimeout = whole('idleTimeout', options.idleTimeout ?? 3 * heartbeat, 10, 3 * HOUR);
   const helloTimeout = whole('helloTimeout', options.helloTimeout ?? 10_000, 10, HOUR);
-  const commitInterval = whole('commitInterval', options.commitInterval ?? 0, 0, 1000);
+  const commitInterval = whole('commitInterval', options.commitInterval ?? 0, 0, 60_000);
   const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
   const maxText = whole('maxText', options.maxText ?? LIMITS.maxText, 1, LIMITS.maxText);

@@ -104,8 +104,8 @@ describe('handshake', () => {
         [{ heartbeatInterval: 2 ** 31 }, /heartbeatInterval must be an integer from 10 to 3600000/],
         [{ idleTimeout: 0 }, /idleTimeout must be an integer from 10 to 10800000, got 0/],
         [{ helloTimeout: Number.POSITIVE_INFINITY }, /helloTimeout must be an integer from 10 to 3600000/],
-        [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 1000/],
-        [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 1000/],
+        [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 60000/],
+        [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 60000/],
       ];
       for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
     } finally {

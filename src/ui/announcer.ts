@@ -21,14 +21,14 @@ type Notice = Pick<Message, 'name' | 'text'>;
 
 /**
  * The lines announced for one batch: each arrival as "name: text", or their count for a long batch, then
- * each refusal (at most `MAX_LINES`) as "Not sent: text", so a refusal is never counted as news.
+ * each refusal as "Not sent: text", or their count, so a refusal is never counted as news.
  */
 export function announcement(arrived: readonly Notice[], strings: Strings, refused: readonly string[] = []): string[] {
   const line = ({ name, text }: Notice): string =>
     strings.announceMessage(name, text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text);
   return [
     ...(arrived.length > MAX_LINES ? [strings.announceMany(arrived.length)] : arrived.map(line)),
-    ...refused.slice(0, MAX_LINES).map((text) => line({ name: strings.failed, text })),
+    ...(refused.length > MAX_LINES ? [strings.announceRefusedMany(refused.length)] : refused.map((text) => line({ name: strings.failed, text }))),
   ];
 }
 

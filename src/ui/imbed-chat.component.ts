@@ -110,7 +110,7 @@ interface OwnedClient {
  * @csspart time - The message time.
  * @csspart status - The status icon of an own message (sending, sent, not sent).
  * @csspart failure - The explanation and actions under a message that was not sent.
- * @csspart failure-reason - Why the server refused the message, in the chat's language (`strings.refusal`).
+ * @csspart failure-reason - Why the server refused the message, in the chat's language (`strings.refusedSpam`, `refusedOther`, ...).
  * @csspart retry-button - Sends a failed message again.
  * @csspart discard-button - Removes a failed message.
  * @csspart new-messages - The "New messages" pill shown when messages arrive while the reader is scrolled up.

@@ -4,7 +4,7 @@
  * URL in it becomes a link only through `splitLinks`, whose checked `href` is bound as an attribute.
  */
 import { html, nothing, render, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import type { ChatItem } from '../client/index.js';
+import type { ChatItem, ItemError } from '../client/index.js';
 import { formatFullTime, formatTime, untilTomorrow } from './format.js';
 import { alertIcon, checkIcon, clockIcon } from './icons.js';
 import { splitLinks } from './links.js';
@@ -44,10 +44,22 @@ function renderStatus(item: ChatItem, strings: Strings): TemplateResult | typeof
   return html`<span class="status" part="status" title=${strings[word]} role="img" aria-label=${strings[word]}>${icon}</span>`;
 }
 
+/**
+ * Why the server refused one of the reader's messages, in the chat's words, by the refusal's code (the
+ * error codes of docs/protocol.md): a message filter's own reason (`REJECTED`, written for the sender),
+ * the server's limit (`max`) for a text too long, `notMember`, `refusedSpam`, else `refusedOther`. The
+ * server's other messages are for developers, in English.
+ */
+export function refusalText(strings: Strings, { code, message }: ItemError, max: number): string {
+  if (code === 'REJECTED' && message) return message;
+  if (code === 'TEXT_TOO_LONG') return strings.tooLong(max);
+  return code === 'FORBIDDEN' ? strings.notMember : code === 'SPAM' ? strings.refusedSpam : strings.refusedOther;
+}
+
 function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings): TemplateResult | typeof nothing {
   if (item.status !== 'failed') return nothing;
   return html`<div class="failure" part="failure">
-    <span part="failure-reason">${item.error ? strings.refusal(item.error.code, item.error.message, actions.maxText) : strings.failed}</span>
+    <span part="failure-reason">${item.error ? refusalText(strings, item.error, actions.maxText) : strings.failed}</span>
     <button type="button" part="retry-button" aria-label=${strings.retryLabel} @click=${() => actions.retry(item.cmid)}>
       ${strings.retry}
     </button>

@@ -41,22 +41,12 @@ export const en = {
   charactersLeft: (n: number): string => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
   tooLong: (max: number): string => `This message is too long: the limit is ${max} characters.`,
   /**
-   * Shown under one of the reader's messages that the server refused for good, by the refusal's `code`
-   * (see the error codes in docs/protocol.md). `reason` is the server's own text, shown only for
-   * `REJECTED`: a message filter's reason, written for the sender. `max` is the server's text limit. A
-   * method, so overridden entries are used here too.
+   * Under one of the reader's messages the server refused as sent too often (`SPAM`), and under one it
+   * refused for a reason with no words of its own here. Others read `tooLong`, `notMember`, or a message
+   * filter's own reason (`REJECTED`, written for the sender).
    */
-  refusal(code: string, reason: string, max: number): string {
-    return code === 'REJECTED' && reason
-      ? reason
-      : code === 'TEXT_TOO_LONG'
-        ? this.tooLong(max)
-        : code === 'FORBIDDEN'
-          ? this.notMember
-          : code === 'SPAM'
-            ? 'You sent this too many times in a short while.'
-            : 'The server did not accept this message.';
-  },
+  refusedSpam: 'You sent this too many times in a short while.',
+  refusedOther: 'The server did not accept this message.',
   noClient: 'The chat is not connected: set server, token and conversation.',
   notMember: 'You are not a member of this conversation.',
   signedOut: 'Signed out.',
@@ -68,6 +58,8 @@ export const en = {
   announceMessage: (name: string, text: string): string => `${name}: ${text}`,
   /** Read out instead when many arrive at once. */
   announceMany: (n: number): string => `${n} new messages`,
+  /** Read out instead of "Not sent: …" lines when many of the reader's messages are refused at once. */
+  announceRefusedMany: (n: number): string => `${n} messages not sent`,
 };
 
 /** The words of one locale: every entry of the English table, with the same arguments. */

@@ -287,7 +287,9 @@ describe('<imbed-chat> announcements', () => {
     const arrived = [1, 2, 3].map((i) => message('Bob', `m${i}`));
     expect(announcement(arrived, en, ['mine'])).to.deep.equal(['Bob: m1', 'Bob: m2', 'Bob: m3', 'Not sent: mine']);
     expect(announcement([...arrived, message('Bob', 'm4')], en, ['mine'])).to.deep.equal(['4 new messages', 'Not sent: mine']);
-    expect(announcement([], zhCN, ['a', 'b', 'c', 'd'])).to.deep.equal(['发送失败：a', '发送失败：b', '发送失败：c']);
+    expect(announcement([], zhCN, ['a', 'b', 'c'])).to.deep.equal(['发送失败：a', '发送失败：b', '发送失败：c']);
+    expect(announcement([], en, ['a', 'b', 'c', 'd'])).to.deep.equal(['4 messages not sent']);
+    expect(announcement([], zhCN, ['a', 'b', 'c', 'd'])).to.deep.equal(['4 条消息发送失败']);
   });
 });
 

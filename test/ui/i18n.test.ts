@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { describeConnection } from '../../src/ui/banner.js';
 import { formatFullTime, formatTime, untilTomorrow } from '../../src/ui/format.js';
+import { refusalText } from '../../src/ui/message-list.js';
 import { localize, matchLocale } from '../../src/ui/i18n.js';
 import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { en } from '../../src/ui/strings.js';
@@ -53,14 +54,15 @@ describe('<imbed-chat> locale choice', () => {
   });
 
   it('words a refusal by its code in the chat\'s language, and shows a message filter\'s own reason', () => {
-    expect(en.refusal('TEXT_TOO_LONG', '`text` is longer than 1000 characters', 1000)).to.equal(en.tooLong(1000));
-    expect(zhCN.refusal('TEXT_TOO_LONG', '`text` is longer than 1000 characters', 1000)).to.equal('消息过长：最多 1000 个字。');
-    expect(zhCN.refusal('FORBIDDEN', 'no access to c1', 1000)).to.equal(zhCN.notMember);
-    expect(zhCN.refusal('SPAM', 'the same text was sent too many times in a short while', 1000)).to.equal('短时间内重复发送次数过多。');
-    expect(zhCN.refusal('REJECTED', '不允许发送链接', 1000)).to.equal('不允许发送链接');
-    expect(en.refusal('BAD_FRAME', '`text` has an unpaired surrogate', 1000)).to.equal('The server did not accept this message.');
-    // Words the refusal is made of follow the host's overrides.
-    expect(localize('en', [], { notMember: 'Members only.' }).strings.refusal('FORBIDDEN', '', 1000)).to.equal('Members only.');
+    const refused = (code: string, message: string) => ({ code, message, retryable: false });
+    expect(refusalText(en, refused('TEXT_TOO_LONG', '`text` is longer than 1000 characters'), 1000)).to.equal(en.tooLong(1000));
+    expect(refusalText(zhCN, refused('TEXT_TOO_LONG', '`text` is longer than 1000 characters'), 1000)).to.equal('消息过长：最多 1000 个字。');
+    expect(refusalText(zhCN, refused('FORBIDDEN', 'no access to c1'), 1000)).to.equal(zhCN.notMember);
+    expect(refusalText(zhCN, refused('SPAM', 'the same text was sent too many times in a short while'), 1000)).to.equal('短时间内重复发送次数过多。');
+    expect(refusalText(zhCN, refused('REJECTED', '不允许发送链接'), 1000)).to.equal('不允许发送链接');
+    expect(refusalText(en, refused('BAD_FRAME', '`text` has an unpaired surrogate'), 1000)).to.equal('The server did not accept this message.');
+    // Each is a plain entry a host can reword.
+    expect(refusalText(localize('en', [], { refusedSpam: 'Slow down.' }).strings, refused('SPAM', ''), 1000)).to.equal('Slow down.');
   });
 
   it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {

@@ -32,17 +32,8 @@ export const zhCN: Strings = {
   },
   charactersLeft: (n) => (n >= 0 ? `还可输入 ${n} 个字` : `已超出 ${-n} 个字`),
   tooLong: (max) => `消息过长：最多 ${max} 个字。`,
-  refusal(code, reason, max) {
-    return code === 'REJECTED' && reason
-      ? reason
-      : code === 'TEXT_TOO_LONG'
-        ? this.tooLong(max)
-        : code === 'FORBIDDEN'
-          ? this.notMember
-          : code === 'SPAM'
-            ? '短时间内重复发送次数过多。'
-            : '服务器未接受这条消息。';
-  },
+  refusedSpam: '短时间内重复发送次数过多。',
+  refusedOther: '服务器未接受这条消息。',
   noClient: '聊天未连接：请设置 server、token 和 conversation。',
   notMember: '你不是此会话的成员。',
   signedOut: '已退出登录。',
@@ -52,4 +43,5 @@ export const zhCN: Strings = {
   newMessageNotice: (n) => `（${n}）新消息`,
   announceMessage: (name, text) => `${name}：${text}`,
   announceMany: (n) => `${n} 条新消息`,
+  announceRefusedMany: (n) => `${n} 条消息发送失败`,
 };

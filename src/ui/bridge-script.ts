@@ -10,35 +10,29 @@ import type { BridgeMessage, WebViewBridge } from './bridge.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
 import type { ImbedChat } from './imbed-chat.component.js';
 import { PART_RETRY_AFTER } from './load-once.js';
-import { bridgeLoaded, loadBridge } from './parts-script.js';
+import { bridgeLoaded, loadBridge, whenBridgeLoads } from './parts-script.js';
 
 export { BRIDGE_VERSION, BridgeErrorCode };
 
-/** Calls made before the bridge's code arrived (`attach`, `detach`, `post`), to apply in order when it does. */
-const waiting: Array<(real: WebViewBridge) => void> = [];
-
-function applyWaiting(real: WebViewBridge): void {
-  for (const use of waiting.splice(0)) use(real);
-}
-
 /**
- * Loads the bridge's code (`retry`: also when a load failed less than `PART_RETRY_AFTER` ago) and applies
- * what waits for it. A load that fails is reported by the loader; what waits stays for the next one.
+ * Calls made before the bridge's code arrived (`attach`, `detach`, `post`), applied in order as soon as a
+ * load succeeds, this module's or the one of the store an app keeps: a failed load leaves them waiting.
  */
-function fetchBridge(retry?: boolean): Promise<unknown> {
-  return loadBridge(retry).then(applyWaiting);
-}
+const waiting: Array<(real: WebViewBridge) => void> = [];
+whenBridgeLoads((real) => {
+  for (const use of waiting.splice(0)) use(real);
+});
 
 /** Loads the bridge's code, and after a failure asks again up to `retries` times, `PART_RETRY_AFTER` apart. */
 function load(retries: number): void {
-  fetchBridge(true).catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER));
+  loadBridge(true).catch(() => retries > 0 && setTimeout(() => load(retries - 1), PART_RETRY_AFTER));
 }
 
 /** Runs `use` with the bridge's code: now if it is here, else once it has loaded (by this call or a later one). */
 function withBridge(use: (real: WebViewBridge) => void): void {
   if (bridgeLoaded) return use(bridgeLoaded);
   waiting.push(use);
-  fetchBridge().catch(() => {});
+  loadBridge().catch(() => {});
 }
 
 export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'detach' | 'receive' | 'post' | 'start'> = {
@@ -50,7 +44,7 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   detach: () => withBridge((real) => real.detach()),
   receive(input) {
     if (bridgeLoaded) return bridgeLoaded.receive(input);
-    fetchBridge().catch(() => {});
+    loadBridge().catch(() => {});
     return false;
   },
   post: (message: BridgeMessage) => withBridge((real) => real.post(message)),
@@ -60,6 +54,6 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   start() {
     if (!nativeSink()) return;
     load(5);
-    addEventListener('online', () => bridgeLoaded || fetchBridge(true).catch(() => {}));
+    addEventListener('online', () => bridgeLoaded || loadBridge(true).catch(() => {}));
   },
 };

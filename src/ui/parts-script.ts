@@ -51,11 +51,20 @@ export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-m
  */
 export let bridgeLoaded: WebViewBridge | null = null;
 
+/** Run with the bridge's code as soon as it has loaded and started, whoever asked for it (bridge-script.ts). */
+let onBridgeLoaded: ((real: WebViewBridge) => void) | undefined;
+
+export function whenBridgeLoads(run: (real: WebViewBridge) => void): void {
+  onBridgeLoaded = run;
+}
+
 /** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
 export const loadBridge = loadOnce((): Promise<WebViewBridge> =>
   loadPart<WebViewBridge>('bridge').then((real) => {
     real.start();
-    return (bridgeLoaded = real);
+    bridgeLoaded = real;
+    onBridgeLoaded?.(real);
+    return real;
   }),
 );
 

@@ -38,13 +38,19 @@ export class LeaderElection {
   #stopped = false;
 
   constructor(name: string, onLead: () => void, onTaken: () => void) {
-    const request = (options: LockOptions) =>
-      navigator.locks.request(name, options, take).catch(() => {
-        // Aborted by stop() while waiting: nothing to release. Any other refusal (a document that is not
-        // fully active, storage the browser denies) would leave this client waiting for a lead that never
-        // comes: it leads without the lock, and the server drops a message that two tabs send twice.
-        if (!this.#stopped) void lead();
+    const request = (options: LockOptions) => {
+      let answered = false;
+      return navigator.locks.request(name, options, (lock) => {
+        answered = true;
+        return take(lock);
+      }).catch(() => {
+        // Aborted by stop() while waiting: nothing to release. A request the browser refused without an
+        // answer (a document that is not fully active, storage it denies) would leave this client waiting
+        // for a lead that never comes: it leads without the lock, and the server drops a message that two
+        // tabs send twice. (After an answer, a rejection is the callback's own failure, not a refusal.)
+        if (!answered && !this.#stopped) void lead();
       });
+    };
     const lead = () => {
       this.#won = true;
       onLead();

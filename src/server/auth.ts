@@ -257,7 +257,14 @@ function algorithmsFor(key: KeyObject): string[] {
 }
 
 /** Shorter secrets (HS256's, the admin API's) are warned about: they can be guessed. */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
+
+/** The warning for `secret` (called `what`) when it is shorter than `MIN_SECRET_BYTES`, saying what a guess gives (`risk`); else null. */
+export function weakSecret(what: string, secret: string | undefined, risk: string): string | null {
+  return secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES
+    ? `the ${what} is shorter than ${MIN_SECRET_BYTES} bytes: ${risk}; make one with openssl rand -base64 32`
+    : null;
+}
 
 /**
  * What in `config` lets tokens through that the person running the server likely did not mean to
@@ -271,9 +278,8 @@ export function authWarnings(config: AuthConfig): string[] {
       warnings.push(`the JWKS URL is plain http: whoever sits between this server and ${hostname} can hand it keys of their own and sign tokens for any user; use https`);
     }
   }
-  if (config.secret !== undefined && Buffer.byteLength(config.secret) < MIN_SECRET_BYTES) {
-    warnings.push(`the token secret is shorter than ${MIN_SECRET_BYTES} bytes: anyone holding a token it signed can guess it offline, then sign tokens for any user; make one with openssl rand -base64 32`);
-  }
+  const weak = weakSecret('token secret', config.secret, 'anyone holding a token it signed can guess it offline, then sign tokens for any user');
+  if (weak) warnings.push(weak);
   if (config.secret === undefined && config.audience === undefined) {
     warnings.push('no audience is required (audience, --audience, IMBED_AUDIENCE): any token the identity provider signs for another application is accepted here too');
   }

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError, errorFrame } from '../protocol/index.js';
 import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
-import { Auth, authWarnings, MIN_SECRET_BYTES, resolveAuthConfig } from './auth.js';
+import { Auth, authWarnings, resolveAuthConfig, weakSecret } from './auth.js';
 import { GroupCommit } from './commits.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
@@ -256,9 +256,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   /** Set once `close()` has closed the database. */
   let storeClosed = false;
   const adminSecret = options.adminSecret ?? process.env.IMBED_ADMIN_SECRET;
-  if (adminSecret && Buffer.byteLength(adminSecret) < MIN_SECRET_BYTES) {
-    log(`warning: the admin secret is shorter than ${MIN_SECRET_BYTES} bytes: it can be guessed, and it grants every conversation; make one with openssl rand -base64 32`);
-  }
+  const weakAdmin = weakSecret('admin secret', adminSecret || undefined, 'it can be guessed, and it grants every conversation');
+  if (weakAdmin) log(`warning: ${weakAdmin}`);
   const handleAdmin = createAdminHandler({
     secret: adminSecret,
     store,

@@ -7,7 +7,7 @@ import { createAdminHandler, MAX_ADMIN_BODY } from '../../src/server/admin.ts';
 import { Store } from '../../src/server/store.ts';
 import { SECRET, startServer, tempDb } from './helpers.ts';
 
-const ADMIN = 'admin-test-secret';
+const ADMIN = 'admin-test-secret-of-at-least-32-bytes';
 
 interface Answer {
   status: number;
@@ -354,6 +354,8 @@ describe('admin API in attach mode, asked after a body parser or after close()',
     base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
   });
   after(async () => {
+    // Closed by the last test already; a second close() is the same one.
+    await imbed.close();
     await new Promise<void>((resolve) => host.close(() => resolve()));
     tmp.remove();
   });

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { ImbedServer } from '../../src/server/index.ts';
 import { cliPort, newCmid, openSession, runCli, SECRET, signTestToken, startServer, tempDb, TestClient } from './helpers.ts';
 
-const ADMIN = 'membership-admin-secret';
+const ADMIN = 'membership-admin-secret-of-32-bytes-or-more';
 
 /** Calls the admin API of `server` with the right secret. */
 async function admin(server: ImbedServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {

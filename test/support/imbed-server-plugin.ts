@@ -44,7 +44,7 @@ export function imbedServerPlugin() {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-wtr-'));
   const db = join(dir, 'imbed.db');
   const secret = 'browser-test-secret-of-at-least-32-bytes';
-  const adminSecret = 'browser-test-admin-secret';
+  const adminSecret = 'browser-test-admin-secret-of-32-bytes-or-more';
   let server: ImbedServer | null = null;
   let limited: ImbedServer | null = null;
   let port = 0;

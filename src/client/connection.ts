@@ -83,7 +83,8 @@ export class Connection {
     this.#backoff = backoff;
     this.#hooks = hooks;
     this.#rws = new ReconnectingWebSocket(() => this.#nextUrl(), protocols, {
-      // Trap 7. The error is thrown on as well: RWS is left waiting on its lock, and the owner stops.
+      // Trap 7. The error is thrown on as well (the page still sees it as an unhandled rejection of RWS's
+      // chain, the browser's own words for what is wrong): RWS is left waiting on its lock, and the owner stops.
       WebSocket: class extends WebSocket {
         constructor(url: string, protocols?: string | string[]) {
           try {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createImbedServer, type ImbedServer } from '../../src/server/index.ts';
 import { createAdminHandler, MAX_ADMIN_BODY } from '../../src/server/admin.ts';
@@ -306,69 +306,61 @@ describe('admin API secret from the environment', () => {
   });
 });
 
-describe('admin API in attach mode', () => {
+/**
+ * An imbed server attached to a host's http server, for the tests of the current describe: `answer` is
+ * the host's request listener, given the imbed server. Closes both after them (a second `close()` of the
+ * imbed server is the first one's).
+ */
+function attachedHost(answer: (imbed: ImbedServer, req: IncomingMessage, res: ServerResponse) => void): { imbed: ImbedServer; base: string } {
   const tmp = tempDb();
   let host: Server;
-  let imbed: ImbedServer;
-  let base: string;
-
+  const site = {} as { imbed: ImbedServer; base: string };
   before(async () => {
-    // The host mounts the admin API by asking it first in its own request listener.
-    host = createServer((req, res) => {
-      if (imbed.handleAdmin(req, res)) return;
-      res.end('host answered');
-    });
+    host = createServer((req, res) => answer(site.imbed, req, res));
     await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
-    imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: ADMIN, log: () => {} });
-    base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    site.imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: ADMIN, log: () => {} });
+    site.base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
   });
   after(async () => {
-    await imbed.close();
+    await site.imbed.close();
     await new Promise<void>((resolve) => host.close(() => resolve()));
     tmp.remove();
   });
+  return site;
+}
+
+describe('admin API in attach mode', () => {
+  // The host mounts the admin API by asking it first in its own request listener.
+  const site = attachedHost((imbed, req, res) => {
+    if (imbed.handleAdmin(req, res)) return;
+    res.end('host answered');
+  });
 
   it('serves the admin routes through handleAdmin and leaves the rest to the host', async () => {
-    const res = await call(base, 'POST', 'conversations', { body: JSON.stringify({ id: 'hosted', kind: 'group', members: ['alice'] }) });
+    const res = await call(site.base, 'POST', 'conversations', { body: JSON.stringify({ id: 'hosted', kind: 'group', members: ['alice'] }) });
     assert.equal(res.status, 201);
-    assert.equal(await (await fetch(`${base}/other`)).text(), 'host answered');
+    assert.equal(await (await fetch(`${site.base}/other`)).text(), 'host answered');
   });
 });
 
 describe('admin API in attach mode, asked after a body parser or after close()', () => {
-  const tmp = tempDb();
-  let host: Server;
-  let imbed: ImbedServer;
-  let base: string;
-
-  before(async () => {
-    // A host that reads every body itself (as a JSON body parser does) before asking imbed.
-    host = createServer((req, res) => {
-      req.resume();
-      req.once('end', () => {
-        if (!imbed.handleAdmin(req, res)) res.end('host answered');
-      });
+  // A host that reads every body itself (as a JSON body parser does) before asking imbed.
+  const site = attachedHost((imbed, req, res) => {
+    req.resume();
+    req.once('end', () => {
+      if (!imbed.handleAdmin(req, res)) res.end('host answered');
     });
-    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
-    imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: ADMIN, log: () => {} });
-    base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    // Closed by the last test already; a second close() is the same one.
-    await imbed.close();
-    await new Promise<void>((resolve) => host.close(() => resolve()));
-    tmp.remove();
   });
 
   it('answers a request whose body was read already with 500 saying so, rather than wait for good', async () => {
-    const res = await call(base, 'POST', 'conversations', { body: JSON.stringify({ kind: 'group' }) });
+    const res = await call(site.base, 'POST', 'conversations', { body: JSON.stringify({ kind: 'group' }) });
     assert.deepEqual([res.status, res.json.error.code], [500, 'INTERNAL']);
     assert.match(res.json.error.message, /call handleAdmin before any body parser/);
   });
 
   it('answers 503 SERVER_CLOSED once close() has closed the database', async () => {
-    await imbed.close();
-    const res = await call(base, 'GET', 'conversations/any');
+    await site.imbed.close();
+    const res = await call(site.base, 'GET', 'conversations/any');
     assert.deepEqual([res.status, res.json.error.code], [503, 'SERVER_CLOSED']);
   });
 });

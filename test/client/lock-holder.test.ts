@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { tabGroupName } from '../../src/client/leader.js';
+import { LeaderElection, tabGroupName } from '../../src/client/leader.js';
 import { JOIN_TIMEOUT } from '../../src/client/tab-group.js';
 import { freshConv, until } from '../browser-support/server.js';
 import { firstTab, freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
@@ -130,5 +130,19 @@ describe('a tab whose browser refuses the Web Lock request', () => {
     await online(client, 'the client online without the lock');
     await client.send(conv, 'no lock needed');
     await until(() => sentTexts(client, conv).includes('no lock needed'), 'the message sent');
+  });
+
+  it('does not lead beside the holder when the browser answered and its own callback failed', async () => {
+    // The browser answers that the lock is held, and lets the place in line wait.
+    navigator.locks.request = ((_name: string, options: LockOptions, callback: LockGrantedCallback<unknown>) =>
+      options.ifAvailable ? Promise.resolve().then(() => callback(null)) : new Promise(() => {})) as LockManager['request'];
+    let leads = 0;
+    const election = new LeaderElection('imbed-leader:failing-callback', () => (leads += 1), () => {
+      throw new Error('onTaken failed');
+    });
+    // Absence can only be shown by waiting: far longer than the stubbed answer takes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([leads, election.won]).to.deep.equal([0, false]);
+    election.stop();
   });
 });

@@ -20,7 +20,17 @@ export { BRIDGE_VERSION, BridgeErrorCode };
  */
 const waiting: Array<(real: WebViewBridge) => void> = [];
 whenBridgeLoads((real) => {
-  for (const use of waiting.splice(0)) use(real);
+  for (const use of waiting.splice(0)) {
+    try {
+      use(real);
+    } catch (error) {
+      // The caller's mistake (an `attach` of something else than an element): reported as it would have
+      // been at the call, without failing the load that the app's store waits for too.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 });
 
 /** Loads the bridge's code, and after a failure asks again up to `retries` times, `PART_RETRY_AFTER` apart. */

@@ -106,6 +106,7 @@ describe('handshake', () => {
         [{ helloTimeout: Number.POSITIVE_INFINITY }, /helloTimeout must be an integer from 10 to 3600000/],
         [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 60000/],
         [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 60000/],
+        [{ commitInterval: 60_001 }, /commitInterval must be an integer from 0 to 60000, got 60001/],
       ];
       for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
     } finally {

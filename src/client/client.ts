@@ -394,8 +394,8 @@ export class ImbedClient extends ImbedEventTarget {
     if (from === to) return;
     this.#lastChange = code === undefined ? { from, to, reason } : { from, to, reason, code };
     this.emit('state', this.#lastChange);
-    // A leader's state is its followers' state; its own `stopped` after stop() is not theirs.
-    if (!this.#finished) this.#tabs?.announceState(this.#lastChange);
+    // A leader's state is its followers' state (see lastChange in #tabHost for when it is not).
+    this.#tabs?.announceState();
   }
 
   /**
@@ -513,8 +513,10 @@ export class ImbedClient extends ImbedEventTarget {
     const writing = this.#storage.require().acceptMessages(conv, msgs);
     const { added, changed } = this.#mirror.acceptMessages(conv, msgs);
     const followed = this.#follows(conv);
-    if (changed && followed) this.emit('change', { conv });
-    for (const message of added) if (message.from !== this.#user && followed) this.emit('message', { message });
+    if (followed) {
+      if (changed) this.emit('change', { conv });
+      for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+    }
     const { cursor } = await writing;
     this.#tabs?.stored(conv, msgs.map((m) => m.seq));
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
@@ -645,6 +647,7 @@ export class ImbedClient extends ImbedEventTarget {
         }
         this.#setState(to, reason, code);
       },
+      // Once stopping, its own `stopped` is not the followers' state: they hear the next leader's.
       lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: () => this.reconnect(),

@@ -109,8 +109,9 @@ export class TabGroup {
     this.#channel.post({ type: 'stored', conv, seqs });
   }
 
-  /** Leader: the connection state changed (null: nothing to say, the leader is stopping). */
-  announceState(change: StateChange | null): void {
+  /** Leader: tells the followers its state (`lastChange`), which just changed or a follower asked for. */
+  announceState(): void {
+    const change = this.#host.lastChange();
     if (change && this.#host.leading()) this.#channel.post({ type: 'state', leader: this.#id, change, ...this.#host.me() });
   }
 
@@ -165,7 +166,7 @@ export class TabGroup {
   /** Leader: reads back the outbox followers may have added to, then tells them its state. */
   #greet(): void {
     this.#host.refresh(null);
-    this.announceState(this.#host.lastChange());
+    this.announceState();
   }
 
   #onMessage(message: TabMessage): void {
@@ -211,7 +212,7 @@ export class TabGroup {
         // group started first reached no one.
         const held = this.#host.token();
         if (isLaterToken(message.token, held)) this.#host.takeToken(message.token);
-        else if (held && isLaterToken(held, message.token)) this.shareToken(held);
+        else if (isLaterToken(held, message.token)) this.shareToken(held);
         return;
       }
       case 'resign':

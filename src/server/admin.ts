@@ -66,8 +66,6 @@ export interface AdminContext {
   /** Membership of `conv` changed: sessions that may no longer read it must stop receiving it. */
   membershipChanged: (conv: string) => void;
   log: (line: string) => void;
-  /** Whether `close()` has closed the database: the API has nothing to serve from. */
-  closed: () => boolean;
 }
 
 /**
@@ -91,7 +89,8 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
   async function route(req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
     if (!secretHash) throw new AdminError(AdminErrorCode.ADMIN_DISABLED, 'the admin API is off: start the server with an admin secret (IMBED_ADMIN_SECRET)');
     authorize(req);
-    if (ctx.closed()) throw new AdminError(AdminErrorCode.SERVER_CLOSED, 'the imbed server is closed: its database is closed');
+    // The server's close() closed the database: there is nothing to serve from.
+    if (!ctx.store.isOpen) throw new AdminError(AdminErrorCode.SERVER_CLOSED, 'the imbed server is closed: its database is closed');
     const method = req.method ?? 'GET';
     const [first, id, third, user, ...rest] = segments;
     if (first === 'conversations' && segments.length === 1) {

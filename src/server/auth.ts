@@ -259,9 +259,12 @@ function algorithmsFor(key: KeyObject): string[] {
 /** Shorter secrets (HS256's, the admin API's) are warned about: they can be guessed. */
 const MIN_SECRET_BYTES = 32;
 
-/** The warning for `secret` (called `what`) when it is shorter than `MIN_SECRET_BYTES`, saying what a guess gives (`risk`); else null. */
+/**
+ * The warning for `secret` (called `what`) when it is set and shorter than `MIN_SECRET_BYTES`, saying what
+ * a guess gives (`risk`); else null.
+ */
 export function weakSecret(what: string, secret: string | undefined, risk: string): string | null {
-  return secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES
+  return secret && Buffer.byteLength(secret) < MIN_SECRET_BYTES
     ? `the ${what} is shorter than ${MIN_SECRET_BYTES} bytes: ${risk}; make one with openssl rand -base64 32`
     : null;
 }

@@ -253,15 +253,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     },
   };
 
-  /** Set once `close()` has closed the database. */
-  let storeClosed = false;
   const adminSecret = options.adminSecret ?? process.env.IMBED_ADMIN_SECRET;
-  const weakAdmin = weakSecret('admin secret', adminSecret || undefined, 'it can be guessed, and it grants every conversation');
+  const weakAdmin = weakSecret('admin secret', adminSecret, 'it can be guessed, and it grants every conversation');
   if (weakAdmin) log(`warning: ${weakAdmin}`);
   const handleAdmin = createAdminHandler({
     secret: adminSecret,
     store,
-    closed: () => storeClosed,
     // Stops live delivery to every session that may no longer read the conversation (removed member, or
     // an open conversation just restricted to members). All of them stop hearing before any is told, so
     // a send a revocation stores (one that arrived before the change) reaches only those who still may.
@@ -447,7 +444,6 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       for (const socket of sockets) socket.destroy();
       await stopped;
     }
-    storeClosed = true;
     store.close();
     ctx.limits.dispose();
     log(`server closed (${code})`);

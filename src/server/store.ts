@@ -279,6 +279,11 @@ export class Store {
     return this.stmt.getMeta.get(key)!.value;
   }
 
+  /** Whether the database is open: false once `close()` ran. */
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

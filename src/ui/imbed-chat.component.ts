@@ -8,7 +8,7 @@ import { KeyboardInsetController } from './keyboard-inset.js';
 import { imbedEvent } from './events.js';
 import { FULL_SCREEN } from './full-screen.js';
 import type * as LauncherMode from './launcher-mode.js';
-import { MessageList } from './message-list.js';
+import { MessageList, newestStored } from './message-list.js';
 import { mobileStyles } from './mobile-styles.js';
 import type * as Notify from './notify.js';
 import { loadBridge, loadLauncherMode, loadNotify } from './parts.js';
@@ -16,7 +16,7 @@ import { nativeStorageDeclared } from './bridge-contract.js';
 import { inheritedLang, loadWords, localize, type Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
-import { newestStored, UnreadTracker } from './unread-tracker.js';
+import { UnreadTracker } from './unread-tracker.js';
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;

@@ -11,6 +11,12 @@ import { splitLinks } from './links.js';
 import type { Localized } from './i18n.js';
 import type { Strings } from './strings.js';
 
+/** The newest stored message among `items` (the highest seq; own messages not yet stored come after it). */
+export function newestStored(items: readonly ChatItem[]): ChatItem | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.seq !== null) return items[i];
+  return undefined;
+}
+
 /** What the list needs from the element for the reader's failed messages. */
 export interface MessageActions {
   retry(cmid: string): void;

@@ -5,8 +5,9 @@
  * tab, and lets the lazy launcher draw the badge before the widget loads.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ChatItem, ImbedClient } from '../client/index.js';
+import type { ImbedClient } from '../client/index.js';
 import { imbedEvent } from './events.js';
+import { newestStored } from './message-list.js';
 import { readOwnUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
 
 /** The element whose shown conversation is tracked: nothing is counted without a client and a conversation. */
@@ -30,12 +31,6 @@ interface ReadState {
   seen: number | null;
   stored: number;
   saved: string;
-}
-
-/** The newest stored message among `items` (the highest seq; own messages not yet stored come after it). */
-export function newestStored(items: readonly ChatItem[]): ChatItem | undefined {
-  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.seq !== null) return items[i];
-  return undefined;
 }
 
 /** Tracks the count for an element, which it tells of each change with `imbed-unread`. */

@@ -381,7 +381,6 @@ describe('admin API when live sessions cannot be told about a change', () => {
         throw new Error('hub is gone');
       },
       log: (line) => logged.push(line),
-      closed: () => false,
     });
     http = createServer((req, res) => {
       if (!handle(req, res)) res.writeHead(404).end();

@@ -138,6 +138,16 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     document.body.append(host);
   }
 
+  /**
+   * The widget did not come (`imbed.js` or its launcher part failed to load or run): the drawn button
+   * stays, and the next click or `Imbed.open()` tries again.
+   */
+  function fail(what: string): void {
+    loading = wanted = false;
+    button?.removeAttribute('aria-busy');
+    console.warn(`imbed: the chat did not load (${what}); the next click tries again`);
+  }
+
   /** Adds the `imbed.js` script element, once; a failed load may be retried by the next click. */
   function load(): void {
     if (loading || chat) return;
@@ -147,35 +157,44 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     element.src = new URL('imbed.js', script?.src || document.baseURI).href;
     // A page whose policy allows scripts by nonce gave this script one; the widget's script needs it too.
     if (script?.nonce) element.nonce = script.nonce;
-    element.onload = () => withBody(handOver);
-    element.onerror = () => {
+    element.onload = element.onerror = () => {
       element.remove();
-      loading = wanted = false;
-      button?.removeAttribute('aria-busy');
+      // Loaded is not enough: a server answering with a page of its own, or a script that threw, defines nothing.
+      if (customElements.get('imbed-chat')) withBody(handOver);
+      else fail(`${element.src} defined no <imbed-chat>`);
     };
     document.head.append(element);
   }
 
   /**
-   * Replaces the drawn button with the widget's own launcher, in one task so two buttons never show.
-   * Keyboard focus on the drawn button moves to the widget's.
+   * Puts the widget in place of the drawn button once it has drawn its own: it waits for its launcher
+   * part first (another request), and the drawn button stays meanwhile. The swap happens in one task,
+   * so two buttons never show, and keyboard focus on the drawn button moves to the widget's.
    */
   function handOver(): void {
-    const focused = host?.shadowRoot?.activeElement != null;
     const config = imbed.config ?? {};
     // Typed through HTMLElement: the launcher must not depend on the widget's class, even for types.
     const element = document.createElement('imbed-chat') as HTMLElement as Chat;
     element.setAttribute('mode', 'launcher');
+    element.hidden = true;
     for (const name of ATTRIBUTES) if (config[name] != null) element.setAttribute(name, String(config[name]));
     for (const name of PROPERTIES) if (config[name] != null) Object.assign(element, { [name]: config[name] });
     document.body.append(element);
-    host?.remove();
     // Driven only after its first render: the widget moves focus into the chat and fires imbed-open for
     // an open() after it, never for a panel it was created open with. Until then `wanted` collects calls.
     void element.updateComplete.then(() => {
+      const widgetButton = element.shadowRoot?.querySelector<HTMLElement>('[part~="launcher-button"]');
+      // Without its launcher part the widget would show the whole chat at the end of the page.
+      if (!widgetButton) {
+        element.remove();
+        return fail('its launcher part did not load');
+      }
+      const focused = host?.shadowRoot?.activeElement != null;
+      element.hidden = false;
+      host?.remove();
       chat = element;
       if (wanted) element.open();
-      else if (focused) element.shadowRoot?.querySelector<HTMLElement>('[part~="launcher-button"]')?.focus();
+      else if (focused) widgetButton.focus();
     });
   }
 

@@ -17,7 +17,7 @@ interface Watch {
   baseline: string[];
   /** `requestIdleCallback` callbacks held back, on pages that control when the browser counts as idle. */
   idle: Array<() => void>;
-  /** The most launchers (the loader's `<imbed-launcher>` and `<imbed-chat>`) ever in the document at once. */
+  /** The most launchers (the loader's `<imbed-launcher>` and a shown `<imbed-chat>`) ever in the document at once. */
   most: number;
   /** `imbed-open` events heard on the document. */
   opens: number;
@@ -44,7 +44,7 @@ function instrument({ key, holdIdle }: { key: string; holdIdle: boolean }): void
   // Mutation records are delivered at the end of each task, before any frame could paint: a second
   // launcher that lived for a moment inside one task is never seen, one that reached the screen is.
   new MutationObserver(() => {
-    watch.most = Math.max(watch.most, document.querySelectorAll('imbed-launcher, imbed-chat').length);
+    watch.most = Math.max(watch.most, document.querySelectorAll('imbed-launcher, imbed-chat:not([hidden])').length);
   }).observe(document, { childList: true, subtree: true });
   document.addEventListener('imbed-open', () => watch.opens++);
   document.addEventListener('click', () => watch.clicks++, true);
@@ -294,6 +294,53 @@ describe('the lazy launcher on a host page of another origin', () => {
     assert.equal(bundleRequests.length, 1);
     const seen = await watched(page);
     assert.deepEqual([seen.clicks, seen.opens, seen.most], [0, 1, 1]);
+  });
+
+  it('keeps its button until the widget has drawn its own, which waits for the widget\'s launcher part', async () => {
+    const { page } = await open({ user: 'ivan', holdIdle: true });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/imbed-launcher-mode.js*', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.locator(loaderButton).click();
+    await page.locator('imbed-chat').waitFor({ state: 'attached' });
+    assert.equal(await page.locator(loaderButton).isVisible(), true, 'the drawn button is still there');
+    assert.equal(await page.locator('imbed-chat').isHidden(), true, 'the widget waits out of sight, not as an empty box');
+    release();
+    await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+    assert.equal(await isOpen(page), true, 'the click made while it waited opened the chat');
+    assert.equal(await page.locator(loaderButton).count(), 0);
+    const seen = await watched(page);
+    assert.deepEqual([seen.opens, seen.most], [1, 1]);
+  });
+
+  it('keeps its button when the widget cannot show one, says why, and tries again on the next click', async () => {
+    const { page, bundleRequests, errors } = await open({ user: 'judy', holdIdle: true });
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning' && message.text().startsWith('imbed: the chat did not load')) warnings.push(message.text());
+    });
+    // A server answering with a page of its own instead of imbed.js: the script loads, and defines nothing.
+    await page.route('**/imbed.js', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Not here</title>' }));
+    await page.locator(loaderButton).click();
+    await until(async () => warnings.length === 1, 'a warning about imbed.js');
+    assert.match(warnings[0]!, /imbed\.js defined no <imbed-chat>/);
+    assert.equal(await page.locator(loaderButton).getAttribute('aria-busy'), null, 'the button is not busy any more');
+    assert.equal(await page.locator('imbed-chat').count(), 0);
+
+    // The widget loads, but its launcher part does not: the chat would show inline at the end of the page.
+    await page.unroute('**/imbed.js');
+    await page.route('**/imbed-launcher-mode.js*', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await page.locator(loaderButton).click();
+    await until(async () => warnings.length === 2, 'a warning about the launcher part');
+    assert.match(warnings[1]!, /launcher part did not load/);
+    assert.equal(await page.locator(loaderButton).isVisible(), true);
+    assert.equal(await page.locator('imbed-chat').count(), 0, 'no chat left at the end of the page');
+    assert.equal(bundleRequests.length, 2, 'each click asked for imbed.js until it defined the widget');
+    assert.equal(errors.length, 1, `only the HTML page run as a script threw: ${errors.join('; ')}`);
+    assert.equal((await watched(page)).most, 1);
   });
 
   it('leaves the chat closed after Imbed.toggle() twice before the widget loaded', async () => {

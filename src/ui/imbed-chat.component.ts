@@ -304,6 +304,8 @@ export class ImbedChat extends LitElement {
   readonly #unread = new UnreadTracker(this);
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside?: boolean;
+  /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
+  #openAsked?: boolean;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
   readonly #list = new MessageList(this, () => this.#log, () => (this.client && this.conversation ? this.client.loadOlder(this.conversation) : undefined));
   /** Says newly arrived messages to screen readers; the log itself is not a live region. */
@@ -351,7 +353,7 @@ export class ImbedChat extends LitElement {
   open(): void {
     // Permission prompts and audio need a user gesture; a click that opens the chat is one.
     if (navigator.userActivation?.isActive) this.#notify?.notifier.prepare();
-    this.opened = true;
+    this.opened = this.#openAsked = true;
   }
 
   /** Closes the launcher panel; focus that was in the chat goes back to the launcher button. */
@@ -474,10 +476,10 @@ export class ImbedChat extends LitElement {
     // which typing changes, rather than with the last one rendered.
     const input = this.#input;
     if (input && input.value !== this.draft) input.value = this.draft;
-    // Not on the first render: a page that starts with the panel open has not asked to move focus. Nor
-    // when it was closed and opened again (or the reverse) before this update: nothing changed.
+    // Not on the first render, unless open() asked for it: a page that starts with the panel open has not
+    // asked to move focus. Nor when it was closed and opened again (or the reverse) before this update.
     const was = changed.get('opened');
-    if (changed.has('opened') && was !== undefined && was !== this.opened) {
+    if (changed.has('opened') && (was === undefined ? this.opened && this.#openAsked : was !== this.opened)) {
       if (this.opened) {
         if (this.mode === 'launcher') this.#input?.focus();
       } else if (this.#focusWasInside) {
@@ -811,7 +813,7 @@ export class ImbedChat extends LitElement {
       return;
     }
     // An Escape that cancels an IME composition is the input method's, not a request to close.
-    if (event.key !== 'Escape' || event.isComposing || event.keyCode === 229 || this.#composing) return;
+    if (event.key !== 'Escape' || !this.opened || event.isComposing || event.keyCode === 229 || this.#composing) return;
     event.preventDefault();
     this.close();
   }

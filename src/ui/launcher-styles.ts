@@ -9,7 +9,8 @@ import { FULL_SCREEN } from './full-screen.js';
 export { FULL_SCREEN };
 
 export const launcherStyles = css`
-  :host([mode='launcher']) {
+  /* Not over \`hidden\`: this rule comes after the chat's own \`:host([hidden])\`, with the same weight. */
+  :host([mode='launcher']:not([hidden])) {
     --_offset: var(--imbed-launcher-offset, 20px);
     --_size: var(--imbed-launcher-size, 56px);
     position: fixed;

@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { badgeText } from '../../src/ui/launcher.js';
 import { readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
 import { freshConv, serverUrl, until } from '../browser-support/server.js';
@@ -70,6 +71,63 @@ describe('<imbed-chat mode="launcher">', () => {
     await el.updateComplete;
     expect(el.opened).to.equal(true);
     expect(fired).to.have.length(3);
+  });
+
+  it('fires imbed-open and moves focus into the composer for an open() made before its first render', async () => {
+    const made: HTMLElement[] = [];
+    const launcher = (): ImbedChat => {
+      const el = document.createElement('imbed-chat');
+      el.setAttribute('mode', 'launcher');
+      el.setAttribute('conversation', freshConv());
+      made.push(el);
+      return el;
+    };
+    try {
+      const fired: string[] = [];
+      const el = launcher();
+      el.addEventListener('imbed-open', (event) => fired.push(event.type));
+      el.addEventListener('imbed-close', (event) => fired.push(event.type));
+      document.body.append(el);
+      // A native host's `open` command, or a page's, may come before the element has rendered.
+      el.open();
+      await el.updateComplete;
+      expect(fired).to.deep.equal(['imbed-open']);
+      expect(root(el).activeElement).to.equal(part(el, 'composer-input'));
+
+      // One the page created open (no open() call) has not asked for focus: no event either.
+      const quiet = launcher();
+      quiet.opened = true;
+      quiet.addEventListener('imbed-open', (event) => fired.push(`quiet ${event.type}`));
+      document.body.append(quiet);
+      await quiet.updateComplete;
+      expect(isShown(part(quiet, 'panel'))).to.equal(true);
+      expect(fired).to.deep.equal(['imbed-open']);
+    } finally {
+      for (const el of made) el.remove();
+    }
+  });
+
+  it('keeps to the page\'s hidden attribute', async () => {
+    const el = await mountLauncher();
+    el.hidden = true;
+    expect(isShown(part(el, 'launcher-button'))).to.equal(false);
+    el.hidden = false;
+    expect(isShown(part(el, 'launcher-button'))).to.equal(true);
+  });
+
+  it('leaves an Escape on its closed launcher button to the page', async () => {
+    const el = await mountLauncher();
+    part(el, 'launcher-button').focus();
+    let prevented: boolean | undefined;
+    const listener = (event: KeyboardEvent) => (prevented = event.defaultPrevented);
+    document.addEventListener('keydown', listener);
+    try {
+      await sendKeys({ press: 'Escape' });
+    } finally {
+      document.removeEventListener('keydown', listener);
+    }
+    expect(prevented).to.equal(false);
+    expect(el.opened).to.equal(false);
   });
 
   it('opens on a click of the button with focus in the composer, and gives focus back to the button on Escape', async () => {

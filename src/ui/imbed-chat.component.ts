@@ -304,6 +304,8 @@ export class ImbedChat extends LitElement {
   readonly #unread = new UnreadTracker(this);
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside?: boolean;
+  /** Whether a part failed to load: later updates do not wait for it (see `scheduleUpdate`). */
+  #partFailed?: boolean;
   /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
   #openAsked?: boolean;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
@@ -424,6 +426,8 @@ export class ImbedChat extends LitElement {
   /**
    * A language other than English loads its words on first use, the first `notify` opt-in loads the
    * notifications, and the first `mode="launcher"` the launcher (parts.ts): the update waits for them.
+   * Once one has failed to load, updates no longer wait for it: it is asked for again now and then
+   * (load-once.ts), and a render that waited for that request would hold up the chat with it.
    */
   protected override scheduleUpdate(): void | Promise<unknown> {
     const words = loadWords(this.localize().locale);
@@ -434,19 +438,22 @@ export class ImbedChat extends LitElement {
           activate: () => this.open(),
         });
         this.#notify ??= { notifier, parse: parseNotify };
+        // Its opt-ins are set in willUpdate; an update that waited for it is still pending (a no-op then).
+        this.requestUpdate('notify');
       },
       // Reported once by the loader; the chat goes without notifications.
-      () => {},
+      () => (this.#partFailed = true),
     ) : null;
     const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
       (part) => {
         this.#launcherMode = part;
         adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof ImbedChat).elementStyles, part.launcherStyles]);
+        this.requestUpdate();
       },
       // Reported once by the loader; the chat shows inline.
-      () => {},
+      () => (this.#partFailed = true),
     ) : null;
-    return words || notify || launcherMode ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
+    return (words || notify || launcherMode) && !this.#partFailed ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {

@@ -42,3 +42,44 @@ describe('a launcher whose part did not load', () => {
     assert.deepEqual(counts, []);
   });
 });
+
+describe('a launcher whose part failed to load and is asked for again', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  it('renders what arrives while the new request hangs, and turns into a launcher when it is answered', async () => {
+    const alice = await s.newPage('alice');
+    let requests = 0;
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    await alice.route('**/imbed-launcher-mode.js*', async (route) => {
+      // The first request fails (the network dropped); the next one hangs until the test answers it.
+      if (++requests === 1) return route.fulfill({ status: 503, body: 'unavailable' });
+      await answered;
+      await route.continue();
+    });
+    const token = await s.server.token('alice');
+    const url = s.serve(
+      'launcher-part-retried',
+      `<!doctype html><html lang="en"><head><script src="${s.server.httpUrl}/imbed.js"></script></head><body>
+<imbed-chat mode="launcher" server="${s.server.wsUrl}" token="${token}" conversation="${s.conv}"></imbed-chat></body></html>`,
+    );
+    await alice.goto(url);
+    await s.waitForWidget(alice);
+    const shows = (text: string) => alice.evaluate((t) => document.querySelector('imbed-chat')!.shadowRoot!.textContent!.includes(t), text);
+    const bob = await s.open('bob');
+    await s.type(bob, 'first, inline');
+    await until(() => shows('first, inline'), 'the first message in the inline chat');
+
+    // Past the loader's pause between attempts (PART_RETRY_AFTER, 10 s) the next render asks again.
+    await new Promise((resolve) => setTimeout(resolve, 10_500));
+    await s.type(bob, 'second, while the part is asked for again');
+    await until(() => shows('second, while the part is asked for again'), 'the second message, not held up by the hanging request');
+    assert.equal(requests, 2, 'the part was asked for again');
+    assert.equal(await alice.locator('imbed-chat [part~="launcher-button"]').count(), 0);
+
+    answer();
+    await alice.locator('imbed-chat [part~="launcher-button"]').waitFor();
+  });
+});

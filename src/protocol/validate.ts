@@ -115,7 +115,7 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
   if (isString(o)) return fail(ErrorCode.BAD_JSON, o, null);
   const ref = readRef(o);
   // Only a frame the server reads has its `ref` checked: an unknown type is ignored whatever it carries.
-  if (o.ref !== undefined && ref === null && Object.hasOwn(KNOWN_TYPES, o.type as string)) {
+  if (o.ref !== undefined && ref === null && isString(o.type) && Object.hasOwn(KNOWN_TYPES, o.type)) {
     // An error about a send carries its cmid, when it has a readable one.
     const about = o.type === 'send' && isString(o.cmid) && CMID_PATTERN.test(o.cmid) ? o.cmid : null;
     return fail(ErrorCode.BAD_FRAME, '`ref` must be a string of at most 64 characters or an integer', about);

@@ -88,6 +88,13 @@ describe('parseClientFrame', () => {
     assert.equal(accepted({ type: 'typing', conv: 'c', ref: { id: 1 } }), null);
     assert.equal(accepted({ type: 'typing', ref: 'r'.repeat(65) }), null);
   });
+
+  it('refuses a type that is no string with BAD_FRAME, also one that cannot be turned into a key', () => {
+    for (const raw of ['{"type":{"toString":0},"ref":null}', '{"type":["send"],"ref":{"id":1}}', '{"type":7}']) {
+      const error = refused(raw);
+      assert.deepEqual([error.code, error.message], ['BAD_FRAME', '`type` must be a string'], raw);
+    }
+  });
 });
 
 describe('checkText and isRef', () => {

@@ -400,6 +400,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
         socket.once('close', () => sockets.delete(socket));
       });
       await listen(httpServer, options.port ?? 8787, options.host ?? '127.0.0.1');
+      // A listening server reports a failed accept (out of file descriptors) as 'error': unheard, it would end the process.
+      httpServer.on('error', (err) => log(`http server error: ${err.message}`));
     } catch (err) {
       ctx.limits.dispose();
       store.close();

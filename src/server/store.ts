@@ -117,6 +117,9 @@ export interface NewMessage {
   ts: number;
 }
 
+/** How long a write waits for another process's write lock (ms). */
+const BUSY_TIMEOUT = 5000;
+
 /**
  * The imbed database. Every method is synchronous and either fully applies or throws with nothing
  * changed.
@@ -125,6 +128,8 @@ export class Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   private readonly appendAllTx: (ms: readonly NewMessage[]) => AppendResult[];
+  /** Whether writes fail at once on another process's write lock instead of waiting `BUSY_TIMEOUT` (see the constructor). */
+  private failFast = false;
   private readonly createTx: Database.Transaction<(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }) => CreateResult>;
   private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
   private readonly removeTx: Database.Transaction<(conv: string, user: string) => MemberResult>;
@@ -138,7 +143,7 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     // Another process (a second server, a backup tool) may hold the write lock for a moment.
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT}`);
     try {
       migrate(this.db);
     } catch (err) {
@@ -160,7 +165,20 @@ export class Store {
     const txAll = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
     // with SQLITE_BUSY on upgrade if another process writes the same file.
-    this.appendAllTx = (ms) => txAll.immediate(ms);
+    // The wait for the lock holds the event loop, every connection with it. Once one write has waited the
+    // whole timeout, another process holds the lock for long (a shell left in a transaction, a second
+    // server on the file): until a write gets through again, writes fail at once rather than each holding
+    // everything for the timeout (K sessions storing their sends alone would take K times as long).
+    this.appendAllTx = (ms) => {
+      try {
+        const results = txAll.immediate(ms);
+        if (this.failFast) this.waitForLock(true);
+        return results;
+      } catch (err) {
+        if (!this.failFast && err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) this.waitForLock(false);
+        throw err;
+      }
+    };
 
     this.createTx = this.db.transaction((c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult => {
       if (this.stmt.getConversation.get(c.id)) return { ok: false, reason: 'exists' };
@@ -286,6 +304,11 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  private waitForLock(wait: boolean): void {
+    this.failFast = !wait;
+    this.db.pragma(`busy_timeout = ${wait ? BUSY_TIMEOUT : 0}`);
   }
 }
 

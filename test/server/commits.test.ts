@@ -1,5 +1,6 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { ServerFrame } from '../../src/protocol/index.ts';
 import type { ImbedServer } from '../../src/server/index.ts';
@@ -172,7 +173,61 @@ describe('group commit', () => {
     assert.deepEqual(msgs.map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(msgs.map((m) => m.cmid), cmids.flat());
   });
+
+  it('after one write waited out the lock in vain, refuses the next at once, and waits again once a write got through', async () => {
+    const conv = 'group-lock-held-long';
+    const side = new Database(tmp.db);
+    side.exec('BEGIN IMMEDIATE');
+    try {
+      const first = await session('a', [conv]);
+      first.send({ type: 'send', conv, cmid: newCmid(), text: 'waits the whole busy timeout, then fails' });
+      assert.equal((await first.closed).code, 1011);
+    } finally {
+      side.exec('ROLLBACK');
+      side.close();
+    }
+
+    // Held 1.5 s, well within the busy timeout: a write that waited would get through, this one is refused.
+    const held = await lockedElsewhere(tmp.db, 1500);
+    const second = await session('b', [conv]);
+    const refused = newCmid();
+    second.send({ type: 'send', conv, cmid: refused, text: 'refused at once' });
+    const error = await second.next('error');
+    assert.deepEqual([error.code, error.ref], ['INTERNAL', refused]);
+    assert.equal((await second.closed).code, 1011);
+    await held.exited;
+
+    const third = await session('b', [conv]);
+    third.send({ type: 'send', conv, cmid: refused, text: 'refused at once' });
+    assert.equal((await third.next('sent')).seq, 1, 'the lock is gone: the resend is stored');
+
+    // That write got through, so a lock held for a moment is waited out again.
+    const brief = await lockedElsewhere(tmp.db, 500);
+    const cmid = newCmid();
+    third.send({ type: 'send', conv, cmid, text: 'waits for a brief lock' });
+    assert.deepEqual(await third.next('sent').then((s) => [s.cmid, s.seq]), [cmid, 2]);
+    await brief.exited;
+  });
 });
+
+/**
+ * Another process holding the database's write lock for `ms`: resolves once it holds it, with a promise
+ * of its exit. (This thread cannot release a lock while the server, in the same thread, waits for it.)
+ */
+async function lockedElsewhere(db: string, ms: number): Promise<{ exited: Promise<void> }> {
+  const holder = spawn(process.execPath, ['-e', `
+    const db = new (require('better-sqlite3'))(process.argv[1]);
+    db.exec('BEGIN IMMEDIATE');
+    console.log('locked');
+    setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, Number(process.argv[2]));
+  `, db, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`the lock holder exited with ${code} before locking`)));
+  });
+  return { exited };
+}
 
 describe('group commit with commitInterval', () => {
   const tmp = tempDb();

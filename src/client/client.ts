@@ -105,6 +105,8 @@ export class ImbedClient extends ImbedEventTarget {
   #connection: Connection | null = null;
   #started = false;
   #finished = false;
+  /** The stop, once begun. */
+  #stopping?: Promise<void>;
   #resolveReady!: () => void;
   /** Stops listening to the browser's hints about the network (see `start`). */
   #unlistenToBrowser: () => void = () => {};
@@ -195,8 +197,17 @@ export class ImbedClient extends ImbedEventTarget {
     });
   }
 
-  /** Closes the socket for good and closes storage once pending writes are done; state becomes `stopped`. */
-  async stop(): Promise<void> {
+  /**
+   * Closes the socket for good and closes storage once pending writes are done; state becomes `stopped`.
+   * Every call resolves when that is done, not only the first.
+   */
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  /** `stop()`, running `beforeHandover` once storage is closed and before another tab may take the lead. */
+  async #stop(beforeHandover?: () => Promise<void>): Promise<void> {
+    // Called again from a listener of the stop's own events, before `#stopping` is set.
     if (this.#finished) return;
     this.#finished = true;
     // A token nobody will use: storage opening behind it must not wait for a provider that hangs.
@@ -211,10 +222,11 @@ export class ImbedClient extends ImbedEventTarget {
     // queue; they must be stored (and announced to the other tabs) before the tab group hands over and
     // the store closes.
     await session?.allStored();
+    this.#storage.close();
+    await beforeHandover?.();
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
     this.#leaveGroup();
     this.#peers?.close();
-    this.#storage.close();
   }
 
   /**
@@ -456,8 +468,8 @@ export class ImbedClient extends ImbedEventTarget {
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
     const name = this.#databaseName('anonymous')!;
-    const reason = await this.#storage.open(name, this.#options, (why) =>
-      this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
+    const reason = await this.#storage.open(name, this.#options, (why, deleted) =>
+      deleted ? this.#deletedElsewhere(why) : this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
     const { kind } = this.#storage.require();
     this.#dbName = name;
@@ -467,6 +479,18 @@ export class ImbedClient extends ImbedEventTarget {
       this.#emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     }
     for (const conv of this.#conversations) this.emit('change', { conv });
+  }
+
+  /**
+   * Another client of this database deleted it for a logout (another tab, or another element of this
+   * page): this one stops as well, forgets what it showed, and sends nothing of what waited.
+   */
+  #deletedElsewhere(reason: string): void {
+    if (this.#finished) return;
+    void this.stop();
+    this.#mirror.clear();
+    for (const conv of this.#conversations) this.emit('change', { conv });
+    this.#emitError({ code: ClientErrorCode.SIGNED_OUT, message: reason, retryable: false, fatal: true });
   }
 
   /**
@@ -804,16 +828,21 @@ export class ImbedClient extends ImbedEventTarget {
    * (a `tokenProvider` that had not answered).
    */
   async clearLocalData(): Promise<void> {
-    await this.stop();
     const left: string[] = [];
-    // The database this client opened; else the one it would open, when its name is known.
-    const name = this.#dbName || this.#databaseName();
-    if (this.#options.storage !== 'memory') {
+    // Deleted before another tab may take the lead: the deletion stops the tabs that share the database
+    // (see #deletedElsewhere) before one of them could send what waited in the outbox.
+    const remove = async (): Promise<void> => {
+      // The database this client opened; else the one it would open, when its name is known.
+      const name = this.#dbName || this.#databaseName();
+      if (this.#options.storage === 'memory') return;
       await this.#storage.deleteHosted(name, this.#options.openStore).catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
       if (name) await deleteDB(name).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
       // The database is named after the user, and no token named one: it cannot be found.
       else left.push('IndexedDB (no token named the user)');
-    }
+    };
+    // Stopped already, or stopping: deleted once every write is done (nothing is handed over any more).
+    if (this.#stopping) await this.#stopping.then(remove);
+    else await (this.#stopping = this.#stop(remove));
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }
 

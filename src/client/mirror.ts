@@ -257,6 +257,12 @@ export class Mirror {
     return this.#outbox.filter((r) => r.status === 'pending' && (conv === undefined || r.conv === conv)).length;
   }
 
+  /** Forgets everything it holds (the user's data was deleted by a logout). */
+  clear(): void {
+    this.#convs.clear();
+    this.loadOutbox([]);
+  }
+
   /** Forgets every rendered view (the user or their name became known). */
   invalidateAll(): void {
     this.#made = new WeakMap();

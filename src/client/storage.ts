@@ -129,7 +129,7 @@ export class ClientStorage {
    * the one asked for, when it is not, so a person can be told. `onLost` hears of an open database the
    * browser takes away later.
    */
-  async open(name: string, { storage, openStore }: StorageOptions, onLost: (reason: string) => void): Promise<string | undefined> {
+  async open(name: string, { storage, openStore }: StorageOptions, onLost: (reason: string, deleted?: boolean) => void): Promise<string | undefined> {
     let store: ChatStore | undefined;
     let reason: string | undefined;
     if (storage === 'memory') {

@@ -100,9 +100,10 @@ const DB_VERSION = 2;
  * Opens (creating or migrating) the IndexedDB store `name`. Rejects when IndexedDB is unavailable, throws,
  * fails, or stays blocked longer than `timeoutMs` (private modes and some WebViews do each of these, e.g.
  * Firefox private browsing before v115: https://bugzilla.mozilla.org/show_bug.cgi?id=781982).
- * `onLost` is called when another tab needs a newer schema, or the browser closes the database.
+ * `onLost` is called when another tab needs a newer schema, or the browser closes the database, or
+ * another client deletes it (`deleted`).
  */
-export async function openIdbStore(name: string, timeoutMs: number, onLost: (reason: string) => void): Promise<ChatStore> {
+export async function openIdbStore(name: string, timeoutMs: number, onLost: (reason: string, deleted?: boolean) => void): Promise<ChatStore> {
   const opening = openDB<ImbedDB>(name, DB_VERSION, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) {
@@ -116,7 +117,8 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
       // Another tab deletes the database (a logout: no next version), or runs a newer imbed that must
       // upgrade the schema: let it, rather than block it forever.
       db?.close();
-      onLost(next === null ? 'the local database was deleted by a logout (in another tab, or another client of this page)' : 'the local database was closed for a newer version of imbed in another tab; reload this page');
+      if (next === null) onLost('the local database was deleted by a logout (in another tab, or another client of this page)', true);
+      else onLost('the local database was closed for a newer version of imbed in another tab; reload this page');
     },
     terminated() {
       onLost('the browser closed the local database unexpectedly');

@@ -184,6 +184,11 @@ export const ClientErrorCode = {
    */
   USER_CHANGED: 'USER_CHANGED',
   /**
+   * Another client of this database (another tab, or another element of the page) logged out and deleted
+   * it: this client stops, shows nothing of the user's any more and sends nothing that waited (fatal).
+   */
+  SIGNED_OUT: 'SIGNED_OUT',
+  /**
    * `<imbed-chat>`'s `server` is not a URL, or its `conversation` not an id the protocol allows (`ImbedClient`
    * throws a `TypeError` for these): no client runs until the host sets usable ones. Also the fatal error
    * of a client whose URL the browser will not open a WebSocket to (`ws://` from an https page): it stops.

@@ -88,7 +88,7 @@ interface OwnedClient {
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
- * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed; also when the browser will not open `server`, e.g. `ws://` from an https page). `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
+ * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed; also when the browser will not open `server`, e.g. `ws://` from an https page). `SIGNED_OUT` (fatal): another tab of the user logged out; the chat shows "Signed out" until a token is set again. `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
  * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
  * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.
@@ -267,6 +267,8 @@ export class ImbedChat extends LitElement {
       const failed = detail.cmid && !detail.retryable && this.#items().find((item) => item.cmid === detail.cmid);
       if (failed) this.#announcer.refused(failed.text);
       if (detail.code === 'FORBIDDEN' && detail.conv !== undefined) this.#notMemberOf.add(detail.conv);
+      // Another tab (or element) logged this user out and deleted their messages here: signed out here too.
+      if (detail.code === ClientErrorCode.SIGNED_OUT && this.#owned) this.#signOut();
       this.dispatchEvent(imbedEvent('imbed-error', { ...detail }));
     },
   });
@@ -391,6 +393,12 @@ export class ImbedChat extends LitElement {
     const last = this.#lastOwned;
     const cleared = (this.#owned?.client ?? (last && this.#hostClient?.user === last.user ? undefined : last))?.clearLocalData();
     this.#hostClient = null;
+    this.#signOut();
+    await cleared;
+  }
+
+  /** Forgets the token and the client, and shows "Signed out" until a token is set again. */
+  #signOut(): void {
     this.token = '';
     this.tokenProvider = null;
     this.syncClient();
@@ -399,7 +407,6 @@ export class ImbedChat extends LitElement {
     this.#signedOut = true;
     this.#leaveClient();
     this.#unread.forgetSeen();
-    await cleared;
   }
 
   override connectedCallback(): void {

@@ -48,17 +48,34 @@ describe('clearLocalData (logout)', () => {
     expect(await databases()).not.to.include(name);
   });
 
-  it('tells another tab holding the database that a logout deleted it, not that a newer imbed needs it', async () => {
+  it('stops another tab holding the database when a logout deleted it, showing nothing of the user any more', async () => {
     const conv = freshConv();
     const user = freshUser('alice');
     const dbName = `imbed-test-logout-${user}`;
     const other = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
     await other.client.ready;
+    await other.client.send(conv, 'typed offline');
     const leaving = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
     await leaving.client.ready;
     await leaving.client.clearLocalData();
     expect(await databases()).not.to.include(dbName);
-    expect(other.events.errors.map((e) => [e.code, e.message])).to.deep.equal([['STORAGE_FAILED', 'the local database was deleted by a logout (in another tab, or another client of this page)']]);
+    expect(other.events.errors.map((e) => [e.code, e.message, e.fatal])).to.deep.equal([['SIGNED_OUT', 'the local database was deleted by a logout (in another tab, or another client of this page)', true]]);
+    expect(other.client.state).to.equal('stopped');
+    expect(other.client.items(conv)).to.deep.equal([]);
+    // It went with its database, and was not moved to memory to be sent later.
+    expect(other.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb']);
+  });
+
+  it('deletes the database once a stop already under way is done, not before its last write', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const name = `imbed:${new URL(DEAD_URL).host}:${user}`;
+    const { client, events } = await makeClient(user, [conv], { url: DEAD_URL, dbName: undefined });
+    // Stopped before its storage opened (a page leaving at once), then logged out.
+    void client.stop();
+    await client.clearLocalData();
+    expect(await databases()).not.to.include(name);
+    expect(events.errors).to.deep.equal([]);
   });
 
   it("deletes the app's store of a client that never started, opening it by the name the token gives", async () => {

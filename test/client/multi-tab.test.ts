@@ -135,6 +135,37 @@ describe('several tabs of one browser', () => {
     expect(sentTexts(reader.client, conv)).to.deep.equal(texts);
   });
 
+  it('signs the other tabs out when one logs out: none takes over, and what waited in the outbox is never sent', async () => {
+    tap = tapSockets();
+    const conv = freshConv();
+    const dbName = freshDb();
+    const [leader, ...followers] = await threeTabs(conv, {}, dbName);
+    const clients = followers.map((t) => t.client);
+    await clients[0].send(conv, 'before');
+    await until(() => allSent([leader.client, ...clients], conv, 1), 'the first message sent');
+
+    await stopServer(1012);
+    await until(() => clients.every((c) => c.state === 'offline' || c.state === 'connecting'), 'the followers saw the outage');
+    await clients[1].send(conv, 'typed before the logout');
+    expect((await readOutbox(dbName)).map((r) => r.text)).to.deep.equal(['typed before the logout']);
+    const socketsBefore = tap.sockets;
+    await leader.client.clearLocalData(); // the leader's tab logs out
+    await until(() => followers.every((t) => t.events.errors.some((e) => e.code === 'SIGNED_OUT')), 'both other tabs told of the logout');
+    for (const { client, events } of followers) {
+      expect(events.errors.filter((e) => e.code === 'SIGNED_OUT').map((e) => e.fatal)).to.deep.equal([true]);
+      expect(client.state).to.equal('stopped');
+      expect(client.items(conv), 'nothing of the user is shown any more').to.deep.equal([]);
+      expect(client.pendingCount()).to.equal(0);
+      expect(events.states.some((s) => s.reason === 'taking over the connection'), 'no tab took the lead').to.equal(false);
+    }
+
+    await startServer();
+    const reader = await makeClient(freshUser('carol'), [conv]);
+    await online(reader.client, 'the other member online');
+    expect(tap.sockets, 'only the other member connected').to.equal(socketsBefore + 1);
+    expect(sentTexts(reader.client, conv)).to.deep.equal(['before']);
+  });
+
   it("connects the leader with a token a following tab's host set, when the server ends the leader's session at its token's expiry", async () => {
     const conv = freshConv();
     const dbName = freshDb();

@@ -93,6 +93,32 @@ describe('<imbed-chat> host API', () => {
     expect(bannerText(el)).to.not.include('Signed out');
   });
 
+  it('shows signed out when another element of the user (another tab) logs out, and errors with SIGNED_OUT', async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const here = await mountChat({ user, conversation: conv });
+    const there = await mountChat({ user, conversation: conv });
+    await untilOnline(here);
+    await untilOnline(there);
+    await here.send('seen in both');
+    await until(() => texts(there).includes('seen in both'), 'the message in the other chat');
+    const errors: Array<{ code: string; fatal: boolean }> = [];
+    there.addEventListener('imbed-error', (e) => errors.push({ code: e.detail.code, fatal: e.detail.fatal }));
+
+    await here.logout();
+    await until(() => errors.length > 0, 'the other chat told of the logout');
+    expect(errors).to.deep.equal([{ code: 'SIGNED_OUT', fatal: true }]);
+    await there.updateComplete;
+    expect(there.client).to.equal(null);
+    expect(there.token).to.equal('');
+    expect(texts(there)).to.deep.equal([]);
+    expect(bannerText(there)).to.equal('Signed out.');
+
+    there.setToken(await tokenFor(user));
+    await untilOnline(there, 'the other chat online after a new login');
+    await until(() => texts(there).includes('seen in both'), 'the history from the server');
+  });
+
   it('empties the composer when the chat changes hands: a logout, another user, another conversation', async () => {
     const user = freshUser('alice');
     const conv = freshConv();

@@ -382,6 +382,14 @@ export class ImbedClient extends ImbedEventTarget {
    * tab that holds the connection, now or after this one closes, opens it with the newest token.
    */
   setToken(token: string): void {
+    const user = tokenSubject(token);
+    // Another user's: a tab that follows another's connection would store what is typed as the outbox's
+    // user, so every tab stops for it at once rather than the one that holds the connection at welcome.
+    if (user !== null && this.#owner !== null && user !== this.#owner) {
+      void this.stop();
+      this.#emitError({ code: ClientErrorCode.USER_CHANGED, message: this.#userChanged(user), retryable: false, fatal: true });
+      return;
+    }
     this.#tokens.set(token);
     this.#tabs?.shareToken(token);
   }
@@ -789,8 +797,11 @@ export class ImbedClient extends ImbedEventTarget {
    * `owner`, and draining them now would send one user's messages as another's.
    */
   #refuseUser(user: string): void {
-    const message = `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
-    this.#stopFor(ClientErrorCode.USER_CHANGED, message, 'another user');
+    this.#stopFor(ClientErrorCode.USER_CHANGED, this.#userChanged(user), 'another user');
+  }
+
+  #userChanged(user: string): string {
+    return `the token is for ${user}, but this client's messages belong to ${this.#owner}; create a new client for ${user}`;
   }
 
   /**

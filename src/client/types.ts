@@ -179,7 +179,8 @@ export const ClientErrorCode = {
   TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
   /**
    * The server recognised another user than the one this client's outbox and cache belong to (e.g.
-   * `tokenProvider` returned a token for someone else). The client stops without sending anything, so
+   * `tokenProvider` returned a token for someone else), or `setToken` was given one (the client stops at
+   * once, also in a tab that follows another's connection). The client stops without sending anything, so
    * one user's pending messages can never go out as another's; create a new client for the new user.
    */
   USER_CHANGED: 'USER_CHANGED',

@@ -166,6 +166,22 @@ describe('several tabs of one browser', () => {
     expect(sentTexts(reader.client, conv)).to.deep.equal(['before']);
   });
 
+  it("stops a following tab given another user's token, so nothing typed there goes out as the outbox's user", async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const [leader, follower] = await threeTabs(conv, {}, dbName);
+    follower.client.setToken(await tokenFor(freshUser('bob')));
+    expect(follower.client.state).to.equal('stopped');
+    expect(follower.events.errors.map((e) => [e.code, e.fatal])).to.deep.equal([['USER_CHANGED', true]]);
+    let refused: unknown = null;
+    await follower.client.send(conv, 'typed by bob').catch((error: unknown) => (refused = error));
+    expect(refused, 'send() refuses').to.be.instanceOf(Error);
+    expect(await readOutbox(dbName)).to.deep.equal([]);
+    // The tabs that kept alice's token go on: the leader still holds the connection.
+    expect(leader.client.state).to.equal('online');
+    expect(leader.events.errors).to.deep.equal([]);
+  });
+
   it("connects the leader with a token a following tab's host set, when the server ends the leader's session at its token's expiry", async () => {
     const conv = freshConv();
     const dbName = freshDb();

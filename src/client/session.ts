@@ -163,8 +163,12 @@ export class Session {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    for (const done of this.#older.values()) done(false);
-    this.#older.clear();
+    // Its readers hear now; a page asked for may still be handled after this (its frame arrived before the
+    // close), and is then stored as the older page it is, not taken for newly arrived messages.
+    for (const [ref, done] of this.#older) {
+      done(false);
+      this.#older.set(ref, () => {});
+    }
     this.#writeAcks();
   }
 

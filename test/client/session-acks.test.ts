@@ -18,6 +18,8 @@ function harness(outboxSize: number) {
   const writes: Array<{ msgs: Message[]; finish(fail?: Error): void }> = [];
   const sent: ClientFrame[] = [];
   const reports: ItemError[] = [];
+  /** The seqs of each page stored as older messages. */
+  const older: number[][] = [];
   const host: SessionHost = {
     conversations: [CONV],
     mirror,
@@ -26,7 +28,7 @@ function harness(outboxSize: number) {
       sent.push(frame);
       return true;
     },
-    acceptOlder: async () => {},
+    acceptOlder: async (_conv, msgs) => void older.push(msgs.map((m) => m.seq)),
     accept: (conv, msgs) =>
       new Promise<void>((resolve, reject) => {
         writes.push({
@@ -46,7 +48,7 @@ function harness(outboxSize: number) {
   const session = new Session(host);
   const ack = (n: number): SentFrame => ({ type: 'sent', conv: CONV, cmid: records[n - 1]!.cmid, seq: n, ts: n });
   const seqsOf = (w: { msgs: Message[] }) => w.msgs.map((m) => m.seq);
-  return { session, writes, sent, reports, ack, seqsOf, mirror, records };
+  return { session, writes, sent, reports, ack, seqsOf, mirror, records, older };
 }
 
 /** Lets pending promise callbacks run. */
@@ -139,5 +141,25 @@ describe('acks stored by a session', () => {
     await session.handle(ack(1));
     expect(sent.filter((f) => f.type === 'sync')).to.have.length(1);
     expect(sends()).to.deep.equal([records[0]!.cmid, records[1]!.cmid]);
+  });
+});
+
+describe('an older page a session asked for', () => {
+  it('is stored as older messages when it is handled after the session closed, not taken for new ones', async () => {
+    const { session, writes, sent, mirror, older } = harness(0);
+    const held = Array.from({ length: 10 }, (_, i): Message => ({ conv: CONV, seq: 101 + i, cmid: `held-${101 + i}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 }));
+    mirror.loadConversation(CONV, held, { cursor: 110, floor: 101 });
+    await establish(session);
+    const asked = session.requestOlder(CONV);
+    const sync = sent.find((f) => f.type === 'sync');
+    expect(sync).to.include({ conv: CONV, before: 101 });
+    session.close();
+    expect(await asked).to.equal(false);
+
+    // Its answer was read before the close, and is handled after it.
+    const page = Array.from({ length: 3 }, (_, i): Message => ({ conv: CONV, seq: 98 + i, cmid: `old-${98 + i}`, from: 'bob', name: 'Bob', text: 'y', ts: 0 }));
+    await session.handle({ type: 'history', conv: CONV, msgs: page, more: true, head: 110, ref: (sync as { ref: number }).ref });
+    expect(older).to.deep.equal([[98, 99, 100]]);
+    expect(writes, 'nothing stored as newly arrived').to.deep.equal([]);
   });
 });

@@ -243,7 +243,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (!this.#follows(conv)) {
       throw new ProtocolError(ErrorCode.BAD_FRAME, `\`conv\` ${conv} is not one of this client's conversations`);
     }
-    if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
+    this.#mustRun();
     await this.ready;
     await this.#storage.adopted();
     // Stopped meanwhile (a logout): its store may be deleted already, and nothing may be added to it.
@@ -279,8 +279,14 @@ export class ImbedClient extends ImbedEventTarget {
     }).finally(pass);
   }
 
+  /** Throws unless the client runs: before `start()` nothing would ever open the storage a call waits for. */
+  #mustRun(): void {
+    if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
+  }
+
   /** Puts a failed item back in the outbox as pending, after everything already queued, and sends it in turn. */
   async retry(cmid: string): Promise<void> {
+    this.#mustRun();
     await this.ready;
     const pass = this.#holdSends();
     await this.#serial(async () => {
@@ -300,6 +306,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Removes a failed item from the outbox. Rejects for a pending item: it may already be on its way. */
   async discard(cmid: string): Promise<void> {
+    this.#mustRun();
     await this.ready;
     if (this.#mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
     await this.#serial(async () => {

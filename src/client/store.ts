@@ -154,7 +154,7 @@ class IdbStore implements ChatStore {
   }
 
   async loadConversation(conv: string, opts: { from?: number; limit?: number } = {}): Promise<{ messages: Message[] } & HeldRange> {
-    const tx = this.#db.transaction(['messages', 'cursors'], 'readonly');
+    const tx = handled(this.#db.transaction(['messages', 'cursors'], 'readonly'));
     const held = heldRange(await tx.objectStore('cursors').get(conv));
     // The held range is gap-free, so the newest page is one key range: no cursor walk.
     const from = opts.from ?? (opts.limit === undefined ? 0 : Math.max(held.floor, held.cursor - opts.limit + 1));
@@ -164,11 +164,11 @@ class IdbStore implements ChatStore {
 
   async loadOlder(conv: string, below: number, limit: number): Promise<Message[]> {
     if (below <= 1) return [];
-    return this.#db.transaction('messages').store.getAll(IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
+    return handled(this.#db.transaction('messages')).store.getAll(IDBKeyRange.bound([conv, Math.max(1, below - limit)], [conv, below - 1]));
   }
 
   async loadOutbox(afterId = 0): Promise<OutboxRecord[]> {
-    return this.#db.transaction('outbox').store.getAll(IDBKeyRange.lowerBound(afterId, true));
+    return handled(this.#db.transaction('outbox')).store.getAll(IDBKeyRange.lowerBound(afterId, true));
   }
 
   async addToOutbox(record: Omit<OutboxRecord, 'id'>, newerThan?: number): Promise<{ record: OutboxRecord; newer: OutboxRecord[] }> {

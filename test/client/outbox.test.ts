@@ -16,6 +16,13 @@ describe('the outbox', () => {
     expect(item.cmid).to.match(/^[A-Za-z0-9_-]{22}$/);
   });
 
+  it('refuses send, retry and discard on a client not running, rather than wait for good', async () => {
+    const conv = freshConv();
+    const { client } = await makeClient(freshUser('alice'), [conv], { url: DEAD_URL, start: false });
+    const refusals = await Promise.all([client.send(conv, 'x'), client.retry('cmid-0000'), client.discard('cmid-0000')].map((call) => call.then(() => 'resolved', (e: Error) => e.message)));
+    expect(refusals).to.deep.equal(Array(3).fill('ImbedClient is not running: call start() first'));
+  });
+
   it('is visible to a second client on the same database', async () => {
     const conv = freshConv();
     const dbName = freshDb();

@@ -1,7 +1,8 @@
 /**
  * The browser's hints about the network: `offline` says a socket is probably dead; `online`, `pageshow`
  * (a page back from the back-forward cache) and `visibilitychange` say it is worth checking again. None
- * is trusted as proof; they only make the client act sooner than its heartbeat or backoff would.
+ * is trusted as proof; they only make the client act sooner than its heartbeat or backoff would. And
+ * `freeze` and `resume`, which bracket a time the page does not run at all.
  */
 
 /** What the client does on a hint. */
@@ -10,10 +11,13 @@ export interface BrowserHintHandlers {
   offline(): void;
   /** The network or the page came back, or the page became visible or hidden. */
   hint(): void;
+  /** The browser freezes the page (Page Lifecycle `freeze`): nothing of it runs until `resume`. */
+  freeze(): void;
+  resume(): void;
 }
 
 /** Listens to the browser's hints until the returned function is called; a no-op outside a browser page. */
-export function listenToBrowser({ offline, hint }: BrowserHintHandlers): () => void {
+export function listenToBrowser({ offline, hint, freeze, resume }: BrowserHintHandlers): () => void {
   if (typeof window === 'undefined') return () => {};
   const listen = (on: boolean): void => {
     const method = on ? 'addEventListener' : 'removeEventListener';
@@ -21,6 +25,8 @@ export function listenToBrowser({ offline, hint }: BrowserHintHandlers): () => v
     window[method]('online', hint);
     window[method]('pageshow', hint);
     document[method]('visibilitychange', hint);
+    document[method]('freeze', freeze);
+    document[method]('resume', resume);
   };
   listen(true);
   return () => listen(false);

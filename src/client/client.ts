@@ -119,6 +119,8 @@ export class ImbedClient extends ImbedEventTarget {
    * client was met and its code loaded.
    */
   #peers: DatabasePeers | null = null;
+  /** Whether the page was frozen while in a tab group, which it left (see `#onFreeze`). */
+  #frozen = false;
   #election: LeaderElection | null = null;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
@@ -191,7 +193,12 @@ export class ImbedClient extends ImbedEventTarget {
       return;
     }
     this.#started = true;
-    this.#unlistenToBrowser = listenToBrowser({ offline: () => this.#onBrowserOffline(), hint: () => this.#onBrowserHint() });
+    this.#unlistenToBrowser = listenToBrowser({
+      offline: () => this.#onBrowserOffline(),
+      hint: () => this.#onBrowserHint(),
+      freeze: () => this.#onFreeze(),
+      resume: () => this.#onResume(),
+    });
     void this.#openStorage().then(() => {
       if (!this.#finished) this.#connectOrJoin();
     });
@@ -516,10 +523,34 @@ export class ImbedClient extends ImbedEventTarget {
     this.emit('storage', { kind: 'memory', reason });
     this.#emitError({ code: ClientErrorCode.STORAGE_UNAVAILABLE, message: `messages will not survive a reload: ${reason}`, retryable: false, fatal: false });
     if (!this.#peers) return;
-    this.#peers.close();
+    this.#leavePeers();
+    if (!this.#connection && !this.#finished) this.#connect();
+  }
+
+  /** Stops meeting the other clients of the database, and leaves their group. */
+  #leavePeers(): void {
+    this.#peers?.close();
     this.#peers = null;
     this.#leaveGroup();
-    if (!this.#connection && !this.#finished) this.#connect();
+  }
+
+  /**
+   * The browser freezes the page (a background tab on Android, Chrome's tab freezing): frozen, it could
+   * neither serve the other tabs the connection it holds nor take it over when its turn came, and they
+   * would wait for it. So it gives up both until it resumes, and then joins again.
+   */
+  #onFreeze(): void {
+    if (!this.#peers || this.#finished) return;
+    this.#leavePeers();
+    this.#closeSocket('page frozen');
+    this.#setState('offline', 'the page is frozen');
+    this.#frozen = true;
+  }
+
+  #onResume(): void {
+    if (!this.#frozen || this.#finished) return;
+    this.#frozen = false;
+    this.#connectOrJoin();
   }
 
   /**

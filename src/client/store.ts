@@ -117,7 +117,7 @@ export async function openIdbStore(name: string, timeoutMs: number, onLost: (rea
       // Another tab deletes the database (a logout: no next version), or runs a newer imbed that must
       // upgrade the schema: let it, rather than block it forever.
       db?.close();
-      if (next === null) onLost('the local database was deleted by a logout (in another tab, or another client of this page)', true);
+      if (next === null) onLost('signed out: another tab (or chat) deleted the local database', true);
       else onLost('the local database was closed for a newer version of imbed in another tab; reload this page');
     },
     terminated() {

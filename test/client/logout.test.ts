@@ -59,7 +59,7 @@ describe('clearLocalData (logout)', () => {
     await leaving.client.ready;
     await leaving.client.clearLocalData();
     expect(await databases()).not.to.include(dbName);
-    expect(other.events.errors.map((e) => [e.code, e.message, e.fatal])).to.deep.equal([['SIGNED_OUT', 'the local database was deleted by a logout (in another tab, or another client of this page)', true]]);
+    expect(other.events.errors.map((e) => [e.code, e.message, e.fatal])).to.deep.equal([['SIGNED_OUT', 'signed out: another tab (or chat) deleted the local database', true]]);
     expect(other.client.state).to.equal('stopped');
     expect(other.client.items(conv)).to.deep.equal([]);
     // It went with its database, and was not moved to memory to be sent later.

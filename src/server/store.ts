@@ -165,20 +165,7 @@ export class Store {
     const txAll = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
     // with SQLITE_BUSY on upgrade if another process writes the same file.
-    // The wait for the lock holds the event loop, every connection with it. Once one write has waited the
-    // whole timeout, another process holds the lock for long (a shell left in a transaction, a second
-    // server on the file): until a write gets through again, writes fail at once rather than each holding
-    // everything for the timeout (K sessions storing their sends alone would take K times as long).
-    this.appendAllTx = (ms) => {
-      try {
-        const results = txAll.immediate(ms);
-        if (this.failFast) this.waitForLock(true);
-        return results;
-      } catch (err) {
-        if (!this.failFast && err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) this.waitForLock(false);
-        throw err;
-      }
-    };
+    this.appendAllTx = (ms) => this.write(() => txAll.immediate(ms));
 
     this.createTx = this.db.transaction((c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult => {
       if (this.stmt.getConversation.get(c.id)) return { ok: false, reason: 'exists' };
@@ -258,7 +245,7 @@ export class Store {
    * (never created here) becomes restricted to `members`, keeping its messages.
    */
   createConversation(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult {
-    return this.createTx.immediate(c);
+    return this.write(() => this.createTx.immediate(c));
   }
 
   /** The conversation created with `createConversation`, or null (unknown, or only has messages). */
@@ -270,12 +257,12 @@ export class Store {
 
   /** Adds `user` to conversation `conv` (nothing to do when already there); a direct one takes two at most. */
   addMember(conv: string, user: string, now: number): MemberResult {
-    return this.addTx.immediate(conv, user, now);
+    return this.write(() => this.addTx.immediate(conv, user, now));
   }
 
   /** Removes `user` from conversation `conv` (nothing to do when not there). */
   removeMember(conv: string, user: string): MemberResult {
-    return this.removeTx.immediate(conv, user);
+    return this.write(() => this.removeTx.immediate(conv, user));
   }
 
   /** One query for the access check of every frame. */
@@ -304,6 +291,24 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs a write transaction. The wait for another process's write lock holds the event loop, every
+   * connection with it. Once one write has waited the whole timeout, that process holds the lock for long
+   * (a shell left in a transaction, a second server on the file): until a write gets through again,
+   * writes fail at once rather than each holding everything for the timeout (K sessions storing their
+   * sends alone would take K times as long).
+   */
+  private write<T>(run: () => T): T {
+    try {
+      const result = run();
+      if (this.failFast) this.waitForLock(true);
+      return result;
+    } catch (err) {
+      if (!this.failFast && err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) this.waitForLock(false);
+      throw err;
+    }
   }
 
   private waitForLock(wait: boolean): void {

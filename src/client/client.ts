@@ -107,6 +107,8 @@ export class ImbedClient extends ImbedEventTarget {
   #finished = false;
   /** The stop, once begun. */
   #stopping?: Promise<void>;
+  /** What the stop runs before another tab may take the lead (a logout's deletion); null once it has handed over. */
+  #beforeHandover: Array<() => Promise<void>> | null = [];
   #resolveReady!: () => void;
   /** Stops listening to the browser's hints about the network (see `start`). */
   #unlistenToBrowser: () => void = () => {};
@@ -209,13 +211,16 @@ export class ImbedClient extends ImbedEventTarget {
    * Every call resolves when that is done, not only the first.
    */
   stop(): Promise<void> {
-    return (this.#stopping ??= this.#stop());
+    if (!this.#stopping) {
+      // Set before the stop begins: a listener of its own events that calls stop() gets this promise too.
+      let settle!: (stopped: Promise<void>) => void;
+      this.#stopping = new Promise((resolve) => (settle = resolve));
+      settle(this.#stop());
+    }
+    return this.#stopping;
   }
 
-  /** `stop()`, running `beforeHandover` once storage is closed and before another tab may take the lead. */
-  async #stop(beforeHandover?: () => Promise<void>): Promise<void> {
-    // Called again from a listener of the stop's own events, before `#stopping` is set.
-    if (this.#finished) return;
+  async #stop(): Promise<void> {
     this.#finished = true;
     // A token nobody will use: storage opening behind it must not wait for a provider that hangs.
     this.#tokens.abandon();
@@ -230,7 +235,10 @@ export class ImbedClient extends ImbedEventTarget {
     // the store closes.
     await session?.allStored();
     this.#storage.close();
-    await beforeHandover?.();
+    // A logout's deletion, asked for by now (also while the stop was under way): before another tab may
+    // lead, which then hears of the deletion rather than send what waited in the outbox.
+    for (const task of this.#beforeHandover!) await task();
+    this.#beforeHandover = null;
     // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
     this.#leaveGroup();
     this.#peers?.close();
@@ -540,7 +548,8 @@ export class ImbedClient extends ImbedEventTarget {
    * would wait for it. So it gives up both until it resumes, and then joins again.
    */
   #onFreeze(): void {
-    if (!this.#peers || this.#finished) return;
+    // Stopped by a fatal error, it waits for the host, not for a resume.
+    if (!this.#peers || this.state === 'stopped') return;
     this.#leavePeers();
     this.#closeSocket('page frozen');
     this.#setState('offline', 'the page is frozen');
@@ -640,8 +649,10 @@ export class ImbedClient extends ImbedEventTarget {
       return;
     }
     const name = tabGroupName(this.#dbName, this.#conversations);
-    const peers = (this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name)));
-    this.#election = new LeaderElection(
+    // What this election started acts only while it is the client's: not after a stop, nor after the
+    // page was frozen and joined again under a new one.
+    const peers = (this.#peers = new DatabasePeers(this.#dbName, () => this.#startGroup(name, election)));
+    const election: LeaderElection = (this.#election = new LeaderElection(
       name,
       () => {
         // A follower showed the old leader's session, which ended with it: until this tab's own opens
@@ -651,11 +662,11 @@ export class ImbedClient extends ImbedEventTarget {
         void this.#serial(() => this.#reloadFromStore(this.#conversations))
           .catch(() => {})
           .then(() => {
-            if (!this.#finished && !this.#connection) this.#connect();
+            if (this.#election === election && !this.#finished && !this.#connection) this.#connect();
           });
       },
       () => peers.meet(),
-    );
+    ));
   }
 
   /**
@@ -663,13 +674,13 @@ export class ImbedClient extends ImbedEventTarget {
    * on a first visit, a deploy without the part), this client runs a socket of its own (`#runAlone`); so
    * does a follower whose leader does not answer (tab-group.ts, `JOIN_TIMEOUT`).
    */
-  #startGroup(name: string): void {
+  #startGroup(name: string, election: LeaderElection): void {
     // A load that hangs counts as failed: until the group starts, a leader cannot hear its followers. One
-    // that settles after the client left the election or stopped does nothing. Neither failure's reason
-    // is shown, so the deadline's message is empty.
+    // that settles after the client left that election (or stopped) does nothing. Neither failure's
+    // reason is shown, so the deadline's message is empty.
     settleWithin(loadTabGroup(), GROUP_LOAD_TIMEOUT, '').then((TabGroup) => {
-      if (this.#election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
-    }, () => this.#runAlone());
+      if (this.#election === election && !this.#finished) this.#tabs = new TabGroup(name, this.#tabHost());
+    }, () => this.#election === election && this.#runAlone());
   }
 
   /**
@@ -871,7 +882,7 @@ export class ImbedClient extends ImbedEventTarget {
   /**
    * Stops the client and deletes its IndexedDB database and what the store of `openStore` holds (cached
    * messages and the outbox, unsent messages included), for a logout: the next person on this device finds
-   * nothing of this user's. Other tabs that hold the same database close it and continue in memory.
+   * nothing of this user's. The other clients of the database (other tabs) stop with `SIGNED_OUT`.
    * Tries both, and rejects naming what could not be deleted, so a logout never reports success over a
    * user's messages left behind: also when the database is named after a user no token has named yet
    * (a `tokenProvider` that had not answered).
@@ -889,9 +900,11 @@ export class ImbedClient extends ImbedEventTarget {
       // The database is named after the user, and no token named one: it cannot be found.
       else left.push('IndexedDB (no token named the user)');
     };
-    // Stopped already, or stopping: deleted once every write is done (nothing is handed over any more).
-    if (this.#stopping) await this.#stopping.then(remove);
-    else await (this.#stopping = this.#stop(remove));
+    // Deleted before the stop hands over, unless it has (then once it is done).
+    const handover = this.#beforeHandover;
+    handover?.push(remove);
+    await this.stop();
+    if (!handover) await remove();
     if (left.length) throw new Error(`local data not deleted: ${left.join(', ')}`);
   }
 

@@ -78,6 +78,22 @@ describe('clearLocalData (logout)', () => {
     expect(events.errors).to.deep.equal([]);
   });
 
+  it('deletes the database for a logout asked for by a listener of the stop itself', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = `imbed-test-logout-${user}`;
+    const { client } = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    await client.ready;
+    let cleared: Promise<void> | undefined;
+    // A host that signs out whenever the chat stops.
+    client.addEventListener('state', (e) => {
+      if (e.detail.to === 'stopped') cleared ??= client.clearLocalData();
+    });
+    await client.stop();
+    await cleared;
+    expect(await databases()).not.to.include(dbName);
+  });
+
   it("deletes the app's store of a client that never started, opening it by the name the token gives", async () => {
     const user = freshUser('alice');
     const calls: string[] = [];

@@ -145,7 +145,7 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
   function fail(what: string): void {
     loading = wanted = false;
     button?.removeAttribute('aria-busy');
-    console.warn(`imbed: the chat did not load (${what}); the next click tries again`);
+    console.warn(`imbed: the chat did not load (${what}); a later click tries again`);
   }
 
   /** Adds the `imbed.js` script element, once; a failed load may be retried by the next click. */
@@ -182,20 +182,21 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     document.body.append(element);
     // Driven only after its first render: the widget moves focus into the chat and fires imbed-open for
     // an open() after it, never for a panel it was created open with. Until then `wanted` collects calls.
-    void element.updateComplete.then(() => {
+    const notShown = (what: string): void => {
+      element.remove();
+      fail(what);
+    };
+    element.updateComplete.then(() => {
       const widgetButton = element.shadowRoot?.querySelector<HTMLElement>('[part~="launcher-button"]');
       // Without its launcher part the widget would show the whole chat at the end of the page.
-      if (!widgetButton) {
-        element.remove();
-        return fail('its launcher part did not load');
-      }
+      if (!widgetButton) return notShown('its launcher part did not load');
       const focused = host?.shadowRoot?.activeElement != null;
       element.hidden = false;
       host?.remove();
       chat = element;
       if (wanted) element.open();
       else if (focused) widgetButton.focus();
-    });
+    }, (error: unknown) => notShown(`its first render failed: ${error}`));
   }
 
   imbed.open = () => {

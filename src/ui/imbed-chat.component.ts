@@ -88,7 +88,7 @@ interface OwnedClient {
  *
  * @event {CustomEvent<ImbedMessageDetail>} imbed-message - A message from someone else arrived in this conversation. `detail: {message}`.
  * @event {CustomEvent<ImbedStatusDetail>} imbed-status - The connection state changed. `detail: {from, to, reason, code?, pending}`.
- * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed; also when the browser will not open `server`, e.g. `ws://` from an https page). `SIGNED_OUT` (fatal): another tab of the user logged out; the chat shows "Signed out" until a token is set again. `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
+ * @event {CustomEvent<ImbedErrorDetail>} imbed-error - The client reported an error, or `server` or `conversation` cannot be used (`BAD_OPTIONS`, fatal: no client runs until they are fixed; also when the browser will not open `server`, e.g. `ws://` from an https page). `SIGNED_OUT` (fatal): another tab of the user logged out; the element's own client stops and it shows "Signed out" until a token is set again. `detail: {code, message, retryable, fatal, cmid?, retryAfter?, conv?}`.
  * @event {CustomEvent<{}>} imbed-open - The launcher panel opened (`opened` became true). `detail: {}`.
  * @event {CustomEvent<{}>} imbed-close - The launcher panel closed (`opened` became false). `detail: {}`.
  * @event {CustomEvent<ImbedUnreadDetail>} imbed-unread - The unread count changed. `detail: {count}`.
@@ -437,7 +437,8 @@ export class ImbedChat extends LitElement {
    * (load-once.ts), and a render that waited for that request would hold up the chat with it.
    */
   protected override scheduleUpdate(): void | Promise<unknown> {
-    const words = loadWords(this.localize().locale);
+    // Renders in those words when no update waited for them (one that did is still pending: a no-op).
+    const words = loadWords(this.localize().locale)?.then(() => this.requestUpdate());
     const notify = this.notify.trim() && !this.#notify ? loadNotify().then(
       ({ Notifier, parseNotify }) => {
         const notifier = new Notifier({
@@ -453,6 +454,8 @@ export class ImbedChat extends LitElement {
     ) : null;
     const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
       (part) => {
+        // Once: an update made while a retry was pending waits for it too.
+        if (this.#launcherMode) return;
         this.#launcherMode = part;
         adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof ImbedChat).elementStyles, part.launcherStyles]);
         this.requestUpdate();

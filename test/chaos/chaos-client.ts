@@ -91,7 +91,7 @@ export class ChaosClient {
   }
 
   /** Runs one page fault on tab `index`; sends to it meanwhile wait for the page to come back. */
-  async pageFault(kind: PageFault, ms: number, index = 0): Promise<void> {
+  async pageFault(kind: PageFault, ms: number, index = 0, lifecycle = false): Promise<void> {
     const tab = this.tabs[index]!;
     let done!: () => void;
     tab.fault = new Promise((resolve) => (done = resolve));
@@ -107,7 +107,7 @@ export class ChaosClient {
           this.watch(tab);
           break;
         case 'freeze':
-          await freeze(tab.page, ms);
+          await freeze(tab.page, ms, { lifecycle });
           break;
         case 'close-tab':
           await closeTab(tab.page);

@@ -32,7 +32,7 @@ export const FAULT_KINDS = [
   'server-restart', // the server restarts gracefully (SIGUSR2: clients see 1012)
   'reload', // a user reloads the page
   'crash', // a user's renderer crashes; the page is opened again in the same profile
-  'freeze', // a user's page is frozen for a few seconds
+  'freeze', // a user's page is frozen for a few seconds (half of the time hearing `freeze` and `resume`)
   'close-tab', // a user closes the tab and opens the page again a little later
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -205,7 +205,8 @@ export async function runChaos(options: ChaosOptions): Promise<Summary> {
           await restartServer();
           break;
         default:
-          await c.pageFault(kind as PageFault, ms, tab);
+          // Half the freezes are Chrome's tab freezing, which the page hears of (Page Lifecycle events).
+          await c.pageFault(kind as PageFault, ms, tab, extra % 2 === 1);
       }
     } catch (e) {
       problems.push(`fault ${kind} on ${isServer ? 'the server' : c.user} failed: ${e instanceof Error ? e.message : String(e)}`);

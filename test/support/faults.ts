@@ -45,8 +45,12 @@ export async function crashRenderer(page: Page): Promise<Page> {
  * Done by pausing the page's JavaScript in the debugger: CDP `Page.setWebLifecycleState` is ignored for
  * a visible page, and every headless page is visible (checked with Chromium 14x: timers kept firing and
  * no `freeze` event came). A page idle when the pause is asked for stops at its next statement.
+ * `lifecycle`: as Chrome's tab freezing does (a phone going to sleep does not), the page first hears
+ * `freeze` and, once it runs again, `resume` (Page Lifecycle events, dispatched here).
  */
-export async function freeze(page: Page, ms: number): Promise<void> {
+export async function freeze(page: Page, ms: number, { lifecycle = false } = {}): Promise<void> {
+  const lifecycleEvent = (type: string) => page.evaluate((t) => document.dispatchEvent(new Event(t)), type);
+  if (lifecycle) await lifecycleEvent('freeze');
   const cdp: CDPSession = await page.context().newCDPSession(page);
   try {
     await cdp.send('Debugger.enable');
@@ -58,6 +62,7 @@ export async function freeze(page: Page, ms: number): Promise<void> {
   } finally {
     await cdp.detach().catch(() => {});
   }
+  if (lifecycle) await lifecycleEvent('resume');
 }
 
 /**

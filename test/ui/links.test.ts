@@ -138,6 +138,26 @@ describe('splitLinks', () => {
     ]);
   });
 
+  it('ends a link where Chinese text goes on without a space, and at full-width punctuation', () => {
+    for (const [text, expected] of [
+      ['打开https://example.com看看', [['https://example.com', 'https://example.com/']]],
+      ['好https://example.com！', [['https://example.com', 'https://example.com/']]],
+      ['（详见https://example.com/a）', [['https://example.com/a', 'https://example.com/a']]],
+      ['链接https://example.com：点', [['https://example.com', 'https://example.com/']]],
+      ['看https://example.com/x。好的', [['https://example.com/x', 'https://example.com/x']]],
+      ['see https://a.test/x…', [['https://a.test/x', 'https://a.test/x']]],
+      ['[https://a.test]', [['https://a.test', 'https://a.test/']]],
+      ['https://a.test/x[1]', [['https://a.test/x[1]', 'https://a.test/x[1]']]],
+      // A path may hold Chinese: it stays in the link.
+      ['https://zh.wikipedia.org/wiki/中国', [['https://zh.wikipedia.org/wiki/中国', 'https://zh.wikipedia.org/wiki/%E4%B8%AD%E5%9B%BD']]],
+      // So may a host of Chinese only.
+      ['https://例子.测试/', [['https://例子.测试/', 'https://xn--fsqu00a.xn--0zwm56d/']]],
+    ] as const) {
+      expectLossless(text, splitLinks(text));
+      expect(links(text), text).to.deep.equal(expected);
+    }
+  });
+
   it('links IDN hosts with the typed Unicode as text and the punycode host in href', () => {
     expect(links('https://bücher.example/x')).to.deep.equal([['https://bücher.example/x', 'https://xn--bcher-kva.example/x']]);
     // A Cyrillic "а" that looks like the Latin one: the text shows what was typed, the href tells the truth.

@@ -25,7 +25,8 @@ type Notice = Pick<Message, 'name' | 'text'>;
  */
 export function announcement(arrived: readonly Notice[], strings: Strings, refused: readonly string[] = []): string[] {
   const line = ({ name, text }: Notice): string =>
-    strings.announceMessage(name, text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text);
+    // Cut between characters, not inside one that takes two code units (an emoji), which would be read as garbage.
+    strings.announceMessage(name, text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : text);
   return [
     ...(arrived.length > MAX_LINES ? [strings.announceMany(arrived.length)] : arrived.map(line)),
     ...(refused.length > MAX_LINES ? [strings.announceRefusedMany(refused.length)] : refused.map((text) => line({ name: strings.failed, text }))),

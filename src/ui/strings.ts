@@ -38,7 +38,7 @@ export const en = {
   withWaiting(status: string, n: number): string {
     return `${status}${status.endsWith('…') ? ' ' : ' — '}${this.waiting(n)}`;
   },
-  charactersLeft: (n: number): string => (n >= 0 ? `${n} characters left` : `${-n} characters over the limit`),
+  charactersLeft: (n: number): string => (n >= 0 ? `${n} character${n === 1 ? '' : 's'} left` : `${-n} character${n === -1 ? '' : 's'} over the limit`),
   tooLong: (max: number): string => `This message is too long: the limit is ${max} characters.`,
   /**
    * Under one of the reader's messages the server refused as sent too often (`SPAM`), and under one it

@@ -280,6 +280,9 @@ describe('<imbed-chat> announcements', () => {
     const [long] = announcement([message('Bob', 'y'.repeat(1000))], en);
     expect(long!.length).to.be.below(200);
     expect(long!.endsWith('…')).to.equal(true);
+    // Cut before an emoji that would straddle the limit, not through it.
+    const [emoji] = announcement([message('Bob', `${'y'.repeat(158)}😀😀`)], en);
+    expect(emoji).to.equal(`Bob: ${'y'.repeat(158)}…`);
   });
 
   it('reads refusals after the arrivals of their batch, never counted among the new messages', () => {

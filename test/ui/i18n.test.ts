@@ -65,6 +65,12 @@ describe('<imbed-chat> locale choice', () => {
     expect(refusalText(localize('en', [], { refusedSpam: 'Slow down.' }).strings, refused('SPAM', ''), 1000)).to.equal('Slow down.');
   });
 
+  it('counts characters in the singular for one, left or over', () => {
+    expect([1, 2, 0, -1, -2].map((n) => en.charactersLeft(n))).to.deep.equal([
+      '1 character left', '2 characters left', '0 characters left', '1 character over the limit', '2 characters over the limit',
+    ]);
+  });
+
   it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {
     const facts = { state: 'offline', pending: 3, storageKind: 'indexeddb', wasOnline: true, stopReason: '' } as const;
     expect(describeConnection(facts, zhCN).status).to.equal('已离线，3 条消息等待发送');

@@ -235,13 +235,16 @@ export class ImbedClient extends ImbedEventTarget {
     // the store closes.
     await session?.allStored();
     this.#storage.close();
-    // A logout's deletion, asked for by now (also while the stop was under way): before another tab may
-    // lead, which then hears of the deletion rather than send what waited in the outbox.
-    for (const task of this.#beforeHandover!) await task();
-    this.#beforeHandover = null;
-    // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
-    this.#leaveGroup();
-    this.#peers?.close();
+    try {
+      // A logout's deletion, asked for by now (also while the stop was under way): before another tab may
+      // lead, which then hears of the deletion rather than send what waited in the outbox.
+      for (const task of this.#beforeHandover!) await task();
+    } finally {
+      this.#beforeHandover = null;
+      // Handed over only now, so the next leader reads an outbox in which this tab's last acks are stored.
+      this.#leaveGroup();
+      this.#peers?.close();
+    }
   }
 
   /**
@@ -896,7 +899,8 @@ export class ImbedClient extends ImbedEventTarget {
       const name = this.#dbName || this.#databaseName();
       if (this.#options.storage === 'memory') return;
       await this.#storage.deleteHosted(name, this.#options.openStore).catch((error: unknown) => left.push(`the app's store (${messageOf(error)})`));
-      if (name) await deleteDB(name).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
+      // Through a promise: without IndexedDB at all, deleteDB throws rather than reject.
+      if (name) await Promise.resolve(name).then(deleteDB).catch((error: unknown) => left.push(`IndexedDB ${name} (${messageOf(error)})`));
       // The database is named after the user, and no token named one: it cannot be found.
       else left.push('IndexedDB (no token named the user)');
     };

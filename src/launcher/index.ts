@@ -140,7 +140,7 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
 
   /**
    * The widget did not come (`imbed.js` or its launcher part failed to load or run): the drawn button
-   * stays, and the next click or `Imbed.open()` tries again.
+   * stays, and a later click or `Imbed.open()` tries again.
    */
   function fail(what: string): void {
     loading = wanted = false;
@@ -148,7 +148,7 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     console.warn(`imbed: the chat did not load (${what}); a later click tries again`);
   }
 
-  /** Adds the `imbed.js` script element, once; a failed load may be retried by the next click. */
+  /** Adds the `imbed.js` script element, once; a failed load may be retried by a later click. */
   function load(): void {
     if (loading || chat) return;
     loading = true;

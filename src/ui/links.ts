@@ -12,10 +12,11 @@ export type TextPart = { text: string } | { href: string; text: string };
  * follows for the host), then everything up to white space, `<`, `>`, `"`, a backtick or an invisible or
  * control character (`\p{C}`: bidi overrides, zero-width spaces, NUL). None of these belongs in a URL a
  * person typed, and letting them in would let a link's visible text disguise where it goes. Nor does CJK
- * or full-width punctuation (`。`, `（`, `！`, `：`): Chinese and Japanese put no space around a link, and
+ * or full-width punctuation (`。`, `（`, `！`, `：`; not the marks that stand for characters, `々` `〇`): Chinese
+ * and Japanese put no space around a link, and
  * a parser reads a full-width `！` or `）` in a host as the ASCII one, linking somewhere else.
  */
-const CANDIDATE = /\bhttps?:\/\/[^\s<>"`\p{C}/\\\u3000-\u303F\uFF00-\uFF65][^\s<>"`\p{C}\u3000-\u303F\uFF00-\uFF65]*/giu;
+const CANDIDATE = /\bhttps?:\/\/[^\s<>"`\p{C}/\\\u3000-\u3004\u3008-\u3020\u3030\u303D\uFF00-\uFF65][^\s<>"`\p{C}\u3000-\u3004\u3008-\u3020\u3030\u303D\uFF00-\uFF65]*/giu;
 
 /**
  * In a host, a Chinese, Japanese or Korean character right after an ASCII letter or digit is the

@@ -3,6 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { until } from '../support/browser.ts';
 import { Scenario } from '../support/scenario.ts';
 
+/** A page of alice's with `<imbed-chat mode="launcher">` and imbed.js from the chat server; its URL. */
+async function launcherPage(s: Scenario, name: string): Promise<string> {
+  const token = await s.server.token('alice');
+  return s.serve(
+    name,
+    `<!doctype html><html lang="en"><head><script src="${s.server.httpUrl}/imbed.js"></script></head><body>
+<imbed-chat mode="launcher" server="${s.server.wsUrl}" token="${token}" conversation="${s.conv}"></imbed-chat></body></html>`,
+  );
+}
+
 /**
  * `mode="launcher"` whose part (imbed-launcher-mode.js) did not load shows the chat inline: a chat the
  * person can see, so what arrives in it is read, not counted or announced as unread.
@@ -15,13 +25,7 @@ describe('a launcher whose part did not load', () => {
   it('shows the chat inline and counts nothing that arrives in it as unread', async () => {
     const alice = await s.newPage('alice');
     await alice.route('**/imbed-launcher-mode.js*', (route) => route.fulfill({ status: 404, body: 'not found' }));
-    const token = await s.server.token('alice');
-    const url = s.serve(
-      'launcher-part-missing',
-      `<!doctype html><html lang="en"><head><script src="${s.server.httpUrl}/imbed.js"></script></head><body>
-<imbed-chat mode="launcher" server="${s.server.wsUrl}" token="${token}" conversation="${s.conv}"></imbed-chat></body></html>`,
-    );
-    await alice.goto(url);
+    await alice.goto(await launcherPage(s, 'launcher-part-missing'));
     await s.waitForWidget(alice);
     await until(() => alice.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client: { state: string } | null }).client?.state === 'online'), 'alice online');
     const counts: number[] = [];
@@ -59,13 +63,7 @@ describe('a launcher whose part failed to load and is asked for again', () => {
       await answered;
       await route.continue();
     });
-    const token = await s.server.token('alice');
-    const url = s.serve(
-      'launcher-part-retried',
-      `<!doctype html><html lang="en"><head><script src="${s.server.httpUrl}/imbed.js"></script></head><body>
-<imbed-chat mode="launcher" server="${s.server.wsUrl}" token="${token}" conversation="${s.conv}"></imbed-chat></body></html>`,
-    );
-    await alice.goto(url);
+    await alice.goto(await launcherPage(s, 'launcher-part-retried'));
     await s.waitForWidget(alice);
     const shows = (text: string) => alice.evaluate((t) => document.querySelector('imbed-chat')!.shadowRoot!.textContent!.includes(t), text);
     const bob = await s.open('bob');

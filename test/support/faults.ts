@@ -51,6 +51,15 @@ export async function crashRenderer(page: Page): Promise<Page> {
 export async function freeze(page: Page, ms: number, { lifecycle = false } = {}): Promise<void> {
   const lifecycleEvent = (type: string) => page.evaluate((t) => document.dispatchEvent(new Event(t)), type);
   if (lifecycle) await lifecycleEvent('freeze');
+  try {
+    await pause(page, ms);
+  } finally {
+    if (lifecycle) await lifecycleEvent('resume');
+  }
+}
+
+/** Pauses the page's JavaScript in the debugger for `ms`. */
+async function pause(page: Page, ms: number): Promise<void> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   try {
     await cdp.send('Debugger.enable');
@@ -62,7 +71,6 @@ export async function freeze(page: Page, ms: number, { lifecycle = false } = {})
   } finally {
     await cdp.detach().catch(() => {});
   }
-  if (lifecycle) await lifecycleEvent('resume');
 }
 
 /**

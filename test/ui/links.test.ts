@@ -148,7 +148,8 @@ describe('splitLinks', () => {
       ['see https://a.test/x…', [['https://a.test/x', 'https://a.test/x']]],
       ['[https://a.test]', [['https://a.test', 'https://a.test/']]],
       ['https://a.test/x[1]', [['https://a.test/x[1]', 'https://a.test/x[1]']]],
-      // A path may hold Chinese: it stays in the link.
+      // A path may hold Chinese or Japanese, repetition marks too: it stays in the link.
+      ['https://ja.wikipedia.org/wiki/佐々木', [['https://ja.wikipedia.org/wiki/佐々木', 'https://ja.wikipedia.org/wiki/%E4%BD%90%E3%80%85%E6%9C%A8']]],
       ['https://zh.wikipedia.org/wiki/中国', [['https://zh.wikipedia.org/wiki/中国', 'https://zh.wikipedia.org/wiki/%E4%B8%AD%E5%9B%BD']]],
       // So may a host of Chinese only.
       ['https://例子.测试/', [['https://例子.测试/', 'https://xn--fsqu00a.xn--0zwm56d/']]],

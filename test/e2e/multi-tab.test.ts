@@ -108,39 +108,54 @@ describe('three tabs of one user, and the tab holding the socket crashes', () =>
   });
 });
 
-describe('two tabs of one user, and the browser freezes the tab holding the socket', () => {
-  const s = new Scenario();
-  before(() => s.start());
-  after(() => s.dispose());
+/**
+ * Chrome freezes a background tab (Page Lifecycle `freeze`, then `resume`), and a page in the back-forward
+ * cache does not run either (`pagehide` and `pageshow` with `persisted`; Safari also releases its locks).
+ * A browser driven over CDP never freezes a page, and a page holding a Web Lock never enters Chromium's
+ * back-forward cache, so the tests fire the events the browser fires around those times.
+ */
+const PAUSES: Array<[string, () => void, () => void]> = [
+  ['freezes', () => document.dispatchEvent(new Event('freeze')), () => document.dispatchEvent(new Event('resume'))],
+  [
+    'keeps in its back-forward cache',
+    () => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })),
+    () => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })),
+  ],
+];
 
-  it('hands the socket over while it is frozen, and takes its place among the followers when it resumes', async () => {
-    const first = await s.open('alice');
-    await first.context().addInitScript(countSockets);
-    await first.reload();
-    await s.waitForWidget(first);
-    await until(async () => (await state(first)) === 'online', 'the first tab online');
-    const second = await s.open('alice');
-    await until(async () => (await state(second)) === 'online', 'the second tab online');
-    assert.deepEqual(await Promise.all([sockets(first), sockets(second)]), [1, 0], 'the first tab holds the socket');
+for (const [what, pause, resume] of PAUSES) {
+  describe(`two tabs of one user, and the browser ${what} the tab holding the socket`, () => {
+    const s = new Scenario();
+    before(() => s.start());
+    after(() => s.dispose());
 
-    // Chrome freezes a background tab (Page Lifecycle): nothing of it runs until it resumes. A browser
-    // driven over CDP never freezes a page, so the test fires the events Chrome fires around a freeze.
-    await first.evaluate(() => document.dispatchEvent(new Event('freeze')));
-    await s.type(second, 'while the first tab is frozen');
-    await until(
-      async () => (await renderedMessages(second)).some((m) => m.text === 'while the first tab is frozen' && m.status === 'sent'),
-      'the message sent by the tab that took over',
-    );
-    assert.equal(await sockets(second), 1, 'the second tab took the socket over');
+    it('hands the socket over meanwhile, and takes its place among the followers when it runs again', async () => {
+      const first = await s.open('alice');
+      await first.context().addInitScript(countSockets);
+      await first.reload();
+      await s.waitForWidget(first);
+      await until(async () => (await state(first)) === 'online', 'the first tab online');
+      const second = await s.open('alice');
+      await until(async () => (await state(second)) === 'online', 'the second tab online');
+      assert.deepEqual(await Promise.all([sockets(first), sockets(second)]), [1, 0], 'the first tab holds the socket');
 
-    await first.evaluate(() => document.dispatchEvent(new Event('resume')));
-    await until(async () => (await state(first)) === 'online', 'the first tab following again');
-    await s.type(first, 'after it resumed');
-    await s.quiesce([first, second], 2);
-    await s.assertConsistent([first, second], { alice: ['while the first tab is frozen', 'after it resumed'] });
-    assert.deepEqual(await Promise.all([sockets(first), sockets(second)]), [1, 1], 'the resumed tab follows: no socket of its own');
+      await first.evaluate(pause);
+      await s.type(second, 'while the first tab does not run');
+      await until(
+        async () => (await renderedMessages(second)).some((m) => m.text === 'while the first tab does not run' && m.status === 'sent'),
+        'the message sent by the tab that took over',
+      );
+      assert.equal(await sockets(second), 1, 'the second tab took the socket over');
+
+      await first.evaluate(resume);
+      await until(async () => (await state(first)) === 'online', 'the first tab following again');
+      await s.type(first, 'after it runs again');
+      await s.quiesce([first, second], 2);
+      await s.assertConsistent([first, second], { alice: ['while the first tab does not run', 'after it runs again'] });
+      assert.deepEqual(await Promise.all([sockets(first), sockets(second)]), [1, 1], 'the first tab follows: no socket of its own');
+    });
   });
-});
+}
 
 /**
  * The tab group's code is a part of the script build (`imbed-tab-group.js`), loaded when a second tab

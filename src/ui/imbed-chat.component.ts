@@ -571,7 +571,7 @@ export class ImbedChat extends LitElement {
     // The button comes first in the tab order, then the panel it opens.
     return html`
       ${launcher.renderLauncherButton({ opened: this.opened, unread: this.#unread.tally, label: this.opened ? strings.closeChat : strings.openChat(this.#unread.tally) }, this.toggle, this.onPanelKeydown)}
-      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat }, body, this.close, this.onPanelKeydown)}
+      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: matchMedia(FULL_SCREEN).matches }, body, this.close, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
   }

@@ -48,6 +48,8 @@ export interface PanelModel {
   opened: boolean;
   title: string;
   closeLabel: string;
+  /** Full screen, the panel covers the page: assistive technology keeps to it (`aria-modal`). */
+  modal: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export function renderPanel(model: PanelModel, body: TemplateResult, close: () =
     class="panel"
     part="panel"
     role="dialog"
+    aria-modal=${model.modal}
     aria-labelledby="panel-title"
     ?hidden=${!model.opened}
     @keydown=${keydown}

@@ -199,9 +199,15 @@ describe('<imbed-chat mode="launcher">', () => {
     const wide = part(el, 'panel').getBoundingClientRect();
     expect(wide.width).to.be.at.most(380);
     expect(wide.bottom).to.be.below(part(el, 'launcher-button').getBoundingClientRect().top);
+    // Beside the page, the panel leaves it usable; covering it, it is a modal dialog.
+    expect(part(el, 'panel').getAttribute('aria-modal')).to.equal('false');
     await setViewport({ width: 375, height: 667 });
     try {
       await until(() => window.innerWidth === 375, 'the narrow viewport');
+      el.close();
+      el.open();
+      await el.updateComplete;
+      expect(part(el, 'panel').getAttribute('aria-modal')).to.equal('true');
       const narrow = part(el, 'panel').getBoundingClientRect();
       expect([narrow.left, narrow.top, narrow.width, narrow.height]).to.deep.equal([0, 0, 375, 667]);
       // The round button would cover the composer there; the panel's close button replaces it.

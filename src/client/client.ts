@@ -390,7 +390,8 @@ export class ImbedClient extends ImbedEventTarget {
    * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
    */
   reconnect(): void {
-    if (!this.#started || this.#finished || this.state === 'stopped' || !this.#storage.kind) return;
+    // Nor while frozen or in the back-forward cache (a `visibilitychange` follows `pagehide`): it joins its group on return.
+    if (!this.#started || this.#finished || this.#frozen || this.state === 'stopped' || !this.#storage.kind) return;
     // A wait for the token provider is cut short; it is all there is to do while an attempt waits on it.
     // Not when the browser's `offline` closed that attempt meanwhile: the wait then ends with nothing.
     if (this.#tokens.skipWait() && this.#connection) return;

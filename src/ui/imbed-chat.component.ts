@@ -306,6 +306,9 @@ export class ImbedChat extends LitElement {
   readonly #unread = new UnreadTracker(this);
   /** Whether focus was inside the element when the panel started closing: only then does it go back to the launcher button. */
   #focusWasInside?: boolean;
+  /** Whether the launcher's panel covers the page (the viewport is narrow); a change renders its `aria-modal` again. */
+  readonly #fullScreen = matchMedia(FULL_SCREEN);
+  private readonly onViewport = (): void => this.requestUpdate();
   /** Whether a part failed to load: later updates do not wait for it (see `scheduleUpdate`). */
   #partFailed?: boolean;
   /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
@@ -412,6 +415,7 @@ export class ImbedChat extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.onVisibility);
+    this.#fullScreen.addEventListener('change', this.onViewport);
     clearTimeout(this.#leaving);
     this.syncClient();
   }
@@ -419,6 +423,7 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
+    this.#fullScreen.removeEventListener('change', this.onViewport);
     clearTimeout(this.#pendingNotice);
     this.#notify?.notifier.dispose();
     // A framework that moves the element (a portal, a re-parenting) takes it out and puts it back in one
@@ -571,7 +576,7 @@ export class ImbedChat extends LitElement {
     // The button comes first in the tab order, then the panel it opens.
     return html`
       ${launcher.renderLauncherButton({ opened: this.opened, unread: this.#unread.tally, label: this.opened ? strings.closeChat : strings.openChat(this.#unread.tally) }, this.toggle, this.onPanelKeydown)}
-      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: matchMedia(FULL_SCREEN).matches }, body, this.close, this.onPanelKeydown)}
+      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: this.#fullScreen.matches }, body, this.close, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
   }
@@ -840,7 +845,7 @@ export class ImbedChat extends LitElement {
    * hidden behind it (WCAG 2.4.11). Its close button and the send button are its first and last stops.
    */
   private wrapFocus(event: KeyboardEvent): void {
-    if (!this.opened || !matchMedia(FULL_SCREEN).matches) return;
+    if (!this.opened || !this.#fullScreen.matches) return;
     const first = this.renderRoot.querySelector<HTMLElement>('.close');
     const last = this.renderRoot.querySelector<HTMLElement>('.send');
     const active = this.shadowRoot?.activeElement;

@@ -118,7 +118,11 @@ const PAUSES: Array<[string, () => void, () => void]> = [
   ['freezes', () => document.dispatchEvent(new Event('freeze')), () => document.dispatchEvent(new Event('resume'))],
   [
     'keeps in its back-forward cache',
-    () => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })),
+    () => {
+      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+      // The page is hidden right after: a hint to check the connection, which a tab out of its group must not take.
+      document.dispatchEvent(new Event('visibilitychange'));
+    },
     () => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })),
   ],
 ];
@@ -141,6 +145,7 @@ for (const [what, pause, resume] of PAUSES) {
 
       await first.evaluate(pause);
       await s.type(second, 'while the first tab does not run');
+      assert.equal(await sockets(first), 1, 'the first tab opened no socket of its own meanwhile');
       await until(
         async () => (await renderedMessages(second)).some((m) => m.text === 'while the first tab does not run' && m.status === 'sent'),
         'the message sent by the tab that took over',

@@ -54,7 +54,8 @@ export async function freeze(page: Page, ms: number, { lifecycle = false } = {})
   try {
     await pause(page, ms);
   } finally {
-    if (lifecycle) await lifecycleEvent('resume');
+    // Not over the pause's own error: a page that crashed meanwhile hears nothing.
+    if (lifecycle) await lifecycleEvent('resume').catch(() => {});
   }
 }
 

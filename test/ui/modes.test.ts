@@ -204,10 +204,8 @@ describe('<imbed-chat mode="launcher">', () => {
     await setViewport({ width: 375, height: 667 });
     try {
       await until(() => window.innerWidth === 375, 'the narrow viewport');
-      el.close();
-      el.open();
-      await el.updateComplete;
-      expect(part(el, 'panel').getAttribute('aria-modal')).to.equal('true');
+      // Rendered again for the viewport, with the panel still open.
+      await until(() => part(el, 'panel').getAttribute('aria-modal') === 'true', 'a modal panel');
       const narrow = part(el, 'panel').getBoundingClientRect();
       expect([narrow.left, narrow.top, narrow.width, narrow.height]).to.deep.equal([0, 0, 375, 667]);
       // The round button would cover the composer there; the panel's close button replaces it.

@@ -8,7 +8,7 @@ import { messageOf } from './error-text.js';
 import { MemoryStore } from './memory-store.js';
 import type { Mirror } from './mirror.js';
 import { settleWithin } from './settle-within.js';
-import { openIdbStore, type ChatStore } from './store.js';
+import { openIdbStore, type ChatStore, type OnLost } from './store.js';
 import type { ImbedClientOptions, StorageKind } from './types.js';
 
 /** Messages per conversation read at start: the newest, enough to fill the view; older ones follow on demand. */
@@ -129,7 +129,7 @@ export class ClientStorage {
    * the one asked for, when it is not, so a person can be told. `onLost` hears of an open database the
    * browser takes away later.
    */
-  async open(name: string, { storage, openStore }: StorageOptions, onLost: (reason: string, deleted?: boolean) => void): Promise<string | undefined> {
+  async open(name: string, { storage, openStore }: StorageOptions, onLost: OnLost): Promise<string | undefined> {
     let store: ChatStore | undefined;
     let reason: string | undefined;
     if (storage === 'memory') {

@@ -96,6 +96,9 @@ interface ImbedDB extends DBSchema {
  */
 const DB_VERSION = 2;
 
+/** Told of an open database the browser takes away; `deleted` when another client deleted it (a logout). */
+export type OnLost = (reason: string, deleted?: boolean) => void;
+
 /**
  * Opens (creating or migrating) the IndexedDB store `name`. Rejects when IndexedDB is unavailable, throws,
  * fails, or stays blocked longer than `timeoutMs` (private modes and some WebViews do each of these, e.g.
@@ -103,7 +106,7 @@ const DB_VERSION = 2;
  * `onLost` is called when another tab needs a newer schema, or the browser closes the database, or
  * another client deletes it (`deleted`).
  */
-export async function openIdbStore(name: string, timeoutMs: number, onLost: (reason: string, deleted?: boolean) => void): Promise<ChatStore> {
+export async function openIdbStore(name: string, timeoutMs: number, onLost: OnLost): Promise<ChatStore> {
   const opening = openDB<ImbedDB>(name, DB_VERSION, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) {

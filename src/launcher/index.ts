@@ -180,12 +180,12 @@ function start(imbed: LauncherGlobal, script: HTMLScriptElement | null): void {
     for (const name of ATTRIBUTES) if (config[name] != null) element.setAttribute(name, String(config[name]));
     for (const name of PROPERTIES) if (config[name] != null) Object.assign(element, { [name]: config[name] });
     document.body.append(element);
-    // Driven only after its first render: the widget moves focus into the chat and fires imbed-open for
-    // an open() after it, never for a panel it was created open with. Until then `wanted` collects calls.
     const notShown = (what: string): void => {
       element.remove();
       fail(what);
     };
+    // Driven only after its first render: the widget moves focus into the chat and fires imbed-open for
+    // an open() after it, never for a panel it was created open with. Until then `wanted` collects calls.
     element.updateComplete.then(() => {
       const widgetButton = element.shadowRoot?.querySelector<HTMLElement>('[part~="launcher-button"]');
       // Without its launcher part the widget would show the whole chat at the end of the page.

@@ -127,8 +127,8 @@ const BUSY_TIMEOUT = 5000;
 export class Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
-  private readonly appendAllTx: (ms: readonly NewMessage[]) => AppendResult[];
-  /** Whether writes fail at once on another process's write lock instead of waiting `BUSY_TIMEOUT` (see the constructor). */
+  private readonly appendAllTx: Database.Transaction<(ms: readonly NewMessage[]) => AppendResult[]>;
+  /** Whether writes fail at once on another process's write lock instead of waiting `BUSY_TIMEOUT` (see `write`). */
   private failFast = false;
   private readonly createTx: Database.Transaction<(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }) => CreateResult>;
   private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
@@ -162,10 +162,7 @@ export class Store {
       this.stmt.insert.run(m.conv, head, m.from, m.name, m.cmid, m.text, m.ts);
       return { dup: false, message: { conv: m.conv, seq: head, cmid: m.cmid, from: m.from, name: m.name, text: m.text, ts: m.ts } };
     };
-    const txAll = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
-    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could fail
-    // with SQLITE_BUSY on upgrade if another process writes the same file.
-    this.appendAllTx = (ms) => this.write(() => txAll.immediate(ms));
+    this.appendAllTx = this.db.transaction((ms: readonly NewMessage[]) => ms.map(appendOne));
 
     this.createTx = this.db.transaction((c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult => {
       if (this.stmt.getConversation.get(c.id)) return { ok: false, reason: 'exists' };
@@ -201,7 +198,7 @@ export class Store {
    * and all or nothing. A cmid repeated within `ms` is stored once; its later copies are `dup`.
    */
   appendAll(ms: readonly NewMessage[]): AppendResult[] {
-    return this.appendAllTx(ms);
+    return this.write(this.appendAllTx, ms);
   }
 
   /**
@@ -245,7 +242,7 @@ export class Store {
    * (never created here) becomes restricted to `members`, keeping its messages.
    */
   createConversation(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }): CreateResult {
-    return this.write(() => this.createTx.immediate(c));
+    return this.write(this.createTx, c);
   }
 
   /** The conversation created with `createConversation`, or null (unknown, or only has messages). */
@@ -257,12 +254,12 @@ export class Store {
 
   /** Adds `user` to conversation `conv` (nothing to do when already there); a direct one takes two at most. */
   addMember(conv: string, user: string, now: number): MemberResult {
-    return this.write(() => this.addTx.immediate(conv, user, now));
+    return this.write(this.addTx, conv, user, now);
   }
 
   /** Removes `user` from conversation `conv` (nothing to do when not there). */
   removeMember(conv: string, user: string): MemberResult {
-    return this.write(() => this.removeTx.immediate(conv, user));
+    return this.write(this.removeTx, conv, user);
   }
 
   /** One query for the access check of every frame. */
@@ -294,15 +291,17 @@ export class Store {
   }
 
   /**
-   * Runs a write transaction. The wait for another process's write lock holds the event loop, every
-   * connection with it. Once one write has waited the whole timeout, that process holds the lock for long
-   * (a shell left in a transaction, a second server on the file): until a write gets through again,
-   * writes fail at once rather than each holding everything for the timeout (K sessions storing their
-   * sends alone would take K times as long).
+   * Runs write transaction `tx` with `args`. IMMEDIATE takes the write lock up front: a deferred
+   * transaction that reads first could fail with SQLITE_BUSY on upgrade if another process writes the
+   * same file. The wait for another process's write lock holds the event loop, every connection with it.
+   * Once one write has waited the whole timeout, that process holds the lock for long (a shell left in a
+   * transaction, a second server on the file): until a write gets through again, writes fail at once
+   * rather than each holding everything for the timeout (K sessions storing their sends alone would take
+   * K times as long).
    */
-  private write<T>(run: () => T): T {
+  private write<A extends unknown[], T>(tx: Database.Transaction<(...args: A) => T>, ...args: A): T {
     try {
-      const result = run();
+      const result = tx.immediate(...args);
       if (this.failFast) this.waitForLock(true);
       return result;
     } catch (err) {

@@ -225,19 +225,24 @@ export class ImbedChat extends LitElement {
   /** Whether the reader is at the newest message, as of their last scroll or the last render that stuck to it. */
   #atEnd = true;
   /**
-   * Keeps a reader who was at the newest message there when the log itself changes size without a render
-   * (an on-screen keyboard, a rotation, a resized panel, a composer growing by a line).
+   * Keeps a reader who was at the newest message there when the log or its messages change size without
+   * a render (an on-screen keyboard, a rotation, a resized panel, a composer growing by a line, a web
+   * font that sets the text anew).
    */
-  readonly #logSize = new ResizeObserver(() => {
+  readonly #logSize = new ResizeObserver((entries) => {
     const log = this.#log;
     if (!log) return;
     // The reader's last scroll may not have been reported yet: it counts first.
     this.#noteScroll(log);
     if (this.#atEnd) this.#toEnd(log);
+    // A taller log may show more than the rendered window holds. (Only for the log: a render for its
+    // rows' own change of size would change it again within this frame.)
+    if (entries.some((entry) => entry.target === log)) this.#list.scrolled(false);
   });
   /** The log's scroll position when last looked at: a scroll event that finds it unchanged says nothing new. */
   #lastTop = 0;
-  #sizedLog: HTMLElement | null = null;
+  /** The log and the box of its rows, each watched by `#logSize` once. */
+  #sized = new WeakSet<Element>();
 
   get #input(): HTMLTextAreaElement | null {
     return this.renderRoot?.querySelector('textarea') ?? null;
@@ -493,7 +498,7 @@ export class ImbedChat extends LitElement {
     const log = this.#log;
     if (this.#scrollAfterUpdate && log) this.#toEnd(log);
     this.#scrollAfterUpdate = false;
-    if (log && log !== this.#sizedLog) this.#logSize.observe((this.#sizedLog = log));
+    for (const box of [log, log?.querySelector('.rows')]) if (box && !this.#sized.has(box)) this.#sized.add(box), this.#logSize.observe(box);
     // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
     // which typing changes, rather than with the last one rendered.
     const input = this.#input;
@@ -813,14 +818,24 @@ export class ImbedChat extends LitElement {
   #noteScroll(log: HTMLElement): void {
     if (log.scrollTop === this.#lastTop) return;
     this.#lastTop = log.scrollTop;
-    this.#atEnd = atNewest(log);
+    this.#setAtEnd(log, atNewest(log));
+  }
+
+  /**
+   * Notes whether the reader is at the newest message. While they are, the browser's own scroll anchoring
+   * is off in the log: text growing above the view (a web font) would have it keep the message at the top
+   * in place, carrying the newest one out of view, and its move would read as the reader's own scroll.
+   */
+  #setAtEnd(log: HTMLElement, atEnd: boolean): void {
+    this.#atEnd = atEnd;
+    log.style.overflowAnchor = atEnd ? 'none' : '';
   }
 
   /** Scrolls to the newest message. */
   #toEnd(log: HTMLElement): void {
     log.scrollTop = log.scrollHeight;
     this.#lastTop = log.scrollTop;
-    this.#atEnd = true;
+    this.#setAtEnd(log, true);
   }
 
   private readonly onVisibility = (): void => {

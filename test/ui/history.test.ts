@@ -86,6 +86,38 @@ describe('<imbed-chat> long history', () => {
     expect(windows.size, 'the list rendered other windows on the way').to.be.above(1);
   });
 
+  it('fills a log that grows taller with messages, also for a reader scrolled up in a long conversation', async () => {
+    const conv = freshConv('taller');
+    await seedMessages(conv, 500);
+    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '300px' });
+    await untilOnline(alice);
+    await until(() => texts(alice).some((t) => t.startsWith('seeded 500 ')), 'the newest message');
+    const log = part(alice, 'log');
+    // Older pages until the list holds more than it renders at once.
+    while (heldSeqs(alice).length <= 300) {
+      const held = heldSeqs(alice).length;
+      log.scrollTop = 0;
+      await until(() => heldSeqs(alice).length > held, 'an older page');
+      await alice.updateComplete;
+      await nextFrame();
+    }
+    log.scrollTop = log.scrollHeight / 2;
+    await nextFrame();
+    await alice.updateComplete;
+    await nextFrame();
+    expect(messageNodes(alice).length).to.be.below(heldSeqs(alice).length);
+    alice.style.height = '2400px';
+    await until(() => log.clientHeight > 2000, 'the taller log');
+    await alice.updateComplete;
+    await nextFrame();
+    await nextFrame();
+    // No part of the log's viewport is a spacer standing for messages not rendered.
+    const box = log.getBoundingClientRect();
+    const nodes = messageNodes(alice).map((n) => n.getBoundingClientRect());
+    expect(nodes[0]!.top, 'the first node at or above the top of the view').to.be.at.most(box.top + 1);
+    expect(nodes.at(-1)!.bottom, 'the last node at or below its bottom').to.be.at.least(box.bottom - 1);
+  });
+
   it('renders the cached newest messages after a reload before the server answers', async () => {
     const conv = freshConv('cached');
     await seedMessages(conv, 500);

@@ -62,6 +62,34 @@ describe('<imbed-chat> scrolling', () => {
     expect(log.scrollTop).to.equal(0);
   });
 
+  it('stays at the newest message when the text grows without a render, as when a web font loads', async () => {
+    const { alice, bob } = await twoPeople(freshConv(), '300px');
+    for (let i = 1; i <= 30; i++) await bob.send(`line ${i} ${'words that wrap anew '.repeat(3)}`);
+    await until(() => texts(alice).length === 30, 'the 30 messages');
+    await alice.updateComplete;
+    const log = part(alice, 'log');
+    await until(() => distanceFromBottom(log) <= 1, 'alice to be at the bottom');
+    // A font that sets the same text larger: every message grows, and nothing renders.
+    alice.style.setProperty('--imbed-font-size', '21px');
+    await frames(3);
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    // And the next message still finds the reader at the bottom.
+    await bob.send('after the font');
+    await until(() => texts(alice).includes('after the font'), 'the new message');
+    await alice.updateComplete;
+    await frames(2);
+    expect(distanceFromBottom(log)).to.be.at.most(1);
+    expect(maybePart(alice, 'new-messages')).to.equal(null);
+    // A reader who scrolled up stays with the message they were reading.
+    log.scrollTop = log.scrollHeight / 3;
+    await frames(2);
+    const top = log.scrollTop;
+    alice.style.setProperty('--imbed-font-size', '15px');
+    await frames(3);
+    expect(distanceFromBottom(log)).to.be.above(40);
+    expect(log.scrollTop).to.be.below(top);
+  });
+
   it('keeps the message a reader scrolled to in view when the chat gets narrower and the text wraps anew', async () => {
     const { alice, bob } = await twoPeople(freshConv(), '300px');
     for (let i = 1; i <= 40; i++) await bob.send(`long ${i} ${'words that wrap when the chat is narrow '.repeat(4)}`);

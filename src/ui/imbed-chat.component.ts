@@ -756,7 +756,7 @@ export class ImbedChat extends LitElement {
     clearInterval(this.#holdTimer);
     this.#holdTimer = setInterval(() => {
       if (this.#hold && this.#hold.until <= Date.now()) this.endHold();
-      this.requestUpdate();
+      else this.requestUpdate();
     }, 1000);
   }
 
@@ -791,6 +791,7 @@ export class ImbedChat extends LitElement {
     this.#hold = undefined;
     clearInterval(this.#holdTimer);
     this.#holdTimer = undefined;
+    this.requestUpdate();
   }
 
   // Listeners bound in the element's own templates are plain methods: Lit calls them with the element as
@@ -871,6 +872,8 @@ export class ImbedChat extends LitElement {
   }
 
   private onReconnect(): void {
+    // Retrying now cuts short the wait the server asked for: its countdown goes with it.
+    if (this.#hold?.kind === 'connections') this.endHold();
     this.client?.reconnect();
   }
 

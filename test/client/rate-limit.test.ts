@@ -119,5 +119,12 @@ describe('server limits', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(refusedAttempts()).to.equal(1, 'no attempt before retryAfter');
     expect(second.client.state).to.equal('offline');
+    // "Retry now" tries at once: the countdown of the wait it cuts short goes, until the server answers again.
+    const status = () => el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="banner-retry"]')!.click();
+    await el.updateComplete;
+    expect(status()).to.not.include('Too many open chats');
+    await until(() => refusedAttempts() === 2, 'the second attempt, refused too');
+    await until(() => status().includes('Too many open chats'), 'the notice again');
   });
 });

@@ -12,25 +12,18 @@ export type Locale = 'en' | 'zh-CN';
 
 /** The words of each locale loaded so far. */
 const words: { [locale in Locale]?: Strings } = { en };
-/** The Simplified Chinese words on their way: English is built in, so they are the only ones loaded. */
-let loadingZhCN: Promise<void> | undefined;
 
 /**
  * Loads the words of `locale` unless they are there already (then null): a render in that locale waits
  * for them. English is built in, so what loads is Simplified Chinese (a second loaded locale would need
- * its own part here). A part that cannot load (offline, blocked) leaves English in its place rather than
- * no chat.
+ * its own part here). Rejects when the part cannot load (offline, blocked): English stands in for it
+ * until a later call asks for it again (load-once.ts).
  */
 export function loadWords(locale: Locale): Promise<void> | null {
   if (words[locale]) return null;
-  return (loadingZhCN ??= loadZhCN().then(
-    (strings) => {
-      words['zh-CN'] = strings;
-    },
-    () => {
-      words['zh-CN'] = en;
-    },
-  ));
+  return loadZhCN().then((strings) => {
+    words['zh-CN'] = strings;
+  });
 }
 
 /** What a render needs: the words, and the BCP 47 tag that `Intl` formats times in. */

@@ -18,6 +18,9 @@ import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
 import { UnreadTracker } from './unread-tracker.js';
 
+/** How long an update waits for a part of the chat it needs before rendering without it (ms). */
+const PART_WAIT = 5000;
+
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
 
@@ -314,7 +317,7 @@ export class ImbedChat extends LitElement {
   /** Whether the launcher's panel covers the page (the viewport is narrow); a change renders its `aria-modal` again. */
   readonly #fullScreen = matchMedia(FULL_SCREEN);
   private readonly onViewport = (): void => this.requestUpdate();
-  /** Whether a part failed to load: later updates do not wait for it (see `scheduleUpdate`). */
+  /** Whether a part failed to load or came late: later updates do not wait for parts (see `scheduleUpdate`). */
   #partFailed?: boolean;
   /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
   #openAsked?: boolean;
@@ -442,13 +445,15 @@ export class ImbedChat extends LitElement {
 
   /**
    * A language other than English loads its words on first use, the first `notify` opt-in loads the
-   * notifications, and the first `mode="launcher"` the launcher (parts.ts): the update waits for them.
-   * Once one has failed to load, updates no longer wait for it: it is asked for again now and then
-   * (load-once.ts), and a render that waited for that request would hold up the chat with it.
+   * notifications, and the first `mode="launcher"` the launcher (parts.ts): the update waits for them,
+   * `PART_WAIT` at most (a request that hangs must not leave the chat blank); one that comes later
+   * renders when it does. Once one has failed to load or come late, updates no longer wait for parts: a
+   * failed one is asked for again now and then (load-once.ts), and a render that waited for that request
+   * would hold up the chat with it.
    */
   protected override scheduleUpdate(): void | Promise<unknown> {
     // Renders in those words when no update waited for them (one that did is still pending: a no-op).
-    const words = loadWords(this.localize().locale)?.then(() => this.requestUpdate());
+    const words = loadWords(this.localize().locale)?.then(() => this.requestUpdate(), () => (this.#partFailed = true));
     const notify = this.notify.trim() && !this.#notify ? loadNotify().then(
       ({ Notifier, parseNotify }) => {
         const notifier = new Notifier({
@@ -473,7 +478,12 @@ export class ImbedChat extends LitElement {
       // Reported once by the loader; the chat shows inline.
       () => (this.#partFailed = true),
     ) : null;
-    return (words || notify || launcherMode) && !this.#partFailed ? Promise.all([words, notify, launcherMode]).then(() => super.scheduleUpdate()) : super.scheduleUpdate();
+    if (!(words || notify || launcherMode) || this.#partFailed) return super.scheduleUpdate();
+    let late: ReturnType<typeof setTimeout>;
+    return Promise.race([
+      Promise.all([words, notify, launcherMode]),
+      new Promise((go) => (late = setTimeout(() => go((this.#partFailed = true)), PART_WAIT))),
+    ]).then(() => (clearTimeout(late), super.scheduleUpdate()));
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {

@@ -3,31 +3,32 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, until } from '../support/browser.ts';
 
 const bundlePath = fileURLToPath(new URL('../../dist/imbed.js', import.meta.url));
 const ORIGIN = 'https://cdn.imbed.test';
 
-/** What the CDN answers for a script: its URL, the file name, the body from dist/ or a status. */
-type Serve = (url: URL, name: string) => { body: string } | { status: number };
+/** What the CDN answers for a script: its URL, the file name, the body from dist/ or a status (maybe later). */
+type Answer = { body: string } | { status: number };
+type Serve = (url: URL, name: string) => Answer | Promise<Answer>;
 
 /**
  * A page that loads `imbed.js` from a CDN at ORIGIN whose scripts `serve` answers, with a chat that
  * wants all three parts a page can ask for; console warnings are collected.
  */
-async function pageWithParts(browser: Browser, serve: Serve, warnings: string[]): Promise<Page> {
+async function pageWithParts(browser: Browser, serve: Serve, warnings: string[], waitUntil: 'load' | 'commit' = 'load'): Promise<Page> {
   assert.ok(existsSync(bundlePath), 'dist/imbed.js is missing: run `npm run build` first');
   const page = await browser.newPage();
   page.on('console', (message) => {
     if (message.type() === 'warning') warnings.push(message.text());
   });
-  await page.route((url) => url.origin === ORIGIN, (route) => {
+  await page.route((url) => url.origin === ORIGIN, async (route) => {
     const url = new URL(route.request().url());
-    const answer = serve(url, url.pathname.slice(1));
+    const answer = await serve(url, url.pathname.slice(1));
     return route.fulfill('status' in answer ? { status: answer.status, body: 'not found' } : { contentType: 'text/javascript', body: answer.body });
   });
   await page.setContent(`<!doctype html><html lang="en"><head><script src="${ORIGIN}/imbed.js"></script></head>
-<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`);
+<body><imbed-chat mode="launcher" lang="zh-CN" notify="title"></imbed-chat></body></html>`, { waitUntil });
   return page;
 }
 
@@ -61,6 +62,8 @@ describe('the script build when its parts were not deployed', () => {
   let page: Page;
   const requests: string[] = [];
   const warnings: string[] = [];
+  /** Whether the parts are on the CDN now (the host copied them after the first requests). */
+  let deployed = false;
 
   before(async () => {
     browser = await launchChromium();
@@ -68,7 +71,7 @@ describe('the script build when its parts were not deployed', () => {
       browser,
       (_url, name) => {
         requests.push(name);
-        return name === 'imbed.js' ? { body: dist(name) } : { status: 404 };
+        return name === 'imbed.js' || deployed ? { body: dist(name) } : { status: 404 };
       },
       warnings,
     );
@@ -82,6 +85,56 @@ describe('the script build when its parts were not deployed', () => {
     assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send' });
     assert.deepEqual(requests.sort(), ['imbed-launcher-mode.js', 'imbed-notify.js', 'imbed-zh-CN.js', 'imbed.js']);
     assert.equal(warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load')).length, 3, warnings.join('\n'));
+  });
+
+  it('asks again after 10 s, and once the parts are there shows the launcher in Chinese', async () => {
+    deployed = true;
+    await new Promise((resolve) => setTimeout(resolve, 10_500));
+    await shownChat(page);
+    await until(async () => (await shownChat(page)).launcherButton, 'the launcher');
+    const root = page.locator('imbed-chat');
+    await root.evaluate((chat: HTMLElement & { open(): void }) => chat.open());
+    await until(async () => (await shownChat(page)).send === '发送', 'the Chinese words');
+    assert.equal(requests.filter((name) => name === 'imbed-zh-CN.js').length, 2);
+  });
+});
+
+/**
+ * A CDN whose answer for the parts hangs (a stalled connection): the chat must not stay blank while it
+ * waits. It renders without them after a few seconds, and takes each part when it comes.
+ */
+describe('the script build when the requests for its parts hang', () => {
+  let browser: Browser;
+  let page: Page;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+
+  before(async () => {
+    browser = await launchChromium();
+    page = await pageWithParts(
+      browser,
+      async (_url, name) => {
+        if (name !== 'imbed.js') await released;
+        return { body: dist(name) };
+      },
+      [],
+      // A part's script element holds up the page's load event while it hangs.
+      'commit',
+    );
+  });
+
+  after(async () => {
+    release();
+    await browser?.close();
+  });
+
+  it('shows the chat inline in English meanwhile, then the launcher in Chinese', async () => {
+    const composer = () => page.evaluate(() => document.querySelector('imbed-chat')?.shadowRoot?.querySelector('[part~="composer"]') != null);
+    await until(composer, 'the chat rendered while its parts are on their way', 15_000);
+    release();
+    await until(async () => (await shownChat(page)).launcherButton, 'the launcher once its part came');
+    await page.locator('imbed-chat').evaluate((chat: HTMLElement & { open(): void }) => chat.open());
+    await until(async () => (await shownChat(page)).send === '发送', 'the Chinese words once they came');
   });
 });
 

@@ -819,11 +819,11 @@ export class ImbedClient extends ImbedEventTarget {
         this.emit('change', { conv });
       }),
       fail: async (item, error) => {
-        if (await this.#storage.require().markFailed(item.cmid, error)) {
-          this.#mirror.updateOutbox(item.cmid, { ...item, status: 'failed', error });
-          if (this.#follows(item.conv)) this.emit('change', { conv: item.conv });
-          this.#tabs?.outboxChanged();
-        }
+        // Gone from the store (another client of the database discarded it): gone from here too, not sent again.
+        const kept = await this.#storage.require().markFailed(item.cmid, error);
+        this.#mirror.updateOutbox(item.cmid, kept ? { ...item, status: 'failed', error } : null);
+        if (this.#follows(item.conv)) this.emit('change', { conv: item.conv });
+        this.#tabs?.outboxChanged();
       },
       welcomed: (welcome) => {
         if (this.#owner !== null && welcome.user !== this.#owner) return this.#refuseUser(welcome.user);

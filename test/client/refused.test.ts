@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, until } from '../browser-support/server.js';
+import { freshConv, tokenFor, until } from '../browser-support/server.js';
 import { LIMITS } from '../../src/client/index.js';
 import { REFUSED_TEXT } from '../support/refused-text.js';
 import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
@@ -41,6 +41,34 @@ describe('messages the server refuses', () => {
     await until(() => sentTexts(bob.client, conv).length === 3, 'bob has three messages');
     expect(sentTexts(bob.client, conv)).to.deep.equal(['before', 'after', 'later']);
     expect(alice.events.errors).to.have.length(1);
+  });
+
+  it('drops an item another client of the database discarded once the server refuses it here, without sending it again', async () => {
+    const conv = freshConv();
+    const dbName = freshDb();
+    const user = freshUser('alice');
+    // Clients that follow the same database without a tab group between them (as tabs of other
+    // conversations are): each holds its own copy of the outbox.
+    const writer = await makeClient(user, [conv], { dbName, url: DEAD_URL, multiTab: false });
+    await writer.client.ready;
+    const refused = await writer.client.send(conv, REFUSED_TEXT);
+    let letIn!: () => void;
+    const gate = new Promise<void>((resolve) => (letIn = resolve));
+    const token = await tokenFor(user, 'alice');
+    const late = await makeClient(user, [conv], { dbName, multiTab: false, token: undefined, tokenProvider: () => gate.then(() => token) });
+    await late.client.ready;
+    expect(late.client.items(conv).map((i) => i.status)).to.deep.equal(['pending']);
+    const first = await makeClient(user, [conv], { dbName, multiTab: false });
+    await until(() => first.client.items(conv)[0]?.status === 'failed', 'refused for the first client');
+    await first.client.discard(refused.cmid);
+
+    letIn();
+    await online(late.client);
+    await until(() => late.client.items(conv).length === 0, 'the discarded item gone from the late client');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(late.events.errors.filter((e) => e.cmid === refused.cmid)).to.have.length(1);
+    expect(late.client.items(conv)).to.deep.equal([]);
+    expect(await readOutbox(dbName)).to.deep.equal([]);
   });
 
   it('lets a failed item be retried (it fails again) and discarded', async () => {

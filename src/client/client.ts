@@ -326,15 +326,16 @@ export class ImbedClient extends ImbedEventTarget {
   async discard(cmid: string): Promise<void> {
     this.#mustRun();
     await this.ready;
-    if (this.#mirror.findOutbox(cmid)?.status === 'pending') throw new Error('only failed items can be discarded');
-    await this.#serial(async () => {
+    // Decided in turn: a retry queued before this call has made the item pending by then.
+    const pending = await this.#serial(async () => {
       const item = this.#mirror.findOutbox(cmid);
-      if (!item || item.status !== 'failed') return;
+      if (item?.status !== 'failed') return item;
       await this.#storage.require().removeFromOutbox(cmid);
       this.#mirror.updateOutbox(cmid, null);
       this.emit('change', { conv: item.conv });
       this.#tabs?.outboxChanged();
     });
+    if (pending) throw new Error('only failed items can be discarded');
   }
 
   /** Stored messages of `conv` by seq, then its outbox items (pending and failed) in outbox order. */

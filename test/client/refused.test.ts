@@ -83,6 +83,14 @@ describe('messages the server refuses', () => {
     await until(() => alice.events.errors.length === 2, 'refused again after retry');
     expect(alice.client.items(conv).map((i) => i.status)).to.deep.equal(['failed']);
 
+    // A discard called after a retry finds the item pending again: it refuses, whenever it was called.
+    const retried = alice.client.retry(long.cmid);
+    let refusal: unknown;
+    await alice.client.discard(long.cmid).catch((e: unknown) => (refusal = e));
+    await retried;
+    expect(String(refusal)).to.contain('only failed items can be discarded');
+    await until(() => alice.events.errors.length === 3, 'refused again after the second retry');
+
     await alice.client.discard(long.cmid);
     expect(alice.client.items(conv)).to.deep.equal([]);
     expect(await readOutbox(dbName)).to.deep.equal([]);

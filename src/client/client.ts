@@ -105,6 +105,8 @@ export class ImbedClient extends ImbedEventTarget {
   #connection: Connection | null = null;
   #started = false;
   #finished = false;
+  /** Another client deleted the database (`SIGNED_OUT`): a send whose write was under way is not kept. */
+  #signedOut?: boolean;
   /** The stop, once begun. */
   #stopping?: Promise<void>;
   /** What the stop runs before another tab may take the lead (a logout's deletion); null once it has handed over. */
@@ -294,6 +296,9 @@ export class ImbedClient extends ImbedEventTarget {
       this.#tabs?.outboxChanged();
       this.#session?.drain();
       return this.#mirror.items(conv).find((i) => i.cmid === record.cmid)!;
+    }).then((item) => {
+      if (this.#signedOut) throw new Error('ImbedClient was signed out elsewhere before the message was stored');
+      return item;
     }).finally(pass);
   }
 
@@ -522,9 +527,15 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #deletedElsewhere(reason: string): void {
     if (this.#finished) return;
-    void this.stop();
-    this.#mirror.clear();
-    for (const conv of this.#conversations) this.emit('change', { conv });
+    this.#signedOut = true;
+    // Forgotten now, and again once the stop is done: work queued before it (a send's write, a frame's
+    // messages) may put something back in the copy meanwhile.
+    const forget = () => {
+      this.#mirror.clear();
+      for (const conv of this.#conversations) this.emit('change', { conv });
+    };
+    void this.stop().then(forget);
+    forget();
     this.#emitError({ code: ClientErrorCode.SIGNED_OUT, message: reason, retryable: false, fatal: true });
   }
 

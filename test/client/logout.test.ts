@@ -1,8 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import type { ChatStore } from '../../src/client/index.js';
 import { MemoryStore } from '../../src/client/memory-store.js';
-import { freshConv, tokenFor } from '../browser-support/server.js';
-import { DEAD_URL, freshUser, makeClient, readOutbox, stopAll } from './support.js';
+import { freshConv, tokenFor, until } from '../browser-support/server.js';
+import { DEAD_URL, freshUser, holdWrites, makeClient, readOutbox, releaseAll, stopAll } from './support.js';
 
 /** The names of this origin's IndexedDB databases. */
 async function databases(): Promise<string[]> {
@@ -20,7 +20,10 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('clearLocalData (logout)', () => {
-  afterEach(stopAll);
+  afterEach(async () => {
+    await releaseAll();
+    await stopAll();
+  });
 
   it('never reports success over a database it cannot name, and deletes the one a token names', async () => {
     const conv = freshConv();
@@ -64,6 +67,26 @@ describe('clearLocalData (logout)', () => {
     expect(other.client.items(conv)).to.deep.equal([]);
     // It went with its database, and was not moved to memory to be sent later.
     expect(other.events.storage.map((s) => s.kind)).to.deep.equal(['indexeddb']);
+  });
+
+  it('keeps nothing of a send whose write was under way when another tab logged out, and says so to its caller', async () => {
+    const conv = freshConv();
+    const user = freshUser('alice');
+    const dbName = `imbed-test-logout-write-${user}`;
+    const other = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    await other.client.ready;
+    const leaving = await makeClient(user, [conv], { url: DEAD_URL, dbName, multiTab: false });
+    await leaving.client.ready;
+    // The send's write waits behind a held transaction, until after the other tab's logout has signed this one out.
+    const held = await holdWrites(dbName, 'outbox');
+    const sending = rejection(other.client.send(conv, 'typed as the other tab logged out'));
+    const clearing = leaving.client.clearLocalData();
+    await until(() => other.events.errors.some((e) => e.code === 'SIGNED_OUT'), 'the other tab signed out');
+    await held.release();
+    await clearing;
+    expect((await sending).message).to.contain('signed out');
+    expect(other.client.items(conv)).to.deep.equal([]);
+    expect(await databases()).not.to.include(dbName);
   });
 
   it('deletes the database once a stop already under way is done, not before its last write', async () => {

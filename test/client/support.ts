@@ -181,3 +181,31 @@ export function tapSockets(): SocketTap {
   window.WebSocket = TappedWebSocket as typeof WebSocket;
   return tap;
 }
+
+/**
+ * Holds a readwrite transaction on `store` of the database `db` open (by keeping a request in flight)
+ * until `release()`, so every other write to that store waits: IndexedDB at its slowest. `release()`
+ * resolves once the transaction has ended; a test that fails before it is released by `releaseAll()`.
+ */
+const holds: Array<() => Promise<void>> = [];
+export const releaseAll = () => Promise.all(holds.splice(0).map((release) => release()));
+export async function holdWrites(db: string, store: string): Promise<{ release: () => Promise<void> }> {
+  const conn = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(db);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const tx = conn.transaction(store, 'readwrite');
+  let held = true;
+  const spin = () => {
+    if (held) tx.objectStore(store).count().onsuccess = spin;
+  };
+  spin();
+  const ended = new Promise<void>((resolve) => (tx.oncomplete = tx.onabort = () => (conn.close(), resolve())));
+  const release = () => {
+    held = false;
+    return ended;
+  };
+  holds.push(release);
+  return { release };
+}

@@ -4,7 +4,7 @@ import { Mirror } from '../../src/client/mirror.js';
 import { Session } from '../../src/client/session.js';
 import { ClientStorage } from '../../src/client/storage.js';
 import type { ClientFrame } from '../../src/protocol/index.js';
-import { DEAD_URL, freshDb, freshUser, makeClient, online, readOutbox, readStore, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { DEAD_URL, freshDb, freshUser, holdWrites, makeClient, online, readOutbox, readStore, releaseAll, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 /**
  * Runs `body` with every successful `method` request on an object store named `store` in the database
@@ -22,34 +22,6 @@ async function watchingWrites(method: 'add' | 'put', db: string, store: string, 
   } finally {
     IDBObjectStore.prototype[method] = original;
   }
-}
-
-/**
- * Holds a readwrite transaction on `store` of the database `db` open (by keeping a request in flight)
- * until `release()`, so every other write to that store waits: IndexedDB at its slowest. `release()`
- * resolves once the transaction has ended; a test that fails before it is released by `releaseAll()`.
- */
-const holds: Array<() => Promise<void>> = [];
-const releaseAll = () => Promise.all(holds.splice(0).map((release) => release()));
-async function holdWrites(db: string, store: string): Promise<{ release: () => Promise<void> }> {
-  const conn = await new Promise<IDBDatabase>((resolve, reject) => {
-    const open = indexedDB.open(db);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-  const tx = conn.transaction(store, 'readwrite');
-  let held = true;
-  const spin = () => {
-    if (held) tx.objectStore(store).count().onsuccess = spin;
-  };
-  spin();
-  const ended = new Promise<void>((resolve) => (tx.oncomplete = tx.onabort = () => (conn.close(), resolve())));
-  const release = () => {
-    held = false;
-    return ended;
-  };
-  holds.push(release);
-  return { release };
 }
 
 // The send and receive paths overlap the IndexedDB writes they need instead of waiting for them: the

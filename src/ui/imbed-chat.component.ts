@@ -218,7 +218,8 @@ export class ImbedChat extends LitElement {
   strings: Partial<Strings> = {};
 
   private draft = '';
-  private composerError = '';
+  /** Under the composer: `true` for a text over the limit (said in the words of each render), else a message. */
+  private composerError: string | true = '';
   private newBelow = false;
 
   get #log(): HTMLElement | null {
@@ -575,7 +576,7 @@ export class ImbedChat extends LitElement {
           : nothing}
       </div>
       ${renderComposer(
-        { draft: this.draft, maxText: this.#maxText(), error: this.composerError },
+        { draft: this.draft, maxText: this.#maxText(), error: this.composerError === true ? strings.tooLong(this.#maxText()) : this.composerError },
         {
           input: this.onInput,
           keydown: this.onKeydown,
@@ -933,7 +934,7 @@ export class ImbedChat extends LitElement {
     this.#notify?.notifier.prepare();
     if (text.length > this.#maxText()) {
       this.draft = text;
-      this.composerError = this.localize().strings.tooLong(this.#maxText());
+      this.composerError = true;
       return;
     }
     this.composerError = '';
@@ -948,7 +949,6 @@ export class ImbedChat extends LitElement {
   }
 
   private showRefusal(error: unknown): void {
-    if (error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG') this.composerError = this.localize().strings.tooLong(this.#maxText());
-    else this.composerError = error instanceof Error ? error.message : String(error);
+    this.composerError = error instanceof ProtocolError && error.code === 'TEXT_TOO_LONG' ? true : error instanceof Error ? error.message : String(error);
   }
 }

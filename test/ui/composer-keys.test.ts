@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
 import { LIMITS } from '../../src/client/index.js';
+import { zhCN } from '../../src/ui/locales/zh-CN.js';
 import { freshConv, until } from '../browser-support/server.js';
 import { fillComposer, freshUser, maybePart, messageNodes, mountBare, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
@@ -142,6 +143,12 @@ describe('<imbed-chat> composer keys', () => {
     expect(input.value).to.have.length(limit + 5);
     expect(messageNodes(el)).to.have.length(0);
     expect(el.client!.pendingCount()).to.equal(0);
+    // Said again in the chat's new language when it changes.
+    el.lang = 'zh-CN';
+    await until(() => part(el, 'send-button').textContent?.trim() === zhCN.send, 'the Chinese words');
+    expect(part(el, 'composer-error').textContent).to.equal(zhCN.tooLong(limit));
+    el.lang = 'en';
+    await el.updateComplete;
 
     fillComposer(el, 'short again');
     await el.updateComplete;

@@ -31,13 +31,27 @@ export interface NotifierOptions {
   activate(): void;
 }
 
+/**
+ * The title is the page's, shared by every chat on it: while any of them flashes its notice, the page's own
+ * title is kept here (null when none flashes), with each flashing chat's notice, the latest last, which is
+ * the one that flashes. A chat that flashes after another must not take the other's notice for the
+ * page's title, nor restore it.
+ */
+let pageTitle: string | null = null;
+const notices = new Map<Notifier, string>();
+let flashing: ReturnType<typeof setInterval> | undefined;
+
+function flashTitle(): void {
+  const current = document.title;
+  const notice = [...notices.values()].at(-1)!;
+  // The page retitled itself meanwhile (a single-page app navigating): that is the title to restore.
+  if (current !== pageTitle && ![...notices.values()].includes(current)) pageTitle = current;
+  document.title = current === notice ? pageTitle! : notice;
+}
+
 export class Notifier {
   readonly #options: NotifierOptions;
   #kinds: ReadonlySet<NotifyKind> = new Set();
-  /** The page's own title while the title flashes, else null. */
-  #pageTitle: string | null = null;
-  #notice = '';
-  #timer: ReturnType<typeof setInterval> | undefined;
   #audio: AudioContext | null = null;
   #shown: Notification | null = null;
   /** When the last beep and the last notification went out (`performance.now()`). */
@@ -89,10 +103,16 @@ export class Notifier {
 
   /** The person is looking again: the exact page title comes back and the system notification goes. */
   seen(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    if (this.#pageTitle !== null) document.title = this.#pageTitle;
-    this.#pageTitle = null;
+    if (notices.delete(this)) {
+      // The page's title comes back once no chat flashes; until then another chat's notice stands in this one's place.
+      if (notices.size) {
+        if (document.title !== pageTitle) document.title = [...notices.values()].at(-1)!;
+      } else {
+        clearInterval(flashing);
+        document.title = pageTitle!;
+        pageTitle = null;
+      }
+    }
     this.#shown?.close();
     this.#shown = null;
     clearTimeout(this.#next?.timer);
@@ -118,17 +138,14 @@ export class Notifier {
   }
 
   private flash(count: number): void {
-    this.#notice = this.#options.notice(count);
-    if (this.#pageTitle === null) {
-      this.#pageTitle = document.title;
-      this.#timer = setInterval(() => {
-        const current = document.title;
-        // The page retitled itself meanwhile (a single-page app navigating): that is the title to restore.
-        if (current !== this.#notice && current !== this.#pageTitle) this.#pageTitle = current;
-        document.title = current === this.#notice ? this.#pageTitle! : this.#notice;
-      }, FLASH_INTERVAL);
+    const notice = this.#options.notice(count);
+    if (pageTitle === null) {
+      pageTitle = document.title;
+      flashing = setInterval(flashTitle, FLASH_INTERVAL);
     }
-    document.title = this.#notice;
+    notices.delete(this);
+    notices.set(this, notice);
+    document.title = notice;
   }
 
   private audio(): AudioContext | null {

@@ -118,6 +118,32 @@ describe('notifications', () => {
     expect(fake.log).to.deep.equal([]);
   });
 
+  it('gives the page its own title back when two chats flashed their notices in it', async () => {
+    const notice = (chat: string) => (n: number) => `(${n}) ${chat}`;
+    const a = new Notifier({ notice: notice('support'), activate: () => {} });
+    const b = new Notifier({ notice: notice('sales'), activate: () => {} });
+    a.kinds = b.kinds = parseNotify('title');
+    hideDocument();
+    a.arrived(message, 1);
+    b.arrived(message, 2);
+    expect(document.title).to.equal('(2) sales');
+    // Past a switch of the flashing title and back.
+    await new Promise((r) => setTimeout(r, 2100));
+    expect([title, '(2) sales']).to.include(document.title);
+    a.seen();
+    expect([title, '(2) sales']).to.include(document.title);
+    b.seen();
+    expect(document.title).to.equal(title);
+    // And again with the first one last.
+    b.arrived(message, 3);
+    a.arrived(message, 4);
+    await new Promise((r) => setTimeout(r, 1100));
+    b.seen();
+    expect([title, '(4) support']).to.include(document.title);
+    a.seen();
+    expect(document.title).to.equal(title);
+  });
+
   it('beeps and shows a system notification only while hidden, and only for the opted-in kinds', () => {
     const fake = fakes();
     undo = fake.restore;

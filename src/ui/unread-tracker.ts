@@ -138,6 +138,8 @@ export class UnreadTracker implements ReactiveController {
     const stored = read && event.key === read.key ? readOwnUnread(read.key, read.user) : null;
     if (stored && stored.s > (read!.seen ?? -1)) {
       read!.seen = stored.s;
+      // Its count too: it stands for the messages until this tab holds them.
+      read!.stored = stored.n;
       this.#host.requestUpdate();
     }
   };

@@ -3,7 +3,7 @@ import { sendKeys, setViewport } from '@web/test-runner-commands';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { badgeText } from '../../src/ui/launcher.js';
 import { readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
-import { freshConv, serverUrl, until } from '../browser-support/server.js';
+import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 import { freshUser, hideDocument, maybePart, mountChat, mountLauncher, otherUser, part, root, showDocument, stopOthers, untilOnline, unmountAll } from './fixtures.js';
 
 /** The runner's page size; every test that changes it puts it back. */
@@ -356,6 +356,38 @@ describe('<imbed-chat> unread count', () => {
       expect(readUnread(key)).to.include({ u: alice, s: newest, n: 1 });
     } finally {
       tab.remove();
+    }
+  });
+
+  it('follows what another tab read also before it holds any message, and records the count it took', async () => {
+    const conv = freshConv();
+    const alice = freshUser('alice');
+    // A server that does not answer: the chat holds no message, and the stored count stands for them.
+    const server = 'ws://127.0.0.1:9/ws';
+    const key = unreadKey(server, conv);
+    writeUnread(key, { u: alice, s: 5, n: 3 });
+    const el = document.createElement('imbed-chat') as ImbedChat;
+    el.mode = 'launcher';
+    el.server = server;
+    el.token = await tokenFor(alice);
+    el.conversation = conv;
+    document.body.append(el);
+    try {
+      await until(() => el.unread === 3, 'the stored count');
+      const tab = document.createElement('iframe');
+      document.body.append(tab);
+      try {
+        tab.contentWindow!.localStorage.setItem(key, JSON.stringify({ u: alice, s: 9, n: 0 }));
+        await until(() => el.unread === 0, 'the badge to follow the other tab');
+        await el.updateComplete;
+        await new Promise((r) => setTimeout(r, 50));
+        expect(readUnread(key)).to.include({ u: alice, s: 9, n: 0 });
+      } finally {
+        tab.remove();
+      }
+    } finally {
+      el.remove();
+      writeUnread(key, null);
     }
   });
 

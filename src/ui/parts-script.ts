@@ -61,9 +61,10 @@ export function whenBridgeLoads(run: (real: WebViewBridge) => void): void {
 /** The WebView bridge, for bridge-script.ts and for the store an app that declares `storage` keeps. */
 export const loadBridge = loadOnce((): Promise<WebViewBridge> =>
   loadPart<WebViewBridge>('bridge').then((real) => {
-    real.start();
     bridgeLoaded = real;
+    // The calls made meanwhile first: after a `detach()` or an `attach()`, it picks up no element by itself.
     onBridgeLoaded?.(real);
+    real.start();
     return real;
   }),
 );

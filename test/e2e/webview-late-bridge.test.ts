@@ -108,4 +108,26 @@ describe('a WebView bridge that comes late', () => {
     assert.equal(await page.evaluate(() => document.querySelector('div')!.shadowRoot!.querySelector('imbed-chat')!.getAttribute('theme')), 'dark');
     await page.close();
   });
+
+  it('applies a detach made while its code could not load before it picks up an element by itself', async () => {
+    let served = false;
+    let delivered = false;
+    const page = await appPage(browser, () => (delivered ||= served));
+    // An element in the document, online, which the bridge would pick up by itself: the app said not to.
+    const attributes = { server: chat.wsUrl, conversation: `detached-${Date.now().toString(36)}`, token: await chat.token('erin') };
+    await page.evaluate((attributes) => {
+      const element = document.createElement('imbed-chat');
+      for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+      document.body.append(element);
+      (window as unknown as { Imbed: { bridge: { detach(): void } } }).Imbed.bridge.detach();
+    }, attributes);
+    await until(() => page.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client: { state: string } | null }).client?.state === 'online'), 'the chat online');
+    served = true;
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    await until(() => delivered, 'the code served');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(await toApp(page), [], 'nothing from the element it was told to leave');
+    assert.equal(await page.evaluate(() => (window as unknown as { Imbed: { bridge: { element: Element | null } } }).Imbed.bridge.element), null);
+    await page.close();
+  });
 });

@@ -6,8 +6,13 @@ import { ImbedChat } from './imbed-chat.component.js';
 
 export { ImbedChat };
 
-// Two copies of the bundle on one page (say, a script tag and an npm import) must not throw.
-if (!customElements.get('imbed-chat')) customElements.define('imbed-chat', ImbedChat);
+// define() throws NotSupportedError when the tag is taken (two copies of the bundle: a script tag and an
+// npm import) and when the class already has a name (a host's define('my-chat', ImbedChat) from
+// 'imbed/element', one constructor taking one name). Either way the page has the element: loading this
+// module must not throw.
+try {
+  customElements.define('imbed-chat', ImbedChat);
+} catch {}
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { ImbedChat } from '../../src/ui/imbed-chat.component.js';
 import { bannerText, maybePart, messageNodes, mountBare, mountChat, part, root, freshUser, statusOf, texts, twoPeople, unmountAll, untilOnline } from './fixtures.js';
 
 describe('<imbed-chat> rendering', () => {
@@ -13,6 +14,49 @@ describe('<imbed-chat> rendering', () => {
       expect(maybePart(el, name), `part ${name}`).to.not.equal(null);
     }
     expect(document.querySelector('imbed-chat [part]'), 'parts live in the shadow root, not the light DOM').to.equal(null);
+  });
+
+  it('loads the tag module without throwing on a page that registered the class under its own name', async () => {
+    // A page of its own: a fresh module map and registry, as a host importing imbed/element then imbed has.
+    const frame = document.createElement('iframe');
+    const component = new URL('/src/ui/imbed-chat.component.ts', location.origin).href;
+    const tagModule = new URL('/src/ui/imbed-chat.ts', location.origin).href;
+    frame.srcdoc = `<script type="module">
+      import { ImbedChat } from '${component}';
+      customElements.define('my-chat', ImbedChat);
+      let error = null;
+      try { await import('${tagModule}'); } catch (thrown) { error = String(thrown); }
+      parent.postMessage({ error, mine: customElements.get('my-chat') === ImbedChat, tag: customElements.get('imbed-chat') !== undefined }, '*');
+    </script>`;
+    const answer = new Promise<{ error: string | null; mine: boolean; tag: boolean }>((resolve) => {
+      const onMessage = (event: MessageEvent) => {
+        if (event.source !== frame.contentWindow) return;
+        window.removeEventListener('message', onMessage);
+        resolve(event.data);
+      };
+      window.addEventListener('message', onMessage);
+    });
+    document.body.append(frame);
+    try {
+      expect(await answer).to.deep.equal({ error: null, mine: true, tag: false });
+    } finally {
+      frame.remove();
+    }
+  });
+
+  it('renders a subclass registered under another name beside imbed-chat', async () => {
+    class SupportChat extends ImbedChat {}
+    customElements.define('support-chat', SupportChat);
+    const el = document.createElement('support-chat') as SupportChat;
+    el.style.height = '400px';
+    document.body.append(el);
+    try {
+      await el.updateComplete;
+      expect(customElements.get('imbed-chat')).to.equal(ImbedChat);
+      for (const name of ['banner', 'log', 'composer']) expect(maybePart(el, name), `part ${name}`).to.not.equal(null);
+    } finally {
+      el.remove();
+    }
   });
 
   it('exposes the list as a log that is not read out whole, and labels the composer and its button', async () => {

@@ -72,6 +72,23 @@ const CLASS_ONLY = `import { ImbedChat } from 'imbed/element';
 (window as unknown as { ImbedChat: typeof ImbedChat }).ImbedChat = ImbedChat;
 `;
 
+/**
+ * Every subpath with types, imported by a project still on `moduleResolution: node` (node10), which
+ * reads `typesVersions` and never `exports`. skipLibCheck: the server's types need @types/ws, which a
+ * browser app does not install; what this checks is that each subpath resolves.
+ */
+const NODE10 = `import type * as element from 'imbed/element';
+import type * as client from 'imbed/client';
+import type * as protocol from 'imbed/protocol';
+import type * as server from 'imbed/server';
+export type Subpaths = [typeof element, typeof client, typeof protocol, typeof server];
+`;
+const NODE10_TSCONFIG = JSON.stringify({
+  extends: './tsconfig.json',
+  compilerOptions: { moduleResolution: 'node10', skipLibCheck: true },
+  include: ['node10.ts'],
+});
+
 /** Every file a package.json `exports` value points at (conditions and subpaths flattened). */
 function exportTargets(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -98,7 +115,13 @@ describe('the packed package in a Vite SPA', () => {
   let work: string;
   let spa: string;
   let packed: string[];
-  let packageJson: { exports: unknown; types: string; customElements: string; bin: Record<string, string> };
+  let packageJson: {
+    exports: unknown;
+    types: string;
+    typesVersions: Record<string, Record<string, string[]>>;
+    customElements: string;
+    bin: Record<string, string>;
+  };
   let bundle: string;
 
   before(async () => {
@@ -159,6 +182,7 @@ describe('the packed package in a Vite SPA', () => {
     const targets = [
       ...exportTargets(packageJson.exports),
       packageJson.types,
+      ...Object.values(packageJson.typesVersions).flatMap((paths) => Object.values(paths).flat()),
       packageJson.customElements,
       ...Object.values(packageJson.bin),
     ];
@@ -172,6 +196,12 @@ describe('the packed package in a Vite SPA', () => {
     const program = await sh(spa, process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--listFilesOnly']);
     assert.match(program, /src[\\/]misuse\.ts/);
     assert.match(program, /node_modules[\\/]imbed[\\/]dist[\\/]types[\\/]index\.d\.ts/);
+  });
+
+  it('type-checks every subpath under moduleResolution node10', async () => {
+    await writeFile(join(spa, 'node10.ts'), NODE10);
+    await writeFile(join(spa, 'tsconfig.node10.json'), NODE10_TSCONFIG);
+    await sh(spa, process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.node10.json']);
   });
 
   it('bundles the element with its registration and without the server', () => {

@@ -124,7 +124,7 @@ interface OwnedClient {
  * @csspart counter - Characters left, shown near the length limit.
  * @csspart launcher-button - Launcher mode: the floating round button that opens and closes the panel; its label carries the unread count.
  * @csspart unread-badge - Launcher mode: the count on the button, hidden at 0, `99+` above 99.
- * @csspart panel - Launcher mode: the panel holding the chat (`role="dialog"`, not modal; full screen on narrow viewports, where Tab wraps inside it).
+ * @csspart panel - Launcher mode: the panel holding the chat, `role="dialog"`: a non-modal dialog beside the page; a modal one when full screen (480 px wide or less), where Tab wraps inside it.
  * @csspart panel-header - Launcher mode: the panel's top bar with its title and close button.
  * @csspart panel-title - Launcher mode: the panel's title.
  * @csspart close-button - Launcher mode: closes the panel (so does Escape).

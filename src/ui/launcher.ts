@@ -53,8 +53,9 @@ export interface PanelModel {
 }
 
 /**
- * The panel: a non-modal dialog (the page behind stays usable) with a header and a close button. Escape
- * closes it; `keydown` is the element's handler for that.
+ * The panel, with a header and a close button: a non-modal dialog beside the page (which stays usable);
+ * a modal one when full screen (480 px wide or less). Escape closes it; `keydown` is the element's
+ * handler for that.
  */
 export function renderPanel(model: PanelModel, body: TemplateResult, close: () => void, keydown: (event: KeyboardEvent) => void): TemplateResult {
   return html`<div

@@ -197,7 +197,8 @@ function main(): void {
   for (const [flag, key] of LIMIT_FLAGS) {
     const value = values[flag];
     if (value === undefined) continue;
-    if (!/^\d+$/.test(value)) {
+    // A string of digits too long for a number would become Infinity or lose its last digits.
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
       console.error(`imbed-server: --${flag} must be an integer >= 0, got ${JSON.stringify(value)}`);
       process.exit(2);
     }

@@ -98,7 +98,8 @@ export interface ImbedServerOptions {
   log?: (line: string) => void;
   /**
    * Rate, connection and repeat limits laid over `DEFAULT_LIMITS` (see src/server/limits.ts); `0`
-   * turns one off, `NO_LIMITS` turns them all off. Refusals are `RATE_LIMITED`, `SPAM` and
+   * turns one off, `NO_LIMITS` turns them all off. Each is an integer from 0 (`maxBufferedBytes` from 1);
+   * creation fails naming any other. Refusals are `RATE_LIMITED`, `SPAM` and
    * `TOO_MANY_CONNECTIONS` errors with `retryAfter` where waiting helps (docs/protocol.md).
    */
   limits?: Partial<LimitsConfig>;
@@ -197,6 +198,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const accessMode = options.access ?? (dev ? AccessMode.OPEN : AccessMode.MEMBERS);
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
   const maxText = whole('maxText', options.maxText ?? LIMITS.maxText, 1, LIMITS.maxText);
+  const limits = resolveLimits(options.limits);
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.
   if (options.server && servesPath(options.server, path)) {
@@ -242,7 +244,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     idleTimeout,
     helloTimeout,
     log,
-    limits: new LimitsRegistry(resolveLimits(options.limits)),
+    limits: new LimitsRegistry(limits),
     filter: options.filter,
     commits: new GroupCommit(store, hub, outbound, log, commitInterval),
     outbound,

@@ -100,9 +100,36 @@ export const NO_LIMITS: FrozenLimits = Object.freeze({
   maxBufferedBytes: DEFAULT_LIMITS.maxBufferedBytes,
 });
 
-/** The defaults with `partial` laid over them (a new object: the presets stay untouched). */
+/**
+ * The defaults with `partial` laid over them (a new object: the presets stay untouched); a limit given as
+ * undefined keeps its default. Throws, naming the limit, on one that is not a whole number from 0 (from 1
+ * for `maxBufferedBytes`): every check is `> 0`, so a NaN or a negative would turn its protection off
+ * without a word, and a `maxBufferedBytes` below 1 would close every connection.
+ */
 export function resolveLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig {
-  return { ...DEFAULT_LIMITS, ...partial, identicalTexts: { ...DEFAULT_LIMITS.identicalTexts, ...partial.identicalTexts } };
+  const texts: Partial<LimitsConfig['identicalTexts']> = partial.identicalTexts ?? {};
+  if (typeof texts !== 'object') throw new Error(`imbed: limits.identicalTexts must be an object { count, windowMs }, got ${JSON.stringify(texts)}`);
+  const given = (key: Exclude<keyof LimitsConfig, 'identicalTexts'>, min: number) => counted(`limits.${key}`, partial[key] ?? DEFAULT_LIMITS[key], min);
+  return {
+    framesPerSecond: given('framesPerSecond', 0),
+    messagesPerMinute: given('messagesPerMinute', 0),
+    messagesBurst: given('messagesBurst', 0),
+    connectionsPerUser: given('connectionsPerUser', 0),
+    connectionsPerIp: given('connectionsPerIp', 0),
+    identicalTexts: {
+      count: counted('limits.identicalTexts.count', texts.count ?? DEFAULT_LIMITS.identicalTexts.count, 0),
+      windowMs: counted('limits.identicalTexts.windowMs', texts.windowMs ?? DEFAULT_LIMITS.identicalTexts.windowMs, 0),
+    },
+    maxBufferedBytes: given('maxBufferedBytes', 1),
+  };
+}
+
+/** `value` of limit `name` when it is an integer from `min` on (and exact as a number); throws otherwise. */
+function counted(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new Error(`imbed: ${name} must be an integer >= ${min}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** How long a refused connection should wait before trying again: open connections rarely close sooner. */

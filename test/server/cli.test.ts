@@ -63,6 +63,17 @@ describe('imbed-server CLI', () => {
     }
   });
 
+  it('exits 2 naming the flag on a limit that is not a whole number a limit can hold', async () => {
+    for (const [flag, value] of [['--frames-per-second', '-1'], ['--messages-per-minute', 'NaN'], ['--connections-per-ip', '9'.repeat(400)], ['--max-identical', '9007199254740993']]) {
+      const proc = runCli([`${flag}=${value}`, '--port', '0', '--dev', '--db', `${tmp.dir}/limit.db`]);
+      const started = new Promise<string>((resolve) => proc.child.stdout!.on('data', () => proc.stdout.includes('imbed server on') && resolve('started')));
+      const outcome = await Promise.race([proc.exited.then(({ code }) => code), started]);
+      proc.child.kill('SIGKILL');
+      assert.equal(outcome, 2, flag);
+      assert.match(proc.stderr, new RegExp(`${flag} must be an integer >= 0`), flag);
+    }
+  });
+
   it('stores and acknowledges with --commit-interval', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/ci2.db`, '--dev', '--commit-interval', '20'], { IMBED_SECRET: SECRET });
     try {

@@ -4,7 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
-import { NO_LIMITS, type ImbedServer } from '../../src/server/index.ts';
+import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
 import { deadlineTick, MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
 import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
@@ -109,6 +109,35 @@ describe('handshake', () => {
         [{ commitInterval: 60_001 }, /commitInterval must be an integer from 0 to 60000, got 60001/],
       ];
       for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('refuses to start with a limit that would turn its protection off, or close every connection', async () => {
+    const other = tempDb();
+    try {
+      const refused: Array<[Record<string, unknown>, RegExp]> = [
+        [{ maxBufferedBytes: Number.NaN }, /limits\.maxBufferedBytes must be an integer >= 1, got NaN/],
+        [{ maxBufferedBytes: 0 }, /limits\.maxBufferedBytes must be an integer >= 1, got 0/],
+        [{ maxBufferedBytes: -1 }, /limits\.maxBufferedBytes must be an integer >= 1, got -1/],
+        [{ framesPerSecond: Number.NaN }, /limits\.framesPerSecond must be an integer >= 0, got NaN/],
+        [{ messagesPerMinute: -60 }, /limits\.messagesPerMinute must be an integer >= 0, got -60/],
+        [{ messagesBurst: 2.5 }, /limits\.messagesBurst must be an integer >= 0, got 2\.5/],
+        [{ connectionsPerUser: Number.POSITIVE_INFINITY }, /limits\.connectionsPerUser must be an integer >= 0, got Infinity/],
+        [{ connectionsPerIp: '100' }, /limits\.connectionsPerIp must be an integer >= 0, got "100"/],
+        [{ identicalTexts: { count: -1, windowMs: 30_000 } }, /limits\.identicalTexts\.count must be an integer >= 0, got -1/],
+        [{ identicalTexts: { count: 3, windowMs: Number.NaN } }, /limits\.identicalTexts\.windowMs must be an integer >= 0, got NaN/],
+        [{ identicalTexts: 0 }, /limits\.identicalTexts must be an object \{ count, windowMs \}, got 0/],
+      ];
+      for (const [limits, message] of refused) {
+        // A server that starts anyway is closed, so the failure does not keep the test running.
+        const started = startServer(other.db, { limits: limits as Partial<LimitsConfig> }).then((s) => s.close());
+        await assert.rejects(started, message, JSON.stringify(limits));
+      }
+      // 0 still turns a limit off where it may.
+      const open = await startServer(other.db, { limits: { ...NO_LIMITS, framesPerSecond: 0, identicalTexts: { count: 0, windowMs: 0 } } });
+      await open.close();
     } finally {
       other.remove();
     }

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
-import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
+import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, resolveLimits, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
 import { MAX_FOLLOWED } from '../../src/server/session.ts';
 import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
@@ -186,6 +186,18 @@ describe('limit presets', () => {
         (preset.identicalTexts as { count: number }).count = 1;
       }, TypeError);
     }
+  });
+});
+
+describe('resolveLimits', () => {
+  it('keeps the default of a limit given as undefined', () => {
+    const limits = resolveLimits({ maxBufferedBytes: undefined, framesPerSecond: undefined, identicalTexts: undefined });
+    assert.deepEqual(limits, { ...DEFAULT_LIMITS, identicalTexts: { ...DEFAULT_LIMITS.identicalTexts } });
+  });
+
+  it('keeps 0 as off where a limit may be off', () => {
+    const limits = resolveLimits({ ...NO_LIMITS });
+    assert.deepEqual(limits, { ...NO_LIMITS, identicalTexts: { ...NO_LIMITS.identicalTexts } });
   });
 });
 

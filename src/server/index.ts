@@ -18,7 +18,7 @@ import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
 import { Outbound } from './outbound.js';
-import { deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
+import { CLOSE_GRACE_MS, deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
@@ -155,12 +155,6 @@ const attached = new WeakMap<Server, Map<object, string>>();
 function servesPath(server: Server, path: string): boolean {
   return [...(attached.get(server)?.values() ?? [])].includes(path);
 }
-
-/**
- * How long a refused socket, and every client at `close`, may take to answer the close handshake before
- * it is dropped.
- */
-const CLOSE_GRACE_MS = 1000;
 
 /** Most characters of a client's `Origin` header written to the log: the header is the client's to make up. */
 const MAX_LOGGED_ORIGIN = 200;

@@ -65,6 +65,12 @@ export interface SessionContext {
 
 type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
 
+/**
+ * How long a refused socket, and every client at `close`, may take to answer the close handshake before
+ * it is dropped.
+ */
+export const CLOSE_GRACE_MS = 1000;
+
 /** How long a connection closed for not reading may take to complete the close before it is dropped. */
 const SLOW_CONSUMER_GRACE = 5_000;
 
@@ -387,6 +393,9 @@ export class Session implements Subscriber, CommitParty {
       this.ctx.log(`session ${this.id} refused: user ${user} has too many connections`);
       this.sendError(new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections for this user', frame.ref ?? null, CONNECTION_RETRY_AFTER));
       this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
+      // As a socket refused before hello: one that never answers the close would stay open for ws's
+      // 30 s, holding its per-address slot, though it counts towards no user.
+      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
       return;
     }
     this.holdsUserSlot = true;

@@ -595,7 +595,7 @@ export class FrameFuzzer {
 }
 
 /** A client-to-server WebSocket frame (RFC 6455 section 5.2), masked unless told otherwise. */
-function wsFrame(opts: { fin?: boolean; rsv?: number; opcode: number; payload: Buffer; mask?: boolean; longLength?: boolean }): Buffer {
+export function wsFrame(opts: { fin?: boolean; rsv?: number; opcode: number; payload: Buffer; mask?: boolean; longLength?: boolean }): Buffer {
   const { fin = true, rsv = 0, opcode, payload, mask = true } = opts;
   const maskBit = mask ? 0x80 : 0;
   const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];

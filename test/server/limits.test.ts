@@ -7,7 +7,8 @@ import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
 import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, resolveLimits, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
 import { MAX_FOLLOWED } from '../../src/server/session.ts';
-import { newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+import { wsFrame } from './fuzz-frames.ts';
+import { frozenPeer, newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 describe('TokenBucket', () => {
   it('starts full and hands out its capacity at once', () => {
@@ -450,6 +451,26 @@ describe('limits', () => {
     assert.match(received, /101 Switching Protocols/);
     assert.match(received, /TOO_MANY_CONNECTIONS/);
     raw.destroy();
+  });
+
+  it('drops a socket refused over the per-user limit that never answers the close handshake', async () => {
+    await serve({ connectionsPerUser: 1 });
+    await session('alice');
+    // A hand-made client: it sends hello, then reads but never answers the server's close frame.
+    const raw = await frozenPeer(server!.port);
+    let received = '';
+    raw.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise<'closed'>((resolve) => raw.once('close', () => resolve('closed')));
+    const hello = { type: 'hello', token: await server!.signToken('alice'), convs: [] };
+    raw.write(wsFrame({ opcode: 1, payload: Buffer.from(JSON.stringify(hello)) }));
+    // ws itself would hold it for 30 s; the server drops it 1 s after its close.
+    const bound = new Promise<'open'>((resolve) => setTimeout(resolve, 2_500, 'open').unref());
+    try {
+      assert.equal(await Promise.race([closed, bound]), 'closed');
+      assert.match(received, /TOO_MANY_CONNECTIONS/);
+    } finally {
+      raw.destroy();
+    }
   });
 
   it('frees a per-address slot when its connection closes', async () => {

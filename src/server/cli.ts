@@ -202,8 +202,11 @@ function main(): void {
       console.error(`imbed-server: --${flag} must be an integer >= 0, got ${JSON.stringify(value)}`);
       process.exit(2);
     }
+    // A limit given on top of --no-limits takes what goes with it from the defaults, as the help states
+    // it: the 30 s window of --max-identical, the burst of 30 of --messages-per-minute.
     if (key === 'identicalTexts') options.limits.identicalTexts = { ...DEFAULT_LIMITS.identicalTexts, count: Number(value) };
     else options.limits[key] = Number(value);
+    if (key === 'messagesPerMinute') options.limits.messagesBurst = DEFAULT_LIMITS.messagesBurst;
   }
   options.trustProxy = values['trust-proxy'];
   if (values['block-words'] !== undefined) {

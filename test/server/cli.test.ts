@@ -92,6 +92,27 @@ describe('imbed-server CLI', () => {
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
   });
 
+  it('lets a message rate given with --no-limits start with the burst of 30 its help states', async () => {
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/burst.db`, '--dev', '--no-limits', '--messages-per-minute', '600'], { IMBED_SECRET: SECRET });
+    try {
+      const port = await cliPort(proc);
+      const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+      await client.opened();
+      client.send({ type: 'hello', token: await signTestToken('alice'), convs: [{ conv: 'c', after: 0 }] });
+      await client.next('welcome');
+      const cmids = Array.from({ length: 31 }, (_, i) => `cmid-burst-${i}`);
+      for (const cmid of cmids) client.send({ type: 'send', conv: 'c', cmid, text: cmid });
+      await client.roundTrip();
+      const answers = client.inbox.filter((f) => f.type === 'sent' || f.type === 'error');
+      assert.deepEqual(answers.map((f) => (f.type === 'sent' ? 'sent' : f.code)), [...Array<string>(30).fill('sent'), 'RATE_LIMITED']);
+    } catch (err) {
+      proc.child.kill('SIGKILL');
+      throw new Error(`${String(err)}\nstdout: ${proc.stdout}\nstderr: ${proc.stderr}`);
+    }
+    proc.child.kill('SIGTERM');
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  });
+
   it('exits 1 naming IMBED_SECRET when started without it outside dev mode', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/b.db`]);
     assert.equal((await proc.exited).code, 1);

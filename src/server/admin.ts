@@ -113,7 +113,8 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
   }
 
   function create(body: Record<string, unknown>): Conversation {
-    const id = body.id === undefined ? randomBytes(12).toString('base64url') : field(body, 'id', CONV_PATTERN, 'a conversation id of 1-128 characters of A-Z a-z 0-9 _ . : -');
+    const id = body.id === undefined ? randomBytes(12).toString('base64url') : body.id;
+    if (!isConvId(id)) throw bad(`\`id\` must be a conversation id of ${CONV_ID_RULE}`);
     const kind = body.kind;
     if (kind !== 'direct' && kind !== 'group') throw bad('`kind` must be "direct" or "group"');
     const title = body.title ?? null;
@@ -121,7 +122,7 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
     const members = body.members ?? [];
     if (!Array.isArray(members) || members.length > MAX_INITIAL_MEMBERS) throw bad(`\`members\` must be an array of at most ${MAX_INITIAL_MEMBERS} user ids`);
     members.forEach((m: unknown, i) => {
-      if (typeof m !== 'string' || !USER_PATTERN.test(m)) throw bad(`\`members[${i}]\` must be a user id of 1-128 characters of A-Z a-z 0-9 _ . : @ | + -`);
+      if (!isUserId(m)) throw bad(`\`members[${i}]\` must be a user id of ${USER_ID_RULE}`);
     });
     const unique = [...new Set(members as string[])];
     if (kind === 'direct' && unique.length !== DIRECT_MEMBERS) throw bad(`\`members\` of a direct conversation must be ${DIRECT_MEMBERS} different users`);
@@ -230,20 +231,30 @@ function allow(method: string, methods: string[]): void {
   }
 }
 
+/**
+ * What the admin API takes as a conversation or user id: the protocol's, but for `.` and `..`. No admin
+ * path can carry those (adminSegments refuses dot segments), so a conversation or member of that id
+ * could never be read or removed.
+ */
+const CONV_ID_RULE = '1-128 characters of A-Z a-z 0-9 _ . : -, not . or ..';
+const USER_ID_RULE = '1-128 characters of A-Z a-z 0-9 _ . : @ | + -, not . or ..';
+
+function isConvId(id: unknown): id is string {
+  return typeof id === 'string' && CONV_PATTERN.test(id) && id !== '.' && id !== '..';
+}
+
+function isUserId(user: unknown): user is string {
+  return typeof user === 'string' && USER_PATTERN.test(user) && user !== '.' && user !== '..';
+}
+
 function convId(id: string): string {
-  if (!CONV_PATTERN.test(id)) throw bad('the conversation id must be 1-128 characters of A-Z a-z 0-9 _ . : -');
+  if (!isConvId(id)) throw bad(`the conversation id must be ${CONV_ID_RULE}`);
   return id;
 }
 
 function userId(user: string): string {
-  if (!USER_PATTERN.test(user)) throw bad('the user id must be 1-128 characters of A-Z a-z 0-9 _ . : @ | + -');
+  if (!isUserId(user)) throw bad(`the user id must be ${USER_ID_RULE}`);
   return user;
-}
-
-function field(body: Record<string, unknown>, name: string, pattern: RegExp, what: string): string {
-  const v = body[name];
-  if (typeof v !== 'string' || !pattern.test(v)) throw bad(`\`${name}\` must be ${what}`);
-  return v;
 }
 
 function bad(message: string): AdminError {

@@ -114,6 +114,26 @@ describe('admin API', () => {
       }
     });
 
+    it('answers 400 to . and .. as the id or a member, which no admin path can name to read or remove', async () => {
+      const cases: Array<[unknown, RegExp]> = [
+        [{ id: '.', kind: 'group', members: ['alice'] }, /`id`/],
+        [{ id: '..', kind: 'group', members: ['alice'] }, /`id`/],
+        [{ id: 'dots-member', kind: 'group', members: ['alice', '.'] }, /`members\[1\]`/],
+        [{ id: 'dots-direct', kind: 'direct', members: ['..', 'alice'] }, /`members\[0\]`/],
+      ];
+      for (const [body, field] of cases) {
+        const res = await api('POST', 'conversations', body);
+        assert.deepEqual([res.status, res.json.error.code], [400, 'BAD_REQUEST'], JSON.stringify(body));
+        assert.match(res.json.error.message, field);
+        assert.match(res.json.error.message, /not \. or \.\./);
+      }
+      for (const id of ['dots-member', 'dots-direct']) assert.equal((await api('GET', `conversations/${id}`)).status, 404, id);
+      // Only the two dot segments: ids with dots in them are paths like any other.
+      const dotted = await api('POST', 'conversations', { id: '...', kind: 'group', members: ['a.b', '...'] });
+      assert.equal(dotted.status, 201);
+      assert.equal((await api('DELETE', 'conversations/.../members/...')).json.changed, true);
+    });
+
     it('answers 400 BAD_JSON to a body that is not JSON or not an object', async () => {
       for (const body of ['{"kind":', 'null', '[1]', '"group"', '']) {
         const res = await call(base, 'POST', 'conversations', { body });

@@ -12,8 +12,12 @@ import { DIRECT_MEMBERS } from './store.js';
 /** The path prefix every admin route lives under. */
 export const ADMIN_PREFIX = '/admin/v1/';
 
-/** Largest request body, in bytes. A conversation with a thousand members fits well within it. */
-export const MAX_ADMIN_BODY = 64 * 1024;
+/**
+ * Largest request body, in bytes. The largest conversation the field rules allow (1000 members of 128
+ * characters, about 131 KB as JSON) fits within it twice over: indented JSON, a long title and the id
+ * take little of the rest.
+ */
+export const MAX_ADMIN_BODY = 256 * 1024;
 /** Most members `POST /conversations` takes at once; add more with `PUT .../members/:user`. */
 export const MAX_INITIAL_MEMBERS = 1000;
 /** Longest conversation title, in UTF-16 code units. */

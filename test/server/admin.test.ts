@@ -141,8 +141,17 @@ describe('admin API', () => {
       }
     });
 
+    it('takes the largest conversation its field rules allow: 1000 members of 128 characters', async () => {
+      const members = Array.from({ length: 1000 }, (_, i) => `member-${i}-`.padEnd(128, 'x'));
+      const body = JSON.stringify({ id: 'c'.repeat(128), kind: 'group', title: '\u{1F4AC}'.repeat(100), members }, null, 2);
+      assert.ok(Buffer.byteLength(body) > 128 * 1024, 'more than the former limit');
+      const res = await call(base, 'POST', 'conversations', { body });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      assert.equal(res.json.conversation.members.length, 1000);
+    });
+
     it('answers 413 to a body over the limit and stores nothing', async () => {
-      const members = Array.from({ length: 6000 }, (_, i) => `user-${i}-${'x'.repeat(8)}`);
+      const members = Array.from({ length: Math.ceil(MAX_ADMIN_BODY / 16) }, (_, i) => `user-${i}-${'x'.repeat(8)}`);
       const body = JSON.stringify({ id: 'huge', kind: 'group', members });
       assert.ok(Buffer.byteLength(body) > MAX_ADMIN_BODY);
       const res = await call(base, 'POST', 'conversations', { body });

@@ -93,13 +93,15 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
   async function route(req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
     if (!secretHash) throw new AdminError(AdminErrorCode.ADMIN_DISABLED, 'the admin API is off: start the server with an admin secret (IMBED_ADMIN_SECRET)');
     authorize(req);
-    // The server's close() closed the database: there is nothing to serve from.
-    if (!ctx.store.isOpen) throw new AdminError(AdminErrorCode.SERVER_CLOSED, 'the imbed server is closed: its database is closed');
+    refuseIfClosed();
     const method = req.method ?? 'GET';
     const [first, id, third, user, ...rest] = segments;
     if (first === 'conversations' && segments.length === 1) {
       allow(method, ['POST']);
-      return reply(res, 201, { conversation: create(await readJson(req)) });
+      const body = await readJson(req);
+      // In attach mode the host's server outlives close(): the body may have arrived after it.
+      refuseIfClosed();
+      return reply(res, 201, { conversation: create(body) });
     }
     if (first === 'conversations' && segments.length === 2) {
       allow(method, ['GET']);
@@ -114,6 +116,11 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
       return reply(res, 200, { conversations: ctx.store.conversationsOf(userId(id!)) });
     }
     throw new AdminError(AdminErrorCode.NOT_FOUND, `no admin route ${method} ${ADMIN_PREFIX}${segments.join('/')}`);
+  }
+
+  /** Throws SERVER_CLOSED once the server's close() has closed the database: there is nothing to serve from. */
+  function refuseIfClosed(): void {
+    if (!ctx.store.isOpen) throw new AdminError(AdminErrorCode.SERVER_CLOSED, 'the imbed server is closed: its database is closed');
   }
 
   function create(body: Record<string, unknown>): Conversation {

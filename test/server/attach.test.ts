@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import WebSocket from 'ws';
@@ -180,5 +180,55 @@ describe('attach mode on a host http.Server', () => {
     assert.equal(host.listening, true);
     assert.equal((await fetch(`http://${base}/x`)).status, 200);
     other.remove();
+  });
+});
+
+describe('admin API in attach mode while the server closes', () => {
+  const admin = 'attach-admin-secret-of-at-least-32-bytes';
+  const tmp = tempDb();
+  let host: Server;
+  let imbed: ImbedServer;
+  /** Resolves once the host has handed an admin request to imbed. */
+  let handed: Promise<void>;
+
+  before(async () => {
+    let hand: () => void;
+    handed = new Promise((resolve) => (hand = resolve));
+    host = createServer((req, res) => {
+      if (imbed.handleAdmin(req, res)) hand();
+      else res.end('host answered');
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    imbed = await createImbedServer({ db: tmp.db, server: host, secret: SECRET, adminSecret: admin, log: () => {} });
+  });
+  after(async () => {
+    await imbed.close();
+    await new Promise<void>((resolve) => host.close(() => resolve()));
+    tmp.remove();
+  });
+
+  it('answers 503 SERVER_CLOSED to a POST whose body arrives after close(), not 500', async () => {
+    const body = JSON.stringify({ id: 'late', kind: 'group', members: ['alice'] });
+    const req = request({
+      host: '127.0.0.1',
+      port: (host.address() as AddressInfo).port,
+      path: '/admin/v1/conversations',
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    const answer = new Promise<{ status: number; json: { error: { code: string } } }>((resolve, reject) => {
+      req.once('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.once('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+      });
+      req.once('error', reject);
+    });
+    req.flushHeaders();
+    await handed;
+    await imbed.close();
+    req.end(body);
+    const { status, json } = await answer;
+    assert.deepEqual([status, json.error.code], [503, 'SERVER_CLOSED']);
   });
 });

@@ -19,6 +19,10 @@ export interface ConnectionFacts {
   storageKind: StorageKind | null;
   /** The client has been online before, so a new `connecting` is a reconnect. */
   wasOnline: boolean;
+  /** The browser says it has no network (`navigator.onLine` false): only then is the client "Offline". */
+  deviceOffline?: boolean;
+  /** An attempt to connect has failed since the client was last online (or started). */
+  retried?: boolean;
   /** Why the client stopped: the fatal error's message, else the last close reason. */
   stopReason: string;
   /**
@@ -64,14 +68,14 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
     case 'idle':
       status = withPending(strings.notStarted);
       break;
+    case 'offline':
     case 'connecting':
     case 'authenticating':
-      status = withPending(wasOnline ? strings.reconnecting : strings.connecting);
-      canRetry = wasOnline;
-      break;
-    case 'offline':
-      status = withPending(strings.offline);
-      canRetry = true;
+      // "Offline" only when the device has no network. With one, the server is out of reach: the time
+      // between attempts reads as the attempts do, so the banner (a live region) holds still while the
+      // client keeps trying, and so does its "Retry now" once an attempt has failed.
+      status = withPending(state === 'offline' && facts.deviceOffline ? strings.offline : wasOnline ? strings.reconnecting : strings.connecting);
+      canRetry = wasOnline || state === 'offline' || !!facts.retried;
       break;
     case 'syncing':
       status = strings.catchingUp;

@@ -18,6 +18,9 @@ import type { Strings } from './strings.js';
 import { chatStyles } from './styles.js';
 import { UnreadTracker } from './unread-tracker.js';
 
+/** How long a chat that appeared without a client says "Connecting…" before it says what is missing (ms). */
+const SETTLING = 2000;
+
 /** How long an update waits for a part of the chat it needs before rendering without it (ms). */
 const PART_WAIT = 5000;
 
@@ -421,8 +424,13 @@ export class ImbedChat extends LitElement {
     this.#unread.forgetSeen();
   }
 
+  /** When the element last entered the document (`performance.now()`). */
+  #appeared = 0;
+
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#appeared = performance.now();
+    setTimeout(() => this.requestUpdate(), SETTLING);
     document.addEventListener('visibilitychange', this.onVisibility);
     this.#fullScreen.addEventListener('change', this.onViewport);
     clearTimeout(this.#leaving);
@@ -536,16 +544,22 @@ export class ImbedChat extends LitElement {
 
   protected override render() {
     const client = this.client;
+    // Its own client is started as it is made, and opens its storage before it connects: "Connecting…"
+    // from the start. So is a chat given no client yet for a moment after it appears (a page that fetches
+    // the token first); only after that does the banner say what is missing.
+    const state = client ? (client.state === 'idle' && this.#owned?.client === client ? 'connecting' : client.state) : this.#appeared + SETTLING > performance.now() ? 'connecting' : null;
     const items = this.#items();
     const words = this.localize();
     const strings = words.strings;
     const pending = this.#pending();
     const banner = describeConnection({
-      state: client?.state ?? null,
+      state,
       pending,
-      waitingLong: client?.state === 'online' && pending > 0 && this.#waitingLong(items),
+      waitingLong: state === 'online' && pending > 0 && this.#waitingLong(items),
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
+      deviceOffline: !navigator.onLine,
+      retried: this.#controller.lastChange?.from === 'offline',
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
       hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000), total: this.#hold.total } : null,
       notMember: this.#notMemberOf.has(this.conversation),
@@ -553,7 +567,7 @@ export class ImbedChat extends LitElement {
     const body = html`
       ${renderBanner(
         this.#badOptions ? { ...banner, status: strings.unavailable(this.#badOptions), tone: 'error' } : this.#signedOut && !client ? { ...banner, status: strings.signedOut, tone: 'info' } : banner,
-        client?.state ?? null,
+        state,
         this.onReconnect,
         strings,
       )}
@@ -567,7 +581,10 @@ export class ImbedChat extends LitElement {
           tabindex="0"
           @scroll=${this.onScroll}
         >
-          ${this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard, maxText: this.#maxText() }, words, this.#scrollAfterUpdate)}
+          ${items.length || state === 'online'
+            ? this.#list.render(items, { retry: this.onRetry, discard: this.onDiscard, maxText: this.#maxText() }, words, this.#scrollAfterUpdate)
+            : // Nothing yet, rather than "No messages yet" for a conversation whose messages are still on their way.
+              nothing}
         </div>
         ${this.newBelow
           ? html`<button type="button" class="new-messages" part="new-messages" @click=${this.onNewMessages}>
@@ -929,7 +946,8 @@ export class ImbedChat extends LitElement {
   #submit(): void {
     // Read the textarea itself: an `input` event may not have been handled yet when Enter arrives.
     const text = this.#input?.value ?? this.draft;
-    if (text.trim() === '') return;
+    // With no client yet (its token still on the way) the text stays in the composer: the banner says why.
+    if (text.trim() === '' || !this.client || !this.conversation) return;
     // Sending is a user gesture: inline chats have no launcher click to ask for permissions on.
     this.#notify?.notifier.prepare();
     if (text.length > this.#maxText()) {

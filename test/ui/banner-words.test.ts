@@ -10,9 +10,21 @@ describe('<imbed-chat> banner words', () => {
   });
 
   it('counts waiting messages while offline and offers to retry', () => {
-    const model = describeConnection({ ...base, state: 'offline', pending: 3 });
+    const model = describeConnection({ ...base, state: 'offline', pending: 3, deviceOffline: true });
     expect(model.status).to.equal('Offline — 3 messages waiting to send');
     expect(model.canRetry).to.equal(true);
+  });
+
+  it('says the time between attempts as the attempts, while the device has a network, and holds "Retry now" once one failed', () => {
+    // The server out of reach: offline and connecting take turns at every attempt.
+    for (const state of ['offline', 'connecting'] as const) {
+      expect(describeConnection({ ...base, state, pending: 1 })).to.include({ status: 'Reconnecting… 1 message waiting to send', canRetry: true });
+    }
+    // Never online yet: "Connecting…", with "Retry now" from the first failure on, also during the next attempt.
+    const first = { ...base, wasOnline: false };
+    expect(describeConnection({ ...first, state: 'connecting' })).to.include({ status: 'Connecting…', canRetry: false });
+    expect(describeConnection({ ...first, state: 'offline' })).to.include({ status: 'Connecting…', canRetry: true });
+    expect(describeConnection({ ...first, state: 'connecting', retried: true })).to.include({ status: 'Connecting…', canRetry: true });
   });
 
   it('says Reconnecting after having been online, Connecting before', () => {
@@ -57,7 +69,7 @@ describe('<imbed-chat> message times', () => {
     expect([first.spoken, later.spoken]).to.deep.equal(['Sending too fast — waiting 9 s — 2 messages waiting to send', 'Sending too fast — waiting 9 s — 2 messages waiting to send']);
     const reconnecting = describeConnection({ ...base, state: 'connecting', hold: { kind: 'connections', seconds: 3, total: 30 } });
     expect([reconnecting.status, reconnecting.spoken]).to.deep.equal(['Too many open chats — reconnecting in 3 s', 'Too many open chats — reconnecting in 30 s']);
-    expect(describeConnection({ ...base, state: 'offline' }).spoken).to.equal(undefined);
+    expect(describeConnection({ ...base, state: 'offline', deviceOffline: true }).spoken).to.equal(undefined);
   });
 
   it('counts messages waiting while online only once one has waited longer than a send takes', () => {

@@ -1,8 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
-import { LIMITS } from '../../src/client/index.js';
+import { ImbedClient, LIMITS } from '../../src/client/index.js';
 import { zhCN } from '../../src/ui/locales/zh-CN.js';
-import { freshConv, until } from '../browser-support/server.js';
+import { freshConv, tokenFor, until } from '../browser-support/server.js';
 import { fillComposer, freshUser, maybePart, messageNodes, mountBare, mountChat, part, root, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 
@@ -104,6 +104,17 @@ describe('<imbed-chat> composer keys', () => {
     expect(texts(el)).to.deep.equal(['漢字']);
   });
 
+  it('keeps the text in the composer, without a developer\'s error, when Enter comes before the chat has a client', async () => {
+    const el = mountBare();
+    await el.updateComplete;
+    const input = focusComposer(el);
+    await sendKeys({ type: 'hi, I need help' });
+    await sendKeys({ press: 'Enter' });
+    await el.updateComplete;
+    expect(input.value).to.equal('hi, I need help');
+    expect(part(el, 'composer-error').textContent).to.equal('');
+  });
+
   it('does nothing for empty or whitespace-only text', async () => {
     const el = await onlineChat();
     const input = focusComposer(el);
@@ -156,7 +167,11 @@ describe('<imbed-chat> composer keys', () => {
   });
 
   it('gives a refused message back to the emptied input, unless a new one was started', async () => {
+    // A host's client it never started: every send() refuses.
+    const conv = freshConv();
     const el = mountBare();
+    el.conversation = conv;
+    el.client = new ImbedClient({ url: 'ws://127.0.0.1:9/ws', token: await tokenFor(freshUser('alice')), conversations: [conv] });
     await el.updateComplete;
     const input = fillComposer(el, 'no client to take this');
     part(el, 'send-button').click();

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
-import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { freshConv, serverUrl, startServer, stopServer, tokenFor, until } from '../browser-support/server.js';
 import { ImbedChat } from '../../src/ui/imbed-chat.component.js';
 import { bannerText, maybePart, messageNodes, mountBare, mountChat, part, root, freshUser, statusOf, texts, twoPeople, unmountAll, untilOnline } from './fixtures.js';
 
@@ -89,6 +89,38 @@ describe('<imbed-chat> rendering', () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
     await untilOnline(el);
     expect(part(el, 'empty').textContent).to.match(/no messages/i);
+  });
+
+  it('shows no empty-conversation hint while it cannot know yet whether there are messages', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    el.server = 'ws://127.0.0.1:9/ws';
+    await el.updateComplete;
+    await new Promise((r) => setTimeout(r, 500));
+    await el.updateComplete;
+    expect(el.client!.state).to.not.equal('online');
+    expect(maybePart(el, 'empty')?.textContent ?? null).to.equal(null);
+    expect(bannerText(el)).to.match(/^Connecting…/);
+  });
+
+  it('says "Reconnecting…" without a flicker while the server is out of reach and the device has a network', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    const seen = new Set<string>();
+    const observer = new MutationObserver(() => seen.add(bannerText(el)));
+    observer.observe(root(el), { subtree: true, childList: true, characterData: true });
+    await stopServer();
+    try {
+      // Several attempts, each of them refused, with the time between them.
+      await new Promise((r) => setTimeout(r, 3000));
+      observer.disconnect();
+      // One line, the same from the first attempt on (with its "Retry now").
+      expect([...seen].filter((text) => text !== '')).to.deep.equal(['Reconnecting… Retry now']);
+      expect(maybePart(el, 'banner-retry')).to.not.equal(null);
+    } finally {
+      observer.disconnect();
+      await startServer();
+    }
+    await untilOnline(el);
   });
 
   it('tells the person when messages are kept in memory only', async () => {

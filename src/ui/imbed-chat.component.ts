@@ -153,7 +153,7 @@ interface OwnedClient {
  * @cssproperty --imbed-spacing - The base unit of paddings and gaps. Default `8px`.
  * @cssproperty --imbed-launcher-offset - Launcher mode: distance of the button from the viewport's edges. Default `20px`.
  * @cssproperty --imbed-launcher-size - Launcher mode: diameter of the button. Default `56px`.
- * @cssproperty --imbed-z-index - Launcher mode: stacking order of the button and panel over the page. Default `2147483000`.
+ * @cssproperty --imbed-z-index - Launcher mode: stacking order of the button and panel over the page (an open chat one above it). Default `2147483000`.
  * @cssproperty --imbed-panel-width - Launcher mode: width of the panel (capped by the viewport). Default `380px`.
  * @cssproperty --imbed-panel-height - Launcher mode: height of the panel (capped by the viewport). Default `600px`.
  * @cssproperty --imbed-keyboard-inset - Set by the element on itself, not by you: how much of the viewport's bottom the on-screen keyboard covers (from `visualViewport`). The launcher lifts its composer by it; a full-page inline chat can use it too.

@@ -28,6 +28,10 @@ export const launcherStyles = css`
     background: transparent;
     overflow: visible;
   }
+  /* An open chat above the page's other launchers, whose buttons would cover its composer. */
+  :host([mode='launcher'][opened]:not([hidden])) {
+    z-index: calc(var(--imbed-z-index, 2147483000) + 1);
+  }
   :host([mode='launcher'][position='bottom-start']) {
     inset-inline-end: auto;
     inset-inline-start: var(--_offset);

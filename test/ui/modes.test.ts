@@ -219,6 +219,23 @@ describe('<imbed-chat mode="launcher">', () => {
     }
   });
 
+  it('puts its open panel above another launcher of the page, which comes later in it', async () => {
+    const first = await mountLauncher();
+    const second = await mountLauncher();
+    first.open();
+    await first.updateComplete;
+    await setViewport({ width: 375, height: 667 });
+    try {
+      await until(() => window.innerWidth === 375, 'the narrow viewport');
+      // Where the other launcher's button sits, the full-screen panel's composer is what a tap reaches.
+      const button = part(second, 'launcher-button').getBoundingClientRect();
+      const hit = document.elementFromPoint(button.left + button.width / 2, button.top + button.height / 2);
+      expect(hit === first, 'the open chat takes the tap').to.equal(true);
+    } finally {
+      await setViewport(DEFAULT_VIEWPORT);
+    }
+  });
+
   it('sits in the start corner with position="bottom-start", which is the right in a right-to-left page', async () => {
     const el = await mountLauncher();
     el.position = 'bottom-start';

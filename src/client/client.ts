@@ -534,7 +534,7 @@ export class ImbedClient extends ImbedEventTarget {
       this.#mirror.clear();
       for (const conv of this.#conversations) this.emit('change', { conv });
     };
-    void this.stop().then(forget);
+    void this.stop().catch(() => {}).then(forget);
     forget();
     this.#emitError({ code: ClientErrorCode.SIGNED_OUT, message: reason, retryable: false, fatal: true });
   }

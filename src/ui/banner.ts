@@ -74,7 +74,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       // "Offline" only when the device has no network. With one, the server is out of reach: the time
       // between attempts reads as the attempts do, so the banner (a live region) holds still while the
       // client keeps trying, and so does its "Retry now" once an attempt has failed.
-      status = withPending(state === 'offline' && facts.deviceOffline ? strings.offline : wasOnline ? strings.reconnecting : strings.connecting);
+      status = withPending(facts.deviceOffline ? strings.offline : wasOnline ? strings.reconnecting : strings.connecting);
       canRetry = wasOnline || state === 'offline' || !!facts.retried;
       break;
     case 'syncing':

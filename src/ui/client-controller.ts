@@ -31,6 +31,8 @@ export class ClientController implements ReactiveController {
   fatalReason: string | null = null;
   /** Whether the current client has been online since it was bound: a later `connecting` is a reconnect. */
   wasOnline = false;
+  /** Whether an attempt of the current client to connect has failed since it was last online (or bound). */
+  failed = false;
 
   constructor(host: ReactiveControllerHost, callbacks: ClientControllerCallbacks = {}) {
     this.#host = host;
@@ -50,6 +52,7 @@ export class ClientController implements ReactiveController {
     this.lastChange = null;
     this.fatalReason = null;
     this.wasOnline = client?.state === 'online';
+    this.failed = false;
     if (this.#hostIsConnected) this.#subscribe();
     this.#host.requestUpdate();
   }
@@ -86,6 +89,7 @@ export class ClientController implements ReactiveController {
     if (type === 'state') {
       this.lastChange = detail;
       if (detail.to === 'online') this.wasOnline = true;
+      this.failed = detail.to === 'offline' || (this.failed && detail.to !== 'online');
       if (detail.to !== 'stopped') this.fatalReason = null;
       this.#callbacks.onState?.(detail);
     } else if (type === 'message') {

@@ -248,8 +248,9 @@ export class ImbedChat extends LitElement {
   });
   /** The log's scroll position when last looked at: a scroll event that finds it unchanged says nothing new. */
   #lastTop = 0;
-  /** The log and the box of its rows, each watched by `#logSize` once. */
-  #sized = new WeakSet<Element>();
+  /** The log and the box of its rows that `#logSize` watches. */
+  #sizedLog?: Element;
+  #sizedRows?: Element;
 
   get #input(): HTMLTextAreaElement | null {
     return this.renderRoot?.querySelector('textarea') ?? null;
@@ -323,6 +324,8 @@ export class ImbedChat extends LitElement {
   private readonly onViewport = (): void => this.requestUpdate();
   /** Whether a part failed to load or came late: later updates do not wait for parts (see `scheduleUpdate`). */
   #partFailed?: boolean;
+  /** Whether the launcher's part failed to load (not only came late): the chat then shows inline for good. */
+  #launcherFailed?: boolean;
   /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
   #openAsked?: boolean;
   /** The virtualised list, and older messages loaded as the reader nears the top. */
@@ -424,15 +427,19 @@ export class ImbedChat extends LitElement {
     this.#unread.forgetSeen();
   }
 
-  /** When the element last entered the document (`performance.now()`). */
+  /** When the element last entered the document (`performance.now()`), and the render due when its first moments are over. */
   #appeared = 0;
+  #settling?: ReturnType<typeof setTimeout>;
 
   override connectedCallback(): void {
     super.connectedCallback();
     this.#appeared = performance.now();
-    setTimeout(() => this.requestUpdate(), SETTLING);
+    if (!this.client) this.#settling = setTimeout(() => this.requestUpdate(), SETTLING);
     document.addEventListener('visibilitychange', this.onVisibility);
     this.#fullScreen.addEventListener('change', this.onViewport);
+    // The banner says "Offline" by the device's network, which may go while the client's state stays.
+    addEventListener('online', this.onViewport);
+    addEventListener('offline', this.onViewport);
     clearTimeout(this.#leaving);
     this.syncClient();
   }
@@ -441,7 +448,10 @@ export class ImbedChat extends LitElement {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.#fullScreen.removeEventListener('change', this.onViewport);
+    removeEventListener('online', this.onViewport);
+    removeEventListener('offline', this.onViewport);
     clearTimeout(this.#pendingNotice);
+    clearTimeout(this.#settling);
     this.#notify?.notifier.dispose();
     // A framework that moves the element (a portal, a re-parenting) takes it out and puts it back in one
     // task: the client, its socket, the messages it holds in memory and a wait the server asked of it
@@ -485,7 +495,7 @@ export class ImbedChat extends LitElement {
         this.requestUpdate();
       },
       // Reported once by the loader; the chat shows inline.
-      () => (this.#partFailed = true),
+      () => (this.#partFailed = this.#launcherFailed = true),
     ) : null;
     if (!(words || notify || launcherMode) || this.#partFailed) return super.scheduleUpdate();
     let late: ReturnType<typeof setTimeout>;
@@ -517,7 +527,12 @@ export class ImbedChat extends LitElement {
     const log = this.#log;
     if (this.#scrollAfterUpdate && log) this.#toEnd(log);
     this.#scrollAfterUpdate = false;
-    for (const box of [log, log?.querySelector('.rows')]) if (box && !this.#sized.has(box)) this.#sized.add(box), this.#logSize.observe(box);
+    if (log && log !== this.#sizedLog) this.#logSize.observe((this.#sizedLog = log));
+    const rows = log?.querySelector('.rows');
+    if (rows && rows !== this.#sizedRows) {
+      if (this.#sizedRows) this.#logSize.unobserve(this.#sizedRows);
+      this.#logSize.observe((this.#sizedRows = rows));
+    }
     // The draft cleared on send or given back after a refusal: compared with the textarea's own value,
     // which typing changes, rather than with the last one rendered.
     const input = this.#input;
@@ -547,7 +562,7 @@ export class ImbedChat extends LitElement {
     // Its own client is started as it is made, and opens its storage before it connects: "Connecting…"
     // from the start. So is a chat given no client yet for a moment after it appears (a page that fetches
     // the token first); only after that does the banner say what is missing.
-    const state = client ? (client.state === 'idle' && this.#owned?.client === client ? 'connecting' : client.state) : this.#appeared + SETTLING > performance.now() ? 'connecting' : null;
+    const state = client && this.conversation ? (client.state === 'idle' && this.#owned?.client === client ? 'connecting' : client.state) : this.#appeared + SETTLING > performance.now() ? 'connecting' : null;
     const items = this.#items();
     const words = this.localize();
     const strings = words.strings;
@@ -559,7 +574,7 @@ export class ImbedChat extends LitElement {
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
       deviceOffline: !navigator.onLine,
-      retried: this.#controller.lastChange?.from === 'offline',
+      retried: this.#controller.failed,
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
       hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000), total: this.#hold.total } : null,
       notMember: this.#notMemberOf.has(this.conversation),
@@ -619,7 +634,9 @@ export class ImbedChat extends LitElement {
    * launcher whose part did not load shows the chat inline, in view.
    */
   private isUnseen(): boolean {
-    return (this.mode === 'launcher' && !!this.#launcherMode && !this.opened) || document.visibilityState === 'hidden';
+    // A launcher whose part is late shows inline meanwhile, but is not looked at as a chat yet; one whose
+    // part failed stays inline, a chat the person sees.
+    return (this.mode === 'launcher' && !this.opened && (!!this.#launcherMode || !this.#launcherFailed)) || document.visibilityState === 'hidden';
   }
 
   /** Counts the unread messages again; what is in view counts as seen while the person can see it. */
@@ -959,8 +976,11 @@ export class ImbedChat extends LitElement {
     this.draft = '';
     if (this.#input) this.#input.value = '';
     this.#input?.focus();
+    const client = this.client;
     this.send(text).catch((error: unknown) => {
-      // Give the text back rather than lose it, unless the person already started a new one.
+      // Give the text back rather than lose it, unless the person already started a new one, or the chat
+      // is no longer theirs (signed out meanwhile: the next person must not find it).
+      if (this.client !== client) return;
       if (this.draft === '') this.draft = text;
       this.showRefusal(error);
     });

@@ -51,7 +51,7 @@ export const loadLauncherMode = loadOnce((): Promise<typeof import('./launcher-m
  */
 export let bridgeLoaded: WebViewBridge | null = null;
 
-/** Run with the bridge's code as soon as it has loaded and started, whoever asked for it (bridge-script.ts). */
+/** Run with the bridge's code as soon as it has loaded, before it starts, whoever asked for it (bridge-script.ts). */
 let onBridgeLoaded: ((real: WebViewBridge) => void) | undefined;
 
 export function whenBridgeLoads(run: (real: WebViewBridge) => void): void {

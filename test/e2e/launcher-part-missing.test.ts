@@ -81,3 +81,31 @@ describe('a launcher whose part failed to load and is asked for again', () => {
     await alice.locator('imbed-chat [part~="launcher-button"]').waitFor();
   });
 });
+
+describe('a launcher whose part comes late', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  it('shows the chat meanwhile, and counts what arrived in it as unread once it is a launcher', async () => {
+    const alice = await s.newPage('alice');
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    await alice.route('**/imbed-launcher-mode.js*', async (route) => {
+      await answered;
+      await route.continue();
+    });
+    await alice.goto(await launcherPage(s, 'launcher-part-late'), { waitUntil: 'commit' });
+    await s.waitForWidget(alice);
+    const shows = (text: string) => alice.evaluate((t) => document.querySelector('imbed-chat')!.shadowRoot!.textContent!.includes(t), text);
+    // Past the wait for the part (5 s), the chat renders without it.
+    await until(() => alice.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client: { state: string } | null }).client?.state === 'online'), 'alice online');
+    await until(() => alice.evaluate(() => document.querySelector('imbed-chat')!.shadowRoot!.querySelector('[part~="composer"]') !== null), 'the chat rendered while its part is late');
+    const bob = await s.open('bob');
+    await s.type(bob, 'while the launcher was on its way');
+    await until(() => shows('while the launcher was on its way'), 'the message in the chat shown meanwhile');
+    answer();
+    await alice.locator('imbed-chat [part~="launcher-button"]').waitFor();
+    assert.equal(await alice.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { unread: number }).unread), 1);
+  });
+});

@@ -27,6 +27,12 @@ describe('<imbed-chat> banner words', () => {
     expect(describeConnection({ ...first, state: 'connecting', retried: true })).to.include({ status: 'Connecting…', canRetry: true });
   });
 
+  it('says "Offline" through the attempts too while the device has no network', () => {
+    for (const state of ['offline', 'connecting', 'authenticating'] as const) {
+      expect(describeConnection({ ...base, state, deviceOffline: true, retried: true })).to.include({ status: 'Offline', canRetry: true });
+    }
+  });
+
   it('says Reconnecting after having been online, Connecting before', () => {
     expect(describeConnection({ ...base, state: 'connecting', pending: 1 }).status).to.equal('Reconnecting… 1 message waiting to send');
     expect(describeConnection({ ...base, state: 'authenticating', wasOnline: false }).status).to.equal('Connecting…');

@@ -2,6 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
 import { dropConnections, freshConv, serverUrl, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
+import { holdWrites, releaseAll } from '../client/support.js';
 import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
 
 /** The IndexedDB database the element's client keeps for `user` on the test server. */
@@ -14,7 +15,10 @@ async function databaseNames(): Promise<string[]> {
 }
 
 describe('<imbed-chat> host API', () => {
-  afterEach(unmountAll);
+  afterEach(async () => {
+    await releaseAll();
+    unmountAll();
+  });
 
   it('send() queues a message that shows at once and is then delivered', async () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
@@ -117,6 +121,27 @@ describe('<imbed-chat> host API', () => {
     there.setToken(await tokenFor(user));
     await untilOnline(there, 'the other chat online after a new login');
     await until(() => texts(there).includes('seen in both'), 'the history from the server');
+  });
+
+  it('does not give back to the composer a message that was being stored when another tab logged the user out', async () => {
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const here = await mountChat({ user, conversation: conv });
+    const there = await mountChat({ user, conversation: conv });
+    await untilOnline(here);
+    await untilOnline(there);
+    // The message's write waits until after the logout has signed this chat out.
+    const held = await holdWrites(await databaseOf(user), 'outbox');
+    fillComposer(there, 'typed as the other tab logged out');
+    part(there, 'send-button').click();
+    const loggingOut = here.logout();
+    await until(() => there.client === null, 'the other chat signed out');
+    await held.release();
+    await loggingOut;
+    await new Promise((r) => setTimeout(r, 100));
+    await there.updateComplete;
+    expect(part<HTMLTextAreaElement>(there, 'composer-input').value).to.equal('');
+    expect(part(there, 'composer-error').textContent).to.equal('');
   });
 
   it('empties the composer when the chat changes hands: a logout, another user, another conversation', async () => {

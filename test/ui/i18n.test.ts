@@ -74,7 +74,7 @@ describe('<imbed-chat> locale choice', () => {
   it('words the banner in zh-CN with 条 as the counter and a full-width comma', () => {
     const facts = { state: 'offline', pending: 3, storageKind: 'indexeddb', wasOnline: true, stopReason: '', deviceOffline: true } as const;
     expect(describeConnection(facts, zhCN).status).to.equal('已离线，3 条消息等待发送');
-    expect(describeConnection({ ...facts, state: 'connecting', pending: 1 }, zhCN).status).to.equal('正在重新连接，1 条消息等待发送');
+    expect(describeConnection({ ...facts, state: 'connecting', pending: 1, deviceOffline: false }, zhCN).status).to.equal('正在重新连接，1 条消息等待发送');
     expect(describeConnection(facts).status).to.equal('Offline — 3 messages waiting to send');
   });
 

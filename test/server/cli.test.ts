@@ -75,43 +75,42 @@ describe('imbed-server CLI', () => {
   });
 
   it('stores and acknowledges with --commit-interval', async () => {
-    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/ci2.db`, '--dev', '--commit-interval', '20'], { IMBED_SECRET: SECRET });
-    try {
-      const port = await cliPort(proc);
-      const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
-      await client.opened();
-      client.send({ type: 'hello', token: await signTestToken('alice'), convs: [{ conv: 'c', after: 0 }] });
-      await client.next('welcome');
+    await withCliClient(['--db', `${tmp.dir}/ci2.db`, '--commit-interval', '20'], async (client) => {
       for (const cmid of ['cmid-interval-1', 'cmid-interval-2']) client.send({ type: 'send', conv: 'c', cmid, text: cmid });
       assert.deepEqual([(await client.next('sent')).seq, (await client.next('sent')).seq], [1, 2]);
-    } catch (err) {
-      proc.child.kill('SIGKILL');
-      throw new Error(`${String(err)}\nstdout: ${proc.stdout}\nstderr: ${proc.stderr}`);
-    }
-    proc.child.kill('SIGTERM');
-    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    });
   });
 
   it('lets a message rate given with --no-limits start with the burst of 30 its help states', async () => {
-    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/burst.db`, '--dev', '--no-limits', '--messages-per-minute', '600'], { IMBED_SECRET: SECRET });
-    try {
-      const port = await cliPort(proc);
-      const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
-      await client.opened();
-      client.send({ type: 'hello', token: await signTestToken('alice'), convs: [{ conv: 'c', after: 0 }] });
-      await client.next('welcome');
+    await withCliClient(['--db', `${tmp.dir}/burst.db`, '--no-limits', '--messages-per-minute', '600'], async (client) => {
       const cmids = Array.from({ length: 31 }, (_, i) => `cmid-burst-${i}`);
       for (const cmid of cmids) client.send({ type: 'send', conv: 'c', cmid, text: cmid });
       await client.roundTrip();
       const answers = client.inbox.filter((f) => f.type === 'sent' || f.type === 'error');
       assert.deepEqual(answers.map((f) => (f.type === 'sent' ? 'sent' : f.code)), [...Array<string>(30).fill('sent'), 'RATE_LIMITED']);
+    });
+  });
+
+  /**
+   * Runs `imbed-server --dev --port 0` with `args`, and `use` with a client welcomed as alice in
+   * conversation `c`; then stops it with SIGTERM, which must end it with 0.
+   */
+  async function withCliClient(args: string[], use: (client: TestClient) => Promise<void>): Promise<void> {
+    const proc = runCli(['--port', '0', '--dev', ...args], { IMBED_SECRET: SECRET });
+    try {
+      const port = await cliPort(proc);
+      const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+      await client.opened();
+      client.send({ type: 'hello', token: await signTestToken('alice'), convs: [{ conv: 'c', after: 0 }] });
+      await client.next('welcome');
+      await use(client);
     } catch (err) {
       proc.child.kill('SIGKILL');
       throw new Error(`${String(err)}\nstdout: ${proc.stdout}\nstderr: ${proc.stderr}`);
     }
     proc.child.kill('SIGTERM');
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
-  });
+  }
 
   it('exits 1 naming IMBED_SECRET when started without it outside dev mode', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/b.db`]);

@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
+import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { dropConnections, freshConv, serverUrl, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { holdWrites, releaseAll } from '../client/support.js';
 import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, statusOf, texts, unmountAll, untilOnline } from './fixtures.js';
@@ -8,6 +9,17 @@ import { bannerText, fillComposer, freshUser, mountBare, mountChat, part, status
 /** The IndexedDB database the element's client keeps for `user` on the test server. */
 async function databaseOf(user: string): Promise<string> {
   return `imbed:${new URL(await serverUrl()).host}:${user}`;
+}
+
+/** Two chats of one user in one conversation (two tabs, as far as the user's database goes), both online. */
+async function twoChatsOfOneUser(): Promise<{ user: string; here: ImbedChat; there: ImbedChat }> {
+  const user = freshUser('alice');
+  const conv = freshConv();
+  const here = await mountChat({ user, conversation: conv });
+  const there = await mountChat({ user, conversation: conv });
+  await untilOnline(here);
+  await untilOnline(there);
+  return { user, here, there };
 }
 
 async function databaseNames(): Promise<string[]> {
@@ -98,12 +110,7 @@ describe('<imbed-chat> host API', () => {
   });
 
   it('shows signed out when another element of the user (another tab) logs out, and errors with SIGNED_OUT', async () => {
-    const user = freshUser('alice');
-    const conv = freshConv();
-    const here = await mountChat({ user, conversation: conv });
-    const there = await mountChat({ user, conversation: conv });
-    await untilOnline(here);
-    await untilOnline(there);
+    const { user, here, there } = await twoChatsOfOneUser();
     await here.send('seen in both');
     await until(() => texts(there).includes('seen in both'), 'the message in the other chat');
     const errors: Array<{ code: string; fatal: boolean }> = [];
@@ -124,12 +131,7 @@ describe('<imbed-chat> host API', () => {
   });
 
   it('does not give back to the composer a message that was being stored when another tab logged the user out', async () => {
-    const user = freshUser('alice');
-    const conv = freshConv();
-    const here = await mountChat({ user, conversation: conv });
-    const there = await mountChat({ user, conversation: conv });
-    await untilOnline(here);
-    await untilOnline(there);
+    const { user, here, there } = await twoChatsOfOneUser();
     // The message's write waits until after the logout has signed this chat out.
     const held = await holdWrites(await databaseOf(user), 'outbox');
     fillComposer(there, 'typed as the other tab logged out');

@@ -18,7 +18,7 @@ import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry
 import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
 import { Outbound } from './outbound.js';
-import { CLOSE_GRACE_MS, deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
+import { CLOSE_GRACE_MS, closeWithin, deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
 import { Store } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
@@ -299,11 +299,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     });
     ws.on('error', (err) => log(`refused socket error: ${err.message}`));
     if (error) ws.send(JSON.stringify(errorFrame(error)));
-    ws.close(code, reason);
-    // A peer that never answers the close would hold the socket for ws's 30 s, outside every limit:
-    // refusals at a high rate from one address would pile up as open sockets. (As a session that stops
-    // reading is dropped; terminating a socket that has closed meanwhile does nothing.)
-    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    // Refusals at a high rate from one address must not pile up as open sockets.
+    closeWithin(ws, code, reason);
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {

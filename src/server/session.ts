@@ -71,6 +71,16 @@ type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
  */
 export const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Closes `ws` with `code` and drops the TCP connection if the peer has not answered the close within
+ * `grace` ms: one that never answers would hold the socket for ws's 30 s, outside every limit.
+ * (Terminating a socket that has closed meanwhile does nothing.)
+ */
+export function closeWithin(ws: WebSocket, code: number, reason: string, grace = CLOSE_GRACE_MS): void {
+  ws.close(code, truncateReason(reason));
+  setTimeout(() => ws.terminate(), grace).unref();
+}
+
 /** How long a connection closed for not reading may take to complete the close before it is dropped. */
 const SLOW_CONSUMER_GRACE = 5_000;
 
@@ -190,8 +200,7 @@ export class Session implements Subscriber, CommitParty {
    */
   private dropSlowConsumer(): void {
     this.ctx.log(`session ${this.id} not reading: ${this.ws.bufferedAmount} bytes buffered, closing`);
-    this.close(CloseCode.POLICY_VIOLATION, 'not reading');
-    setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE).unref();
+    this.close(CloseCode.POLICY_VIOLATION, 'not reading', SLOW_CONSUMER_GRACE);
   }
 
   /**
@@ -238,11 +247,15 @@ export class Session implements Subscriber, CommitParty {
     this.send({ type: 'error', code: ErrorCode.FORBIDDEN, message: `no longer a member of ${conv}`, ref: null, retryable: false, conv });
   }
 
-  /** Closes with `code`; frames that arrive afterwards are ignored. */
-  close(code: number, reason = ''): void {
+  /**
+   * Closes with `code`; frames that arrive afterwards are ignored. With `grace`, the TCP connection is
+   * dropped if the close is not through within it (`closeWithin`).
+   */
+  close(code: number, reason = '', grace?: number): void {
     if (this.state !== 'closed') this.cleanup();
     if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) {
-      this.ws.close(code, truncateReason(reason));
+      if (grace === undefined) this.ws.close(code, truncateReason(reason));
+      else closeWithin(this.ws, code, reason, grace);
     }
   }
 
@@ -392,10 +405,9 @@ export class Session implements Subscriber, CommitParty {
     if (!this.ctx.limits.acquireUser(user)) {
       this.ctx.log(`session ${this.id} refused: user ${user} has too many connections`);
       this.sendError(new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections for this user', frame.ref ?? null, CONNECTION_RETRY_AFTER));
-      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
-      // As a socket refused before hello: one that never answers the close would stay open for ws's
-      // 30 s, holding its per-address slot, though it counts towards no user.
-      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+      // Dropped if it does not answer, as a socket refused before hello: it holds its per-address slot
+      // meanwhile, though it counts towards no user.
+      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user', CLOSE_GRACE_MS);
       return;
     }
     this.holdsUserSlot = true;

@@ -22,7 +22,7 @@ export interface ConnectionFacts {
   /** The browser says it has no network (`navigator.onLine` false): only then is the client "Offline". */
   deviceOffline?: boolean;
   /** An attempt to connect has failed since the client was last online (or started). */
-  retried?: boolean;
+  attemptFailed?: boolean;
   /** Why the client stopped: the fatal error's message, else the last close reason. */
   stopReason: string;
   /**
@@ -75,7 +75,7 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
       // between attempts reads as the attempts do, so the banner (a live region) holds still while the
       // client keeps trying, and so does its "Retry now" once an attempt has failed.
       status = withPending(facts.deviceOffline ? strings.offline : wasOnline ? strings.reconnecting : strings.connecting);
-      canRetry = wasOnline || state === 'offline' || !!facts.retried;
+      canRetry = wasOnline || state === 'offline' || !!facts.attemptFailed;
       break;
     case 'syncing':
       status = strings.catchingUp;

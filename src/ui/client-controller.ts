@@ -32,7 +32,7 @@ export class ClientController implements ReactiveController {
   /** Whether the current client has been online since it was bound: a later `connecting` is a reconnect. */
   wasOnline = false;
   /** Whether an attempt of the current client to connect has failed since it was last online (or bound). */
-  failed = false;
+  attemptFailed = false;
 
   constructor(host: ReactiveControllerHost, callbacks: ClientControllerCallbacks = {}) {
     this.#host = host;
@@ -52,7 +52,7 @@ export class ClientController implements ReactiveController {
     this.lastChange = null;
     this.fatalReason = null;
     this.wasOnline = client?.state === 'online';
-    this.failed = false;
+    this.attemptFailed = false;
     if (this.#hostIsConnected) this.#subscribe();
     this.#host.requestUpdate();
   }
@@ -89,7 +89,7 @@ export class ClientController implements ReactiveController {
     if (type === 'state') {
       this.lastChange = detail;
       if (detail.to === 'online') this.wasOnline = true;
-      this.failed = detail.to === 'offline' || (this.failed && detail.to !== 'online');
+      this.attemptFailed = detail.to === 'offline' || (this.attemptFailed && detail.to !== 'online');
       if (detail.to !== 'stopped') this.fatalReason = null;
       this.#callbacks.onState?.(detail);
     } else if (type === 'message') {

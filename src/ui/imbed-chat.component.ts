@@ -1,5 +1,5 @@
 import { adoptStyles, html, LitElement, nothing, type PropertyValues } from 'lit';
-import { ClientErrorCode, ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem } from '../client/index.js';
+import { ClientErrorCode, ImbedClient, LIMITS, ProtocolError, tokenSubject, type ChatItem, type ConnectionState } from '../client/index.js';
 import { Announcer } from './announcer.js';
 import { describeConnection, PENDING_NOTICE_AFTER, renderBanner } from './banner.js';
 import { ClientController } from './client-controller.js';
@@ -321,9 +321,9 @@ export class ImbedChat extends LitElement {
   #focusWasInside?: boolean;
   /** Whether the launcher's panel covers the page (the viewport is narrow); a change renders its `aria-modal` again. */
   readonly #fullScreen = matchMedia(FULL_SCREEN);
-  private readonly onViewport = (): void => this.requestUpdate();
-  /** Whether a part failed to load or came late: later updates do not wait for parts (see `scheduleUpdate`). */
-  #partFailed?: boolean;
+  private readonly rerender = (): void => this.requestUpdate();
+  /** Whether a part failed to load or did not come in time: later updates do not wait for parts (see `scheduleUpdate`). */
+  #partMissed?: boolean;
   /** Whether the launcher's part failed to load (not only came late): the chat then shows inline for good. */
   #launcherFailed?: boolean;
   /** Whether open() was called: before the first render too, it moves focus and fires `imbed-open`. */
@@ -436,10 +436,10 @@ export class ImbedChat extends LitElement {
     this.#appeared = performance.now();
     if (!this.client) this.#settling = setTimeout(() => this.requestUpdate(), SETTLING);
     document.addEventListener('visibilitychange', this.onVisibility);
-    this.#fullScreen.addEventListener('change', this.onViewport);
+    this.#fullScreen.addEventListener('change', this.rerender);
     // The banner says "Offline" by the device's network, which may go while the client's state stays.
-    addEventListener('online', this.onViewport);
-    addEventListener('offline', this.onViewport);
+    addEventListener('online', this.rerender);
+    addEventListener('offline', this.rerender);
     clearTimeout(this.#leaving);
     this.syncClient();
   }
@@ -447,9 +447,9 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
-    this.#fullScreen.removeEventListener('change', this.onViewport);
-    removeEventListener('online', this.onViewport);
-    removeEventListener('offline', this.onViewport);
+    this.#fullScreen.removeEventListener('change', this.rerender);
+    removeEventListener('online', this.rerender);
+    removeEventListener('offline', this.rerender);
     clearTimeout(this.#pendingNotice);
     clearTimeout(this.#settling);
     this.#notify?.notifier.dispose();
@@ -472,7 +472,7 @@ export class ImbedChat extends LitElement {
    */
   protected override scheduleUpdate(): void | Promise<unknown> {
     // Renders in those words when no update waited for them (one that did is still pending: a no-op).
-    const words = loadWords(this.localize().locale)?.then(() => this.requestUpdate(), () => (this.#partFailed = true));
+    const words = loadWords(this.localize().locale)?.then(() => this.requestUpdate(), () => (this.#partMissed = true));
     const notify = this.notify.trim() && !this.#notify ? loadNotify().then(
       ({ Notifier, parseNotify }) => {
         const notifier = new Notifier({
@@ -484,7 +484,7 @@ export class ImbedChat extends LitElement {
         this.requestUpdate('notify');
       },
       // Reported once by the loader; the chat goes without notifications.
-      () => (this.#partFailed = true),
+      () => (this.#partMissed = true),
     ) : null;
     const launcherMode = this.mode === 'launcher' && !this.#launcherMode ? loadLauncherMode().then(
       (part) => {
@@ -495,13 +495,13 @@ export class ImbedChat extends LitElement {
         this.requestUpdate();
       },
       // Reported once by the loader; the chat shows inline.
-      () => (this.#partFailed = this.#launcherFailed = true),
+      () => (this.#partMissed = this.#launcherFailed = true),
     ) : null;
-    if (!(words || notify || launcherMode) || this.#partFailed) return super.scheduleUpdate();
+    if (!(words || notify || launcherMode) || this.#partMissed) return super.scheduleUpdate();
     let late: ReturnType<typeof setTimeout>;
     return Promise.race([
       Promise.all([words, notify, launcherMode]),
-      new Promise((go) => (late = setTimeout(() => go((this.#partFailed = true)), PART_WAIT))),
+      new Promise((go) => (late = setTimeout(() => go((this.#partMissed = true)), PART_WAIT))),
     ]).then(() => (clearTimeout(late), super.scheduleUpdate()));
   }
 
@@ -559,10 +559,7 @@ export class ImbedChat extends LitElement {
 
   protected override render() {
     const client = this.client;
-    // Its own client is started as it is made, and opens its storage before it connects: "Connecting…"
-    // from the start. So is a chat given no client yet for a moment after it appears (a page that fetches
-    // the token first); only after that does the banner say what is missing.
-    const state = client && this.conversation ? (client.state === 'idle' && this.#owned?.client === client ? 'connecting' : client.state) : this.#appeared + SETTLING > performance.now() ? 'connecting' : null;
+    const state = this.#shownState();
     const items = this.#items();
     const words = this.localize();
     const strings = words.strings;
@@ -574,7 +571,7 @@ export class ImbedChat extends LitElement {
       storageKind: client?.storageKind ?? null,
       wasOnline: this.#controller.wasOnline,
       deviceOffline: !navigator.onLine,
-      retried: this.#controller.failed,
+      attemptFailed: this.#controller.attemptFailed,
       stopReason: this.#controller.fatalReason ?? this.#controller.lastChange?.reason ?? '',
       hold: this.#hold && this.#hold.until > Date.now() ? { kind: this.#hold.kind, seconds: Math.ceil((this.#hold.until - Date.now()) / 1000), total: this.#hold.total } : null,
       notMember: this.#notMemberOf.has(this.conversation),
@@ -627,6 +624,18 @@ export class ImbedChat extends LitElement {
       ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: this.#fullScreen.matches }, body, this.close, this.onPanelKeydown)}
       ${this.#announcer.render()}
     `;
+  }
+
+  /**
+   * The connection state the banner speaks of; null when the chat has nothing to connect with. Its own
+   * client is started as it is made, and opens its storage before it connects: "Connecting…" from the
+   * start. So is a chat given no client or conversation yet, for a moment after it appears (a page that
+   * fetches the token first); only after that does the banner say what is missing.
+   */
+  #shownState(): ConnectionState | null {
+    const client = this.client;
+    if (client && this.conversation) return client.state === 'idle' && this.#owned?.client === client ? 'connecting' : client.state;
+    return this.#appeared + SETTLING > performance.now() ? 'connecting' : null;
   }
 
   /**

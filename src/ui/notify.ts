@@ -41,9 +41,14 @@ let pageTitle: string | null = null;
 const notices = new Map<Notifier, string>();
 let flashing: ReturnType<typeof setInterval> | undefined;
 
+/** The notice that flashes: the latest chat's. */
+function latestNotice(): string {
+  return [...notices.values()].at(-1)!;
+}
+
 function flashTitle(): void {
   const current = document.title;
-  const notice = [...notices.values()].at(-1)!;
+  const notice = latestNotice();
   // The page retitled itself meanwhile (a single-page app navigating): that is the title to restore.
   if (current !== pageTitle && ![...notices.values()].includes(current)) pageTitle = current;
   document.title = current === notice ? pageTitle! : notice;
@@ -106,7 +111,7 @@ export class Notifier {
     if (notices.delete(this)) {
       // The page's title comes back once no chat flashes; until then another chat's notice stands in this one's place.
       if (notices.size) {
-        if (document.title !== pageTitle) document.title = [...notices.values()].at(-1)!;
+        if (document.title !== pageTitle) document.title = latestNotice();
       } else {
         clearInterval(flashing);
         document.title = pageTitle!;

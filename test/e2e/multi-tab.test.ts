@@ -17,6 +17,20 @@ function countSockets(): void {
   };
 }
 
+/** Counts the sockets of every page of `page`'s browser profile (alice's) from now on: reloads `page` to count its own. */
+async function countFrom(s: Scenario, page: Page): Promise<void> {
+  await page.context().addInitScript(countSockets);
+  await page.reload();
+  await s.waitForWidget(page);
+}
+
+/** Alice's first tab, counting the sockets of hers from the start. */
+async function openCounting(s: Scenario): Promise<Page> {
+  const first = await s.open('alice');
+  await countFrom(s, first);
+  return first;
+}
+
 const sockets = (page: Page) => page.evaluate(() => (window as unknown as { imbedSockets?: number }).imbedSockets ?? 0);
 const state = (page: Page) => page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { client: { state: string } | null }) | null)?.client?.state ?? 'none');
 
@@ -32,10 +46,7 @@ describe('three tabs of one user, and the tab holding the socket goes away', () 
   }
 
   it('shares one socket, hands it over, and ends consistent with the server on every remaining tab', async () => {
-    const first = await s.open('alice');
-    await first.context().addInitScript(countSockets);
-    await first.reload();
-    await s.waitForWidget(first);
+    const first = await openCounting(s);
     const tabs = [first, await s.open('alice'), await s.open('alice')];
     const bob = await s.open('bob');
     await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'all three tabs online');
@@ -74,10 +85,7 @@ describe('three tabs of one user, and the tab holding the socket crashes', () =>
   after(() => s.dispose());
 
   it('hands the socket over and delivers what the other tabs queued, once each, in order', async () => {
-    const first = await s.open('alice');
-    await first.context().addInitScript(countSockets);
-    await first.reload();
-    await s.waitForWidget(first);
+    const first = await openCounting(s);
     const tabs = [first, await s.open('alice'), await s.open('alice')];
     await until(async () => (await Promise.all(tabs.map(state))).every((st) => st === 'online'), 'all three tabs online');
     const counts = await Promise.all(tabs.map(sockets));
@@ -134,10 +142,7 @@ for (const [what, pause, resume] of PAUSES) {
     after(() => s.dispose());
 
     it('hands the socket over meanwhile, and takes its place among the followers when it runs again', async () => {
-      const first = await s.open('alice');
-      await first.context().addInitScript(countSockets);
-      await first.reload();
-      await s.waitForWidget(first);
+      const first = await openCounting(s);
       await until(async () => (await state(first)) === 'online', 'the first tab online');
       const second = await s.open('alice');
       await until(async () => (await state(second)) === 'online', 'the second tab online');
@@ -186,9 +191,7 @@ for (const [how, fail] of PART_FAILURES) {
         asked.push(route.request().url());
         return fail(route);
       });
-      await first.context().addInitScript(countSockets);
-      await first.reload();
-      await s.waitForWidget(first);
+      await countFrom(s, first);
       await until(async () => (await state(first)) === 'online', 'the first tab online');
       assert.deepEqual(asked, [], 'one tab alone asks for no tab group part');
 

@@ -24,12 +24,12 @@ describe('<imbed-chat> banner words', () => {
     const first = { ...base, wasOnline: false };
     expect(describeConnection({ ...first, state: 'connecting' })).to.include({ status: 'Connecting…', canRetry: false });
     expect(describeConnection({ ...first, state: 'offline' })).to.include({ status: 'Connecting…', canRetry: true });
-    expect(describeConnection({ ...first, state: 'connecting', retried: true })).to.include({ status: 'Connecting…', canRetry: true });
+    expect(describeConnection({ ...first, state: 'connecting', attemptFailed: true })).to.include({ status: 'Connecting…', canRetry: true });
   });
 
   it('says "Offline" through the attempts too while the device has no network', () => {
     for (const state of ['offline', 'connecting', 'authenticating'] as const) {
-      expect(describeConnection({ ...base, state, deviceOffline: true, retried: true })).to.include({ status: 'Offline', canRetry: true });
+      expect(describeConnection({ ...base, state, deviceOffline: true, attemptFailed: true })).to.include({ status: 'Offline', canRetry: true });
     }
   });
 

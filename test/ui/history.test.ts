@@ -12,6 +12,15 @@ function topVisible(el: ImbedChat, seq?: string): { seq: string; offset: number 
   return { seq: node.dataset.seq!, offset: node.getBoundingClientRect().top - top };
 }
 
+/** Alice's chat of `conv` once `count` messages were seeded into it, online and showing the newest. */
+async function aliceAfter(conv: string, count: number, height: string): Promise<ImbedChat> {
+  await seedMessages(conv, count);
+  const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height });
+  await untilOnline(alice);
+  await until(() => texts(alice).some((t) => t.startsWith(`seeded ${count} `)), 'the newest message');
+  return alice;
+}
+
 function heldSeqs(el: ImbedChat): number[] {
   return el.client!.items(el.conversation).map((i) => i.seq!);
 }
@@ -21,10 +30,7 @@ describe('<imbed-chat> long history', () => {
 
   it('keeps at most 200 message nodes and fetches only the newest page of 3,000 messages', async () => {
     const conv = freshConv('long');
-    await seedMessages(conv, 3000);
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '400px' });
-    await untilOnline(alice);
-    await until(() => texts(alice).some((t) => t.startsWith('seeded 3000 ')), 'the newest message');
+    const alice = await aliceAfter(conv, 3000, '400px');
     expect(messageNodes(alice).length).to.be.within(1, 200);
     expect(heldSeqs(alice)[0]).to.be.above(2000);
     const log = part(alice, 'log');
@@ -33,10 +39,7 @@ describe('<imbed-chat> long history', () => {
 
   it('loads older pages from the server while scrolling to the top, keeping the message in view in place', async () => {
     const conv = freshConv('older');
-    await seedMessages(conv, 1000);
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '400px' });
-    await untilOnline(alice);
-    await until(() => texts(alice).some((t) => t.startsWith('seeded 1000 ')), 'the newest message');
+    const alice = await aliceAfter(conv, 1000, '400px');
     const log = part(alice, 'log');
     for (let guard = 0; heldSeqs(alice)[0] !== 1; guard++) {
       expect(guard).to.be.below(200);
@@ -88,10 +91,7 @@ describe('<imbed-chat> long history', () => {
 
   it('fills a log that grows taller with messages, also for a reader scrolled up in a long conversation', async () => {
     const conv = freshConv('taller');
-    await seedMessages(conv, 500);
-    const alice = await mountChat({ user: freshUser('alice'), conversation: conv, height: '300px' });
-    await untilOnline(alice);
-    await until(() => texts(alice).some((t) => t.startsWith('seeded 500 ')), 'the newest message');
+    const alice = await aliceAfter(conv, 500, '300px');
     const log = part(alice, 'log');
     // Older pages until the list holds more than it renders at once.
     while (heldSeqs(alice).length <= 300) {

@@ -118,6 +118,8 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect(added.args).to.have.length(2);
 
     const store = app.databases.get(db!)!;
+    // The ack shows in the client's copy as its write starts; the app's store answers that write later.
+    await until(async () => (await store.loadOutbox()).length === 0, 'the ack stored in the app');
     expect(await store.loadOutbox()).to.deep.equal([]);
     expect((await store.loadConversation(conv)).messages.map((m) => m.text)).to.deep.equal(['kept by the app']);
     expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(db);

@@ -12,7 +12,12 @@ export interface UnreadRecord {
   n: number;
 }
 
-/** The localStorage key of a conversation's record: per chat server and conversation, like the widget's attributes. */
+/**
+ * The localStorage key of a conversation's record: per chat server and conversation, like the widget's
+ * attributes. Each record is written there and under the same key followed by `#` and its user: the
+ * first is what a launcher that does not know the user yet shows, the second keeps each user's count
+ * when two of them chat on one page or share the browser.
+ */
 export function unreadKey(server: string, conversation: string): string {
   return `imbed:unread:${server}#${conversation}`;
 }
@@ -37,12 +42,14 @@ export function readUnread(key: string): UnreadRecord | null {
  * browser, someone else signed in). With `user` null (not known yet) any record is taken.
  */
 export function readOwnUnread(key: string, user: string | null): UnreadRecord | null {
-  const record = readUnread(key);
-  return record && (user === null || record.u === user) ? record : null;
+  const own = user === null ? null : readUnread(`${key}#${user}`);
+  const latest = readUnread(key);
+  // The conversation's latest record when it is theirs and newer: another tab wrote it, or an earlier version.
+  return latest && (user === null || latest.u === user) && latest.s >= (own?.s ?? 0) ? latest : own;
 }
 
-/** Records waiting for `writeUnreadSoon`'s write, by key. */
-const waiting = new Map<string, UnreadRecord>();
+/** Records waiting for `writeUnreadSoon`'s write, with their keys, by user key. */
+const waiting = new Map<string, [string, UnreadRecord]>();
 
 /**
  * Stores `record` under `key` once the current task is over: a message's render does not wait for
@@ -51,22 +58,34 @@ const waiting = new Map<string, UnreadRecord>();
 export function writeUnreadSoon(key: string, record: UnreadRecord): void {
   if (waiting.size === 0) {
     setTimeout(() => {
-      for (const [key, record] of waiting) writeUnread(key, record);
+      for (const [key, record] of waiting.values()) writeUnread(key, record);
     });
   }
-  waiting.set(key, record);
+  waiting.set(`${key}#${record.u}`, [key, record]);
 }
 
 /**
- * Stores `record` under `key` now, or removes the key for null (and forgets a write `writeUnreadSoon`
- * has not made yet); without storage the count just lives in memory.
+ * Stores `record` under `key` and its user's key now; without storage the count just lives in memory.
  */
-export function writeUnread(key: string, record: UnreadRecord | null): void {
-  waiting.delete(key);
+export function writeUnread(key: string, record: UnreadRecord): void {
+  const own = `${key}#${record.u}`;
+  waiting.delete(own);
   try {
-    if (record) localStorage.setItem(key, JSON.stringify(record));
-    else localStorage.removeItem(key);
+    const saved = JSON.stringify(record);
+    localStorage.setItem(own, saved);
+    localStorage.setItem(key, saved);
   } catch {
     // Quota or blocked storage: the badge still works for this page's lifetime.
+  }
+}
+
+/** Removes `user`'s records under `key` (and forgets a write `writeUnreadSoon` has not made yet): they signed out. */
+export function forgetUnread(key: string, user: string): void {
+  waiting.delete(`${key}#${user}`);
+  try {
+    localStorage.removeItem(`${key}#${user}`);
+    localStorage.removeItem(key);
+  } catch {
+    // Storage not available: there is nothing to remove.
   }
 }

@@ -8,7 +8,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ImbedClient } from '../client/index.js';
 import { imbedEvent } from './events.js';
 import { newestStored } from './message-list.js';
-import { readOwnUnread, unreadKey, writeUnread, writeUnreadSoon } from './unread-record.js';
+import { forgetUnread, readOwnUnread, unreadKey, writeUnreadSoon } from './unread-record.js';
 
 /** The element whose shown conversation is tracked: nothing is counted without a client and a conversation. */
 export interface UnreadHost extends ReactiveControllerHost, HTMLElement {
@@ -100,7 +100,7 @@ export class UnreadTracker implements ReactiveController {
 
   /** Forgets the shown conversation's record, also in storage: the person signed out. */
   forgetSeen(): void {
-    if (this.#read) writeUnread(this.#read.key, null);
+    if (this.#read?.user) forgetUnread(this.#read.key, this.#read.user);
     this.#read = null;
     this.#set(0);
   }
@@ -135,7 +135,7 @@ export class UnreadTracker implements ReactiveController {
    */
   readonly #onStorage = (event: StorageEvent): void => {
     const read = this.#read;
-    const stored = read && event.key === read.key ? readOwnUnread(read.key, read.user) : null;
+    const stored = read && event.key?.startsWith(read.key) ? readOwnUnread(read.key, read.user) : null;
     if (stored && stored.s > (read!.seen ?? -1)) {
       read!.seen = stored.s;
       // Its count too: it stands for the messages until this tab holds them.

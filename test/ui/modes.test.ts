@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { badgeText } from '../../src/ui/launcher.js';
-import { readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
+import { forgetUnread, readOwnUnread, readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
 import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 import { freshUser, hideDocument, maybePart, mountChat, mountLauncher, otherUser, part, root, showDocument, stopOthers, untilOnline, unmountAll } from './fixtures.js';
 
@@ -404,8 +404,34 @@ describe('<imbed-chat> unread count', () => {
       }
     } finally {
       el.remove();
-      writeUnread(key, null);
+      forgetUnread(key, alice);
     }
+  });
+
+  it('keeps each user\'s count when two users chat in one conversation on one page', async () => {
+    const conv = freshConv();
+    const [alice, carol] = [freshUser('alice'), freshUser('carol')];
+    const first = [await mountLauncher(conv, alice), await mountLauncher(conv, carol)];
+    await Promise.all(first.map((el) => untilOnline(el)));
+    const bob = await otherUser(conv);
+    await bob.send(conv, 'one');
+    await bob.send(conv, 'two');
+    await until(() => first.every((el) => el.unread === 2), 'both to count two');
+    // Carol reads them; alice does not. Each writes its record after the other's.
+    first[1]!.open();
+    await until(() => first[1]!.unread === 0, 'carol\'s count to clear');
+    const key = unreadKey(await serverUrl(), conv);
+    await until(() => readUnread(key)?.u === carol && readUnread(key)?.n === 0, 'carol\'s record to be written');
+
+    unmountAll();
+    const again = [await mountLauncher(conv, alice), await mountLauncher(conv, carol)];
+    await Promise.all(again.map((el) => untilOnline(el)));
+    await until(() => again[0]!.client!.items(conv).length === 2, 'alice\'s history');
+    await until(() => again[1]!.client!.items(conv).length === 2, 'carol\'s history');
+    expect(again.map((el) => el.unread)).to.deep.equal([2, 0]);
+    await again[0]!.logout();
+    expect(readOwnUnread(key, alice)).to.equal(null);
+    expect(readOwnUnread(key, carol)).to.include({ u: carol, n: 0 });
   });
 
   it('ignores the read state another user left in this browser, and logout() forgets its own', async () => {

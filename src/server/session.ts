@@ -65,10 +65,7 @@ export interface SessionContext {
 
 type State = 'awaiting-hello' | 'verifying' | 'ready' | 'closed';
 
-/**
- * How long a refused socket, and every client at `close`, may take to answer the close handshake before
- * it is dropped.
- */
+/** How long a peer may take to answer the server's close handshake before its connection is dropped. */
 export const CLOSE_GRACE_MS = 1000;
 
 /**
@@ -248,15 +245,13 @@ export class Session implements Subscriber, CommitParty {
   }
 
   /**
-   * Closes with `code`; frames that arrive afterwards are ignored. With `grace`, the TCP connection is
-   * dropped if the close is not through within it (`closeWithin`).
+   * Closes with `code`; frames that arrive afterwards are ignored. The TCP connection is dropped if the
+   * close is not through within `grace` ms (`closeWithin`): a peer that never answers (a frozen page, a
+   * hand-made client) would otherwise hold it for ws's 30 s after every deadline that closed it.
    */
-  close(code: number, reason = '', grace?: number): void {
+  close(code: number, reason = '', grace = CLOSE_GRACE_MS): void {
     if (this.state !== 'closed') this.cleanup();
-    if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) {
-      if (grace === undefined) this.ws.close(code, truncateReason(reason));
-      else closeWithin(this.ws, code, reason, grace);
-    }
+    if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) closeWithin(this.ws, code, reason, grace);
   }
 
   /** Drops the TCP connection without a close handshake. */
@@ -407,7 +402,7 @@ export class Session implements Subscriber, CommitParty {
       this.sendError(new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections for this user', frame.ref ?? null, CONNECTION_RETRY_AFTER));
       // Dropped if it does not answer, as a socket refused before hello: it holds its per-address slot
       // meanwhile, though it counts towards no user.
-      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user', CLOSE_GRACE_MS);
+      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
       return;
     }
     this.holdsUserSlot = true;

@@ -6,7 +6,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
 import { deadlineTick, MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, truncateReason } from '../../src/server/session.ts';
-import { newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
+import { wsFrame } from './fuzz-frames.ts';
+import { frozenPeer, newCmid, openSession, SECRET, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
 
 async function opened(server: ImbedServer, protocols?: string | string[]): Promise<TestClient> {
   const client = new TestClient(wsUrl(server), protocols);
@@ -56,6 +57,32 @@ describe('handshake', () => {
     const client = await opened(server);
     assert.equal((await client.closed).code, 4004);
   });
+
+  for (const [code, what, hello] of [
+    [4004, 'sends no hello', null],
+    [4005, 'sends a malformed hello', { type: 'hello', convs: [] }],
+    [4003, 'sends a hello with a bad token', { type: 'hello', token: 'not a token', convs: [] }],
+  ] as const) {
+    it(`drops a peer that ${what} and never answers the ${code} close`, async () => {
+      // A hand-made client that reads but never answers the server's close frame: ws alone would hold
+      // its connection for 30 s after the close.
+      const raw = await frozenPeer(server.port);
+      let received = Buffer.alloc(0);
+      raw.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+      const closed = new Promise<'closed'>((resolve) => raw.once('close', () => resolve('closed')));
+      if (hello) raw.write(wsFrame({ opcode: 1, payload: Buffer.from(JSON.stringify(hello)) }));
+      const bound = new Promise<'open'>((resolve) => setTimeout(resolve, 3_000, 'open').unref());
+      try {
+        assert.equal(await Promise.race([closed, bound]), 'closed');
+        // The close frame (opcode 8) carried the code before the drop.
+        const at = received.indexOf(0x88);
+        assert.ok(at >= 0, 'a close frame');
+        assert.equal(received.readUInt16BE(at + 2), code);
+      } finally {
+        raw.destroy();
+      }
+    });
+  }
 
   it('states the configured heartbeat in welcome', async () => {
     const { client, welcome } = await openSession(server, 'alice');

@@ -103,6 +103,12 @@ export function toWellFormed(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD');
 }
 
+/**
+ * Longest `hello` token, in characters: room for identity providers that put many groups or roles in
+ * their tokens, well within `LIMITS.maxFrame`.
+ */
+const MAX_TOKEN = 16_384;
+
 /** The client frame types this protocol version reads (the compiler holds it to `ClientFrame`). */
 const KNOWN_TYPES: Record<ClientFrame['type'], true> = { hello: true, send: true, sync: true, ping: true };
 
@@ -124,8 +130,8 @@ export function parseClientFrame(raw: string, maxText: number = LIMITS.maxText):
     case 'hello': {
       // An empty token is well-formed: the server refuses it as TOKEN_MISSING (4003), which tells a
       // host that forgot to give one apart from a client that sends broken frames.
-      if (!isString(o.token) || o.token.length > 8192) {
-        return fail(ErrorCode.BAD_FRAME, '`token` must be a string of at most 8192 characters', ref);
+      if (!isString(o.token) || o.token.length > MAX_TOKEN) {
+        return fail(ErrorCode.BAD_FRAME, `\`token\` must be a string of at most ${MAX_TOKEN} characters`, ref);
       }
       const convs = o.convs === undefined ? [] : o.convs;
       if (!Array.isArray(convs) || convs.length > LIMITS.maxConvs) {

@@ -98,7 +98,8 @@ export class GroupCommit<P extends CommitParty> {
     this.scheduled = true;
     const wait = this.lastCommit + this.interval - performance.now();
     if (wait < 1) setImmediate(this.commit);
-    else setTimeout(this.commit, wait);
+    // Unref'd: a server closed meanwhile hands it nothing to store, and must not stay alive for it.
+    else setTimeout(this.commit, wait).unref();
   }
 
   /** Stores every waiting send in one transaction, then lets each session answer its own. */

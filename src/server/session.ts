@@ -78,8 +78,11 @@ export function closeWithin(ws: WebSocket, code: number, reason: string, grace =
   setTimeout(() => ws.terminate(), grace).unref();
 }
 
-/** How long a connection closed for not reading may take to complete the close before it is dropped. */
-const SLOW_CONSUMER_GRACE = 5_000;
+/**
+ * How long a connection closed with frames still waiting to be written (one closed for not reading, or
+ * on a slow link) may take to complete the close before it is dropped.
+ */
+const DRAIN_GRACE = 5_000;
 
 /**
  * Most frames, and bytes, that may wait while hello is verified (a JWKS fetch can take seconds). A client
@@ -197,7 +200,7 @@ export class Session implements Subscriber, CommitParty {
    */
   private dropSlowConsumer(): void {
     this.ctx.log(`session ${this.id} not reading: ${this.ws.bufferedAmount} bytes buffered, closing`);
-    this.close(CloseCode.POLICY_VIOLATION, 'not reading', SLOW_CONSUMER_GRACE);
+    this.close(CloseCode.POLICY_VIOLATION, 'not reading');
   }
 
   /**
@@ -247,9 +250,10 @@ export class Session implements Subscriber, CommitParty {
   /**
    * Closes with `code`; frames that arrive afterwards are ignored. The TCP connection is dropped if the
    * close is not through within `grace` ms (`closeWithin`): a peer that never answers (a frozen page, a
-   * hand-made client) would otherwise hold it for ws's 30 s after every deadline that closed it.
+   * hand-made client) would otherwise hold it for ws's 30 s after every deadline that closed it. Frames
+   * still waiting to be written (the error that says why, answers before it) get the longer grace.
    */
-  close(code: number, reason = '', grace = CLOSE_GRACE_MS): void {
+  close(code: number, reason = '', grace = this.ws.bufferedAmount > 0 ? DRAIN_GRACE : CLOSE_GRACE_MS): void {
     if (this.state !== 'closed') this.cleanup();
     if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) closeWithin(this.ws, code, reason, grace);
   }
@@ -411,7 +415,8 @@ export class Session implements Subscriber, CommitParty {
     try {
       // Subscribing and reading heads in one synchronous run: no message can be committed in
       // between, so every message after a head reaches this connection as `msg`.
-      for (const { conv } of frame.convs) {
+      // A conversation named twice is answered once.
+      for (const conv of new Set(frame.convs.map((cursor) => cursor.conv))) {
         if (!this.ctx.access.can(user, conv)) {
           denied.push(conv);
           continue;

@@ -33,6 +33,11 @@ describe('parseClientFrame', () => {
     assert.equal(refused(JSON.stringify({ type: 'hello', token: 't', convs: [{ conv: 'a b', after: 0 }] })).code, 'BAD_FRAME');
     const many = Array.from({ length: LIMITS.maxConvs + 1 }, (_, i) => ({ conv: `c${i}`, after: 0 }));
     assert.equal(refused(JSON.stringify({ type: 'hello', token: 't', convs: many })).code, 'BAD_FRAME');
+    // Tokens of identity providers that list many groups run past 8 KiB; 16 KiB are taken.
+    assert.equal((accepted({ type: 'hello', token: 'x'.repeat(16_384) }) as { type: string }).type, 'hello');
+    const long = refused(JSON.stringify({ type: 'hello', token: 'x'.repeat(16_385) }));
+    assert.equal(long.code, 'BAD_FRAME');
+    assert.match(long.message, /at most 16384 characters/);
   });
 
   it('parses send and echoes its cmid as the ref of its errors', () => {

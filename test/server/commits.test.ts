@@ -263,4 +263,34 @@ describe('group commit with commitInterval', () => {
       await Promise.all([alice.close(), bob.close()]);
     }
   });
+
+  it('lets the process end once closed, with a commit still waiting for its interval', async () => {
+    const helpers = new URL('./helpers.ts', import.meta.url).href;
+    // A host that closes its server right after a send scheduled the next commit a minute away.
+    const script = `
+      import { newCmid, openSession, startServer, tempDb } from ${JSON.stringify(helpers)};
+      const tmp = tempDb();
+      const server = await startServer(tmp.db, { commitInterval: 60_000 });
+      const { client } = await openSession(server, 'alice', [{ conv: 'c', after: 0 }]);
+      client.send({ type: 'send', conv: 'c', cmid: newCmid(), text: 'one' });
+      await client.next('sent');
+      client.send({ type: 'send', conv: 'c', cmid: newCmid(), text: 'two' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await server.close();
+      await client.closed;
+      tmp.remove();
+      console.log('closed');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
+    const bound = new Promise<'running'>((resolve) => setTimeout(resolve, 15_000, 'running').unref());
+    try {
+      assert.equal(await Promise.race([exited, bound]), 'exited');
+      assert.equal(out.trim(), 'closed');
+    } finally {
+      child.kill();
+    }
+  });
 });

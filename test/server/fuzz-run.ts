@@ -77,7 +77,7 @@ export async function makeTokens(secret: string, users: readonly string[]): Prom
     `${b64url('{"alg":"none","typ":"JWT"}')}.${b64url('{"sub":"mallory"}')}.`,
     `${b64url('['.repeat(3000) + ']'.repeat(3000))}.${p}.${s}`,
     `${h}.${b64url('{"sub":"mallory","exp":1e309}')}.${s}`,
-    'x'.repeat(8192),
+    'x'.repeat(16_384),
     await sign(secret, 'mallory', { key: 'another-secret' }),
     await sign(secret, undefined),
     await sign(secret, 'mallory', { nbf: now + 3600 }),

@@ -130,6 +130,9 @@ describe('handshake', () => {
         [{ heartbeatInterval: Number.NaN }, /heartbeatInterval must be an integer from 10 to 3600000, got NaN/],
         [{ heartbeatInterval: 2 ** 31 }, /heartbeatInterval must be an integer from 10 to 3600000/],
         [{ idleTimeout: 0 }, /idleTimeout must be an integer from 10 to 10800000, got 0/],
+        // Clients that ping on time would be dropped between two pings.
+        [{ idleTimeout: 15_000 }, /idleTimeout must be at least twice heartbeatInterval \(15000 ms\), got 15000/],
+        [{ heartbeatInterval: 1_000, idleTimeout: 1_999 }, /idleTimeout must be at least twice heartbeatInterval \(1000 ms\), got 1999/],
         [{ helloTimeout: Number.POSITIVE_INFINITY }, /helloTimeout must be an integer from 10 to 3600000/],
         [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 60000/],
         [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 60000/],

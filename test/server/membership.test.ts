@@ -94,6 +94,14 @@ describe('membership (members mode)', () => {
     assert.deepEqual(welcome.denied, ['theirs', 'nowhere']);
   });
 
+  it('answers a conversation named twice in hello once, in convs or in denied', async () => {
+    await group('twice', ['carol']);
+    await group('elsewhere', ['dave']);
+    const { welcome } = await session('carol', ['twice', 'elsewhere', 'twice', 'elsewhere']);
+    assert.deepEqual(welcome.convs, [{ conv: 'twice', head: 0 }]);
+    assert.deepEqual(welcome.denied, ['elsewhere']);
+  });
+
   it('never pushes live messages of a conversation to a non-member, even one who asked for it', async () => {
     await group('closed', ['alice', 'bob']);
     const { client: eve } = await session('eve', ['closed']);

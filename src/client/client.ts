@@ -396,6 +396,11 @@ export class ImbedClient extends ImbedEventTarget {
    * started, after `stop()`, and after a fatal close (call `start()` again once the cause is fixed).
    */
   reconnect(): void {
+    this.#retry(true);
+  }
+
+  /** "Retry now" by the person, or on the browser's hint that it may help (which waits out the server's hold). */
+  #retry(byPerson: boolean): void {
     // Nor while frozen or in the back-forward cache (a `visibilitychange` follows `pagehide`): it joins its group on return.
     if (!this.#started || this.#finished || this.#frozen || this.state === 'stopped' || !this.#storage.kind) return;
     // A wait for the token provider is cut short; it is all there is to do while an attempt waits on it.
@@ -403,7 +408,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (this.#tokens.skipWait() && this.#connection) return;
     if (this.#following()) this.#tabs?.reconnect();
     else if (!this.#connection) this.#connect();
-    else if (this.#connection.isWaiting) this.#connection.retryNow();
+    else if (this.#connection.isWaiting) this.#connection.retryNow(byPerson);
     else if (this.#session?.established) this.#heartbeat.check();
   }
 
@@ -600,7 +605,7 @@ export class ImbedClient extends ImbedEventTarget {
    * Stores messages (and removes their outbox items) in one transaction and, while it commits, updates the
    * copy and tells listeners, so a message shows as soon as it arrives. Resolves once it is stored.
    */
-  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
+  async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
     if (msgs.length === 0) return;
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
@@ -610,7 +615,7 @@ export class ImbedClient extends ImbedEventTarget {
     const followed = this.#follows(conv);
     if (followed) {
       if (changed) this.emit('change', { conv });
-      for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+      if (!history) for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     }
     const { cursor } = await writing;
     this.#tabs?.stored(conv, msgs.map((m) => m.seq));
@@ -822,7 +827,7 @@ export class ImbedClient extends ImbedEventTarget {
       me: () => ({ user: this.#user ?? '', name: this.#name ?? this.#user ?? '' }),
       send: (frame) => this.#sendFrame(frame),
       // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
-      accept: (conv, msgs) => this.#storage.withFallback(() => this.#accept(conv, msgs)),
+      accept: (conv, msgs, history) => this.#storage.withFallback(() => this.#accept(conv, msgs, history)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
@@ -892,7 +897,7 @@ export class ImbedClient extends ImbedEventTarget {
     // A hidden tab skips the liveness check of a socket it has; but a tab whose socket was closed on
     // `offline` must reconnect when the network returns, or its outbox waits until someone looks.
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden' && this.#connection) return;
-    this.reconnect();
+    this.#retry(false);
   }
 
   /**

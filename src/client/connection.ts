@@ -77,6 +77,8 @@ export class Connection {
   #skipWait: (() => void) | null = null;
   /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
   #notBefore = 0;
+  /** Whether the wait under way is the server's: only the person's "retry now" cuts that one short. */
+  #held = false;
 
   constructor(url: string, backoff: Backoff, hooks: ConnectionHooks, protocols: string[] = [PROTOCOL]) {
     this.#url = url;
@@ -138,14 +140,17 @@ export class Connection {
     this.#failures = 0;
   }
 
-  /** Ends the current wait at once ("retry now"); a no-op when no attempt is waiting. */
-  retryNow(): void {
-    this.#skipWait?.();
+  /**
+   * Ends the current wait at once ("retry now"); a no-op when no attempt is waiting. A wait the server
+   * asked for ends only `byPerson`, not on the browser's hints.
+   */
+  retryNow(byPerson: boolean): void {
+    if (byPerson || !this.#held) this.#skipWait?.();
   }
 
   /**
    * Makes the next attempt wait at least `ms` from now, whatever the backoff says: the server said when
-   * it will accept this client again. "Retry now" still cuts it short.
+   * it will accept this client again. The person's "Retry now" still cuts it short.
    */
   holdOff(ms: number): void {
     this.#notBefore = Math.max(this.#notBefore, Date.now() + ms);
@@ -171,7 +176,10 @@ export class Connection {
     // Never reject (trap 5), and do not wait for an instance that is being thrown away.
     if (this.#stopped) return this.#url;
     try {
-      const delay = Math.max(backoffDelay(this.#failures, this.#backoff), this.#notBefore - Date.now());
+      const backoff = backoffDelay(this.#failures, this.#backoff);
+      const hold = this.#notBefore - Date.now();
+      this.#held = hold > backoff;
+      const delay = Math.max(backoff, hold);
       this.#notBefore = 0;
       if (delay > 0) {
         await new Promise<void>((resolve) => {

@@ -32,9 +32,10 @@ export interface SessionHost {
   send(frame: ClientFrame): boolean;
   /**
    * Stores messages and removes their outbox items in one transaction. The transaction is created, the
-   * mirror updated and listeners told before it returns; the promise resolves once the write is stored.
+   * mirror updated and listeners told before it returns (of each message from others, unless `history`);
+   * the promise resolves once the write is stored.
    */
-  accept(conv: string, msgs: readonly Message[]): Promise<void>;
+  accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void>;
   /** Stores a page of history answered to `sync` with `before`, extending the held range down over it. */
   acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<void>;
   /** Marks an outbox item failed in store and mirror, and tells listeners. */
@@ -72,6 +73,11 @@ export class Session {
   readonly #inflight = new Set<string>();
   /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
   readonly #syncs = new Map<string, { ref: number; after: number; before?: number }>();
+  /**
+   * Conversations whose catch-up `sync` waits to go out: at most `window` are in flight at once (one at a
+   * time after a refusal), so following many conversations is not a flood of frames.
+   */
+  readonly #syncQueue = new Set<string>();
   /** `sync`s with `before` asked for by the reader scrolling up, by ref, with who waits for the answer. */
   readonly #older = new Map<number, (found: boolean) => void>();
   /** Each conversation's head as `welcome` stated it. */
@@ -221,11 +227,20 @@ export class Session {
    * once, and older pages come as the reader scrolls up.
    */
   #requestSync(conv: string): void {
-    if (!this.established || this.#syncs.has(conv)) return;
-    const after = this.#mirror.cursor(conv);
-    const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-    if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
-    else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
+    if (!this.#syncs.has(conv)) this.#syncQueue.add(conv);
+    this.#askSyncs();
+  }
+
+  /** Sends the queued catch-up syncs the window has room for; none during a pause. */
+  #askSyncs(): void {
+    for (const conv of this.#syncQueue) {
+      if (!this.established || this.#retryTimer !== undefined || this.#syncs.size >= (this.#paced ? 1 : this.#window)) return;
+      this.#syncQueue.delete(conv);
+      const after = this.#mirror.cursor(conv);
+      const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
+      if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
+    }
   }
 
   /** Sends a `sync` for a page of `conv` after or before a seq; returns its ref. */
@@ -246,8 +261,8 @@ export class Session {
     return new Promise((resolve) => this.#older.set(ref, resolve));
   }
 
-  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
-    await this.#host.accept(conv, msgs);
+  async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
+    await this.#host.accept(conv, msgs, history);
     for (const m of msgs) this.#inflight.delete(m.cmid);
   }
 
@@ -283,8 +298,10 @@ export class Session {
     const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
-    else await this.#accept(frame.conv, frame.msgs);
+    // A first visit's page (nothing held before it) is history, not news, as the newest page asked backward is.
+    else await this.#accept(frame.conv, frame.msgs, asked?.after === 0);
     this.#syncs.delete(frame.conv);
+    this.#askSyncs();
     const cursor = this.#mirror.cursor(frame.conv);
     // A backward page's `more` speaks of older messages: only the head says whether newer ones remain.
     const behind = (frame.more && !backward) || cursor < Math.max(frame.head, this.#mirror.highestSeq(frame.conv));
@@ -351,14 +368,21 @@ export class Session {
 
   async #onError(frame: ErrorFrame): Promise<void> {
     const error: ItemError = { code: frame.code, message: frame.message, retryable: frame.retryable };
-    // A refused `send` echoes its cmid as ref; a number or no ref finds no item.
+    const retryAfter = frame.retryAfter ?? RETRY_DELAY;
+    const limited = frame.code === ErrorCode.RATE_LIMITED;
+    // Every frame behind it is refused too; all of them go out again, in order, once the wait is over.
+    if (limited) this.#paced = true;
+    // A refused `send` echoes its cmid as ref (a `sync`'s ref is a number), which frees its place in flight.
     const item = this.#mirror.findOutbox(frame.ref as string);
+    if (typeof frame.ref === 'string' && this.#inflight.delete(frame.ref) && !item) {
+      // The item left this copy meanwhile (another client of the database acknowledged or discarded it):
+      // nothing to tell, but its place is free, or the window would stay short of it for good.
+      if (limited) this.#pauseDrain(retryAfter);
+      else this.drain();
+      return;
+    }
     if (item) {
-      this.#inflight.delete(item.cmid);
-      if (frame.code === ErrorCode.RATE_LIMITED) {
-        // Every send behind it is refused too; all of them go out again, in order, once the wait is over.
-        this.#paced = true;
-        const retryAfter = frame.retryAfter ?? RETRY_DELAY;
+      if (limited) {
         if (this.#pauseDrain(retryAfter)) this.#host.report({ ...error, cmid: item.cmid, retryAfter });
         return;
       }
@@ -379,7 +403,9 @@ export class Session {
     if (conv !== undefined) {
       this.#syncs.delete(conv);
       if (frame.retryable) {
-        setTimeout(() => this.#requestSync(conv), frame.retryAfter ?? RETRY_DELAY);
+        // Asked again after one pause for all of them, not a timer each that would send them together again.
+        this.#syncQueue.add(conv);
+        this.#pauseDrain(retryAfter);
         return;
       }
       this.#catchingUp.delete(conv);
@@ -400,13 +426,15 @@ export class Session {
   }
 
   /**
-   * After a retryable refusal the outbox pauses for `ms`; nothing overtakes the refused item meanwhile.
-   * False when a pause is already running (the refusals of pipelined items behind the first one).
+   * After a retryable refusal the outbox and the catch-up syncs pause for `ms`; nothing overtakes the
+   * refused frame meanwhile. False when a pause is already running (the refusals of pipelined frames
+   * behind the first one).
    */
   #pauseDrain(ms: number): boolean {
     if (this.#retryTimer !== undefined || this.#closed) return false;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
+      this.#askSyncs();
       this.drain();
     }, ms);
     return true;

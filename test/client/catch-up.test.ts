@@ -42,6 +42,29 @@ describe('catching up', () => {
     expect(back.events.messages.map((m) => m.seq)).to.deep.equal(texts.slice(1).map((_, i) => i + 2));
   });
 
+  it('raises no message events for the history a first visit loads, short or long, and does for what arrives after', async function () {
+    this.timeout(60_000);
+    const [short, long] = [freshConv(), freshConv()];
+    const bob = await makeClient(freshUser('bob'), [short, long]);
+    await online(bob.client);
+    await sendMany(bob.client, short, 5);
+    await sendMany(bob.client, long, 250);
+    const alice = freshUser('alice');
+    const dbName = freshDb();
+    const first = await makeClient(alice, [short, long], { dbName });
+    await online(first.client);
+    await until(() => first.client.items(short).length === 5 && first.client.items(long).length >= 200, 'both histories');
+    // The short one comes as a page after seq 0, the long one as its newest page: both are history.
+    expect(first.events.messages).to.deep.equal([]);
+    await first.client.stop();
+
+    await bob.client.send(short, 'while away');
+    const back = await makeClient(alice, [short, long], { dbName });
+    await online(back.client);
+    await until(() => back.client.items(short).length === 6, 'the new message');
+    expect(back.events.messages.map((m) => m.text)).to.deep.equal(['while away']);
+  });
+
   it('reads back what another tab stored instead of skipping it, on one database without a shared socket', async function () {
     this.timeout(90_000);
     const conv = freshConv();

@@ -4,7 +4,7 @@ import '../../src/ui/imbed-chat.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import type { LimitsConfig } from '../../src/server/limits.js';
 import { freshConv, until } from '../browser-support/server.js';
-import { DEAD_URL, freshDb, freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+import { DEAD_URL, freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets } from './support.js';
 
 /** Starts the test runner's second server, enforcing `limits` only; resolves with its WebSocket URL. */
 async function limitedServer(limits: Partial<LimitsConfig>): Promise<string> {
@@ -95,6 +95,29 @@ describe('server limits', () => {
     expect(sentTexts(alice.client, conv)).to.deep.equal(['one', 'two', 'three']);
   });
 
+  it('catches up a hundred conversations at the default frame rate on one connection', async function () {
+    this.timeout(120_000);
+    const url = await limitedServer({ framesPerSecond: 20 });
+    const convs = Array.from({ length: 100 }, () => freshConv());
+    const writer = await makeClient(freshUser('bob'), convs, { url, storage: 'memory' });
+    await online(writer.client);
+    for (const conv of convs) await writer.client.send(conv, `hello ${conv}`);
+    await until(() => writer.client.pendingCount() === 0, 'every message stored', 60_000);
+    await writer.client.stop();
+
+    const tap = tapSockets();
+    try {
+      const reader = await makeClient(freshUser('alice'), convs, { url, storage: 'memory' });
+      await until(() => convs.every((conv) => reader.client.items(conv).length === 1), 'every conversation caught up', 60_000);
+      // Before, every refused sync was asked again together, until the server closed the flood with 1008.
+      expect(reader.events.states.filter((s) => s.to === 'offline').map((s) => s.code)).to.deep.equal([]);
+      expect(tap.sockets).to.equal(1);
+      expect(tap.sent.filter((f) => f.type === 'sync').length).to.be.below(200);
+    } finally {
+      tap.restore();
+    }
+  });
+
   it('reconnects no sooner than TOO_MANY_CONNECTIONS says, and says so in the banner', async () => {
     const url = await limitedServer({ connectionsPerUser: 1 });
     const conv = freshConv();
@@ -115,8 +138,12 @@ describe('server limits', () => {
     const refusedAttempts = () => second.events.states.filter((s) => s.code === 4029).length;
     // The error frame is reported before the close behind it arrives, so the close may come a little later.
     await until(() => refusedAttempts() === 1, 'the refused attempt closed with 4029');
-    // Several of the client's own backoffs (100-1000 ms here) later, it is still waiting as told.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Several of the client's own backoffs (100-1000 ms here) later, it is still waiting as told, also
+    // after the browser's hints that would end a backoff (the page shown again, the network back).
+    await new Promise((r) => setTimeout(r, 1000));
+    document.dispatchEvent(new Event('visibilitychange'));
+    window.dispatchEvent(new Event('online'));
+    await new Promise((r) => setTimeout(r, 1500));
     expect(refusedAttempts()).to.equal(1, 'no attempt before retryAfter');
     expect(second.client.state).to.equal('offline');
     // "Retry now" tries at once: the countdown of the wait it cuts short goes, until the server answers again.

@@ -4,11 +4,12 @@ import { Session, type SessionHost } from '../../src/client/session.js';
 import type { OutboxRecord } from '../../src/client/store.js';
 import type { ItemError } from '../../src/client/types.js';
 import type { ClientFrame, Message, SentFrame } from '../../src/protocol/index.js';
+import { until } from '../browser-support/server.js';
 
 const CONV = 'acks';
 
 /** A session over a host whose store writes wait until the test lets each one finish. */
-function harness(outboxSize: number) {
+function harness(outboxSize: number, conversations = [CONV]) {
   const mirror = new Mirror(() => ({ user: 'alice', name: 'Alice' }));
   mirror.loadConversation(CONV, [], { cursor: 0, floor: 1 });
   const records: OutboxRecord[] = Array.from({ length: outboxSize }, (_, i) => ({
@@ -21,7 +22,7 @@ function harness(outboxSize: number) {
   /** The seqs of each page stored as older messages. */
   const older: number[][] = [];
   const host: SessionHost = {
-    conversations: [CONV],
+    conversations,
     mirror,
     me: () => ({ user: 'alice', name: 'Alice' }),
     send: (frame) => {
@@ -141,6 +142,60 @@ describe('acks stored by a session', () => {
     await session.handle(ack(1));
     expect(sent.filter((f) => f.type === 'sync')).to.have.length(1);
     expect(sends()).to.deep.equal([records[0]!.cmid, records[1]!.cmid]);
+  });
+});
+
+describe('refusals by a session', () => {
+  for (const code of ['REJECTED', 'RATE_LIMITED'] as const) {
+    it(`free the place in flight of an item refused (${code}) after it left this copy, so the next goes out`, async () => {
+      const { session, sent, mirror, records } = harness(2);
+      await session.handle({
+        type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
+        limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
+      });
+      const sends = () => sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid);
+      expect(sends()).to.deep.equal([records[0]!.cmid]);
+      // Another client of the database discarded the first one and this copy read that back.
+      mirror.loadOutbox(records.slice(1));
+      await session.handle({ type: 'error', code, message: 'no', ref: records[0]!.cmid, retryable: code === 'RATE_LIMITED', ...(code === 'RATE_LIMITED' && { retryAfter: 20 }) });
+      await until(() => sends().length === 2, 'the next item to go out');
+      expect(sends()).to.deep.equal([records[0]!.cmid, records[1]!.cmid]);
+      session.close();
+    });
+  }
+
+  it('ask at most a window of catch-up syncs at once, and after RATE_LIMITED one at a time after one pause', async () => {
+    const convs = Array.from({ length: 8 }, (_, i) => `conv-${i}`);
+    const { session, sent, writes, mirror } = harness(0, convs);
+    for (const conv of convs) mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
+    await session.handle({
+      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: convs.map((conv) => ({ conv, head: 1 })), heartbeat: 15_000,
+      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 3 }, ts: 0,
+    });
+    const syncs = () => sent.filter((f): f is Extract<ClientFrame, { type: 'sync' }> => f.type === 'sync');
+    const answer = async (frame: Extract<ClientFrame, { type: 'sync' }>) => {
+      const msg: Message = { conv: frame.conv, seq: 1, cmid: `m-${frame.conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
+      const handled = session.handle({ type: 'history', conv: frame.conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
+      await settle();
+      writes.at(-1)!.finish();
+      await handled;
+    };
+    // The server's frame rate is the window: three asked, the others wait for an answer.
+    expect(syncs().map((f) => f.conv)).to.deep.equal(convs.slice(0, 3));
+    await answer(syncs()[0]!);
+    expect(syncs().map((f) => f.conv)).to.deep.equal(convs.slice(0, 4));
+
+    // Two refused for the frame rate: nothing goes out during the one pause, then one sync at a time.
+    for (const refused of [syncs()[1]!, syncs()[2]!]) {
+      await session.handle({ type: 'error', code: 'RATE_LIMITED', message: 'slow down', ref: refused.ref!, retryable: true, retryAfter: 30 });
+    }
+    await new Promise((r) => setTimeout(r, 60));
+    expect(syncs()).to.have.length(4);
+    await answer(syncs()[3]!);
+    expect(syncs().map((f) => f.conv)).to.deep.equal([...convs.slice(0, 4), convs[4]]);
+    await answer(syncs()[4]!);
+    expect(syncs().map((f) => f.conv)).to.deep.equal([...convs.slice(0, 4), convs[4], convs[5]]);
+    session.close();
   });
 });
 

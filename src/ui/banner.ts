@@ -97,7 +97,8 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
     }
     if (hold?.kind === 'rate' && state === 'online' && pending > 0) {
       status = withPending(strings.sendingTooFast(hold.seconds));
-      spoken = withPending(strings.sendingTooFast(hold.total));
+      // Without the count, which falls as each message gets through: it would be read out at every change.
+      spoken = strings.sendingTooFast(hold.total);
     }
     // Connected but refused: no state line would explain an empty conversation and messages that fail.
     if (facts.notMember) {

@@ -52,6 +52,7 @@ export function renderComposer(model: ComposerModel, on: ComposerHandlers, strin
       <textarea
         part="composer-input"
         rows="1"
+        dir="auto"
         aria-label=${strings.composerLabel}
         placeholder=${strings.composerPlaceholder}
         aria-invalid=${over}

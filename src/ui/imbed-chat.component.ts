@@ -436,6 +436,7 @@ export class ImbedChat extends LitElement {
     this.#appeared = performance.now();
     if (!this.client) this.#settling = setTimeout(() => this.requestUpdate(), SETTLING);
     document.addEventListener('visibilitychange', this.onVisibility);
+    document.addEventListener('keydown', this.onPageKeydown);
     this.#fullScreen.addEventListener('change', this.rerender);
     // The banner says "Offline" by the device's network, which may go while the client's state stays.
     addEventListener('online', this.rerender);
@@ -447,6 +448,7 @@ export class ImbedChat extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
+    document.removeEventListener('keydown', this.onPageKeydown);
     this.#fullScreen.removeEventListener('change', this.rerender);
     removeEventListener('online', this.rerender);
     removeEventListener('offline', this.rerender);
@@ -909,6 +911,14 @@ export class ImbedChat extends LitElement {
     event.preventDefault();
     this.close();
   }
+
+  /**
+   * A key on the page outside the chat: Escape closes the open panel there too, since the panel may cover
+   * the control that has focus (WCAG 2.4.11). One the chat or the page handled already is theirs.
+   */
+  private readonly onPageKeydown = (event: KeyboardEvent): void => {
+    if (this.mode === 'launcher' && !event.defaultPrevented) this.onPanelKeydown(event);
+  };
 
   /**
    * Full screen, the panel covers the page: Tab wraps around inside it rather than moving to controls

@@ -107,7 +107,7 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
         html`<span class="visually-hidden">${item.mine ? words.strings.you : item.name}</span>`}
     <p class="bubble" part="text" dir="auto">${renderText(item.text)}</p>
     <div class="meta" part="meta">
-      <time part="time" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts, words.tag)}>${formatTime(item.ts, words.tag)}</time>
+      <time part="time" dir="auto" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts, words.tag)}>${formatTime(item.ts, words.tag)}</time>
       ${renderStatus(item, words.strings)}
     </div>
     ${renderFailure(item, actions, words.strings)}

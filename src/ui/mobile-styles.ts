@@ -12,8 +12,10 @@ export const mobileStyles = css`
       min-width: 44px;
       min-height: 44px;
     }
+    /* iOS zooms the page into a text field under 16 px when it gets focus. */
     textarea {
       min-height: 44px;
+      font-size: max(16px, 1em);
     }
   }
 

@@ -311,6 +311,9 @@ describe('the WebView bridge on an emulated phone', () => {
       for (const { part, width, height } of sizes) {
         assert.ok(width >= 44 && height >= 44, `${part} is ${width} x ${height}`);
       }
+      // iOS zooms the page into a text field under 16 px as it gets focus.
+      const fontSize = await page.evaluate(() => getComputedStyle(document.querySelector<Chat>('imbed-chat')!.shadowRoot!.querySelector('[part~="composer-input"]')!).fontSize);
+      assert.equal(fontSize, '16px');
     });
 
     it('keeps the composer above a simulated on-screen keyboard, and stops following it once removed', async () => {

@@ -72,7 +72,9 @@ describe('<imbed-chat> message times', () => {
     const first = describeConnection({ ...base, pending: 2, hold: { kind: 'rate', seconds: 9, total: 9 } });
     const later = describeConnection({ ...base, pending: 2, hold: { kind: 'rate', seconds: 4, total: 9 } });
     expect([first.status, later.status]).to.deep.equal(['Sending too fast — waiting 9 s — 2 messages waiting to send', 'Sending too fast — waiting 4 s — 2 messages waiting to send']);
-    expect([first.spoken, later.spoken]).to.deep.equal(['Sending too fast — waiting 9 s — 2 messages waiting to send', 'Sending too fast — waiting 9 s — 2 messages waiting to send']);
+    // Nor the count of messages waiting, which falls as each one gets through.
+    const fewer = describeConnection({ ...base, pending: 1, hold: { kind: 'rate', seconds: 3, total: 9 } });
+    expect([first.spoken, later.spoken, fewer.spoken]).to.deep.equal(['Sending too fast — waiting 9 s', 'Sending too fast — waiting 9 s', 'Sending too fast — waiting 9 s']);
     const reconnecting = describeConnection({ ...base, state: 'connecting', hold: { kind: 'connections', seconds: 3, total: 30 } });
     expect([reconnecting.status, reconnecting.spoken]).to.deep.equal(['Too many open chats — reconnecting in 3 s', 'Too many open chats — reconnecting in 30 s']);
     expect(describeConnection({ ...base, state: 'offline', deviceOffline: true }).spoken).to.equal(undefined);

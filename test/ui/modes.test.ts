@@ -149,6 +149,30 @@ describe('<imbed-chat mode="launcher">', () => {
     expect(el.opened).to.equal(false);
   });
 
+  it('closes on an Escape on the page, whose focused control the panel may cover, and leaves focus there', async () => {
+    const el = await mountLauncher();
+    const outside = document.createElement('button');
+    outside.textContent = 'a page control';
+    document.body.append(outside);
+    try {
+      el.open();
+      await el.updateComplete;
+      outside.focus();
+      // One the page handled itself (its own dialog) is the page's.
+      const handled = (event: KeyboardEvent) => event.preventDefault();
+      document.body.addEventListener('keydown', handled, { once: true });
+      await sendKeys({ press: 'Escape' });
+      await el.updateComplete;
+      expect(el.opened).to.equal(true);
+      await sendKeys({ press: 'Escape' });
+      await el.updateComplete;
+      expect(el.opened).to.equal(false);
+      expect(document.activeElement === outside).to.equal(true);
+    } finally {
+      outside.remove();
+    }
+  });
+
   it('stays open on an Escape that cancels an input method\'s composition, as Safari reports it', async () => {
     const el = await mountLauncher();
     el.open();

@@ -43,6 +43,19 @@ describe('<imbed-chat> right-to-left', () => {
     expect(sendButtonSide(alice)).to.equal('right');
   });
 
+  it('shows a right-to-left text being typed, and the times, in their own direction whatever the page\'s', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    const input = part<HTMLTextAreaElement>(el, 'composer-input');
+    input.value = 'مرحبا 123 hello';
+    // The direction the browser takes for the text: an Arabic sentence reads from the right on an English page.
+    expect(getComputedStyle(input).direction === 'rtl' || input.matches(':dir(rtl)')).to.equal(true);
+    await el.send('hello');
+    await el.updateComplete;
+    document.documentElement.dir = 'rtl';
+    // "3:11 PM" stays in that order on a right-to-left page.
+    expect(part(el, 'time').matches(':dir(ltr)')).to.equal(true);
+  });
+
   it('follows its own dir attribute too', async () => {
     const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
     el.dir = 'rtl';

@@ -619,13 +619,16 @@ export class ImbedChat extends LitElement {
       )}
     `;
     const launcher = this.#launcherMode;
-    if (this.mode !== 'launcher' || !launcher) return html`${body}${this.#announcer.render()}`;
-    // The button comes first in the tab order, then the panel it opens.
-    return html`
-      ${launcher.renderLauncherButton({ opened: this.opened, unread: this.#unread.tally, label: this.opened ? strings.closeChat : strings.openChat(this.#unread.tally) }, this.toggle, this.onPanelKeydown)}
-      ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: this.#fullScreen.matches }, body, this.close, this.onPanelKeydown)}
+    // The language of imbed's own words, which may not be the page's (a French page gets English): a
+    // screen reader reads them in it. A host's `strings` are in a language only it knows.
+    return html`<div class="root" lang=${Object.keys(this.strings).length ? nothing : words.tag}>
+      ${this.mode !== 'launcher' || !launcher
+        ? body
+        : // The button comes first in the tab order, then the panel it opens.
+          html`${launcher.renderLauncherButton({ opened: this.opened, unread: this.#unread.tally, label: this.opened ? strings.closeChat : strings.openChat(this.#unread.tally) }, this.toggle, this.onPanelKeydown)}
+          ${launcher.renderPanel({ opened: this.opened, title: strings.chatTitle, closeLabel: strings.closeChat, modal: this.#fullScreen.matches }, body, this.close, this.onPanelKeydown)}`}
       ${this.#announcer.render()}
-    `;
+    </div>`;
   }
 
   /**

@@ -131,6 +131,10 @@ export const chatStyles = css`
   }
 
   /* The banner stays in the tree when empty so screen readers keep the live region registered. */
+  /* It only carries the language of the words: the layout is the host's flex column. */
+  .root {
+    display: contents;
+  }
   .banner {
     display: flex;
     flex-wrap: wrap;

@@ -138,6 +138,24 @@ describe('<imbed-chat> in the page\'s language', () => {
     expect(part(el, 'composer-input').getAttribute('aria-label')).to.equal(zhCN.composerLabel);
   });
 
+  it('marks its own words with their language where the page\'s is one it has none for, but not a host\'s words', async () => {
+    const el = mountBare();
+    el.lang = 'fr';
+    await el.updateComplete;
+    // English words on a French page: a screen reader reads them as English, not with a French voice.
+    expect(placeholder(el)).to.equal(en.composerPlaceholder);
+    const input = part(el, 'composer-input');
+    expect(input.closest('[lang]')?.getAttribute('lang')).to.match(/^en\b/);
+    el.lang = 'zh-CN';
+    await el.updateComplete;
+    expect(input.closest('[lang]')?.getAttribute('lang')).to.equal('zh-CN');
+    // The host's own words are in whatever language the page declares.
+    el.lang = 'fr';
+    el.strings = { composerPlaceholder: 'Écrivez un message' };
+    await el.updateComplete;
+    expect(input.closest('[lang]') === null).to.equal(true);
+  });
+
   it('lets the host replace single words in any language', async () => {
     const el = mountBare();
     el.lang = 'zh-CN';

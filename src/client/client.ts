@@ -360,10 +360,11 @@ export class ImbedClient extends ImbedEventTarget {
   /**
    * Makes the page of `conv` just older than `items(conv)` available to it: from the local cache, else
    * from the server while connected. Resolves true when it added messages (a `change` follows), false when
-   * there are none older or the server cannot be asked now.
+   * there are none older, the server cannot be asked now, or after `stop()`.
    */
   async loadOlder(conv: string): Promise<boolean> {
-    if (this.#storage.kind === null) return false;
+    // After stop() its store is closed: nothing can be asked.
+    if (this.#storage.kind === null || this.#finished) return false;
     if (await this.#olderFromCache(conv)) return true;
     // A follower tab has no session: the leader fetches the page and stores it, and this tab reads it.
     if (this.#following()) {

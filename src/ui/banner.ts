@@ -110,7 +110,11 @@ export function describeConnection(facts: ConnectionFacts, strings: Strings = en
   return { status, ...(spoken !== undefined && { spoken }), notice, canRetry, tone };
 }
 
-export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: () => void, strings: Strings): TemplateResult {
+/**
+ * The banner. `onRetry` is null while the attempt "Retry now" asked for is under way: the button says so
+ * and takes no click.
+ */
+export function renderBanner(model: BannerModel, state: ConnectionState | null, onRetry: (() => void) | null, strings: Strings): TemplateResult {
   const empty = !model.status && !model.notice;
   return html`<div
     class="banner"
@@ -127,7 +131,7 @@ export function renderBanner(model: BannerModel, state: ConnectionState | null, 
         : html`<span aria-hidden="true">${model.status}</span><span class="visually-hidden">${model.spoken}</span>`}</p>`
       : nothing}
     ${model.canRetry
-      ? html`<button type="button" part="banner-retry" @click=${onRetry}>${strings.retryNow}</button>`
+      ? html`<button type="button" part="banner-retry" aria-disabled=${!onRetry} @click=${onRetry}>${onRetry ? strings.retryNow : strings.retrying}</button>`
       : nothing}
     ${model.notice ? html`<p class="banner-line" part="banner-notice">${model.notice}</p>` : nothing}
   </div>`;

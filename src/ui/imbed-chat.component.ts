@@ -23,6 +23,8 @@ const SETTLING = 2000;
 
 /** How long an update waits for a part of the chat it needs before rendering without it (ms). */
 const PART_WAIT = 5000;
+/** How long "Retry now" says "Retrying…" once pressed (ms): long enough to be seen when the attempt fails at once. */
+const RETRYING = 1000;
 
 /** A reader this close to the bottom of the list (px) counts as "at the bottom" and follows new messages. */
 const NEAR_BOTTOM = 40;
@@ -297,6 +299,8 @@ export class ImbedChat extends LitElement {
   #scrollAfterUpdate = false;
   /** A wait the server asked for (rate limit, too many connections) and when it ends, for the banner. */
   #hold?: { kind: 'rate' | 'connections'; until: number; total: number };
+  /** Set for `RETRYING` ms after "Retry now" was pressed. */
+  #retrying?: ReturnType<typeof setTimeout>;
   /** Conversations the server refused to this user on the current connection, for the banner. */
   #notMemberOf = new Set<string>();
   /** Re-renders the banner's countdown once a second while a wait runs. */
@@ -582,7 +586,7 @@ export class ImbedChat extends LitElement {
       ${renderBanner(
         this.#badOptions ? { ...banner, status: strings.unavailable(this.#badOptions), tone: 'error' } : this.#signedOut && !client ? { ...banner, status: strings.signedOut, tone: 'info' } : banner,
         state,
-        this.onReconnect,
+        this.#retrying ? null : this.onReconnect,
         strings,
       )}
       <div class="log-area">
@@ -942,6 +946,12 @@ export class ImbedChat extends LitElement {
     // Retrying now cuts short the wait the server asked for: its countdown goes with it.
     if (this.#hold?.kind === 'connections') this.endHold();
     this.client?.reconnect();
+    // The attempt may fail within milliseconds and leave the line as it was: the button says it is trying.
+    this.#retrying = setTimeout(() => {
+      this.#retrying = undefined;
+      this.requestUpdate();
+    }, RETRYING);
+    this.requestUpdate();
   }
 
   private readonly onRetry = (cmid: string): void => {

@@ -21,6 +21,8 @@ export const en = {
   discard: 'Discard',
   discardLabel: 'Discard this message',
   retryNow: 'Retry now',
+  /** "Retry now" while the attempt it asked for is under way. */
+  retrying: 'Retrying…',
   connecting: 'Connecting…',
   reconnecting: 'Reconnecting…',
   offline: 'Offline',

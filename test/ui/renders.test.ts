@@ -116,6 +116,15 @@ describe('<imbed-chat> rendering', () => {
       // One line, the same from the first attempt on (with its "Retry now").
       expect([...seen].filter((text) => text !== '')).to.deep.equal(['Reconnecting… Retry now']);
       expect(maybePart(el, 'banner-retry')).to.not.equal(null);
+      // Pressed, it says it is trying, though the attempt fails within milliseconds, then offers itself again.
+      let attempts = 0;
+      el.client!.addEventListener('state', (event) => (attempts += event.detail.to === 'connecting' ? 1 : 0));
+      part<HTMLButtonElement>(el, 'banner-retry').click();
+      await el.updateComplete;
+      expect([part(el, 'banner-retry').textContent, part(el, 'banner-retry').getAttribute('aria-disabled')]).to.deep.equal(['Retrying…', 'true']);
+      await until(() => attempts > 0, 'the attempt it asked for');
+      await until(() => part(el, 'banner-retry').textContent === 'Retry now', '"Retry now" again', 3000);
+      expect(part(el, 'banner-retry').getAttribute('aria-disabled')).to.equal('false');
     } finally {
       observer.disconnect();
       await startServer();

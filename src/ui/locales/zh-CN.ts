@@ -17,6 +17,7 @@ export const zhCN: Strings = {
   discard: '删除',
   discardLabel: '删除这条消息',
   retryNow: '立即重试',
+  retrying: '正在重试……',
   connecting: '正在连接……',
   reconnecting: '正在重新连接……',
   offline: '已离线',

@@ -45,7 +45,7 @@ export default defineConfig(({ mode }) => {
   }
   if (mode === 'launcher') {
     return {
-      plugins: [sizeReport()],
+      plugins: [terserPass(), sizeReport()],
       build: {
         outDir: 'dist',
         emptyOutDir: false,

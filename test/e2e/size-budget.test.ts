@@ -45,6 +45,16 @@ describe('bundle weight', () => {
     });
   }
 
+  it('writes every script in ASCII only, so none depends on the charset it is served with', () => {
+    // A host serving the files as `text/javascript` without `charset=utf-8`, on a page that declares no
+    // encoding, would show "…" and the Chinese words garbled.
+    for (const name of Object.keys(BUDGETS)) {
+      const text = readFileSync(`${dist}${name}`, 'latin1');
+      const at = text.search(/[^\x00-\x7f]/);
+      assert.equal(at, -1, `dist/${name} has a non-ASCII byte at ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 30), at + 10))}`);
+    }
+  });
+
   it('has a budget for every script the build writes beside imbed.js', () => {
     const scripts = readdirSync(dist).filter((name) => /^imbed-.+\.js$/.test(name));
     assert.deepEqual(scripts.filter((name) => !(name in BUDGETS)), [], 'scripts without a line in BUDGETS');

@@ -304,7 +304,7 @@ export class ImbedClient extends ImbedEventTarget {
 
   /** Throws unless the client runs: before `start()` nothing would ever open the storage a call waits for. */
   #mustRun(): void {
-    if (!this.#started || this.#finished) throw new Error('ImbedClient is not running: call start() first');
+    if (!this.#started || this.#finished) throw new Error(this.#finished ? 'ImbedClient is stopped: make a new one' : 'ImbedClient is not running: call start() first');
   }
 
   /** Puts a failed item back in the outbox as pending, after everything already queued, and sends it in turn. */

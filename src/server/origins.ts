@@ -57,14 +57,17 @@ export function parseOriginList(text: string): OriginPolicy {
 }
 
 function parseOrigin(text: string, entry: string): URL {
-  let url: URL;
+  let url: URL | null = null;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`imbed: origin allowlist entry ${JSON.stringify(entry)} is not an origin like https://app.example`);
+    // Said below.
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new Error(`imbed: origin allowlist entry ${JSON.stringify(entry)} is not an origin like https://app.example (no path)`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new Error(
+      `imbed: origin allowlist entry ${JSON.stringify(entry)} is not an origin: scheme, host and a port other than the default, ` +
+        'nothing after them, like https://app.example or http://localhost:3000',
+    );
   }
   return url;
 }

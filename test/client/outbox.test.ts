@@ -21,6 +21,11 @@ describe('the outbox', () => {
     const { client } = await makeClient(freshUser('alice'), [conv], { url: DEAD_URL, start: false });
     const refusals = await Promise.all([client.send(conv, 'x'), client.retry('cmid-0000'), client.discard('cmid-0000')].map((call) => call.then(() => 'resolved', (e: Error) => e.message)));
     expect(refusals).to.deep.equal(Array(3).fill('ImbedClient is not running: call start() first'));
+    // A stopped client does not start again: the advice is another.
+    client.start();
+    await client.stop();
+    client.start();
+    expect(await client.send(conv, 'x').then(() => 'resolved', (e: Error) => e.message)).to.equal('ImbedClient is stopped: make a new one');
   });
 
   it('is visible to a second client on the same database', async () => {

@@ -59,8 +59,8 @@ describe('origin check', () => {
   });
 
   it('fails at start on an entry that is not an origin', () => {
-    for (const bad of ['app.example', 'https://app.example/path', 'ftp://app.example', 'https://']) {
-      assert.throws(() => createOriginCheck([bad]), /not an origin/, bad);
+    for (const bad of ['app.example', 'localhost:3000', 'https://app.example/path', 'ftp://app.example', 'https://']) {
+      assert.throws(() => createOriginCheck([bad]), /not an origin: scheme, host and a port other than the default.*like https:\/\/app\.example or http:\/\/localhost:3000/, bad);
     }
     assert.deepEqual(parseOriginList(' https://a.example , https://b.example ,'), ['https://a.example', 'https://b.example']);
     assert.equal(parseOriginList('https://a.example,*'), '*');

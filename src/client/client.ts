@@ -125,6 +125,13 @@ export class ImbedClient extends ImbedEventTarget {
   #peers: DatabasePeers | null = null;
   /** Whether the page was frozen while in a tab group, which it left (see `#onFreeze`). */
   #frozen = false;
+  /**
+   * Per conversation, the highest seq the leader stored as history, not news: read back without events
+   * (Infinity until a first read-back of everything sets it).
+   */
+  readonly #history = new Map<string, number>();
+  /** When the server accepts this client again (`Date.now()` ms, after 4029), whichever connection tries next. */
+  #notBefore = 0;
   #election: LeaderElection | null = null;
   #tabs: TabGroup | null = null;
   /** Items on their way into the outbox (queued `send()`s and `retry()`s) that are not in flight. */
@@ -407,7 +414,8 @@ export class ImbedClient extends ImbedEventTarget {
     // A wait for the token provider is cut short; it is all there is to do while an attempt waits on it.
     // Not when the browser's `offline` closed that attempt meanwhile: the wait then ends with nothing.
     if (this.#tokens.skipWait() && this.#connection) return;
-    if (this.#following()) this.#tabs?.reconnect();
+    if (byPerson) this.#notBefore = 0;
+    if (this.#following()) this.#tabs?.reconnect(byPerson);
     else if (!this.#connection) this.#connect();
     else if (this.#connection.isWaiting) this.#connection.retryNow(byPerson);
     else if (this.#session?.established) this.#heartbeat.check();
@@ -476,7 +484,7 @@ export class ImbedClient extends ImbedEventTarget {
     // Only the hello's token is expired.
     if (decision.action === 'refresh' && !renewed) this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
-    if (retryAfter !== null) this.#connection?.holdOff(retryAfter);
+    if (retryAfter !== null) this.#connection?.holdOff((this.#notBefore = Date.now() + retryAfter));
     this.#setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.#emitSharedError({ ...refusal, retryable: true, fatal: false });
@@ -619,7 +627,7 @@ export class ImbedClient extends ImbedEventTarget {
       if (!history) for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     }
     const { cursor } = await writing;
-    this.#tabs?.stored(conv, msgs.map((m) => m.seq));
+    this.#tabs?.stored(conv, msgs.map((m) => m.seq), history);
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
     if (followed && cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
   }
@@ -635,7 +643,11 @@ export class ImbedClient extends ImbedEventTarget {
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
     const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
     for (const conv of changed) if (this.#follows(conv)) this.emit('change', { conv });
-    for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+    for (const message of added) {
+      if (message.from !== this.#user && message.seq > (this.#history.get(message.conv) ?? 0)) this.emit('message', { message });
+    }
+    // What comes after the history read back is news.
+    for (const conv of convs) if (this.#history.get(conv) === Infinity) this.#history.set(conv, this.#mirror.cursor(conv));
     this.#session?.drain();
   }
 
@@ -736,9 +748,16 @@ export class ImbedClient extends ImbedEventTarget {
   #tabHost(): TabGroupHost {
     return {
       leading: () => this.#election?.won ?? false,
-      refresh: (conv) => this.#markStale(conv),
+      refresh: (conv, history) => {
+        if (conv && history) this.#history.set(conv, Math.max(history, this.#history.get(conv) ?? 0));
+        this.#markStale(conv);
+      },
       refreshAll: () => {
-        for (const conv of this.#conversations) this.#markStale(conv);
+        for (const conv of this.#conversations) {
+          // A copy that holds nothing of it yet reads back history, stored before this tab heard of it.
+          if (!this.#mirror.cursor(conv)) this.#history.set(conv, Infinity);
+          this.#markStale(conv);
+        }
       },
       follow: ({ to, reason, code }, me) => {
         if (this.#finished) return;
@@ -753,7 +772,7 @@ export class ImbedClient extends ImbedEventTarget {
       // Once stopping, its own `stopped` is not the followers' state: they hear the next leader's.
       lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
-      reconnect: () => this.reconnect(),
+      reconnect: (byPerson) => this.#retry(byPerson),
       restart: (token) => {
         if (token) this.setToken(token);
         this.start();
@@ -790,6 +809,8 @@ export class ImbedClient extends ImbedEventTarget {
         refused: (error) => this.#stopFor(ClientErrorCode.BAD_OPTIONS, `the browser will not open a WebSocket to ${this.#url}: ${error}`),
       },
     );
+    // A connection made anew (after the browser's `offline`) keeps the time the server named.
+    connection.holdOff(this.#notBefore);
     this.#connection = connection;
   }
 
@@ -832,7 +853,7 @@ export class ImbedClient extends ImbedEventTarget {
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
-        this.#tabs?.stored(conv, msgs.map((m) => m.seq));
+        this.#tabs?.stored(conv, msgs.map((m) => m.seq), true);
         this.#mirror.acceptOlder(conv, msgs, range);
         this.emit('change', { conv });
       }),

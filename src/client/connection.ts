@@ -75,10 +75,8 @@ export class Connection {
   /** Consecutive closes since the last established session; drives the backoff. */
   #failures = 0;
   #skipWait: (() => void) | null = null;
-  /** The least wait before the next attempt, as the server asked (4029 after `retryAfter`); 0 for none. */
+  /** When the server accepts this client again (`Date.now()` ms; 4029 with `retryAfter`): no attempt before. */
   #notBefore = 0;
-  /** Whether the wait under way is the server's: only the person's "retry now" cuts that one short. */
-  #held = false;
 
   constructor(url: string, backoff: Backoff, hooks: ConnectionHooks, protocols: string[] = [PROTOCOL]) {
     this.#url = url;
@@ -141,19 +139,20 @@ export class Connection {
   }
 
   /**
-   * Ends the current wait at once ("retry now"); a no-op when no attempt is waiting. A wait the server
-   * asked for ends only `byPerson`, not on the browser's hints.
+   * Ends the current wait ("retry now"); a no-op when no attempt is waiting. On the browser's hints it
+   * ends no sooner than the server's time (`holdOff`); the person's press ends that too.
    */
   retryNow(byPerson: boolean): void {
-    if (byPerson || !this.#held) this.#skipWait?.();
+    if (byPerson) this.#notBefore = 0;
+    this.#skipWait?.();
   }
 
   /**
-   * Makes the next attempt wait at least `ms` from now, whatever the backoff says: the server said when
-   * it will accept this client again. The person's "Retry now" still cuts it short.
+   * Makes no attempt before `until` (`Date.now()` ms), whatever the backoff says: the server said when
+   * it will accept this client again.
    */
-  holdOff(ms: number): void {
-    this.#notBefore = Math.max(this.#notBefore, Date.now() + ms);
+  holdOff(until: number): void {
+    this.#notBefore = Math.max(this.#notBefore, until);
   }
 
   /** Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). */
@@ -168,7 +167,7 @@ export class Connection {
   stop(code = 1000, reason = ''): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#skipWait?.();
+    this.retryNow(true);
     this.#rws.close(code, reason);
   }
 
@@ -176,17 +175,14 @@ export class Connection {
     // Never reject (trap 5), and do not wait for an instance that is being thrown away.
     if (this.#stopped) return this.#url;
     try {
-      const backoff = backoffDelay(this.#failures, this.#backoff);
-      const hold = this.#notBefore - Date.now();
-      this.#held = hold > backoff;
-      const delay = Math.max(backoff, hold);
-      this.#notBefore = 0;
+      const delay = Math.max(backoffDelay(this.#failures, this.#backoff), this.#notBefore - Date.now());
       if (delay > 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
+          let timer = setTimeout(resolve, delay);
+          // Cut short to the server's time, if it named one the person has not overruled.
           this.#skipWait = () => {
             clearTimeout(timer);
-            resolve();
+            timer = setTimeout(resolve, this.#notBefore - Date.now());
           };
         });
         this.#skipWait = null;

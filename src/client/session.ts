@@ -69,6 +69,11 @@ export class Session {
    * never arrives as a flood the server would close the connection for (1008).
    */
   #window = Infinity;
+  /** How many sends, and how many catch-up syncs, may be in flight at once now. */
+  get #room(): number {
+    return this.#paced ? 1 : this.#window;
+  }
+
   /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
   readonly #inflight = new Set<string>();
   /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
@@ -129,10 +134,9 @@ export class Session {
    */
   drain(): void {
     if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return;
-    const window = this.#paced ? 1 : this.#window;
     let sent = false;
     for (const item of this.#mirror.outboxItems()) {
-      if (this.#inflight.size >= window) return;
+      if (this.#inflight.size >= this.#room) return;
       if (item.status !== 'pending' || this.#inflight.has(item.cmid)) continue;
       if (!this.#send(item)) return;
       sent = true;
@@ -148,7 +152,7 @@ export class Session {
   sendNew(item: { conv: string; cmid: string; text: string }): boolean {
     if (this.#inflight.has(item.cmid)) return true;
     if (!this.#draining || this.#closed || this.#retryTimer !== undefined) return false;
-    if (this.#inflight.size >= (this.#paced ? 1 : this.#window)) return false;
+    if (this.#inflight.size >= this.#room) return false;
     for (const queued of this.#mirror.outboxItems()) if (queued.status === 'pending' && !this.#inflight.has(queued.cmid)) return false;
     return this.#send(item);
   }
@@ -234,7 +238,7 @@ export class Session {
   /** Sends the queued catch-up syncs the window has room for; none during a pause. */
   #askSyncs(): void {
     for (const conv of this.#syncQueue) {
-      if (!this.established || this.#retryTimer !== undefined || this.#syncs.size >= (this.#paced ? 1 : this.#window)) return;
+      if (!this.established || this.#retryTimer !== undefined || this.#syncs.size >= this.#room) return;
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
@@ -409,6 +413,8 @@ export class Session {
         return;
       }
       this.#catchingUp.delete(conv);
+      // Refused for good: its place goes to the next conversation waiting.
+      this.#askSyncs();
       this.#finishCatchUp();
     }
     // Which conversation was refused (a denied sync, or a removal while connected), so the host can say so.

@@ -11,8 +11,9 @@ export type TabMessage =
   | { type: 'outbox' }
   // From a follower: it has just joined and wants the leader's state.
   | { type: 'join' }
-  // From a follower: "retry now" (its host called `reconnect()`, or its page became visible or online).
-  | { type: 'reconnect' }
+  // From a follower: "retry now": `byPerson` when its host called `reconnect()`, not when its page became
+  // visible or online (which leaves a wait the server asked for as it is).
+  | { type: 'reconnect'; byPerson?: boolean }
   // From a follower whose host called `start()` after a fatal close, with the token it has now.
   | { type: 'restart'; token: string | null }
   // From the leader (`leader` names it): its connection state changed, or a follower joined; who the
@@ -20,8 +21,9 @@ export type TabMessage =
   | ({ type: 'state'; leader: string; change: StateChange } & Me)
   // From a follower: it holds everything the store has of `conv`; the leader should fetch the page before it.
   | { type: 'older'; conv: string }
-  // From the leader: messages of `conv` with these seqs are now stored.
-  | { type: 'stored'; conv: string; seqs: number[] }
+  // From the leader: messages of `conv` with these seqs are now stored; `history` when they are not news
+  // (a first visit's page, an older page).
+  | { type: 'stored'; conv: string; seqs: number[]; history?: boolean }
   // From the leader: an error a person should hear of (a refused message, a fatal close).
   | { type: 'error'; error: ClientErrorDetail }
   // From the leader: it is stopping; another tab takes over.

@@ -30,8 +30,11 @@ export const JOIN_TIMEOUT = 10_000;
 export interface TabGroupHost {
   /** Whether this client holds the connection for the group (it won the election). */
   leading(): boolean;
-  /** Read back from the store the outbox and, when given, the messages of `conv`; a leader then drains. */
-  refresh(conv: string | null): void;
+  /**
+   * Read back from the store the outbox and, when given, the messages of `conv`; a leader then drains.
+   * Those of `conv` up to seq `history` are history the leader fetched, not news (no `message` events).
+   */
+  refresh(conv: string | null, history?: number): void;
   /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
   refreshAll(): void;
   /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
@@ -43,8 +46,8 @@ export interface TabGroupHost {
   lastChange(): StateChange | null;
   /** Leader: who the user is, as far as known. */
   me(): Me;
-  /** Leader: a follower asked for "retry now". */
-  reconnect(): void;
+  /** Leader: a follower asked for "retry now": its person did, or its browser hinted that it may help. */
+  reconnect(byPerson: boolean): void;
   /** Leader: a follower's host called `start()` after a fatal close. */
   restart(token: string | null): void;
   /** Leader: a follower holds all the store has of `conv` and wants the page before it from the server. */
@@ -104,9 +107,9 @@ export class TabGroup {
     this.#channel.post({ type: 'outbox' });
   }
 
-  /** Leader: messages of `conv` were stored (and their outbox items removed). */
-  stored(conv: string, seqs: number[]): void {
-    this.#channel.post({ type: 'stored', conv, seqs });
+  /** Leader: messages of `conv` were stored (and their outbox items removed); `history` when not news. */
+  stored(conv: string, seqs: number[], history?: boolean): void {
+    this.#channel.post({ type: 'stored', conv, seqs, ...(history && { history }) });
   }
 
   /** Leader: tells the followers its state (`lastChange`), which just changed or a follower asked for. */
@@ -121,8 +124,8 @@ export class TabGroup {
   }
 
   /** Follower: asks the leader to retry now. */
-  reconnect(): void {
-    this.#channel.post({ type: 'reconnect' });
+  reconnect(byPerson: boolean): void {
+    this.#channel.post({ type: 'reconnect', byPerson });
   }
 
   /** Follower: asks a leader stopped by a fatal close to start again, with this tab's token. */
@@ -174,7 +177,7 @@ export class TabGroup {
       case 'outbox':
         return this.#host.refresh(null);
       case 'stored':
-        this.#host.refresh(message.conv);
+        this.#host.refresh(message.conv, message.history ? Math.max(0, ...message.seqs) : 0);
         for (const { below, done } of [...(this.#olderWaits.get(message.conv) ?? [])]) if (message.seqs.some((seq) => seq < below)) done(true);
         return;
       case 'older':
@@ -185,7 +188,7 @@ export class TabGroup {
         if (this.#host.leading()) this.#greet();
         return;
       case 'reconnect':
-        if (this.#host.leading()) this.#host.reconnect();
+        if (this.#host.leading()) this.#host.reconnect(message.byPerson === true);
         return;
       case 'restart':
         // A tab whose host had not heard of the newer token yet asks with its older one: the leader keeps its

@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, until } from '../browser-support/server.js';
+import { freshConv, startServer, stopServer, until } from '../browser-support/server.js';
 import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 /** Sends `count` numbered messages and waits until the server acknowledged them all. */
@@ -67,6 +67,33 @@ describe('catching up', () => {
     // had, which is an answer, not a failure.
     await back.client.stop();
     expect(await back.client.loadOlder(long)).to.equal(false);
+  });
+
+  it('raises no message events in any tab of a group for a first visit\'s history, short or long, and does for news', async function () {
+    this.timeout(60_000);
+    const [short, long] = [freshConv(), freshConv()];
+    const bob = await makeClient(freshUser('bob'), [short, long], { storage: 'memory' });
+    await online(bob.client);
+    await sendMany(bob.client, short, 3);
+    await sendMany(bob.client, long, 250);
+    const alice = freshUser('alice');
+    const dbName = freshDb();
+    // The tabs group up while the server is away, so the leader fetches the histories with a follower
+    // already listening.
+    await stopServer();
+    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
+    try {
+      tabs = [await makeClient(alice, [short, long], { dbName }), await makeClient(alice, [short, long], { dbName })];
+      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await startServer();
+    }
+    await until(() => tabs.every((t) => t.client.items(short).length === 3 && t.client.items(long).length >= 200), 'both tabs to hold both histories', 30_000);
+    await bob.client.send(short, 'news');
+    await until(() => tabs.every((t) => t.client.items(short).length === 4), 'the news in both tabs');
+    // The leader stored the pages as history; the other tab read them back as such.
+    expect(tabs.map((t) => t.events.messages.map((m) => m.text))).to.deep.equal([['news'], ['news']]);
   });
 
   it('reads back what another tab stored instead of skipping it, on one database without a shared socket', async function () {

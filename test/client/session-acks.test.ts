@@ -197,6 +197,33 @@ describe('refusals by a session', () => {
     expect(syncs().map((f) => f.conv)).to.deep.equal([...convs.slice(0, 4), convs[4], convs[5]]);
     session.close();
   });
+
+  it('give the place of a sync refused for good to the next one, and catch up to send the outbox', async () => {
+    const convs = ['conv-a', 'conv-b', 'conv-c'];
+    const { session, sent, writes, mirror, records } = harness(1, convs);
+    for (const conv of convs) mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
+    await session.handle({
+      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: convs.map((conv) => ({ conv, head: 1 })), heartbeat: 15_000,
+      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
+    });
+    const syncs = () => sent.filter((f): f is Extract<ClientFrame, { type: 'sync' }> => f.type === 'sync');
+    expect(syncs().map((f) => f.conv)).to.deep.equal(['conv-a']);
+    // Removed from the first conversation meanwhile.
+    await session.handle({ type: 'error', code: 'FORBIDDEN', message: 'no longer a member', ref: syncs()[0]!.ref!, retryable: false, conv: 'conv-a' });
+    expect(syncs().map((f) => f.conv)).to.deep.equal(['conv-a', 'conv-b']);
+    for (const conv of ['conv-b', 'conv-c']) {
+      const frame = syncs().at(-1)!;
+      expect(frame.conv).to.equal(conv);
+      const msg: Message = { conv, seq: 1, cmid: `m-${conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
+      const handled = session.handle({ type: 'history', conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
+      await settle();
+      writes.at(-1)!.finish();
+      await handled;
+    }
+    // Caught up: the outbox goes out.
+    expect(sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid)).to.deep.equal([records[0]!.cmid]);
+    session.close();
+  });
 });
 
 describe('an older page a session asked for', () => {

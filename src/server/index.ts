@@ -87,7 +87,7 @@ export interface ImbedServerOptions {
   /** Ping interval in ms asked of clients in `welcome.heartbeat`, 10 to 3600000, default 15000. */
   heartbeatInterval?: number;
   /**
-   * A socket that sends nothing for this long (ms, 10 to 10800000, at least 2 x heartbeatInterval) is
+   * A socket that sends nothing for this long (ms, 10 to 10800000, longer than heartbeatInterval) is
    * terminated, default 3 x heartbeatInterval. Checked every second (a quarter of the timeout when shorter), so it happens up to
    * that much later.
    */
@@ -187,9 +187,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const dev = options.dev ?? false;
   const heartbeat = whole('heartbeatInterval', options.heartbeatInterval ?? 15_000, 10, HOUR);
   const idleTimeout = whole('idleTimeout', options.idleTimeout ?? 3 * heartbeat, 10, 3 * HOUR);
-  // Clients ping every heartbeat: a shorter bound would drop every one of them in turn, for good.
-  if (idleTimeout < 2 * heartbeat) {
-    throw new Error(`imbed: idleTimeout must be at least twice heartbeatInterval (${heartbeat} ms), got ${idleTimeout}`);
+  // Clients ping every heartbeat: a bound no longer than that drops every one of them in turn, for good.
+  if (idleTimeout <= heartbeat) {
+    throw new Error(`imbed: idleTimeout must be longer than heartbeatInterval (${heartbeat} ms), got ${idleTimeout}`);
   }
   const helloTimeout = whole('helloTimeout', options.helloTimeout ?? 10_000, 10, HOUR);
   const commitInterval = whole('commitInterval', options.commitInterval ?? 0, 0, 60_000);

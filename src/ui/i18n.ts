@@ -31,6 +31,8 @@ export interface Localized {
   locale: Locale;
   /** The tag that matched, e.g. `en-GB` (24-hour times) or `zh-SG`. */
   tag: string;
+  /** The language of `strings` before a host's overrides: `tag`, or `en` while the matched words load. */
+  lang: string;
   strings: Strings;
 }
 
@@ -86,5 +88,5 @@ export function inheritedLang(el: Element): string {
 export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
   const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
   const base = words[locale] ?? en;
-  return { locale, tag, strings: overrides ? { ...base, ...overrides } : base };
+  return { locale, tag, lang: words[locale] ? tag : 'en', strings: overrides ? { ...base, ...overrides } : base };
 }

@@ -42,7 +42,7 @@ export function readUnread(key: string): UnreadRecord | null {
  * browser, someone else signed in). With `user` null (not known yet) any record is taken.
  */
 export function readOwnUnread(key: string, user: string | null): UnreadRecord | null {
-  const own = user === null ? null : readUnread(`${key}#${user}`);
+  const own = user === null ? null : readUnread(userKey(key, user));
   const latest = readUnread(key);
   // The conversation's latest record when it is theirs and newer: another tab wrote it, or an earlier version.
   return latest && (user === null || latest.u === user) && latest.s >= (own?.s ?? 0) ? latest : own;
@@ -61,14 +61,14 @@ export function writeUnreadSoon(key: string, record: UnreadRecord): void {
       for (const [key, record] of waiting.values()) writeUnread(key, record);
     });
   }
-  waiting.set(`${key}#${record.u}`, [key, record]);
+  waiting.set(userKey(key, record.u), [key, record]);
 }
 
 /**
  * Stores `record` under `key` and its user's key now; without storage the count just lives in memory.
  */
 export function writeUnread(key: string, record: UnreadRecord): void {
-  const own = `${key}#${record.u}`;
+  const own = userKey(key, record.u);
   waiting.delete(own);
   try {
     const saved = JSON.stringify(record);
@@ -79,13 +79,24 @@ export function writeUnread(key: string, record: UnreadRecord): void {
   }
 }
 
-/** Removes `user`'s records under `key` (and forgets a write `writeUnreadSoon` has not made yet): they signed out. */
-export function forgetUnread(key: string, user: string): void {
-  waiting.delete(`${key}#${user}`);
+/**
+ * Removes `user`'s records under `key` (and forgets a write `writeUnreadSoon` has not made yet): they
+ * signed out. With `user` null (a token provider that has not answered yet), the conversation's latest.
+ */
+export function forgetUnread(key: string, user: string | null): void {
+  user ??= readUnread(key)?.u ?? null;
   try {
-    localStorage.removeItem(`${key}#${user}`);
+    if (user !== null) {
+      waiting.delete(userKey(key, user));
+      localStorage.removeItem(userKey(key, user));
+    }
     localStorage.removeItem(key);
   } catch {
     // Storage not available: there is nothing to remove.
   }
+}
+
+/** The key of `user`'s own record under a conversation's `key` (ids hold no `#`). */
+function userKey(key: string, user: string): string {
+  return `${key}#${user}`;
 }

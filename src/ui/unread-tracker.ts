@@ -100,7 +100,7 @@ export class UnreadTracker implements ReactiveController {
 
   /** Forgets the shown conversation's record, also in storage: the person signed out. */
   forgetSeen(): void {
-    if (this.#read?.user) forgetUnread(this.#read.key, this.#read.user);
+    if (this.#read) forgetUnread(this.#read.key, this.#read.user);
     this.#read = null;
     this.#set(0);
   }

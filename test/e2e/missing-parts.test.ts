@@ -47,6 +47,8 @@ function shownChat(page: Page) {
       composer: root.querySelector('[part~="composer"]') !== null,
       launcherButton: root.querySelector('[part~="launcher-button"]') !== null,
       send: root.querySelector('[part~="send-button"]')?.textContent?.trim(),
+      // The language the words are marked with: English ones are not read out as Chinese.
+      lang: root.querySelector('[part~="composer-input"]')?.closest('[lang]')?.getAttribute('lang'),
     };
   });
 }
@@ -82,7 +84,7 @@ describe('the script build when its parts were not deployed', () => {
   });
 
   it('shows the chat inline and in English, asks for each part once and says so once (until a retry after 10 s)', async () => {
-    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send' });
+    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send', lang: 'en' });
     assert.deepEqual(requests.sort(), ['imbed-launcher-mode.js', 'imbed-notify.js', 'imbed-zh-CN.js', 'imbed.js']);
     assert.equal(warnings.filter((text) => text.startsWith('imbed: a part of the chat did not load')).length, 3, warnings.join('\n'));
   });
@@ -95,6 +97,7 @@ describe('the script build when its parts were not deployed', () => {
     const root = page.locator('imbed-chat');
     await root.evaluate((chat: HTMLElement & { open(): void }) => chat.open());
     await until(async () => (await shownChat(page)).send === '发送', 'the Chinese words');
+    assert.equal((await shownChat(page)).lang, 'zh-CN');
     assert.equal(requests.filter((name) => name === 'imbed-zh-CN.js').length, 2);
   });
 });
@@ -169,7 +172,7 @@ describe('the script build when its parts come from another build', () => {
   });
 
   it('asks for each part of its own build, refuses the other build, and shows the chat inline and in English', async () => {
-    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send' });
+    assert.deepEqual(await shownChat(page), { composer: true, launcherButton: false, send: 'Send', lang: 'en' });
     assert.equal(asked.length, 3, asked.join('\n'));
     const builds = new Set(asked.map((line) => line.split(' ')[1]));
     assert.equal(builds.size, 1, `one build named in every part URL: ${asked.join(', ')}`);

@@ -458,6 +458,30 @@ describe('<imbed-chat> unread count', () => {
     expect(readOwnUnread(key, carol)).to.include({ u: carol, n: 0 });
   });
 
+  it('forgets the stored count at logout() also before a token provider has said who the user is', async () => {
+    const conv = freshConv();
+    const alice = freshUser('alice');
+    const server = await serverUrl();
+    const key = unreadKey(server, conv);
+    writeUnread(key, { u: alice, s: 3, n: 2 });
+    const el = document.createElement('imbed-chat') as ImbedChat;
+    el.mode = 'launcher';
+    el.server = server;
+    el.conversation = conv;
+    // A provider that has not answered (offline): the user is not known.
+    el.tokenProvider = () => new Promise<string>(() => {});
+    document.body.append(el);
+    try {
+      await until(() => el.unread === 2, 'the stored count');
+      // It rejects: without a user, the database it would delete is not known (logout's own test).
+      await el.logout().catch(() => {});
+      // Neither the launcher's record nor the user's own is left for the next person's badge.
+      expect([readUnread(key), readOwnUnread(key, alice)]).to.deep.equal([null, null]);
+    } finally {
+      el.remove();
+    }
+  });
+
   it('ignores the read state another user left in this browser, and logout() forgets its own', async () => {
     const conv = freshConv();
     const bob = await otherUser(conv);

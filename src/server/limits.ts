@@ -309,6 +309,12 @@ export class ConnectionLimits {
   constructor(
     private readonly registry: LimitsRegistry,
     private readonly clock: () => number = monotonic,
+    /**
+     * Whether the send of `cmid` is stored, by any connection of the user: another client of the same
+     * browser database may send the refused one and take it out of this client's outbox, which then
+     * never sends it again.
+     */
+    private readonly stored: (cmid: string) => boolean = () => false,
   ) {
     const fps = registry.config.framesPerSecond;
     const now = clock();
@@ -331,13 +337,14 @@ export class ConnectionLimits {
   /**
    * Whether the send of `cmid` must wait behind one refused for rate: 0 when it may go on, else the ms
    * to answer as `retryAfter`. The refused send itself is let through, which lifts the hold: from then
-   * on it is answered like any send (and held again if refused for rate again).
+   * on it is answered like any send (and held again if refused for rate again). So does its being
+   * stored through another connection.
    */
   sendHeld(cmid: string | null): Wait {
     const refused = this.refused;
     if (refused === null) return 0;
     const now = this.clock();
-    if (refused.cmid === cmid || now >= refused.until + REFUSED_SEND_HOLD) {
+    if (refused.cmid === cmid || now >= refused.until + REFUSED_SEND_HOLD || this.stored(refused.cmid)) {
       this.refused = null;
       return 0;
     }

@@ -159,7 +159,7 @@ export class Session implements Subscriber, CommitParty {
     /** The client address, for the message filter and the logs. */
     readonly ip: string = 'unknown',
   ) {
-    this.rate = new ConnectionLimits(ctx.limits);
+    this.rate = new ConnectionLimits(ctx.limits, undefined, (cmid) => ctx.store.findSent(this.user, cmid) !== null);
     ws.on('close', (code, reason) => {
       this.cleanup();
       ctx.log(`session ${this.id} closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);

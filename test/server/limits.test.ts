@@ -75,6 +75,21 @@ describe('ConnectionLimits', () => {
     registry.dispose();
   });
 
+  it('stops holding sends behind one refused for rate once it is stored through another connection', () => {
+    let now = 0;
+    const registry = new LimitsRegistry(config({ messagesPerMinute: 60, messagesBurst: 1 }), () => now);
+    const stored = new Set<string>();
+    const conn = new ConnectionLimits(registry, () => now, (cmid) => stored.has(cmid));
+    assert.equal(conn.takeMessage('alice', 'one'), 0);
+    assert.equal(conn.takeMessage('alice', 'two'), 1000);
+    now = 1500;
+    assert.equal(conn.sendHeld('three'), BEHIND_REFUSED_WAIT, 'held behind "two", which this client has not sent again');
+    // Another client of the same browser database sent "two" and took it out of this client's outbox.
+    stored.add('two');
+    assert.equal(conn.sendHeld('three'), 0);
+    registry.dispose();
+  });
+
   it('stops holding sends behind one that is refused for good, or never sent again', () => {
     let now = 0;
     const registry = new LimitsRegistry(config({}), () => now);

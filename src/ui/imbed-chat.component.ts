@@ -105,7 +105,7 @@ interface OwnedClient {
  * @csspart banner - The connection banner (`role="status"`); empty and collapsed when online with nothing waiting for over 2 s.
  * @csspart banner-status - The connection line in the banner.
  * @csspart banner-notice - The persistent notice that messages are kept in memory only.
- * @csspart banner-retry - The "Retry now" button shown while offline or reconnecting.
+ * @csspart banner-retry - The "Retry now" button shown while offline or reconnecting; "Retrying…" for a second once pressed.
  * @csspart log - The scrolling message list (`role="log"`, focusable; not a live region: new messages from others are announced through a hidden status region).
  * @csspart empty - The hint shown when the conversation has no messages.
  * @csspart message - One message; also `message-mine` or `message-theirs`. Carries `data-status`, `data-cmid` and `data-seq`.

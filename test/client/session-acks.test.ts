@@ -49,8 +49,27 @@ function harness(outboxSize: number, conversations = [CONV]) {
   const session = new Session(host);
   const ack = (n: number): SentFrame => ({ type: 'sent', conv: CONV, cmid: records[n - 1]!.cmid, seq: n, ts: n });
   const seqsOf = (w: { msgs: Message[] }) => w.msgs.map((m) => m.seq);
-  return { session, writes, sent, reports, ack, seqsOf, mirror, records, older };
+  /** The cmids sent so far, and the syncs. */
+  const sends = () => sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid);
+  const syncs = () => sent.filter((f): f is SyncFrame => f.type === 'sync');
+  /** `welcome`, every conversation at `head` and, when given, the server's frame rate. */
+  const welcome = (head: number, framesPerSecond?: number) =>
+    session.handle({
+      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: conversations.map((conv) => ({ conv, head })), heartbeat: 15_000,
+      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, ...(framesPerSecond && { framesPerSecond }) }, ts: 0,
+    });
+  /** Answers a catch-up sync with the one message after seq 0, and lets its write finish. */
+  const answer = async (frame: SyncFrame) => {
+    const msg: Message = { conv: frame.conv, seq: 1, cmid: `m-${frame.conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
+    const handled = session.handle({ type: 'history', conv: frame.conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
+    await settle();
+    writes.at(-1)!.finish();
+    await handled;
+  };
+  return { session, writes, sent, reports, ack, seqsOf, mirror, records, older, sends, syncs, welcome, answer };
 }
+
+type SyncFrame = Extract<ClientFrame, { type: 'sync' }>;
 
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -129,13 +148,9 @@ describe('acks stored by a session', () => {
   });
 
   it('free the place in flight of an item another tab had acknowledged, so the next goes out', async () => {
-    const { session, sent, ack, mirror, records } = harness(2);
+    const { session, sent, ack, mirror, records, sends, welcome } = harness(2);
     // One send in flight at a time (a server allowing one frame a second).
-    await session.handle({
-      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
-      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
-    });
-    const sends = () => sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid);
+    await welcome(0, 1);
     expect(sends()).to.deep.equal([records[0]!.cmid]);
     // Another tab's connection got the first one acknowledged and took it out of the shared outbox.
     mirror.loadOutbox(records.slice(1));
@@ -148,12 +163,8 @@ describe('acks stored by a session', () => {
 describe('refusals by a session', () => {
   for (const code of ['REJECTED', 'RATE_LIMITED'] as const) {
     it(`free the place in flight of an item refused (${code}) after it left this copy, so the next goes out`, async () => {
-      const { session, sent, mirror, records } = harness(2);
-      await session.handle({
-        type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
-        limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
-      });
-      const sends = () => sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid);
+      const { session, mirror, records, sends, welcome } = harness(2);
+      await welcome(0, 1);
       expect(sends()).to.deep.equal([records[0]!.cmid]);
       // Another client of the database discarded the first one and this copy read that back.
       mirror.loadOutbox(records.slice(1));
@@ -166,20 +177,9 @@ describe('refusals by a session', () => {
 
   it('ask at most a window of catch-up syncs at once, and after RATE_LIMITED one at a time after one pause', async () => {
     const convs = Array.from({ length: 8 }, (_, i) => `conv-${i}`);
-    const { session, sent, writes, mirror } = harness(0, convs);
+    const { session, mirror, syncs, welcome, answer } = harness(0, convs);
     for (const conv of convs) mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
-    await session.handle({
-      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: convs.map((conv) => ({ conv, head: 1 })), heartbeat: 15_000,
-      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 3 }, ts: 0,
-    });
-    const syncs = () => sent.filter((f): f is Extract<ClientFrame, { type: 'sync' }> => f.type === 'sync');
-    const answer = async (frame: Extract<ClientFrame, { type: 'sync' }>) => {
-      const msg: Message = { conv: frame.conv, seq: 1, cmid: `m-${frame.conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
-      const handled = session.handle({ type: 'history', conv: frame.conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
-      await settle();
-      writes.at(-1)!.finish();
-      await handled;
-    };
+    await welcome(1, 3);
     // The server's frame rate is the window: three asked, the others wait for an answer.
     expect(syncs().map((f) => f.conv)).to.deep.equal(convs.slice(0, 3));
     await answer(syncs()[0]!);
@@ -200,28 +200,19 @@ describe('refusals by a session', () => {
 
   it('give the place of a sync refused for good to the next one, and catch up to send the outbox', async () => {
     const convs = ['conv-a', 'conv-b', 'conv-c'];
-    const { session, sent, writes, mirror, records } = harness(1, convs);
+    const { session, mirror, records, sends, syncs, welcome, answer } = harness(1, convs);
     for (const conv of convs) mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
-    await session.handle({
-      type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: convs.map((conv) => ({ conv, head: 1 })), heartbeat: 15_000,
-      limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, framesPerSecond: 1 }, ts: 0,
-    });
-    const syncs = () => sent.filter((f): f is Extract<ClientFrame, { type: 'sync' }> => f.type === 'sync');
+    await welcome(1, 1);
     expect(syncs().map((f) => f.conv)).to.deep.equal(['conv-a']);
     // Removed from the first conversation meanwhile.
     await session.handle({ type: 'error', code: 'FORBIDDEN', message: 'no longer a member', ref: syncs()[0]!.ref!, retryable: false, conv: 'conv-a' });
     expect(syncs().map((f) => f.conv)).to.deep.equal(['conv-a', 'conv-b']);
     for (const conv of ['conv-b', 'conv-c']) {
-      const frame = syncs().at(-1)!;
-      expect(frame.conv).to.equal(conv);
-      const msg: Message = { conv, seq: 1, cmid: `m-${conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
-      const handled = session.handle({ type: 'history', conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
-      await settle();
-      writes.at(-1)!.finish();
-      await handled;
+      expect(syncs().at(-1)!.conv).to.equal(conv);
+      await answer(syncs().at(-1)!);
     }
     // Caught up: the outbox goes out.
-    expect(sent.filter((f) => f.type === 'send').map((f) => (f as { cmid: string }).cmid)).to.deep.equal([records[0]!.cmid]);
+    expect(sends()).to.deep.equal([records[0]!.cmid]);
     session.close();
   });
 });

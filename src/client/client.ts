@@ -700,6 +700,15 @@ export class ImbedClient extends ImbedEventTarget {
           });
       },
       () => peers.meet(),
+      () => {
+        // Another tab took the lead while this one could not run (tab-group.ts, `STALL`): its socket goes,
+        // and it joins its group again, as a follower now.
+        if (this.#election !== election || this.#finished) return;
+        this.#leavePeers();
+        this.#closeSocket('another tab took over the connection');
+        this.#setState('connecting', 'another tab took over the connection');
+        this.#connectOrJoin();
+      },
     ));
   }
 
@@ -773,6 +782,7 @@ export class ImbedClient extends ImbedEventTarget {
       lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: (byPerson) => this.#retry(byPerson),
+      takeOver: () => this.#election?.takeOver(),
       restart: (token) => {
         if (token) this.setToken(token);
         this.start();

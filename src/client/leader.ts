@@ -22,7 +22,8 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
 }
 
 /**
- * One client's candidacy: `onLead` runs when this client becomes the leader, which it stays until `stop()`.
+ * One client's candidacy: `onLead` runs when this client becomes the leader, which it stays until `stop()`,
+ * or until another client takes the lock from it (`takeOver()`, when this one could not run): then `onLost`.
  * `onTaken` runs once, at the start, when another client holds the lock: this one is not alone, whether or
  * not that client ever says so on any channel (a tab of an older build, a lost message). The lock says so
  * itself: asked for with `ifAvailable` first, the browser grants it or answers at once that it is held, so
@@ -33,24 +34,32 @@ export function tabGroupName(dbName: string, conversations: readonly string[]): 
  */
 export class LeaderElection {
   readonly #abort = new AbortController();
+  readonly #request: (options: LockOptions) => void;
   #release: (() => void) | null = null;
   #won = false;
   #stopped = false;
 
-  constructor(name: string, onLead: () => void, onTaken: () => void) {
-    const request = (options: LockOptions) => {
+  constructor(name: string, onLead: () => void, onTaken: () => void, onLost: () => void = () => {}) {
+    const request = (this.#request = (options: LockOptions) => {
       let answered = false;
-      return navigator.locks.request(name, options, (lock) => {
+      navigator.locks.request(name, options, (lock) => {
         answered = true;
         return take(lock);
       }).catch(() => {
-        // Aborted by stop() while waiting: nothing to release. A request the browser refused without an
-        // answer (a document that is not fully active, storage it denies) would leave this client waiting
-        // for a lead that never comes: it leads without the lock, and the server drops a message that two
-        // tabs send twice. (After an answer, a rejection is the callback's own failure, not a refusal.)
-        if (!answered && !this.#stopped) void lead();
+        // Aborted by stop(), or by takeOver() leaving the line, while waiting: nothing to release. A
+        // request the browser refused without an answer (a document that is not fully active, storage it
+        // denies) would leave this client waiting for a lead that never comes: it leads without the lock,
+        // and the server drops a message that two tabs send twice. After an answer, either the lock this
+        // client held was taken by another, or its own callback failed (leading nothing).
+        if (this.#stopped || options.signal?.aborted) return;
+        if (!answered) void lead();
+        else if (this.#won) {
+          this.#won = false;
+          this.#release = null;
+          onLost();
+        }
       });
-    };
+    });
     const lead = () => {
       this.#won = true;
       onLead();
@@ -70,9 +79,20 @@ export class LeaderElection {
     request({ ifAvailable: true });
   }
 
-  /** Whether this client holds the lock: it leads until `stop()`. */
+  /** Whether this client holds the lock: it leads until `stop()`, or until another takes it over. */
   get won(): boolean {
     return this.#won;
+  }
+
+  /**
+   * Takes the lock from the holder, which cannot run (a dialog, a long task): the browser releases it
+   * there, and that client hears of it (`onLost`) when it runs again.
+   */
+  takeOver(): void {
+    if (this.#stopped || this.#won) return;
+    // Out of the line first, or the lock would come to this client a second time.
+    this.#abort.abort();
+    this.#request({ steal: true });
   }
 
   /** Gives up the lead, or the place in the queue for it. */

@@ -26,6 +26,17 @@ import type { ClientErrorDetail, Me, StateChange } from './types.js';
  */
 export const JOIN_TIMEOUT = 10_000;
 
+/** How often a leader says it still runs, by telling its state again (ms). */
+export const BEAT = 5_000;
+
+/**
+ * A leader not heard for this long cannot run: its script is blocked by a dialog (`alert()`), a long
+ * task or a debugger, and the socket it holds with it. A follower the person is looking at then takes
+ * the lead from it (ms). Not one in the background: there timers may run once a minute, which would
+ * make leaders of tabs nobody looks at in turn.
+ */
+export const STALL = 15_000;
+
 /** What the group needs from the client that belongs to it. */
 export interface TabGroupHost {
   /** Whether this client holds the connection for the group (it won the election). */
@@ -56,6 +67,8 @@ export interface TabGroupHost {
   report(error: ClientErrorDetail): void;
   /** Follower: no leader answered its `join` within `JOIN_TIMEOUT`; it should leave the group and connect itself. */
   unanswered(): void;
+  /** Follower in view: the leader has not been heard for `STALL`; take the lead from it. */
+  takeOver(): void;
   /** The token this client would open its next session with; null when it has none. */
   token(): string | null;
   /** Another tab holds a token of the same user that expires later: use it from the next `hello`. */
@@ -74,6 +87,10 @@ export class TabGroup {
   readonly #channel: TabChannel;
   /** Follower: runs out when no leader has answered its `join` (see `JOIN_TIMEOUT`). */
   #joinDeadline: ReturnType<typeof setTimeout> | undefined;
+  /** Follower: when the leader was last heard (`performance.now()`). */
+  #heardAt = performance.now();
+  /** The leader's beat, and the follower's check of it. */
+  readonly #beat = setInterval(() => this.#onBeat(), BEAT);
 
   /** `name` is the group's (leader.ts `tabGroupName`). */
   constructor(name: string, host: TabGroupHost) {
@@ -162,6 +179,7 @@ export class TabGroup {
   stop(): void {
     if (this.#host.leading()) this.#channel.post({ type: 'resign', leader: this.#id });
     clearTimeout(this.#joinDeadline);
+    clearInterval(this.#beat);
     this.#channel.close();
     for (const waits of this.#olderWaits.values()) for (const { done } of [...waits]) done(false);
   }
@@ -172,7 +190,18 @@ export class TabGroup {
     this.announceState();
   }
 
+  /** A leader tells its state again; a follower in view takes over from a leader it has not heard for `STALL`. */
+  #onBeat(): void {
+    if (this.#host.leading()) this.announceState();
+    else if (document.visibilityState === 'visible' && performance.now() - this.#heardAt > STALL) {
+      this.#heardAt = performance.now();
+      this.#host.takeOver();
+    }
+  }
+
   #onMessage(message: TabMessage): void {
+    // What only a leader says (`older` aside): it runs.
+    if (/^(state|stored|error|resign)$/.test(message.type)) this.#heardAt = performance.now();
     switch (message.type) {
       case 'outbox':
         return this.#host.refresh(null);

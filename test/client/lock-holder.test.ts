@@ -146,3 +146,27 @@ describe('a tab whose browser refuses the Web Lock request', () => {
     election.stop();
   });
 });
+
+describe('a leading tab that cannot run', () => {
+  it('loses the lock to a client that takes it over, hears so, and leaves nothing of either in line', async () => {
+    const name = `imbed-leader:take-over-${freshConv()}`;
+    const events: string[] = [];
+    const candidate = (who: string) =>
+      new LeaderElection(name, () => events.push(`${who} leads`), () => events.push(`${who} waits`), () => events.push(`${who} lost`));
+    const a = candidate('a');
+    await until(() => a.won, 'a to lead');
+    const b = candidate('b');
+    await until(() => events.includes('b waits'), 'b in line');
+    b.takeOver();
+    await until(() => b.won && events.includes('a lost'), 'b to lead, and a to hear that it lost');
+    expect([a.won, b.won]).to.deep.equal([false, true]);
+    expect(events.filter((event) => event.endsWith('leads'))).to.deep.equal(['a leads', 'b leads']);
+    a.stop();
+    b.stop();
+    // Neither left a place in line that would take the lock: the next client leads at once.
+    const c = candidate('c');
+    await until(() => c.won, 'c to lead');
+    expect(events.filter((event) => event.endsWith('leads'))).to.deep.equal(['a leads', 'b leads', 'c leads']);
+    c.stop();
+  });
+});

@@ -14,6 +14,7 @@ const follower: TabGroupHost = {
   older: () => {},
   report: () => {},
   unanswered: () => {},
+  takeOver: () => {},
   token: () => null,
   takeToken: () => {},
 };

@@ -1,18 +1,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page, Route } from 'playwright-core';
+import type { Dialog, Page, Route } from 'playwright-core';
 import { Scenario } from '../support/scenario.ts';
 import { renderedMessages, until } from '../support/browser.ts';
 
-/** Counts the WebSockets a page opens (installed before any script of the page runs). */
+/** Counts the WebSockets a page opens, and those open now (installed before any script of the page runs). */
 function countSockets(): void {
   const Original = window.WebSocket;
-  const w = window as unknown as { imbedSockets: number };
+  const w = window as unknown as { imbedSockets: number; imbedOpen: number };
   w.imbedSockets = 0;
+  w.imbedOpen = 0;
   window.WebSocket = class extends Original {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
       w.imbedSockets += 1;
+      this.addEventListener('open', () => {
+        w.imbedOpen += 1;
+        this.addEventListener('close', () => (w.imbedOpen -= 1));
+      });
     }
   };
 }
@@ -32,6 +37,7 @@ async function openCounting(s: Scenario): Promise<Page> {
 }
 
 const sockets = (page: Page) => page.evaluate(() => (window as unknown as { imbedSockets?: number }).imbedSockets ?? 0);
+const openSockets = (page: Page) => page.evaluate(() => (window as unknown as { imbedOpen?: number }).imbedOpen ?? 0);
 const state = (page: Page) => page.evaluate(() => (document.querySelector('imbed-chat') as (HTMLElement & { client: { state: string } | null }) | null)?.client?.state ?? 'none');
 
 describe('three tabs of one user, and the tab holding the socket goes away', () => {
@@ -76,6 +82,37 @@ describe('three tabs of one user, and the tab holding the socket goes away', () 
     await s.assertConsistent([...remaining, bob], { alice, bob: ['hello from bob', 'bob again'] });
     const after = await Promise.all(remaining.map(sockets));
     assert.equal(after.filter((n, i) => n > before[i]).length, 1, `one remaining tab took the socket over (sockets per tab: ${after})`);
+  });
+});
+
+describe('two tabs of one user, and the tab holding the socket is blocked by a dialog', () => {
+  const s = new Scenario();
+  before(() => s.start());
+  after(() => s.dispose());
+
+  it('lets the tab in view take the connection over, and the blocked one follow it once it runs again', async () => {
+    const first = await openCounting(s);
+    const second = await s.open('alice');
+    await until(async () => (await Promise.all([first, second].map(state))).every((st) => st === 'online'), 'both tabs online');
+    const [leader, follower] = (await sockets(first)) > 0 ? [first, second] : [second, first];
+    await follower.bringToFront();
+    let dialog: Dialog | null = null;
+    leader.on('dialog', (opened) => void (dialog = opened));
+    // The host page asks something: the leading tab's script waits for the answer.
+    await leader.evaluate(() => void setTimeout(() => alert('the host page asks something'), 10));
+    await until(() => dialog !== null, 'the dialog');
+
+    await s.type(follower, 'while the other tab waits');
+    await until(async () => (await renderedMessages(follower)).some((m) => m.text === 'while the other tab waits' && m.status === 'sent'), 'sent meanwhile', 45_000);
+    assert.equal(await state(follower), 'online');
+
+    await (dialog as unknown as Dialog).dismiss();
+    // Running again, it gives its socket up and follows the tab that took over.
+    await until(async () => (await openSockets(first)) + (await openSockets(second)) === 1, 'one socket open', 20_000);
+    await s.type(leader, 'after the dialog');
+    await s.quiesce([first, second], 2);
+    assert.deepEqual(s.log().map((m) => m.text), ['while the other tab waits', 'after the dialog']);
+    assert.equal(await openSockets(follower), 1, 'the tab that took over holds the socket');
   });
 });
 

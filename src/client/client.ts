@@ -782,7 +782,8 @@ export class ImbedClient extends ImbedEventTarget {
       lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: (byPerson) => this.#retry(byPerson),
-      takeOver: () => this.#election?.takeOver(),
+      // Not while stopping: a logout under way must not be overtaken by a send.
+      takeOver: () => this.#finished || this.#election?.takeOver(),
       restart: (token) => {
         if (token) this.setToken(token);
         this.start();

@@ -30,10 +30,11 @@ export const JOIN_TIMEOUT = 10_000;
 export const BEAT = 5_000;
 
 /**
- * A leader not heard for this long cannot run: its script is blocked by a dialog (`alert()`), a long
- * task or a debugger, and the socket it holds with it. A follower the person is looking at then takes
- * the lead from it (ms). Not one in the background: there timers may run once a minute, which would
- * make leaders of tabs nobody looks at in turn.
+ * A leader not heard for this long may not run: its script blocked by a dialog (`alert()`), a long task
+ * or a debugger, and the socket it holds with it. A follower the person is looking at then asks it
+ * (`join`, which leaders of every build answer, also from a background tab whose timers run once a
+ * minute), and takes the lead from it when a beat later it has still heard nothing (ms). Not a follower
+ * in the background: there its own timers may run once a minute.
  */
 export const STALL = 15_000;
 
@@ -87,10 +88,12 @@ export class TabGroup {
   readonly #channel: TabChannel;
   /** Follower: runs out when no leader has answered its `join` (see `JOIN_TIMEOUT`). */
   #joinDeadline: ReturnType<typeof setTimeout> | undefined;
-  /** Follower: when the leader was last heard (`performance.now()`). */
+  /** Follower: when the leader was last heard, and last asked whether it runs (`performance.now()`). */
   #heardAt = performance.now();
-  /** The leader's beat, and the follower's check of it. */
-  readonly #beat = setInterval(() => this.#onBeat(), BEAT);
+  #askedAt = 0;
+  /** The leader's beat, and the follower's check of it; when it last ran. */
+  readonly #beat: ReturnType<typeof setInterval>;
+  #beatAt = performance.now();
 
   /** `name` is the group's (leader.ts `tabGroupName`). */
   constructor(name: string, host: TabGroupHost) {
@@ -109,6 +112,7 @@ export class TabGroup {
         if (!host.leading()) host.unanswered();
       }, JOIN_TIMEOUT);
     }
+    this.#beat = setInterval(() => this.#onBeat(), BEAT);
     // Whichever tab opens the next session (the leader after its token expires, a follower that takes
     // over) has the token of the same user that lasts longest, whichever tab's host set it.
     this.shareToken(host.token());
@@ -190,11 +194,22 @@ export class TabGroup {
     this.announceState();
   }
 
-  /** A leader tells its state again; a follower in view takes over from a leader it has not heard for `STALL`. */
+  /**
+   * A leader tells its state again. A follower in view asks a leader it has not heard for `STALL`
+   * whether it runs, and takes the lead from it when a beat later there was no answer.
+   */
   #onBeat(): void {
-    if (this.#host.leading()) this.announceState();
-    else if (document.visibilityState === 'visible' && performance.now() - this.#heardAt > STALL) {
-      this.#heardAt = performance.now();
+    const now = performance.now();
+    // This tab ran late itself (blocked, throttled): what it did not hear meanwhile says nothing.
+    if (now - this.#beatAt > 2 * BEAT) this.#heardAt = now;
+    this.#beatAt = now;
+    if (this.#host.leading()) return this.announceState();
+    if (document.visibilityState !== 'visible' || now - this.#heardAt < STALL) return;
+    if (this.#askedAt < this.#heardAt) {
+      this.#askedAt = now;
+      this.#channel.post({ type: 'join' });
+    } else if (now - this.#askedAt >= BEAT) {
+      this.#heardAt = now;
       this.#host.takeOver();
     }
   }

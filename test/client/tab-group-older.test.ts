@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { TabGroup, type TabGroupHost } from '../../src/client/tab-group.js';
+import { until } from '../browser-support/server.js';
 
 /** A follower's host that records nothing: only `leading()` matters here. */
 const follower: TabGroupHost = {
@@ -43,6 +44,37 @@ describe("a following tab's request for older messages", () => {
       leader.postMessage({ type: 'stored', conv: 'c', seqs: Array.from({ length: 100 }, (_, i) => i + 1) });
       await request;
       expect(settled).to.equal(true);
+    } finally {
+      group.stop();
+      leader.close();
+    }
+  });
+});
+
+describe('a following tab in view and a leader it does not hear', () => {
+  it('asks a leader that only answers (an older build, which does not beat) and leaves it the lead; takes it from one that does not answer', async function () {
+    this.timeout(90_000);
+    const name = `silent-${Math.random().toString(36).slice(2)}`;
+    // The leader's side of the group's channel, spoken raw: it answers `join` with its state, as leaders
+    // of every build do, and says nothing else.
+    const leader = new BroadcastChannel(name);
+    let answering = true;
+    let asked = 0;
+    leader.onmessage = (event) => {
+      if ((event.data as { type: string }).type !== 'join') return;
+      asked += 1;
+      if (answering) leader.postMessage({ type: 'state', leader: 'old', change: { from: 'syncing', to: 'online', reason: '' }, user: null, name: null });
+    };
+    let takenOver = 0;
+    const group = new TabGroup(name, { ...follower, takeOver: () => (takenOver += 1) });
+    try {
+      expect(document.visibilityState).to.equal('visible');
+      // Well past the 15 s without a word and the beat to answer in.
+      await new Promise((r) => setTimeout(r, 27_000));
+      expect(asked, 'it asked whether the leader runs').to.be.greaterThan(1);
+      expect(takenOver, 'a leader that answers keeps the lead').to.equal(0);
+      answering = false;
+      await until(() => takenOver === 1, 'the lead taken from a leader that does not answer', 30_000);
     } finally {
       group.stop();
       leader.close();

@@ -21,7 +21,7 @@ const BUDGETS: Record<string, number> = {
   'imbed-notify.js': 1.5 * 1024,
   'imbed-launcher-mode.js': 2.5 * 1024,
   'imbed-bridge.js': 3 * 1024,
-  'imbed-tab-group.js': 1.7 * 1024,
+  'imbed-tab-group.js': 1.8 * 1024,
 };
 
 /** Where the weight of `dist/imbed.js` comes from, module by module. */

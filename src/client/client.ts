@@ -130,7 +130,10 @@ export class ImbedClient extends ImbedEventTarget {
    * (Infinity until a first read-back of everything sets it).
    */
   readonly #history = new Map<string, number>();
-  /** When the server accepts this client again (`Date.now()` ms, after 4029), whichever connection tries next. */
+  /**
+   * When the server accepts this client again (`Date.now()` ms, after 4029), whichever connection tries
+   * next (`ConnectionHooks.notBefore`); the person's "Retry now" clears it.
+   */
   #notBefore = 0;
   #election: LeaderElection | null = null;
   #tabs: TabGroup | null = null;
@@ -417,7 +420,7 @@ export class ImbedClient extends ImbedEventTarget {
     if (byPerson) this.#notBefore = 0;
     if (this.#following()) this.#tabs?.reconnect(byPerson);
     else if (!this.#connection) this.#connect();
-    else if (this.#connection.isWaiting) this.#connection.retryNow(byPerson);
+    else if (this.#connection.isWaiting) this.#connection.retryNow();
     else if (this.#session?.established) this.#heartbeat.check();
   }
 
@@ -484,7 +487,7 @@ export class ImbedClient extends ImbedEventTarget {
     // Only the hello's token is expired.
     if (decision.action === 'refresh' && !renewed) this.#tokens.expire();
     // Too many connections: reconnecting before the server's `retryAfter` would only be refused again.
-    if (retryAfter !== null) this.#connection?.holdOff((this.#notBefore = Date.now() + retryAfter));
+    if (retryAfter !== null) this.#notBefore = Date.now() + retryAfter;
     this.#setState('offline', decision.reason, code);
     // AUTH_UNAVAILABLE: the token may be fine, the server could not check it; the host should hear of it.
     if (decision.action === 'retry' && refusal) this.#emitSharedError({ ...refusal, retryable: true, fatal: false });
@@ -782,8 +785,10 @@ export class ImbedClient extends ImbedEventTarget {
       lastChange: () => (this.#finished ? null : this.#lastChange),
       me: () => ({ user: this.#user, name: this.#name, maxText: this.#maxText }),
       reconnect: (byPerson) => this.#retry(byPerson),
-      // Not while stopping: a logout under way must not be overtaken by a send.
-      takeOver: () => this.#finished || this.#election?.takeOver(),
+      takeOver: () => {
+        // Not while stopping: a logout under way must not be overtaken by a send.
+        if (!this.#finished) this.#election?.takeOver();
+      },
       restart: (token) => {
         if (token) this.setToken(token);
         this.start();
@@ -818,10 +823,10 @@ export class ImbedClient extends ImbedEventTarget {
         frame: (frame) => this.#onFrame(frame),
         close: (code, reason) => this.#onClose(code, reason),
         refused: (error) => this.#stopFor(ClientErrorCode.BAD_OPTIONS, `the browser will not open a WebSocket to ${this.#url}: ${error}`),
+        // Kept by the client: a connection made anew (after the browser's `offline`) waits for it too.
+        notBefore: () => this.#notBefore,
       },
     );
-    // A connection made anew (after the browser's `offline`) keeps the time the server named.
-    connection.holdOff(this.#notBefore);
     this.#connection = connection;
   }
 

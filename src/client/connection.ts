@@ -43,6 +43,12 @@ export interface ConnectionHooks {
    * none again. `error` is what the WebSocket constructor threw.
    */
   refused(error: unknown): void;
+  /**
+   * When the server accepts this client again (`Date.now()` ms; 4029 with `retryAfter`), 0 for any time:
+   * no attempt is made before it, whatever the backoff says. The owner keeps it, so it outlives this
+   * connection and a "Retry now" by the person can clear it.
+   */
+  notBefore?(): number;
 }
 
 /** Backoff bounds in ms. */
@@ -75,8 +81,6 @@ export class Connection {
   /** Consecutive closes since the last established session; drives the backoff. */
   #failures = 0;
   #skipWait: (() => void) | null = null;
-  /** When the server accepts this client again (`Date.now()` ms; 4029 with `retryAfter`): no attempt before. */
-  #notBefore = 0;
 
   constructor(url: string, backoff: Backoff, hooks: ConnectionHooks, protocols: string[] = [PROTOCOL]) {
     this.#url = url;
@@ -139,20 +143,11 @@ export class Connection {
   }
 
   /**
-   * Ends the current wait ("retry now"); a no-op when no attempt is waiting. On the browser's hints it
-   * ends no sooner than the server's time (`holdOff`); the person's press ends that too.
+   * Ends the current wait ("retry now"), though no sooner than the server's time (`hooks.notBefore`); a
+   * no-op when no attempt is waiting.
    */
-  retryNow(byPerson: boolean): void {
-    if (byPerson) this.#notBefore = 0;
+  retryNow(): void {
     this.#skipWait?.();
-  }
-
-  /**
-   * Makes no attempt before `until` (`Date.now()` ms), whatever the backoff says: the server said when
-   * it will accept this client again.
-   */
-  holdOff(until: number): void {
-    this.#notBefore = Math.max(this.#notBefore, until);
   }
 
   /** Closes the socket with `code` and connects again (e.g. the heartbeat found the link dead). */
@@ -167,7 +162,7 @@ export class Connection {
   stop(code = 1000, reason = ''): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.retryNow(true);
+    this.#skipWait?.();
     this.#rws.close(code, reason);
   }
 
@@ -175,14 +170,16 @@ export class Connection {
     // Never reject (trap 5), and do not wait for an instance that is being thrown away.
     if (this.#stopped) return this.#url;
     try {
-      const delay = Math.max(backoffDelay(this.#failures, this.#backoff), this.#notBefore - Date.now());
+      // How long the server's time is still away (none once stopped).
+      const held = () => (this.#stopped ? 0 : (this.#hooks.notBefore?.() ?? 0) - Date.now());
+      const delay = Math.max(backoffDelay(this.#failures, this.#backoff), held());
       if (delay > 0) {
         await new Promise<void>((resolve) => {
           let timer = setTimeout(resolve, delay);
-          // Cut short to the server's time, if it named one the person has not overruled.
+          // Cut short to the server's time, if it named one (and the person has not overruled it).
           this.#skipWait = () => {
             clearTimeout(timer);
-            timer = setTimeout(resolve, this.#notBefore - Date.now());
+            timer = setTimeout(resolve, held());
           };
         });
         this.#skipWait = null;

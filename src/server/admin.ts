@@ -125,7 +125,7 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
 
   function create(body: Record<string, unknown>): Conversation {
     const id = body.id === undefined ? randomBytes(12).toString('base64url') : body.id;
-    if (!isConvId(id)) throw bad(`\`id\` must be a conversation id of ${CONV_ID_RULE}`);
+    if (!isId(CONV_PATTERN, id)) throw bad(`\`id\` must be a conversation id of ${CONV_ID_RULE}`);
     const kind = body.kind;
     if (kind !== 'direct' && kind !== 'group') throw bad('`kind` must be "direct" or "group"');
     const title = body.title ?? null;
@@ -133,7 +133,7 @@ export function createAdminHandler(ctx: AdminContext): (req: IncomingMessage, re
     const members = body.members ?? [];
     if (!Array.isArray(members) || members.length > MAX_INITIAL_MEMBERS) throw bad(`\`members\` must be an array of at most ${MAX_INITIAL_MEMBERS} user ids`);
     members.forEach((m: unknown, i) => {
-      if (!isUserId(m)) throw bad(`\`members[${i}]\` must be a user id of ${USER_ID_RULE}`);
+      if (!isId(USER_PATTERN, m)) throw bad(`\`members[${i}]\` must be a user id of ${USER_ID_RULE}`);
     });
     const unique = [...new Set(members as string[])];
     if (kind === 'direct' && unique.length !== DIRECT_MEMBERS) throw bad(`\`members\` of a direct conversation must be ${DIRECT_MEMBERS} different users`);
@@ -250,21 +250,18 @@ function allow(method: string, methods: string[]): void {
 const CONV_ID_RULE = '1-128 characters of A-Z a-z 0-9 _ . : -, not . or ..';
 const USER_ID_RULE = '1-128 characters of A-Z a-z 0-9 _ . : @ | + -, not . or ..';
 
-function isConvId(id: unknown): id is string {
-  return typeof id === 'string' && CONV_PATTERN.test(id) && id !== '.' && id !== '..';
-}
-
-function isUserId(user: unknown): user is string {
-  return typeof user === 'string' && USER_PATTERN.test(user) && user !== '.' && user !== '..';
+/** Whether `id` is an id of `pattern` (the protocol's conversation or user ids) that a path can carry. */
+function isId(pattern: RegExp, id: unknown): id is string {
+  return typeof id === 'string' && pattern.test(id) && id !== '.' && id !== '..';
 }
 
 function convId(id: string): string {
-  if (!isConvId(id)) throw bad(`the conversation id must be ${CONV_ID_RULE}`);
+  if (!isId(CONV_PATTERN, id)) throw bad(`the conversation id must be ${CONV_ID_RULE}`);
   return id;
 }
 
 function userId(user: string): string {
-  if (!isUserId(user)) throw bad(`the user id must be ${USER_ID_RULE}`);
+  if (!isId(USER_PATTERN, user)) throw bad(`the user id must be ${USER_ID_RULE}`);
   return user;
 }
 

@@ -31,8 +31,11 @@ export interface Localized {
   locale: Locale;
   /** The tag that matched, e.g. `en-GB` (24-hour times) or `zh-SG`. */
   tag: string;
-  /** The language of `strings` before a host's overrides: `tag`, or `en` while the matched words load. */
-  lang: string;
+  /**
+   * The language `strings` are in, to mark them with (a French page may get English words): `tag`, or
+   * `en` while the matched words load; null once a host overrides any, whose language only it knows.
+   */
+  lang: string | null;
   strings: Strings;
 }
 
@@ -88,5 +91,6 @@ export function inheritedLang(el: Element): string {
 export function localize(declared: string, languages: readonly string[], overrides?: Partial<Strings> | null): Localized {
   const { locale, tag } = matchLocale(declared ? [declared, ...languages] : languages);
   const base = words[locale] ?? en;
-  return { locale, tag, lang: words[locale] ? tag : 'en', strings: overrides ? { ...base, ...overrides } : base };
+  const lang = overrides && Object.keys(overrides).length ? null : words[locale] ? tag : 'en';
+  return { locale, tag, lang, strings: overrides ? { ...base, ...overrides } : base };
 }

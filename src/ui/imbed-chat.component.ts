@@ -623,9 +623,8 @@ export class ImbedChat extends LitElement {
       )}
     `;
     const launcher = this.#launcherMode;
-    // The language of imbed's own words, which may not be the page's (a French page gets English): a
-    // screen reader reads them in it. A host's `strings` are in a language only it knows.
-    return html`<div class="root" lang=${Object.keys(this.strings).length ? nothing : words.lang}>
+    // A screen reader reads the chat's words in the language they are in, which may not be the page's.
+    return html`<div class="root" lang=${words.lang ?? nothing}>
       ${this.mode !== 'launcher' || !launcher
         ? body
         : // The button comes first in the tab order, then the panel it opens.

@@ -130,11 +130,11 @@ export const chatStyles = css`
     outline-offset: -2px;
   }
 
-  /* The banner stays in the tree when empty so screen readers keep the live region registered. */
-  /* It only carries the language of the words: the layout is the host's flex column. */
+  /* The wrapper of everything only carries the language of the words: the layout is the host's flex column. */
   .root {
     display: contents;
   }
+  /* The banner stays in the tree when empty so screen readers keep the live region registered. */
   .banner {
     display: flex;
     flex-wrap: wrap;

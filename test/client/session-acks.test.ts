@@ -74,17 +74,10 @@ type SyncFrame = Extract<ClientFrame, { type: 'sync' }>;
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-async function establish(session: Session): Promise<void> {
-  await session.handle({
-    type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: [{ conv: CONV, head: 0 }], heartbeat: 15_000,
-    limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200 }, ts: 0,
-  });
-}
-
 describe('acks stored by a session', () => {
   it('go into one write together when they arrive while a write is in progress', async () => {
-    const { session, writes, sent, ack, seqsOf } = harness(6);
-    await establish(session);
+    const { session, writes, sent, ack, seqsOf, welcome } = harness(6);
+    await welcome(0);
     expect(sent.filter((f) => f.type === 'send')).to.have.length(6);
 
     for (let n = 1; n <= 6; n++) await session.handle(ack(n)); // returns without waiting for the store
@@ -97,8 +90,8 @@ describe('acks stored by a session', () => {
   });
 
   it('are stored before a later frame of another type is handled', async () => {
-    const { session, writes, ack, seqsOf } = harness(2);
-    await establish(session);
+    const { session, writes, ack, seqsOf, welcome } = harness(2);
+    await welcome(0);
     await session.handle(ack(1));
     await session.handle(ack(2));
     let msgHandled = false;
@@ -116,8 +109,8 @@ describe('acks stored by a session', () => {
   });
 
   it('start writing at once after close(), so the work queue never ends before their writes begin', async () => {
-    const { session, writes, ack, seqsOf } = harness(4);
-    await establish(session);
+    const { session, writes, ack, seqsOf, welcome } = harness(4);
+    await welcome(0);
     await session.handle(ack(1));
     await session.handle(ack(2));
     await session.handle(ack(3));
@@ -131,8 +124,8 @@ describe('acks stored by a session', () => {
   });
 
   it('report a failed write and carry on with the next acks', async () => {
-    const { session, writes, reports, ack, seqsOf } = harness(3);
-    await establish(session);
+    const { session, writes, reports, ack, seqsOf, welcome } = harness(3);
+    await welcome(0);
     await session.handle(ack(1));
     await session.handle(ack(2));
     writes[0]!.finish(new Error('disk full'));
@@ -219,10 +212,10 @@ describe('refusals by a session', () => {
 
 describe('an older page a session asked for', () => {
   it('is stored as older messages when it is handled after the session closed, not taken for new ones', async () => {
-    const { session, writes, sent, mirror, older } = harness(0);
+    const { session, writes, sent, mirror, older, welcome } = harness(0);
     const held = Array.from({ length: 10 }, (_, i): Message => ({ conv: CONV, seq: 101 + i, cmid: `held-${101 + i}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 }));
     mirror.loadConversation(CONV, held, { cursor: 110, floor: 101 });
-    await establish(session);
+    await welcome(0);
     const asked = session.requestOlder(CONV);
     const sync = sent.find((f) => f.type === 'sync');
     expect(sync).to.include({ conv: CONV, before: 101 });

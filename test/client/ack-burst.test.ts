@@ -72,7 +72,7 @@ describe('a burst of acks', () => {
     expect(stored.map((m) => m.cmid)).to.deep.equal(cmids);
     expect(stored.map((m) => m.text)).to.deep.equal(texts);
     expect(writes.count).to.be.greaterThan(0);
-    // How many acks share a transaction depends on timing (see session-acks.test.ts for the rule itself).
+    // How many acks share a transaction depends on timing (see session.test.ts for the rule itself).
     expect(writes.count).to.be.lessThan(texts.length);
   });
 

@@ -11,6 +11,16 @@ async function limitedServer(limits: Partial<LimitsConfig>): Promise<string> {
   return ((await executeServerCommand('imbed-server', { action: 'start-limited', limits })) as { url: string }).url;
 }
 
+/** A server allowing one connection per user, and a user whose client elsewhere holds it. */
+async function connectionTaken(): Promise<{ url: string; conv: string; user: string }> {
+  const url = await limitedServer({ connectionsPerUser: 1 });
+  const conv = freshConv();
+  const user = freshUser('alice');
+  const elsewhere = await makeClient(user, [conv], { url, storage: 'memory' });
+  await online(elsewhere.client);
+  return { url, conv, user };
+}
+
 describe('server limits', () => {
   const mounted: HTMLElement[] = [];
   afterEach(async () => {
@@ -120,11 +130,7 @@ describe('server limits', () => {
   });
 
   it('keeps the wait TOO_MANY_CONNECTIONS asked of a leading tab when another tab of its group is shown again', async () => {
-    const url = await limitedServer({ connectionsPerUser: 1 });
-    const conv = freshConv();
-    const user = freshUser('alice');
-    const elsewhere = await makeClient(user, [conv], { url, storage: 'memory' });
-    await online(elsewhere.client);
+    const { url, conv, user } = await connectionTaken();
     const dbName = freshDb();
     const leader = await makeClient(user, [conv], { url, dbName });
     const refusedAttempts = () => leader.events.states.filter((s) => s.code === 4029).length;
@@ -141,11 +147,7 @@ describe('server limits', () => {
   });
 
   it('reconnects no sooner than TOO_MANY_CONNECTIONS says, and says so in the banner', async () => {
-    const url = await limitedServer({ connectionsPerUser: 1 });
-    const conv = freshConv();
-    const user = freshUser('alice');
-    const first = await makeClient(user, [conv], { url, storage: 'memory' });
-    await online(first.client);
+    const { url, conv, user } = await connectionTaken();
     const second = await makeClient(user, [conv], { url, storage: 'memory' });
     const el = document.createElement('imbed-chat') as ImbedChat;
     el.conversation = conv;

@@ -62,14 +62,21 @@ export function refusalText(strings: Strings, { code, message }: ItemError, max:
   return code === 'FORBIDDEN' ? strings.notMember : code === 'SPAM' ? strings.refusedSpam : strings.refusedOther;
 }
 
+/**
+ * The id of a failed message's text, which its Retry and Discard buttons are described by: with several
+ * failed messages, a screen reader's list of buttons says which message each one is for. Own cmids are
+ * unique and never hold a space (`CMID_PATTERN`).
+ */
+const textId = (item: ChatItem): string | typeof nothing => (item.status === 'failed' ? `text-${item.cmid}` : nothing);
+
 function renderFailure(item: ChatItem, actions: MessageActions, strings: Strings): TemplateResult | typeof nothing {
   if (item.status !== 'failed') return nothing;
   return html`<div class="failure" part="failure">
     <span part="failure-reason">${item.error ? refusalText(strings, item.error, actions.maxText) : strings.failed}</span>
-    <button type="button" part="retry-button" aria-label=${strings.retryLabel} @click=${() => actions.retry(item.cmid)}>
+    <button type="button" part="retry-button" aria-label=${strings.retryLabel} aria-describedby=${textId(item)} @click=${() => actions.retry(item.cmid)}>
       ${strings.retry}
     </button>
-    <button type="button" part="discard-button" aria-label=${strings.discardLabel} @click=${() => actions.discard(item.cmid)}>
+    <button type="button" part="discard-button" aria-label=${strings.discardLabel} aria-describedby=${textId(item)} @click=${() => actions.discard(item.cmid)}>
       ${strings.discard}
     </button>
   </div>`;
@@ -105,7 +112,7 @@ function renderItem(item: ChatItem, previous: ChatItem | undefined, actions: Mes
       ? html`<span class="sender" part="sender">${item.name}</span>`
       : // Who wrote it, for a screen reader that meets this message on its own: the screen shows it by side and run.
         html`<span class="visually-hidden">${item.mine ? words.strings.you : item.name}</span>`}
-    <p class="bubble" part="text" dir="auto">${renderText(item.text)}</p>
+    <p class="bubble" part="text" dir="auto" id=${textId(item)}>${renderText(item.text)}</p>
     <div class="meta" part="meta">
       <time part="time" dir="auto" datetime=${new Date(item.ts).toISOString()} title=${formatFullTime(item.ts, words.tag)}>${formatTime(item.ts, words.tag)}</time>
       ${renderStatus(item, words.strings)}

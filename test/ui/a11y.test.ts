@@ -385,6 +385,25 @@ describe('<imbed-chat> by keyboard', () => {
   });
 });
 
+describe('<imbed-chat> failed messages for a screen reader', () => {
+  it('describes each Retry and Discard button by the text of its own message', async () => {
+    const el = await mountChat({ user: freshUser('alice'), conversation: freshConv() });
+    await untilOnline(el);
+    const refused = [`first ${REFUSED_TEXT}`, `second ${REFUSED_TEXT}`];
+    for (const text of refused) {
+      await el.send(text);
+      await until(() => statusOf(el, text) === 'failed', 'the server to refuse the message');
+    }
+    await el.updateComplete;
+    // Two buttons named alike are told apart by what they act on.
+    const described = [...root(el).querySelectorAll('[part~="retry-button"], [part~="discard-button"]')].map((button) => {
+      const id = button.getAttribute('aria-describedby');
+      return id === null ? null : root(el).getElementById(id)?.textContent?.trim();
+    });
+    expect(described).to.deep.equal([refused[0], refused[0], refused[1], refused[1]]);
+  });
+});
+
 describe('<imbed-chat> names in Chinese', () => {
   it('names every control in zh-CN, each name holding the words the control shows', async () => {
     const conv = freshConv();

@@ -38,7 +38,7 @@ export function nativeStorageDeclared(): boolean {
 
 /** Where messages to the native host go, looked up on each send; null in a plain browser. */
 export function nativeSink(): ((message: BridgeMessage) => void) | null {
-  const w = window as unknown as NativeWindow;
+  const w = globalThis as unknown as NativeWindow;
   const android = w.ImbedNative;
   if (typeof android?.postMessage === 'function') return (message) => android.postMessage!(JSON.stringify(message));
   const ios = w.webkit?.messageHandlers?.imbed;

@@ -215,7 +215,8 @@ export class ImbedChat extends LitElement {
 
   /**
    * The native `lang`, made reactive so a new language re-renders. Reflected, so `:lang()` and the
-   * page see it; never defaulted, so an unset element still inherits its ancestors' language.
+   * page see it; never defaulted, so an unset element still inherits its ancestors' language. Unlike
+   * other elements', it reads `undefined` (not `''`) until set.
    */
   override lang!: string;
 
@@ -342,6 +343,17 @@ export class ImbedChat extends LitElement {
   #notify?: { notifier: Notify.Notifier; parse: typeof Notify.parseNotify };
   /** The button, panel and styles of `mode="launcher"`: they load when the element first takes it (parts.ts). */
   #launcherMode?: typeof LauncherMode;
+
+  constructor() {
+    super();
+    // A client set on the element before its tag was defined (a framework binding the property, a
+    // lazy import) is the element's own property, hiding the accessor: take it as the host's client.
+    // Lit does this for its reactive properties; `client` is an accessor of its own.
+    if (this.hasOwnProperty('client')) {
+      this.#hostClient = (this as { client: ImbedClient | null }).client;
+      delete (this as { client?: unknown }).client;
+    }
+  }
 
   /**
    * The client this element renders: the one a host set, else the one the element runs from its

@@ -204,6 +204,15 @@ describe('the packed package in a Vite SPA', () => {
     await sh(spa, process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.node10.json']);
   });
 
+  it('imports every browser entry in Node, as server-side rendering does, without registering a tag', async () => {
+    // Next.js or Nuxt evaluate a component's imports on the server too: the import must not throw there.
+    const script = `const entries = ['imbed', 'imbed/element', 'imbed/client', 'imbed/protocol'];
+      const modules = await Promise.all(entries.map((entry) => import(entry)));
+      console.log(JSON.stringify(modules.map((m) => Object.keys(m).length > 0).concat(typeof modules[0].ImbedChat, typeof modules[0].ImbedClient)));`;
+    const printed = await sh(spa, process.execPath, ['--input-type=module', '-e', script]);
+    assert.deepEqual(JSON.parse(printed), [true, true, true, true, 'function', 'function']);
+  });
+
   it('bundles the element with its registration and without the server', () => {
     assert.match(bundle, /customElements\.define\([`'"]imbed-chat[`'"]/);
     assert.doesNotMatch(bundle, /better-sqlite3|node:fs/);

@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { ImbedClient } from '../../src/client/index.js';
 import type { ImbedReadyDetail } from '../../src/ui/events.js';
+import { ImbedChat as ImbedChatElement } from '../../src/element.js';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { dropConnections, freshConv, serverUrl, tokenExpiringIn, tokenFor, until } from '../browser-support/server.js';
 import { holdWrites, releaseAll } from '../client/support.js';
@@ -25,6 +26,9 @@ async function twoChatsOfOneUser(): Promise<{ user: string; here: ImbedChat; the
 async function databaseNames(): Promise<string[]> {
   return (await indexedDB.databases()).map((db) => db.name ?? '');
 }
+
+/** Tags defined by the tests that define one late: each is defined once per page. */
+let lateTags = 0;
 
 describe('<imbed-chat> host API', () => {
   afterEach(async () => {
@@ -220,6 +224,32 @@ describe('<imbed-chat> host API', () => {
       expect(el.client).to.equal(null);
     } finally {
       portal.remove();
+    }
+  });
+
+  it('takes a client set on the element before its tag was defined', async () => {
+    // A framework binding the property, or a page importing the package late, sets it on a plain element.
+    const conv = freshConv();
+    const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('alice')), conversations: [conv], storage: 'memory' });
+    const tag = `imbed-chat-late-${++lateTags}`;
+    const el = document.createElement(tag) as ImbedChat;
+    el.style.height = '400px';
+    document.body.append(el);
+    try {
+      el.client = client;
+      el.conversation = conv;
+      client.start();
+      const statuses: string[] = [];
+      el.addEventListener('imbed-status', (event) => statuses.push(event.detail.to));
+      customElements.define(tag, class extends ImbedChatElement {});
+      expect(el.client).to.equal(client);
+      await untilOnline(el);
+      await client.send(conv, 'after the upgrade');
+      await until(() => texts(el).includes('after the upgrade'), 'the element to show what its client holds');
+      expect(statuses).to.include('online');
+    } finally {
+      el.remove();
+      await client.stop();
     }
   });
 

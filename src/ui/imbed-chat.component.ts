@@ -136,8 +136,8 @@ interface OwnedClient {
  *
  * @cssproperty --imbed-bg - Background of the widget. Light `#ffffff`, dark `#0f172a`.
  * @cssproperty --imbed-fg - Main text colour. Light `#111827`, dark `#f1f5f9`.
- * @cssproperty --imbed-muted - Secondary text: names, times, hints, placeholder. Light `#6b7280`, dark `#94a3b8`.
- * @cssproperty --imbed-border - Borders and dividers. Light `#d1d5db`, dark `#334155`.
+ * @cssproperty --imbed-muted - Secondary text: names, times, hints, placeholder; the message field's border. Light `#6b7280`, dark `#94a3b8`.
+ * @cssproperty --imbed-border - Dividers and the widget's outline. Light `#d1d5db`, dark `#334155`.
  * @cssproperty --imbed-accent - Accent colour: send button, own bubbles, focus rings. Light `#2563eb`, dark `#3b82f6`.
  * @cssproperty --imbed-accent-fg - Text on the accent colour. Light `#ffffff`, dark `#0f172a`.
  * @cssproperty --imbed-bubble-mine - Background of own messages. Default: the accent.

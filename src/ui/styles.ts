@@ -218,6 +218,8 @@ export const chatStyles = css`
     margin-block-start: calc(var(--_sp) * 1.4);
   }
   .sender {
+    /* A name without a break (an email, an id) wraps rather than widening the log sideways. */
+    overflow-wrap: anywhere;
     font-size: 0.8em;
     font-weight: 600;
     color: var(--_muted);
@@ -225,6 +227,8 @@ export const chatStyles = css`
     margin-inline: calc(var(--_sp) * 1.5);
   }
   .bubble {
+    /* Invisible, except in forced-colors mode (Windows High Contrast), which draws it: bubbles keep their shape. */
+    border: 1px solid transparent;
     padding-block: calc(var(--_sp) * 0.75);
     padding-inline: calc(var(--_sp) * 1.5);
     border-radius: var(--_radius);
@@ -316,12 +320,15 @@ export const chatStyles = css`
     gap: var(--_sp);
   }
   textarea {
-    flex: 1 1 auto;
+    /* Sized by the row, not by its text (field-sizing: content would squeeze the send button). */
+    flex: 1 1 0;
+    min-inline-size: 0;
     resize: none;
     font: inherit;
     color: inherit;
     background: transparent;
-    border: 1px solid var(--_border);
+    /* The field's only outline: 3:1 against the background (WCAG 1.4.11), so the muted colour, not the dividers'. */
+    border: 1px solid var(--_muted);
     border-radius: calc(var(--_radius) * 0.8);
     padding-block: var(--_sp);
     padding-inline: calc(var(--_sp) * 1.5);
@@ -335,6 +342,8 @@ export const chatStyles = css`
     opacity: 1;
   }
   .send {
+    flex: none;
+    white-space: nowrap;
     background: var(--_accent);
     color: var(--_accent-fg);
     padding-block: var(--_sp);

@@ -71,8 +71,8 @@ export function unmountAll(): void {
 }
 
 /** Someone else in `conversation`, with a client of their own and no element; `stopOthers` stops it. */
-export async function otherUser(conversation: string): Promise<ImbedClient> {
-  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), 'Bob'), conversations: [conversation], storage: 'memory' });
+export async function otherUser(conversation: string, name = 'Bob'): Promise<ImbedClient> {
+  const client = new ImbedClient({ url: await serverUrl(), token: await tokenFor(freshUser('bob'), name), conversations: [conversation], storage: 'memory' });
   others.push(client);
   client.start();
   await until(() => client.state === 'online', 'the other user to come online', 15_000);

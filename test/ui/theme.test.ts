@@ -110,6 +110,19 @@ describe('<imbed-chat> themes', () => {
     });
   }
 
+  for (const theme of Object.keys(THEMES) as ThemeName[]) {
+    it(`draws the message field's border at 3:1 against the background in the ${theme} theme`, async () => {
+      const el = mountBare();
+      el.theme = theme;
+      await el.updateComplete;
+      // The field has no other boundary once its placeholder is gone (WCAG 1.4.11).
+      const border = getComputedStyle(part(el, 'composer-input')).borderTopColor;
+      const colour = (Object.values(THEMES[theme]) as string[]).find((hex) => rgb(hex) === border);
+      expect(colour, `the border ${border} is one of the theme's colours`).to.be.a('string');
+      expect(contrast(colour!, THEMES[theme].bg)).to.be.at.least(3);
+    });
+  }
+
   it('checks the pairs it should: a text colour on its own background would fail', () => {
     // Guards the contrast function itself, so the checks above cannot pass vacuously.
     expect(contrast('#6b7280', '#ffffff')).to.be.within(4.8, 4.9);

@@ -24,7 +24,7 @@ Options:
                 generated token secret when no token key source is set
   --origin <list>
                 web pages allowed to connect, comma-separated origins such as
-                https://app.example or https://*.example, or * for any
+                https://app.example or https://*.shop.example, or * for any
                 (default: any in dev mode, else only this server's own origin)
   --tls-cert <file>, --tls-key <file>
                 serve https/wss with this PEM certificate chain and key

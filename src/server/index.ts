@@ -44,7 +44,7 @@ export interface ImbedServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /**
    * Web pages allowed to open a WebSocket, by origin: `'*'` for any, or a list of origins
-   * (`https://app.example`), subdomain patterns (`https://*.example`) and `'null'` (opaque origins:
+   * (`https://app.example`), subdomain patterns (`https://*.shop.example`) and `'null'` (opaque origins:
    * file pages, but also every sandboxed iframe on the web, so list it only for a WebView that needs
    * it). Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise none. Pages served
    * from the server's own host and clients that send no `Origin` (not browsers) always pass. A refused
@@ -184,6 +184,10 @@ function whole(name: string, value: number, min: number, max: number): number {
 export async function createImbedServer(options: ImbedServerOptions): Promise<ImbedServer> {
   const log = options.log ?? ((line: string) => console.log(`[imbed] ${line}`));
   const path = options.path ?? '/ws';
+  // A path without its slash never matches a request's: every client would get 404.
+  if (!path.startsWith('/')) throw new Error(`imbed: path must start with '/', got ${JSON.stringify(path)}`);
+  // Listening on '' means every interface, which the default (localhost) is there to avoid.
+  if (options.host === '') throw new Error("imbed: host must name an interface or address (0.0.0.0 for every one), got ''");
   const dev = options.dev ?? false;
   const heartbeat = whole('heartbeatInterval', options.heartbeatInterval ?? 15_000, 10, HOUR);
   const idleTimeout = whole('idleTimeout', options.idleTimeout ?? 3 * heartbeat, 10, 3 * HOUR);
@@ -197,6 +201,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   if (!isAccessMode(accessMode)) throw new Error(`imbed: access must be 'members' or 'open', got ${JSON.stringify(accessMode)}`);
   const maxText = whole('maxText', options.maxText ?? LIMITS.maxText, 1, LIMITS.maxText);
   const limits = resolveLimits(options.limits);
+  const adminSecret = options.adminSecret ?? process.env.IMBED_ADMIN_SECRET;
+  // Node reads header values as latin1 while clients send UTF-8: any other character would never match.
+  if (adminSecret && !/^[\x21-\x7e]+$/.test(adminSecret)) {
+    throw new Error('imbed: the admin secret must be printable ASCII without spaces (an Authorization header carries nothing else reliably); make one with openssl rand -base64 32');
+  }
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.
   if (options.server && servesPath(options.server, path)) {
@@ -253,7 +262,6 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     },
   };
 
-  const adminSecret = options.adminSecret ?? process.env.IMBED_ADMIN_SECRET;
   const weakAdmin = weakSecret('admin secret', adminSecret, 'it can be guessed, and it grants every conversation');
   if (weakAdmin) log(`warning: ${weakAdmin}`);
   const handleAdmin = createAdminHandler({
@@ -391,7 +399,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
         devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
         log,
       });
-      httpServer = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+      // A request, the WebSocket upgrade included, must be read whole within helloTimeout, as a hello must
+      // come: Node's defaults (60 s for the headers, checked every 30 s) let one address hold thousands of
+      // sockets that never finish their upgrade, none of them counted by the per-address limit.
+      const timeouts = { headersTimeout: helloTimeout, requestTimeout: Math.max(helloTimeout, 30_000), connectionsCheckingInterval: Math.min(helloTimeout, 1000) };
+      httpServer = options.tls ? createTlsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, handler) : createServer(timeouts, handler);
       httpServer.on('connection', (socket: Socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));

@@ -4,7 +4,7 @@
  * Pure bookkeeping over an injected clock; the session turns its verdicts into `error` frames and closes.
  */
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 /**
  * The limits' clock: ms that only ever grow. The wall clock may step back (an NTP correction, a resumed
@@ -385,15 +385,18 @@ export class ConnectionLimits {
 
 /**
  * The client address of a request: the socket's peer, or with `trustProxy` the address the proxy in
- * front of this server saw, i.e. the LAST entry of `X-Forwarded-For`. Earlier entries were written by
- * the client itself and prove nothing.
+ * front of this server saw, i.e. the LAST entry of `X-Forwarded-For` (without a port, which some proxies
+ * write; the peer when that entry is no address). Earlier entries were written by the client itself and
+ * prove nothing.
  */
 export function clientAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined, trustProxy: boolean): string {
   if (trustProxy && forwardedFor !== undefined) {
     const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
     const hops = header.split(',').map((h) => h.trim()).filter((h) => h !== '');
-    const last = hops[hops.length - 1];
-    if (last) return last;
+    // Some proxies write the port too (203.0.113.7:40001, [2001:db8::1]:443): counted with it, every
+    // source port would be an address of its own.
+    const last = hops[hops.length - 1]?.replace(/^\[([^\]]+)\](?::\d+)?$|^([\d.]+):\d+$/, '$1$2');
+    if (last && isIP(last)) return last;
   }
   return remoteAddress ?? 'unknown';
 }

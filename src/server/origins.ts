@@ -7,7 +7,7 @@
  * an upgrade without `Origin` is allowed.
  */
 
-/** `'*'`: any origin. A list: exact origins (`https://app.example`), subdomain patterns (`https://*.example`) or `null`. */
+/** `'*'`: any origin. A list: exact origins (`https://app.example`), subdomain patterns (`https://*.shop.example`) or `null`. */
 export type OriginPolicy = '*' | readonly string[];
 
 /** Decides whether an upgrade whose `Origin` and `Host` headers are given may proceed. */
@@ -30,6 +30,10 @@ export function createOriginCheck(policy: OriginPolicy | undefined): OriginCheck
     const wildcard = /^(https?:)\/\/\*\.(.+)$/.exec(entry);
     if (wildcard) {
       const base = parseOrigin(`${wildcard[1]}//${wildcard[2]}`, entry);
+      // `*.com` would let in every site of a top-level domain; `*.localhost` is one machine's.
+      if (!base.hostname.includes('.') && base.hostname !== 'localhost') {
+        throw new Error(`imbed: origin entry ${JSON.stringify(entry)} lets in every site under .${base.hostname}; name the domain the pages are on, as in ${wildcard[1]}//*.example.com`);
+      }
       suffixes.push({ protocol: wildcard[1]!, suffix: `.${base.host}` });
       continue;
     }

@@ -1,7 +1,7 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
@@ -84,6 +84,26 @@ describe('handshake', () => {
     });
   }
 
+  for (const [what, bytes] of [
+    ['sends nothing', ''],
+    ['stops halfway through its upgrade request', 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+  ] as const) {
+    it(`drops a connection that ${what} once helloTimeout has passed`, async () => {
+      // Such sockets are counted by no per-address limit (that counts upgraded ones); Node's defaults held
+      // them 60 to 90 s, enough for one address to take every file descriptor the process has.
+      const raw = connect(server.port, '127.0.0.1', () => raw.write(bytes));
+      raw.on('error', () => {});
+      raw.resume();
+      const closed = new Promise<'closed'>((resolve) => raw.once('close', () => resolve('closed')));
+      const bound = new Promise<'open'>((resolve) => setTimeout(resolve, 5_000, 'open').unref());
+      try {
+        assert.equal(await Promise.race([closed, bound]), 'closed');
+      } finally {
+        raw.destroy();
+      }
+    });
+  }
+
   it('states the configured heartbeat in welcome', async () => {
     const { client, welcome } = await openSession(server, 'alice');
     assert.equal(welcome.heartbeat, 100);
@@ -137,6 +157,23 @@ describe('handshake', () => {
         [{ commitInterval: -1 }, /commitInterval must be an integer from 0 to 60000/],
         [{ commitInterval: 2.5 }, /commitInterval must be an integer from 0 to 60000/],
         [{ commitInterval: 60_001 }, /commitInterval must be an integer from 0 to 60000, got 60001/],
+      ];
+      for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('refuses to start with a path no request matches, an empty host, or an admin secret no header can carry', async () => {
+    const other = tempDb();
+    try {
+      const refused: Array<[Record<string, string>, RegExp]> = [
+        [{ path: 'ws' }, /path must start with '\/', got "ws"/],
+        // '' would listen on every interface.
+        [{ host: '' }, /host must name an interface or address/],
+        // Node reads header values as latin1, clients send UTF-8: such a secret never matched.
+        [{ adminSecret: 'p\u00e4ssw\u00f6rd-long-enough-for-the-length-check' }, /admin secret must be printable ASCII/],
+        [{ adminSecret: 'with a space but long enough for the check' }, /admin secret must be printable ASCII/],
       ];
       for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
     } finally {

@@ -153,6 +153,16 @@ describe('clientAddress', () => {
     assert.equal(clientAddress('10.0.0.9', '6.6.6.6, 1.2.3.4', true), '1.2.3.4');
     assert.equal(clientAddress('10.0.0.9', undefined, true), '10.0.0.9');
   });
+
+  it('counts a forwarded address without the port some proxies write, and the peer for an entry that is no address', () => {
+    // With the port, every source port of one client would be an address of its own.
+    assert.equal(clientAddress('10.0.0.9', '203.0.113.7:40001', true), '203.0.113.7');
+    assert.equal(clientAddress('10.0.0.9', '[2001:db8::1]:443', true), '2001:db8::1');
+    assert.equal(clientAddress('10.0.0.9', '[2001:db8::1]', true), '2001:db8::1');
+    assert.equal(clientAddress('10.0.0.9', '2001:db8::1', true), '2001:db8::1');
+    assert.equal(clientAddress('10.0.0.9', 'unknown', true), '10.0.0.9');
+    assert.equal(clientAddress('10.0.0.9', '1.2.3.4, nonsense:80', true), '10.0.0.9');
+  });
 });
 
 describe('addressKey', () => {

@@ -65,6 +65,15 @@ describe('origin check', () => {
     assert.deepEqual(parseOriginList(' https://a.example , https://b.example ,'), ['https://a.example', 'https://b.example']);
     assert.equal(parseOriginList('https://a.example,*'), '*');
   });
+
+  it('fails at start on a pattern over a whole top-level domain, and takes one over localhost', () => {
+    for (const bad of ['https://*.com', 'http://*.example']) {
+      assert.throws(() => createOriginCheck([bad]), /lets in every site under \.(com|example); name the domain/, bad);
+    }
+    const allowed = createOriginCheck(['http://*.localhost']);
+    assert.equal(allowed('http://app.localhost', 'chat.example'), true);
+    assert.equal(allowed('http://app.example', 'chat.example'), false);
+  });
 });
 
 describe('origin allowlist on upgrades', () => {

@@ -150,6 +150,32 @@ describe('<imbed-chat> host API', () => {
     expect(part(there, 'composer-error').textContent).to.equal('');
   });
 
+  it('signs the same user in again at once after logout() without the deletion signing the new session out', async () => {
+    // An app that hands over to "the next user" without waiting for the logout to finish.
+    const user = freshUser('alice');
+    const conv = freshConv();
+    const el = await mountChat({ user, conversation: conv });
+    await untilOnline(el);
+    await el.send('before the logout');
+    await until(() => statusOf(el, 'before the logout') === 'sent', 'the message to be sent');
+    const token = await tokenFor(user);
+    const errors: string[] = [];
+    el.addEventListener('imbed-error', (event) => errors.push(event.detail.code));
+
+    const loggingOut = el.logout();
+    el.setToken(token);
+    await el.updateComplete;
+    const again = el.client;
+    await loggingOut;
+    await untilOnline(el, 'the new session to come online');
+    await el.send('after signing in again');
+    await until(() => statusOf(el, 'after signing in again') === 'sent', 'the new message to be sent');
+    expect(errors).to.deep.equal([]);
+    expect([el.client === again, again?.state, el.token === token]).to.deep.equal([true, 'online', true]);
+    // The new session's database is there, fresh: the old one was deleted before it opened.
+    expect(await databaseNames()).to.include(await databaseOf(user));
+  });
+
   it('empties the composer when the chat changes hands: a logout, another user, another conversation', async () => {
     const user = freshUser('alice');
     const conv = freshConv();

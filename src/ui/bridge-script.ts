@@ -19,7 +19,19 @@ export { BRIDGE_VERSION, BridgeErrorCode };
  * load succeeds, this module's or the one of the store an app keeps: a failed load leaves them waiting.
  */
 const waiting: Array<(real: WebViewBridge) => void> = [];
+
+/**
+ * What the chat said before the bridge's code arrived, with a native host there: the messages of the
+ * first catch-up, a storage warning. The bridge passes them on once it has picked up its element (it
+ * says the handshake, the unread count and the connection's state again by itself).
+ */
+const early: Array<[EventTarget | null, Event]> = [];
+const EARLY = ['imbed-message', 'imbed-error'];
+const keep = (event: Event): void => void (early.length < 100 && early.push([event.target, event]));
+
 whenBridgeLoads((real) => {
+  for (const name of EARLY) removeEventListener(name, keep);
+  queueMicrotask(() => real.replay(early.splice(0)));
   for (const use of waiting.splice(0)) {
     try {
       use(real);
@@ -63,6 +75,7 @@ export const bridge: Pick<WebViewBridge, 'version' | 'element' | 'attach' | 'det
   // few times, as soon as the loader allows it, and whenever the browser comes back online.
   start() {
     if (!nativeSink()) return;
+    for (const name of EARLY) addEventListener(name, keep);
     load(5);
     addEventListener('online', () => bridgeLoaded || loadBridge(true).catch(() => {}));
   },

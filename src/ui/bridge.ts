@@ -212,6 +212,14 @@ export class WebViewBridge {
     }
   }
 
+  /**
+   * Passes on what was said before this code arrived (the script build's stand-in keeps it: the first
+   * catch-up's messages, a storage warning), as far as it came from the element attached now.
+   */
+  replay(events: Array<[EventTarget | null, Event]>): void {
+    for (const [from, event] of events) if (from === this.#element) this.#forward(event);
+  }
+
   /** Attaches by itself when a native host is present: called by the package's entry, and when the script build takes the part. */
   start(): void {
     if (nativeSink()) this.#sync();

@@ -17,15 +17,21 @@ const dist = (name: string) => readFileSync(fileURLToPath(new URL(`../../dist/${
 
 type Message = { type: string; [field: string]: unknown };
 
-/** A page with a fake Android native side defined before `imbed.js`; `bridgeServed()` says whether the CDN serves the bridge's code. */
-async function appPage(browser: Browser, bridgeServed: () => boolean): Promise<Page> {
+/**
+ * A page with a fake Android native side defined before `imbed.js`; `bridgeServed()` says whether the CDN
+ * serves the bridge's code; `before` is script run ahead of both. With `home`, a URL of the chat server,
+ * the page has that origin (with IndexedDB, as an app's page has; about:blank has none).
+ */
+async function appPage(browser: Pick<Browser, 'newPage'>, bridgeServed: () => boolean, before = '', home?: string): Promise<Page> {
   const page = await browser.newPage();
   await page.route((url) => url.origin === ORIGIN, (route) => {
     const name = new URL(route.request().url()).pathname.slice(1);
     if (name === 'imbed-bridge.js' && !bridgeServed()) return route.fulfill({ status: 503, body: 'unavailable' });
     return route.fulfill({ contentType: 'text/javascript', body: dist(name) });
   });
+  if (home) await page.goto(home);
   await page.setContent(`<!doctype html><html lang="en"><head>
+<script>${before}</script>
 <script>window.toApp = []; window.ImbedNative = { postMessage: (json) => window.toApp.push(JSON.parse(json)) };</script>
 <script src="${ORIGIN}/imbed.js"></script></head><body></body></html>`);
   return page;
@@ -41,6 +47,26 @@ async function mountNested(page: Page, attributes: Record<string, string>): Prom
     shell.attachShadow({ mode: 'open' }).append(chat);
     document.body.append(shell);
   }, attributes);
+}
+
+/** Mounts an `<imbed-chat>` in the document, where the bridge picks it up by itself. */
+async function mountPlain(page: Page, attributes: Record<string, string>): Promise<void> {
+  await page.evaluate((attributes) => {
+    const chat = document.createElement('imbed-chat');
+    for (const [name, value] of Object.entries(attributes)) chat.setAttribute(name, value);
+    document.body.append(chat);
+  }, attributes);
+}
+
+type PlainChat = HTMLElement & { send(text: string): Promise<void>; client: { stop(): Promise<void>; state: string; storageKind: string | null; pendingCount(conv: string): number; items(conv: string): Array<{ text: string }> } | null };
+
+/** Sends `texts` from the page's chat, one after another, and waits until the server has them all. */
+async function sendAll(page: Page, conv: string, texts: string[]): Promise<void> {
+  await until(() => page.evaluate(() => (document.querySelector('imbed-chat') as PlainChat).client?.state === 'online'), 'the chat online');
+  await page.evaluate(async (texts) => {
+    for (const text of texts) await (document.querySelector('imbed-chat') as PlainChat).send(text);
+  }, texts);
+  await until(() => page.evaluate((conv) => (document.querySelector('imbed-chat') as PlainChat).client!.pendingCount(conv) === 0, conv), 'the messages sent');
 }
 
 const toApp = (page: Page) => page.evaluate(() => (window as unknown as { toApp: Message[] }).toApp);
@@ -87,6 +113,57 @@ describe('a WebView bridge that comes late', () => {
     await until(async () => (await toApp(page)).some((m) => m.type === 'ready'), 'ready once back online');
     const ready = (await toApp(page)).filter((m) => m.type === 'ready');
     assert.deepEqual(ready.map((m) => m.user), ['dave']);
+    await page.close();
+  });
+
+  it('passes on the messages of the first catch-up that came before its code', async () => {
+    const conv = `early-${Date.now().toString(36)}`;
+    const device = await browser.newContext();
+    try {
+      // fay has been here (the conversation is held on her device); gus writes while she is away.
+      const home = `${chat.httpUrl}/healthz`;
+      const before = await appPage(device, () => true, '', home);
+      await mountPlain(before, { server: chat.wsUrl, conversation: conv, token: await chat.token('fay') });
+      await sendAll(before, conv, ['from fay']);
+      // Stopped first, which waits for its writes: the cache holds the conversation when she comes back.
+      await before.evaluate(() => (document.querySelector('imbed-chat') as PlainChat).client!.stop());
+      await before.close();
+      const gus = await appPage(browser, () => true);
+      await mountPlain(gus, { server: chat.wsUrl, conversation: conv, token: await chat.token('gus') });
+      await sendAll(gus, conv, ['one', 'two']);
+      await gus.close();
+
+      let served = false;
+      const page = await appPage(device, () => served, '', home);
+      await mountPlain(page, { server: chat.wsUrl, conversation: conv, token: await chat.token('fay') });
+      await until(
+        () => page.evaluate((conv) => (document.querySelector('imbed-chat') as PlainChat).client?.items(conv).some((item) => item.text === 'two') === true, conv),
+        'the chat to catch up before the bridge is there',
+      );
+      assert.deepEqual(await toApp(page), [], 'nothing before the code is there');
+      served = true;
+      await page.evaluate(() => dispatchEvent(new Event('online')));
+      await until(async () => (await toApp(page)).filter((m) => m.type === 'message').length === 2, 'the messages passed on');
+      const told = await toApp(page);
+      assert.deepEqual(told.filter((m) => m.type === 'message').map((m) => m.text), ['one', 'two']);
+      assert.equal(told[0]!.type, 'ready', 'the handshake first');
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('passes on the storage warning said before its code arrived', async () => {
+    let served = false;
+    // As in a WebView that keeps no site data: IndexedDB refuses at once, long before a part can load.
+    const page = await appPage(browser, () => served, `IDBFactory.prototype.open = () => { throw new DOMException('refused', 'SecurityError'); };`);
+    await mountPlain(page, { server: chat.wsUrl, conversation: `memory-${Date.now().toString(36)}`, token: await chat.token('hal') });
+    await until(() => page.evaluate(() => (document.querySelector('imbed-chat') as PlainChat).client?.storageKind === 'memory'), 'the chat in memory');
+    served = true;
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    await until(async () => (await toApp(page)).some((m) => m.type === 'ready'), 'ready');
+    await until(async () => (await toApp(page)).some((m) => m.type === 'error'), 'the warning passed on');
+    const warning = (await toApp(page)).find((m) => m.type === 'error');
+    assert.deepEqual([warning?.code, warning?.fatal], ['STORAGE_UNAVAILABLE', false]);
     await page.close();
   });
 

@@ -1,7 +1,7 @@
 /**
  * Keeps `--imbed-keyboard-inset` on the host: how many CSS px of the layout viewport's bottom the
- * on-screen keyboard covers, from `window.visualViewport`, so a full-screen panel can lift its composer
- * above the keyboard (src/ui/mobile-styles.ts). Listens only while the host is in the document.
+ * on-screen keyboard covers, from `window.visualViewport`, so the launcher's panel can lift its composer
+ * above the keyboard (src/ui/launcher-styles.ts). Listens only while the host is in the document.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 

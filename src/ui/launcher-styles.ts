@@ -91,6 +91,14 @@ export const launcherStyles = css`
     border-radius: var(--_radius, var(--imbed-radius, 14px));
     box-shadow: 0 12px 40px rgb(0 0 0 / 0.2);
     overflow: hidden;
+    /* How far the panel's bottom sits above the viewport's: the offset, the bottom safe area, the button and the gap. */
+    --_above: calc(var(--_offset) + env(safe-area-inset-bottom, 0px) + var(--_size) + 12px);
+  }
+  /* The panel is fixed to the layout viewport: where the keyboard overlays the page instead of resizing
+     it (iOS, Chrome's default), lift the composer by what the keyboard covers of the panel. A margin, so
+     the composer's own box (and its padding, the theme's) moves up whole. */
+  .panel .composer {
+    margin-bottom: max(0px, var(--imbed-keyboard-inset, 0px) - var(--_above));
   }
   :host([position='bottom-start']) .panel {
     inset-inline-end: auto;
@@ -139,6 +147,8 @@ export const launcherStyles = css`
       border: 0;
       border-radius: 0;
       padding: env(safe-area-inset-top, 0px) env(safe-area-inset-right, 0px) env(safe-area-inset-bottom, 0px) env(safe-area-inset-left, 0px);
+      /* Only the home indicator's safe area, which the keyboard covers too. */
+      --_above: env(safe-area-inset-bottom, 0px);
     }
     /* It would cover the composer; the panel's own close button takes its place. */
     :host([opened]) .launcher {

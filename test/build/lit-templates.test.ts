@@ -184,7 +184,7 @@ describe('minifyCssQuasis', () => {
       ]);
     });
 
-    it('minifies the media query and the keyboard lift of mobile-styles.ts', () => {
+    it('minifies the media query of mobile-styles.ts and the keyboard lift of launcher-styles.ts', () => {
       const rules = `
   /* WCAG 2.5.5 and Apple's guidelines: every control a finger uses is at least 44 x 44 CSS px. */
   @media (pointer: coarse) {
@@ -193,14 +193,14 @@ describe('minifyCssQuasis', () => {
     }
   }
 
-  /* The launcher's panel is fixed to the layout viewport: where the keyboard overlays the page instead
-     of resizing it (iOS, Chrome's default), lift the composer by the covered height. */
-  :host([mode='launcher']) .composer {
-    margin-bottom: max(0px, var(--imbed-keyboard-inset, 0px) - env(safe-area-inset-bottom, 0px));
+  /* The panel is fixed to the layout viewport: where the keyboard overlays the page instead of resizing
+     it (iOS, Chrome's default), lift the composer by what the keyboard covers of the panel. */
+  .panel .composer {
+    margin-bottom: max(0px, var(--imbed-keyboard-inset, 0px) - var(--_above));
   }
 `;
       assert.deepEqual(minify(rules), [
-        "@media (pointer:coarse){button{min-width:44px}}:host([mode='launcher']) .composer{margin-bottom:max(0px,var(--imbed-keyboard-inset,0px) - env(safe-area-inset-bottom,0px))}",
+        "@media (pointer:coarse){button{min-width:44px}}.panel .composer{margin-bottom:max(0px,var(--imbed-keyboard-inset,0px) - var(--_above))}",
       ]);
     });
   });

@@ -243,6 +243,36 @@ describe('<imbed-chat mode="launcher">', () => {
     }
   });
 
+  it('keeps the composer just above an on-screen keyboard, in the panel above the button and in the full-screen one', async () => {
+    // Chrome on Android and iOS lay the keyboard over the page: the layout viewport keeps its height and
+    // only the visual viewport shrinks, which is what this simulates.
+    const KEYBOARD = 200;
+    const el = await mountLauncher();
+    el.open();
+    await untilOnline(el);
+    try {
+      for (const viewport of [{ width: 667, height: 375 }, { width: 768, height: 1024 }, { width: 375, height: 667 }]) {
+        await setViewport(viewport);
+        await until(() => window.innerWidth === viewport.width && window.innerHeight === viewport.height, `the ${viewport.width} x ${viewport.height} viewport`);
+        Object.defineProperty(window.visualViewport!, 'height', { configurable: true, get: () => window.innerHeight - KEYBOARD });
+        window.visualViewport!.dispatchEvent(new Event('resize'));
+        await until(() => getComputedStyle(el).getPropertyValue('--imbed-keyboard-inset') === `${KEYBOARD}px`, 'the keyboard inset');
+        const keyboardTop = window.innerHeight - KEYBOARD;
+        const composer = part(el, 'composer').getBoundingClientRect();
+        const size = `${viewport.width} x ${viewport.height}`;
+        expect(composer.bottom, `${size}: the composer's bottom, the keyboard's top at ${keyboardTop}`).to.be.within(keyboardTop - 2, keyboardTop);
+        // Unlifted, the composer's bottom sat on the panel's.
+        delete (window.visualViewport as { height?: number }).height;
+        window.visualViewport!.dispatchEvent(new Event('resize'));
+        await until(() => getComputedStyle(el).getPropertyValue('--imbed-keyboard-inset') === '', 'the keyboard gone');
+        expect(part(el, 'composer').getBoundingClientRect().bottom, `${size}: the composer back down`).to.be.closeTo(part(el, 'panel').getBoundingClientRect().bottom - 1, 1);
+      }
+    } finally {
+      delete (window.visualViewport as { height?: number }).height;
+      await setViewport(DEFAULT_VIEWPORT);
+    }
+  });
+
   it('puts its open panel above another launcher of the page, which comes later in it', async () => {
     const first = await mountLauncher();
     const second = await mountLauncher();

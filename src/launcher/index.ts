@@ -79,7 +79,11 @@ const DARK = ['#3b82f6', '#0f172a', '#f87171', '#0f172a'];
 function launcherCss(side: 'start' | 'end', theme: LauncherConfig['theme']): string {
   const colours = ([accent, fg, danger, bg]: string[]) =>
     `button{background:var(--imbed-accent,${accent});color:var(--imbed-accent-fg,${fg});outline-color:var(--imbed-accent,${accent})}span{background:var(--imbed-danger,${danger});color:var(--imbed-bg,${bg})}`;
-  return `:host{all:initial;position:fixed;z-index:var(--imbed-z-index,2147483000);inset-block-end:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-bottom,0px));inset-inline-${side}:var(--imbed-launcher-offset,20px)}
+  // Clear of the safe area on its side (a landscape phone's notch): the right one at the end of a
+  // left-to-right page, the left one in a right-to-left page, the other way round at the start.
+  const [ltr, rtl] = side === 'end' ? ['right', 'left'] : ['left', 'right'];
+  const inline = (edge: string) => `inset-inline-${side}:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-${edge},0px))`;
+  return `:host{all:initial;position:fixed;z-index:var(--imbed-z-index,2147483000);inset-block-end:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-bottom,0px));${inline(ltr)}}:host(:dir(rtl)){${inline(rtl)}}
 button{position:relative;box-sizing:border-box;display:grid;place-items:center;inline-size:var(--imbed-launcher-size,56px);block-size:var(--imbed-launcher-size,56px);min-inline-size:44px;min-block-size:44px;margin:0;padding:0;border:1px solid transparent;border-radius:50%;box-shadow:0 4px 14px rgb(0 0 0/.25);cursor:pointer}
 button:focus-visible{outline:2px solid;outline-offset:2px}
 button[aria-busy=true]{cursor:progress}

@@ -153,7 +153,7 @@ interface OwnedClient {
  * @cssproperty --imbed-font-family - The widget's typeface. Default: the system UI font, with PingFang SC, Microsoft YaHei and Noto Sans CJK SC for Chinese.
  * @cssproperty --imbed-font-size - Base text size; smaller text scales from it. Default `15px`.
  * @cssproperty --imbed-spacing - The base unit of paddings and gaps. Default `8px`.
- * @cssproperty --imbed-launcher-offset - Launcher mode: distance of the button from the viewport's edges. Default `20px`.
+ * @cssproperty --imbed-launcher-offset - Launcher mode: distance of the button from the viewport's edges, beyond the safe areas of its bottom and side (home indicator, a landscape phone's notch). Default `20px`.
  * @cssproperty --imbed-launcher-size - Launcher mode: diameter of the button. Default `56px`.
  * @cssproperty --imbed-z-index - Launcher mode: stacking order of the button and panel over the page (an open chat one above it). Default `2147483000`.
  * @cssproperty --imbed-panel-width - Launcher mode: width of the panel (capped by the viewport). Default `380px`.

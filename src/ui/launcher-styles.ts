@@ -9,6 +9,16 @@ import { FULL_SCREEN } from './full-screen.js';
 export { FULL_SCREEN };
 
 export const launcherStyles = css`
+  /* The safe areas (a landscape phone's notch) at the inline start and end: the left and right ones, the
+     other way round in a right-to-left page. A browser without :dir() takes the left-to-right pair. */
+  :host {
+    --_safe-start: env(safe-area-inset-left, 0px);
+    --_safe-end: env(safe-area-inset-right, 0px);
+  }
+  :host(:dir(rtl)) {
+    --_safe-start: env(safe-area-inset-right, 0px);
+    --_safe-end: env(safe-area-inset-left, 0px);
+  }
   /* Not over \`hidden\`: this rule comes after the chat's own \`:host([hidden])\`, with the same weight. */
   :host([mode='launcher']:not([hidden])) {
     --_offset: var(--imbed-launcher-offset, 20px);
@@ -16,7 +26,7 @@ export const launcherStyles = css`
     position: fixed;
     inset: auto;
     inset-block-end: calc(var(--_offset) + env(safe-area-inset-bottom, 0px));
-    inset-inline-end: var(--_offset);
+    inset-inline-end: calc(var(--_offset) + var(--_safe-end));
     z-index: var(--imbed-z-index, 2147483000);
     display: block;
     inline-size: auto;
@@ -34,7 +44,7 @@ export const launcherStyles = css`
   }
   :host([mode='launcher'][position='bottom-start']) {
     inset-inline-end: auto;
-    inset-inline-start: var(--_offset);
+    inset-inline-start: calc(var(--_offset) + var(--_safe-start));
   }
 
   .launcher {
@@ -83,7 +93,8 @@ export const launcherStyles = css`
     inset-inline-end: 0;
     display: flex;
     flex-direction: column;
-    inline-size: min(var(--imbed-panel-width, 380px), calc(100vw - 2 * var(--_offset)));
+    /* As wide as fits beside the offsets and both side safe areas: it is aligned to the button's side. */
+    inline-size: min(var(--imbed-panel-width, 380px), calc(100vw - 2 * var(--_offset) - env(safe-area-inset-left, 0px) - env(safe-area-inset-right, 0px)));
     block-size: min(var(--imbed-panel-height, 600px), calc(100vh - var(--_size) - 3 * var(--_offset)));
     block-size: min(var(--imbed-panel-height, 600px), calc(100dvh - var(--_size) - 3 * var(--_offset)));
     background: var(--_bg, var(--imbed-bg, #ffffff));

@@ -370,6 +370,54 @@ describe('the lazy launcher on a host page of another origin', () => {
     }
   });
 
+  it('keeps the button and the open panel clear of the safe area on their side, a landscape phone\'s notch', async () => {
+    // Chromium's emulation of a notched phone held sideways; the insets differ, so each side is told apart.
+    const INSETS = { left: 47, right: 33, bottom: 21 };
+    const insetOf = { left: INSETS.left, right: INSETS.right };
+    const safeArea = async (page: Page, width: number) => {
+      await page.setViewportSize({ width, height: 390 });
+      await (await page.context().newCDPSession(page)).send('Emulation.setSafeAreaInsetsOverride', { insets: INSETS });
+    };
+    /** The gaps between `selector`'s box and the viewport's `side` and bottom edges. */
+    const gaps = (page: Page, selector: string, side: 'left' | 'right') =>
+      page.locator(selector).evaluate((el, side) => {
+        const box = el.getBoundingClientRect();
+        return [side === 'left' ? box.left : innerWidth - box.right, innerHeight - box.bottom];
+      }, side);
+    for (const [options, side] of [
+      [{}, 'right'],
+      [{ position: 'bottom-start' }, 'left'],
+      [{ dir: 'rtl' }, 'left'],
+      [{ dir: 'rtl', position: 'bottom-start' }, 'right'],
+    ] as const) {
+      const what = JSON.stringify(options);
+      const { page, errors } = await open({ user: 'olga', holdIdle: true, ...options });
+      await safeArea(page, 844);
+      const corner = [20 + insetOf[side], 20 + INSETS.bottom];
+      assert.deepEqual(await gaps(page, loaderButton, side), corner, `${what}: the drawn button, 20 px beside the ${side} and bottom safe areas`);
+      await goIdle(page);
+      await page.locator(widgetButton).waitFor();
+      assert.deepEqual(await gaps(page, widgetButton, side), corner, `${what}: the widget's button in the same place`);
+      await page.locator(widgetButton).click();
+      await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+      assert.equal((await gaps(page, 'imbed-chat [part~="panel"]', side))[0], corner[0], `${what}: the panel lined up with the button`);
+      for (const name of ['close-button', 'send-button']) {
+        const box = (await page.locator(`imbed-chat [part~="${name}"]`).boundingBox())!;
+        assert.ok(box.x >= INSETS.left && box.x + box.width <= 844 - INSETS.right, `${what}: the ${name} at ${box.x}..${box.x + box.width}, beside the notches`);
+      }
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+    // Just wider than full screen, the panel narrows to keep 20 px beside both side safe areas.
+    const { page } = await open({ user: 'olga', holdIdle: true });
+    await safeArea(page, 490);
+    await page.locator(loaderButton).click();
+    await page.locator('imbed-chat [part~="composer-input"]').waitFor();
+    const panel = (await page.locator('imbed-chat [part~="panel"]').boundingBox())!;
+    assert.deepEqual([panel.x, 490 - panel.x - panel.width], [20 + INSETS.left, 20 + INSETS.right]);
+    await page.close();
+  });
+
   it('carries the unread count to the next page before the widget loads, then adds what arrived in between', async () => {
     const online = (page: Page, what: string) =>
       until(() => page.evaluate(() => (document.querySelector('imbed-chat') as HTMLElement & { client?: { state: string } }).client?.state === 'online'), what);

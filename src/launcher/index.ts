@@ -15,6 +15,7 @@
  * not known before the widget asks it).
  */
 import { tokenSubject } from '../client/token.js';
+import { inheritedLang, localeOf } from '../ui/language.js';
 import { readOwnUnread, unreadKey } from '../ui/unread-record.js';
 
 /** What a page may put in `window.Imbed.config`: the `<imbed-chat>` attributes and properties of the same names. */
@@ -55,13 +56,14 @@ const PROPERTIES = ['token', 'tokenProvider', 'strings'] as const;
 
 /**
  * The button's label before the widget's own strings are loaded, for the languages the widget ships:
- * the same words as its `openChat` string (src/ui/strings.ts, src/ui/locales/zh-CN.ts).
+ * the same words as its `openChat` string (src/ui/strings.ts, src/ui/locales/zh-CN.ts), in the language
+ * the widget will pick: the config's `lang`, else the one in effect where it goes (the body), else the
+ * first of the browser's languages it has words for.
  */
 function openLabel(config: LauncherConfig, unread: number): string {
   const own = config.strings?.openChat;
   if (typeof own === 'function') return String(own(unread));
-  const lang = config.lang || document.documentElement.lang || navigator.language;
-  if (/^zh\b/i.test(lang)) return unread > 0 ? `打开聊天，${unread} 条未读` : '打开聊天';
+  if ([config.lang || inheritedLang(document.body), ...navigator.languages].map(localeOf).find(Boolean) === 'zh-CN') return unread > 0 ? `打开聊天，${unread} 条未读` : '打开聊天';
   return unread > 0 ? `Open chat, ${unread} unread` : 'Open chat';
 }
 

@@ -4,11 +4,9 @@
  * `navigator.languages` it has words for; English is the last resort. Pure functions, so the choice is
  * testable without stubbing `navigator`.
  */
+import { localeOf, type Locale } from './language.js';
 import { loadZhCN } from './parts.js';
 import { en, type Strings } from './strings.js';
-
-/** The locales imbed ships words for: English is built in, the others load on first use (parts.ts). */
-export type Locale = 'en' | 'zh-CN';
 
 /** The words of each locale loaded so far. */
 const words: { [locale in Locale]?: Strings } = { en };
@@ -39,22 +37,11 @@ export interface Localized {
   strings: Strings;
 }
 
-/**
- * Traditional Chinese readers are not given the Simplified table: they fall through to their next
- * preference, else English. zh-Hans-TW (Simplified script in Taiwan) is still Simplified.
- */
-const TRADITIONAL = /^zh-(hant|tw|hk|mo)\b/;
-
 /** The first of `tags` imbed can speak, with the tag itself kept for `Intl`; English when none is. */
 export function matchLocale(tags: readonly string[]): { locale: Locale; tag: string } {
   for (const raw of tags) {
-    const tag = raw.trim().replace(/_/g, '-');
-    const lower = tag.toLowerCase();
-    const primary = lower.split('-')[0];
-    let locale: Locale | null = null;
-    if (primary === 'en') locale = 'en';
-    else if (primary === 'zh' && !TRADITIONAL.test(lower)) locale = 'zh-CN';
-    if (locale) return { locale, tag: canonical(tag) ?? locale };
+    const locale = localeOf(raw);
+    if (locale) return { locale, tag: canonical(raw.trim().replace(/_/g, '-')) ?? locale };
   }
   return { locale: 'en', tag: 'en' };
 }
@@ -66,22 +53,6 @@ function canonical(tag: string): string | undefined {
     // Not a well-formed tag (say "en-"): its locale is still known, Intl just gets the plain one.
     return undefined;
   }
-}
-
-/**
- * The `lang` in effect at `el`: its own attribute or the nearest ancestor's, continuing from a shadow
- * root to its host, so a chat inside another component still follows the page. An empty `lang=""`
- * counts as unset. Empty when nothing on the way declares one.
- */
-export function inheritedLang(el: Element): string {
-  let node: Element | null = el;
-  while (node) {
-    const found: Element | null = node.closest('[lang]:not([lang=""])');
-    if (found) return found.getAttribute('lang')!;
-    const root = node.getRootNode();
-    node = root instanceof ShadowRoot ? root.host : null;
-  }
-  return '';
 }
 
 /**

@@ -79,6 +79,8 @@ interface PageOptions {
   dir?: 'rtl';
   position?: 'bottom-start';
   lang?: string;
+  /** The page's own `<html lang>`, `en` unless given. */
+  pageLang?: string;
   theme?: 'dark';
   notify?: string;
   /** Serve the page with a policy that allows only scripts carrying this nonce. */
@@ -123,7 +125,7 @@ describe('the lazy launcher on a host page of another origin', () => {
   tokenProvider: () => fetch('/token?user=' + ${JSON.stringify(q('user'))}).then((r) => r.text()),
 }`;
     const body = `<!doctype html>
-<html lang="en"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
+<html lang="${q('pageLang') || 'en'}"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
 <script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, ${provider});</script>
 <script src="${chat.httpUrl}/imbed-launcher.js" async${attr}></script>
 </head><body><h1>Shop</h1></body></html>`;
@@ -482,6 +484,27 @@ describe('the lazy launcher on a host page of another origin', () => {
     const { page } = await open({ user: 'judy', holdIdle: true, lang: 'zh-CN' });
     await page.getByRole('button', { name: '打开聊天' }).waitFor();
     assert.equal(await page.locator(loaderButton).count(), 1);
+  });
+
+  it('labels the button in the language the widget will speak: the page\'s if it has words for it, else the browser\'s', async () => {
+    for (const [pageLang, browserLocale, label] of [
+      // Traditional Chinese readers are not given the Simplified words, before the widget loads or after.
+      ['zh-TW', 'en-US', 'Open chat'],
+      ['zh-Hant', 'en-US', 'Open chat'],
+      // A page in a language imbed has no words for: the browser's languages decide.
+      ['fr', 'zh-CN', '打开聊天'],
+      ['fr', 'en-US', 'Open chat'],
+    ] as const) {
+      const what = `a page in ${pageLang}, a browser in ${browserLocale}`;
+      const context = await browser.newContext({ locale: browserLocale });
+      const { page, errors } = await open({ user: 'quinn', holdIdle: true, pageLang, context });
+      assert.equal(await page.locator(loaderButton).getAttribute('aria-label'), label, `${what}: the drawn button`);
+      await goIdle(page);
+      await page.locator(widgetButton).waitFor();
+      assert.equal(await page.locator(widgetButton).getAttribute('aria-label'), label, `${what}: the widget's button`);
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
   });
 
   it('passes its nonce on to imbed.js on a page that allows only scripts with that nonce', async () => {

@@ -78,6 +78,12 @@ describe('<imbed-chat> locale choice', () => {
     expect(describeConnection(facts).status).to.equal('Offline — 3 messages waiting to send');
   });
 
+  it('says in zh-CN that the chat is unavailable without the English reason meant for developers', () => {
+    const stopped = { state: 'stopped', pending: 0, storageKind: 'indexeddb', wasOnline: false, stopReason: 'the server refused the token: token is not a JWT', deviceOffline: false } as const;
+    expect(describeConnection(stopped, zhCN).status).to.equal('聊天不可用');
+    expect(describeConnection(stopped).status).to.equal('Chat unavailable: the server refused the token: token is not a JWT');
+  });
+
   it('formats times through Intl in the given locale', () => {
     const now = new Date(2026, 10, 26, 15, 0);
     const older = new Date(2026, 10, 20, 21, 5).getTime();

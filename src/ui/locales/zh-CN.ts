@@ -24,7 +24,9 @@ export const zhCN: Strings = {
   catchingUp: '正在同步……',
   notStarted: '未连接',
   memoryStorage: '消息仅保存在内存中，刷新页面后将会丢失。',
-  unavailable: (reason) => (reason ? `聊天不可用：${reason}` : '聊天不可用'),
+  // The reason is the server's or the client's, in English for developers (the console and `imbed-error`
+  // have it): a Chinese reader is not shown it.
+  unavailable: () => '聊天不可用',
   sendingTooFast: (seconds) => `发送过于频繁，${seconds} 秒后继续发送`,
   tooManyConnections: (seconds) => `打开的聊天窗口过多，${seconds} 秒后重新连接`,
   waiting: (n) => `${n} 条消息等待发送`,

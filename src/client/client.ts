@@ -48,6 +48,14 @@ import {
 export const GROUP_LOAD_TIMEOUT = 10_000;
 
 /**
+ * The databases a `clearLocalData()` of this page is deleting, by name. A client that would open one (the
+ * same user signing in again right after a logout) waits for the deletion, `DELETION_WAIT` ms at most:
+ * opened meanwhile, the database would be deleted under it and the new session signed out.
+ */
+const deleting = new Map<string, Promise<unknown>>();
+const DELETION_WAIT = 5_000;
+
+/**
  * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
  * newer browsers do themselves, and older ones refuse to). Throws a TypeError for anything else, which
  * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it. (Not in
@@ -525,6 +533,7 @@ export class ImbedClient extends ImbedEventTarget {
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
     const name = this.#databaseName('anonymous')!;
+    await settleWithin(deleting.get(name) ?? Promise.resolve(), DELETION_WAIT, '').catch(() => {});
     const reason = await this.#storage.open(name, this.#options, (why, deleted) =>
       deleted ? this.#deletedElsewhere(why) : this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );
@@ -944,9 +953,21 @@ export class ImbedClient extends ImbedEventTarget {
    * nothing of this user's. The other clients of the database (other tabs) stop with `SIGNED_OUT`.
    * Tries both, and rejects naming what could not be deleted, so a logout never reports success over a
    * user's messages left behind: also when the database is named after a user no token has named yet
-   * (a `tokenProvider` that had not answered).
+   * (a `tokenProvider` that had not answered). A client of this page that opens the same database
+   * meanwhile (the user signing in again at once) opens it once the deletion is done.
    */
   async clearLocalData(): Promise<void> {
+    const name = this.#dbName || this.#databaseName();
+    const done = this.#clearLocalData();
+    if (name) {
+      const settled = done.catch(() => {});
+      deleting.set(name, settled);
+      void settled.then(() => deleting.get(name) === settled && deleting.delete(name));
+    }
+    return done;
+  }
+
+  async #clearLocalData(): Promise<void> {
     const left: string[] = [];
     // Deleted before another tab may take the lead: the deletion stops the tabs that share the database
     // (see #deletedElsewhere) before one of them could send what waited in the outbox.

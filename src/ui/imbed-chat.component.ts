@@ -427,17 +427,11 @@ export class ImbedChat extends LitElement {
     // last client the element ran is deleted unless a host's client for the same user uses its database.
     const last = this.#lastOwned;
     const cleared = (this.#owned?.client ?? (last && this.#hostClient?.user === last.user ? undefined : last))?.clearLocalData();
-    // A client made meanwhile (the same user signing in again at once) would open the database being
-    // deleted, and be signed out by the deletion: it starts once the deletion is done.
-    const done = (this.#clearing = cleared?.catch(() => {}));
-    void done?.then(() => this.#clearing === done && (this.#clearing = undefined));
     this.#hostClient = null;
     this.#signOut();
     await cleared;
   }
 
-  /** A logout's deletion of local data, while it runs. */
-  #clearing?: Promise<void>;
 
   /** Forgets the token and the client, and shows "Signed out" until a token is set again. */
   #signOut(): void {
@@ -785,7 +779,7 @@ export class ImbedChat extends LitElement {
       this.#lastOwned = previous.client;
       void previous.client.stop();
     }
-    if (created) void (this.#clearing ? this.#clearing.then(() => created.start()) : created.start());
+    created?.start();
   }
 
   /**

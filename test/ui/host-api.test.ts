@@ -163,13 +163,18 @@ describe('<imbed-chat> host API', () => {
     el.addEventListener('imbed-error', (event) => errors.push(event.detail.code));
 
     const loggingOut = el.logout();
+    // A second logout (the app's, after the person's) finds nothing left to delete: it must not cut the wait short.
+    const secondLogout = el.logout();
     el.setToken(token);
     await el.updateComplete;
     const again = el.client;
-    await loggingOut;
+    // Queued at once, while the deletion runs; sent once the new session is up.
+    await el.send('during the logout');
+    await Promise.all([loggingOut, secondLogout]);
     await untilOnline(el, 'the new session to come online');
     await el.send('after signing in again');
     await until(() => statusOf(el, 'after signing in again') === 'sent', 'the new message to be sent');
+    expect(statusOf(el, 'during the logout')).to.equal('sent');
     expect(errors).to.deep.equal([]);
     expect([el.client === again, again?.state, el.token === token]).to.deep.equal([true, 'online', true]);
     // The new session's database is there, fresh: the old one was deleted before it opened.

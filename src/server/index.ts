@@ -402,8 +402,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       // A request, the WebSocket upgrade included, must be read whole within helloTimeout, as a hello must
       // come: Node's defaults (60 s for the headers, checked every 30 s) let one address hold thousands of
       // sockets that never finish their upgrade, none of them counted by the per-address limit.
+      // Over TLS the header timeout counts from the end of the handshake, which Node gives 120 s: as long as a hello.
       const timeouts = { headersTimeout: helloTimeout, requestTimeout: Math.max(helloTimeout, 30_000), connectionsCheckingInterval: Math.min(helloTimeout, 1000) };
-      httpServer = options.tls ? createTlsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, handler) : createServer(timeouts, handler);
+      httpServer = options.tls
+        ? createTlsServer({ ...timeouts, handshakeTimeout: helloTimeout, cert: options.tls.cert, key: options.tls.key }, handler)
+        : createServer(timeouts, handler);
       httpServer.on('connection', (socket: Socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));

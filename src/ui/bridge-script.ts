@@ -22,12 +22,13 @@ const waiting: Array<(real: WebViewBridge) => void> = [];
 
 /**
  * What the chat said before the bridge's code arrived, with a native host there: the messages of the
- * first catch-up, a storage warning. The bridge passes them on once it has picked up its element (it
- * says the handshake, the unread count and the connection's state again by itself).
+ * first catch-up, a storage warning. The bridge passes on those of an element when it attaches it, then
+ * or later (it says the handshake, the unread count and the connection's state again by itself).
  */
 const early: Array<[EventTarget | null, Event]> = [];
 const EARLY = ['imbed-message', 'imbed-error'];
-const keep = (event: Event): void => void (early.length < 100 && early.push([event.target, event]));
+// The element itself, also one inside another component's shadow root (at `window` the target is that component).
+const keep = (event: Event): void => void (early.length < 100 && early.push([event.composedPath()[0] ?? null, event]));
 
 whenBridgeLoads((real) => {
   for (const name of EARLY) removeEventListener(name, keep);

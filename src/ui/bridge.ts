@@ -213,11 +213,20 @@ export class WebViewBridge {
   }
 
   /**
-   * Passes on what was said before this code arrived (the script build's stand-in keeps it: the first
-   * catch-up's messages, a storage warning), as far as it came from the element attached now.
+   * Takes what was said before this code arrived (the script build's stand-in keeps it: the first
+   * catch-up's messages, a storage warning), each with the element it came from, and passes on those of
+   * the element attached now; those of another wait for its `attach`.
    */
   replay(events: Array<[EventTarget | null, Event]>): void {
-    for (const [from, event] of events) if (from === this.#element) this.#forward(event);
+    this.#early = events;
+    this.#passEarly();
+  }
+
+  /** What was said before this code arrived and waits for its element to be attached (see `replay`). */
+  #early: Array<[EventTarget | null, Event]> = [];
+
+  #passEarly(): void {
+    this.#early = this.#early.filter(([from, event]) => from !== this.#element || (this.#forward(event), false));
   }
 
   /** Attaches by itself when a native host is present: called by the package's entry, and when the script build takes the part. */
@@ -255,6 +264,7 @@ export class WebViewBridge {
     if (client?.state === 'online') this.#ready(client.user);
     if (element.unread) this.post({ v: 1, type: 'unread', count: element.unread });
     if (client) this.post({ v: 1, type: 'status', state: client.state, pending: client.pendingCount(element.conversation) });
+    this.#passEarly();
     // No one is signed in yet (no token once its attributes are applied): an app that brings the token
     // itself waits for a `ready` before its `setToken`, so it gets one, for no user.
     void element.updateComplete.then(() => {

@@ -167,6 +167,27 @@ describe('a WebView bridge that comes late', () => {
     await page.close();
   });
 
+  it('passes on what a chat inside another component said before its code, when the app attaches it later', async () => {
+    let served = false;
+    // about:blank has no IndexedDB: the chat warns at once that it keeps messages in memory only.
+    const page = await appPage(browser, () => served);
+    await mountNested(page, { server: chat.wsUrl, conversation: `nested-${Date.now().toString(36)}`, token: await chat.token('ivy') });
+    await until(async () => (await clientState(page)) === 'online', 'the chat online');
+    served = true;
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    // Loaded: with no element attached (the bridge does not look inside shadow roots), a command is refused.
+    await until(async () => {
+      await page.evaluate(() => (window as unknown as { Imbed: { bridge: { receive(c: unknown): boolean } } }).Imbed.bridge.receive({ v: 1, type: 'close' }));
+      return (await toApp(page)).some((m) => m.code === 'BRIDGE_NO_ELEMENT');
+    }, 'the code to load');
+    assert.equal((await toApp(page)).some((m) => m.code === 'STORAGE_UNAVAILABLE'), false);
+    await attachNested(page);
+    await until(async () => (await toApp(page)).some((m) => m.code === 'STORAGE_UNAVAILABLE'), 'the warning passed on at attach');
+    const told = (await toApp(page)).filter((m) => m.code !== 'BRIDGE_NO_ELEMENT').map((m) => m.type);
+    assert.deepEqual(told.slice(0, 2), ['ready', 'status'], 'the handshake and the state first');
+    await page.close();
+  });
+
   it('applies an attach made while its code could not load, once it loads, and finds the attached element by id', async () => {
     let served = false;
     const page = await appPage(browser, () => served);

@@ -53,6 +53,26 @@ describe('wss served directly', () => {
   });
 });
 
+describe('a wss server and connections that say nothing', () => {
+  it('drops a connection that never starts its TLS handshake once helloTimeout has passed', async () => {
+    const tmp = tempDb();
+    const server = await startServer(tmp.db, { tls: { cert, key }, helloTimeout: 300 });
+    // Node's TLS handshake timeout alone held it 120 s, counted by no per-address limit.
+    const silent = connect(server.port, '127.0.0.1');
+    silent.on('error', () => {});
+    silent.resume();
+    try {
+      const closed = new Promise<'closed'>((resolve) => silent.once('close', () => resolve('closed')));
+      const bound = new Promise<'open'>((resolve) => setTimeout(resolve, 5_000, 'open').unref());
+      assert.equal(await Promise.race([closed, bound]), 'closed');
+    } finally {
+      silent.destroy();
+      await server.close();
+      tmp.remove();
+    }
+  });
+});
+
 describe('closing a wss server', () => {
   it('resolves within about a second while a connection never starts its TLS handshake', async () => {
     const tmp = tempDb();

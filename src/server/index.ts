@@ -92,7 +92,11 @@ export interface ImbedServerOptions {
    * that much later.
    */
   idleTimeout?: number;
-  /** A socket without `hello` for this long (ms, 10 to 3600000) is closed with 4004, default 10000; checked as `idleTimeout` is. */
+  /**
+   * A socket without `hello` for this long (ms, 10 to 3600000) is closed with 4004, default 10000; checked as
+   * `idleTimeout` is. In own mode it also bounds reading an HTTP request's headers (the WebSocket upgrade's,
+   * and every route's: 408 past it) and, with `tls`, the TLS handshake.
+   */
   helloTimeout?: number;
   /** One line per event; default console.log. */
   log?: (line: string) => void;
@@ -202,9 +206,10 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   const maxText = whole('maxText', options.maxText ?? LIMITS.maxText, 1, LIMITS.maxText);
   const limits = resolveLimits(options.limits);
   const adminSecret = options.adminSecret ?? process.env.IMBED_ADMIN_SECRET;
-  // Node reads header values as latin1 while clients send UTF-8: any other character would never match.
-  if (adminSecret && !/^[\x21-\x7e]+$/.test(adminSecret)) {
-    throw new Error('imbed: the admin secret must be printable ASCII without spaces (an Authorization header carries nothing else reliably); make one with openssl rand -base64 32');
+  // Node reads header values as latin1 while clients send UTF-8, and trims them: a secret with other
+  // characters, or white space at either end (a secret file's newline), would never match.
+  if (adminSecret && !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(adminSecret)) {
+    throw new Error('imbed: the admin secret must be printable ASCII with no white space at either end (a newline from a secret file?): an Authorization header carries nothing else; make one with openssl rand -base64 32');
   }
   // Both servers' listeners would take the same upgrade, and ws throws on the second, inside the host's
   // upgrade event: the host process would crash at the first client.

@@ -13,6 +13,9 @@ export type OriginPolicy = '*' | readonly string[];
 /** Decides whether an upgrade whose `Origin` and `Host` headers are given may proceed. */
 export type OriginCheck = (origin: string | undefined, host: string | undefined) => boolean;
 
+/** Top-level names for local or private use (RFC 2606, 6761, 6762, ICANN's .internal, and common LAN ones). */
+const PRIVATE_NAMES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'lan', 'home', 'corp'];
+
 /**
  * Builds the check of `policy`. Without a policy only same-origin pages (the `Origin`'s host equals
  * the `Host` header, as for a host app that attaches imbed to its own server) and non-browser
@@ -30,8 +33,10 @@ export function createOriginCheck(policy: OriginPolicy | undefined): OriginCheck
     const wildcard = /^(https?:)\/\/\*\.(.+)$/.exec(entry);
     if (wildcard) {
       const base = parseOrigin(`${wildcard[1]}//${wildcard[2]}`, entry);
-      // `*.com` would let in every site of a top-level domain; `*.localhost` is one machine's.
-      if (!base.hostname.includes('.') && base.hostname !== 'localhost') {
+      // `*.com` would let in every site of a top-level domain; names kept for local and private use
+      // (`*.localhost`, `*.test`, `*.local`, `*.internal`, ...) are one machine's or one network's. A suffix
+      // of more labels under which anyone may register (`*.co.uk`, `*.github.io`) is not caught.
+      if (!base.hostname.includes('.') && !PRIVATE_NAMES.includes(base.hostname)) {
         throw new Error(`imbed: origin entry ${JSON.stringify(entry)} lets in every site under .${base.hostname}; name the domain the pages are on, as in ${wildcard[1]}//*.example.com`);
       }
       suffixes.push({ protocol: wildcard[1]!, suffix: `.${base.host}` });

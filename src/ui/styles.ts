@@ -322,7 +322,7 @@ export const chatStyles = css`
   textarea {
     /* Sized by the row, not by its text (field-sizing: content would squeeze the send button). */
     flex: 1 1 0;
-    min-inline-size: 0;
+    min-inline-size: 4em;
     resize: none;
     font: inherit;
     color: inherit;

@@ -173,7 +173,8 @@ describe('handshake', () => {
         [{ host: '' }, /host must name an interface or address/],
         // Node reads header values as latin1, clients send UTF-8: such a secret never matched.
         [{ adminSecret: 'p\u00e4ssw\u00f6rd-long-enough-for-the-length-check' }, /admin secret must be printable ASCII/],
-        [{ adminSecret: 'with a space but long enough for the check' }, /admin secret must be printable ASCII/],
+        [{ adminSecret: 'a-secret-read-from-a-file-with-its-newline\n' }, /admin secret must be printable ASCII with no white space at either end/],
+        [{ adminSecret: ' leading-space-secret-long-enough-for-the-check' }, /admin secret must be printable ASCII/],
       ];
       for (const [options, message] of refused) await assert.rejects(startServer(other.db, options), message, JSON.stringify(options));
     } finally {

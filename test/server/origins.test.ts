@@ -67,11 +67,13 @@ describe('origin check', () => {
   });
 
   it('fails at start on a pattern over a whole top-level domain, and takes one over localhost', () => {
-    for (const bad of ['https://*.com', 'http://*.example']) {
-      assert.throws(() => createOriginCheck([bad]), /lets in every site under \.(com|example); name the domain/, bad);
+    for (const bad of ['https://*.com', 'http://*.org']) {
+      assert.throws(() => createOriginCheck([bad]), /lets in every site under \.(com|org); name the domain/, bad);
     }
-    const allowed = createOriginCheck(['http://*.localhost']);
+    const allowed = createOriginCheck(['http://*.localhost', 'http://*.test', 'https://*.local', 'https://*.internal']);
     assert.equal(allowed('http://app.localhost', 'chat.example'), true);
+    assert.equal(allowed('http://shop.test', 'chat.example'), true);
+    assert.equal(allowed('https://printer.local', 'chat.example'), true);
     assert.equal(allowed('http://app.example', 'chat.example'), false);
   });
 });

@@ -483,6 +483,9 @@ export class Session implements Subscriber, CommitParty {
       this.queueSend(frame, frame.text);
       return;
     }
+    // The same cmid again before the first is stored: answered as a dup of it, with the stored text when
+    // this one said something else (the sender's copy holds this one's).
+    if (this.sends.some((send) => send.cmid === frame.cmid && send.text !== frame.text)) (this.rewritten ??= new Set()).add(frame.cmid);
     const held = this.rate.sendHeld(frame.cmid);
     if (held > 0) {
       this.storeSends();

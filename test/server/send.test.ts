@@ -52,6 +52,19 @@ describe('send', () => {
     assert.equal(history.head, 2);
   });
 
+  it('answers the same cmid sent twice before it was stored with a dup, and the stored text when the second said another', async () => {
+    const alice = await session('alice');
+    const cmid = newCmid();
+    alice.send({ type: 'send', conv: 'send-dup-batch', cmid, text: 'first' });
+    alice.send({ type: 'send', conv: 'send-dup-batch', cmid, text: 'second' });
+    const first = await alice.next('sent');
+    const again = await alice.next('sent');
+    assert.deepEqual(again, { ...first, dup: true });
+    // The sender's copy of the second says "second": the stored message says otherwise.
+    const msg = await alice.next('msg');
+    assert.deepEqual([msg.cmid, msg.seq, msg.text], [cmid, first.seq, 'first']);
+  });
+
   it('treats the same cmid from two users as two messages', async () => {
     const alice = await session('alice');
     const bob = await session('bob');

@@ -533,7 +533,8 @@ export class ImbedClient extends ImbedEventTarget {
     this.#user ??= tokenSubject(this.#tokens.token);
     this.#owner = this.#user;
     const name = this.#databaseName('anonymous')!;
-    await settleWithin(deleting.get(name) ?? Promise.resolve(), DELETION_WAIT, '').catch(() => {});
+    const deletion = deleting.get(name);
+    if (deletion) await settleWithin(deletion, DELETION_WAIT, '').catch(() => {});
     const reason = await this.#storage.open(name, this.#options, (why, deleted) =>
       deleted ? this.#deletedElsewhere(why) : this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: why, retryable: false, fatal: false }),
     );

@@ -6,7 +6,7 @@
  * and `post` take effect on arrival, and `receive` answers false (a native host waits for `ready`, which
  * only the bridge's code sends).
  */
-import type { BridgeMessage, WebViewBridge } from './bridge.js';
+import type { BridgeMessage, EarlyEvent, WebViewBridge } from './bridge.js';
 import { BRIDGE_VERSION, BridgeErrorCode, nativeSink } from './bridge-contract.js';
 import type { ImbedChat } from './imbed-chat.component.js';
 import { PART_RETRY_AFTER } from './load-once.js';
@@ -25,7 +25,7 @@ const waiting: Array<(real: WebViewBridge) => void> = [];
  * first catch-up, a storage warning. The bridge passes on those of an element when it attaches it, then
  * or later (it says the handshake, the unread count and the connection's state again by itself).
  */
-const early: Array<[EventTarget | null, Event]> = [];
+const early: EarlyEvent[] = [];
 const EARLY = ['imbed-message', 'imbed-error'];
 // The element itself, also one inside another component's shadow root (at `window` the target is that component).
 const keep = (event: Event): void => void (early.length < 100 && early.push([event.composedPath()[0] ?? null, event]));

@@ -76,6 +76,9 @@ function problemWith(input: Record<string, unknown>): [code: string, why: string
   }
 }
 
+/** An event the chat raised before the bridge's code arrived, with the element that raised it (bridge-script.ts). */
+export type EarlyEvent = [from: EventTarget | null, event: Event];
+
 /** The element events the bridge forwards, each turned into its message to the native host. */
 const FORWARDED: Record<string, (detail: never) => BridgeMessage> = {
   'imbed-unread': ({ count }: { count: number }) => ({ v: 1, type: 'unread', count }),
@@ -117,6 +120,8 @@ export class WebViewBridge {
   );
   /** The client the host last heard `ready` for: the element says `imbed-ready` once per client. */
   #readyFor: ImbedClient | null = null;
+  /** What was said before this code arrived and waits for its element to be attached (see `replay`). */
+  #early: EarlyEvent[] = [];
   readonly #forward = (event: Event): void => {
     const message = FORWARDED[event.type]!((event as CustomEvent).detail as never);
     const client = this.#element?.client ?? null;
@@ -217,13 +222,10 @@ export class WebViewBridge {
    * catch-up's messages, a storage warning), each with the element it came from, and passes on those of
    * the element attached now; those of another wait for its `attach`.
    */
-  replay(events: Array<[EventTarget | null, Event]>): void {
+  replay(events: EarlyEvent[]): void {
     this.#early = events;
     this.#passEarly();
   }
-
-  /** What was said before this code arrived and waits for its element to be attached (see `replay`). */
-  #early: Array<[EventTarget | null, Event]> = [];
 
   #passEarly(): void {
     this.#early = this.#early.filter(([from, event]) => from !== this.#element || (this.#forward(event), false));

@@ -432,7 +432,6 @@ export class ImbedChat extends LitElement {
     await cleared;
   }
 
-
   /** Forgets the token and the client, and shows "Signed out" until a token is set again. */
   #signOut(): void {
     this.token = '';

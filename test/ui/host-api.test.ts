@@ -23,6 +23,16 @@ async function twoChatsOfOneUser(): Promise<{ user: string; here: ImbedChat; the
   return { user, here, there };
 }
 
+/** A chat of a new user, online, with `text` sent (and so stored in the user's database). */
+async function chatWithSent(text: string): Promise<{ user: string; el: ImbedChat }> {
+  const user = freshUser('alice');
+  const el = await mountChat({ user, conversation: freshConv() });
+  await untilOnline(el);
+  await el.send(text);
+  await until(() => statusOf(el, text) === 'sent', 'the message to be sent');
+  return { user, el };
+}
+
 async function databaseNames(): Promise<string[]> {
   return (await indexedDB.databases()).map((db) => db.name ?? '');
 }
@@ -86,12 +96,7 @@ describe('<imbed-chat> host API', () => {
   });
 
   it('logout() stops the client, deletes the user\'s local database and shows signed out; a new login works', async () => {
-    const user = freshUser('alice');
-    const conv = freshConv();
-    const el = await mountChat({ user, conversation: conv });
-    await untilOnline(el);
-    await el.send('kept on this device');
-    await until(() => statusOf(el, 'kept on this device') === 'sent', 'the message to be sent');
+    const { user, el } = await chatWithSent('kept on this device');
     const client = el.client!;
     const name = await databaseOf(user);
     expect(await databaseNames()).to.include(name);
@@ -152,12 +157,7 @@ describe('<imbed-chat> host API', () => {
 
   it('signs the same user in again at once after logout() without the deletion signing the new session out', async () => {
     // An app that hands over to "the next user" without waiting for the logout to finish.
-    const user = freshUser('alice');
-    const conv = freshConv();
-    const el = await mountChat({ user, conversation: conv });
-    await untilOnline(el);
-    await el.send('before the logout');
-    await until(() => statusOf(el, 'before the logout') === 'sent', 'the message to be sent');
+    const { user, el } = await chatWithSent('before the logout');
     const token = await tokenFor(user);
     const errors: string[] = [];
     el.addEventListener('imbed-error', (event) => errors.push(event.detail.code));
@@ -419,12 +419,8 @@ describe('<imbed-chat> host API', () => {
   });
 
   it('deletes the data of the client it ran on logout(), also after the element left the page', async () => {
-    const user = freshUser('alice');
-    const el = await mountChat({ user, conversation: freshConv() });
-    await untilOnline(el);
+    const { user, el } = await chatWithSent('kept on this device');
     const client = el.client!;
-    await el.send('kept on this device');
-    await until(() => statusOf(el, 'kept on this device') === 'sent', 'the message sent and cached');
     const name = (await indexedDB.databases()).map((d) => d.name).find((n) => n?.endsWith(`:${user}`));
     expect(name, "the user's database").to.be.a('string');
     el.remove(); // the app unmounts the chat, then signs out

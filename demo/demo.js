@@ -2,7 +2,7 @@
 // The chat server is the page's own origin here; an embedding page would point `server` elsewhere.
 const params = new URLSearchParams(location.search);
 const conversation = params.get('conversation') || 'demo';
-const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const server = '/ws';
 
 document.getElementById('conv-name')?.replaceChildren(conversation);
 

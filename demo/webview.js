@@ -4,7 +4,7 @@
   const params = new URLSearchParams(location.search);
   const user = params.get('user') || 'alice';
   const conversation = params.get('conversation') || 'demo';
-  const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  const server = '/ws';
   // The app's storage for the chat (webview-storage.js), used when the page turned it on.
   const storage = window[Symbol.for('imbed-demo-storage')];
   let log = null;

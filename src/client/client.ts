@@ -57,13 +57,15 @@ const DELETION_WAIT = 5_000;
 
 /**
  * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
- * newer browsers do themselves, and older ones refuse to). Throws a TypeError for anything else, which
+ * newer browsers do themselves, and older ones refuse to), and a path (`/ws`, `//chat.example.com/ws`,
+ * `./ws`) read against the page's address, so a server on the page's own origin needs no host name.
+ * Throws a TypeError for anything else (`chat.example.com` is a typo for a host, not a path), which
  * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it. (Not in
  * connection.ts: the script build's check of what that module reads of the socket library would take
  * `URL.protocol` for the socket's.)
  */
 export function socketUrl(url: string): string {
-  const parsed = new URL(url);
+  const parsed = new URL(url, /^[./]/.test(url) ? globalThis.location?.href : undefined);
   if (!/^(ws|http)s?:$/.test(parsed.protocol)) throw new TypeError(`not a WebSocket URL (wss:// or ws://): ${url}`);
   parsed.protocol = parsed.protocol.replace('http', 'ws');
   return parsed.href;
@@ -996,6 +998,6 @@ export class ImbedClient extends ImbedEventTarget {
    */
   #databaseName(unnamed?: string): string | null {
     const user = this.#user ?? tokenSubject(this.#tokens.token) ?? unnamed;
-    return this.#options.dbName ?? (user === undefined ? null : `imbed:${new URL(this.#options.url).host}:${user}`);
+    return this.#options.dbName ?? (user === undefined ? null : `imbed:${new URL(this.#url).host}:${user}`);
   }
 }

@@ -89,7 +89,10 @@ export interface ChatItem {
 export type StorageKind = 'indexeddb' | 'native' | 'memory';
 
 export interface ImbedClientOptions {
-  /** WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`. */
+  /**
+   * WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`, or a path read against the page's
+   * address (`/ws` for a server on the page's own origin).
+   */
   url: string;
   /** A JWT for `hello`. Either this or `tokenProvider`. */
   token?: string;

@@ -81,7 +81,7 @@ interface OwnedClient {
  *
  * @summary An embeddable chat window for one imbed conversation.
  *
- * @attr server - WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`.
+ * @attr server - WebSocket URL of the imbed server, e.g. `wss://chat.example.com/ws`, or a path on the page's own origin (`/ws`).
  * @attr token - The JWT identifying the user to the server.
  * @attr conversation - The id of the conversation to show.
  * @prop {(() => Promise<string>) | null} tokenProvider - Gives the element's own client its tokens instead of `token`: asked before each connection that needs one and after an expiry. Another function starts another client (for another user, say): a framework template should pass the same function at every render (one defined once, or React's `useCallback`), not a new arrow function each time.

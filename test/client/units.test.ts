@@ -59,6 +59,19 @@ describe('the server URL', () => {
     expect(socketUrl('http://localhost:8787/ws')).to.equal('ws://localhost:8787/ws');
     expect(() => socketUrl('ftp://chat.example.com/ws')).to.throw(TypeError, /not a WebSocket URL/);
     expect(() => socketUrl('chat.example.com')).to.throw(TypeError);
+  });
+
+  it("reads a path against the page's address, so a server on the page's own origin needs no host name", () => {
+    const page = new URL(location.href);
+    const ws = page.protocol.replace('http', 'ws');
+    expect(socketUrl('/ws')).to.equal(`${ws}//${page.host}/ws`);
+    expect(socketUrl('/chat/ws?x=1')).to.equal(`${ws}//${page.host}/chat/ws?x=1`);
+    expect(socketUrl('//chat.example.com/ws')).to.equal(`${ws}//chat.example.com/ws`);
+    expect(socketUrl('./ws')).to.equal(new URL('./ws', page).href.replace(/^http/, 'ws'));
+    // A host without a scheme stays an error rather than a path on the page's origin.
+    expect(() => socketUrl('chat.example.com/ws')).to.throw(TypeError);
+    // The database is named after the server's host, so a same-origin chat keeps its own.
+    expect(() => new ImbedClient({ url: '/ws', token: 'x', conversations: [] })).not.to.throw();
     expect(() => new ImbedClient({ url: 'file:///ws', token: 'x', conversations: [] })).to.throw(TypeError, /not a WebSocket URL/);
   });
 });

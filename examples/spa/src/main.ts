@@ -13,7 +13,7 @@ const chat = document.querySelector('imbed-chat');
 if (chat) {
   chat.conversation = params.get('conv') ?? 'support-42';
   connectChat(chat, {
-    server: `${location.origin.replace(/^http/, 'ws')}/ws`,
+    server: '/ws',
     token: () => fetchDevToken(user),
   });
 }

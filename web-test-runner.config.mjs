@@ -2,6 +2,7 @@
 // Run through `npm run test:browser`, which loads tsx so this config can import TypeScript.
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { devicePlugin } from './test/support/device-plugin.ts';
 import { imbedServerPlugin } from './test/support/imbed-server-plugin.ts';
 
 export default {
@@ -21,5 +22,5 @@ export default {
       },
     }),
   ],
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), imbedServerPlugin()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), imbedServerPlugin(), devicePlugin()],
 };

@@ -155,10 +155,10 @@ interface OwnedClient {
  * @cssproperty --imbed-font-size - Base text size; smaller text scales from it. Default `15px`.
  * @cssproperty --imbed-spacing - The base unit of paddings and gaps. Default `8px`.
  * @cssproperty --imbed-launcher-offset - Launcher mode: distance of the button from the viewport's edges, beyond the safe areas of its bottom and side (home indicator, a landscape phone's notch). Default `20px`.
- * @cssproperty --imbed-launcher-size - Launcher mode: diameter of the button. Default `56px`.
+ * @cssproperty --imbed-launcher-size - Launcher mode: diameter of the button, at least 44px on touch screens. Default `56px`.
  * @cssproperty --imbed-z-index - Launcher mode: stacking order of the button and panel over the page (an open chat one above it). Default `2147483000`.
  * @cssproperty --imbed-panel-width - Launcher mode: width of the panel (capped by the viewport). Default `380px`.
- * @cssproperty --imbed-panel-height - Launcher mode: height of the panel (capped by the viewport). Default `600px`.
+ * @cssproperty --imbed-panel-height - Launcher mode: height of the panel (capped by the viewport, leaving the offset below its top safe area). Default `600px`.
  * @cssproperty --imbed-keyboard-inset - Set by the element on itself, not by you: how much of the viewport's bottom the on-screen keyboard covers (from `visualViewport`). The launcher lifts its composer by it; a full-page inline chat can use it too.
  */
 export class ImbedChat extends LitElement {

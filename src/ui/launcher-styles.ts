@@ -38,6 +38,12 @@ export const launcherStyles = css`
     background: transparent;
     overflow: visible;
   }
+  /* On a touch screen the button is at least 44 px (mobile-styles.ts): the panel's arithmetic takes the size drawn. */
+  @media (pointer: coarse) {
+    :host([mode='launcher']:not([hidden])) {
+      --_size: max(var(--imbed-launcher-size, 56px), 44px);
+    }
+  }
   /* An open chat above the page's other launchers, whose buttons would cover its composer. */
   :host([mode='launcher'][opened]:not([hidden])) {
     z-index: calc(var(--imbed-z-index, 2147483000) + 1);
@@ -95,8 +101,9 @@ export const launcherStyles = css`
     flex-direction: column;
     /* As wide as fits beside the offsets and both side safe areas: it is aligned to the button's side. */
     inline-size: min(var(--imbed-panel-width, 380px), calc(100vw - 2 * var(--_offset) - env(safe-area-inset-left, 0px) - env(safe-area-inset-right, 0px)));
-    block-size: min(var(--imbed-panel-height, 600px), calc(100vh - var(--_size) - 3 * var(--_offset)));
-    block-size: min(var(--imbed-panel-height, 600px), calc(100dvh - var(--_size) - 3 * var(--_offset)));
+    /* As tall as fits between the button and the offset below the top safe area (a notch, a status bar). */
+    block-size: min(var(--imbed-panel-height, 600px), calc(100vh - var(--_above) - var(--_offset) - env(safe-area-inset-top, 0px)));
+    block-size: min(var(--imbed-panel-height, 600px), calc(100dvh - var(--_above) - var(--_offset) - env(safe-area-inset-top, 0px)));
     background: var(--_bg, var(--imbed-bg, #ffffff));
     border: 1px solid var(--_border, var(--imbed-border, #e5e7eb));
     border-radius: var(--_radius, var(--imbed-radius, 14px));

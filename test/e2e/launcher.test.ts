@@ -372,9 +372,9 @@ describe('the lazy launcher on a host page of another origin', () => {
     }
   });
 
-  it('keeps the button and the open panel clear of the safe area on their side, a landscape phone\'s notch', async () => {
+  it('keeps the button and the open panel clear of a landscape phone\'s safe areas: the notch on their side, the top and the bottom', async () => {
     // Chromium's emulation of a notched phone held sideways; the insets differ, so each side is told apart.
-    const INSETS = { left: 47, right: 33, bottom: 21 };
+    const INSETS = { top: 24, left: 47, right: 33, bottom: 21 };
     const insetOf = { left: INSETS.left, right: INSETS.right };
     const safeArea = async (page: Page, width: number) => {
       await page.setViewportSize({ width, height: 390 });
@@ -403,6 +403,8 @@ describe('the lazy launcher on a host page of another origin', () => {
       await page.locator(widgetButton).click();
       await page.locator('imbed-chat [part~="composer-input"]').waitFor();
       assert.equal((await gaps(page, 'imbed-chat [part~="panel"]', side))[0], corner[0], `${what}: the panel lined up with the button`);
+      const top = await page.locator('imbed-chat [part~="panel"]').evaluate((el) => el.getBoundingClientRect().top);
+      assert.equal(top, 20 + INSETS.top, `${what}: the panel 20 px below the top safe area`);
       for (const name of ['close-button', 'send-button']) {
         const box = (await page.locator(`imbed-chat [part~="${name}"]`).boundingBox())!;
         assert.ok(box.x >= INSETS.left && box.x + box.width <= 844 - INSETS.right, `${what}: the ${name} at ${box.x}..${box.x + box.width}, beside the notches`);

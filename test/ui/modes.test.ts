@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { sendKeys, setViewport } from '@web/test-runner-commands';
+import { executeServerCommand, sendKeys, setViewport } from '@web/test-runner-commands';
 import type { ImbedChat } from '../../src/ui/imbed-chat.js';
 import { badgeText } from '../../src/ui/launcher.js';
 import { forgetUnread, readOwnUnread, readUnread, unreadKey, writeUnread } from '../../src/ui/unread-record.js';
@@ -8,6 +8,32 @@ import { freshUser, hideDocument, maybePart, mountChat, mountLauncher, otherUser
 
 /** The runner's page size; every test that changes it puts it back. */
 const DEFAULT_VIEWPORT = { width: 800, height: 600 };
+
+interface Insets {
+  top?: number;
+  right?: number;
+  bottom?: number;
+  left?: number;
+}
+
+/** A phone's safe areas, the `env(safe-area-inset-*)` of the page (test/support/device-plugin.ts); `null` clears them. */
+async function setSafeArea(insets: Insets | null): Promise<void> {
+  await executeServerCommand('device', { safeArea: insets });
+}
+
+/** Makes the page a touch screen, `(pointer: coarse)`, or a mouse's again. After any `setViewport`, which undoes it. */
+async function setTouchScreen(touch: boolean): Promise<void> {
+  await executeServerCommand('device', { touch });
+  await until(() => matchMedia('(pointer: coarse)').matches === touch, 'the pointer to change');
+}
+
+/** Pretends an on-screen keyboard `height` px tall covers the page (`null`: gone), as the previous test explains. */
+async function setKeyboard(el: ImbedChat, height: number | null): Promise<void> {
+  if (height === null) delete (window.visualViewport as { height?: number }).height;
+  else Object.defineProperty(window.visualViewport!, 'height', { configurable: true, get: () => window.innerHeight - height });
+  window.visualViewport!.dispatchEvent(new Event('resize'));
+  await until(() => getComputedStyle(el).getPropertyValue('--imbed-keyboard-inset') === (height === null ? '' : `${height}px`), 'the keyboard inset');
+}
 
 function isShown(node: Element): boolean {
   const box = node.getBoundingClientRect();
@@ -270,6 +296,62 @@ describe('<imbed-chat mode="launcher">', () => {
     } finally {
       delete (window.visualViewport as { height?: number }).height;
       await setViewport(DEFAULT_VIEWPORT);
+    }
+  });
+
+  it('keeps the panel clear of the top and bottom safe areas of a landscape phone, and of all four full screen', async () => {
+    // A notched phone held sideways; each inset differs, so a wrong one shows.
+    const INSETS = { top: 24, right: 33, bottom: 21, left: 47 };
+    const el = await mountLauncher();
+    el.open();
+    await untilOnline(el);
+    try {
+      await setViewport({ width: 844, height: 390 });
+      await until(() => window.innerWidth === 844, 'the landscape viewport');
+      await setSafeArea(INSETS);
+      const button = part(el, 'launcher-button').getBoundingClientRect();
+      expect(innerHeight - button.bottom, 'the button, 20 px above the bottom safe area').to.equal(20 + INSETS.bottom);
+      const panel = part(el, 'panel').getBoundingClientRect();
+      expect(button.top - panel.bottom, 'the panel, 12 px above the button').to.equal(12);
+      expect(panel.top, 'the panel, 20 px below the top safe area').to.be.closeTo(20 + INSETS.top, 0.5);
+      // The keyboard's lift counts the bottom safe area under the button once.
+      await setKeyboard(el, 200);
+      expect(part(el, 'composer').getBoundingClientRect().bottom).to.be.within(innerHeight - 200 - 2, innerHeight - 200);
+      await setKeyboard(el, null);
+
+      const PORTRAIT = { top: 47, right: 0, bottom: 34, left: 0 };
+      await setViewport({ width: 375, height: 667 });
+      await until(() => window.innerWidth === 375, 'the narrow viewport');
+      await setSafeArea(PORTRAIT);
+      await until(() => part(el, 'panel').getAttribute('aria-modal') === 'true', 'the full-screen panel');
+      expect(part(el, 'panel-header').getBoundingClientRect().top, 'the header below the top safe area').to.equal(PORTRAIT.top);
+      expect(innerHeight - part(el, 'composer').getBoundingClientRect().bottom, 'the composer above the home indicator').to.equal(PORTRAIT.bottom);
+      await setKeyboard(el, 300);
+      expect(part(el, 'composer').getBoundingClientRect().bottom).to.be.within(innerHeight - 300 - 2, innerHeight - 300);
+    } finally {
+      await setKeyboard(el, null);
+      await setSafeArea(null);
+      await setViewport(DEFAULT_VIEWPORT);
+    }
+  });
+
+  it('lifts the composer above the keyboard by the button as drawn, when a touch screen raises a small one to 44 px', async () => {
+    const KEYBOARD = 200;
+    const el = await mountLauncher();
+    el.style.setProperty('--imbed-launcher-size', '32px');
+    el.open();
+    await untilOnline(el);
+    try {
+      await setTouchScreen(true);
+      const button = part(el, 'launcher-button').getBoundingClientRect();
+      expect([button.width, button.height], 'a touch target').to.deep.equal([44, 44]);
+      await setKeyboard(el, KEYBOARD);
+      const keyboardTop = innerHeight - KEYBOARD;
+      expect(part(el, 'composer').getBoundingClientRect().bottom, `the composer's bottom, the keyboard's top at ${keyboardTop}`).to.be.within(keyboardTop - 2, keyboardTop);
+      expect(part(el, 'panel').getBoundingClientRect().top, 'the panel, 20 px below the top, over the button as drawn').to.be.closeTo(20, 0.5);
+    } finally {
+      await setKeyboard(el, null);
+      await setTouchScreen(false);
     }
   });
 

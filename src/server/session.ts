@@ -519,7 +519,10 @@ export class Session implements Subscriber, CommitParty {
    * The message rate, repeat and filter checks of a `send`: the text to store, or null once the refusal
    * is answered (after the sends before it, so answers keep arrival order). A rate refusal holds every
    * other send of this connection until this one is sent again; a repeat or filter refusal concerns
-   * this message only.
+   * this message only. The rate comes first and counts every message judged, refused or not: else a
+   * sender could have texts judged (by a filter that may be costly) far faster than it may send them,
+   * and a spammer's refused repeats would cost it nothing. A send refused before this (its form or
+   * length, its conversation) costs no message.
    */
   private admitSend(frame: SendFrame): string | null {
     const refuse = (error: ProtocolError): null => {

@@ -136,6 +136,25 @@ describe('anti-spam and the message filter', () => {
     assert.deepEqual(alice.inbox.filter((f) => f.type === 'sent' || f.type === 'error'), [{ ...first, dup: true }]);
   });
 
+  it('counts a send refused as SPAM or by the filter towards the message rate, one refused for its form not, and asks the filter nothing over the rate', async () => {
+    let asked = 0;
+    await serve({
+      limits: { ...NO_LIMITS, messagesPerMinute: 1, messagesBurst: 3, identicalTexts: { count: 1, windowMs: 30_000 } },
+      filter: (message) => {
+        asked++;
+        return message.text.includes('heck') ? { action: 'reject', reason: 'not here' } : { action: 'allow' };
+      },
+    });
+    const alice = await session('alice');
+    const texts = ['hello', 'hello', ...Array.from({ length: 5 }, () => ['x'.repeat(4001), '   ']).flat(), 'oh heck', 'fresh'];
+    for (const text of texts) alice.send({ type: 'send', conv: 'spam-rate', cmid: newCmid(), text });
+    await alice.roundTrip();
+    const outcomes = alice.inbox.filter((f) => f.type === 'sent' || f.type === 'error').map((f) => (f.type === 'error' ? f.code : f.type));
+    // A burst of three: the stored one, the repeat and the filtered one; the ten of the wrong form took none.
+    assert.deepEqual(outcomes, ['sent', 'SPAM', ...Array.from({ length: 5 }, () => ['TEXT_TOO_LONG', 'TEXT_EMPTY']).flat(), 'REJECTED', 'RATE_LIMITED']);
+    assert.equal(asked, 2, 'the filter judged the first text and the filtered one, not the repeat nor the one over the rate');
+  });
+
   it('refuses a message the word list rejects with REJECTED and stores nothing', async () => {
     await serve({ filter: wordListFilter(['heck'], { mode: 'reject' }) });
     const alice = await session('alice');

@@ -76,7 +76,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'Too many frames on this connection or messages from this user; nothing was stored. Send the same frame again after `retryAfter` ms.',
   SPAM: 'The same text was sent too many times in a short while; it was not stored.',
   REJECTED: "The server's message filter refused the text; the message says why.",
-  TOO_MANY_CONNECTIONS: 'This user or address has too many open connections; the server closes with 4029. Reconnect after `retryAfter` ms.',
+  TOO_MANY_CONNECTIONS: 'This user or address has too many open connections, or the address had too many connections refused at `hello` lately; the server closes with 4029. Reconnect after `retryAfter` ms.',
   INTERNAL: 'The server failed to handle the frame (storage error); nothing was stored, send it again. After a failed `send` the server also closes with 1011.',
 };
 
@@ -148,7 +148,7 @@ export const CLOSE_DESCRIPTIONS: Readonly<Record<CloseCode, string>> = {
   4005: 'The `hello` frame was malformed; sending it again would fail the same way.',
   4006: "The page's origin is not in the server's origin allowlist.",
   4008: 'Used by clients: nothing arrived within the heartbeat bound, the link is presumed dead.',
-  4029: 'This user or address has too many open connections. An `error` frame with `retryAfter` comes first; reconnect no sooner.',
+  4029: 'This user or address has too many open connections, or the address had too many refused at `hello` lately. An `error` frame with `retryAfter` comes first; reconnect no sooner.',
 };
 
 /** What a client should do after a close with `code`. Unknown codes in 4000-4999 stop; anything else retries. */

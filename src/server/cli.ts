@@ -59,6 +59,10 @@ Options:
                 open connections per user (default 20; 0 = no limit)
   --connections-per-ip <n>
                 open connections per client address (default 100; 0 = no limit)
+  --refusals-per-ip <n>
+                connections of one client address that may be refused at hello
+                (bad token, no hello) per minute; past it its connections are
+                refused at once for a while (default 100; 0 = no limit)
   --max-identical <n>
                 most messages with the same text per user within 30 s; more
                 are refused as spam (default 3; 0 = no limit)
@@ -90,6 +94,7 @@ const LIMIT_FLAGS = [
   ['messages-per-minute', 'messagesPerMinute'],
   ['connections-per-user', 'connectionsPerUser'],
   ['connections-per-ip', 'connectionsPerIp'],
+  ['refusals-per-ip', 'refusalsPerIp'],
   ['max-identical', 'identicalTexts'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof LimitsConfig]>;
 
@@ -116,6 +121,7 @@ function main(): void {
         'messages-per-minute': { type: 'string' },
         'connections-per-user': { type: 'string' },
         'connections-per-ip': { type: 'string' },
+        'refusals-per-ip': { type: 'string' },
         'max-identical': { type: 'string' },
         'no-limits': { type: 'boolean', default: false },
         'trust-proxy': { type: 'boolean', default: false },

@@ -101,9 +101,9 @@ export interface ImbedServerOptions {
   /** One line per event; default console.log. */
   log?: (line: string) => void;
   /**
-   * Rate, connection and repeat limits laid over `DEFAULT_LIMITS` (see src/server/limits.ts); `0`
-   * turns one off, `NO_LIMITS` turns them all off. Each is an integer from 0 (`maxBufferedBytes` from 1);
-   * creation fails naming any other. Refusals are `RATE_LIMITED`, `SPAM` and
+   * Rate, connection, refusal and repeat limits laid over `DEFAULT_LIMITS` (see src/server/limits.ts);
+   * `0` turns one off, `NO_LIMITS` turns them all off. Each is an integer from 0 (`maxBufferedBytes`
+   * from 1); creation fails naming any other. Refusals are `RATE_LIMITED`, `SPAM` and
    * `TOO_MANY_CONNECTIONS` errors with `retryAfter` where waiting helps (docs/protocol.md).
    */
   limits?: Partial<LimitsConfig>;
@@ -296,12 +296,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   /**
    * Says once per server, at the first per-address refusal of a loopback or private address, that a
    * reverse proxy needs --trust-proxy: without it every client counts as the proxy's address, and the
-   * per-address cap becomes a cap on the whole server.
+   * per-address caps become caps on the whole server.
    */
   function warnAboutProxy(ip: string): void {
     if (proxyWarned || trustProxy || !isPrivateAddress(ip)) return;
     proxyWarned = true;
-    log(`connections from ${ip} reached the per-address limit (${ctx.limits.config.connectionsPerIp}); if this server is behind a reverse proxy, start it with --trust-proxy (trustProxy: true), else every client counts as the proxy's address`);
+    log(`connections from ${ip} reached a per-address limit (${ctx.limits.config.connectionsPerIp} open, ${ctx.limits.config.refusalsPerIp} refused a minute); if this server is behind a reverse proxy, start it with --trust-proxy (trustProxy: true), else every client counts as the proxy's address`);
   }
 
   /**
@@ -327,6 +327,14 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       return;
     }
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy);
+    // Refused here, the connection costs no session, no per-address slot and no token verification.
+    const penalty = ctx.limits.refusalWait(ip);
+    if (penalty > 0) {
+      const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many connections from this address were refused lately', null, penalty);
+      refuse(ws, CloseCode.TOO_MANY_CONNECTIONS, 'too many refused connections from this address', error);
+      warnAboutProxy(ip);
+      return;
+    }
     if (!ctx.limits.acquireIp(ip)) {
       const error = new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections from this address', null, CONNECTION_RETRY_AFTER);
       refuse(ws, CloseCode.TOO_MANY_CONNECTIONS, 'too many connections from this address', error);

@@ -1,7 +1,8 @@
 /**
  * Flood protection and anti-spam: how many frames a connection may send, how many messages a user may
- * send, how many connections a user or an address may hold, and how often the same text may repeat.
- * Pure bookkeeping over an injected clock; the session turns its verdicts into `error` frames and closes.
+ * send, how many connections a user or an address may hold, how many of an address's connections may
+ * be refused at `hello`, and how often the same text may repeat. Pure bookkeeping over an injected
+ * clock; the session turns its verdicts into `error` frames and closes.
  */
 import { createHash } from 'node:crypto';
 import { isIP, isIPv6 } from 'node:net';
@@ -28,13 +29,26 @@ export class TokenBucket {
 
   /** Takes `n` tokens and returns 0, or takes nothing and returns the ms until `n` are available. */
   take(n = 1, now: number = monotonic()): number {
+    const wait = this.waitFor(n, now);
+    if (wait === 0) this.tokens -= n;
+    return wait;
+  }
+
+  /** The ms until `n` tokens are available, 0 when they are now; takes nothing. */
+  waitFor(n = 1, now: number = monotonic()): number {
     this.refill(now);
-    if (this.tokens >= n) {
-      this.tokens -= n;
-      return 0;
-    }
+    if (this.tokens >= n) return 0;
     if (n > this.capacity || this.refillPerSecond <= 0) return Infinity;
     return Math.ceil(((n - this.tokens) / this.refillPerSecond) * 1000);
+  }
+
+  /**
+   * Takes `n` tokens even when fewer are left: the bucket goes into debt, of at most its capacity, which
+   * it refills before any token is available again.
+   */
+  spend(n = 1, now: number = monotonic()): void {
+    this.refill(now);
+    this.tokens = Math.max(this.tokens - n, -this.capacity);
   }
 
   /** Whether the bucket is full: such a bucket is the same as a new one and may be forgotten. */
@@ -63,6 +77,14 @@ export interface LimitsConfig {
   connectionsPerUser: number;
   /** Open connections per client address (see `trustProxy`). */
   connectionsPerIp: number;
+  /**
+   * Connections of one client address (counted as for `connectionsPerIp`) that may be refused at `hello`
+   * per minute, in bursts of as many: a missing, bad or expired token, a malformed `hello` or none in
+   * time, the user's connection limit, a flood before `welcome`. Past it, the address's new connections
+   * are refused at once with `TOO_MANY_CONNECTIONS` (4029) and `retryAfter`, before any token is
+   * verified, until its count is back under the limit.
+   */
+  refusalsPerIp: number;
   /** At most `count` messages with the same text per user within `windowMs`; more are refused as `SPAM`. */
   identicalTexts: { count: number; windowMs: number };
   /** A connection whose unsent output exceeds this many bytes is not reading: it is closed with 1008. */
@@ -77,7 +99,10 @@ export type FrozenLimits = Readonly<Omit<LimitsConfig, 'identicalTexts'>> & { re
  * per page, so 20/s (bursts of 40) is far above a person's use and far below a script's. Messages: 60 a
  * minute is one a second sustained, faster than anyone types; the burst of 30 lets an outbox written
  * offline go out at once. 20 connections per user covers tabs, phones and webviews; 100 per address
- * covers an office behind one NAT. Three identical texts in 30 s allows "ok", "ok", "ok" but not a bot.
+ * covers an office behind one NAT. A client is refused at `hello` about once per token that expired while
+ * it was away (it then fetches a fresh one), so 100 refusals a minute per address lets that whole office
+ * come back at once, and holds a script that loops on bad tokens to under two verifications a second.
+ * Three identical texts in 30 s allows "ok", "ok", "ok" but not a bot.
  */
 export const DEFAULT_LIMITS: FrozenLimits = Object.freeze({
   framesPerSecond: 20,
@@ -85,6 +110,7 @@ export const DEFAULT_LIMITS: FrozenLimits = Object.freeze({
   messagesBurst: 30,
   connectionsPerUser: 20,
   connectionsPerIp: 100,
+  refusalsPerIp: 100,
   identicalTexts: Object.freeze({ count: 3, windowMs: 30_000 }),
   maxBufferedBytes: 4 * 1024 * 1024,
 });
@@ -96,6 +122,7 @@ export const NO_LIMITS: FrozenLimits = Object.freeze({
   messagesBurst: 0,
   connectionsPerUser: 0,
   connectionsPerIp: 0,
+  refusalsPerIp: 0,
   identicalTexts: Object.freeze({ count: 0, windowMs: 0 }),
   maxBufferedBytes: DEFAULT_LIMITS.maxBufferedBytes,
 });
@@ -116,6 +143,7 @@ export function resolveLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig
     messagesBurst: given('messagesBurst', 0),
     connectionsPerUser: given('connectionsPerUser', 0),
     connectionsPerIp: given('connectionsPerIp', 0),
+    refusalsPerIp: given('refusalsPerIp', 0),
     identicalTexts: {
       count: counted('limits.identicalTexts.count', texts.count ?? DEFAULT_LIMITS.identicalTexts.count, 0),
       windowMs: counted('limits.identicalTexts.windowMs', texts.windowMs ?? DEFAULT_LIMITS.identicalTexts.windowMs, 0),
@@ -142,14 +170,24 @@ const SWEEP_INTERVAL = 60_000;
 export type Wait = number;
 
 /**
+ * Most addresses whose refusals are remembered. Each costs a connection that got as far as `hello`, so
+ * a flood of addresses fills this only at the rate the server takes connections; past it, the address
+ * refused longest ago is forgotten. About 250 bytes each (IPv6 keys are the longer): 2.5 MB at most.
+ */
+export const MAX_REFUSING_ADDRESSES = 10_000;
+
+/**
  * The limits state one server shares across its connections: per-user message buckets, connection
- * counts per user and per address, and recent texts per user. Memory stays bounded: entries that would
- * behave like new ones (full buckets, zero counts, texts older than the window) are dropped.
+ * counts per user and per address, refusals per address, and recent texts per user. Memory stays
+ * bounded: entries that would behave like new ones (full buckets, zero counts, texts older than the
+ * window) are dropped.
  */
 export class LimitsRegistry {
   private readonly messageBuckets = new Map<string, TokenBucket>();
   private readonly userConnections = new Map<string, number>();
   private readonly ipConnections = new Map<string, number>();
+  /** Per address (its `addressKey`), its refusals as a bucket that each one empties; the one refused longest ago first. */
+  private readonly refusals = new Map<string, TokenBucket>();
   /** Per user, the accepted messages within the identical-text window, oldest first. */
   private readonly recentTexts = new Map<string, Array<{ key: string; cmid: string; at: number }>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -202,6 +240,30 @@ export class LimitsRegistry {
   }
 
   /**
+   * Counts a connection from `ip` refused at `hello`; returns `refusalWait(ip)` after it. Every refusal
+   * counts, into debt: connections opened together all pass `refusalWait` before any is refused.
+   */
+  noteRefusal(ip: string): Wait {
+    const perMinute = this.config.refusalsPerIp;
+    if (perMinute <= 0) return 0;
+    const key = addressKey(ip);
+    const now = this.clock();
+    const bucket = this.refusals.get(key) ?? new TokenBucket(perMinute, perMinute / 60, now);
+    bucket.spend(1, now);
+    // Kept in the order of their last refusal, so that a flood of new addresses forgets the quiet ones first.
+    this.refusals.delete(key);
+    this.refusals.set(key, bucket);
+    if (this.refusals.size > MAX_REFUSING_ADDRESSES) this.refusals.delete(this.refusals.keys().next().value!);
+    return bucket.waitFor(1, now);
+  }
+
+  /** 0 when a connection from `ip` may try `hello`, else the ms until its refusals are back under the limit. */
+  refusalWait(ip: string): Wait {
+    if (this.config.refusalsPerIp <= 0) return 0;
+    return this.refusals.get(addressKey(ip))?.waitFor(1, this.clock()) ?? 0;
+  }
+
+  /**
    * Whether `text` from `user` repeats too often: true when `count` messages with the same normalised
    * text were accepted within the window. A resend of an accepted cmid is never a repeat (it is the
    * same message, answered as a dup).
@@ -230,6 +292,7 @@ export class LimitsRegistry {
   sweep(): void {
     const now = this.clock();
     for (const [user, bucket] of this.messageBuckets) if (bucket.isFull(now)) this.messageBuckets.delete(user);
+    for (const [key, bucket] of this.refusals) if (bucket.isFull(now)) this.refusals.delete(key);
     for (const user of [...this.recentTexts.keys()]) this.recent(user, now);
   }
 

@@ -210,7 +210,7 @@ export class Session implements Subscriber, CommitParty {
   checkDeadlines(now: number): void {
     if (this.state === 'closed') return;
     if (this.state === 'awaiting-hello' && now - this.openedAt >= this.ctx.helloTimeout) {
-      this.close(CloseCode.HELLO_TIMEOUT, `no hello within ${this.ctx.helloTimeout} ms`);
+      this.refuse(CloseCode.HELLO_TIMEOUT, `no hello within ${this.ctx.helloTimeout} ms`);
       return;
     }
     // A peer that vanished without a FIN (sleeping laptop, dropped NAT entry) sends nothing; its
@@ -256,6 +256,16 @@ export class Session implements Subscriber, CommitParty {
   close(code: number, reason = '', grace = this.ws.bufferedAmount > 0 ? DRAIN_GRACE : CLOSE_GRACE_MS): void {
     if (this.state !== 'closed') this.cleanup();
     if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) closeWithin(this.ws, code, reason, grace);
+  }
+
+  /**
+   * Closes a connection that gets no session for what its client sent, or did not send in time, and
+   * counts the refusal against its address (`limits.refusalsPerIp`): a client looping on refusals
+   * would otherwise have the server verify token after token as fast as it can connect.
+   */
+  private refuse(code: number, reason: string): void {
+    if (this.ctx.limits.noteRefusal(this.ip) > 0) this.ctx.log(`session ${this.id} refused; too many refused from ${this.ip} lately, its new connections are refused at once for a while`);
+    this.close(code, reason);
   }
 
   /** Drops the TCP connection without a close handshake. */
@@ -312,7 +322,7 @@ export class Session implements Subscriber, CommitParty {
         if (peek?.type === 'send' && typeof peek.ref === 'string') this.rate.settled(peek.ref);
         // A hello that cannot be parsed means this connection can never get a session.
         if (this.state === 'awaiting-hello' && peek?.type === 'hello') {
-          this.close(CloseCode.BAD_HELLO, `bad hello: ${parsed.error.message}`);
+          this.refuse(CloseCode.BAD_HELLO, `bad hello: ${parsed.error.message}`);
         }
         return;
       }
@@ -359,7 +369,8 @@ export class Session implements Subscriber, CommitParty {
     if (verdict.ok) return true;
     if (verdict.flood) {
       this.ctx.log(`session ${this.id} flooding, closing`);
-      this.close(CloseCode.POLICY_VIOLATION, 'too many frames');
+      if (this.state === 'ready') this.close(CloseCode.POLICY_VIOLATION, 'too many frames');
+      else this.refuse(CloseCode.POLICY_VIOLATION, 'too many frames');
       return false;
     }
     const peek = isBinary ? null : peekFrame(data.toString());
@@ -383,7 +394,9 @@ export class Session implements Subscriber, CommitParty {
           this.ctx.log(`session ${this.id} refused: ${result.reason}`);
           // The close code says what to do (stop, refresh, retry); the error frame says exactly why.
           this.sendError(new ProtocolError(result.error, result.reason, frame.ref ?? null));
-          this.close(result.code, result.reason);
+          // A token the server could not check now is no fault of the client's.
+          if (result.error === ErrorCode.AUTH_UNAVAILABLE) this.close(result.code, result.reason);
+          else this.refuse(result.code, result.reason);
           return;
         }
         this.expiresAt = performance.now() + (result.expiresAt - Date.now());
@@ -406,7 +419,7 @@ export class Session implements Subscriber, CommitParty {
       this.sendError(new ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS, 'too many open connections for this user', frame.ref ?? null, CONNECTION_RETRY_AFTER));
       // Dropped if it does not answer, as a socket refused before hello: it holds its per-address slot
       // meanwhile, though it counts towards no user.
-      this.close(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
+      this.refuse(CloseCode.TOO_MANY_CONNECTIONS, 'too many connections for this user');
       return;
     }
     this.holdsUserSlot = true;
@@ -455,7 +468,7 @@ export class Session implements Subscriber, CommitParty {
     this.queue ??= [];
     if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > MAX_QUEUED_BYTES) {
       this.ctx.log(`session ${this.id} sent more than ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes before welcome, closing`);
-      this.close(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
+      this.refuse(CloseCode.POLICY_VIOLATION, 'too many frames before welcome');
       return;
     }
     // Counted against the frame rate now: frames sent at an allowed pace while a JWKS fetch takes seconds

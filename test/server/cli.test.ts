@@ -64,7 +64,7 @@ describe('imbed-server CLI', () => {
   });
 
   it('exits 2 naming the flag on a limit that is not a whole number a limit can hold', async () => {
-    for (const [flag, value] of [['--frames-per-second', '-1'], ['--messages-per-minute', 'NaN'], ['--connections-per-ip', '9'.repeat(400)], ['--max-identical', '9007199254740993']]) {
+    for (const [flag, value] of [['--frames-per-second', '-1'], ['--messages-per-minute', 'NaN'], ['--connections-per-ip', '9'.repeat(400)], ['--refusals-per-ip', '-1'], ['--max-identical', '9007199254740993']]) {
       const proc = runCli([`${flag}=${value}`, '--port', '0', '--dev', '--db', `${tmp.dir}/limit.db`]);
       const started = new Promise<string>((resolve) => proc.child.stdout!.on('data', () => proc.stdout.includes('imbed server on') && resolve('started')));
       const outcome = await Promise.race([proc.exited.then(({ code }) => code), started]);

@@ -194,6 +194,7 @@ describe('handshake', () => {
         [{ messagesBurst: 2.5 }, /limits\.messagesBurst must be an integer >= 0, got 2\.5/],
         [{ connectionsPerUser: Number.POSITIVE_INFINITY }, /limits\.connectionsPerUser must be an integer >= 0, got Infinity/],
         [{ connectionsPerIp: '100' }, /limits\.connectionsPerIp must be an integer >= 0, got "100"/],
+        [{ refusalsPerIp: -1 }, /limits\.refusalsPerIp must be an integer >= 0, got -1/],
         [{ identicalTexts: { count: -1, windowMs: 30_000 } }, /limits\.identicalTexts\.count must be an integer >= 0, got -1/],
         [{ identicalTexts: { count: 3, windowMs: Number.NaN } }, /limits\.identicalTexts\.windowMs must be an integer >= 0, got NaN/],
         [{ identicalTexts: 0 }, /limits\.identicalTexts must be an object \{ count, windowMs \}, got 0/],

@@ -1,11 +1,12 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { generateKeyPair, SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { PROTOCOL } from '../../src/protocol/index.ts';
 import type { ErrorFrame, SentFrame } from '../../src/protocol/index.ts';
-import { NO_LIMITS, type ImbedServer, type LimitsConfig } from '../../src/server/index.ts';
-import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, REFUSED_SEND_HOLD, resolveLimits, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
+import { NO_LIMITS, type ImbedServer, type ImbedServerOptions, type LimitsConfig } from '../../src/server/index.ts';
+import { addressKey, BEHIND_REFUSED_WAIT, ConnectionLimits, DEFAULT_LIMITS, LimitsRegistry, MAX_REFUSING_ADDRESSES, REFUSED_SEND_HOLD, resolveLimits, TokenBucket, clientAddress, isPrivateAddress } from '../../src/server/limits.ts';
 import { MAX_FOLLOWED } from '../../src/server/session.ts';
 import { wsFrame } from './fuzz-frames.ts';
 import { frozenPeer, newCmid, openSession, startServer, tempDb, TestClient, wsUrl } from './helpers.ts';
@@ -191,6 +192,61 @@ describe('addressKey', () => {
   });
 });
 
+describe('refusals per address', () => {
+  it('refuses an address once it had refusalsPerIp refused within a minute, until it is back under the limit, per address', () => {
+    let now = 0;
+    const registry = new LimitsRegistry({ ...NO_LIMITS, refusalsPerIp: 3 }, () => now);
+    assert.equal(registry.refusalWait('203.0.113.7'), 0);
+    // Three a minute: one more may be refused every 20 s.
+    assert.deepEqual([1, 2, 3].map(() => registry.noteRefusal('203.0.113.7')), [0, 0, 20_000]);
+    assert.equal(registry.refusalWait('203.0.113.7'), 20_000);
+    assert.equal(registry.refusalWait('::ffff:203.0.113.7'), 20_000, 'the same address mapped into IPv6');
+    assert.equal(registry.refusalWait('203.0.113.8'), 0, 'another address');
+    now = 15_000;
+    assert.equal(registry.refusalWait('203.0.113.7'), 5_000);
+    now = 20_000;
+    assert.equal(registry.refusalWait('203.0.113.7'), 0);
+    registry.dispose();
+  });
+
+  it('counts every refusal of connections let in together, into a debt of at most a minute\'s refusals', () => {
+    let now = 0;
+    const registry = new LimitsRegistry({ ...NO_LIMITS, refusalsPerIp: 3 }, () => now);
+    registry.noteRefusal('2001:db8:1:2::a');
+    registry.noteRefusal('2001:db8:1:2::b');
+    assert.equal(registry.refusalWait('2001:db8:1:2::c'), 0, 'one refusal left for the /64');
+    // Two connections pass that check together, then both are refused.
+    registry.noteRefusal('2001:db8:1:2::c');
+    assert.equal(registry.noteRefusal('2001:db8:1:2::d'), 40_000, 'one in debt: 40 s until one may be refused again');
+    for (let i = 0; i < 100; i++) registry.noteRefusal('2001:db8:1:2::e');
+    assert.equal(registry.refusalWait('2001:db8:1:2::f'), 80_000, 'the debt stops at a minute\'s refusals');
+    now = 80_000;
+    assert.equal(registry.refusalWait('2001:db8:1:2::f'), 0);
+    registry.dispose();
+  });
+
+  it(`remembers at most ${MAX_REFUSING_ADDRESSES} refusing addresses, forgetting the one refused longest ago`, () => {
+    const registry = new LimitsRegistry({ ...NO_LIMITS, refusalsPerIp: 1 }, () => 0);
+    const address = (i: number) => `198.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 0; i < MAX_REFUSING_ADDRESSES; i++) registry.noteRefusal(address(i));
+    assert.ok(registry.refusalWait(address(0)) > 0 && registry.refusalWait(address(1)) > 0);
+    registry.noteRefusal(address(0));
+    // One address more than it keeps, as from a flood of addresses: the quietest is forgotten.
+    registry.noteRefusal(address(MAX_REFUSING_ADDRESSES));
+    assert.equal(registry.refusalWait(address(1)), 0, 'refused longest ago: forgotten');
+    assert.ok(registry.refusalWait(address(0)) > 0, 'refused again lately: kept');
+    assert.ok(registry.refusalWait(address(MAX_REFUSING_ADDRESSES)) > 0);
+    registry.dispose();
+  });
+
+  it('counts nothing with refusalsPerIp 0', () => {
+    const registry = new LimitsRegistry({ ...NO_LIMITS }, () => 0);
+    for (let i = 0; i < 1000; i++) assert.equal(registry.noteRefusal('203.0.113.7'), 0);
+    assert.equal(registry.refusalWait('203.0.113.7'), 0);
+    registry.dispose();
+  });
+});
+
 describe('isPrivateAddress', () => {
   it('knows loopback, private, link-local and CGNAT addresses, also mapped into IPv6', () => {
     for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.0.5', '100.64.0.1', '::1', '::ffff:127.0.0.1', '::ffff:10.0.0.2', 'fd12:3456::1', 'fe80::1']) {
@@ -232,7 +288,7 @@ describe('limits', () => {
   let server: ImbedServer | null = null;
   const sockets: Array<TestClient | WebSocket> = [];
 
-  async function serve(limits: Partial<LimitsConfig>, extra: { log?: (line: string) => void; trustProxy?: boolean } = {}): Promise<ImbedServer> {
+  async function serve(limits: Partial<LimitsConfig>, extra: Partial<ImbedServerOptions> = {}): Promise<ImbedServer> {
     tmp = tempDb();
     server = await startServer(tmp.db, { limits: { ...NO_LIMITS, ...limits }, ...extra });
     return server;
@@ -455,6 +511,130 @@ describe('limits', () => {
     assert.equal(error.code, 'TOO_MANY_CONNECTIONS');
     assert.ok(error.retryAfter! > 0);
     assert.equal((await third.closed).code, 4029);
+  });
+
+  /**
+   * Opens a socket and, once it is open and `go` was called, sends `hello` (nothing for null, each frame
+   * of an array): the error it got first, if any, and its close code. `ready` resolves once it is open
+   * (or closed before).
+   */
+  function attempt(hello: Promise<object | null> | object | null): { ready: Promise<void>; go: () => void; outcome: Promise<{ error: string | null; retryAfter?: number; close: number }> } {
+    const client = new TestClient(wsUrl(server!));
+    sockets.push(client);
+    let go = () => {};
+    const started = new Promise<void>((resolve) => (go = resolve));
+    const ready = client.opened().catch(() => {});
+    const outcome = (async () => {
+      await ready;
+      await started;
+      const frame = await hello;
+      if (frame !== null && client.ws.readyState === WebSocket.OPEN) for (const f of Array.isArray(frame) ? frame : [frame]) client.send(f);
+      const { code } = await client.closed;
+      const error = client.received.find((f) => f.type === 'error');
+      return error?.type === 'error' ? { error: error.code, retryAfter: error.retryAfter, close: code } : { error: null, close: code };
+    })();
+    return { ready, go, outcome };
+  }
+
+  /** `attempt`, sending `hello` at once. */
+  function tryHello(hello: Promise<object | null> | object | null) {
+    const a = attempt(hello);
+    a.go();
+    return a.outcome;
+  }
+
+  it('refuses an address\'s new connections at once with TOO_MANY_CONNECTIONS and 4029 once too many were refused at hello, until its wait is over', async () => {
+    await serve({ refusalsPerIp: 60 });
+    const forged = { type: 'hello', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', convs: [] };
+    const started = performance.now();
+    let verified = 0;
+    for (;;) {
+      const outcome = await tryHello(forged);
+      if (outcome.error === 'TOO_MANY_CONNECTIONS') {
+        assert.equal(outcome.close, 4029);
+        // One refusal more a second: the wait is at most that.
+        assert.ok(outcome.retryAfter! > 0 && outcome.retryAfter! <= 1000, `retryAfter ${outcome.retryAfter}`);
+        await new Promise((r) => setTimeout(r, outcome.retryAfter));
+        break;
+      }
+      assert.deepEqual(outcome, { error: 'TOKEN_INVALID', retryAfter: undefined, close: 4003 });
+      verified++;
+      assert.ok(verified <= 60 + (performance.now() - started) / 1000 + 1, `${verified} refused at hello before the address was refused at once`);
+    }
+    assert.ok(verified >= 60, `the address had ${verified} refused, not its 60`);
+    // Its wait over, the address may connect again.
+    const { welcome } = await session('alice');
+    assert.equal(welcome.user, 'alice');
+  });
+
+  it('counts a bad or expired token, a malformed hello or none in time, the user\'s connection limit and a flood before hello as refusals', async () => {
+    // One frame a second, in bursts of two: a flood is 200 refused frames on top.
+    await serve({ refusalsPerIp: 60, connectionsPerUser: 1, framesPerSecond: 1 }, { helloTimeout: 1000 });
+    await session('alice');
+    const kinds: Array<[Promise<object | null> | object | null, string | null, number]> = [
+      [{ type: 'hello', token: 'not a token', convs: [] }, 'TOKEN_MALFORMED', 4003],
+      [server!.signToken('bob', { expiresIn: -60 }).then((token) => ({ type: 'hello', token, convs: [] })), 'TOKEN_EXPIRED', 4001],
+      [{ type: 'hello', convs: [] }, 'BAD_FRAME', 4005],
+      [null, null, 4004],
+      [server!.signToken('alice').then((token) => ({ type: 'hello', token, convs: [] })), 'TOO_MANY_CONNECTIONS', 4029],
+      [Array.from({ length: 203 }, () => ({ type: 'noise' })), 'RATE_LIMITED', 1008],
+    ];
+    // Eleven of each, 66 in all, let in together before any is refused: six more than the 60 a minute,
+    // so the address is refused at once after them unless one kind went uncounted (eleven more).
+    const attempts = kinds.flatMap(([hello, error, close]) => Array.from({ length: 11 }, () => ({ ...attempt(hello), error, close })));
+    await Promise.all(attempts.map((a) => a.ready));
+    for (const a of attempts) a.go();
+    for (const a of attempts) {
+      const outcome = await a.outcome;
+      assert.deepEqual([outcome.error, outcome.close], [a.error, a.close]);
+    }
+    const next = await tryHello(server!.signToken('carol').then((token) => ({ type: 'hello', token, convs: [] })));
+    assert.equal(next.error, 'TOO_MANY_CONNECTIONS');
+    assert.equal(next.close, 4029);
+    assert.ok(next.retryAfter! > 1000, `retryAfter ${next.retryAfter}: the address is in debt`);
+  });
+
+  it('counts no connection its client closed before hello, nor a token the server could not check', async () => {
+    // A port that was just free and is closed again: fetching the key set fails at once.
+    const gone = createTcpServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise((resolve) => gone.close(resolve));
+    await serve({ refusalsPerIp: 1 }, { secret: undefined, jwksUrl: `http://127.0.0.1:${port}/jwks.json` });
+    for (let i = 0; i < 3; i++) {
+      const client = new TestClient(wsUrl(server!));
+      sockets.push(client);
+      await client.opened();
+      await client.close();
+    }
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('alice').setExpirationTime('1h').sign(privateKey);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await tryHello({ type: 'hello', token, convs: [] }), { error: 'AUTH_UNAVAILABLE', retryAfter: undefined, close: 1011 });
+    // The one refusal a minute is still there to take.
+    assert.deepEqual(await tryHello({ type: 'hello', convs: [] }), { error: 'BAD_FRAME', retryAfter: undefined, close: 4005 });
+    assert.equal((await tryHello(null)).error, 'TOO_MANY_CONNECTIONS');
+  });
+
+  it('verifies a bounded number of tokens for an address that loops on bad ones from many sockets at once', async () => {
+    await serve({ refusalsPerIp: 30 });
+    const forged = { type: 'hello', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', convs: [] };
+    const tally = new Map<string | null, number>();
+    const started = performance.now();
+    // Twenty loops that ignore every retryAfter, for two seconds.
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (performance.now() - started < 2000) {
+          const { error } = await tryHello(forged);
+          tally.set(error, (tally.get(error) ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const verified = tally.get('TOKEN_INVALID') ?? 0;
+    // 30 at once, half a one a second after, and at most the 20 sockets let in together past the limit.
+    assert.ok(verified <= 30 + 20 + Math.ceil(seconds / 2), `${verified} tokens verified in ${seconds.toFixed(1)} s (${JSON.stringify([...tally])})`);
+    assert.ok((tally.get('TOO_MANY_CONNECTIONS') ?? 0) > 0);
+    assert.deepEqual([...tally.keys()].sort(), ['TOKEN_INVALID', 'TOO_MANY_CONNECTIONS']);
   });
 
   it('drops a refused socket that never answers the close handshake', async () => {

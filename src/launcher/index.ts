@@ -86,7 +86,8 @@ function launcherCss(side: 'start' | 'end', theme: LauncherConfig['theme']): str
   const [ltr, rtl] = side === 'end' ? ['right', 'left'] : ['left', 'right'];
   const inline = (edge: string) => `inset-inline-${side}:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-${edge},0px))`;
   return `:host{all:initial;position:fixed;z-index:var(--imbed-z-index,2147483000);inset-block-end:calc(var(--imbed-launcher-offset,20px) + env(safe-area-inset-bottom,0px));${inline(ltr)}}:host(:dir(rtl)){${inline(rtl)}}
-button{position:relative;box-sizing:border-box;display:grid;place-items:center;inline-size:var(--imbed-launcher-size,56px);block-size:var(--imbed-launcher-size,56px);min-inline-size:44px;min-block-size:44px;margin:0;padding:0;border:1px solid transparent;border-radius:50%;box-shadow:0 4px 14px rgb(0 0 0/.25);cursor:pointer}
+button{position:relative;box-sizing:border-box;display:grid;place-items:center;inline-size:var(--imbed-launcher-size,56px);block-size:var(--imbed-launcher-size,56px);margin:0;padding:0;border:1px solid transparent;border-radius:50%;box-shadow:0 4px 14px rgb(0 0 0/.25);cursor:pointer}
+@media (pointer:coarse){button{min-inline-size:44px;min-block-size:44px}}
 button:focus-visible{outline:2px solid;outline-offset:2px}
 button[aria-busy=true]{cursor:progress}
 svg{inline-size:26px;block-size:26px}

@@ -89,6 +89,8 @@ interface PageOptions {
   context?: BrowserContext;
   /** Put this token in the config itself instead of a `tokenProvider` asking the host's backend. */
   token?: string;
+  /** The page's `--imbed-launcher-size`. */
+  size?: string;
 }
 
 interface Opened {
@@ -127,7 +129,7 @@ describe('the lazy launcher on a host page of another origin', () => {
     const body = `<!doctype html>
 <html lang="${q('pageLang') || 'en'}"${q('dir') ? ` dir="${q('dir')}"` : ''}><head><meta charset="utf-8"><title>A customer's page</title>
 <script${attr}>(window.Imbed ||= {}).config = Object.assign(${JSON.stringify(config)}, ${provider});</script>
-<script src="${chat.httpUrl}/imbed-launcher.js" async${attr}></script>
+<script src="${chat.httpUrl}/imbed-launcher.js" async${attr}></script>${q('size') ? `<style>:root { --imbed-launcher-size: ${q('size')}; }</style>` : ''}
 </head><body><h1>Shop</h1></body></html>`;
     const wsUrl = chat.httpUrl.replace(/^http/, 'ws');
     const headers: Record<string, string> = nonce
@@ -245,6 +247,21 @@ describe('the lazy launcher on a host page of another origin', () => {
     assert.match(focused ?? '', /launcher-button/, 'focus moved to the widget\'s button');
     const seen = await watched(page);
     assert.deepEqual([seen.clicks, seen.opens, seen.most], [0, 0, 1]);
+  });
+
+  it('draws a button smaller than 44 px as set with a mouse, at 44 px on a touch screen, and the widget takes over at that size', async () => {
+    for (const hasTouch of [false, true]) {
+      const context = await browser.newContext({ hasTouch });
+      const { page } = await open({ user: 'erin', holdIdle: true, size: '32px', context });
+      await page.locator(loaderButton).waitFor();
+      const drawn = await look(page, loaderButton);
+      const side = hasTouch ? 44 : 32;
+      assert.deepEqual([drawn.width, drawn.height], [side, side], `the drawn button ${hasTouch ? 'on a touch screen' : 'with a mouse'}`);
+      await goIdle(page);
+      await page.locator(widgetButton).waitFor();
+      assert.deepEqual(await look(page, widgetButton), drawn, "the widget's button in the same place and size");
+      await context.close();
+    }
   });
 
   it('draws the button in the dark theme\'s colours for theme "dark", and for "auto" on a dark system', async () => {

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StoreHealth } from './store.js';
 
 /** A user id a dev token may be issued for. */
 const DEV_USER = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -41,6 +42,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export interface RouteContext {
   dev: boolean;
   connections: () => number;
+  /** Whether the server can take messages; `/healthz` answers 503 with the reason when not. */
+  health: () => StoreHealth;
   signDevToken: (user: string, name?: string) => Promise<string>;
   /** Why `/dev/token` cannot sign in dev mode (the key source is not a secret); null when it can. */
   devTokensOff?: string | null;
@@ -85,8 +88,12 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
       return text(res, 400, 'bad path\n');
     }
     switch (url.pathname) {
-      case '/healthz':
-        return json(res, 200, { ok: true, connections: ctx.connections() });
+      case '/healthz': {
+        // 503 while storage fails or the server closes, so a load balancer or orchestrator stops sending
+        // clients here: they would connect, send, and be closed with 1011 "storage failure".
+        const health = ctx.health();
+        return json(res, health.ok ? 200 : 503, { ...health, connections: ctx.connections() });
+      }
       case '/dev/token':
         return devToken(url, res);
     }

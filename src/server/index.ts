@@ -19,7 +19,7 @@ import type { MessageFilter } from './filter.js';
 import { createOriginCheck, parseOriginList, type OriginCheck, type OriginPolicy } from './origins.js';
 import { Outbound } from './outbound.js';
 import { CLOSE_GRACE_MS, closeWithin, deadlineTick, Session, truncateReason, type SessionContext } from './session.js';
-import { Store } from './store.js';
+import { Store, type StoreHealth } from './store.js';
 
 export { wordListFilter, parseWordList, type MessageFilter, type FilterMessage, type FilterContext, type FilterResult, type WordListOptions } from './filter.js';
 export { DEFAULT_LIMITS, NO_LIMITS, type LimitsConfig } from './limits.js';
@@ -125,6 +125,9 @@ export interface ImbedServerOptions {
   commitInterval?: number;
 }
 
+/** What `ImbedServer.health()` says: ok, or why not. */
+export type ServerHealth = StoreHealth;
+
 export interface ImbedServer {
   /** The listening port (own mode), or the host server's port (attach mode, 0 if it is not listening). */
   readonly port: number;
@@ -138,6 +141,13 @@ export interface ImbedServer {
    * its request listener.
    */
   handleAdmin(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Whether the server can take messages: `{ ok: false, reason }` while storage is failing (another
+   * process holds the database's write lock, the disk is full...), once `close()` was called, and after.
+   * Own mode answers `GET /healthz` with it (503 when not ok); in attach mode the host's health check
+   * asks it. While storage fails, each call tries a small write, so it turns ok again once one goes through.
+   */
+  health(): ServerHealth;
   /** Closes every client socket with `code` (default 1012), keeps listening. Throws a RangeError, closing nothing, for a code a close frame may not carry. */
   dropConnections(code?: number, reason?: string): void;
   /**
@@ -407,6 +417,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
       const handler = createRequestHandler({
         dev,
         connections: () => sessions.size,
+        health,
         signDevToken: (user, name) => auth.sign(user, name === undefined ? {} : { name }),
         admin: handleAdmin,
         devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
@@ -448,6 +459,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     for (const session of sessions) session.close(code, text);
   }
 
+  function health(): ServerHealth {
+    if (closing) return { ok: false, reason: store.isOpen ? 'server closing' : 'server closed' };
+    return store.health();
+  }
+
   let closed: Promise<void> | null = null;
   async function shutdown(code: number): Promise<void> {
     closing = true;
@@ -484,6 +500,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     http: httpServer,
     signToken: (user, opts = {}) => auth.sign(user, opts),
     handleAdmin,
+    health,
     dropConnections(code = CloseCode.SERVICE_RESTART, reason) {
       checkCloseCode(code);
       closeAll(code, reason);

@@ -108,6 +108,9 @@ export interface Membership {
   member: boolean;
 }
 
+/** Whether the database takes writes now, and if not, why. */
+export type StoreHealth = { ok: true } | { ok: false; reason: string };
+
 export interface NewMessage {
   conv: string;
   cmid: string;
@@ -130,6 +133,9 @@ export class Store {
   private readonly appendAllTx: Database.Transaction<(ms: readonly NewMessage[]) => AppendResult[]>;
   /** Whether writes fail at once on another process's write lock instead of waiting `BUSY_TIMEOUT` (see `write`). */
   private failFast = false;
+  /** Why the last write failed when storage could not be written at all (`isStorageUnavailable`); null once a write gets through. */
+  private failure: string | null = null;
+  private readonly probeTx: Database.Transaction<(now: number) => void>;
   private readonly createTx: Database.Transaction<(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }) => CreateResult>;
   private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
   private readonly removeTx: Database.Transaction<(conv: string, user: string) => MemberResult>;
@@ -183,6 +189,8 @@ export class Store {
       const changed = this.stmt.removeMember.run(conv, user).changes > 0;
       return { ok: true, changed, conversation: this.conversation(conv)! };
     });
+    // A real write, committed: taking the lock alone would not find a full disk or a read-only file.
+    this.probeTx = this.db.transaction((now: number) => void this.stmt.putMeta.run('write_probe', String(now)));
   }
 
   /**
@@ -281,6 +289,25 @@ export class Store {
     return this.stmt.getMeta.get(key)!.value;
   }
 
+  /**
+   * Whether the database takes writes: not once closed, nor while storage is failing (the last write
+   * found it locked by another process past the busy timeout, the disk full, an I/O error...). While it
+   * is failing, each call tries a write of its own, so it reports the recovery even when no client is
+   * left to send. Like any write, it fails at once, without waiting, while the lock another process
+   * held past the busy timeout is still held (see `write`).
+   */
+  health(): StoreHealth {
+    if (!this.db.open) return { ok: false, reason: 'database closed' };
+    if (this.failure !== null) {
+      try {
+        this.write(this.probeTx, Date.now());
+      } catch {
+        // `write` kept why.
+      }
+    }
+    return this.failure === null ? { ok: true } : { ok: false, reason: `storage failing: ${this.failure}` };
+  }
+
   /** Whether the database is open: false once `close()` ran. */
   get isOpen(): boolean {
     return this.db.open;
@@ -303,9 +330,11 @@ export class Store {
     try {
       const result = tx.immediate(...args);
       if (this.failFast) this.waitForLock(true);
+      this.failure = null;
       return result;
     } catch (err) {
       if (!this.failFast && err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) this.waitForLock(false);
+      if (isStorageUnavailable(err)) this.failure = err instanceof Error ? err.message : String(err);
       throw err;
     }
   }
@@ -350,6 +379,7 @@ function prepare(db: Database.Database) {
     head: db.prepare<[string], { head: number }>('SELECT head FROM conversations WHERE id = ?'),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     putMetaIfAbsent: db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
+    putMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     getConversation: db.prepare<[string], { kind: ConversationKind; title: string | null; created_at: number }>(
       'SELECT kind, title, created_at FROM conversations WHERE id = ? AND kind IS NOT NULL',
     ),

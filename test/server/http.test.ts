@@ -1,12 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { extname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { jwtVerify } from 'jose';
 import type { ImbedServer } from '../../src/server/index.ts';
 import { packageRoot } from '../../src/server/http.ts';
-import { openSession, SECRET, startServer, tempDb, TestClient } from './helpers.ts';
+import { newCmid, openSession, SECRET, startServer, tempDb, TestClient } from './helpers.ts';
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away). */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -201,5 +202,55 @@ describe('HTTP routes', () => {
   it('refuses WebSocket upgrades on other paths with 404', async () => {
     const client = new TestClient(`ws://127.0.0.1:${dev.port}/other`);
     await assert.rejects(client.opened(), /404/);
+  });
+});
+
+describe('health', () => {
+  it('answers /healthz 503 with the reason while another process holds the write lock, and 200 again once it lets go', async () => {
+    const tmp = tempDb();
+    const server = await startServer(tmp.db);
+    const side = new Database(tmp.db);
+    try {
+      const { client } = await openSession(server, 'alice', [{ conv: 'c', after: 0 }]);
+      side.exec('BEGIN IMMEDIATE');
+      client.send({ type: 'send', conv: 'c', cmid: newCmid(), text: 'not stored: the database is locked' });
+      assert.deepEqual(await client.closed, { code: 1011, reason: 'storage failure' });
+
+      const failing = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      assert.equal(failing.status, 503);
+      const body = (await failing.json()) as { ok: boolean; reason: string };
+      assert.equal(body.ok, false);
+      assert.match(body.reason, /^storage failing: database is locked$/);
+      assert.deepEqual(server.health(), { ok: false, reason: body.reason });
+
+      // No client is left to send: the health check itself finds the database writable again.
+      side.exec('ROLLBACK');
+      const recovered = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      assert.equal(recovered.status, 200);
+      assert.equal(((await recovered.json()) as { ok: boolean }).ok, true);
+      assert.deepEqual(server.health(), { ok: true });
+    } finally {
+      if (side.inTransaction) side.exec('ROLLBACK');
+      side.close();
+      await server.close();
+      tmp.remove();
+    }
+  });
+
+  it('tells a host in attach mode, through health(), that the server is ok, then that it is closed', async () => {
+    const tmp = tempDb();
+    const http = createServer();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const imbed = await startServer(tmp.db, { server: http });
+      assert.deepEqual(imbed.health(), { ok: true });
+      const closed = imbed.close();
+      assert.deepEqual(imbed.health(), { ok: false, reason: 'server closing' });
+      await closed;
+      assert.deepEqual(imbed.health(), { ok: false, reason: 'server closed' });
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
+      tmp.remove();
+    }
   });
 });

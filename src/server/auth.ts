@@ -315,6 +315,12 @@ export function resolveAuthConfig(options: AuthOptions, dev: boolean, store: Sto
     }
     source = { secret: store.metaOrInit('dev_secret', () => randomBytes(32).toString('base64url')), publicKey: undefined, jwksUrl: undefined };
   }
+  // The key is the secret's UTF-8 bytes as given: a newline kept from a secret file would make a key
+  // the backend does not sign with, and every token would be refused as TOKEN_INVALID.
+  if (source.secret !== undefined && /^\s|\s$/.test(source.secret)) {
+    const name = source === fromOptions ? 'the secret option' : 'IMBED_SECRET';
+    throw new Error(`imbed: the token secret (${name}) starts or ends with white space (a newline from a secret file?): it is used as given, so tokens signed with the secret without it would all be refused; remove the white space`);
+  }
   const config: AuthConfig = {};
   if (source.secret !== undefined) config.secret = source.secret;
   if (source.publicKey !== undefined) config.publicKey = source.publicKey;

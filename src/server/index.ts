@@ -60,7 +60,8 @@ export interface ImbedServerOptions {
    * HS256 secret shared with the backend that signs tokens. The token key source is exactly one of
    * `secret`, `publicKey` and `jwksUrl`; when none is given, the one of the environment applies
    * (`IMBED_SECRET`, `IMBED_PUBLIC_KEY`, `IMBED_JWKS_URL`), else (dev) a generated secret, else creation
-   * fails. See docs/auth.md.
+   * fails. The key is the secret's UTF-8 bytes as given (not base64-decoded); one that starts or ends
+   * with white space is refused. See docs/auth.md.
    */
   secret?: string;
   /** PEM text of the public key (SPKI) for RS256/PS256, ES256/ES384 or EdDSA tokens; else `IMBED_PUBLIC_KEY`. */

@@ -508,6 +508,21 @@ describe('auth configuration', () => {
     }
   });
 
+  it('refuses to start with a token secret that starts or ends with white space, from the options or IMBED_SECRET', async () => {
+    const tmp = tempDb();
+    const saved = { ...process.env };
+    try {
+      for (const secret of [`${SECRET}\n`, ` ${SECRET}`, `${SECRET}\t`]) {
+        await assert.rejects(startServer(tmp.db, { secret }), /the token secret \(the secret option\) starts or ends with white space/, JSON.stringify(secret));
+      }
+      process.env.IMBED_SECRET = `${SECRET}\r\n`;
+      await assert.rejects(startServer(tmp.db, { secret: undefined }), /the token secret \(IMBED_SECRET\) starts or ends with white space/);
+    } finally {
+      process.env = saved;
+      tmp.remove();
+    }
+  });
+
   it('refuses to start with two key sources', async () => {
     const tmp = tempDb();
     const { pem } = await keyPair('ES256');

@@ -292,6 +292,28 @@ export function authWarnings(config: AuthConfig): string[] {
 /** The key-source options of `ImbedServerOptions`. */
 export type AuthOptions = Pick<ImbedServerOptions, 'secret' | 'publicKey' | 'jwksUrl' | 'audience' | 'issuer'>;
 
+/** The environment's key-source variables, by the option that hides them. */
+const KEY_VARIABLES = [
+  ['secret', 'IMBED_SECRET', 'the secret option'],
+  ['publicKey', 'IMBED_PUBLIC_KEY', 'the public key given (publicKey, --public-key-file)'],
+  ['jwksUrl', 'IMBED_JWKS_URL', 'the JWKS URL given (jwksUrl, --jwks-url)'],
+] as const;
+
+/**
+ * The warning, naming them, when a key source in the options hides key-source variables set in the
+ * environment (`--public-key-file` while `IMBED_SECRET` is still set): whoever reads the environment
+ * would take the wrong key for the one in use. Else null. A variable holding the value the options give
+ * (`secret: process.env.IMBED_SECRET`) is in use, not ignored.
+ */
+export function ignoredKeyVariables(options: AuthOptions, env: NodeJS.ProcessEnv = process.env): string | null {
+  const used = KEY_VARIABLES.find(([option]) => options[option]);
+  if (!used) return null;
+  const ignored = KEY_VARIABLES.filter(([option, variable]) => env[variable] && env[variable] !== options[option]).map(([, variable]) => variable);
+  if (ignored.length === 0) return null;
+  const names = ignored.join(' and ');
+  return `${names} ${ignored.length > 1 ? 'are' : 'is'} set but ignored: ${used[2]} is the token key source; unset ${names} so no one takes ${ignored.length > 1 ? 'them' : 'it'} for the key in use`;
+}
+
 /**
  * The verification config: the options' key source, else the environment's (`IMBED_SECRET`,
  * `IMBED_PUBLIC_KEY` with PEM text, `IMBED_JWKS_URL`), else (dev only) a random HS256 secret kept in the

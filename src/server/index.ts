@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, PROTOCOL, ProtocolError, errorFrame } from '../protocol/index.js';
 import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
-import { Auth, authWarnings, resolveAuthConfig, weakSecret } from './auth.js';
+import { Auth, authWarnings, ignoredKeyVariables, resolveAuthConfig, weakSecret } from './auth.js';
 import { GroupCommit } from './commits.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
@@ -232,6 +232,8 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
   try {
     const config = resolveAuthConfig(options, dev, store);
     auth = new Auth(config);
+    const ignored = ignoredKeyVariables(options);
+    if (ignored) log(`warning: ${ignored}`);
     for (const warning of authWarnings(config)) log(`warning: ${warning}`);
   } catch (err) {
     store.close();

@@ -523,6 +523,32 @@ describe('auth configuration', () => {
     }
   });
 
+  it('warns at start, naming it, of a key-source variable of the environment that a key source in the options hides', async () => {
+    const tmp = tempDb();
+    const pair = await keyPair('ES256');
+    const saved = { ...process.env };
+    process.env.IMBED_SECRET = 'a-secret-in-the-environment-of-32-bytes-or-more';
+    const warnings = async (options: Parameters<typeof startServer>[1]) => {
+      const lines: string[] = [];
+      const server = await startServer(tmp.db, { audience: 'imbed', ...options, log: (line) => lines.push(line) });
+      await server.close();
+      return lines.filter((line) => line.startsWith('warning:'));
+    };
+    try {
+      assert.deepEqual(await warnings({ secret: undefined, publicKey: pair.pem }), [
+        'warning: IMBED_SECRET is set but ignored: the public key given (publicKey, --public-key-file) is the token key source; unset IMBED_SECRET so no one takes it for the key in use',
+      ]);
+      assert.deepEqual(await warnings({ secret: process.env.IMBED_SECRET }), [], 'the variable is the key in use');
+      process.env.IMBED_JWKS_URL = 'https://id.example.com/jwks.json';
+      const [both, ...rest] = await warnings({ secret: SECRET });
+      assert.match(both!, /^warning: IMBED_SECRET and IMBED_JWKS_URL are set but ignored: the secret option is the token key source/);
+      assert.deepEqual(rest, []);
+    } finally {
+      process.env = saved;
+      tmp.remove();
+    }
+  });
+
   it('refuses to start with two key sources', async () => {
     const tmp = tempDb();
     const { pem } = await keyPair('ES256');

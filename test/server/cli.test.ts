@@ -160,12 +160,13 @@ describe('imbed-server CLI', () => {
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
   });
 
-  it('verifies with --public-key-file and --audience instead of IMBED_SECRET', async () => {
+  it('verifies with --public-key-file and --audience instead of IMBED_SECRET, warning that IMBED_SECRET is ignored', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const pem = `${tmp.dir}/imbed-pub.pem`;
     writeFileSync(pem, await exportSPKI(publicKey));
-    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/e.db`, '--public-key-file', pem, '--audience', 'imbed']);
+    const proc = runCli(['--port', '0', '--db', `${tmp.dir}/e.db`, '--public-key-file', pem, '--audience', 'imbed'], { IMBED_SECRET: SECRET });
     const port = await cliPort(proc);
+    assert.match(proc.stdout, /warning: IMBED_SECRET is set but ignored: the public key given \(publicKey, --public-key-file\) is the token key source/);
     const token = (aud: string) =>
       new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('alice').setAudience(aud).setExpirationTime('1h').sign(privateKey);
     const ok = new TestClient(`ws://127.0.0.1:${port}/ws`);
@@ -177,6 +178,10 @@ describe('imbed-server CLI', () => {
     wrongAudience.send({ type: 'hello', token: await token('another-app'), convs: [] });
     assert.equal((await wrongAudience.next('error')).code, 'TOKEN_CLAIMS');
     assert.equal((await wrongAudience.closed).code, 4003);
+    const secretSigned = new TestClient(`ws://127.0.0.1:${port}/ws`);
+    await secretSigned.opened();
+    secretSigned.send({ type: 'hello', token: await signTestToken('alice'), convs: [] });
+    assert.equal((await secretSigned.next('error')).code, 'TOKEN_INVALID');
     await ok.close();
     proc.child.kill('SIGTERM');
     assert.deepEqual(await proc.exited, { code: 0, signal: null });

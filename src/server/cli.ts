@@ -4,6 +4,7 @@
  * SIGUSR2 (nodemon's restart signal; clients see 1012 and reconnect with a spread-out delay). A second
  * SIGTERM/SIGINT exits without waiting for clients.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -231,15 +232,42 @@ function main(): void {
     console.error('imbed-server: --tls-cert and --tls-key go together');
     process.exit(2);
   }
-  if (values['tls-cert'] !== undefined && values['tls-key'] !== undefined) {
-    try {
-      options.tls = { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) };
-    } catch (err) {
-      console.error(`imbed-server: cannot read the TLS files: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    }
-  }
+  if (values['tls-cert'] !== undefined && values['tls-key'] !== undefined) options.tls = readTls(values['tls-cert'], values['tls-key']);
   void start(options);
+}
+
+/**
+ * The certificate chain and private key of these files, or an exit naming the file at fault: Node's own
+ * error for either ("PEM routines::no start line") says neither which file it read nor that the two may
+ * be swapped.
+ */
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const fail = (message: string): never => {
+    console.error(`imbed-server: ${message}`);
+    process.exit(1);
+  };
+  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  let cert: Buffer, key: Buffer;
+  try {
+    cert = readFileSync(certFile);
+    key = readFileSync(keyFile);
+  } catch (err) {
+    return fail(`cannot read the TLS files: ${why(err)}`);
+  }
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (err) {
+    return fail(`--tls-cert ${certFile} is not a PEM certificate (${why(err)}); --tls-cert takes the certificate chain, --tls-key the private key`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    return fail(`--tls-key ${keyFile} is not a PEM private key (${why(err)}); --tls-cert takes the certificate chain, --tls-key the private key`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) fail(`--tls-key ${keyFile} is not the private key of the certificate in --tls-cert ${certFile}`);
+  return { cert, key };
 }
 
 async function start(options: ImbedServerOptions): Promise<void> {

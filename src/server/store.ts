@@ -143,19 +143,21 @@ export class Store {
   /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Sqlite(file);
-    // WAL lets readers run during a write; synchronous=FULL fsyncs the WAL on every commit, so a
-    // message acked with `sent` survives kill -9 and power loss (NORMAL would only survive kill -9).
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    // Another process (a second server, a backup tool) may hold the write lock for a moment.
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT}`);
+    let db: Database.Database | undefined;
     try {
-      migrate(this.db);
+      db = new Sqlite(file);
+      // WAL lets readers run during a write; synchronous=FULL fsyncs the WAL on every commit, so a
+      // message acked with `sent` survives kill -9 and power loss (NORMAL would only survive kill -9).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      // Another process (a second server, a backup tool) may hold the write lock for a moment.
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT}`);
+      migrate(db);
     } catch (err) {
-      this.db.close();
-      throw err;
+      db?.close();
+      throw openError(file, err);
     }
+    this.db = db;
 
     this.stmt = prepare(this.db);
 
@@ -343,6 +345,24 @@ export class Store {
     this.failFast = !wait;
     this.db.pragma(`busy_timeout = ${wait ? BUSY_TIMEOUT : 0}`);
   }
+}
+
+/**
+ * What opening `file` failed with, saying what to fix where SQLite's words do not: they name neither the
+ * file nor the cause.
+ */
+function openError(file: string, err: unknown): unknown {
+  if (!(err instanceof Sqlite.SqliteError)) return err;
+  if (err.code.startsWith('SQLITE_CANTOPEN')) {
+    return new Error(`imbed: cannot open the database ${file} (${err.message}): it must be a file, or not exist yet, in a folder this process may write`, { cause: err });
+  }
+  if (err.code.startsWith('SQLITE_NOTADB')) {
+    return new Error(`imbed: ${file} is not an SQLite database (${err.message}): point db (--db) at the imbed database, or at a file that does not exist yet`, { cause: err });
+  }
+  if (err.code.startsWith('SQLITE_BUSY')) {
+    return new Error(`imbed: the database ${file} is locked (${err.message}): another process holds it (a second imbed server, a sqlite3 shell left in a transaction?), and only one imbed server may use a database`, { cause: err });
+  }
+  return err;
 }
 
 /**

@@ -1,6 +1,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { cliPort, frozenPeer, runCli, SECRET, tempDb, TestClient, signTestToken } from './helpers.ts';
 
@@ -35,6 +38,52 @@ describe('imbed-server CLI', () => {
       proc.child.kill('SIGKILL');
       assert.equal(outcome, 2, JSON.stringify(args));
       assert.match(proc.stderr, args[0].startsWith('--db') ? /--db must name a database file/ : /--host must be an address/, JSON.stringify(args));
+    }
+  });
+
+  it('exits 1 naming the database file when --db is a directory, not a database, or locked by another process', async () => {
+    const folder = `${tmp.dir}/a-folder.db`;
+    mkdirSync(folder);
+    const text = `${tmp.dir}/notes.txt`;
+    writeFileSync(text, 'not a database\n');
+    for (const [db, message] of [
+      [folder, /cannot open the database .*a-folder\.db \(unable to open database file\): it must be a file/],
+      [text, /notes\.txt is not an SQLite database \(file is not a database\)/],
+    ] as const) {
+      const proc = runCli(['--port', '0', '--dev', '--db', db]);
+      assert.equal((await proc.exited).code, 1, db);
+      assert.match(proc.stderr, message, db);
+    }
+
+    const locked = `${tmp.dir}/locked.db`;
+    const holder = new Database(locked);
+    holder.pragma('journal_mode = WAL');
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const proc = runCli(['--port', '0', '--dev', '--db', locked]);
+      assert.equal((await proc.exited).code, 1);
+      assert.match(proc.stderr, /the database .*locked\.db is locked \(database is locked\): another process holds it .*only one imbed server may use a database/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+
+  it('exits 1 naming the file when --tls-cert and --tls-key are swapped, not PEM, or do not belong together', async () => {
+    const cert = fileURLToPath(new URL('./fixtures/localhost-cert.pem', import.meta.url));
+    const key = fileURLToPath(new URL('./fixtures/localhost-key.pem', import.meta.url));
+    const junk = `${tmp.dir}/junk.pem`;
+    writeFileSync(junk, 'not PEM\n');
+    const otherKey = `${tmp.dir}/other-key.pem`;
+    writeFileSync(otherKey, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    for (const [certFile, keyFile, message] of [
+      [key, cert, /--tls-cert .*localhost-key\.pem is not a PEM certificate \(.*\); --tls-cert takes the certificate chain, --tls-key the private key/],
+      [cert, junk, /--tls-key .*junk\.pem is not a PEM private key/],
+      [cert, otherKey, /--tls-key .*other-key\.pem is not the private key of the certificate in --tls-cert .*localhost-cert\.pem/],
+    ] as const) {
+      const proc = runCli(['--port', '0', '--dev', '--db', `${tmp.dir}/tls.db`, '--tls-cert', certFile, '--tls-key', keyFile]);
+      assert.equal((await proc.exited).code, 1, keyFile);
+      assert.match(proc.stderr, message, keyFile);
     }
   });
 

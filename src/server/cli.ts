@@ -7,11 +7,14 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloseCode } from '../protocol/index.js';
 import { isAccessMode } from './access.js';
 import { createImbedServer, DEFAULT_LIMITS, NO_LIMITS, parseWordList, wordListFilter, type ImbedServerOptions, type LimitsConfig } from './index.js';
+import { packageRoot } from './http.js';
 import { parseOriginList } from './origins.js';
+import { SCHEMA_VERSION } from './store.js';
 
 const USAGE = `Usage: imbed-server [--port 8787] [--host 127.0.0.1] [--db ./data/imbed.db] [--dev]
 
@@ -74,6 +77,7 @@ Options:
                 refuse messages containing a word of this file (one per line,
                 # starts a comment); whole words, any case
   --mask-words  with --block-words: replace those words' letters with * instead
+  --version     print the version of imbed and exit
   -h, --help    show this help
 
 Environment:
@@ -88,6 +92,11 @@ Environment:
                 bearer secret of the admin API at /admin/v1/ (off without it;
                 an environment variable only, so it never shows in ps)
 `;
+
+/** The version of the imbed package this server is, from its package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Flags that set one limit each, and the limit they set. */
 const LIMIT_FLAGS = [
@@ -128,6 +137,7 @@ function main(): void {
         'trust-proxy': { type: 'boolean', default: false },
         'block-words': { type: 'string' },
         'mask-words': { type: 'boolean', default: false },
+        version: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -139,6 +149,10 @@ function main(): void {
   }
   if (values.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   const port = Number(values.port);
@@ -281,7 +295,8 @@ async function start(options: ImbedServerOptions): Promise<void> {
   }
   // The actual port, so `--port 0` tells its caller where to connect.
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  console.log(`imbed server on ${options.tls ? 'https' : 'http'}://${shownHost}:${server.port} (ws path /ws)${dev ? ', dev mode' : ''}`);
+  // The version and schema, so a log tells which server ran on which database (docs/deploy.md, Upgrading).
+  console.log(`imbed server on ${options.tls ? 'https' : 'http'}://${shownHost}:${server.port} (ws path /ws), version ${packageVersion()}, database schema ${SCHEMA_VERSION}${dev ? ', dev mode' : ''}`);
 
   let stopping = false;
   /**

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
@@ -16,6 +16,13 @@ describe('imbed-server CLI', () => {
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
     assert.match(proc.stdout, /Usage: imbed-server/);
     assert.match(proc.stdout, /IMBED_SECRET/);
+  });
+
+  it('prints the version of the package for --version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const proc = runCli(['--version']);
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    assert.equal(proc.stdout, `${version}\n`);
   });
 
   it('exits 2 with a message on an unknown flag', async () => {
@@ -167,10 +174,15 @@ describe('imbed-server CLI', () => {
     assert.match(proc.stderr, /IMBED_SECRET/);
   });
 
-  it('prints the actual port for --port 0 and closes clients with 1001 on SIGTERM, exiting 0', async () => {
+  it('prints the actual port, the version and the database schema as it starts, and closes clients with 1001 on SIGTERM, exiting 0', async () => {
     const proc = runCli(['--port', '0', '--db', `${tmp.dir}/c.db`, '--dev'], { IMBED_SECRET: SECRET });
     const port = await cliPort(proc);
-    assert.match(proc.stdout, new RegExp(`^imbed server on http://127\\.0\\.0\\.1:${port} \\(ws path /ws\\), dev mode$`, 'm'));
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const db = new Database(`${tmp.dir}/c.db`, { readonly: true });
+    const schema = db.pragma('user_version', { simple: true }) as number;
+    db.close();
+    const line = `imbed server on http://127.0.0.1:${port} (ws path /ws), version ${version}, database schema ${schema}, dev mode`;
+    assert.ok(proc.stdout.split('\n').includes(line), proc.stdout);
     const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
     await client.opened();
     client.send({ type: 'hello', token: await signTestToken('alice'), convs: [] });

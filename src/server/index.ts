@@ -46,9 +46,9 @@ export interface ImbedServerOptions {
    * Web pages allowed to open a WebSocket, by origin: `'*'` for any, or a list of origins
    * (`https://app.example`), subdomain patterns (`https://*.shop.example`) and `'null'` (opaque origins:
    * file pages, but also every sandboxed iframe on the web, so list it only for a WebView that needs
-   * it). Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise none. Pages served
-   * from the server's own host and clients that send no `Origin` (not browsers) always pass. A refused
-   * page's socket is closed with 4006.
+   * it). Else `IMBED_ORIGINS` (comma-separated). Default: any in dev mode; otherwise no page of another
+   * host. Pages served from the server's own host and clients that send no `Origin` (not browsers)
+   * always pass, whatever the list. A refused page's socket is closed with 4006.
    */
   origins?: OriginPolicy;
   /**

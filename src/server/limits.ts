@@ -79,10 +79,10 @@ export interface LimitsConfig {
   connectionsPerIp: number;
   /**
    * Connections of one client address (counted as for `connectionsPerIp`) that may be refused at `hello`
-   * per minute, in bursts of as many: a missing, bad or expired token, a malformed `hello` or none in
-   * time, the user's connection limit, a flood before `welcome`. Past it, the address's new connections
+   * per minute, in bursts of as many: a missing or bad token (not an expired one), a malformed `hello` or
+   * none in time, the user's connection limit, a flood before `welcome`. Past it, the address's new connections
    * are refused at once with `TOO_MANY_CONNECTIONS` (4029) and `retryAfter`, before any token is
-   * verified, until its count is back under the limit.
+   * verified, until its count is back under the limit. Unless given, 0 (off) where `connectionsPerIp` is 0.
    */
   refusalsPerIp: number;
   /** At most `count` messages with the same text per user within `windowMs`; more are refused as `SPAM`. */
@@ -99,9 +99,9 @@ export type FrozenLimits = Readonly<Omit<LimitsConfig, 'identicalTexts'>> & { re
  * per page, so 20/s (bursts of 40) is far above a person's use and far below a script's. Messages: 60 a
  * minute is one a second sustained, faster than anyone types; the burst of 30 lets an outbox written
  * offline go out at once. 20 connections per user covers tabs, phones and webviews; 100 per address
- * covers an office behind one NAT. A client is refused at `hello` about once per token that expired while
- * it was away (it then fetches a fresh one), so 100 refusals a minute per address lets that whole office
- * come back at once, and holds a script that loops on bad tokens to under two verifications a second.
+ * covers an office behind one NAT. An honest client is refused at `hello` rarely (an expired token, which
+ * does not count, is the common case), so 100 refusals a minute per address holds a script that loops on
+ * bad tokens to under two verifications a second without touching that office.
  * Three identical texts in 30 s allows "ok", "ok", "ok" but not a bot.
  */
 export const DEFAULT_LIMITS: FrozenLimits = Object.freeze({
@@ -143,7 +143,9 @@ export function resolveLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig
     messagesBurst: given('messagesBurst', 0),
     connectionsPerUser: given('connectionsPerUser', 0),
     connectionsPerIp: given('connectionsPerIp', 0),
-    refusalsPerIp: given('refusalsPerIp', 0),
+    // Off by default where the per-address cap is off: an operator who turned that off has clients that
+    // share an address (a proxy without trustProxy, a carrier's NAT), which one refusing client would lock out.
+    refusalsPerIp: partial.refusalsPerIp === undefined && partial.connectionsPerIp === 0 ? 0 : given('refusalsPerIp', 0),
     identicalTexts: {
       count: counted('limits.identicalTexts.count', texts.count ?? DEFAULT_LIMITS.identicalTexts.count, 0),
       windowMs: counted('limits.identicalTexts.windowMs', texts.windowMs ?? DEFAULT_LIMITS.identicalTexts.windowMs, 0),

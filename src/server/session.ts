@@ -394,8 +394,10 @@ export class Session implements Subscriber, CommitParty {
           this.ctx.log(`session ${this.id} refused: ${result.reason}`);
           // The close code says what to do (stop, refresh, retry); the error frame says exactly why.
           this.sendError(new ProtocolError(result.error, result.reason, frame.ref ?? null));
-          // A token the server could not check now is no fault of the client's.
-          if (result.error === ErrorCode.AUTH_UNAVAILABLE) this.close(result.code, result.reason);
+          // A token the server could not check now is no fault of the client's; nor is one that expired while
+          // its client was away: its signature held, and after an outage every client of an address comes
+          // back with one at once (it then fetches a fresh token).
+          if (result.error === ErrorCode.AUTH_UNAVAILABLE || result.error === ErrorCode.TOKEN_EXPIRED) this.close(result.code, result.reason);
           else this.refuse(result.code, result.reason);
           return;
         }

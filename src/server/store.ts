@@ -135,6 +135,8 @@ export class Store {
   private failFast = false;
   /** Why the last write failed when storage could not be written at all (`isStorageUnavailable`); null once a write gets through. */
   private failure: string | null = null;
+  /** When `health()` last tried a write of its own (`performance.now()`). */
+  private probedAt = -Infinity;
   private readonly probeTx: Database.Transaction<(now: number) => void>;
   private readonly createTx: Database.Transaction<(c: { id: string; kind: ConversationKind; title: string | null; members: readonly string[]; now: number }) => CreateResult>;
   private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
@@ -294,13 +296,15 @@ export class Store {
   /**
    * Whether the database takes writes: not once closed, nor while storage is failing (the last write
    * found it locked by another process past the busy timeout, the disk full, an I/O error...). While it
-   * is failing, each call tries a write of its own, so it reports the recovery even when no client is
+   * is failing, a call tries a write of its own (one a second at most), so it reports the recovery even when no client is
    * left to send. Like any write, it fails at once, without waiting, while the lock another process
    * held past the busy timeout is still held (see `write`).
    */
   health(): StoreHealth {
     if (!this.db.open) return { ok: false, reason: 'database closed' };
-    if (this.failure !== null) {
+    // One probe a second at most: a probe that meets the lock may wait the busy timeout, holding the event loop.
+    if (this.failure !== null && performance.now() - this.probedAt >= 1000) {
+      this.probedAt = performance.now();
       try {
         this.write(this.probeTx, Date.now());
       } catch {

@@ -567,19 +567,19 @@ describe('limits', () => {
     assert.equal(welcome.user, 'alice');
   });
 
-  it('counts a bad or expired token, a malformed hello or none in time, the user\'s connection limit and a flood before hello as refusals', async () => {
-    // One frame a second, in bursts of two: a flood is 200 refused frames on top.
-    await serve({ refusalsPerIp: 60, connectionsPerUser: 1, framesPerSecond: 1 }, { helloTimeout: 1000 });
+  it('counts a bad token, a malformed hello or none in time, the user\'s connection limit and a flood before hello as refusals', async () => {
+    // One frame a second, in bursts of two: a flood is 200 refused frames on top. Every socket opens
+    // before any says hello: the hello timeout leaves them time to.
+    await serve({ refusalsPerIp: 50, connectionsPerUser: 1, framesPerSecond: 1 }, { helloTimeout: 3000 });
     await session('alice');
     const kinds: Array<[Promise<object | null> | object | null, string | null, number]> = [
       [{ type: 'hello', token: 'not a token', convs: [] }, 'TOKEN_MALFORMED', 4003],
-      [server!.signToken('bob', { expiresIn: -60 }).then((token) => ({ type: 'hello', token, convs: [] })), 'TOKEN_EXPIRED', 4001],
       [{ type: 'hello', convs: [] }, 'BAD_FRAME', 4005],
       [null, null, 4004],
       [server!.signToken('alice').then((token) => ({ type: 'hello', token, convs: [] })), 'TOO_MANY_CONNECTIONS', 4029],
       [Array.from({ length: 203 }, () => ({ type: 'noise' })), 'RATE_LIMITED', 1008],
     ];
-    // Eleven of each, 66 in all, let in together before any is refused: six more than the 60 a minute,
+    // Eleven of each, 55 in all, let in together before any is refused: five more than the 50 a minute,
     // so the address is refused at once after them unless one kind went uncounted (eleven more).
     const attempts = kinds.flatMap(([hello, error, close]) => Array.from({ length: 11 }, () => ({ ...attempt(hello), error, close })));
     await Promise.all(attempts.map((a) => a.ready));
@@ -613,6 +613,21 @@ describe('limits', () => {
     // The one refusal a minute is still there to take.
     assert.deepEqual(await tryHello({ type: 'hello', convs: [] }), { error: 'BAD_FRAME', retryAfter: undefined, close: 4005 });
     assert.equal((await tryHello(null)).error, 'TOO_MANY_CONNECTIONS');
+  });
+
+  it('counts no token that expired: after an outage every client of an address comes back with one', async () => {
+    await serve({ refusalsPerIp: 1 });
+    const expired = () => server!.signToken('bob', { expiresIn: -60 }).then((token) => ({ type: 'hello', token, convs: [] }));
+    for (let i = 0; i < 3; i++) assert.deepEqual(await tryHello(expired()), { error: 'TOKEN_EXPIRED', retryAfter: undefined, close: 4001 });
+    // The one refusal a minute is still there to take.
+    assert.deepEqual(await tryHello({ type: 'hello', convs: [] }), { error: 'BAD_FRAME', retryAfter: undefined, close: 4005 });
+    assert.equal((await tryHello(null)).error, 'TOO_MANY_CONNECTIONS');
+  });
+
+  it('is off by default where the per-address connection cap is off, and on when given', () => {
+    assert.equal(resolveLimits({ connectionsPerIp: 0 }).refusalsPerIp, 0);
+    assert.equal(resolveLimits({ connectionsPerIp: 0, refusalsPerIp: 7 }).refusalsPerIp, 7);
+    assert.equal(resolveLimits({}).refusalsPerIp, DEFAULT_LIMITS.refusalsPerIp);
   });
 
   it('verifies a bounded number of tokens for an address that loops on bad ones from many sockets at once', async () => {

@@ -68,6 +68,13 @@ describe('the server URL', () => {
     expect(socketUrl('/chat/ws?x=1')).to.equal(`${ws}//${page.host}/chat/ws?x=1`);
     expect(socketUrl('//chat.example.com/ws')).to.equal(`${ws}//chat.example.com/ws`);
     expect(socketUrl('./ws')).to.equal(new URL('./ws', page).href.replace(/^http/, 'ws'));
+    // Against the document's base address, as the browser reads a WebSocket's.
+    const base = document.head.appendChild(Object.assign(document.createElement('base'), { href: 'https://chat.example.com/app/' }));
+    try {
+      expect(socketUrl('./ws')).to.equal('wss://chat.example.com/app/ws');
+    } finally {
+      base.remove();
+    }
     // A host without a scheme stays an error rather than a path on the page's origin.
     expect(() => socketUrl('chat.example.com/ws')).to.throw(TypeError);
     // The database is named after the server's host, so a same-origin chat keeps its own.

@@ -18,10 +18,11 @@
   const rangeOf = (db, conv) => ({ cursor: 0, floor: 1, ...db.ranges[conv] });
   const sorted = (db, conv) => Object.values(db.messages[conv] || {}).sort((a, b) => a.seq - b.seq);
 
-  // The held range once a backward page is stored (src/client/store.ts, extendDown).
+  // The held range once a backward page is stored (src/client/store.ts, extendDown); an empty page down
+  // to the first message while nothing is held marks the conversation known (it is empty).
   function extendDown(range, msgs, more) {
     const first = msgs[0];
-    if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1 };
+    if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1, known: true };
     const last = msgs[msgs.length - 1];
     const floor = more ? first.seq : 1;
     if (range.cursor === 0) return { cursor: last.seq, floor };

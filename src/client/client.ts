@@ -778,8 +778,9 @@ export class ImbedClient extends ImbedEventTarget {
       },
       refreshAll: () => {
         for (const conv of this.#conversations) {
-          // A copy that holds nothing of it yet reads back history, stored before this tab heard of it.
-          if (!this.#mirror.cursor(conv)) this.#history.set(conv, Infinity);
+          // A copy that holds nothing of it yet, and never did, reads back history, stored before this tab
+          // heard of it. One that held it empty reads back news, as the leader stored it.
+          if (!this.#mirror.isKnown(conv)) this.#history.set(conv, Infinity);
           this.#markStale(conv);
         }
       },

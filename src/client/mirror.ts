@@ -16,6 +16,8 @@ interface ConversationCopy {
   low: number;
   /** Lowest seq of the store's held range: below `low` down to it, older messages are read from the store. */
   floor: number;
+  /** Caught up with while it held none of it (an empty page reaching the first message), here or as the store says. */
+  known?: boolean | undefined;
   /** The rendered items, rebuilt lazily after a change. */
   view: readonly ChatItem[] | null;
 }
@@ -40,7 +42,7 @@ export class Mirror {
 
   /** Replaces the copy of `conv` with (the newest part of) what the store holds, and its held range. */
   loadConversation(conv: string, messages: readonly Message[], range: HeldRange): void {
-    const copy = { messages: new Map(messages.map((m) => [m.seq, m])), cursor: range.cursor, low: range.cursor + 1, floor: range.floor, view: null };
+    const copy = { ...range, messages: new Map(messages.map((m) => [m.seq, m])), low: range.cursor + 1, view: null };
     this.#convs.set(conv, copy);
     reach(copy);
   }
@@ -66,12 +68,14 @@ export class Mirror {
 
   /**
    * Records a page of history the store has just accepted (`acceptOlder`), with the store's held range:
-   * starts this copy's range there when it held none. Returns the messages it did not hold before.
+   * starts this copy's range there when it held none. An empty page says there is nothing below what the
+   * copy holds: held empty, the conversation is `known`. Returns the messages it did not hold before.
    */
   acceptOlder(conv: string, msgs: readonly Message[], range: HeldRange): Message[] {
     const copy = this.#copy(conv);
     const first = msgs[0];
     if (copy.cursor === 0 && first) [copy.cursor, copy.low] = [first.seq - 1, first.seq];
+    copy.known ||= !first;
     copy.floor = range.floor;
     const { added } = this.acceptMessages(conv, msgs);
     reach(copy);
@@ -86,6 +90,15 @@ export class Mirror {
 
   cursor(conv: string): number {
     return this.#copy(conv).cursor;
+  }
+
+  /**
+   * Whether this device has held `conv` caught up, even while it was empty: messages from seq 1 that it
+   * gets then are news, not the history of a first visit.
+   */
+  isKnown(conv: string): boolean {
+    const copy = this.#copy(conv);
+    return !!copy.known || copy.cursor > 0;
   }
 
   /** The highest seq held for `conv`, gap or not. */
@@ -142,9 +155,10 @@ export class Mirror {
   catchUp(convs: ReadonlyArray<{ conv: string; messages: readonly Message[] } & HeldRange>, outbox: readonly OutboxRecord[]): { changed: Set<string>; added: Message[] } {
     const changed = new Set<string>();
     const added: Message[] = [];
-    for (const { conv, messages, cursor, floor } of convs) {
+    for (const { conv, messages, cursor, floor, known } of convs) {
       // Another tab started the range with a page of history: this copy's range starts where the store's does.
       const copy = this.#copy(conv);
+      copy.known ||= known;
       if (copy.cursor === 0 && cursor > 0) [copy.cursor, copy.low] = [floor - 1, floor];
       copy.floor = Math.min(copy.floor, floor);
       const result = this.acceptMessages(conv, messages);

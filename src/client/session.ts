@@ -36,7 +36,10 @@ export interface SessionHost {
    * the promise resolves once the write is stored.
    */
   accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void>;
-  /** Stores a page of history answered to `sync` with `before`, extending the held range down over it. */
+  /**
+   * Stores a page of history answered to `sync` with `before`, extending the held range down over it. An
+   * empty one with `more` false while nothing is held marks the conversation known (`HeldRange.known`).
+   */
   acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<void>;
   /** Marks an outbox item failed in store and mirror, and tells listeners. */
   fail(item: OutboxRecord, error: ItemError): Promise<void>;
@@ -193,7 +196,7 @@ export class Session {
     await Promise.all(this.#messageWrites);
   }
 
-  #onWelcome(welcome: WelcomeFrame): void {
+  async #onWelcome(welcome: WelcomeFrame): Promise<void> {
     if (this.#closed || this.#live) return;
     this.#live = true;
     const fps = welcome.limits?.framesPerSecond;
@@ -210,9 +213,15 @@ export class Session {
     }
     const heads = (this.#heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
     for (const conv of this.#host.conversations) {
-      if ((heads.get(conv) ?? 0) > this.#mirror.cursor(conv)) {
+      const head = heads.get(conv);
+      if ((head ?? 0) > this.#mirror.cursor(conv)) {
         this.#catchingUp.add(conv);
         this.#requestSync(conv);
+      } else if (head === 0 && !this.#mirror.isKnown(conv)) {
+        // Caught up with it while it is empty, as an empty page that reaches the first message says: what
+        // it gets from now on is news, also after a reload (the store keeps the mark, `HeldRange.known`).
+        // A denied conversation has no head, and is not marked. Once per device and conversation.
+        await this.#host.acceptOlder(conv, [], false);
       }
     }
     this.#finishCatchUp();
@@ -226,9 +235,10 @@ export class Session {
   }
 
   /**
-   * Asks for the messages after the cursor of `conv`, one request in flight per conversation. With nothing
-   * held and more than a page to fetch, asks for the newest page instead (backward): the view fills at
-   * once, and older pages come as the reader scrolls up.
+   * Asks for the messages after the cursor of `conv`, one request in flight per conversation. On a first
+   * visit (nothing held, never `known`) with more than a page to fetch, asks for the newest page instead
+   * (backward): the view fills at once, and older pages come as the reader scrolls up. What a known
+   * conversation got while the device was away is news, fetched forward like any catch-up.
    */
   #requestSync(conv: string): void {
     if (!this.#syncs.has(conv)) this.#syncQueue.add(conv);
@@ -242,7 +252,7 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-      if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      if (after === 0 && head > SYNC_PAGE && !this.#mirror.isKnown(conv)) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
     }
   }
@@ -302,8 +312,9 @@ export class Session {
     const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
-    // A first visit's page (nothing held before it) is history, not news, as the newest page asked backward is.
-    else await this.#accept(frame.conv, frame.msgs, asked?.after === 0);
+    // A first visit's page (nothing held before it, and never caught up with while empty) is history, not
+    // news, as the newest page asked backward is.
+    else await this.#accept(frame.conv, frame.msgs, asked?.after === 0 && !this.#mirror.isKnown(frame.conv));
     this.#syncs.delete(frame.conv);
     this.#askSyncs();
     const cursor = this.#mirror.cursor(frame.conv);

@@ -275,8 +275,9 @@ export class ClientStorage {
     for (const conv of this.#conversations) {
       const { cursor, low } = this.#mirror.held(conv);
       const held = this.#mirror.storedMessages(conv);
-      // Its held range is what the mirror holds without a gap: older pages then come from the server.
-      if (cursor > 0) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
+      // Its held range is what the mirror holds without a gap: older pages then come from the server. Held
+      // empty and known, that is an empty page down to the first message, which marks it known there too.
+      if (this.#mirror.isKnown(conv)) await memory.acceptMessages(conv, held.filter((m) => m.seq >= low && m.seq <= cursor), { more: low > 1 });
       await memory.acceptMessages(conv, held.filter((m) => m.seq > cursor));
     }
     await copyOutbox(this.#mirror, memory);

@@ -32,10 +32,15 @@ export interface AcceptResult extends HeldRange {
 /**
  * What a conversation's cache holds: every message with seq in `[floor, cursor]` (none when `cursor` is 0),
  * plus possibly some above `cursor` after a gap. `floor` is 1 once the cache reaches the first message.
+ * `known` says the device caught up with the conversation while it held none of it: it stored an empty
+ * page of history that reaches the first message (see `acceptMessages`), the conversation being empty.
+ * What comes from seq 1 on is news then, not a first visit's history. A store that leaves it out still
+ * works; such a conversation's first messages are then history after a reload, not news.
  */
 export interface HeldRange {
   cursor: number;
   floor: number;
+  known?: boolean;
 }
 
 /**
@@ -70,7 +75,8 @@ export interface ChatStore {
    * advances the cursor, all in ONE transaction: a message is never both pending and stored, and a
    * crash between the two cannot resend it under a new position. With `older`, `msgs` are a page of
    * history answered to `sync` with `before` (ascending, gap-free): the held range extends down over it,
-   * or starts there when nothing was held; `more` false means it reaches the first message.
+   * or starts there when nothing was held; `more` false means it reaches the first message (empty, while
+   * nothing is held: the conversation is empty, and becomes `known`).
    */
   acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult>;
   close(): void;
@@ -85,7 +91,12 @@ export interface ChatStore {
 interface ImbedDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord; indexes: { cmid: string } };
   messages: { key: [string, number]; value: Message };
-  /** `floor` is absent in records of caches filled forward from seq 1 (before backward paging): it is 1. */
+  /**
+   * `floor` is absent in records of caches filled forward from seq 1 (before backward paging): it is 1.
+   * A record says the conversation is `known`: only one caught up with while empty has a record with
+   * `after` 0. Builds from before the mark read such a record as nothing held, and only ever write
+   * records over it, so the mark needs no new schema version.
+   */
   cursors: { key: string; value: { conv: string; after: number; floor?: number } };
 }
 
@@ -239,7 +250,8 @@ class IdbStore implements ChatStore {
       cursor = seq;
     }
     // The cursor's write and the commit are awaited together: one round trip to IndexedDB fewer per batch.
-    const moved = cursor !== before.cursor || range.floor !== before.floor;
+    // A new range object (see `extendDown`): the floor moved, or an empty conversation became known.
+    const moved = cursor !== before.cursor || range !== before;
     await Promise.all([moved && cursors.put({ conv, after: cursor, floor: range.floor }), tx.done]);
     return { cursor, floor: range.floor, removed };
   }
@@ -270,13 +282,17 @@ export function requeued({ id: _id, error: _error, ...rest }: OutboxRecord): Out
 
 /** The held range a cursor record states (a record without `floor` was filled forward from seq 1). */
 export function heldRange(record: { after: number; floor?: number } | undefined): HeldRange {
-  return { cursor: record?.after ?? 0, floor: record?.floor ?? 1 };
+  return { cursor: record?.after ?? 0, floor: record?.floor ?? 1, known: !!record };
 }
 
-/** The range once a backward page `msgs` is stored: started there when empty, extended when it touches the floor. */
+/**
+ * The range once a backward page `msgs` is stored: started there when empty, extended when it touches the
+ * floor; known when the page is empty and reaches the first message while nothing is held. A range that
+ * changes is a new object.
+ */
 export function extendDown(range: HeldRange, msgs: readonly Message[], more: boolean): HeldRange {
   const first = msgs[0];
-  if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1 };
+  if (!first) return more || range.cursor > 0 ? range : { cursor: 0, floor: 1, known: true };
   const last = msgs[msgs.length - 1]!;
   const floor = more ? first.seq : 1;
   if (range.cursor === 0) return { cursor: last.seq, floor };

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { freshConv, startServer, stopServer, until } from '../browser-support/server.js';
-import { freshDb, freshUser, makeClient, online, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
+import { freshConv, seedMessages, startServer, stopServer, until } from '../browser-support/server.js';
+import { freshDb, freshUser, makeClient, online, readStore, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
 /** Sends `count` numbered messages and waits until the server acknowledged them all. */
 async function sendMany(client: import('../../src/client/index.js').ImbedClient, conv: string, count: number): Promise<string[]> {
@@ -67,6 +67,80 @@ describe('catching up', () => {
     // had, which is an answer, not a failure.
     await back.client.stop();
     expect(await back.client.loadOlder(long)).to.equal(false);
+  });
+
+  it('raises message events for what arrived meanwhile in a conversation that was empty when this device last had it open', async function () {
+    this.timeout(90_000);
+    const [few, many] = [freshConv(), freshConv()];
+    const alice = freshUser('alice');
+    const dbName = freshDb();
+    const first = await makeClient(alice, [few, many], { dbName });
+    await online(first.client);
+    await first.client.stop();
+    // The mark: a cursor record at 0, which builds from before it read as nothing held.
+    const marks = await readStore(dbName, 'cursors');
+    expect(marks.sort((a, b) => a.conv.localeCompare(b.conv))).to.deep.equal([few, many].sort().map((conv) => ({ conv, after: 0, floor: 1 })));
+
+    const bob = await makeClient(freshUser('bob'), [few, many]);
+    await online(bob.client);
+    const texts = await sendMany(bob.client, few, 2);
+    // More than a page: caught up forward, page by page, as for a conversation that held messages.
+    const long = await sendMany(bob.client, many, 250);
+    tap = tapSockets();
+    const back = await makeClient(alice, [few, many], { dbName });
+    await online(back.client, 'alice back online', 60_000);
+    expect(sentTexts(back.client, few)).to.deep.equal(texts);
+    expect(back.events.messages.filter((m) => m.conv === few).map((m) => m.text)).to.deep.equal(texts);
+    expect(tap.sent.filter((f) => f.type === 'sync' && f.conv === many).map((f) => f.after)).to.deep.equal([0, 200]);
+    expect(sentTexts(back.client, many)).to.deep.equal(long);
+    expect(back.events.messages.filter((m) => m.conv === many).map((m) => m.text)).to.deep.equal(long);
+  });
+
+  for (const storage of ['auto', 'memory'] as const) {
+    it(`raises message events for what a reconnect catches up in a conversation that was empty (${storage})`, async function () {
+      this.timeout(30_000);
+      const conv = freshConv();
+      const alice = await makeClient(freshUser('alice'), [conv], { storage });
+      await online(alice.client);
+      // Stored while alice is away, and never sent to her live.
+      await stopServer();
+      try {
+        await seedMessages(conv, 2);
+      } finally {
+        await startServer();
+      }
+      await until(() => alice.client.items(conv).length === 2, 'the messages stored while away');
+      expect(alice.events.messages.map((m) => m.seq)).to.deep.equal([1, 2]);
+    });
+  }
+
+  it('raises message events once in every tab of a group for what arrived in a conversation that was empty when last open', async function () {
+    this.timeout(60_000);
+    const conv = freshConv();
+    const alice = freshUser('alice');
+    const dbName = freshDb();
+    // Two tabs had it open while it was empty: the leader marked it known in the shared database.
+    const before = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
+    await until(() => before.every((t) => t.client.state === 'online'), 'both tabs online');
+    await Promise.all(before.map((t) => t.client.stop()));
+
+    const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
+    await online(bob.client);
+    const texts = await sendMany(bob.client, conv, 3);
+    // Back with the server away, so both tabs group up before the leader catches up.
+    await stopServer();
+    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
+    try {
+      tabs = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
+      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await startServer();
+    }
+    await until(() => tabs.every((t) => t.client.items(conv).length === 3), 'both tabs to hold the replies', 30_000);
+    await bob.client.send(conv, 'news');
+    await until(() => tabs.every((t) => t.client.items(conv).length === 4), 'the news in both tabs');
+    expect(tabs.map((t) => t.events.messages.map((m) => m.text))).to.deep.equal([[...texts, 'news'], [...texts, 'news']]);
   });
 
   it('raises no message events in any tab of a group for a first visit\'s history, short or long, and does for news', async function () {

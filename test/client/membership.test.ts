@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { adminCall, freshConv, until } from '../browser-support/server.js';
-import { freshUser, makeClient, online, sentTexts, stopAll } from './support.js';
+import { freshDb, freshUser, makeClient, online, readStore, sentTexts, stopAll } from './support.js';
 
 // The test server runs in dev mode (access `open`): conversations created through the admin API are
 // restricted to their members, every other one is open.
@@ -20,6 +20,17 @@ describe('conversations the user is not a member of', () => {
     await alice.client.send(open, 'still delivered');
     await until(() => sentTexts(bob.client, open).length === 1, 'bob got the message of the open conversation');
     await until(() => alice.client.pendingCount() === 0, "alice's outbox emptied by the ack");
+  });
+
+  it('marks an empty conversation as held, and not one it was refused, whose history stays a first visit\'s', async () => {
+    const closed = freshConv('closed');
+    const open = freshConv('open');
+    expect((await adminCall('POST', 'conversations', { id: closed, kind: 'group', members: [freshUser('owner')] })).status).to.equal(201);
+    const dbName = freshDb();
+    const alice = await makeClient(freshUser('alice'), [closed, open], { dbName });
+    await online(alice.client);
+    await alice.client.stop();
+    expect((await readStore(dbName, 'cursors')).map((record) => record.conv)).to.deep.equal([open]);
   });
 
   it('reports FORBIDDEN with the conversation when the user is removed while connected', async () => {

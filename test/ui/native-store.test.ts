@@ -12,9 +12,10 @@ type Answer = 'ok' | 'refuse' | 'silent';
 /**
  * The app's side of the store, as a fake Android host: `window.ImbedNative` applies each `storage`
  * message to a `MemoryStore` per database (standing in for SQLite) and answers through the bridge, a
- * turn later, as `evaluateJavascript` would. `answer` decides per operation.
+ * turn later, as `evaluateJavascript` would. `answer` decides per operation; `unmarked` answers as an app
+ * built before `known` was part of the held range: without it.
  */
-function fakeApp(answer: (op: string) => Answer = () => 'ok') {
+function fakeApp(answer: (op: string) => Answer = () => 'ok', unmarked = false) {
   const databases = new Map<string, MemoryStore>();
   const requests: StorageRequest[] = [];
   const others: BridgeMessage[] = [];
@@ -31,7 +32,9 @@ function fakeApp(answer: (op: string) => Answer = () => 'ok') {
       setTimeout(async () => {
         if (how === 'refuse') return bridge.receive({ v: 1, type: 'storageResult', id: message.id, ok: false, error: 'disk I/O error' });
         const args = message.args.map((arg) => arg ?? undefined);
-        bridge.receive({ v: 1, type: 'storageResult', id: message.id, ok: true, result: message.op === 'deleteDatabase' ? null : await apply!.apply(store, args) });
+        const result = message.op === 'deleteDatabase' ? null : await apply!.apply(store, args);
+        if (unmarked) delete (result as { known?: boolean } | null)?.known;
+        bridge.receive({ v: 1, type: 'storageResult', id: message.id, ok: true, result });
       });
     },
   };
@@ -125,6 +128,33 @@ describe('the store kept by the app, through the WebView bridge', () => {
     expect((await indexedDB.databases()).map((d) => d.name)).to.not.include(db);
     expect(alice.events.errors).to.deep.equal([]);
   });
+
+  for (const unmarked of [false, true]) {
+    const what = unmarked
+      ? 'takes the first messages of a conversation that was empty as history after a reload, as before, with an app that does not keep the mark'
+      : 'keeps in the app the mark of a conversation that was empty, so what arrived in it meanwhile raises message events after a reload';
+    it(what, async () => {
+      const app = fakeApp(() => 'ok', unmarked);
+      const conv = freshConv();
+      const user = freshUser('alice');
+      const options = { dbName: freshDb(), openStore: async (name: string) => bridge.openStore(name) };
+      const before = await makeClient(user, [conv], options);
+      await online(before.client);
+      await until(() => app.requests.some((r) => r.op === 'acceptMessages'), 'the mark');
+      expect(app.requests.find((r) => r.op === 'acceptMessages')!.args).to.deep.equal([conv, [], { more: false }]);
+      await before.client.stop();
+
+      const bob = await otherUser(conv);
+      await bob.send(conv, 'sent while away');
+      await until(() => bob.pendingCount() === 0, "bob's ack");
+      const back = await makeClient(user, [conv], options);
+      await online(back.client);
+      await until(() => sentTexts(back.client, conv).length === 1, 'the message sent while away');
+      expect(back.client.storageKind).to.equal('native');
+      expect(back.events.messages.map((m) => m.text)).to.deep.equal(unmarked ? [] : ['sent while away']);
+      expect([...before.events.errors, ...back.events.errors]).to.deep.equal([]);
+    });
+  }
 
   it('moves to memory, says so, and loses nothing when the app answers ok: false', async () => {
     fakeApp((op) => (op === 'addToOutbox' ? 'refuse' : 'ok'));

@@ -212,6 +212,7 @@ export class Session {
       }
     }
     const heads = (this.#heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
+    const marks = [];
     for (const conv of this.#host.conversations) {
       const head = heads.get(conv);
       if ((head ?? 0) > this.#mirror.cursor(conv)) {
@@ -219,11 +220,13 @@ export class Session {
         this.#requestSync(conv);
       } else if (head === 0 && !this.#mirror.isKnown(conv)) {
         // Caught up with it while it is empty, as an empty page that reaches the first message says: what
-        // it gets from now on is news, also after a reload (the store keeps the mark, `HeldRange.known`).
-        // A denied conversation has no head, and is not marked. Once per device and conversation.
-        await this.#host.acceptOlder(conv, [], false);
+        // it gets from now on is news, also after a reload (the store keeps the mark, `HeldRange.known`;
+        // an app's store that does not is asked again at each start). A denied conversation has no head,
+        // and is not marked. The marks are written together.
+        marks.push(this.#host.acceptOlder(conv, [], false));
       }
     }
+    await Promise.all(marks);
     this.#finishCatchUp();
   }
 
@@ -235,10 +238,11 @@ export class Session {
   }
 
   /**
-   * Asks for the messages after the cursor of `conv`, one request in flight per conversation. On a first
-   * visit (nothing held, never `known`) with more than a page to fetch, asks for the newest page instead
-   * (backward): the view fills at once, and older pages come as the reader scrolls up. What a known
-   * conversation got while the device was away is news, fetched forward like any catch-up.
+   * Asks for the messages after the cursor of `conv`, one request in flight per conversation. With nothing
+   * held and more than a page to fetch, asks for the newest page instead (backward), as history: the view
+   * fills at once, and older pages come as the reader scrolls up. A conversation held empty (`known`) that
+   * got a page or less meanwhile is fetched forward, as news; more than that comes as a first visit's does,
+   * rather than thousands of `message` events after one glance at an empty conversation.
    */
   #requestSync(conv: string): void {
     if (!this.#syncs.has(conv)) this.#syncQueue.add(conv);
@@ -252,7 +256,7 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-      if (after === 0 && head > SYNC_PAGE && !this.#mirror.isKnown(conv)) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
     }
   }

@@ -59,10 +59,10 @@ const DELETION_WAIT = 5_000;
  * The WebSocket URL for `url`: `ws:` and `wss:` as they are, `http:` and `https:` turned into them (as
  * newer browsers do themselves, and older ones refuse to), and a path (`/ws`, `//chat.example.com/ws`,
  * `./ws`) read against the document's base address as `new WebSocket` reads it (a `<base href>`, a srcdoc
- * frame's parent), so a server on the page's own origin needs no host name. Throws a TypeError for anything else (`chat.example.com` is a typo for a host, not a path), which
- * `new WebSocket` would throw inside reconnecting-websocket, where nothing reports it. (Not in
- * connection.ts: the script build's check of what that module reads of the socket library would take
- * `URL.protocol` for the socket's.)
+ * frame's parent), so a server on the page's own origin needs no host name. Throws a TypeError for
+ * anything else (`chat.example.com` is a typo for a host, not a path), which `new WebSocket` would throw
+ * inside reconnecting-websocket, where nothing reports it. (Not in connection.ts: the script build's
+ * check of what that module reads of the socket library would take `URL.protocol` for the socket's.)
  */
 export function socketUrl(url: string): string {
   const parsed = new URL(url, /^[./]/.test(url) ? globalThis.document?.baseURI : undefined);

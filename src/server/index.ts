@@ -146,7 +146,8 @@ export interface ImbedServer {
    * Whether the server can take messages: `{ ok: false, reason }` while storage is failing (another
    * process holds the database's write lock, the disk is full...), once `close()` was called, and after.
    * Own mode answers `GET /healthz` with it (503 when not ok); in attach mode the host's health check
-   * asks it. While storage fails, each call tries a small write, so it turns ok again once one goes through.
+   * asks it. While storage fails, a call tries a small write (one a second at most), so it turns ok again once
+   * one goes through.
    */
   health(): ServerHealth;
   /** Closes every client socket with `code` (default 1012), keeps listening. Throws a RangeError, closing nothing, for a code a close frame may not carry. */

@@ -296,8 +296,8 @@ export class Store {
   /**
    * Whether the database takes writes: not once closed, nor while storage is failing (the last write
    * found it locked by another process past the busy timeout, the disk full, an I/O error...). While it
-   * is failing, a call tries a write of its own (one a second at most), so it reports the recovery even when no client is
-   * left to send. Like any write, it fails at once, without waiting, while the lock another process
+   * is failing, a call tries a write of its own (one a second at most), so it reports the recovery even
+   * when no client is left to send. Like any write, it fails at once, without waiting, while the lock another process
    * held past the busy timeout is still held (see `write`).
    */
   health(): StoreHealth {

@@ -135,11 +135,10 @@ export class ImbedClient extends ImbedEventTarget {
   #peers: DatabasePeers | null = null;
   /** Whether the page was frozen while in a tab group, which it left (see `#onFreeze`). */
   #frozen = false;
-  /**
-   * Per conversation, the highest seq the leader stored as history, not news: read back without events
-   * (Infinity until a first read-back of everything sets it).
-   */
+  /** Per conversation, the highest seq the leader stored as history, not news: read back without events. */
   readonly #history = new Map<string, number>();
+  /** Conversations whose next read-back is all history, stored before this tab heard of them. */
+  readonly #readBackAsHistory = new Set<string>();
   /**
    * When the server accepts this client again (`Date.now()` ms, after 4029), whichever connection tries
    * next (`ConnectionHooks.notBefore`); the person's "Retry now" clears it.
@@ -654,15 +653,21 @@ export class ImbedClient extends ImbedEventTarget {
    */
   async #reloadFromStore(convs: readonly string[]): Promise<void> {
     const store = this.#storage.require();
+    const asHistory = convs.filter((conv) => this.#readBackAsHistory.has(conv));
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
     const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
     for (const conv of changed) if (this.#follows(conv)) this.emit('change', { conv });
     for (const message of added) {
-      if (message.from !== this.#user && message.seq > (this.#history.get(message.conv) ?? 0)) this.emit('message', { message });
+      const news = !asHistory.includes(message.conv) && message.seq > (this.#history.get(message.conv) ?? 0);
+      if (news && message.from !== this.#user) this.emit('message', { message });
     }
-    // What comes after the history read back is news.
-    for (const conv of convs) if (this.#history.get(conv) === Infinity) this.#history.set(conv, this.#mirror.cursor(conv));
+    // What comes after the history read back is news. A mark the leader sent while this read ran stays:
+    // its messages may have committed after the read, and come with the next one.
+    for (const conv of asHistory) {
+      this.#readBackAsHistory.delete(conv);
+      this.#history.set(conv, Math.max(this.#mirror.cursor(conv), this.#history.get(conv) ?? 0));
+    }
     this.#session?.drain();
   }
 
@@ -780,7 +785,7 @@ export class ImbedClient extends ImbedEventTarget {
         for (const conv of this.#conversations) {
           // A copy that holds nothing of it yet, and never did, reads back history, stored before this tab
           // heard of it. One that held it empty reads back news, as the leader stored it.
-          if (!this.#mirror.isKnown(conv)) this.#history.set(conv, Infinity);
+          if (!this.#mirror.isKnown(conv)) this.#readBackAsHistory.add(conv);
           this.#markStale(conv);
         }
       },

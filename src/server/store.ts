@@ -129,6 +129,8 @@ const BUSY_TIMEOUT = 5000;
  */
 export class Store {
   private readonly db: Database.Database;
+  /** Holds the database for this server alone while open (see `holdLock`); null in memory. */
+  private readonly lock: Database.Database | null;
   private readonly stmt: Statements;
   private readonly appendAllTx: Database.Transaction<(ms: readonly NewMessage[]) => AppendResult[]>;
   /** Whether writes fail at once on another process's write lock instead of waiting `BUSY_TIMEOUT` (see `write`). */
@@ -142,9 +144,13 @@ export class Store {
   private readonly addTx: Database.Transaction<(conv: string, user: string, now: number) => MemberResult>;
   private readonly removeTx: Database.Transaction<(conv: string, user: string) => MemberResult>;
 
-  /** Opens (creating it and its folder if missing) and migrates the database at `file`. */
-  constructor(file: string) {
+  /**
+   * Opens (creating it and its folder if missing) and migrates the database at `file`, for this server
+   * alone; `shared` leaves the lock to the server that holds it, for a tool that writes beside it.
+   */
+  constructor(file: string, { shared = false } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const lock = file === ':memory:' || shared ? null : holdLock(file);
     let db: Database.Database | undefined;
     try {
       db = new Sqlite(file);
@@ -152,14 +158,16 @@ export class Store {
       // message acked with `sent` survives kill -9 and power loss (NORMAL would only survive kill -9).
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      // Another process (a second server, a backup tool) may hold the write lock for a moment.
+      // Another process (a backup tool, a sqlite3 shell) may hold the write lock for a moment.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT}`);
       migrate(db);
     } catch (err) {
       db?.close();
+      lock?.close();
       throw openError(file, err);
     }
     this.db = db;
+    this.lock = lock;
 
     this.stmt = prepare(this.db);
 
@@ -321,6 +329,7 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.lock?.open) this.lock.close();
   }
 
   /**
@@ -328,7 +337,7 @@ export class Store {
    * transaction that reads first could fail with SQLITE_BUSY on upgrade if another process writes the
    * same file. The wait for another process's write lock holds the event loop, every connection with it.
    * Once one write has waited the whole timeout, that process holds the lock for long (a shell left in a
-   * transaction, a second server on the file): until a write gets through again, writes fail at once
+   * transaction, a tool writing a long batch): until a write gets through again, writes fail at once
    * rather than each holding everything for the timeout (K sessions storing their sends alone would take
    * K times as long).
    */
@@ -352,6 +361,28 @@ export class Store {
 }
 
 /**
+ * Takes the lock that keeps a second server off the database at `file`: an exclusive transaction, never
+ * ended, on the SQLite file `<file>.lock` beside it. SQLite's lock on the database itself would also
+ * keep out the backup tools, which must read it while the server runs. The operating system drops the
+ * lock when the process ends, however it ends (kill -9 included), so a left-over lock file stops no one.
+ */
+function holdLock(file: string): Database.Database {
+  const path = `${file}.lock`;
+  let lock: Database.Database | undefined;
+  try {
+    lock = new Sqlite(path, { timeout: 0 });
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock?.close();
+    if (err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) {
+      throw new Error(`imbed: another imbed server is using the database ${file} (it holds ${path}): stop it first, or give this server a database of its own; one database serves one server`, { cause: err });
+    }
+    throw openError(path, err);
+  }
+}
+
+/**
  * What opening `file` failed with, saying what to fix where SQLite's words do not: they name neither the
  * file nor the cause.
  */
@@ -364,7 +395,7 @@ function openError(file: string, err: unknown): unknown {
     return new Error(`imbed: ${file} is not an SQLite database (${err.message}): point db (--db) at the imbed database, or at a file that does not exist yet`, { cause: err });
   }
   if (err.code.startsWith('SQLITE_BUSY')) {
-    return new Error(`imbed: the database ${file} is locked (${err.message}): another process holds it (a second imbed server, a sqlite3 shell left in a transaction?), and only one imbed server may use a database`, { cause: err });
+    return new Error(`imbed: the database ${file} is locked (${err.message}): another process holds it (a sqlite3 shell left in a transaction, an imbed server of an older version?), and only one imbed server may use a database`, { cause: err });
   }
   return err;
 }

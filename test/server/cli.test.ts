@@ -151,6 +151,28 @@ describe('imbed-server CLI', () => {
    * Runs `imbed-server --dev --port 0` with `args`, and `use` with a client welcomed as alice in
    * conversation `c`; then stops it with SIGTERM, which must end it with 0.
    */
+  it('exits 1 naming the database when another server runs on it, and starts on it once that one was killed', async () => {
+    const db = `${tmp.dir}/one-server.db`;
+    const first = runCli(['--port', '0', '--dev', '--db', db], { IMBED_SECRET: SECRET });
+    try {
+      await cliPort(first);
+      const second = runCli(['--port', '0', '--dev', '--db', db], { IMBED_SECRET: SECRET });
+      const started = await cliPort(second).then(() => true, () => false);
+      if (started) second.child.kill('SIGKILL');
+      assert.equal(started, false, 'a second server started on the database');
+      assert.equal((await second.exited).code, 1);
+      assert.match(second.stderr, /another imbed server is using the database .*one-server\.db \(it holds .*one-server\.db\.lock\): stop it first/);
+    } finally {
+      // Killed with no chance to clean up: the lock file stays, the lock does not.
+      first.child.kill('SIGKILL');
+      await first.exited;
+    }
+    const third = runCli(['--port', '0', '--dev', '--db', db], { IMBED_SECRET: SECRET });
+    await cliPort(third);
+    third.child.kill('SIGTERM');
+    assert.deepEqual(await third.exited, { code: 0, signal: null });
+  });
+
   async function withCliClient(args: string[], use: (client: TestClient) => Promise<void>): Promise<void> {
     const proc = runCli(['--port', '0', '--dev', ...args], { IMBED_SECRET: SECRET });
     try {

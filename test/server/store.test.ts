@@ -69,6 +69,21 @@ describe('Store', () => {
     assert.equal(store.head('c'), 1);
     assert.equal(store.append(message('m-000003')).message.seq, 2);
   });
+
+  it('refuses a second store on the database while the first is open, and opens it once that one closed', () => {
+    store.append(message('m-000001'));
+    assert.throws(() => new Store(tmp.db), (err: Error) => {
+      assert.match(err.message, /another imbed server is using the database .*\.db \(it holds .*\.db\.lock\): stop it first/);
+      return true;
+    });
+    // A tool writing beside the server leaves the lock to it.
+    const beside = new Store(tmp.db, { shared: true });
+    assert.equal(beside.append(message('m-000002')).message.seq, 2);
+    beside.close();
+    store.close();
+    store = new Store(tmp.db);
+    assert.equal(store.head('c'), 2);
+  });
 });
 
 describe('loadSqlite', () => {

@@ -114,7 +114,8 @@ export function imbedServerPlugin() {
           return { status: res.status, body: await res.json() };
         }
         case 'seed': {
-          seeder ??= new Store(db);
+          // Written beside the running server, which holds the database's lock.
+          seeder ??= new Store(db, { shared: true });
           const conv = p.conv ?? 'seeded';
           const now = Date.now();
           const results = seeder.appendAll(Array.from({ length: p.count ?? 1 }, (_, i) => ({

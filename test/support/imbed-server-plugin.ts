@@ -2,7 +2,7 @@
  * A @web/test-runner plugin that runs a real imbed server (own port, SQLite file in a temp dir) for
  * browser tests, and gives them one command, `imbed-server`, to drive it:
  * - `{ action: 'info' }` -> `{ url }`, the WebSocket URL;
- * - `{ action: 'token', user, name?, expiresIn? }` -> `{ token }`;
+ * - `{ action: 'token', user, name?, expiresIn? }` -> `{ token }`, also while the server is stopped;
  * - `{ action: 'stop', code? }` closes every socket (default 1012) and stops listening, keeping the database;
  * - `{ action: 'start' }` listens again on the same port with the same database;
  * - `{ action: 'drop' }` closes every client socket with 1012 but keeps listening;
@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig, type MessageFilter } from '../../src/server/index.ts';
+import { Auth } from '../../src/server/auth.ts';
 import { Store } from '../../src/server/store.ts';
 import { REFUSED_MARK } from './refused-text.ts';
 
@@ -50,6 +51,8 @@ export function imbedServerPlugin() {
   let port = 0;
   /** A second connection to the shared database, for `seed`. */
   let seeder: Store | null = null;
+  /** Signs as the server would, so a token can be had while the server is stopped without starting it. */
+  const auth = new Auth({ secret });
 
   /** Refuses for good any text holding the mark: a message the server refuses however the client checked it. */
   const filter: MessageFilter = ({ text }) =>
@@ -80,10 +83,8 @@ export function imbedServerPlugin() {
       switch (p.action) {
         case 'info':
           return { url: `ws://127.0.0.1:${port}/ws` };
-        case 'token': {
-          const s = server ?? (await start());
-          return { token: await s.signToken(p.user ?? 'alice', { name: p.name, expiresIn: p.expiresIn }) };
-        }
+        case 'token':
+          return { token: await auth.sign(p.user ?? 'alice', { name: p.name, expiresIn: p.expiresIn }) };
         case 'stop':
           await server?.close({ code: p.code ?? 1012 });
           server = null;

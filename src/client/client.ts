@@ -653,10 +653,11 @@ export class ImbedClient extends ImbedEventTarget {
    */
   async #reloadFromStore(convs: readonly string[]): Promise<void> {
     const store = this.#storage.require();
-    const asHistory = convs.filter((conv) => this.#readBackAsHistory.has(conv));
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
     const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
+    // Taken once the reads are done: a flag set while they ran (a new leader heard) is this read's.
+    const asHistory = convs.filter((conv) => this.#readBackAsHistory.delete(conv));
     for (const conv of changed) if (this.#follows(conv)) this.emit('change', { conv });
     for (const message of added) {
       const news = !asHistory.includes(message.conv) && message.seq > (this.#history.get(message.conv) ?? 0);
@@ -664,10 +665,7 @@ export class ImbedClient extends ImbedEventTarget {
     }
     // What comes after the history read back is news. A mark the leader sent while this read ran stays:
     // its messages may have committed after the read, and come with the next one.
-    for (const conv of asHistory) {
-      this.#readBackAsHistory.delete(conv);
-      this.#history.set(conv, Math.max(this.#mirror.cursor(conv), this.#history.get(conv) ?? 0));
-    }
+    for (const conv of asHistory) this.#history.set(conv, Math.max(this.#mirror.cursor(conv), this.#history.get(conv) ?? 0));
     this.#session?.drain();
   }
 

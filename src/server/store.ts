@@ -3,9 +3,9 @@
  * turns a `send` into a stored message with a gap-free seq. Synchronous by design (better-sqlite3):
  * a whole `send` runs without yielding, so no other frame can interleave between seq and insert.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Message } from '../protocol/index.js';
 
@@ -150,7 +150,8 @@ export class Store {
    */
   constructor(file: string, { shared = false } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const lock = file === ':memory:' || shared ? null : holdLock(file);
+    // '' is a temporary database SQLite deletes on close: no other server can open it.
+    const lock = file === ':memory:' || file === '' || shared ? null : holdLock(file);
     let db: Database.Database | undefined;
     try {
       db = new Sqlite(file);
@@ -367,16 +368,28 @@ export class Store {
  * lock when the process ends, however it ends (kill -9 included), so a left-over lock file stops no one.
  */
 function holdLock(file: string): Database.Database {
-  const path = `${file}.lock`;
+  // Beside the file itself: SQLite follows a symbolic link to the database, and so does the lock.
+  let target: string;
+  try {
+    target = realpathSync(file);
+  } catch {
+    target = join(realpathSync(dirname(file)), basename(file));
+  }
+  const path = `${target}.lock`;
   let lock: Database.Database | undefined;
   try {
     lock = new Sqlite(path, { timeout: 0 });
+    // No journal file beside it: the transaction never writes.
+    lock.pragma('journal_mode = MEMORY');
     lock.exec('BEGIN EXCLUSIVE');
     return lock;
   } catch (err) {
     lock?.close();
     if (err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_BUSY')) {
       throw new Error(`imbed: another imbed server is using the database ${file} (it holds ${path}): stop it first, or give this server a database of its own; one database serves one server`, { cause: err });
+    }
+    if (err instanceof Sqlite.SqliteError && err.code.startsWith('SQLITE_NOTADB')) {
+      throw new Error(`imbed: ${path} is not the lock file imbed keeps beside the database (${err.message}): move it away, and imbed creates its own`, { cause: err });
     }
     throw openError(path, err);
   }

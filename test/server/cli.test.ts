@@ -147,10 +147,6 @@ describe('imbed-server CLI', () => {
     });
   });
 
-  /**
-   * Runs `imbed-server --dev --port 0` with `args`, and `use` with a client welcomed as alice in
-   * conversation `c`; then stops it with SIGTERM, which must end it with 0.
-   */
   it('exits 1 naming the database when another server runs on it, and starts on it once that one was killed', async () => {
     const db = `${tmp.dir}/one-server.db`;
     const first = runCli(['--port', '0', '--dev', '--db', db], { IMBED_SECRET: SECRET });
@@ -173,6 +169,10 @@ describe('imbed-server CLI', () => {
     assert.deepEqual(await third.exited, { code: 0, signal: null });
   });
 
+  /**
+   * Runs `imbed-server --dev --port 0` with `args`, and `use` with a client welcomed as alice in
+   * conversation `c`; then stops it with SIGTERM, which must end it with 0.
+   */
   async function withCliClient(args: string[], use: (client: TestClient) => Promise<void>): Promise<void> {
     const proc = runCli(['--port', '0', '--dev', ...args], { IMBED_SECRET: SECRET });
     try {

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadSqlite, Store } from '../../src/server/store.ts';
 import { tempDb } from './helpers.ts';
 
@@ -83,6 +85,15 @@ describe('Store', () => {
     store.close();
     store = new Store(tmp.db);
     assert.equal(store.head('c'), 2);
+  });
+
+  it('refuses a second store reaching the database through a symbolic link, and names a stray lock file', () => {
+    const link = join(tmp.dir, 'link.db');
+    symlinkSync(tmp.db, link);
+    assert.throws(() => new Store(link), /another imbed server is using the database .*link\.db/);
+    const other = join(tmp.dir, 'other.db');
+    writeFileSync(`${other}.lock`, 'a pid file\n'.repeat(20));
+    assert.throws(() => new Store(other), /other\.db\.lock is not the lock file imbed keeps beside the database .*: move it away/);
   });
 });
 

@@ -629,7 +629,9 @@ export class ImbedClient extends ImbedEventTarget {
    * copy and tells listeners, so a message shows as soon as it arrives. Resolves once it is stored.
    */
   async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
-    if (msgs.length === 0) return;
+    // Signed out elsewhere: what frames queued before the stop bring is not shown.
+    if (msgs.length === 0 || this.#signedOut) return;
+    if (history) this.#tabs?.history(conv, msgs);
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
@@ -655,7 +657,10 @@ export class ImbedClient extends ImbedEventTarget {
     const store = this.#storage.require();
     const loaded = [];
     for (const conv of convs) loaded.push({ conv, ...(await store.loadConversation(conv, { from: this.#mirror.held(conv).low })) });
-    const { changed, added } = this.#mirror.catchUp(loaded, await store.loadOutbox());
+    const outbox = await store.loadOutbox();
+    // Signed out elsewhere while reading: what was read is no longer shown, nor announced.
+    if (this.#signedOut) return;
+    const { changed, added } = this.#mirror.catchUp(loaded, outbox);
     // Taken once the reads are done: a flag set while they ran (a new leader heard) is this read's.
     const asHistory = convs.filter((conv) => this.#readBackAsHistory.delete(conv));
     for (const conv of changed) if (this.#follows(conv)) this.emit('change', { conv });
@@ -667,6 +672,19 @@ export class ImbedClient extends ImbedEventTarget {
     // its messages may have committed after the read, and come with the next one.
     for (const conv of asHistory) this.#history.set(conv, Math.max(this.#mirror.cursor(conv), this.#history.get(conv) ?? 0));
     this.#session?.drain();
+  }
+
+  #markHistory(conv: string, upTo: number): void {
+    this.#history.set(conv, Math.max(upTo, this.#history.get(conv) ?? 0));
+  }
+
+  /**
+   * Before reading back what a leader this tab did not follow may have stored: a copy that holds nothing of
+   * a conversation yet, and never did, reads back history, stored before this tab heard of it. One that
+   * held it empty reads back news, as the leader stored it.
+   */
+  #readBackUnknownAsHistory(): void {
+    for (const conv of this.#conversations) if (!this.#mirror.isKnown(conv)) this.#readBackAsHistory.add(conv);
   }
 
   /** Schedules one reload for every hint that arrives before it runs. */
@@ -710,7 +728,9 @@ export class ImbedClient extends ImbedEventTarget {
         // A follower showed the old leader's session, which ended with it: until this tab's own opens
         // (after a token, perhaps from a slow tokenProvider), there is none.
         if (/^(online|syncing|authenticating)$/.test(this.state)) this.#setState('connecting', 'taking over the connection');
-        // The old leader may have stored acks and followers added items since this tab last looked.
+        // The old leader may have stored acks and followers added items since this tab last looked; one
+        // this tab could not hear (its group had not started) may have stored pages of history too.
+        if (!this.#tabs) this.#readBackUnknownAsHistory();
         void this.#serial(() => this.#reloadFromStore(this.#conversations))
           .catch(() => {})
           .then(() => {
@@ -776,16 +796,13 @@ export class ImbedClient extends ImbedEventTarget {
     return {
       leading: () => this.#election?.won ?? false,
       refresh: (conv, history) => {
-        if (conv && history) this.#history.set(conv, Math.max(history, this.#history.get(conv) ?? 0));
+        if (conv && history) this.#markHistory(conv, history);
         this.#markStale(conv);
       },
+      history: (conv, upTo) => this.#markHistory(conv, upTo),
       refreshAll: () => {
-        for (const conv of this.#conversations) {
-          // A copy that holds nothing of it yet, and never did, reads back history, stored before this tab
-          // heard of it. One that held it empty reads back news, as the leader stored it.
-          if (!this.#mirror.isKnown(conv)) this.#readBackAsHistory.add(conv);
-          this.#markStale(conv);
-        }
+        this.#readBackUnknownAsHistory();
+        for (const conv of this.#conversations) this.#markStale(conv);
       },
       follow: ({ to, reason, code }, me) => {
         if (this.#finished) return;
@@ -884,6 +901,7 @@ export class ImbedClient extends ImbedEventTarget {
       accept: (conv, msgs, history) => this.#storage.withFallback(() => this.#accept(conv, msgs, history)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
+        this.#tabs?.history(conv, msgs);
         const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
         this.#tabs?.stored(conv, msgs.map((m) => m.seq), true);
         this.#mirror.acceptOlder(conv, msgs, range);

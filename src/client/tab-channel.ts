@@ -24,6 +24,9 @@ export type TabMessage =
   // From the leader: messages of `conv` with these seqs are now stored; `history` when they are not news
   // (a first visit's page, an older page).
   | { type: 'stored'; conv: string; seqs: number[]; history?: boolean }
+  // From the leader, before it stores them: the messages of `conv` up to seq `upTo` it is storing are
+  // history. Said first, so a read-back another hint started that finds them already knows.
+  | { type: 'history'; conv: string; upTo: number }
   // From the leader: an error a person should hear of (a refused message, a fatal close).
   | { type: 'error'; error: ClientErrorDetail }
   // From the leader: it is stopping; another tab takes over.
@@ -33,7 +36,7 @@ export type TabMessage =
 
 export type TabMessageType = TabMessage['type'];
 
-const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'error', 'resign', 'token']);
+const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'history', 'error', 'resign', 'token']);
 const STATES: ReadonlySet<string> = new Set<ConnectionState>(['idle', 'connecting', 'authenticating', 'syncing', 'online', 'offline', 'stopped']);
 
 /**
@@ -52,6 +55,8 @@ export function parseTabMessage(data: unknown): TabMessage | null {
     }
     case 'stored':
       return typeof m.conv === 'string' && Array.isArray(m.seqs) ? (m as TabMessage) : null;
+    case 'history':
+      return typeof m.conv === 'string' && typeof m.upTo === 'number' ? (m as TabMessage) : null;
     case 'older':
       return typeof m.conv === 'string' ? (m as TabMessage) : null;
     case 'error':

@@ -18,6 +18,7 @@
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
 import { isLaterToken } from './token.js';
+import type { Message } from '../protocol/index.js';
 import type { ClientErrorDetail, Me, StateChange } from './types.js';
 
 /**
@@ -47,6 +48,8 @@ export interface TabGroupHost {
    * Those of `conv` up to seq `history` are history the leader fetched, not news (no `message` events).
    */
   refresh(conv: string | null, history?: number): void;
+  /** Follower: the messages of `conv` up to seq `upTo` are history, whenever a read-back finds them. */
+  history(conv: string, upTo: number): void;
   /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
   refreshAll(): void;
   /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
@@ -126,6 +129,11 @@ export class TabGroup {
   /** The shared outbox changed in the store (any role). */
   outboxChanged(): void {
     this.#channel.post({ type: 'outbox' });
+  }
+
+  /** Leader: it is about to store `msgs` of `conv`, which are history, not news. */
+  history(conv: string, msgs: readonly Message[]): void {
+    if (msgs.length > 0) this.#channel.post({ type: 'history', conv, upTo: Math.max(...msgs.map((m) => m.seq)) });
   }
 
   /** Leader: messages of `conv` were stored (and their outbox items removed); `history` when not news. */
@@ -216,7 +224,7 @@ export class TabGroup {
 
   #onMessage(message: TabMessage): void {
     // What only a leader says (`older` aside): it runs.
-    if (/^(state|stored|error|resign)$/.test(message.type)) this.#heardAt = performance.now();
+    if (/^(state|stored|history|error|resign)$/.test(message.type)) this.#heardAt = performance.now();
     switch (message.type) {
       case 'outbox':
         return this.#host.refresh(null);
@@ -224,6 +232,8 @@ export class TabGroup {
         this.#host.refresh(message.conv, message.history ? Math.max(0, ...message.seqs) : 0);
         for (const { below, done } of [...(this.#olderWaits.get(message.conv) ?? [])]) if (message.seqs.some((seq) => seq < below)) done(true);
         return;
+      case 'history':
+        return this.#host.history(message.conv, message.upTo);
       case 'older':
         if (this.#host.leading()) this.#host.older(message.conv);
         return;

@@ -6,6 +6,7 @@ import { until } from '../browser-support/server.js';
 const follower: TabGroupHost = {
   leading: () => false,
   refresh: () => {},
+  history: () => {},
   refreshAll: () => {},
   follow: () => {},
   lastChange: () => ({ from: 'connecting', to: 'online', reason: '' }),
@@ -44,6 +45,28 @@ describe("a following tab's request for older messages", () => {
       leader.postMessage({ type: 'stored', conv: 'c', seqs: Array.from({ length: 100 }, (_, i) => i + 1) });
       await request;
       expect(settled).to.equal(true);
+    } finally {
+      group.stop();
+      leader.close();
+    }
+  });
+});
+
+describe("a following tab told what is history before it is stored", () => {
+  it('takes the mark at once, without reading the store back, and ignores a malformed one', async () => {
+    const name = `history-${Math.random().toString(36).slice(2)}`;
+    const leader = new BroadcastChannel(name);
+    const marks: Array<[string, number]> = [];
+    let refreshes = 0;
+    const group = new TabGroup(name, { ...follower, history: (conv, upTo) => marks.push([conv, upTo]), refresh: () => (refreshes += 1) });
+    try {
+      leader.postMessage({ type: 'history', conv: 'c', upTo: '200' });
+      leader.postMessage({ type: 'history', upTo: 200 });
+      leader.postMessage({ type: 'history', conv: 'c', upTo: 200 });
+      await until(() => marks.length > 0, 'the mark');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(marks).to.deep.equal([['c', 200]]);
+      expect(refreshes).to.equal(0);
     } finally {
       group.stop();
       leader.close();

@@ -631,7 +631,7 @@ export class ImbedClient extends ImbedEventTarget {
   async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
     // Signed out elsewhere: what frames queued before the stop bring is not shown.
     if (msgs.length === 0 || this.#signedOut) return;
-    if (history) this.#tabs?.history(conv, msgs);
+    const seqs = history ? this.#historySeqs(conv, msgs) : msgs.map((m) => m.seq);
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
@@ -643,7 +643,7 @@ export class ImbedClient extends ImbedEventTarget {
       if (!history) for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     }
     const { cursor } = await writing;
-    this.#tabs?.stored(conv, msgs.map((m) => m.seq), history);
+    this.#tabs?.stored(conv, seqs, history);
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
     if (followed && cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
   }
@@ -672,6 +672,17 @@ export class ImbedClient extends ImbedEventTarget {
     // its messages may have committed after the read, and come with the next one.
     for (const conv of asHistory) this.#history.set(conv, Math.max(this.#mirror.cursor(conv), this.#history.get(conv) ?? 0));
     this.#session?.drain();
+  }
+
+  /**
+   * Leader: tells the followers, before they are stored, that the messages of `msgs` the copy does not hold
+   * are history; returns their seqs. One it holds came live, as news, and was announced so: a first visit's
+   * page may end with it, and "history up to" its seq would have the followers take it for history too.
+   */
+  #historySeqs(conv: string, msgs: readonly Message[]): number[] {
+    const seqs = msgs.filter((m) => !this.#mirror.message(conv, m.seq)).map((m) => m.seq);
+    this.#tabs?.history(conv, seqs);
+    return seqs;
   }
 
   #markHistory(conv: string, upTo: number): void {
@@ -901,9 +912,9 @@ export class ImbedClient extends ImbedEventTarget {
       accept: (conv, msgs, history) => this.#storage.withFallback(() => this.#accept(conv, msgs, history)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
-        this.#tabs?.history(conv, msgs);
+        const seqs = this.#historySeqs(conv, msgs);
         const range = await this.#storage.require().acceptMessages(conv, msgs, { more });
-        this.#tabs?.stored(conv, msgs.map((m) => m.seq), true);
+        this.#tabs?.stored(conv, seqs, true);
         this.#mirror.acceptOlder(conv, msgs, range);
         this.emit('change', { conv });
       }),

@@ -56,7 +56,7 @@ export function parseTabMessage(data: unknown): TabMessage | null {
     case 'stored':
       return typeof m.conv === 'string' && Array.isArray(m.seqs) ? (m as TabMessage) : null;
     case 'history':
-      return typeof m.conv === 'string' && typeof m.upTo === 'number' ? (m as TabMessage) : null;
+      return typeof m.conv === 'string' && Number.isFinite(m.upTo) ? (m as TabMessage) : null;
     case 'older':
       return typeof m.conv === 'string' ? (m as TabMessage) : null;
     case 'error':

@@ -18,7 +18,6 @@
 import { newCmid } from './ids.js';
 import { TabChannel, type TabMessage } from './tab-channel.js';
 import { isLaterToken } from './token.js';
-import type { Message } from '../protocol/index.js';
 import type { ClientErrorDetail, Me, StateChange } from './types.js';
 
 /**
@@ -131,9 +130,9 @@ export class TabGroup {
     this.#channel.post({ type: 'outbox' });
   }
 
-  /** Leader: it is about to store `msgs` of `conv`, which are history, not news. */
-  history(conv: string, msgs: readonly Message[]): void {
-    if (msgs.length > 0) this.#channel.post({ type: 'history', conv, upTo: Math.max(...msgs.map((m) => m.seq)) });
+  /** Leader: it is about to store messages of `conv` with these seqs, which are history, not news. */
+  history(conv: string, seqs: readonly number[]): void {
+    if (seqs.length > 0) this.#channel.post({ type: 'history', conv, upTo: Math.max(...seqs) });
   }
 
   /** Leader: messages of `conv` were stored (and their outbox items removed); `history` when not news. */

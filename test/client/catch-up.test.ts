@@ -170,6 +170,42 @@ describe('catching up', () => {
     expect(tabs.map((t) => t.events.messages.map((m) => m.text))).to.deep.equal([['news'], ['news']]);
   });
 
+  it('raises a message event in every tab of a group for one that came live while a first visit\'s page was on its way', async function () {
+    this.timeout(60_000);
+    const conv = freshConv();
+    const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
+    await online(bob.client);
+    await sendMany(bob.client, conv, 3);
+    const alice = freshUser('alice');
+    const dbName = freshDb();
+    // The leader's first sync waits until bob's next message has reached it live: the page then ends
+    // with that message, which the leader already took as news.
+    tap = tapSockets();
+    const liveTap = tap;
+    liveTap.holdOutgoing = (f) => f.type === 'sync';
+    liveTap.rewriteIncoming = (f) => {
+      if (f.type === 'msg' && f.text === 'live') {
+        liveTap.holdOutgoing = () => false;
+        setTimeout(() => liveTap.release(), 0);
+      }
+      return f;
+    };
+    await stopServer();
+    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
+    try {
+      tabs = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
+      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await startServer();
+    }
+    await until(() => liveTap.sent.some((f) => f.type === 'sync'), "the leader's first sync");
+    await bob.client.send(conv, 'live');
+    await until(() => tabs.every((t) => t.client.items(conv).length === 4), 'both tabs to hold all four', 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tabs.map((t) => t.events.messages.map((m) => m.text))).to.deep.equal([['live'], ['live']]);
+  });
+
   it('reads back what another tab stored instead of skipping it, on one database without a shared socket', async function () {
     this.timeout(90_000);
     const conv = freshConv();

@@ -62,6 +62,9 @@ describe("a following tab told what is history before it is stored", () => {
     try {
       leader.postMessage({ type: 'history', conv: 'c', upTo: '200' });
       leader.postMessage({ type: 'history', upTo: 200 });
+      // A mark of Infinity or NaN would take everything after it for history, or nothing.
+      leader.postMessage({ type: 'history', conv: 'c', upTo: Infinity });
+      leader.postMessage({ type: 'history', conv: 'c', upTo: NaN });
       leader.postMessage({ type: 'history', conv: 'c', upTo: 200 });
       await until(() => marks.length > 0, 'the mark');
       await new Promise((r) => setTimeout(r, 100));

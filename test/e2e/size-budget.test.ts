@@ -15,7 +15,7 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
  * that makes it heavier raises the line on purpose, saying why, until it gets there.
  */
 const BUDGETS: Record<string, number> = {
-  'imbed.js': 32.4 * 1024,
+  'imbed.js': 32.5 * 1024,
   'imbed-launcher.js': 3 * 1024,
   'imbed-zh-CN.js': 1.5 * 1024,
   'imbed-notify.js': 1.5 * 1024,

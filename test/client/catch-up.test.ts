@@ -10,6 +10,22 @@ async function sendMany(client: import('../../src/client/index.js').ImbedClient,
   return texts;
 }
 
+/**
+ * Two tabs of `user` on one database, grouped while the server is away, then the server back: the leader
+ * catches up with a follower already listening.
+ */
+async function twoTabsGroupedWhileAway(user: string, convs: string[], dbName: string): Promise<Awaited<ReturnType<typeof makeClient>>[]> {
+  await stopServer();
+  try {
+    const tabs = [await makeClient(user, convs, { dbName }), await makeClient(user, convs, { dbName })];
+    await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
+    await new Promise((r) => setTimeout(r, 500));
+    return tabs;
+  } finally {
+    await startServer();
+  }
+}
+
 describe('catching up', () => {
   let tap: SocketTap | null = null;
   afterEach(async () => {
@@ -127,16 +143,8 @@ describe('catching up', () => {
     const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
     await online(bob.client);
     const texts = await sendMany(bob.client, conv, 3);
-    // Back with the server away, so both tabs group up before the leader catches up.
-    await stopServer();
-    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
-    try {
-      tabs = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
-      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await startServer();
-    }
+    // Back while the server is away.
+    const tabs = await twoTabsGroupedWhileAway(alice, [conv], dbName);
     await until(() => tabs.every((t) => t.client.items(conv).length === 3), 'both tabs to hold the replies', 30_000);
     await bob.client.send(conv, 'news');
     await until(() => tabs.every((t) => t.client.items(conv).length === 4), 'the news in both tabs');
@@ -152,17 +160,7 @@ describe('catching up', () => {
     await sendMany(bob.client, long, 250);
     const alice = freshUser('alice');
     const dbName = freshDb();
-    // The tabs group up while the server is away, so the leader fetches the histories with a follower
-    // already listening.
-    await stopServer();
-    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
-    try {
-      tabs = [await makeClient(alice, [short, long], { dbName }), await makeClient(alice, [short, long], { dbName })];
-      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await startServer();
-    }
+    const tabs = await twoTabsGroupedWhileAway(alice, [short, long], dbName);
     await until(() => tabs.every((t) => t.client.items(short).length === 3 && t.client.items(long).length >= 200), 'both tabs to hold both histories', 30_000);
     await bob.client.send(short, 'news');
     await until(() => tabs.every((t) => t.client.items(short).length === 4), 'the news in both tabs');
@@ -190,15 +188,7 @@ describe('catching up', () => {
       }
       return f;
     };
-    await stopServer();
-    let tabs: Awaited<ReturnType<typeof makeClient>>[] = [];
-    try {
-      tabs = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
-      await until(() => tabs.every((t) => t.events.states.length > 0), 'both tabs to report a state');
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await startServer();
-    }
+    const tabs = await twoTabsGroupedWhileAway(alice, [conv], dbName);
     await until(() => liveTap.sent.some((f) => f.type === 'sync'), "the leader's first sync");
     await bob.client.send(conv, 'live');
     await until(() => tabs.every((t) => t.client.items(conv).length === 4), 'both tabs to hold all four', 30_000);

@@ -628,10 +628,9 @@ export class ImbedClient extends ImbedEventTarget {
    * Stores messages (and removes their outbox items) in one transaction and, while it commits, updates the
    * copy and tells listeners, so a message shows as soon as it arrives. Resolves once it is stored.
    */
-  async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
+  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
     // Signed out elsewhere: what frames queued before the stop bring is not shown.
     if (msgs.length === 0 || this.#signedOut) return;
-    const seqs = history ? this.#historySeqs(conv, msgs) : msgs.map((m) => m.seq);
     // Its transaction exists now: whatever this queue writes next commits after it. Showing the messages
     // before the commit risks nothing: the server holds them, and a page closed before the commit syncs
     // them again from its stored cursor. If the write fails, the move to memory copies the copy, them included.
@@ -640,10 +639,10 @@ export class ImbedClient extends ImbedEventTarget {
     const followed = this.#follows(conv);
     if (followed) {
       if (changed) this.emit('change', { conv });
-      if (!history) for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
+      for (const message of added) if (message.from !== this.#user) this.emit('message', { message });
     }
     const { cursor } = await writing;
-    this.#tabs?.stored(conv, seqs, history);
+    this.#tabs?.stored(conv, msgs.map((m) => m.seq));
     // The store's cursor beyond the copy's: another tab on this database stored messages this copy lacks.
     if (followed && cursor > this.#mirror.cursor(conv)) await this.#reloadFromStore([conv]);
   }
@@ -909,7 +908,7 @@ export class ImbedClient extends ImbedEventTarget {
       me: () => ({ user: this.#user ?? '', name: this.#name ?? this.#user ?? '' }),
       send: (frame) => this.#sendFrame(frame),
       // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
-      accept: (conv, msgs, history) => this.#storage.withFallback(() => this.#accept(conv, msgs, history)),
+      accept: (conv, msgs) => this.#storage.withFallback(() => this.#accept(conv, msgs)),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const seqs = this.#historySeqs(conv, msgs);

@@ -32,10 +32,10 @@ export interface SessionHost {
   send(frame: ClientFrame): boolean;
   /**
    * Stores messages and removes their outbox items in one transaction. The transaction is created, the
-   * mirror updated and listeners told before it returns (of each message from others, unless `history`);
-   * the promise resolves once the write is stored.
+   * mirror updated and listeners told before it returns (of each message from others); the promise
+   * resolves once the write is stored.
    */
-  accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void>;
+  accept(conv: string, msgs: readonly Message[]): Promise<void>;
   /**
    * Stores a page of history answered to `sync` with `before`, extending the held range down over it. An
    * empty one with `more` false while nothing is held marks the conversation known (`HeldRange.known`).
@@ -239,10 +239,11 @@ export class Session {
 
   /**
    * Asks for the messages after the cursor of `conv`, one request in flight per conversation. With nothing
-   * held and more than a page to fetch, asks for the newest page instead (backward), as history: the view
-   * fills at once, and older pages come as the reader scrolls up. A conversation held empty (`known`) that
-   * got a page or less meanwhile is fetched forward, as news; more than that comes as a first visit's does,
-   * rather than thousands of `message` events after one glance at an empty conversation.
+   * held (a first visit), asks for the newest page instead (backward), as history: the view fills at once,
+   * and older pages come as the reader scrolls up, however many pages the server cuts the history into. A
+   * conversation held empty (`known`) that got a page or less meanwhile is fetched forward, as news; more
+   * than that comes as a first visit's does, rather than thousands of `message` events after one glance at
+   * an empty conversation.
    */
   #requestSync(conv: string): void {
     if (!this.#syncs.has(conv)) this.#syncQueue.add(conv);
@@ -256,7 +257,7 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-      if (after === 0 && head > SYNC_PAGE) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      if (after === 0 && (head > SYNC_PAGE || !this.#mirror.isKnown(conv))) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
     }
   }
@@ -279,8 +280,8 @@ export class Session {
     return new Promise((resolve) => this.#older.set(ref, resolve));
   }
 
-  async #accept(conv: string, msgs: readonly Message[], history?: boolean): Promise<void> {
-    await this.#host.accept(conv, msgs, history);
+  async #accept(conv: string, msgs: readonly Message[]): Promise<void> {
+    await this.#host.accept(conv, msgs);
     for (const m of msgs) this.#inflight.delete(m.cmid);
   }
 
@@ -315,10 +316,9 @@ export class Session {
     }
     const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
+    // A first visit's page, asked backward, is history; a page forward is news.
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
-    // A first visit's page (nothing held before it, and never caught up with while empty) is history, not
-    // news, as the newest page asked backward is.
-    else await this.#accept(frame.conv, frame.msgs, asked?.after === 0 && !this.#mirror.isKnown(frame.conv));
+    else await this.#accept(frame.conv, frame.msgs);
     this.#syncs.delete(frame.conv);
     this.#askSyncs();
     const cursor = this.#mirror.cursor(frame.conv);

@@ -1,4 +1,5 @@
 import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
 import { freshConv, seedMessages, startServer, stopServer, until } from '../browser-support/server.js';
 import { freshDb, freshUser, makeClient, online, readStore, sentTexts, stopAll, tapSockets, type SocketTap } from './support.js';
 
@@ -70,7 +71,7 @@ describe('catching up', () => {
     const first = await makeClient(alice, [short, long], { dbName });
     await online(first.client);
     await until(() => first.client.items(short).length === 5 && first.client.items(long).length >= 200, 'both histories');
-    // The short one comes as a page after seq 0, the long one as its newest page: both are history.
+    // Each comes as its newest page, asked backward: history.
     expect(first.events.messages).to.deep.equal([]);
     await first.client.stop();
 
@@ -83,6 +84,32 @@ describe('catching up', () => {
     // had, which is an answer, not a failure.
     await back.client.stop();
     expect(await back.client.loadOlder(long)).to.equal(false);
+  });
+
+  it('raises no message events for a first visit\'s history that the server cuts into several pages by size', async function () {
+    this.timeout(60_000);
+    // A server whose pages hold 8 KB at most (an eighth of its slow-reader limit): 20 messages of 1 KB
+    // take three pages, though one page may hold 200 messages.
+    const url = (await executeServerCommand('imbed-server', { action: 'start-limited', limits: { maxBufferedBytes: 64 * 1024 } })) as { url: string };
+    try {
+      const conv = freshConv();
+      const bob = await makeClient(freshUser('bob'), [conv], { url: url.url, storage: 'memory' });
+      await online(bob.client);
+      const texts = Array.from({ length: 20 }, (_, i) => `${i + 1} ${'x'.repeat(990)}`);
+      for (const text of texts) await bob.client.send(conv, text);
+      await until(() => bob.client.pendingCount() === 0, 'the long messages acknowledged');
+      const alice = await makeClient(freshUser('alice'), [conv], { url: url.url });
+      await online(alice.client);
+      await until(() => alice.client.items(conv).length > 0, 'the newest messages');
+      while (await alice.client.loadOlder(conv));
+      expect(sentTexts(alice.client, conv)).to.deep.equal(texts);
+      await bob.client.send(conv, 'news');
+      await until(() => alice.client.items(conv).length === 21, 'the news');
+      expect(alice.events.messages.map((m) => m.text.slice(0, 8))).to.deep.equal(['news']);
+    } finally {
+      await stopAll();
+      await executeServerCommand('imbed-server', { action: 'stop-limited' });
+    }
   });
 
   it('raises message events for what arrived meanwhile in a conversation that was empty when this device last had it open', async function () {

@@ -29,7 +29,10 @@ function harness(outboxSize: number, conversations = [CONV]) {
       sent.push(frame);
       return true;
     },
-    acceptOlder: async (_conv, msgs) => void older.push(msgs.map((m) => m.seq)),
+    acceptOlder: async (conv, msgs) => {
+      older.push(msgs.map((m) => m.seq));
+      mirror.acceptOlder(conv, msgs, { cursor: 0, floor: 1 });
+    },
     accept: (conv, msgs) =>
       new Promise<void>((resolve, reject) => {
         writes.push({
@@ -58,12 +61,15 @@ function harness(outboxSize: number, conversations = [CONV]) {
       type: 'welcome', user: 'alice', name: 'Alice', session: 's', convs: conversations.map((conv) => ({ conv, head })), heartbeat: 15_000,
       limits: { maxText: 4000, maxFrame: 65536, syncLimit: 200, ...(framesPerSecond && { framesPerSecond }) }, ts: 0,
     });
-  /** Answers a catch-up sync with the one message after seq 0, and lets its write finish. */
+  /**
+   * Answers a catch-up sync with the conversation's one message and lets its write finish: asked forward,
+   * a write of new messages; asked backward (nothing held), a page of history.
+   */
   const answer = async (frame: SyncFrame) => {
     const msg: Message = { conv: frame.conv, seq: 1, cmid: `m-${frame.conv}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 };
     const handled = session.handle({ type: 'history', conv: frame.conv, msgs: [msg], more: false, head: 1, ref: frame.ref! });
     await settle();
-    writes.at(-1)!.finish();
+    if (frame.before === undefined) writes.at(-1)!.finish();
     await handled;
   };
   return { session, writes, sent, reports, ack, seqsOf, mirror, records, older, sends, syncs, welcome, answer };

@@ -31,7 +31,7 @@ export const en = {
   memoryStorage: 'Messages will not survive a reload on this device.',
   unavailable: (reason: string): string => (reason ? `Chat unavailable: ${reason}` : 'Chat unavailable'),
   sendingTooFast: (seconds: number): string => `Sending too fast — waiting ${seconds} s`,
-  tooManyConnections: (seconds: number): string => `Too many open chats — reconnecting in ${seconds} s`,
+  tooManyConnections: (seconds: number): string => `Too many connections — reconnecting in ${seconds} s`,
   waiting: (n: number): string => `${n} ${n === 1 ? 'message' : 'messages'} waiting to send`,
   /**
    * A connection line followed by the count of waiting messages, e.g. "Offline — 2 messages waiting to

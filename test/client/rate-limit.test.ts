@@ -158,7 +158,7 @@ describe('server limits', () => {
     await until(() => second.events.errors.some((e) => e.code === 'TOO_MANY_CONNECTIONS'), 'the refusal');
     const refusal = second.events.errors.find((e) => e.code === 'TOO_MANY_CONNECTIONS') as { retryAfter?: number };
     expect(refusal.retryAfter).to.be.greaterThan(0);
-    await until(() => (el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '').includes('Too many open chats'), 'the notice');
+    await until(() => (el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '').includes('Too many connections'), 'the notice');
     const refusedAttempts = () => second.events.states.filter((s) => s.code === 4029).length;
     // The error frame is reported before the close behind it arrives, so the close may come a little later.
     await until(() => refusedAttempts() === 1, 'the refused attempt closed with 4029');
@@ -178,8 +178,8 @@ describe('server limits', () => {
     const status = () => el.shadowRoot?.querySelector('[part="banner-status"]')?.textContent ?? '';
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="banner-retry"]')!.click();
     await el.updateComplete;
-    expect(status()).to.not.include('Too many open chats');
+    expect(status()).to.not.include('Too many connections');
     await until(() => refusedAttempts() === 2, 'the second attempt, refused too');
-    await until(() => status().includes('Too many open chats'), 'the notice again');
+    await until(() => status().includes('Too many connections'), 'the notice again');
   });
 });

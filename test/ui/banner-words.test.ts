@@ -76,7 +76,7 @@ describe('<imbed-chat> message times', () => {
     const fewer = describeConnection({ ...base, pending: 1, hold: { kind: 'rate', seconds: 3, total: 9 } });
     expect([first.spoken, later.spoken, fewer.spoken]).to.deep.equal(['Sending too fast — waiting 9 s', 'Sending too fast — waiting 9 s', 'Sending too fast — waiting 9 s']);
     const reconnecting = describeConnection({ ...base, state: 'connecting', hold: { kind: 'connections', seconds: 3, total: 30 } });
-    expect([reconnecting.status, reconnecting.spoken]).to.deep.equal(['Too many open chats — reconnecting in 3 s', 'Too many open chats — reconnecting in 30 s']);
+    expect([reconnecting.status, reconnecting.spoken]).to.deep.equal(['Too many connections — reconnecting in 3 s', 'Too many connections — reconnecting in 30 s']);
     expect(describeConnection({ ...base, state: 'offline', deviceOffline: true }).spoken).to.equal(undefined);
   });
 

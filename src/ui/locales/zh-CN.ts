@@ -28,7 +28,7 @@ export const zhCN: Strings = {
   // have it): a Chinese reader is not shown it.
   unavailable: () => '聊天不可用',
   sendingTooFast: (seconds) => `发送过于频繁，${seconds} 秒后继续发送`,
-  tooManyConnections: (seconds) => `打开的聊天窗口过多，${seconds} 秒后重新连接`,
+  tooManyConnections: (seconds) => `连接过多，${seconds} 秒后重新连接`,
   waiting: (n) => `${n} 条消息等待发送`,
   withWaiting(status, n) {
     return `${status.replace(/…+$/, '')}，${this.waiting(n)}`;

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreHealth } from './store.js';
@@ -169,4 +170,52 @@ function json(res: ServerResponse, status: number, body: unknown, cors = false):
 function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(body);
+}
+
+/**
+ * Answers, as an ordinary HTTP/1.1 request, one that asked to upgrade to something other than a WebSocket:
+ * `curl --http2` asks for h2c on every request to an `http:` URL, and HTTP lets a server ignore the ask.
+ * Node hands such a request to `upgrade` listeners instead of the request handler, with its body's first
+ * bytes (`head`) and the socket, and ends the request's stream: the handler gets a request of its own,
+ * whose body is `head` and what follows on the socket up to `Content-Length`, read as the handler reads it
+ * (a chunked body is not decoded: 400). The socket is closed after the answer, or at `timeoutMs`.
+ */
+export function answerIgnoringUpgrade(
+  upgrade: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  timeoutMs: number,
+): void {
+  socket.on('error', () => {});
+  const deadline = setTimeout(() => socket.destroy(), timeoutMs);
+  socket.once('close', () => clearTimeout(deadline));
+  let left = Number(upgrade.headers['content-length'] ?? 0);
+  if (upgrade.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(left) || left < 0) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return;
+  }
+  const { method, url, headers, rawHeaders, httpVersion, httpVersionMajor, httpVersionMinor } = upgrade;
+  // Reading it resumes the socket (IncomingMessage's own `_read`), which `take` pauses while it is full.
+  const req = Object.assign(new IncomingMessage(socket), { method, url, headers, rawHeaders, httpVersion, httpVersionMajor, httpVersionMinor });
+  const take = (chunk: Buffer): void => {
+    const part = chunk.subarray(0, left);
+    left -= part.length;
+    if (part.length > 0 && !req.push(part)) socket.pause();
+    if (left > 0) return;
+    socket.off('data', take);
+    req.complete = true;
+    req.push(null);
+  };
+  take(head);
+  if (left > 0) socket.on('data', take);
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', () => {
+    socket.off('data', take);
+    res.detachSocket(socket);
+    socket.destroySoon();
+  });
+  handler(req, res);
 }

@@ -12,7 +12,7 @@ import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
 import { Auth, authWarnings, ignoredKeyVariables, resolveAuthConfig, weakSecret } from './auth.js';
 import { GroupCommit } from './commits.js';
-import { createRequestHandler } from './http.js';
+import { answerIgnoringUpgrade, createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
 import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
 import type { MessageFilter } from './filter.js';
@@ -377,6 +377,9 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
 
   let closing = false;
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Own mode: an upgrade to anything but a WebSocket is an ordinary request (the host's server, in attach
+    // mode, decides that for itself).
+    if (requestHandler && !/^websocket$/i.test(req.headers.upgrade ?? '')) return answerIgnoringUpgrade(req, socket as Socket, head, requestHandler, requestTimeout);
     let pathname: string;
     try {
       pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -412,13 +415,16 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
    * never finish (Node gives up on those after 120 s).
    */
   const sockets = new Set<Socket>();
+  /** Own mode: what answers HTTP requests, and how long one may take to arrive whole. */
+  let requestHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const requestTimeout = Math.max(helloTimeout, 30_000);
   if (options.server) {
     httpServer = options.server;
   } else {
     // A certificate Node cannot read throws here as surely as a port in use: either way the database
     // and the limits' sweeper must not outlive the failed start.
     try {
-      const handler = createRequestHandler({
+      const handler = (requestHandler = createRequestHandler({
         dev,
         connections: () => sessions.size,
         health,
@@ -426,12 +432,12 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
         admin: handleAdmin,
         devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
         log,
-      });
+      }));
       // A request, the WebSocket upgrade included, must be read whole within helloTimeout, as a hello must
       // come: Node's defaults (60 s for the headers, checked every 30 s) let one address hold thousands of
       // sockets that never finish their upgrade, none of them counted by the per-address limit.
       // Over TLS the header timeout counts from the end of the handshake, which Node gives 120 s: as long as a hello.
-      const timeouts = { headersTimeout: helloTimeout, requestTimeout: Math.max(helloTimeout, 30_000), connectionsCheckingInterval: Math.min(helloTimeout, 1000) };
+      const timeouts = { headersTimeout: helloTimeout, requestTimeout, connectionsCheckingInterval: Math.min(helloTimeout, 1000) };
       httpServer = options.tls
         ? createTlsServer({ ...timeouts, handshakeTimeout: helloTimeout, cert: options.tls.cert, key: options.tls.key }, handler)
         : createServer(timeouts, handler);

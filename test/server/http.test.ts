@@ -2,12 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { extname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { jwtVerify } from 'jose';
 import type { ImbedServer } from '../../src/server/index.ts';
 import { packageRoot } from '../../src/server/http.ts';
 import { newCmid, openSession, SECRET, startServer, tempDb, TestClient } from './helpers.ts';
+
+const ADMIN_SECRET = 'admin-secret-of-at-least-32-bytes-long';
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away). */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -22,6 +25,43 @@ function rawGet(port: number, path: string): Promise<{ status: number; body: str
     req.end();
   });
 }
+
+/**
+ * Sends `lines` and `body` as one raw HTTP/1.1 request, as `curl --http2` does on a cleartext URL (it
+ * asks to upgrade to h2c on every request), and resolves with the status line, headers and body.
+ */
+function rawRequest(port: number, lines: string[], body = ''): Promise<{ status: number; head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    // The body's second half a moment later: it is read from the socket, not only from what came with the headers.
+    const half = Math.floor(body.length / 2);
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
+      setTimeout(() => socket.end(body.slice(half)), 50);
+    });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const end = text.indexOf('\r\n\r\n');
+      const head = text.slice(0, end);
+      let rest = text.slice(end + 4);
+      if (/^transfer-encoding: chunked$/im.test(head)) {
+        let body = '';
+        for (let size; (size = parseInt(rest, 16)) > 0; ) {
+          const start = rest.indexOf('\r\n') + 2;
+          body += rest.slice(start, start + size);
+          rest = rest.slice(start + size + 2);
+        }
+        rest = body;
+      }
+      resolve({ status: Number(head.split(' ')[1]), head, body: rest });
+    });
+  });
+}
+
+/** The headers of curl's request to upgrade to HTTP/2 over cleartext. */
+const H2C = ['Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA'];
 
 describe('HTTP routes', () => {
   const tmp = tempDb();
@@ -197,6 +237,29 @@ describe('HTTP routes', () => {
     const res = await fetch(url(dev, '/healthz'), { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), '');
+  });
+
+  it('answers a request that asks to upgrade to HTTP/2 (h2c) as HTTP/1.1, with or without a body', async () => {
+    const health = await rawRequest(dev.port, ['GET /healthz HTTP/1.1', 'Host: 127.0.0.1', ...H2C]);
+    assert.equal(health.status, 200, health.head);
+    assert.deepEqual(JSON.parse(health.body), { ok: true, connections: 0 });
+    const token = await rawRequest(dev.port, ['GET /dev/token?user=alice HTTP/1.1', 'Host: 127.0.0.1', ...H2C]);
+    assert.equal(token.status, 200, token.head);
+    assert.match(JSON.parse(token.body).token, /^ey/);
+    // The body is read: a POST of the admin API with JSON.
+    const admin = await startServer(join(tmp.dir, 'admin.db'), { access: 'members', adminSecret: ADMIN_SECRET });
+    try {
+      const body = JSON.stringify({ id: 'h2c-team', kind: 'group', members: ['alice'] });
+      const created = await rawRequest(
+        admin.port,
+        ['POST /admin/v1/conversations HTTP/1.1', 'Host: 127.0.0.1', ...H2C, `Authorization: Bearer ${ADMIN_SECRET}`, 'Content-Type: application/json'],
+        body,
+      );
+      assert.equal(created.status, 201, created.head);
+      assert.equal(JSON.parse(created.body).conversation.id, 'h2c-team');
+    } finally {
+      await admin.close();
+    }
   });
 
   it('refuses WebSocket upgrades on other paths with 404', async () => {

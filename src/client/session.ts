@@ -257,7 +257,7 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-      if (after === 0 && (head > SYNC_PAGE || !this.#mirror.isKnown(conv))) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      if (after === 0 && head > 0 && (head > SYNC_PAGE || !this.#mirror.isKnown(conv))) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
     }
   }
@@ -337,9 +337,11 @@ export class Session {
     // `dup: true` (the server had it already, e.g. another tab sent it first) is handled the same way.
     const text = this.#mirror.findOutbox(frame.cmid)?.text ?? this.#mirror.message(frame.conv, frame.seq)?.text;
     if (text === undefined) {
-      // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it. It is no
-      // longer in flight from here: the page that brings it may be a backward one, which would not say so.
+      // Acknowledged, but neither outbox nor cache has its text (another tab moved it): fetch it, the
+      // conversation being at least this far (it may be one `welcome` did not name). It is no longer in
+      // flight from here: the page that brings it may be a backward one, which would not say so.
       this.#inflight.delete(frame.cmid);
+      this.#heads.set(frame.conv, Math.max(this.#heads.get(frame.conv) ?? 0, frame.seq));
       this.#requestSync(frame.conv);
       this.drain();
       return;

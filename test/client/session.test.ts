@@ -216,6 +216,17 @@ describe('refusals by a session', () => {
   });
 });
 
+describe('an acknowledgement whose text this copy does not hold', () => {
+  it('fetches the newest page up to it, also in a conversation welcome did not name', async () => {
+    const { session, syncs, welcome } = harness(0);
+    await welcome(0);
+    // Another client of the database sent it, in a conversation this one does not follow.
+    await session.handle({ type: 'sent', conv: 'elsewhere', cmid: 'moved-0001', seq: 7, ts: 7 });
+    expect(syncs().filter((f) => f.conv === 'elsewhere').map(({ after, before }) => ({ after, before }))).to.deep.equal([{ after: undefined, before: 8 }]);
+    session.close();
+  });
+});
+
 describe('an older page a session asked for', () => {
   it('is stored as older messages when it is handled after the session closed, not taken for new ones', async () => {
     const { session, writes, sent, mirror, older, welcome } = harness(0);

@@ -178,7 +178,8 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
  * Node hands such a request to `upgrade` listeners instead of the request handler, with its body's first
  * bytes (`head`) and the socket, and ends the request's stream: the handler gets a request of its own,
  * whose body is `head` and what follows on the socket up to `Content-Length`, read as the handler reads it
- * (a chunked body is not decoded: 400). The socket is closed after the answer, or at `timeoutMs`.
+ * (a chunked body is not decoded: 400). The socket is closed after the answer, or at `timeoutMs`. Nothing
+ * it is sent throws out of it: a throw closes the socket.
  */
 export function answerIgnoringUpgrade(
   upgrade: IncomingMessage,
@@ -190,6 +191,22 @@ export function answerIgnoringUpgrade(
   socket.on('error', () => {});
   const deadline = setTimeout(() => socket.destroy(), timeoutMs);
   socket.once('close', () => clearTimeout(deadline));
+  // Pipelined behind a request whose answer is still being written on this socket (Node emits `upgrade`
+  // all the same): that answer goes out whole, then the connection closes, this request unanswered.
+  const earlier = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (earlier) {
+    earlier.once('finish', () => socket.destroySoon());
+    return;
+  }
+  try {
+    answer(upgrade, socket, head, handler);
+  } catch {
+    socket.destroy();
+  }
+}
+
+/** `answerIgnoringUpgrade` once the socket is this request's alone. */
+function answer(upgrade: IncomingMessage, socket: Socket, head: Buffer, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
   let left = Number(upgrade.headers['content-length'] ?? 0);
   if (upgrade.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(left) || left < 0) {
     socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -209,6 +226,8 @@ export function answerIgnoringUpgrade(
   };
   take(head);
   if (left > 0) socket.on('data', take);
+  // A client gone before the whole body came: the request is aborted, as Node's own would be.
+  socket.once('close', () => left > 0 && req.destroy(new Error('aborted')));
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket);

@@ -262,6 +262,23 @@ describe('HTTP routes', () => {
     }
   });
 
+  it('answers a request pipelined before one that asks for h2c, then closes, and keeps serving', async () => {
+    // Node emits the second one as an upgrade while the first one's answer (an asynchronous route) still
+    // holds the socket.
+    for (const first of ['GET /dev/token?user=alice HTTP/1.1', 'GET /imbed.js HTTP/1.1']) {
+      const answered = await new Promise<string>((resolve, reject) => {
+        const socket = connect(dev.port, '127.0.0.1', () => socket.write(`${first}\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n${H2C.join('\r\n')}\r\n\r\n`));
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      });
+      assert.match(answered, /^HTTP\/1\.1 (200|404) /, first);
+      assert.equal((await fetch(url(dev, '/healthz'))).status, 200, `still serving after ${first}`);
+    }
+  });
+
   it('refuses WebSocket upgrades on other paths with 404', async () => {
     const client = new TestClient(`ws://127.0.0.1:${dev.port}/other`);
     await assert.rejects(client.opened(), /404/);

@@ -61,6 +61,11 @@
       db.outbox = db.outbox.filter((r) => r.cmid !== cmid);
       return null;
     },
+    forgetConversation(db, conv) {
+      delete db.messages[conv];
+      delete db.ranges[conv];
+      return null;
+    },
     acceptMessages(db, conv, msgs, older) {
       const held = (db.messages[conv] ??= {});
       const removed = [];

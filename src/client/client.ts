@@ -684,6 +684,12 @@ export class ImbedClient extends ImbedEventTarget {
     return seqs;
   }
 
+  /** Drops the copy of `conv` (its outbox items stay): what is stored of it next is a first visit's history. */
+  #forgetCopy(conv: string): void {
+    this.#mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
+    if (this.#follows(conv)) this.emit('change', { conv });
+  }
+
   #markHistory(conv: string, upTo: number): void {
     this.#history.set(conv, Math.max(upTo, this.#history.get(conv) ?? 0));
   }
@@ -810,6 +816,12 @@ export class ImbedClient extends ImbedEventTarget {
         this.#markStale(conv);
       },
       history: (conv, upTo) => this.#markHistory(conv, upTo),
+      forget: (conv) => {
+        // Its marks went with the messages. The copy goes after any read-back under way, which may bring
+        // back what the leader deleted; a mark the leader sends next is kept.
+        this.#history.delete(conv);
+        void this.#serial(async () => this.#forgetCopy(conv));
+      },
       refreshAll: () => {
         this.#readBackUnknownAsHistory();
         for (const conv of this.#conversations) this.#markStale(conv);
@@ -909,6 +921,13 @@ export class ImbedClient extends ImbedEventTarget {
       send: (frame) => this.#sendFrame(frame),
       // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
       accept: (conv, msgs) => this.#storage.withFallback(() => this.#accept(conv, msgs)),
+      forget: (conv) => this.#storage.withFallback(async () => {
+        // A store of the host's without it fails here, and the client goes on in memory.
+        await this.#storage.require().forgetConversation!(conv);
+        this.#tabs?.forget(conv);
+        this.#history.delete(conv);
+        this.#forgetCopy(conv);
+      }),
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const seqs = this.#historySeqs(conv, msgs);

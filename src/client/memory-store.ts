@@ -80,6 +80,11 @@ export class MemoryStore implements ChatStore {
     return { ...range, removed };
   }
 
+  async forgetConversation(conv: string): Promise<void> {
+    this.#messages.delete(conv);
+    this.#ranges.delete(conv);
+  }
+
   close(): void {}
 
   #range(conv: string): HeldRange {

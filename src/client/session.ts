@@ -41,6 +41,11 @@ export interface SessionHost {
    * empty one with `more` false while nothing is held marks the conversation known (`HeldRange.known`).
    */
   acceptOlder(conv: string, msgs: readonly Message[], more: boolean): Promise<void>;
+  /**
+   * Drops the copy of `conv` and the store's (its outbox items stay): the server's messages no longer match
+   * it, as after its database was restored from a backup. The conversation is then caught up anew.
+   */
+  forget(conv: string): Promise<void>;
   /** Marks an outbox item failed in store and mirror, and tells listeners. */
   fail(item: OutboxRecord, error: ItemError): Promise<void>;
   /** `welcome` arrived: the session is established and catching up. */
@@ -80,7 +85,12 @@ export class Session {
   /** Cmids sent on this socket and not yet answered: never sent twice on one socket. */
   readonly #inflight = new Set<string>();
   /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
-  readonly #syncs = new Map<string, { ref: number; after: number; before?: number }>();
+  readonly #syncs = new Map<string, { ref: number; after: number; before?: number; check?: string }>();
+  /**
+   * The cmid of the message at the cursor of each conversation the catch-up after `welcome` fetches forward:
+   * its first page starts one message earlier, which must be that one (see `#onHistory`).
+   */
+  readonly #checks = new Map<string, string>();
   /**
    * Conversations whose catch-up `sync` waits to go out: at most `window` are in flight at once (one at a
    * time after a refusal), so following many conversations is not a flood of frames.
@@ -212,10 +222,18 @@ export class Session {
       }
     }
     const heads = (this.#heads = new Map(welcome.convs.map((c) => [c.conv, c.head])));
+    // The server holds fewer messages than this copy: its database went back (restored from a backup, or
+    // replaced). The copy is dropped, and the conversation loaded again as on a first visit.
+    for (const conv of this.#host.conversations) if ((heads.get(conv) ?? Infinity) < this.#mirror.cursor(conv)) await this.#host.forget(conv);
+    if (this.#closed) return;
     const marks = [];
     for (const conv of this.#host.conversations) {
       const head = heads.get(conv);
-      if ((head ?? 0) > this.#mirror.cursor(conv)) {
+      const cursor = this.#mirror.cursor(conv);
+      if ((head ?? 0) > cursor) {
+        // The server's messages may have gone back and on past the cursor: its message there must be ours.
+        const held = this.#mirror.message(conv, cursor);
+        if (held) this.#checks.set(conv, held.cmid);
         this.#catchingUp.add(conv);
         this.#requestSync(conv);
       } else if (head === 0 && !this.#mirror.isKnown(conv)) {
@@ -257,7 +275,10 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
+      const check = this.#checks.get(conv);
+      this.#checks.delete(conv);
       if (after === 0 && head > 0 && (head > SYNC_PAGE || !this.#mirror.isKnown(conv))) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
+      else if (check) this.#syncs.set(conv, { ref: this.#sync(conv, { after: after - 1 }), after, check });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
     }
   }
@@ -316,6 +337,14 @@ export class Session {
     }
     const asked = this.#syncs.get(frame.conv);
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
+    const first = frame.msgs[0];
+    if (asked?.check && asked.ref === frame.ref && (first?.seq !== asked.after || first.cmid !== asked.check)) {
+      // The server's message at the cursor is another one: its database went back, then on past it.
+      this.#syncs.delete(frame.conv);
+      await this.#host.forget(frame.conv);
+      this.#requestSync(frame.conv);
+      return;
+    }
     // A first visit's page, asked backward, is history; a page forward is news.
     if (backward) await this.#host.acceptOlder(frame.conv, frame.msgs, frame.more);
     else await this.#accept(frame.conv, frame.msgs);

@@ -79,6 +79,13 @@ export interface ChatStore {
    * nothing is held: the conversation is empty, and becomes `known`).
    */
   acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult>;
+  /**
+   * Deletes the messages of `conv` and its held range, in one transaction, keeping its outbox items: the
+   * server's copy of the conversation went back (a database restored from a backup), and this one no
+   * longer matches it. A store supplied through `openStore` without it fails the call, and the client
+   * moves to memory for the rest of the page's life, as for any failed write.
+   */
+  forgetConversation?(conv: string): Promise<void>;
   close(): void;
   /**
    * Deletes everything the store holds, for a logout; called after `close`. Only stores supplied through
@@ -254,6 +261,11 @@ class IdbStore implements ChatStore {
     const moved = cursor !== before.cursor || range !== before;
     await Promise.all([moved && cursors.put({ conv, after: cursor, floor: range.floor }), tx.done]);
     return { cursor, floor: range.floor, removed };
+  }
+
+  async forgetConversation(conv: string): Promise<void> {
+    const tx = handled(this.#db.transaction(['messages', 'cursors'], 'readwrite'));
+    await Promise.all([tx.objectStore('messages').delete(IDBKeyRange.bound([conv, 0], [conv, Infinity])), tx.objectStore('cursors').delete(conv), tx.done]);
   }
 
   close(): void {

@@ -27,6 +27,9 @@ export type TabMessage =
   // From the leader, before it stores them: the messages of `conv` up to seq `upTo` it is storing are
   // history. Said first, so a read-back another hint started that finds them already knows.
   | { type: 'history'; conv: string; upTo: number }
+  // From the leader: it dropped its copy of `conv` and the store's, which the server's messages no longer
+  // match (its database went back); followers drop theirs, and what the leader stores next is history.
+  | { type: 'forget'; conv: string }
   // From the leader: an error a person should hear of (a refused message, a fatal close).
   | { type: 'error'; error: ClientErrorDetail }
   // From the leader: it is stopping; another tab takes over.
@@ -36,7 +39,7 @@ export type TabMessage =
 
 export type TabMessageType = TabMessage['type'];
 
-const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'history', 'error', 'resign', 'token']);
+const TYPES: ReadonlySet<string> = new Set<TabMessageType>(['outbox', 'join', 'reconnect', 'restart', 'state', 'older', 'stored', 'history', 'forget', 'error', 'resign', 'token']);
 const STATES: ReadonlySet<string> = new Set<ConnectionState>(['idle', 'connecting', 'authenticating', 'syncing', 'online', 'offline', 'stopped']);
 
 /**
@@ -58,6 +61,7 @@ export function parseTabMessage(data: unknown): TabMessage | null {
     case 'history':
       return typeof m.conv === 'string' && Number.isFinite(m.upTo) ? (m as TabMessage) : null;
     case 'older':
+    case 'forget':
       return typeof m.conv === 'string' ? (m as TabMessage) : null;
     case 'error':
       return typeof m.error === 'object' && m.error !== null ? (m as TabMessage) : null;

@@ -51,6 +51,8 @@ export interface TabGroupHost {
   history(conv: string, upTo: number): void;
   /** Follower: a leader it has not heard before (it joined, or took over): read everything back. */
   refreshAll(): void;
+  /** Follower: the leader dropped the messages of `conv` from the store; drop the copy's too. */
+  forget(conv: string): void;
   /** Follower: take on the leader's state (through the one state funnel) and the user it reported. */
   follow(change: Omit<StateChange, 'from'>, me?: Me): void;
   /**
@@ -133,6 +135,11 @@ export class TabGroup {
   /** Leader: it is about to store messages of `conv` with these seqs, which are history, not news. */
   history(conv: string, seqs: readonly number[]): void {
     if (seqs.length > 0) this.#channel.post({ type: 'history', conv, upTo: Math.max(...seqs) });
+  }
+
+  /** Leader: it dropped the messages of `conv` from the store, which the server's no longer match. */
+  forget(conv: string): void {
+    this.#channel.post({ type: 'forget', conv });
   }
 
   /** Leader: messages of `conv` were stored (and their outbox items removed); `history` when not news. */
@@ -223,7 +230,7 @@ export class TabGroup {
 
   #onMessage(message: TabMessage): void {
     // What only a leader says (`older` aside): it runs.
-    if (/^(state|stored|history|error|resign)$/.test(message.type)) this.#heardAt = performance.now();
+    if (/^(state|stored|history|forget|error|resign)$/.test(message.type)) this.#heardAt = performance.now();
     switch (message.type) {
       case 'outbox':
         return this.#host.refresh(null);
@@ -233,6 +240,9 @@ export class TabGroup {
         return;
       case 'history':
         return this.#host.history(message.conv, message.upTo);
+      case 'forget':
+        if (!this.#host.leading()) this.#host.forget(message.conv);
+        return;
       case 'older':
         if (this.#host.leading()) this.#host.older(message.conv);
         return;

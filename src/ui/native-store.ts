@@ -20,6 +20,7 @@ export type StorageOp =
   | 'requeue'
   | 'removeFromOutbox'
   | 'acceptMessages'
+  | 'forgetConversation'
   | 'deleteDatabase';
 
 /** One storage operation for the app: `args` are the `ChatStore` method's, absent ones as null. */
@@ -137,6 +138,10 @@ export class NativeStore implements ChatStore {
 
   acceptMessages(conv: string, msgs: readonly Message[], older?: { more: boolean }): Promise<AcceptResult> {
     return this.#call('acceptMessages', conv, msgs, older ?? null);
+  }
+
+  async forgetConversation(conv: string): Promise<void> {
+    await this.#call('forgetConversation', conv);
   }
 
   /** Nothing to release on this side: the app keeps its database open for the next page. */

@@ -41,6 +41,16 @@ export async function seedMessages(conv: string, count: number): Promise<number>
   return ((await executeServerCommand('imbed-server', { action: 'seed', conv, count })) as { head: number }).head;
 }
 
+/** Copies the server's database while it runs, as a backup; `restoreBackup` puts the copy back. */
+export async function backupDatabase(): Promise<void> {
+  await executeServerCommand('imbed-server', { action: 'backup' });
+}
+
+/** Stops the server (1012), puts the copy `backupDatabase` made in the database's place, and starts it again. */
+export async function restoreBackup(): Promise<void> {
+  await executeServerCommand('imbed-server', { action: 'restore' });
+}
+
 /** A conversation id no other test uses. */
 export function freshConv(prefix = 'c'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -21,6 +21,8 @@ function harness(outboxSize: number, conversations = [CONV]) {
   const reports: ItemError[] = [];
   /** The seqs of each page stored as older messages. */
   const older: number[][] = [];
+  /** The conversations whose copy was dropped. */
+  const forgotten: string[] = [];
   const host: SessionHost = {
     conversations,
     mirror,
@@ -32,6 +34,10 @@ function harness(outboxSize: number, conversations = [CONV]) {
     acceptOlder: async (conv, msgs) => {
       older.push(msgs.map((m) => m.seq));
       mirror.acceptOlder(conv, msgs, { cursor: 0, floor: 1 });
+    },
+    forget: async (conv) => {
+      forgotten.push(conv);
+      mirror.loadConversation(conv, [], { cursor: 0, floor: 1 });
     },
     accept: (conv, msgs) =>
       new Promise<void>((resolve, reject) => {
@@ -72,7 +78,7 @@ function harness(outboxSize: number, conversations = [CONV]) {
     if (frame.before === undefined) writes.at(-1)!.finish();
     await handled;
   };
-  return { session, writes, sent, reports, ack, seqsOf, mirror, records, older, sends, syncs, welcome, answer };
+  return { session, writes, sent, reports, ack, seqsOf, mirror, records, older, forgotten, sends, syncs, welcome, answer };
 }
 
 type SyncFrame = Extract<ClientFrame, { type: 'sync' }>;
@@ -216,6 +222,46 @@ describe('refusals by a session', () => {
   });
 });
 
+describe('a copy the server\'s messages no longer match (its database restored from a backup)', () => {
+  const held = (n: number, prefix = 'old'): Message[] =>
+    Array.from({ length: n }, (_, i): Message => ({ conv: CONV, seq: i + 1, cmid: `${prefix}-${String(i + 1).padStart(4, '0')}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 }));
+
+  it('is dropped when the server holds fewer messages, and loaded again from the newest page', async () => {
+    const { session, mirror, forgotten, syncs, welcome } = harness(0);
+    mirror.loadConversation(CONV, held(10), { cursor: 10, floor: 1 });
+    await welcome(6);
+    expect(forgotten).to.deep.equal([CONV]);
+    expect(mirror.cursor(CONV)).to.equal(0);
+    expect(syncs().map(({ after, before }) => ({ after, before }))).to.deep.equal([{ after: undefined, before: 7 }]);
+    session.close();
+  });
+
+  it('is dropped when the server\'s message at the cursor is another one, and kept when it is the same', async () => {
+    for (const same of [true, false]) {
+      const { session, mirror, forgotten, syncs, welcome, writes } = harness(0);
+      mirror.loadConversation(CONV, held(10), { cursor: 10, floor: 1 });
+      await welcome(12);
+      // The catch-up starts one message early, at the cursor's.
+      const [sync] = syncs();
+      expect(sync).to.include({ after: 9 });
+      const page = [...(same ? held(10) : held(10, 'new')).slice(9), ...held(12, 'new').slice(10)];
+      const handled = session.handle({ type: 'history', conv: CONV, msgs: page, more: false, head: 12, ref: sync!.ref! });
+      await settle();
+      writes.at(-1)?.finish();
+      await handled;
+      if (same) {
+        expect(forgotten).to.deep.equal([]);
+        expect(mirror.cursor(CONV)).to.equal(12);
+        expect(syncs()).to.have.length(1);
+      } else {
+        expect(forgotten).to.deep.equal([CONV]);
+        expect(syncs().at(-1)).to.include({ before: 13 });
+      }
+      session.close();
+    }
+  });
+});
+
 describe('an acknowledgement whose text this copy does not hold', () => {
   it('fetches the newest page up to it, also in a conversation welcome did not name', async () => {
     const { session, syncs, welcome } = harness(0);
@@ -232,7 +278,7 @@ describe('an older page a session asked for', () => {
     const { session, writes, sent, mirror, older, welcome } = harness(0);
     const held = Array.from({ length: 10 }, (_, i): Message => ({ conv: CONV, seq: 101 + i, cmid: `held-${101 + i}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 }));
     mirror.loadConversation(CONV, held, { cursor: 110, floor: 101 });
-    await welcome(0);
+    await welcome(110);
     const asked = session.requestOlder(CONV);
     const sync = sent.find((f) => f.type === 'sync');
     expect(sync).to.include({ conv: CONV, before: 101 });

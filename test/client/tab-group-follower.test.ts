@@ -8,6 +8,7 @@ const follower: TabGroupHost = {
   refresh: () => {},
   history: () => {},
   refreshAll: () => {},
+  forget: () => {},
   follow: () => {},
   lastChange: () => ({ from: 'connecting', to: 'online', reason: '' }),
   me: () => ({ user: null, name: null }),

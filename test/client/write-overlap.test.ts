@@ -263,6 +263,7 @@ describe('a new item sent while its outbox write is in flight', () => {
       send: (frame) => (sent.push(frame), true),
       accept: async () => {},
       acceptOlder: async () => {},
+      forget: async () => {},
       fail: async () => {},
       welcomed: () => {},
       caughtUp: () => {},

@@ -15,13 +15,13 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
  * that makes it heavier raises the line on purpose, saying why, until it gets there.
  */
 const BUDGETS: Record<string, number> = {
-  'imbed.js': 32.5 * 1024,
+  'imbed.js': 32.7 * 1024,
   'imbed-launcher.js': 3 * 1024,
   'imbed-zh-CN.js': 1.5 * 1024,
   'imbed-notify.js': 1.5 * 1024,
   'imbed-launcher-mode.js': 2.5 * 1024,
   'imbed-bridge.js': 3 * 1024,
-  'imbed-tab-group.js': 1.8 * 1024,
+  'imbed-tab-group.js': 1.9 * 1024,
 };
 
 /** Where the weight of `dist/imbed.js` comes from, module by module. */

@@ -10,21 +10,25 @@
  *   0) enforcing `limits` over no limits at all; `{ action: 'stop-limited' }` closes it;
  * - `{ action: 'admin', method, path, body? }` calls the admin API (`/admin/v1/` + path) -> `{ status, body }`;
  * - `{ action: 'seed', conv, count }` -> `{ head }` stores `count` messages of varied length from `seeder` in
- *   one transaction, straight into the database (no live delivery), for tests of long histories.
+ *   one transaction, straight into the database (no live delivery), for tests of long histories;
+ * - `{ action: 'backup' }` copies the database as `sqlite3 .backup` does, while the server runs;
+ *   `{ action: 'restore' }` stops the server (1012), puts that copy in the database's place (its `-wal`
+ *   and `-shm` gone), and starts it again: a restore as docs/deploy.md describes it.
  * The shared server enforces no rate, connection or repeat limits: tests send bursts of one user. Its
  * filter rejects texts holding `REFUSED_MARK` (refused-text.ts), and its `maxText` is 1000.
  * The server lives on its own port, so every browser test is also a cross-origin test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createImbedServer, NO_LIMITS, type ImbedServer, type LimitsConfig, type MessageFilter } from '../../src/server/index.ts';
 import { Auth } from '../../src/server/auth.ts';
 import { Store } from '../../src/server/store.ts';
 import { REFUSED_MARK } from './refused-text.ts';
 
 interface Command {
-  action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin' | 'seed';
+  action: 'info' | 'token' | 'stop' | 'start' | 'drop' | 'start-limited' | 'stop-limited' | 'admin' | 'seed' | 'backup' | 'restore';
   /** For `seed`: the conversation and how many messages. */
   conv?: string;
   count?: number;
@@ -44,6 +48,7 @@ interface Command {
 export function imbedServerPlugin() {
   const dir = mkdtempSync(join(tmpdir(), 'imbed-wtr-'));
   const db = join(dir, 'imbed.db');
+  const backup = join(dir, 'backup.db');
   const secret = 'browser-test-secret-of-at-least-32-bytes';
   const adminSecret = 'browser-test-admin-secret-of-32-bytes-or-more';
   let server: ImbedServer | null = null;
@@ -126,6 +131,24 @@ export function imbedServerPlugin() {
           })));
           return { head: results.at(-1)?.message.seq ?? 0 };
         }
+        case 'backup': {
+          const source = new Database(db, { readonly: true });
+          try {
+            await source.backup(backup);
+          } finally {
+            source.close();
+          }
+          return { ok: true };
+        }
+        case 'restore':
+          await server?.close({ code: 1012 });
+          server = null;
+          seeder?.close();
+          seeder = null;
+          for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+          copyFileSync(backup, db);
+          await start();
+          return { ok: true };
         default:
           throw new Error(`unknown imbed-server action ${String(p.action)}`);
       }

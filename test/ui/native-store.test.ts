@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { MemoryStore } from '../../src/client/memory-store.js';
 import { bridge, type BridgeMessage } from '../../src/ui/bridge.js';
 import { StorageRequests, type StorageRequest } from '../../src/ui/native-store.js';
-import { freshConv, until } from '../browser-support/server.js';
+import { backupDatabase, freshConv, restoreBackup, until } from '../browser-support/server.js';
 import { DEAD_URL, freshDb, makeClient, online, readOutbox, sentTexts, stopAll } from '../client/support.js';
 import { freshUser, mountChat, otherUser, stopOthers, unmountAll } from './fixtures.js';
 
@@ -99,6 +99,36 @@ describe('the store kept by the app, through the WebView bridge', () => {
     await stopAll();
     delete (window as { ImbedNative?: unknown }).ImbedNative;
   });
+
+  for (const knows of [true, false]) {
+    it(`drops its copy in the app's store when the server's database was restored${knows ? '' : ', in memory with an app that does not know how'}`, async function () {
+      this.timeout(60_000);
+      const app = fakeApp((op) => (op === 'forgetConversation' && !knows ? 'refuse' : 'ok'));
+      const conv = freshConv();
+      const alice = freshUser('alice');
+      const openStore = async (name: string) => bridge.openStore(name);
+      const dbName = freshDb();
+      const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
+      const first = await makeClient(alice, [conv], { openStore, dbName });
+      await online(bob.client);
+      for (const text of ['m1', 'm2', 'm3']) await bob.client.send(conv, text);
+      await until(() => sentTexts(first.client, conv).length === 3, 'the first three');
+      await backupDatabase();
+      for (const text of ['lost 4', 'lost 5']) await bob.client.send(conv, text);
+      await until(() => sentTexts(first.client, conv).length === 5, 'the two the backup lacks');
+      await first.client.stop();
+      await restoreBackup();
+
+      const back = await makeClient(alice, [conv], { openStore, dbName });
+      await online(back.client);
+      await until(() => sentTexts(back.client, conv).length === 3, 'the copy dropped and loaded again');
+      expect(sentTexts(back.client, conv)).to.deep.equal(['m1', 'm2', 'm3']);
+      const forget = app.requests.find((r) => r.op === 'forgetConversation');
+      expect(forget?.args).to.deep.equal([conv]);
+      expect(back.client.storageKind).to.equal(knows ? 'native' : 'memory');
+      if (knows) expect((await app.databases.get(forget!.db)!.loadConversation(conv)).messages.map((m) => m.text)).to.deep.equal(['m1', 'm2', 'm3']);
+    });
+  }
 
   it('keeps the outbox and the messages in the app, one numbered request per operation, and delivers through it', async () => {
     const app = fakeApp();

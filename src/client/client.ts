@@ -820,7 +820,8 @@ export class ImbedClient extends ImbedEventTarget {
         // Its marks went with the messages. The copy goes after any read-back under way, which may bring
         // back what the leader deleted; a mark the leader sends next is kept.
         this.#history.delete(conv);
-        void this.#serial(async () => this.#forgetCopy(conv));
+        // Then read back: a read-back before this one that took in a hint meanwhile may have found the leader's page.
+        void this.#serial(() => (this.#forgetCopy(conv), this.#reloadFromStore([conv])));
       },
       refreshAll: () => {
         this.#readBackUnknownAsHistory();
@@ -921,13 +922,17 @@ export class ImbedClient extends ImbedEventTarget {
       send: (frame) => this.#sendFrame(frame),
       // The session stores acks and live messages outside serial(), so they need the storage fallback of their own.
       accept: (conv, msgs) => this.#storage.withFallback(() => this.#accept(conv, msgs)),
-      forget: (conv) => this.#storage.withFallback(async () => {
-        // A store of the host's without it fails here, and the client goes on in memory.
-        await this.#storage.require().forgetConversation!(conv);
+      forget: async (conv) => {
+        try {
+          await this.#storage.require().forgetConversation!(conv);
+        } catch (e) {
+          // A store that cannot (an app's without the op) keeps the copy, and what is typed stays durable.
+          return this.#emitError({ code: ClientErrorCode.STORAGE_FAILED, message: `kept a stale copy of ${conv}: ${messageOf(e)}`, retryable: false, fatal: false });
+        }
         this.#tabs?.forget(conv);
         this.#history.delete(conv);
         this.#forgetCopy(conv);
-      }),
+      },
       acceptOlder: (conv, msgs, more) => this.#storage.withFallback(async () => {
         // History, not news: no `message` events.
         const seqs = this.#historySeqs(conv, msgs);

@@ -87,10 +87,11 @@ export class Session {
   /** The one catch-up `sync` in flight per conversation (`before` when it asks for the newest page). */
   readonly #syncs = new Map<string, { ref: number; after: number; before?: number; check?: string }>();
   /**
-   * The cmid of the message at the cursor of each conversation the catch-up after `welcome` fetches forward:
-   * its first page starts one message earlier, which must be that one (see `#onHistory`).
+   * Conversations the catch-up after `welcome` fetches forward and has yet to check: its first page starts
+   * at the message the copy holds at its cursor when it is asked, and must start with that one (see
+   * `#onHistory`). A check refused for a while is asked again.
    */
-  readonly #checks = new Map<string, string>();
+  readonly #checks = new Set<string>();
   /**
    * Conversations whose catch-up `sync` waits to go out: at most `window` are in flight at once (one at a
    * time after a refusal), so following many conversations is not a flood of frames.
@@ -232,8 +233,7 @@ export class Session {
       const cursor = this.#mirror.cursor(conv);
       if ((head ?? 0) > cursor) {
         // The server's messages may have gone back and on past the cursor: its message there must be ours.
-        const held = this.#mirror.message(conv, cursor);
-        if (held) this.#checks.set(conv, held.cmid);
+        this.#checks.add(conv);
         this.#catchingUp.add(conv);
         this.#requestSync(conv);
       } else if (head === 0 && !this.#mirror.isKnown(conv)) {
@@ -275,8 +275,7 @@ export class Session {
       this.#syncQueue.delete(conv);
       const after = this.#mirror.cursor(conv);
       const head = Math.max(this.#heads.get(conv) ?? 0, this.#mirror.highestSeq(conv));
-      const check = this.#checks.get(conv);
-      this.#checks.delete(conv);
+      const check = this.#checks.delete(conv) ? this.#mirror.message(conv, after)?.cmid : undefined;
       if (after === 0 && head > 0 && (head > SYNC_PAGE || !this.#mirror.isKnown(conv))) this.#syncs.set(conv, { ref: this.#sync(conv, { before: head + 1 }), after, before: head + 1 });
       else if (check) this.#syncs.set(conv, { ref: this.#sync(conv, { after: after - 1 }), after, check });
       else this.#syncs.set(conv, { ref: this.#sync(conv, { after }), after });
@@ -339,8 +338,11 @@ export class Session {
     const backward = asked?.before !== undefined && asked.ref === frame.ref;
     const first = frame.msgs[0];
     if (asked?.check && asked.ref === frame.ref && (first?.seq !== asked.after || first.cmid !== asked.check)) {
-      // The server's message at the cursor is another one: its database went back, then on past it.
+      // The server's message at the cursor is another one: its database went back, then on past it. The
+      // conversation is loaded again up to the newest message the copy holds, one that came live (and was
+      // announced) included.
       this.#syncs.delete(frame.conv);
+      this.#heads.set(frame.conv, Math.max(frame.head, this.#mirror.highestSeq(frame.conv)));
       await this.#host.forget(frame.conv);
       this.#requestSync(frame.conv);
       return;
@@ -449,10 +451,11 @@ export class Session {
       return;
     }
     this.#takeReader(frame.ref)?.(false);
-    const conv = [...this.#syncs].find(([, s]) => s.ref === frame.ref)?.[0];
+    const [conv, refused] = [...this.#syncs].find(([, s]) => s.ref === frame.ref) ?? [];
     if (conv !== undefined) {
       this.#syncs.delete(conv);
       if (frame.retryable) {
+        if (refused?.check) this.#checks.add(conv);
         // Asked again after one pause for all of them, not a timer each that would send them together again.
         this.#syncQueue.add(conv);
         this.#pauseDrain(retryAfter);

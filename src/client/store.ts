@@ -82,8 +82,8 @@ export interface ChatStore {
   /**
    * Deletes the messages of `conv` and its held range, in one transaction, keeping its outbox items: the
    * server's copy of the conversation went back (a database restored from a backup), and this one no
-   * longer matches it. A store supplied through `openStore` without it fails the call, and the client
-   * moves to memory for the rest of the page's life, as for any failed write.
+   * longer matches it. With a store supplied through `openStore` that lacks it, or when it fails, the
+   * client keeps its copy as it is and reports `STORAGE_FAILED`.
    */
   forgetConversation?(conv: string): Promise<void>;
   close(): void;

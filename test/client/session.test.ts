@@ -262,6 +262,55 @@ describe('a copy the server\'s messages no longer match (its database restored f
   });
 });
 
+describe('the check of a copy against the server\'s messages', () => {
+  const msg = (conv: string, seq: number, prefix = 'old'): Message => ({ conv, seq, cmid: `${prefix}-${conv}-${seq}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 });
+  const range = (conv: string, from: number, to: number, prefix = 'old') => Array.from({ length: to - from + 1 }, (_, i) => msg(conv, from + i, prefix));
+
+  it('reads the message at the cursor when its sync goes out, not at welcome', async () => {
+    const convs = ['conv-a', 'conv-b'];
+    const { session, mirror, forgotten, syncs, welcome, writes } = harness(0, convs);
+    for (const conv of convs) mirror.loadConversation(conv, range(conv, 1, 10), { cursor: 10, floor: 1 });
+    // One sync at a time: conv-b waits, and meanwhile its copy takes in two more (read back from the store).
+    await welcome(12, 1);
+    expect(syncs().map((f) => f.conv)).to.deep.equal(['conv-a']);
+    mirror.acceptMessages('conv-b', range('conv-b', 11, 12));
+    const handled = session.handle({ type: 'history', conv: 'conv-a', msgs: range('conv-a', 10, 12), more: false, head: 12, ref: syncs()[0]!.ref! });
+    await settle();
+    writes.at(-1)!.finish();
+    await handled;
+    const b = syncs().find((f) => f.conv === 'conv-b')!;
+    expect(b).to.include({ after: 11 });
+    const checked = session.handle({ type: 'history', conv: 'conv-b', msgs: [msg('conv-b', 12)], more: false, head: 12, ref: b.ref! });
+    await settle();
+    writes.at(-1)!.finish();
+    await checked;
+    expect(forgotten).to.deep.equal([]);
+    session.close();
+  });
+
+  it('is asked again after a refusal for a while', async () => {
+    const { session, mirror, syncs, welcome } = harness(0);
+    mirror.loadConversation(CONV, range(CONV, 1, 10), { cursor: 10, floor: 1 });
+    await welcome(12);
+    await session.handle({ type: 'error', code: 'RATE_LIMITED', message: 'slow down', ref: syncs()[0]!.ref!, retryable: true, retryAfter: 20 });
+    await until(() => syncs().length === 2, 'the sync asked again');
+    expect(syncs().map((f) => f.after)).to.deep.equal([9, 9]);
+    session.close();
+  });
+
+  it('loads the conversation again up to a message that came live before the check failed', async () => {
+    const { session, mirror, forgotten, syncs, welcome } = harness(0);
+    mirror.loadConversation(CONV, range(CONV, 1, 10), { cursor: 10, floor: 1 });
+    await welcome(12);
+    // Live, past the head `welcome` stated, and announced as it came.
+    mirror.acceptMessages(CONV, [msg(CONV, 13, 'new')]);
+    await session.handle({ type: 'history', conv: CONV, msgs: range(CONV, 10, 12, 'new'), more: false, head: 13, ref: syncs()[0]!.ref! });
+    expect(forgotten).to.deep.equal([CONV]);
+    expect(syncs().at(-1)).to.include({ before: 14 });
+    session.close();
+  });
+});
+
 describe('an acknowledgement whose text this copy does not hold', () => {
   it('fetches the newest page up to it, also in a conversation welcome did not name', async () => {
     const { session, syncs, welcome } = harness(0);

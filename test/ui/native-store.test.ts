@@ -101,7 +101,7 @@ describe('the store kept by the app, through the WebView bridge', () => {
   });
 
   for (const knows of [true, false]) {
-    it(`drops its copy in the app's store when the server's database was restored${knows ? '' : ', in memory with an app that does not know how'}`, async function () {
+    it(`drops its copy in the app's store when the server's database was restored${knows ? '' : ', or keeps it there and says so with an app that does not know how'}`, async function () {
       this.timeout(60_000);
       const app = fakeApp((op) => (op === 'forgetConversation' && !knows ? 'refuse' : 'ok'));
       const conv = freshConv();
@@ -121,12 +121,22 @@ describe('the store kept by the app, through the WebView bridge', () => {
 
       const back = await makeClient(alice, [conv], { openStore, dbName });
       await online(back.client);
-      await until(() => sentTexts(back.client, conv).length === 3, 'the copy dropped and loaded again');
-      expect(sentTexts(back.client, conv)).to.deep.equal(['m1', 'm2', 'm3']);
-      const forget = app.requests.find((r) => r.op === 'forgetConversation');
-      expect(forget?.args).to.deep.equal([conv]);
-      expect(back.client.storageKind).to.equal(knows ? 'native' : 'memory');
-      if (knows) expect((await app.databases.get(forget!.db)!.loadConversation(conv)).messages.map((m) => m.text)).to.deep.equal(['m1', 'm2', 'm3']);
+      await until(() => app.requests.some((r) => r.op === 'forgetConversation'), 'the copy dropped');
+      const forget = app.requests.find((r) => r.op === 'forgetConversation')!;
+      expect(forget.args).to.deep.equal([conv]);
+      // The app's store stays in use either way: what is typed stays durable.
+      expect(back.client.storageKind).to.equal('native');
+      const held = async () => (await app.databases.get(forget.db)!.loadConversation(conv)).messages.map((m) => m.text);
+      if (knows) {
+        await until(() => sentTexts(back.client, conv).length === 3, 'the conversation loaded again');
+        expect(sentTexts(back.client, conv)).to.deep.equal(['m1', 'm2', 'm3']);
+        expect(await held()).to.deep.equal(['m1', 'm2', 'm3']);
+      } else {
+        await until(() => back.events.errors.some((e) => e.code === 'STORAGE_FAILED'), 'the error');
+        expect(back.events.errors.find((e) => e.code === 'STORAGE_FAILED')!.message).to.include(`kept a stale copy of ${conv}`);
+        expect(sentTexts(back.client, conv)).to.deep.equal(['m1', 'm2', 'm3', 'lost 4', 'lost 5']);
+        expect(await held()).to.deep.equal(['m1', 'm2', 'm3', 'lost 4', 'lost 5']);
+      }
     });
   }
 

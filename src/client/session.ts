@@ -230,8 +230,7 @@ export class Session {
     const marks = [];
     for (const conv of this.#host.conversations) {
       const head = heads.get(conv);
-      const cursor = this.#mirror.cursor(conv);
-      if ((head ?? 0) > cursor) {
+      if ((head ?? 0) > this.#mirror.cursor(conv)) {
         // The server's messages may have gone back and on past the cursor: its message there must be ours.
         this.#checks.add(conv);
         this.#catchingUp.add(conv);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreHealth } from './store.js';
@@ -172,6 +173,12 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
+/** Answers a request Node handed to `upgrade` listeners with `status` and no body, and closes its socket. */
+export function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.on('error', () => {});
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
 /**
  * Answers, as an ordinary HTTP/1.1 request, one that asked to upgrade to something other than a WebSocket:
  * `curl --http2` asks for h2c on every request to an `http:` URL, and HTTP lets a server ignore the ask.
@@ -208,10 +215,7 @@ export function answerIgnoringUpgrade(
 /** `answerIgnoringUpgrade` once the socket is this request's alone. */
 function answer(upgrade: IncomingMessage, socket: Socket, head: Buffer, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
   let left = Number(upgrade.headers['content-length'] ?? 0);
-  if (upgrade.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(left) || left < 0) {
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    return;
-  }
+  if (upgrade.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(left) || left < 0) return rejectUpgrade(socket, 400, 'Bad Request');
   const { method, url, headers, rawHeaders, httpVersion, httpVersionMajor, httpVersionMinor } = upgrade;
   // Reading it resumes the socket (IncomingMessage's own `_read`), which `take` pauses while it is full.
   const req = Object.assign(new IncomingMessage(socket), { method, url, headers, rawHeaders, httpVersion, httpVersionMajor, httpVersionMinor });

@@ -12,7 +12,7 @@ import { Access, AccessMode, isAccessMode } from './access.js';
 import { createAdminHandler } from './admin.js';
 import { Auth, authWarnings, ignoredKeyVariables, resolveAuthConfig, weakSecret } from './auth.js';
 import { GroupCommit } from './commits.js';
-import { answerIgnoringUpgrade, createRequestHandler } from './http.js';
+import { answerIgnoringUpgrade, createRequestHandler, rejectUpgrade } from './http.js';
 import { Hub } from './hub.js';
 import { clientAddress, CONNECTION_RETRY_AFTER, isPrivateAddress, LimitsRegistry, resolveLimits, type LimitsConfig } from './limits.js';
 import type { MessageFilter } from './filter.js';
@@ -377,9 +377,11 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
 
   let closing = false;
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Own mode: an upgrade to anything but a WebSocket is an ordinary request (the host's server, in attach
-    // mode, decides that for itself).
-    if (requestHandler && !/^websocket$/i.test(req.headers.upgrade ?? '')) return answerIgnoringUpgrade(req, socket as Socket, head, requestHandler, requestTimeout);
+    // Own mode: an upgrade to anything but a WebSocket is an ordinary request, for the server's own request
+    // listener (the host's server, in attach mode, decides that for itself).
+    if (!options.server && !/^websocket$/i.test(req.headers.upgrade ?? '')) {
+      return answerIgnoringUpgrade(req, socket as Socket, head, (request, res) => httpServer.emit('request', request, res), requestTimeout);
+    }
     let pathname: string;
     try {
       pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -415,8 +417,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
    * never finish (Node gives up on those after 120 s).
    */
   const sockets = new Set<Socket>();
-  /** Own mode: what answers HTTP requests, and how long one may take to arrive whole. */
-  let requestHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  /** Own mode: how long an HTTP request may take to arrive whole. */
   const requestTimeout = Math.max(helloTimeout, 30_000);
   if (options.server) {
     httpServer = options.server;
@@ -424,7 +425,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
     // A certificate Node cannot read throws here as surely as a port in use: either way the database
     // and the limits' sweeper must not outlive the failed start.
     try {
-      const handler = (requestHandler = createRequestHandler({
+      const handler = createRequestHandler({
         dev,
         connections: () => sessions.size,
         health,
@@ -432,7 +433,7 @@ export async function createImbedServer(options: ImbedServerOptions): Promise<Im
         admin: handleAdmin,
         devTokensOff: auth.canSign ? null : 'dev tokens are off: this server verifies tokens with a public key or JWKS and cannot sign them; get a token from your identity provider (see docs/auth.md)',
         log,
-      }));
+      });
       // A request, the WebSocket upgrade included, must be read whole within helloTimeout, as a hello must
       // come: Node's defaults (60 s for the headers, checked every 30 s) let one address hold thousands of
       // sockets that never finish their upgrade, none of them counted by the per-address limit.
@@ -548,7 +549,3 @@ function checkCloseCode(code: number): void {
   throw new RangeError(`${code} is not a close code a server may send (1000-1003, 1007-1014 or 3000-4999)`);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { backupDatabase, freshConv, restoreBackup, until } from '../browser-support/server.js';
-import { DEAD_URL, freshDb, freshUser, makeClient, online, readStore, sentTexts, stopAll } from './support.js';
+import { freshConv, restoreBackup, until } from '../browser-support/server.js';
+import { DEAD_URL, freshDb, freshUser, heldPastBackup, makeClient, online, readStore, sentTexts, stopAll } from './support.js';
 
 /**
  * The server's database restored from a backup (docs/deploy.md): the messages acknowledged after the
@@ -18,11 +18,7 @@ describe('a server whose database was restored from a backup', () => {
     const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
     const devices = [await makeClient(alice, [conv], { dbName: aliceDb }), await makeClient(carol, [conv], { dbName: carolDb })];
     await online(bob.client);
-    for (const text of ['m1', 'm2', 'm3']) await bob.client.send(conv, text);
-    await until(() => devices.every((d) => sentTexts(d.client, conv).length === 3), 'the first three');
-    await backupDatabase();
-    for (const text of ['lost 4', 'lost 5']) await bob.client.send(conv, text);
-    await until(() => devices.every((d) => sentTexts(d.client, conv).length === 5), 'the two the backup lacks');
+    await heldPastBackup(bob.client, conv, devices.map((d) => d.client));
     await Promise.all([bob, ...devices].map((d) => d.client.stop()));
 
     await restoreBackup();
@@ -62,11 +58,7 @@ describe('a server whose database was restored from a backup', () => {
     const tabs = [await makeClient(alice, [conv], { dbName }), await makeClient(alice, [conv], { dbName })];
     await online(bob.client);
     await until(() => tabs.every((t) => t.client.state === 'online'), 'both tabs online');
-    for (const text of ['m1', 'm2', 'm3']) await bob.client.send(conv, text);
-    await until(() => tabs.every((t) => sentTexts(t.client, conv).length === 3), 'the first three in both tabs');
-    await backupDatabase();
-    for (const text of ['lost 4', 'lost 5']) await bob.client.send(conv, text);
-    await until(() => tabs.every((t) => sentTexts(t.client, conv).length === 5), 'the two the backup lacks in both tabs');
+    await heldPastBackup(bob.client, conv, tabs.map((t) => t.client));
 
     await restoreBackup();
     await until(() => tabs.every((t) => sentTexts(t.client, conv).length === 3), 'both copies dropped and loaded again', 30_000);

@@ -222,9 +222,13 @@ describe('refusals by a session', () => {
   });
 });
 
+/** Bob's message at `seq` of `conv`; its cmid names `prefix`, so the same seq can be another message. */
+const msg = (conv: string, seq: number, prefix = 'old'): Message => ({ conv, seq, cmid: `${prefix}-${conv}-${seq}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 });
+/** Bob's messages from seq `from` to `to` of `conv`. */
+const range = (conv: string, from: number, to: number, prefix = 'old'): Message[] => Array.from({ length: to - from + 1 }, (_, i) => msg(conv, from + i, prefix));
+
 describe('a copy the server\'s messages no longer match (its database restored from a backup)', () => {
-  const held = (n: number, prefix = 'old'): Message[] =>
-    Array.from({ length: n }, (_, i): Message => ({ conv: CONV, seq: i + 1, cmid: `${prefix}-${String(i + 1).padStart(4, '0')}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 }));
+  const held = (n: number, prefix = 'old'): Message[] => range(CONV, 1, n, prefix);
 
   it('is dropped when the server holds fewer messages, and loaded again from the newest page', async () => {
     const { session, mirror, forgotten, syncs, welcome } = harness(0);
@@ -263,8 +267,6 @@ describe('a copy the server\'s messages no longer match (its database restored f
 });
 
 describe('the check of a copy against the server\'s messages', () => {
-  const msg = (conv: string, seq: number, prefix = 'old'): Message => ({ conv, seq, cmid: `${prefix}-${conv}-${seq}`, from: 'bob', name: 'Bob', text: 'x', ts: 0 });
-  const range = (conv: string, from: number, to: number, prefix = 'old') => Array.from({ length: to - from + 1 }, (_, i) => msg(conv, from + i, prefix));
 
   it('reads the message at the cursor when its sync goes out, not at welcome', async () => {
     const convs = ['conv-a', 'conv-b'];

@@ -1,7 +1,7 @@
 /** Shared set-up for the client tests: clients against the real test server, recorded events, clean-up. */
 import { ImbedClient, type ChatItem, type ImbedClientOptions, type StateChange } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/index.js';
-import { freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
+import { backupDatabase, freshConv, serverUrl, tokenFor, until } from '../browser-support/server.js';
 
 const running: ImbedClient[] = [];
 
@@ -208,4 +208,16 @@ export async function holdWrites(db: string, store: string): Promise<{ release: 
   };
   holds.push(release);
   return { release };
+}
+
+/**
+ * What a restore of the server's database takes away: `sender` sends m1 to m3, the database is backed up,
+ * then it sends "lost 4" and "lost 5", and each of `holders` holds all five.
+ */
+export async function heldPastBackup(sender: ImbedClient, conv: string, holders: readonly ImbedClient[]): Promise<void> {
+  for (const text of ['m1', 'm2', 'm3']) await sender.send(conv, text);
+  await until(() => holders.every((c) => sentTexts(c, conv).length === 3), 'the first three');
+  await backupDatabase();
+  for (const text of ['lost 4', 'lost 5']) await sender.send(conv, text);
+  await until(() => holders.every((c) => sentTexts(c, conv).length === 5), 'the two the backup lacks');
 }

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { extname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { jwtVerify } from 'jose';
@@ -26,38 +26,42 @@ function rawGet(port: number, path: string): Promise<{ status: number; body: str
   });
 }
 
-/**
- * Sends `lines` and `body` as one raw HTTP/1.1 request, as `curl --http2` does on a cleartext URL (it
- * asks to upgrade to h2c on every request), and resolves with the status line, headers and body.
- */
-function rawRequest(port: number, lines: string[], body = ''): Promise<{ status: number; head: string; body: string }> {
+/** Connects to `port`, lets `send` write on the socket, and resolves with all the server wrote back once it closes. */
+function exchange(port: number, send: (socket: Socket) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    // The body's second half a moment later: it is read from the socket, not only from what came with the headers.
-    const half = Math.floor(body.length / 2);
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
-      setTimeout(() => socket.end(body.slice(half)), 50);
-    });
+    const socket = connect(port, '127.0.0.1', () => send(socket));
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (text += chunk));
     socket.on('error', reject);
-    socket.on('close', () => {
-      const end = text.indexOf('\r\n\r\n');
-      const head = text.slice(0, end);
-      let rest = text.slice(end + 4);
-      if (/^transfer-encoding: chunked$/im.test(head)) {
-        let body = '';
-        for (let size; (size = parseInt(rest, 16)) > 0; ) {
-          const start = rest.indexOf('\r\n') + 2;
-          body += rest.slice(start, start + size);
-          rest = rest.slice(start + size + 2);
-        }
-        rest = body;
-      }
-      resolve({ status: Number(head.split(' ')[1]), head, body: rest });
-    });
+    socket.on('close', () => resolve(text));
   });
+}
+
+/**
+ * Sends `lines` and `body` as one raw HTTP/1.1 request, as `curl --http2` does on a cleartext URL (it
+ * asks to upgrade to h2c on every request), and resolves with the status line, headers and body.
+ */
+async function rawRequest(port: number, lines: string[], body = ''): Promise<{ status: number; head: string; body: string }> {
+  // The body's second half a moment later: it is read from the socket, not only from what came with the headers.
+  const half = Math.floor(body.length / 2);
+  const text = await exchange(port, (socket) => {
+    socket.write(`${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
+    setTimeout(() => socket.end(body.slice(half)), 50);
+  });
+  const end = text.indexOf('\r\n\r\n');
+  const head = text.slice(0, end);
+  let rest = text.slice(end + 4);
+  if (/^transfer-encoding: chunked$/im.test(head)) {
+    let decoded = '';
+    for (let size; (size = parseInt(rest, 16)) > 0; ) {
+      const start = rest.indexOf('\r\n') + 2;
+      decoded += rest.slice(start, start + size);
+      rest = rest.slice(start + size + 2);
+    }
+    rest = decoded;
+  }
+  return { status: Number(head.split(' ')[1]), head, body: rest };
 }
 
 /** The headers of curl's request to upgrade to HTTP/2 over cleartext. */
@@ -266,14 +270,7 @@ describe('HTTP routes', () => {
     // Node emits the second one as an upgrade while the first one's answer (an asynchronous route) still
     // holds the socket.
     for (const first of ['GET /dev/token?user=alice HTTP/1.1', 'GET /imbed.js HTTP/1.1']) {
-      const answered = await new Promise<string>((resolve, reject) => {
-        const socket = connect(dev.port, '127.0.0.1', () => socket.write(`${first}\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n${H2C.join('\r\n')}\r\n\r\n`));
-        let text = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => (text += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(text));
-      });
+      const answered = await exchange(dev.port, (socket) => socket.write(`${first}\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n${H2C.join('\r\n')}\r\n\r\n`));
       assert.match(answered, /^HTTP\/1\.1 (200|404) /, first);
       assert.equal((await fetch(url(dev, '/healthz'))).status, 200, `still serving after ${first}`);
     }

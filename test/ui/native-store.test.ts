@@ -2,8 +2,8 @@ import { expect } from '@esm-bundle/chai';
 import { MemoryStore } from '../../src/client/memory-store.js';
 import { bridge, type BridgeMessage } from '../../src/ui/bridge.js';
 import { StorageRequests, type StorageRequest } from '../../src/ui/native-store.js';
-import { backupDatabase, freshConv, restoreBackup, until } from '../browser-support/server.js';
-import { DEAD_URL, freshDb, makeClient, online, readOutbox, sentTexts, stopAll } from '../client/support.js';
+import { freshConv, restoreBackup, until } from '../browser-support/server.js';
+import { DEAD_URL, freshDb, heldPastBackup, makeClient, online, readOutbox, sentTexts, stopAll } from '../client/support.js';
 import { freshUser, mountChat, otherUser, stopOthers, unmountAll } from './fixtures.js';
 
 /** How the fake app answers a storage operation: `ok` applies it, `refuse` answers `ok: false`, `silent` never answers. */
@@ -111,11 +111,7 @@ describe('the store kept by the app, through the WebView bridge', () => {
       const bob = await makeClient(freshUser('bob'), [conv], { storage: 'memory' });
       const first = await makeClient(alice, [conv], { openStore, dbName });
       await online(bob.client);
-      for (const text of ['m1', 'm2', 'm3']) await bob.client.send(conv, text);
-      await until(() => sentTexts(first.client, conv).length === 3, 'the first three');
-      await backupDatabase();
-      for (const text of ['lost 4', 'lost 5']) await bob.client.send(conv, text);
-      await until(() => sentTexts(first.client, conv).length === 5, 'the two the backup lacks');
+      await heldPastBackup(bob.client, conv, [first.client]);
       await first.client.stop();
       await restoreBackup();
 
